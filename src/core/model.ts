@@ -1,0 +1,88 @@
+// The data that flows through a run: inventories of both sides (metadata only), then a plan,
+// then results. Plain data, so it can be printed, serialised and asserted on.
+import type { ErrorClass } from "./errors.js";
+
+/** A KV secret as the source lists it: metadata only, never the value. */
+export interface SourceSecretMeta {
+  /** Path relative to the mount, e.g. `first-secret-for-replication` or `team/db/password`. */
+  path: string;
+  /** KV v2 current version; `null` on KV v1, which has no versions. */
+  version: number | null;
+  /** `present`, or why the current version is not replicable. */
+  state: "present" | "deleted" | "destroyed";
+  updatedTime?: string;
+  customMetadata?: Record<string, string>;
+  /**
+   * KV v1 only: an in-memory fingerprint of the value (v1 has no version to compare).
+   * Never logged, tagged or serialised.
+   */
+  fingerprint?: string;
+}
+
+/** A subtree or secret that could not be listed; the rest of the inventory is still usable. */
+export interface InventoryProblem {
+  path: string;
+  errorClass: ErrorClass;
+  message: string;
+}
+
+export type SourceListingMethod = "detailed-metadata-scan" | "list-and-metadata" | "kv-v1-list-and-read";
+
+export interface SourceInventory {
+  secrets: SourceSecretMeta[];
+  problems: InventoryProblem[];
+  method: SourceListingMethod;
+}
+
+/** A destination secret as `ListSecrets` returns it: name and tags, no value. */
+export interface DestinationSecretMeta {
+  name: string;
+  arn?: string;
+  tags: Record<string, string>;
+  lastChangedDate?: Date;
+  /** Set when the secret is scheduled for deletion. */
+  deletedDate?: Date;
+  rotationEnabled?: boolean;
+  /** Set for secrets managed by another AWS service (e.g. RDS). */
+  owningService?: string;
+  /** KV v1 comparisons only: in-memory fingerprint of the destination value. */
+  fingerprint?: string;
+}
+
+export interface DestinationInventory {
+  secrets: DestinationSecretMeta[];
+}
+
+export type ActionType = "create" | "update" | "unchanged" | "conflict" | "skip";
+
+export interface PlannedAction {
+  type: ActionType;
+  sourcePath: string;
+  destinationName: string;
+  sourceVersion: number | null;
+  /** The source version recorded on the destination secret, when there is one. */
+  destinationVersion?: string;
+  reason: string;
+  /** Set when this action is a failure the run must report (exit code 1). */
+  failure?: { errorClass: ErrorClass; message: string };
+  /** The complete tag set a create or update must leave on the destination secret. */
+  tags?: Record<string, string>;
+  /** `ClientRequestToken` for the write: same source identity and version, same token. */
+  requestToken?: string;
+}
+
+export interface Plan {
+  syncName: string;
+  sourceMethod: SourceListingMethod;
+  actions: PlannedAction[];
+  /** Inventory-level problems (denied subtrees ...) carried into the report. */
+  problems: InventoryProblem[];
+}
+
+export type ActionOutcome = "done" | "failed" | "planned";
+
+export interface ActionResult {
+  action: PlannedAction;
+  outcome: ActionOutcome;
+  error?: { errorClass: ErrorClass; message: string };
+}

@@ -1,0 +1,35 @@
+// The contract every destination system implements: list (names and tags only), create, put a
+// new value, set tags. Policy (what to write, whether we own it) is decided by the core planner.
+import type { DestinationInventory } from "../core/model.js";
+
+export interface CreateSecretRequest {
+  name: string;
+  secretString: string;
+  requestToken: string;
+  tags: Record<string, string>;
+  kmsKeyId?: string;
+  description?: string;
+}
+
+export interface PutSecretValueRequest {
+  name: string;
+  secretString: string;
+  requestToken: string;
+}
+
+export interface SecretDestination {
+  /**
+   * Proves the destination answers and accepts the credentials.
+   * Throws SyncError with class destination-unavailable / destination-auth.
+   */
+  validate(): Promise<void>;
+  /** Every secret whose name starts with `prefix`, with tags; paginated, no per-secret calls. */
+  inventory(prefix: string): Promise<DestinationInventory>;
+  create(request: CreateSecretRequest): Promise<void>;
+  putValue(request: PutSecretValueRequest): Promise<void>;
+  /** Adds or overwrites the given tags (others are left as they are). */
+  tag(name: string, tags: Record<string, string>): Promise<void>;
+  /** Current string values of the named secrets, batched (KV v1 comparison, verify). */
+  readValues(names: string[]): Promise<Map<string, string>>;
+  close(): Promise<void>;
+}

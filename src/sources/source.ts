@@ -1,0 +1,41 @@
+// The contract every source system implements. Inventory (cheap, metadata only) is separate from
+// value reads, which the engine asks for only for the secrets a plan creates or updates.
+import type { SourceInventory } from "../core/model.js";
+
+/** The KV map of one secret version. Treat as radioactive: never log, never put in an error. */
+export type SecretData = Record<string, unknown>;
+
+export interface SourceIdentity {
+  /** e.g. `vault` */
+  kind: string;
+  /** Server address as configured, e.g. `https://vault.example.com:8200`. */
+  address: string;
+  /** Mount (KV engine path) without slashes, e.g. `hybrid-aws-secrets`. */
+  mount: string;
+  /** Vault Enterprise / OpenBao namespace, when one is used. */
+  namespace?: string;
+}
+
+export interface SourceCapabilities {
+  kvVersion: 1 | 2;
+  /** OpenBao's recursive `SCAN .../detailed-metadata/`: a no-change inventory in a few calls. */
+  recursiveMetadataScan: boolean;
+}
+
+export interface SecretSource {
+  readonly identity: SourceIdentity;
+  /**
+   * Proves the server answers, is unsealed and accepts the credentials, and that the mount exists.
+   * Throws SyncError with class source-unavailable / source-sealed / source-auth.
+   */
+  validate(): Promise<SourceCapabilities>;
+  /** Lists every secret under the configured sub-path, recursively, with metadata only. */
+  inventory(): Promise<SourceInventory>;
+  /**
+   * Reads one secret version's data. `version` is the KV v2 version the plan was made for, so the
+   * value written always matches the version tagged; `null` on KV v1.
+   * Throws SyncError (permission-denied, source-not-found, source-read-failed ...) with the path.
+   */
+  readValue(path: string, version: number | null): Promise<SecretData>;
+  close(): Promise<void>;
+}
