@@ -69,6 +69,8 @@ export interface PlannedAction {
   tags?: Record<string, string>;
   /** `ClientRequestToken` for the write: same source identity and version, same token. */
   requestToken?: string;
+  /** For updates: what is out of date. A tags-only update reads no value. */
+  changes?: ("value" | "tags")[];
 }
 
 export interface Plan {

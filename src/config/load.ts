@@ -1,0 +1,59 @@
+// Reads and validates a YAML config file. Errors name the key and what is wrong with it, and never
+// echo the value (a config may hold a token).
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { SyncError } from "../core/errors.js";
+import { configSchema, type Config } from "./schema.js";
+
+function keyPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "(top level)";
+  return path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join("");
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") {
+    const where = issue.path.length ? ` under ${keyPath(issue.path)}` : "";
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${where}`;
+  }
+  return `${keyPath(issue.path)}: ${issue.message}`;
+}
+
+/** Validates an already-parsed object (YAML or JSON). Throws SyncError config-invalid. */
+export function parseConfig(raw: unknown, origin = "config"): Config {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue)}`);
+    throw new SyncError("config-invalid", `${origin} is invalid:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+export function parseConfigText(text: string, origin = "config"): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      const where = pos ? `line ${pos.line}, column ${pos.col}` : "unknown position";
+      // e.message includes a code excerpt of the YAML line, which may hold a token: keep the
+      // first line (the description) only.
+      const what = e.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? e.code;
+      return `  - ${where}: ${what}`;
+    });
+    throw new SyncError("config-invalid", `${origin} is not valid YAML:\n${lines.join("\n")}`);
+  }
+  return parseConfig(doc.toJS(), origin);
+}
+
+export async function loadConfigFile(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new SyncError("config-invalid", `cannot read config file ${path}: ${code}`);
+  }
+  return parseConfigText(text, path);
+}

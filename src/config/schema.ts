@@ -1,0 +1,100 @@
+// The configuration file's schema. Every key is documented in the README's config reference;
+// unknown keys are errors, so a typo never silently falls back to a default.
+import { z } from "zod";
+
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+
+const syncNamePattern = /^[A-Za-z0-9_.:/=+@-]{1,128}$/;
+const prefixPattern = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
+
+export const sourceSchema = z.strictObject({
+  type: z.literal("vault").default("vault"),
+  /** Default: $BAO_ADDR, then $VAULT_ADDR. */
+  address: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+  /** Prefer tokenFile or $BAO_TOKEN / $VAULT_TOKEN: a token in a config file is easy to leak. */
+  token: z.string().min(1).optional(),
+  tokenFile: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  mount: z
+    .string()
+    .min(1)
+    .regex(/^[^/\s][^\s]*[^/\s]$|^[^/\s]$/, "a mount path without leading or trailing slashes, e.g. hybrid-aws-secrets"),
+  path: z
+    .string()
+    .regex(/^$|^[^/].*[^/]$|^[^/]$/, "a sub-path without leading or trailing slashes, e.g. team-a/prod")
+    .default(""),
+  kvVersion: z.union([z.literal(1), z.literal(2), z.literal("auto")], { error: "must be 1, 2 or auto" }).default("auto"),
+  tls: z
+    .strictObject({
+      caCertFile: z.string().min(1).optional(),
+      insecureSkipVerify: z.boolean().default(false),
+      serverName: z.string().min(1).optional(),
+    })
+    .optional(),
+  concurrency: positiveInt(256).default(16),
+  timeoutSeconds: z.number().positive().max(600).default(10),
+  maxAttempts: positiveInt(20).default(4),
+});
+
+export const rateLimitsSchema = z.strictObject({
+  write: z.number().positive().max(10_000).optional(),
+  tag: z.number().positive().max(10_000).optional(),
+  list: z.number().positive().max(10_000).optional(),
+  "batch-read": z.number().positive().max(10_000).optional(),
+  read: z.number().positive().max(100_000).optional(),
+  other: z.number().positive().max(10_000).optional(),
+});
+
+const staticTags = z.record(z.string(), z.string().max(255, "tag values are at most 255 characters")).superRefine((tags, ctx) => {
+  for (const key of Object.keys(tags)) {
+    if (key.length === 0 || key.length > 127) ctx.addIssue({ code: "custom", path: [key], message: "tag keys are 1-127 characters" });
+    if (key.toLowerCase().startsWith("aws:")) ctx.addIssue({ code: "custom", path: [key], message: "the aws: tag prefix is reserved by AWS" });
+    if (key.startsWith("secretbridge:")) ctx.addIssue({ code: "custom", path: [key], message: "the secretbridge: tag prefix is reserved for ownership tags" });
+  }
+});
+
+export const destinationSchema = z.strictObject({
+  type: z.literal("aws-secrets-manager").default("aws-secrets-manager"),
+  /** Default: the SDK's own resolution ($AWS_REGION, profile ...). */
+  region: z.string().min(1).optional(),
+  profile: z.string().min(1).optional(),
+  prefix: z
+    .string()
+    .regex(prefixPattern, "1-256 characters of A-Z a-z 0-9 / _ + = . @ -")
+    .refine((p) => !p.endsWith("/"), "must not end with /: secretbridge adds it")
+    .default("hybrid-aws-secrets"),
+  kmsKeyId: z.string().min(1).optional(),
+  description: z.string().max(2048).default("Replicated by secretbridge; do not edit: changes are overwritten."),
+  tags: staticTags.default({}),
+  maxAttempts: positiveInt(20).default(8),
+  rateLimits: rateLimitsSchema.default({}),
+});
+
+export const notificationsSchema = z.strictObject({
+  sns: z.strictObject({ topicArn: z.string().regex(/^arn:[a-z-]+:sns:/, "an SNS topic ARN") }).optional(),
+  webhook: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
+      headers: z.record(z.string(), z.string()).default({}),
+      timeoutSeconds: z.number().positive().max(120).default(10),
+    })
+    .optional(),
+});
+
+export const configSchema = z.strictObject({
+  /** Identifies this sync in ownership tags, so two syncs never modify each other's secrets. */
+  name: z.string().regex(syncNamePattern, "1-128 characters of A-Z a-z 0-9 _ . : / = + @ -"),
+  source: sourceSchema,
+  destination: destinationSchema.default(destinationSchema.parse({})),
+  sync: z
+    .strictObject({
+      /** Secrets processed at once (value read + write). */
+      concurrency: positiveInt(256).default(8),
+    })
+    .default({ concurrency: 8 }),
+  notifications: notificationsSchema.default({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type DestinationConfig = z.infer<typeof destinationSchema>;

@@ -1,0 +1,81 @@
+// The tags secretbridge writes, in one place: ownership (which tool, which sync), provenance
+// (source address, mount, path) and the source version the value came from.
+
+export const TAG = {
+  managedBy: "secretbridge:managed-by",
+  sync: "secretbridge:sync",
+  source: "secretbridge:source",
+  namespace: "secretbridge:namespace",
+  mount: "secretbridge:mount",
+  path: "secretbridge:path",
+  sourceVersion: "secretbridge:source-version",
+  /** The reference sample's plain tag, kept for its users' tooling. */
+  legacyVersion: "version",
+} as const;
+
+export const MANAGED_BY_VALUE = "secretbridge";
+/** Version tag value for KV v1, which has no versions (change detection compares values). */
+export const KV1_VERSION_VALUE = "kv1";
+
+export const MAX_TAGS = 50;
+export const MAX_TAG_KEY = 127;
+export const MAX_TAG_VALUE = 255;
+const TAG_CHARSET = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+export interface SourceRef {
+  address: string;
+  mount: string;
+  namespace?: string;
+}
+
+export type Ownership = "ours" | "other-sync" | "unmanaged";
+
+export function ownershipOf(tags: Record<string, string>, syncName: string): Ownership {
+  if (tags[TAG.managedBy] !== MANAGED_BY_VALUE || tags[TAG.sync] === undefined) return "unmanaged";
+  return tags[TAG.sync] === syncName ? "ours" : "other-sync";
+}
+
+export function versionTagValue(version: number | null): string {
+  return version === null ? KV1_VERSION_VALUE : String(version);
+}
+
+/** The complete tag set a replicated secret must carry. Static tags never override ours. */
+export function desiredTags(
+  syncName: string,
+  source: SourceRef,
+  sourcePath: string,
+  version: number | null,
+  staticTags: Record<string, string> = {},
+): Record<string, string> {
+  const v = versionTagValue(version);
+  return {
+    ...staticTags,
+    [TAG.managedBy]: MANAGED_BY_VALUE,
+    [TAG.sync]: syncName,
+    [TAG.source]: source.address,
+    ...(source.namespace ? { [TAG.namespace]: source.namespace } : {}),
+    [TAG.mount]: source.mount,
+    [TAG.path]: sourcePath,
+    [TAG.sourceVersion]: v,
+    [TAG.legacyVersion]: v,
+  };
+}
+
+/** Keys of `desired` whose value differs on the destination. */
+export function changedTagKeys(current: Record<string, string>, desired: Record<string, string>): string[] {
+  return Object.keys(desired).filter((k) => current[k] !== desired[k]);
+}
+
+export function tagProblems(tags: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const keys = Object.keys(tags);
+  if (keys.length > MAX_TAGS) problems.push(`${keys.length} tags; AWS allows at most ${MAX_TAGS} per secret`);
+  for (const [key, value] of Object.entries(tags)) {
+    if (key.length > MAX_TAG_KEY) problems.push(`tag key ${JSON.stringify(key.slice(0, 40))}... is longer than ${MAX_TAG_KEY} characters`);
+    if (value.length > MAX_TAG_VALUE) problems.push(`tag ${key} would be ${value.length} characters; AWS allows at most ${MAX_TAG_VALUE}`);
+    if (key.toLowerCase().startsWith("aws:")) problems.push(`tag key ${key} uses the reserved aws: prefix`);
+    if (!TAG_CHARSET.test(key)) problems.push(`tag key ${JSON.stringify(key)} has characters AWS does not allow in tags`);
+    if (!TAG_CHARSET.test(value)) problems.push(`tag ${key} has characters AWS does not allow in tag values (letters, digits, spaces and _ . : / = + - @)`);
+  }
+  return problems;
+}

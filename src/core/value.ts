@@ -1,0 +1,46 @@
+// How a KV map becomes a destination value, and the size check AWS would otherwise fail on.
+import { createHash } from "node:crypto";
+
+export const MAX_SECRET_BYTES = 65_536;
+
+/** JSON with object keys sorted at every level, so equal maps always render to equal strings. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}
+
+/** The KV map as a JSON string, as in the reference walkthrough (keys sorted, as Vault returns them). */
+export function renderSecretString(data: Record<string, unknown>): string {
+  return canonicalJson(data);
+}
+
+export function sizeProblem(secretString: string): string | undefined {
+  const bytes = Buffer.byteLength(secretString, "utf8");
+  if (bytes <= MAX_SECRET_BYTES) return undefined;
+  return `the value is ${bytes} bytes as JSON; AWS Secrets Manager allows at most ${MAX_SECRET_BYTES}: split the secret in the source`;
+}
+
+/**
+ * In-memory fingerprint of a KV map, for comparing values where there is no version (KV v1).
+ * Never written anywhere: an unkeyed hash of a low-entropy secret could be brute-forced.
+ */
+export function valueFingerprint(data: Record<string, unknown>): string {
+  return createHash("sha256").update(canonicalJson(data)).digest("hex");
+}
+
+/** Fingerprint of a destination SecretString, comparable with valueFingerprint of the source map. */
+export function secretStringFingerprint(secretString: string): string {
+  try {
+    const parsed: unknown = JSON.parse(secretString);
+    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+      return valueFingerprint(parsed as Record<string, unknown>);
+    }
+  } catch {
+    // not JSON: compare as an opaque string
+  }
+  return createHash("sha256").update(`raw:${secretString}`).digest("hex");
+}

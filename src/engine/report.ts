@@ -1,0 +1,42 @@
+// The run report: what every runtime (CLI, service, Lambda) prints, returns or notifies.
+// Built from names, versions, classes and messages only.
+import type { ErrorClass } from "../core/errors.js";
+import type { ActionResult, InventoryProblem, SourceListingMethod } from "../core/model.js";
+
+export type RunMode = "plan" | "sync";
+
+export interface Failure {
+  path: string;
+  destinationName?: string;
+  errorClass: ErrorClass;
+  message: string;
+}
+
+export interface RunReport {
+  runId: string;
+  syncName: string;
+  mode: RunMode;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  sourceMethod?: SourceListingMethod;
+  /** 0 all done; 1 one or more secrets failed; 2 the run could not start (nothing written). */
+  exitCode: 0 | 1 | 2;
+  /** Set when the run stopped before writing: source or destination unusable. */
+  fatal?: { errorClass: ErrorClass; message: string };
+  counts: { create: number; update: number; unchanged: number; conflict: number; skip: number; failed: number };
+  results: ActionResult[];
+  problems: InventoryProblem[];
+  failures: Failure[];
+  notifications?: { sent: string[]; failed: { kind: string; message: string }[] };
+}
+
+export function collectFailures(results: ActionResult[], problems: InventoryProblem[]): Failure[] {
+  const failures: Failure[] = problems.map((p) => ({ path: p.path, errorClass: p.errorClass, message: p.message }));
+  for (const r of results) {
+    const error = r.error ?? r.action.failure;
+    if (!error) continue;
+    failures.push({ path: r.action.sourcePath, destinationName: r.action.destinationName, errorClass: error.errorClass, message: error.message });
+  }
+  return failures;
+}

@@ -1,0 +1,168 @@
+// The `secretbridge` command line: validate, plan, sync, bootstrap-vault. Parses input, wires the
+// providers, runs the engine and renders the report; exit codes 0 / 1 / 2 as documented.
+import { Command, CommanderError, Option } from "commander";
+import cliProgress from "cli-progress";
+import { loadConfigFile } from "../../config/load.js";
+import { isSyncError, SyncError } from "../../core/errors.js";
+import { runSync } from "../../engine/run.js";
+import type { RunMode, RunReport } from "../../engine/report.js";
+import { bootstrapVault } from "../../sources/vault/index.js";
+import { createLogger, type Logger } from "../../util/logger.js";
+import { wire } from "../wire.js";
+import { processOutput, renderActions, renderJson, renderSummary, type Output } from "./output.js";
+
+export const EXIT = { ok: 0, failures: 1, unusable: 2 } as const;
+
+interface CommonOptions {
+  config: string;
+  json?: boolean;
+  logLevel?: string;
+  progress?: boolean;
+  all?: boolean;
+}
+
+export interface CliContext {
+  output?: Output;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides TTY detection (tests). */
+  isTTY?: boolean;
+  logger?: Logger;
+}
+
+function defaultConfigPath(env: NodeJS.ProcessEnv): string {
+  return env.SECRETBRIDGE_CONFIG ?? "secretbridge.yaml";
+}
+
+export async function main(argv: string[], context: CliContext = {}): Promise<number> {
+  const output = context.output ?? processOutput;
+  const env = context.env ?? process.env;
+  const isTTY = context.isTTY ?? Boolean(process.stderr.isTTY);
+  let exitCode: number = EXIT.ok;
+
+  const loggerFor = (opts: CommonOptions): Logger =>
+    context.logger ?? createLogger({ level: opts.logLevel ?? (opts.json ? "warn" : "info"), pretty: isTTY });
+
+  const program = new Command()
+    .name("secretbridge")
+    .description("Replicate Vault / OpenBao KV secrets into AWS Secrets Manager.")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
+    .showHelpAfterError();
+
+  const withCommon = (cmd: Command) =>
+    cmd
+      .addOption(new Option("-c, --config <file>", "config file (YAML)").default(defaultConfigPath(env)))
+      .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "silent"]));
+
+  withCommon(program.command("validate").description("check the config file and exit (no network)")).action(async (opts: CommonOptions) => {
+    const config = await loadConfigFile(opts.config);
+    output.out(
+      `${opts.config}: valid. sync "${config.name}": ${config.source.mount}${config.source.path ? `/${config.source.path}` : ""} -> ${config.destination.prefix}/`,
+    );
+  });
+
+  const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
+    const config = await loadConfigFile(opts.config);
+    const logger = loggerFor(opts);
+    const wiring = await wire(config, mode, { env });
+    let bar: cliProgress.SingleBar | undefined;
+    const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
+    try {
+      const report = await runSync(
+        {
+          source: wiring.source,
+          destination: wiring.destination,
+          notifiers: wiring.notifiers,
+          logger,
+          onProgress: showProgress
+            ? (done, total) => {
+                if (!bar && total >= 20) {
+                  bar = new cliProgress.SingleBar({ stream: process.stderr, format: "writing {bar} {value}/{total} secrets" }, cliProgress.Presets.shades_classic);
+                  bar.start(total, 0);
+                }
+                bar?.update(done);
+              }
+            : undefined,
+        },
+        wiring.settings,
+      );
+      bar?.stop();
+      render(report, opts, output);
+      exitCode = report.exitCode;
+    } finally {
+      bar?.stop();
+      await wiring.close();
+    }
+  };
+
+  withCommon(program.command("plan").description("dry run: list both sides and print what sync would do; writes nothing"))
+    .option("--json", "print the plan as JSON")
+    .option("--all", "include unchanged secrets in the table")
+    .action(runCommand("plan"));
+
+  withCommon(program.command("sync").description("create and update destination secrets to match the source"))
+    .option("--json", "print the run report as JSON")
+    .option("--all", "include unchanged secrets in the table")
+    .option("--no-progress", "no progress bar on a terminal")
+    .action(runCommand("sync"));
+
+  program
+    .command("bootstrap-vault")
+    .description("enable the KV engines, write the read-only policy and create a read-only token (like the reference walkthrough)")
+    .option("--address <url>", "Vault / OpenBao address (default $BAO_ADDR or $VAULT_ADDR)")
+    .option("--namespace <ns>", "Vault Enterprise / OpenBao namespace")
+    .option("--mount <mount>", "KV v2 mount to replicate", "hybrid-aws-secrets")
+    .option("--restricted-mount <mount>", "KV v2 mount the replication token must never read", "super-secret-engine")
+    .option("--policy-name <name>", "name of the read-only policy", "aws-replication-read-only")
+    .option("--sample-secrets", "write the walkthrough's sample secrets")
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      "\nThe admin token is read from $BAO_TOKEN or $VAULT_TOKEN (never from the command line, where it would land in shell history).",
+    )
+    .action(async (opts: { address?: string; namespace?: string; mount: string; restrictedMount: string; policyName: string; sampleSecrets?: boolean; json?: boolean }) => {
+      const address = opts.address ?? env.BAO_ADDR ?? env.VAULT_ADDR;
+      const adminToken = env.BAO_TOKEN ?? env.VAULT_TOKEN;
+      if (!address) throw new SyncError("config-invalid", "--address (or $BAO_ADDR / $VAULT_ADDR) is required");
+      if (!adminToken) throw new SyncError("config-invalid", "set $BAO_TOKEN or $VAULT_TOKEN to an admin token");
+      const result = await bootstrapVault({
+        address,
+        adminToken,
+        mount: opts.mount,
+        restrictedMount: opts.restrictedMount,
+        policyName: opts.policyName,
+        sampleSecrets: Boolean(opts.sampleSecrets),
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      });
+      if (opts.json) {
+        output.out(JSON.stringify(result, null, 2));
+        return;
+      }
+      output.out(`Policy "${result.policyName}":\n${result.policy}\n`);
+      output.out(`Read-only token (store it where secretbridge reads it, e.g. $VAULT_TOKEN or a token file):\n${result.token}`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.unusable;
+    }
+    if (isSyncError(error)) {
+      output.err(`secretbridge: [${error.errorClass}] ${error.message}`);
+      return EXIT.unusable;
+    }
+    output.err(`secretbridge: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.unusable;
+  }
+}
+
+function render(report: RunReport, opts: CommonOptions, output: Output): void {
+  if (opts.json) {
+    output.out(renderJson(report));
+    return;
+  }
+  if (!report.fatal) output.out(renderActions(report, Boolean(opts.all)));
+  output.out(renderSummary(report));
+}

@@ -1,0 +1,58 @@
+// Renders plans and reports for people (tables) and machines (JSON). Values are never part of a
+// report, so nothing here can print one; this is the only module allowed to write to stdout.
+import type { PlannedAction } from "../../core/model.js";
+import type { RunReport } from "../../engine/report.js";
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processOutput: Output = {
+  out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+};
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd())
+    .join("\n");
+}
+
+function versionCell(a: PlannedAction): string {
+  const to = a.sourceVersion === null ? "kv1" : String(a.sourceVersion);
+  if (a.type === "update" && a.destinationVersion !== undefined && a.destinationVersion !== to) return `${a.destinationVersion} -> ${to}`;
+  return to;
+}
+
+export function renderActions(report: RunReport, includeUnchanged: boolean): string {
+  const rows = [["ACTION", "SOURCE PATH", "DESTINATION", "VERSION", "RESULT", "REASON"]];
+  for (const r of report.results) {
+    if (!includeUnchanged && r.action.type === "unchanged") continue;
+    rows.push([r.action.type, r.action.sourcePath, r.action.destinationName, versionCell(r.action), r.outcome, r.action.reason]);
+  }
+  return rows.length === 1 ? "(no secrets in scope)" : table(rows);
+}
+
+export function renderSummary(report: RunReport): string {
+  const c = report.counts;
+  const verb = report.mode === "plan" ? "Plan" : "Sync";
+  const created = report.mode === "plan" ? "to create" : "created";
+  const updated = report.mode === "plan" ? "to update" : "updated";
+  const lines = [
+    `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
+  ];
+  if (report.fatal) lines.push(`Stopped before writing anything: [${report.fatal.errorClass}] ${report.fatal.message}`);
+  if (report.failures.length > 0 && !report.fatal) {
+    lines.push("Failures:");
+    for (const f of report.failures) lines.push(`  - [${f.errorClass}] ${f.message}`);
+  }
+  for (const n of report.notifications?.failed ?? []) lines.push(`Notification via ${n.kind} failed: ${n.message}`);
+  return lines.join("\n");
+}
+
+/** JSON for machines: the report as is (it holds no values). */
+export function renderJson(report: RunReport): string {
+  return JSON.stringify(report, null, 2);
+}

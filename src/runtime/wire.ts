@@ -1,0 +1,112 @@
+// Turns a validated config into providers and run settings. Every runtime (CLI, service, Lambda)
+// wires through here, so they all run the same engine the same way.
+import { readFile } from "node:fs/promises";
+import type { Config } from "../config/schema.js";
+import { SyncError } from "../core/errors.js";
+import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
+import type { SecretDestination } from "../destinations/destination.js";
+import type { Notifier } from "../notify/notifier.js";
+import { SnsNotifier, WebhookNotifier } from "../notify/index.js";
+import type { SecretSource } from "../sources/source.js";
+import { resolveVaultConnection, VaultKvSource } from "../sources/vault/index.js";
+import type { ApiCallRecorder } from "../util/api-calls.js";
+import type { RunMode } from "../engine/report.js";
+import type { RunSettings } from "../engine/run.js";
+
+export interface Wiring {
+  source: SecretSource;
+  destination: SecretDestination;
+  notifiers: Notifier[];
+  settings: RunSettings;
+  close(): Promise<void>;
+}
+
+export interface WireOptions {
+  env?: NodeJS.ProcessEnv;
+  recorder?: ApiCallRecorder;
+}
+
+async function readCa(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new SyncError("config-invalid", `source.tls.caCertFile: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
+export async function wire(config: Config, mode: RunMode, options: WireOptions = {}): Promise<Wiring> {
+  const env = options.env ?? process.env;
+  const connection = resolveVaultConnection(
+    {
+      ...(config.source.address ? { address: config.source.address } : {}),
+      ...(config.source.token ? { token: config.source.token } : {}),
+      ...(config.source.tokenFile ? { tokenFile: config.source.tokenFile } : {}),
+    },
+    env,
+  );
+  const tls = config.source.tls;
+  const source = new VaultKvSource({
+    address: connection.address,
+    token: connection.token,
+    mount: config.source.mount,
+    path: config.source.path,
+    kvVersion: config.source.kvVersion,
+    concurrency: config.source.concurrency,
+    timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
+    maxAttempts: config.source.maxAttempts,
+    ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+    ...(tls
+      ? {
+          tls: {
+            insecureSkipVerify: tls.insecureSkipVerify,
+            ...(tls.caCertFile ? { caCertPem: await readCa(tls.caCertFile) } : {}),
+            ...(tls.serverName ? { serverName: tls.serverName } : {}),
+          },
+        }
+      : {}),
+    ...(options.recorder ? { recorder: options.recorder } : {}),
+  });
+  const destination = new SecretsManagerDestination({
+    maxAttempts: config.destination.maxAttempts,
+    rateLimits: config.destination.rateLimits,
+    ...(config.destination.region ? { region: config.destination.region } : {}),
+    ...(config.destination.profile ? { profile: config.destination.profile } : {}),
+    ...(options.recorder ? { recorder: options.recorder } : {}),
+  });
+  const notifiers: Notifier[] = [];
+  if (config.notifications.sns) {
+    notifiers.push(
+      new SnsNotifier({
+        topicArn: config.notifications.sns.topicArn,
+        ...(options.recorder ? { recorder: options.recorder } : {}),
+      }),
+    );
+  }
+  if (config.notifications.webhook) {
+    const hook = config.notifications.webhook;
+    notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000) }));
+  }
+  const settings: RunSettings = {
+    mode,
+    syncName: config.name,
+    source: {
+      address: connection.address,
+      mount: config.source.mount,
+      ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+    },
+    prefix: config.destination.prefix,
+    staticTags: config.destination.tags,
+    concurrency: config.sync.concurrency,
+    description: config.destination.description,
+    ...(config.destination.kmsKeyId ? { kmsKeyId: config.destination.kmsKeyId } : {}),
+  };
+  return {
+    source,
+    destination,
+    notifiers,
+    settings,
+    close: async () => {
+      await Promise.allSettled([source.close(), destination.close()]);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseConfigText } from "../../src/config/load.js";
+import { SyncError } from "../../src/core/errors.js";
+
+function errorOf(text: string): string {
+  try {
+    parseConfigText(text, "sb.yaml");
+  } catch (error) {
+    assert.ok(error instanceof SyncError);
+    assert.equal(error.errorClass, "config-invalid");
+    return error.message;
+  }
+  assert.fail("expected a config error");
+}
+
+describe("config", () => {
+  test("minimal config gets the reference sample's defaults", () => {
+    const c = parseConfigText("name: prod\nsource:\n  mount: hybrid-aws-secrets\n");
+    assert.equal(c.destination.prefix, "hybrid-aws-secrets");
+    assert.equal(c.source.kvVersion, "auto");
+    assert.equal(c.source.path, "");
+    assert.equal(c.sync.concurrency, 8);
+    assert.deepEqual(c.destination.rateLimits, {});
+  });
+  test("unknown keys are named with where they are", () => {
+    assert.equal(errorOf("name: p\nsource:\n  mount: m\n  tokn: x\n"), 'sb.yaml is invalid:\n  - unknown key "tokn" under source');
+    assert.match(errorOf("name: p\nsource: {mount: m}\ndestnation: {}\n"), /unknown key "destnation"$/);
+  });
+  test("wrong types and values name the key and what is wrong", () => {
+    const message = errorOf("name: p\nsource:\n  mount: /m/\n  kvVersion: 3\n  address: ftp://x\nsync:\n  concurrency: 0\n");
+    assert.match(message, /source\.mount: a mount path without leading or trailing slashes/);
+    assert.match(message, /source\.kvVersion: must be 1, 2 or auto/);
+    assert.match(message, /source\.address: must be an http:\/\/ or https:\/\/ URL/);
+    assert.match(message, /sync\.concurrency: Too small/);
+  });
+  test("missing required keys", () => {
+    assert.match(errorOf("source: {mount: m}\n"), /name: /);
+    assert.match(errorOf("name: p\n"), /source: /);
+  });
+  test("reserved and oversized tags, bad prefix", () => {
+    const message = errorOf("name: p\nsource: {mount: m}\ndestination:\n  prefix: a/\n  tags:\n    aws:team: x\n");
+    assert.match(message, /destination\.prefix: must not end with \//);
+    assert.match(message, /destination\.tags\.aws:team: the aws: tag prefix is reserved/);
+  });
+  test("malformed YAML gives a line and column, not the offending text", () => {
+    const message = errorOf("name: p\nsource:\n  token: s3cr3t-token-value\n  mount: [\n");
+    assert.match(message, /line \d+, column \d+/);
+    assert.ok(!message.includes("s3cr3t-token-value"), message);
+  });
+  test("duplicate keys are rejected", () => {
+    assert.match(errorOf("name: a\nname: b\nsource: {mount: m}\n"), /Map keys must be unique/);
+  });
+  test("a config error never echoes a token value", () => {
+    const message = errorOf("name: p\nsource:\n  mount: m\n  token: 12345\n");
+    assert.match(message, /source\.token: Invalid input: expected string, received number/);
+    assert.ok(!message.includes("12345"));
+  });
+});
