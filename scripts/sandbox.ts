@@ -1,0 +1,118 @@
+// The README's first command: a local sandbox that reproduces the reference walkthrough end to end.
+// Starts OpenBao and moto on loopback, bootstraps them like the AWS sample (two KV engines, the
+// read-only policy and token, the connection secret, the KMS key), then runs secretbridge with the
+// read-only token: first sync, a no-change sync, a `kv put`, and a sync that updates one secret.
+// `--keep` leaves the servers running so you can look around.
+import { CreateKeyCommand, CreateAliasCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateSecretCommand, ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { main as cli } from "../src/runtime/cli/main.js";
+import { bootstrapVault } from "../src/sources/vault/index.js";
+import { repoRoot, startMoto, startOpenBao } from "./lib/peers.js";
+
+const PREFIX = "hybrid-aws-secrets";
+const keep = process.argv.includes("--keep");
+
+function heading(text: string): void {
+  process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+}
+
+async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  process.stdout.write(`$ secretbridge ${args.join(" ")}\n`);
+  return cli(args, { env, isTTY: false });
+}
+
+async function sandbox(): Promise<number> {
+  heading("Starting OpenBao (bao server -dev) and moto on loopback");
+  const [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
+  const stopAll = async () => {
+    await Promise.allSettled([bao.stop(), moto.stop()]);
+  };
+  process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  try {
+    process.stdout.write(`OpenBao ${bao.url}  (root token ${bao.rootToken})\nmoto    ${moto.url}\n`);
+
+    heading("Bootstrapping OpenBao like the reference walkthrough (secretbridge bootstrap-vault)");
+    const boot = await bootstrapVault({ address: bao.url, adminToken: bao.rootToken, mount: PREFIX, sampleSecrets: true });
+    process.stdout.write(`engines: ${boot.createdMounts.join(", ") || "(already there)"}\nsample secrets: ${boot.sampleSecrets.join(", ")}\n`);
+    process.stdout.write(`policy ${boot.policyName}:\n${boot.policy}\n`);
+
+    heading("Preparing AWS (moto): KMS key alias/hybrid-aws-secrets-encryption-key and the connection secret");
+    const aws = { endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } };
+    const kms = new KMSClient(aws);
+    const key = await kms.send(new CreateKeyCommand({ Description: "hybrid-aws-secrets replicated secrets" }));
+    await kms.send(new CreateAliasCommand({ AliasName: `alias/${PREFIX}-encryption-key`, TargetKeyId: key.KeyMetadata?.KeyId }));
+    const sm = new SecretsManagerClient(aws);
+    await sm.send(
+      new CreateSecretCommand({
+        Name: `${PREFIX}/vault-connection-secret`,
+        SecretString: JSON.stringify({ vaultToken: boot.token, vaultAddress: bao.url }),
+        KmsKeyId: `alias/${PREFIX}-encryption-key`,
+      }),
+    );
+    process.stdout.write(`created ${PREFIX}/vault-connection-secret (unmanaged: secretbridge never touches it)\n`);
+
+    const dir = join(repoRoot, ".sandbox");
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, "secretbridge.yaml");
+    writeFileSync(
+      configPath,
+      [
+        "# Written by the sandbox. Token and AWS endpoint come from the environment.",
+        `name: sandbox`,
+        "source:",
+        `  address: ${bao.url}`,
+        `  mount: ${PREFIX}`,
+        "destination:",
+        `  prefix: ${PREFIX}`,
+        `  kmsKeyId: alias/${PREFIX}-encryption-key`,
+        "  tags:",
+        "    environment: sandbox",
+        "",
+      ].join("\n"),
+    );
+    process.stdout.write(`config: ${configPath}\n`);
+    // Only the read-only token from bootstrap: what production would use.
+    const env = { ...process.env, ...moto.awsEnv, VAULT_TOKEN: boot.token, BAO_TOKEN: boot.token, SECRETBRIDGE_LOG_LEVEL: "warn" };
+
+    heading("1. plan (dry run: metadata only, writes nothing)");
+    await run(["plan", "-c", configPath], env);
+    heading("2. sync: creates the two secrets");
+    let code = await run(["sync", "-c", configPath], env);
+    heading("3. sync again: nothing changed, nothing written, no value read");
+    code = Math.max(code, await run(["sync", "-c", configPath], env));
+    heading("4. bao kv put hybrid-aws-secrets/first-secret-for-replication secrets=manager-v2, then sync: exactly one update");
+    await bao.api("POST", `${PREFIX}/data/first-secret-for-replication`, { data: { secrets: "manager-v2" } });
+    code = Math.max(code, await run(["sync", "-c", configPath, "--all"], env));
+
+    heading("What landed in AWS Secrets Manager (moto)");
+    const listed = await sm.send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: [`${PREFIX}/`] }] }));
+    for (const s of listed.SecretList ?? []) {
+      const tags = Object.fromEntries((s.Tags ?? []).map((t) => [t.Key, t.Value]));
+      process.stdout.write(`${s.Name}\n  version=${tags.version ?? "-"} managed-by=${tags["secretbridge:managed-by"] ?? "-"} sync=${tags["secretbridge:sync"] ?? "-"}\n`);
+    }
+    process.stdout.write(
+      [
+        "",
+        "Look for yourself (while the servers run: npm run sandbox -- --keep):",
+        `  export AWS_ENDPOINT_URL=${moto.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing`,
+        `  aws secretsmanager list-secrets --filters Key=name,Values=${PREFIX}/`,
+        `  aws secretsmanager get-secret-value --secret-id ${PREFIX}/first-secret-for-replication`,
+        `  export BAO_ADDR=${bao.url} BAO_TOKEN=${boot.token}`,
+        `  node bin/secretbridge.js plan -c ${configPath}`,
+        `  .peers/bin/bao kv get super-secret-engine/super-secret   # denied: the replication token cannot read it`,
+        "",
+      ].join("\n"),
+    );
+    if (keep) {
+      process.stdout.write("Servers keep running; press Ctrl-C to stop them.\n");
+      await new Promise(() => undefined);
+    }
+    return code;
+  } finally {
+    if (!keep) await stopAll();
+  }
+}
+
+process.exitCode = await sandbox();
