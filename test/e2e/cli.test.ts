@@ -1,0 +1,111 @@
+// The CLI as a user runs it: the built `bin/secretbridge.js` in a child process, real peers,
+// exit codes and output as a shell or CI job sees them. Run after `npm run build`.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { assertNoCanary, Peers } from "../helpers/harness.js";
+import { canary, repoRoot } from "../helpers/peers.js";
+
+const run = promisify(execFile);
+const bin = join(repoRoot, "bin", "secretbridge.js");
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), ...env },
+      cwd: tmpdir(),
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+let peers: Peers;
+const canaries: string[] = [];
+const emitted: string[] = [];
+const dir = mkdtempSync(join(tmpdir(), "sb-e2e-"));
+
+before(async () => {
+  assert.ok(existsSync(join(repoRoot, "dist", "src", "runtime", "cli", "main.js")), "run `npm run build` first (npm test does)");
+  peers = await Peers.start();
+});
+after(async () => {
+  assertNoCanary(emitted, canaries);
+  await peers.stop();
+});
+
+describe("secretbridge CLI (built binary)", () => {
+  test("validate: a good config exits 0; a bad one exits 2 naming every bad key", async () => {
+    const good = join(dir, "good.yaml");
+    writeFileSync(good, "name: prod\nsource:\n  mount: hybrid-aws-secrets\n");
+    const ok = await cli(["validate", "-c", good]);
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /valid\. sync "prod": hybrid-aws-secrets -> hybrid-aws-secrets\//);
+
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "name: prod\nsource:\n  mount: m\n  kvVersion: 7\ndestination:\n  prefx: x\n");
+    const ko = await cli(["validate", "-c", bad]);
+    assert.equal(ko.code, 2);
+    assert.match(ko.stderr, /\[config-invalid\] .*bad\.yaml is invalid:\n  - source\.kvVersion: must be 1, 2 or auto\n  - unknown key "prefx" under destination/);
+  });
+
+  test("a missing config file and an unknown command exit 2", async () => {
+    const missing = await cli(["plan", "-c", join(dir, "nope.yaml")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read config file .*nope\.yaml: ENOENT/);
+    const unknown = await cli(["synk"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command 'synk'/);
+  });
+
+  test("bootstrap-vault, then plan and sync with the printed read-only token; JSON logs when not a TTY", async () => {
+    await peers.moto.reset();
+    const mount = `e2e-${Date.now().toString(36)}`;
+    const boot = await cli(["bootstrap-vault", "--mount", mount, "--json"], { BAO_ADDR: peers.bao.url, BAO_TOKEN: peers.bao.rootToken });
+    assert.equal(boot.code, 0, boot.stderr);
+    const { token, policy } = JSON.parse(boot.stdout) as { token: string; policy: string };
+    assert.match(policy, new RegExp(`path "${mount}/\\*"`));
+    const value = canary("e2e");
+    canaries.push(value);
+    await peers.bao.api("POST", `${mount}/data/app/db`, { data: { password: value } });
+
+    const config = join(dir, "e2e.yaml");
+    writeFileSync(config, `name: e2e\nsource:\n  mount: ${mount}\ndestination:\n  prefix: ${mount}\n`);
+    const env = { ...peers.moto.awsEnv, BAO_ADDR: peers.bao.url, BAO_TOKEN: token };
+    const plan = await cli(["plan", "-c", config], env);
+    emitted.push(plan.stdout, plan.stderr);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, new RegExp(`create\\s+app/db\\s+${mount}/app/db\\s+1\\s+planned\\s+not in the destination yet`));
+
+    const sync = await cli(["sync", "-c", config], env);
+    emitted.push(sync.stdout, sync.stderr);
+    assert.equal(sync.code, 0, sync.stderr);
+    assert.match(sync.stdout, /Sync e2e: 1 created, 0 updated, 0 unchanged, 0 conflicts, 0 skipped, 0 failures/);
+    const logLines = sync.stderr.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; level: number });
+    assert.ok(logLines.some((l) => l.msg === "created"), sync.stderr);
+    assert.ok(logLines.some((l) => l.msg === "run finished"));
+    assert.equal((await peers.destination(mount)).get(`${mount}/app/db`)?.["secretbridge:source-version"], "1");
+  });
+
+  test("exit 2 and nothing written when the source refuses the token", async () => {
+    await peers.moto.reset();
+    const config = join(dir, "denied.yaml");
+    writeFileSync(config, "name: e2e\nsource:\n  mount: secret\n  maxAttempts: 1\n");
+    const r = await cli(["sync", "-c", config], { ...peers.moto.awsEnv, VAULT_ADDR: peers.bao.url, VAULT_TOKEN: "bogus" });
+    emitted.push(r.stdout, r.stderr);
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /Stopped before writing anything: \[source-auth\]/);
+  });
+});

@@ -1,0 +1,185 @@
+// Integration harness: real OpenBao + moto, a fresh KV mount and a clean moto per scenario, the
+// CLI run in-process with every byte it emits captured, and an API-call recorder on both sides.
+import { ListSecretsCommand, ListSecretVersionIdsCommand, GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { main } from "../../src/runtime/cli/main.js";
+import { ApiCallRecorder } from "../../src/util/api-calls.js";
+import { REDACTED_FIELDS } from "../../src/util/logger.js";
+import { startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoPeer } from "./peers.js";
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  logs: string;
+  recorder: ApiCallRecorder;
+}
+
+export class Peers {
+  /** Everything any CLI run emitted in this file (stdout, stderr, logs): scanned for canaries. */
+  readonly emitted: string[] = [];
+  private constructor(
+    readonly bao: OpenBaoPeer,
+    readonly moto: MotoPeer,
+  ) {}
+
+  static async start(): Promise<Peers> {
+    const [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
+    return new Peers(bao, moto);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.bao.stop(), this.moto.stop()]);
+  }
+
+  sm(): SecretsManagerClient {
+    return new SecretsManagerClient({
+      endpoint: this.moto.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      maxAttempts: 2,
+    });
+  }
+
+  /** Destination secrets whose name starts with `<prefix>/`: name → tags. */
+  async destination(prefix: string): Promise<Map<string, Record<string, string>>> {
+    const sm = this.sm();
+    const out = new Map<string, Record<string, string>>();
+    let NextToken: string | undefined;
+    do {
+      const page = await sm.send(new ListSecretsCommand({ NextToken, MaxResults: 100 }));
+      for (const s of page.SecretList ?? []) {
+        if (s.Name?.startsWith(`${prefix}/`)) out.set(s.Name, Object.fromEntries((s.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])));
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+
+  /** A fresh KV mount (v2 unless told) and a clean moto. */
+  async scenario(options: { kvVersion?: 1 | 2 } = {}): Promise<Scenario> {
+    await this.moto.reset();
+    const mount = uniqueMount("sb");
+    const res = await this.bao.api("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: String(options.kvVersion ?? 2) } });
+    if (res.status >= 300) throw new Error(`mount ${mount}: ${res.status}`);
+    return new Scenario(this, mount, options.kvVersion ?? 2);
+  }
+}
+
+export class Scenario {
+  readonly dir = mkdtempSync(join(tmpdir(), "sb-test-"));
+  constructor(
+    readonly peers: Peers,
+    readonly mount: string,
+    readonly kvVersion: 1 | 2,
+  ) {}
+
+  get prefix(): string {
+    return `dest-${this.mount}`;
+  }
+
+  async put(path: string, data: Record<string, unknown>): Promise<void> {
+    const url = this.kvVersion === 2 ? `${this.mount}/data/${path}` : `${this.mount}/${path}`;
+    const res = await this.peers.bao.api("POST", url, this.kvVersion === 2 ? { data } : data);
+    if (res.status >= 300) throw new Error(`put ${path}: ${res.status}`);
+  }
+
+  /**
+   * A token that can only read and list this mount. `scan` adds OpenBao's scan capability on
+   * detailed-metadata; without it the source falls back to LIST + metadata reads, as on Vault.
+   */
+  async readOnlyToken(options: { scan?: boolean; extraPolicy?: string } = {}): Promise<string> {
+    const name = `ro-${this.mount}${options.scan === false ? "-noscan" : ""}${options.extraPolicy ? "-x" : ""}`;
+    const policy = [
+      `path "${this.mount}/*" { capabilities = ["read", "list"] }`,
+      options.scan === false ? "" : `path "${this.mount}/detailed-metadata/*" { capabilities = ["read", "list", "scan"] }`,
+      options.extraPolicy ?? "",
+    ].join("\n");
+    const p = await this.peers.bao.api("PUT", `sys/policies/acl/${name}`, { policy });
+    if (p.status >= 300) throw new Error(`policy: ${p.status} ${JSON.stringify(p.json)}`);
+    const t = await this.peers.bao.api("POST", "auth/token/create", { policies: [name], no_default_policy: false, ttl: "1h" });
+    return (t.json as { auth: { client_token: string } }).auth.client_token;
+  }
+
+  writeConfig(extra: { name?: string; yaml?: string; address?: string } = {}): string {
+    const path = join(this.dir, `config-${Math.random().toString(36).slice(2, 8)}.yaml`);
+    writeFileSync(
+      path,
+      [
+        `name: ${extra.name ?? "it"}`,
+        "source:",
+        `  address: ${extra.address ?? this.peers.bao.url}`,
+        `  mount: ${this.mount}`,
+        "  maxAttempts: 2",
+        "  timeoutSeconds: 5",
+        "destination:",
+        `  prefix: ${this.prefix}`,
+        "  maxAttempts: 2",
+        extra.yaml ?? "",
+      ].join("\n"),
+    );
+    return path;
+  }
+
+  async cli(args: string[], token: string, env: Record<string, string> = {}): Promise<CliRun> {
+    const recorder = new ApiCallRecorder();
+    let stdout = "";
+    let stderr = "";
+    let logs = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logs += chunk.toString();
+        cb();
+      },
+    });
+    const paths = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
+    const logger = pino({ level: "debug", redact: { paths, censor: "[REDACTED]" } }, sink);
+    const code = await main(args, {
+      env: { PATH: process.env.PATH ?? "", ...this.peers.moto.awsEnv, VAULT_TOKEN: token, ...env },
+      isTTY: false,
+      logger,
+      recorder,
+      output: { out: (t) => void (stdout += t + "\n"), err: (t) => void (stderr += t + "\n") },
+    });
+    this.peers.emitted.push(stdout, stderr, logs);
+    return { code, stdout, stderr, logs, recorder };
+  }
+
+  /** Destination secrets under this scenario's prefix: name → tags. */
+  async destination(): Promise<Map<string, Record<string, string>>> {
+    return this.peers.destination(this.prefix);
+  }
+
+  async value(path: string): Promise<string | undefined> {
+    const r = await this.peers.sm().send(new GetSecretValueCommand({ SecretId: `${this.prefix}/${path}` }));
+    return r.SecretString;
+  }
+
+  async versionCount(path: string): Promise<number> {
+    const r = await this.peers.sm().send(new ListSecretVersionIdsCommand({ SecretId: `${this.prefix}/${path}`, IncludeDeprecated: true }));
+    return r.Versions?.length ?? 0;
+  }
+}
+
+/** Every write-type call to AWS the recorder saw. */
+export function awsWrites(recorder: ApiCallRecorder): number {
+  return ["CreateSecret", "PutSecretValue", "TagResource", "UntagResource", "UpdateSecret", "DeleteSecret"].reduce(
+    (n, op) => n + recorder.count("aws", op),
+    0,
+  );
+}
+
+export function assertNoCanary(haystacks: string[], canaries: string[]): void {
+  for (const c of canaries) {
+    const forms = [c, JSON.stringify(c).slice(1, -1), Buffer.from(c).toString("base64")];
+    for (const text of haystacks) {
+      for (const form of forms) {
+        if (text.includes(form)) throw new Error(`secret material leaked: a canary appears in emitted output:\n${text.slice(0, 2000)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,336 @@
+// The reference walkthrough and the core guarantees, against real OpenBao and moto, through the
+// CLI as a user runs it (in-process, so API calls and every emitted byte can be inspected).
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { TagResourceCommand, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { requestTokenFor } from "../../src/core/request-token.js";
+import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/index.js";
+import { assertNoCanary, awsWrites, Peers } from "../helpers/harness.js";
+import { canary } from "../helpers/peers.js";
+
+let peers: Peers;
+const canaries: string[] = [];
+const secretValue = (label: string) => {
+  const c = canary(label);
+  canaries.push(c);
+  return c;
+};
+
+before(async () => {
+  peers = await Peers.start();
+});
+after(async () => {
+  // Every byte the CLI emitted in this file: no secret value may be in it.
+  assertNoCanary(peers.emitted, canaries);
+  await peers.stop();
+});
+
+describe("walkthrough", () => {
+  test("first sync creates exactly the two secrets with their values and tags; a kv put updates exactly that one", async () => {
+    const s = await peers.scenario();
+    const first = { secrets: secretValue("first") };
+    const second = { username: "app", password: secretValue("second") };
+    await s.put("first-secret-for-replication", first);
+    await s.put("second-secret-for-replication", second);
+    const token = await s.readOnlyToken();
+    const config = s.writeConfig();
+
+    const run1 = await s.cli(["sync", "-c", config], token);
+    assert.equal(run1.code, 0, run1.stdout + run1.stderr);
+    const dest = await s.destination();
+    assert.deepEqual([...dest.keys()].sort(), [`${s.prefix}/first-secret-for-replication`, `${s.prefix}/second-secret-for-replication`]);
+    assert.deepEqual(dest.get(`${s.prefix}/first-secret-for-replication`), {
+      "secretbridge:managed-by": "secretbridge",
+      "secretbridge:sync": "it",
+      "secretbridge:source": peers.bao.url,
+      "secretbridge:mount": s.mount,
+      "secretbridge:path": "first-secret-for-replication",
+      "secretbridge:source-version": "1",
+      version: "1",
+    });
+    assert.equal(await s.value("first-secret-for-replication"), JSON.stringify(first));
+    assert.equal(await s.value("second-secret-for-replication"), JSON.stringify({ password: second.password, username: "app" }));
+    assert.equal(run1.recorder.count("aws", "CreateSecret"), 2);
+    assert.equal(run1.recorder.count("vault", "read-data"), 2);
+    assert.match(run1.stdout, /Sync it: 2 created, 0 updated, 0 unchanged, 0 conflicts, 0 skipped, 0 failures/);
+
+    const updated = { secrets: secretValue("first-v2") };
+    await s.put("first-secret-for-replication", updated);
+    const run2 = await s.cli(["sync", "-c", config], token);
+    assert.equal(run2.code, 0);
+    assert.equal(run2.recorder.count("aws", "PutSecretValue"), 1);
+    assert.equal(run2.recorder.count("aws", "CreateSecret"), 0);
+    assert.equal(run2.recorder.count("aws", "TagResource"), 1);
+    assert.equal(run2.recorder.count("vault", "read-data"), 1);
+    const after2 = await s.destination();
+    assert.equal(after2.get(`${s.prefix}/first-secret-for-replication`)?.version, "2");
+    assert.equal(after2.get(`${s.prefix}/first-secret-for-replication`)?.["secretbridge:source-version"], "2");
+    assert.equal(after2.get(`${s.prefix}/second-secret-for-replication`)?.version, "1");
+    assert.equal(await s.value("first-secret-for-replication"), JSON.stringify(updated));
+    assert.equal(await s.versionCount("first-secret-for-replication"), 2);
+    assert.equal(await s.versionCount("second-secret-for-replication"), 1);
+    assert.match(run2.stdout, /update\s+first-secret-for-replication\s+\S+\s+1 -> 2\s+done/);
+  });
+
+  test("super-secret-engine is never read or replicated: the replication token is denied there", async () => {
+    const s = await peers.scenario();
+    await s.put("app", { key: secretValue("app") });
+    await peers.bao.api("POST", "sys/mounts/super-secret-engine", { type: "kv", options: { version: "2" } });
+    await peers.bao.api("POST", "super-secret-engine/data/super-secret", { data: { key: secretValue("super") } });
+    const token = await s.readOnlyToken();
+    const run = await s.cli(["sync", "-c", s.writeConfig()], token);
+    assert.equal(run.code, 0);
+    assert.deepEqual([...(await s.destination()).keys()], [`${s.prefix}/app`]);
+    const denied = await peers.bao.api("GET", "super-secret-engine/data/super-secret", undefined, token);
+    assert.equal(denied.status, 403);
+  });
+
+  test("nested folders replicate with their paths, including a key that is both a secret and a folder", async () => {
+    const s = await peers.scenario();
+    for (const p of ["a", "a/b", "a/b/c", "team/prod/db/password", "z"]) await s.put(p, { v: secretValue(p) });
+    const token = await s.readOnlyToken();
+    const run = await s.cli(["sync", "-c", s.writeConfig()], token);
+    assert.equal(run.code, 0, run.stdout);
+    assert.deepEqual(
+      [...(await s.destination()).keys()].sort(),
+      ["a", "a/b", "a/b/c", "team/prod/db/password", "z"].map((p) => `${s.prefix}/${p}`),
+    );
+    assert.equal((await s.destination()).get(`${s.prefix}/team/prod/db/password`)?.["secretbridge:path"], "team/prod/db/password");
+  });
+});
+
+describe("cost of a no-change run", () => {
+  for (const scan of [true, false]) {
+    test(`zero writes and zero value reads on either side (${scan ? "detailed-metadata scan" : "LIST + metadata"})`, async () => {
+      const s = await peers.scenario();
+      for (let i = 0; i < 25; i++) await s.put(`svc-${i % 5}/secret-${i}`, { v: secretValue(`nc${i}`) });
+      const token = await s.readOnlyToken({ scan });
+      const config = s.writeConfig();
+      const first = await s.cli(["sync", "-c", config], token);
+      assert.equal(first.code, 0, first.stdout);
+      assert.equal(first.recorder.count("aws", "CreateSecret"), 25);
+
+      const again = await s.cli(["sync", "-c", config, "--json"], token);
+      assert.equal(again.code, 0);
+      const report = JSON.parse(again.stdout) as { counts: Record<string, number>; sourceMethod: string };
+      assert.equal(report.sourceMethod, scan ? "detailed-metadata-scan" : "list-and-metadata");
+      assert.deepEqual(report.counts, { create: 0, update: 0, unchanged: 25, conflict: 0, skip: 0, failed: 0 });
+      assert.equal(awsWrites(again.recorder), 0);
+      assert.equal(again.recorder.count("aws", "GetSecretValue") + again.recorder.count("aws", "BatchGetSecretValue"), 0);
+      assert.equal(again.recorder.count("vault", "read-data"), 0);
+      assert.equal(again.recorder.count("aws", "ListSecrets", 200), 2, JSON.stringify(again.recorder.snapshot())); // validate + one page
+      if (scan) {
+        assert.equal(again.recorder.count("vault", "read-metadata"), 0);
+        assert.equal(again.recorder.count("vault", "list-metadata"), 0);
+      } else {
+        assert.equal(again.recorder.count("vault", "read-metadata"), 25);
+        assert.equal(again.recorder.count("vault", "list-metadata"), 6); // root + 5 folders
+      }
+    });
+  }
+});
+
+describe("crash safety", () => {
+  test("an update retried after the write landed (crash before tagging) makes no second version", async () => {
+    const s = await peers.scenario();
+    await s.put("db", { password: secretValue("db1") });
+    const token = await s.readOnlyToken();
+    const config = s.writeConfig();
+    assert.equal((await s.cli(["sync", "-c", config], token)).code, 0);
+
+    const v2 = { password: secretValue("db2") };
+    await s.put("db", v2);
+    // Simulate the crash: the put of version 2 reached AWS, the tag update never happened.
+    const destination = new SecretsManagerDestination({ client: peers.sm() });
+    await destination.putValue({
+      name: `${s.prefix}/db`,
+      secretString: JSON.stringify(v2),
+      requestToken: requestTokenFor("it", { address: peers.bao.url, mount: s.mount }, "db", 2, `${s.prefix}/db`),
+    });
+    assert.equal(await s.versionCount("db"), 2);
+    assert.equal((await s.destination()).get(`${s.prefix}/db`)?.version, "1");
+
+    const rerun = await s.cli(["sync", "-c", config], token);
+    assert.equal(rerun.code, 0, rerun.stdout);
+    assert.equal(rerun.recorder.count("aws", "PutSecretValue"), 1);
+    assert.equal(await s.versionCount("db"), 2, "the retried put must not create a third version");
+    assert.equal((await s.destination()).get(`${s.prefix}/db`)?.version, "2");
+    assert.equal(await s.value("db"), JSON.stringify(v2));
+  });
+});
+
+describe("ownership and bad input", () => {
+  test("an unmanaged secret under the prefix is a conflict and is left untouched; the rest replicates", async () => {
+    const s = await peers.scenario();
+    await s.put("taken", { v: secretValue("taken") });
+    await s.put("free", { v: secretValue("free") });
+    const foreign = secretValue("foreign");
+    await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/taken`, SecretString: foreign, Tags: [{ Key: "team", Value: "dba" }] }));
+    const token = await s.readOnlyToken();
+    const run = await s.cli(["sync", "-c", s.writeConfig()], token);
+    assert.equal(run.code, 1);
+    assert.equal(await s.value("taken"), foreign);
+    assert.deepEqual((await s.destination()).get(`${s.prefix}/taken`), { team: "dba" });
+    assert.ok((await s.destination()).has(`${s.prefix}/free`));
+    assert.match(run.stdout, /\[conflict-unmanaged\] dest-.*\/taken exists in AWS without secretbridge ownership tags/);
+  });
+
+  test("a secret owned by another sync is never modified by this one", async () => {
+    const s = await peers.scenario();
+    await s.put("shared", { v: secretValue("shared") });
+    const token = await s.readOnlyToken();
+    assert.equal((await s.cli(["sync", "-c", s.writeConfig({ name: "team-a" })], token)).code, 0);
+    await s.put("shared", { v: secretValue("shared2") });
+    const other = await s.cli(["sync", "-c", s.writeConfig({ name: "team-b" })], token);
+    assert.equal(other.code, 1);
+    assert.equal(awsWrites(other.recorder), 0);
+    assert.match(other.stdout, /\[conflict-other-sync\] .* is managed by sync "team-a", not "team-b"/);
+    assert.equal((await s.destination()).get(`${s.prefix}/shared`)?.version, "1");
+  });
+
+  test("an invalid name and an oversized value are reported with their paths; the rest is replicated; exit 1; webhook told", async () => {
+    const s = await peers.scenario();
+    const { received, url, close } = await webhookReceiver();
+    try {
+      await s.put("good", { v: secretValue("good") });
+      await s.put("bad name", { v: secretValue("badname") });
+      await s.put("huge", { blob: secretValue("huge") + "x".repeat(70_000) });
+      const token = await s.readOnlyToken();
+      const config = s.writeConfig({ yaml: `notifications:\n  webhook:\n    url: ${url}\n` });
+      const run = await s.cli(["sync", "-c", config], token);
+      assert.equal(run.code, 1);
+      assert.deepEqual([...(await s.destination()).keys()], [`${s.prefix}/good`]);
+      assert.match(run.stdout, /\[invalid-name\] bad name: the name contains characters AWS does not allow \(" "\)/);
+      assert.match(run.stdout, /\[too-large\] huge: the value is 70\d{3} bytes as JSON; AWS Secrets Manager allows at most 65536/);
+      assert.equal(received.length, 1);
+      const notice = JSON.parse(received[0] ?? "{}") as { failures: { path: string; errorClass: string }[]; summary: Record<string, number> };
+      assert.deepEqual(
+        notice.failures.map((f) => [f.path, f.errorClass]).sort(),
+        [
+          ["bad name", "invalid-name"],
+          ["huge", "too-large"],
+        ],
+      );
+      assert.equal(notice.summary.create, 1);
+      peers.emitted.push(...received);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe("unusable source: exit 2, nothing written", () => {
+  test("bad token", async () => {
+    const s = await peers.scenario();
+    await s.put("a", { v: secretValue("a") });
+    const run = await s.cli(["sync", "-c", s.writeConfig()], "not-a-real-token");
+    assert.equal(run.code, 2);
+    assert.equal(awsWrites(run.recorder), 0);
+    assert.equal((await s.destination()).size, 0);
+    assert.match(run.stdout, /Stopped before writing anything: \[source-auth\]/);
+  });
+
+  test("source unreachable", async () => {
+    const s = await peers.scenario();
+    const run = await s.cli(["sync", "-c", s.writeConfig({ address: "http://127.0.0.1:9" })], "whatever");
+    assert.equal(run.code, 2);
+    assert.equal(awsWrites(run.recorder), 0);
+    assert.match(run.stdout, /Stopped before writing anything: \[source-unavailable\]/);
+  });
+
+  test("destination unreachable", async () => {
+    const s = await peers.scenario();
+    await s.put("a", { v: secretValue("a") });
+    const token = await s.readOnlyToken();
+    const run = await s.cli(["sync", "-c", s.writeConfig()], token, { AWS_ENDPOINT_URL: "http://127.0.0.1:9" });
+    assert.equal(run.code, 2);
+    assert.equal(run.recorder.count("vault", "read-data"), 0);
+    assert.match(run.stdout, /Stopped before writing anything: \[destination-unavailable\]/);
+  });
+});
+
+describe("plan", () => {
+  test("plan --json lists the actions, reads no value and writes nothing", async () => {
+    const s = await peers.scenario();
+    await s.put("a", { v: secretValue("plan-a") });
+    await s.put("b", { v: secretValue("plan-b") });
+    const token = await s.readOnlyToken();
+    const config = s.writeConfig();
+    await s.cli(["sync", "-c", config], token);
+    await s.put("b", { v: secretValue("plan-b2") });
+    await s.put("c", { v: secretValue("plan-c") });
+    const run = await s.cli(["plan", "-c", config, "--json"], token);
+    assert.equal(run.code, 0);
+    const report = JSON.parse(run.stdout) as { results: { action: { type: string; sourcePath: string }; outcome: string }[] };
+    assert.deepEqual(
+      report.results.map((r) => [r.action.sourcePath, r.action.type, r.outcome]),
+      [
+        ["a", "unchanged", "planned"],
+        ["b", "update", "planned"],
+        ["c", "create", "planned"],
+      ],
+    );
+    assert.equal(awsWrites(run.recorder), 0);
+    assert.equal(run.recorder.count("vault", "read-data"), 0);
+    assert.equal((await s.destination()).get(`${s.prefix}/b`)?.version, "1");
+  });
+});
+
+describe("KV v1", () => {
+  test("values are compared by fingerprint: change → update, no change → nothing written", async () => {
+    const s = await peers.scenario({ kvVersion: 1 });
+    await s.put("legacy", { v: secretValue("v1a") });
+    const token = await s.readOnlyToken();
+    const config = s.writeConfig();
+    const first = await s.cli(["sync", "-c", config], token);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.equal((await s.destination()).get(`${s.prefix}/legacy`)?.version, "kv1");
+    const same = await s.cli(["sync", "-c", config], token);
+    assert.equal(awsWrites(same.recorder), 0);
+    const changed = { v: secretValue("v1b") };
+    await s.put("legacy", changed);
+    const third = await s.cli(["sync", "-c", config], token);
+    assert.equal(third.recorder.count("aws", "PutSecretValue"), 1);
+    assert.equal(await s.value("legacy"), JSON.stringify(changed));
+  });
+});
+
+describe("tags", () => {
+  test("a changed static tag is a tags-only update with no value read", async () => {
+    const s = await peers.scenario();
+    await s.put("a", { v: secretValue("tags") });
+    const token = await s.readOnlyToken();
+    await s.cli(["sync", "-c", s.writeConfig({ yaml: "  tags:\n    team: one\n" })], token);
+    const run = await s.cli(["sync", "-c", s.writeConfig({ yaml: "  tags:\n    team: two\n" })], token);
+    assert.equal(run.code, 0);
+    assert.equal(run.recorder.count("aws", "TagResource"), 1);
+    assert.equal(run.recorder.count("aws", "PutSecretValue"), 0);
+    assert.equal(run.recorder.count("vault", "read-data"), 0);
+    assert.equal((await s.destination()).get(`${s.prefix}/a`)?.team, "two");
+    assert.equal(await s.versionCount("a"), 1);
+    // A provenance tag changed by hand is put back, again without touching the value.
+    await peers.sm().send(new TagResourceCommand({ SecretId: `${s.prefix}/a`, Tags: [{ Key: "secretbridge:path", Value: "tampered" }] }));
+    const repair = await s.cli(["sync", "-c", s.writeConfig({ yaml: "  tags:\n    team: two\n" })], token);
+    assert.equal(repair.recorder.count("aws", "PutSecretValue"), 0);
+    assert.equal(repair.recorder.count("aws", "TagResource"), 1);
+    assert.equal((await s.destination()).get(`${s.prefix}/a`)?.["secretbridge:path"], "a");
+    assert.equal(await s.versionCount("a"), 1);
+  });
+});
+
+async function webhookReceiver(): Promise<{ received: string[]; url: string; close(): Promise<void> }> {
+  const { createServer } = await import("node:http");
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      received.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return { received, url: `http://127.0.0.1:${port}/hook`, close: () => new Promise((r) => server.close(() => r())) };
+}
