@@ -29,6 +29,8 @@ export interface RunReport {
   problems: InventoryProblem[];
   failures: Failure[];
   notifications?: { sent: string[]; failed: { kind: string; message: string }[] };
+  /** Where the time went, in milliseconds. */
+  timings: { validateMs?: number; inventoryMs?: number; planMs?: number; applyMs?: number };
 }
 
 export function collectFailures(results: ActionResult[], problems: InventoryProblem[]): Failure[] {

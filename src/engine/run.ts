@@ -37,19 +37,22 @@ export async function runSync(deps: RunDependencies, settings: RunSettings): Pro
   const log = deps.logger.child({ runId, sync: settings.syncName, mode: settings.mode });
   log.info({ mount: settings.source.mount, prefix: settings.prefix }, "run started");
 
+  const timings: RunReport["timings"] = {};
   let plan: Plan;
   try {
-    plan = await inventoryAndPlan(deps, settings, log);
+    plan = await inventoryAndPlan(deps, settings, log, timings);
   } catch (error) {
     const fatal = asSyncError(error, "source-unavailable", []);
     log.error({ errorClass: fatal.errorClass, err: fatal.toJSON() }, "run stopped before writing anything");
-    const report = finish(runId, settings, started, undefined, [], [], { errorClass: fatal.errorClass, message: fatal.message });
+    const report = finish(runId, settings, started, timings, undefined, [], [], { errorClass: fatal.errorClass, message: fatal.message });
     if (settings.mode === "sync") report.notifications = await notifyAll(deps.notifiers ?? [], toNotice(report), log);
     return report;
   }
 
+  const applyStart = performance.now();
   const results = settings.mode === "plan" ? plannedResults(plan) : await applyPlan(plan, deps, settings, log);
-  const report = finish(runId, settings, started, plan, results, plan.problems);
+  timings.applyMs = Math.round(performance.now() - applyStart);
+  const report = finish(runId, settings, started, timings, plan, results, plan.problems);
   for (const failure of report.failures) {
     log.warn({ path: failure.path, destinationName: failure.destinationName, errorClass: failure.errorClass }, failure.message);
   }
@@ -60,8 +63,16 @@ export async function runSync(deps: RunDependencies, settings: RunSettings): Pro
   return report;
 }
 
-async function inventoryAndPlan(deps: RunDependencies, settings: RunSettings, log: Logger): Promise<Plan> {
+async function inventoryAndPlan(deps: RunDependencies, settings: RunSettings, log: Logger, timings: RunReport["timings"]): Promise<Plan> {
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = Math.round(now - t);
+    t = now;
+    return ms;
+  };
   await Promise.all([deps.source.validate(), deps.destination.validate()]);
+  timings.validateMs = lap();
   const [sourceInventory, destinationInventory] = await Promise.all([
     deps.source.inventory(),
     deps.destination.inventory(settings.prefix),
@@ -76,7 +87,10 @@ async function inventoryAndPlan(deps: RunDependencies, settings: RunSettings, lo
     "inventories listed",
   );
   await addValueFingerprints(sourceInventory, destinationInventory, deps.destination, settings);
-  return planSync(sourceInventory, destinationInventory, settings);
+  timings.inventoryMs = lap();
+  const plan = planSync(sourceInventory, destinationInventory, settings);
+  timings.planMs = lap();
+  return plan;
 }
 
 /**
@@ -190,6 +204,7 @@ function finish(
   runId: string,
   settings: RunSettings,
   started: Date,
+  timings: RunReport["timings"],
   plan: Plan | undefined,
   results: ActionResult[],
   problems: Plan["problems"],
@@ -217,6 +232,7 @@ function finish(
     results,
     problems,
     failures,
+    timings,
   };
 }
 
