@@ -7,6 +7,7 @@ import { isSyncError, SyncError } from "../../core/errors.js";
 import { runSync } from "../../engine/run.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
 import { bootstrapVault } from "../../sources/vault/index.js";
+import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { wire } from "../wire.js";
 import { processOutput, renderActions, renderJson, renderSummary, type Output } from "./output.js";
@@ -27,6 +28,8 @@ export interface CliContext {
   /** Overrides TTY detection (tests). */
   isTTY?: boolean;
   logger?: Logger;
+  /** Receives every API call the run makes (tests, benchmarks). */
+  recorder?: ApiCallRecorder;
 }
 
 function defaultConfigPath(env: NodeJS.ProcessEnv): string {
@@ -64,7 +67,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
     const config = await loadConfigFile(opts.config);
     const logger = loggerFor(opts);
-    const wiring = await wire(config, mode, { env });
+    const wiring = await wire(config, mode, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
     try {
