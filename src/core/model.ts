@@ -81,7 +81,8 @@ export interface Plan {
   problems: InventoryProblem[];
 }
 
-export type ActionOutcome = "done" | "failed" | "planned";
+/** `deferred`: a write not started because the run's deadline came first (the next run does it). */
+export type ActionOutcome = "done" | "failed" | "planned" | "deferred";
 
 export interface ActionResult {
   action: PlannedAction;

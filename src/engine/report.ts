@@ -24,7 +24,8 @@ export interface RunReport {
   exitCode: 0 | 1 | 2;
   /** Set when the run stopped before writing: source or destination unusable. */
   fatal?: { errorClass: ErrorClass; message: string };
-  counts: { create: number; update: number; unchanged: number; conflict: number; skip: number; failed: number };
+  /** create/update count what was done (sync) or planned (plan); deferred: writes not started before the deadline. */
+  counts: { create: number; update: number; unchanged: number; conflict: number; skip: number; failed: number; deferred: number };
   results: ActionResult[];
   problems: InventoryProblem[];
   failures: Failure[];

@@ -20,6 +20,11 @@ export interface RunSettings extends PlanSettings {
   concurrency: number;
   kmsKeyId?: string;
   description?: string;
+  /**
+   * Epoch milliseconds after which no new write starts (Lambda: the invocation deadline less a
+   * margin). Writes not started are reported as deferred; the next run picks them up.
+   */
+  deadline?: number;
 }
 
 export interface RunDependencies {
@@ -128,11 +133,17 @@ async function applyPlan(plan: Plan, deps: RunDependencies, settings: RunSetting
   await Promise.all(
     writes.map((action) =>
       limit(async () => {
-        outcomes.set(action, await applyAction(action, deps, settings, log));
+        if (settings.deadline !== undefined && Date.now() >= settings.deadline) {
+          outcomes.set(action, { action, outcome: "deferred" });
+        } else {
+          outcomes.set(action, await applyAction(action, deps, settings, log));
+        }
         deps.onProgress?.(++done, writes.length);
       }),
     ),
   );
+  const deferred = [...outcomes.values()].filter((r) => r.outcome === "deferred").length;
+  if (deferred > 0) log.warn({ deferred }, "deadline reached: writes not started are deferred to the next run");
   return plan.actions.map(
     (action) => outcomes.get(action) ?? { action, outcome: action.failure ? "failed" : "done" },
   );
@@ -212,8 +223,12 @@ function finish(
 ): RunReport {
   const finished = new Date();
   const failures = fatal ? [{ path: settings.source.mount, errorClass: fatal.errorClass, message: fatal.message }] : collectFailures(results, problems);
-  const counts = { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, failed: failures.length };
+  const counts = { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, failed: failures.length, deferred: 0 };
   for (const r of results) {
+    if (r.outcome === "deferred") {
+      counts.deferred += 1;
+      continue;
+    }
     if (r.outcome === "failed" && (r.action.type === "create" || r.action.type === "update")) continue;
     counts[r.action.type] += 1;
   }

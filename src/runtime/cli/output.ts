@@ -41,7 +41,7 @@ export function renderSummary(report: RunReport): string {
   const created = report.mode === "plan" ? "to create" : "created";
   const updated = report.mode === "plan" ? "to update" : "updated";
   const lines = [
-    `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
+    `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures${c.deferred ? `, ${c.deferred} deferred` : ""} (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
   ];
   if (report.fatal) lines.push(`Stopped before writing anything: [${report.fatal.errorClass}] ${report.fatal.message}`);
   if (report.failures.length > 0 && !report.fatal) {
