@@ -63,7 +63,6 @@ async function main(): Promise<void> {
       const source = new VaultKvSource({ address: bao.url, token, mount, recorder, concurrency });
       const destination = new SecretsManagerDestination({
         recorder,
-        concurrency,
         client: new SecretsManagerClient({
           endpoint: moto.url,
           region: "us-east-1",

@@ -26,7 +26,11 @@ export interface InventoryProblem {
   message: string;
 }
 
-export type SourceListingMethod = "detailed-metadata-scan" | "list-and-metadata" | "kv-v1-list-and-read";
+/**
+ * How the source was listed, cheapest first: OpenBao's recursive scan (one call), OpenBao's
+ * detailed LIST (one call per folder), Vault's LIST + one metadata read per secret, KV v1.
+ */
+export type SourceListingMethod = "detailed-metadata-scan" | "detailed-metadata-list" | "list-and-metadata" | "kv-v1-list-and-read";
 
 export interface SourceInventory {
   secrets: SourceSecretMeta[];

@@ -3,6 +3,8 @@
 import { readFile } from "node:fs/promises";
 import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -24,6 +26,32 @@ export interface Wiring {
 export interface WireOptions {
   env?: NodeJS.ProcessEnv;
   recorder?: ApiCallRecorder;
+}
+
+/**
+ * AWS client settings read from `env` the way the SDK reads process.env (region, endpoint,
+ * static credentials), so an in-process caller (tests, the Lambda) can hand over its own
+ * environment. With `env === process.env` this is exactly the SDK's own behaviour.
+ */
+export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile?: string) {
+  const resolvedRegion = region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
+  const staticCredentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {};
+  return {
+    ...(resolvedRegion ? { region: resolvedRegion } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(profile ? { profile } : {}),
+    ...staticCredentials,
+  };
 }
 
 async function readCa(path: string): Promise<string> {
@@ -66,21 +94,20 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
       : {}),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
+  const awsConfig = awsClientConfig(env, config.destination.region, config.destination.profile);
+  const smClient = new SecretsManagerClient({ ...awsConfig, retryMode: "standard", maxAttempts: config.destination.maxAttempts });
   const destination = new SecretsManagerDestination({
-    maxAttempts: config.destination.maxAttempts,
+    client: smClient,
     rateLimits: config.destination.rateLimits,
-    ...(config.destination.region ? { region: config.destination.region } : {}),
-    ...(config.destination.profile ? { profile: config.destination.profile } : {}),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
   const notifiers: Notifier[] = [];
+  let snsClient: SNSClient | undefined;
   if (config.notifications.sns) {
-    notifiers.push(
-      new SnsNotifier({
-        topicArn: config.notifications.sns.topicArn,
-        ...(options.recorder ? { recorder: options.recorder } : {}),
-      }),
-    );
+    const topicArn = config.notifications.sns.topicArn;
+    // Publish in the topic's own Region, whatever the destination's Region is.
+    snsClient = new SNSClient({ ...awsClientConfig(env, topicArn.split(":")[3] || config.destination.region, config.destination.profile), maxAttempts: 3 });
+    notifiers.push(new SnsNotifier({ topicArn, client: snsClient, ...(options.recorder ? { recorder: options.recorder } : {}) }));
   }
   if (config.notifications.webhook) {
     const hook = config.notifications.webhook;
@@ -107,6 +134,8 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
     settings,
     close: async () => {
       await Promise.allSettled([source.close(), destination.close()]);
+      smClient.destroy();
+      snsClient?.destroy();
     },
   };
 }

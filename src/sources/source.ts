@@ -1,6 +1,6 @@
 // The contract every source system implements. Inventory (cheap, metadata only) is separate from
 // value reads, which the engine asks for only for the secrets a plan creates or updates.
-import type { SourceInventory } from "../core/model.js";
+import type { SourceInventory, SourceListingMethod } from "../core/model.js";
 
 /** The KV map of one secret version. Treat as radioactive: never log, never put in an error. */
 export type SecretData = Record<string, unknown>;
@@ -20,6 +20,8 @@ export interface SourceCapabilities {
   kvVersion: 1 | 2;
   /** OpenBao's recursive `SCAN .../detailed-metadata/`: a no-change inventory in a few calls. */
   recursiveMetadataScan: boolean;
+  /** The listing the inventory will use, as detected for this server and token. */
+  listingMethod: SourceListingMethod;
 }
 
 export interface SecretSource {

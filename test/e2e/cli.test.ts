@@ -58,7 +58,7 @@ describe("secretbridge CLI (built binary)", () => {
     writeFileSync(bad, "name: prod\nsource:\n  mount: m\n  kvVersion: 7\ndestination:\n  prefx: x\n");
     const ko = await cli(["validate", "-c", bad]);
     assert.equal(ko.code, 2);
-    assert.match(ko.stderr, /\[config-invalid\] .*bad\.yaml is invalid:\n  - source\.kvVersion: must be 1, 2 or auto\n  - unknown key "prefx" under destination/);
+    assert.match(ko.stderr, /\[config-invalid\] .*bad\.yaml is invalid:\n {2}- source\.kvVersion: must be 1, 2 or auto\n {2}- unknown key "prefx" under destination/);
   });
 
   test("a missing config file and an unknown command exit 2", async () => {

@@ -89,19 +89,23 @@ export class Scenario {
   }
 
   /**
-   * A token that can only read and list this mount. `scan` adds OpenBao's scan capability on
-   * detailed-metadata; without it the source falls back to LIST + metadata reads, as on Vault.
+   * A token that can only read and list this mount. `listing` picks what the policy allows:
+   * `scan` (OpenBao's recursive scan), `list` (read + list only, as in the reference walkthrough:
+   * OpenBao's detailed LIST per folder), `vault` (detailed-metadata denied, as on Vault, where the
+   * endpoint does not exist: LIST + one metadata read per secret).
    */
-  async readOnlyToken(options: { scan?: boolean; extraPolicy?: string } = {}): Promise<string> {
-    const name = `ro-${this.mount}${options.scan === false ? "-noscan" : ""}${options.extraPolicy ? "-x" : ""}`;
+  async readOnlyToken(options: { listing?: "scan" | "list" | "vault"; extraPolicy?: string } = {}): Promise<string> {
+    const listing = options.listing ?? "scan";
+    const name = `ro-${this.mount}-${listing}${options.extraPolicy ? "-x" : ""}`;
     const policy = [
       `path "${this.mount}/*" { capabilities = ["read", "list"] }`,
-      options.scan === false ? "" : `path "${this.mount}/detailed-metadata/*" { capabilities = ["read", "list", "scan"] }`,
+      listing === "scan" ? `path "${this.mount}/detailed-metadata/*" { capabilities = ["read", "list", "scan"] }` : "",
+      listing === "vault" ? `path "${this.mount}/detailed-metadata/*" { capabilities = ["deny"] }` : "",
       options.extraPolicy ?? "",
     ].join("\n");
     const p = await this.peers.bao.api("PUT", `sys/policies/acl/${name}`, { policy });
     if (p.status >= 300) throw new Error(`policy: ${p.status} ${JSON.stringify(p.json)}`);
-    const t = await this.peers.bao.api("POST", "auth/token/create", { policies: [name], no_default_policy: false, ttl: "1h" });
+    const t = await this.peers.bao.api("POST", "auth/token/create", { policies: [name], ttl: "1h" });
     return (t.json as { auth: { client_token: string } }).auth.client_token;
   }
 

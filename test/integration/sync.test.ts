@@ -100,11 +100,18 @@ describe("walkthrough", () => {
 });
 
 describe("cost of a no-change run", () => {
-  for (const scan of [true, false]) {
-    test(`zero writes and zero value reads on either side (${scan ? "detailed-metadata scan" : "LIST + metadata"})`, async () => {
+  const cases = [
+    { listing: "scan", method: "detailed-metadata-scan", calls: { "scan-detailed-metadata": 2, "list-detailed-metadata": 0, "list-metadata": 0, "read-metadata": 0 } },
+    // validate() probes scan (403) and detailed LIST once; then one detailed LIST per folder (root + 5).
+    { listing: "list", method: "detailed-metadata-list", calls: { "scan-detailed-metadata": 1, "list-detailed-metadata": 7, "list-metadata": 0, "read-metadata": 0 } },
+    // Vault: LIST per folder (root + 5) and one metadata read per secret.
+    { listing: "vault", method: "list-and-metadata", calls: { "scan-detailed-metadata": 1, "list-detailed-metadata": 1, "list-metadata": 6, "read-metadata": 25 } },
+  ] as const;
+  for (const c of cases) {
+    test(`zero writes and zero value reads on either side (${c.method})`, async () => {
       const s = await peers.scenario();
       for (let i = 0; i < 25; i++) await s.put(`svc-${i % 5}/secret-${i}`, { v: secretValue(`nc${i}`) });
-      const token = await s.readOnlyToken({ scan });
+      const token = await s.readOnlyToken({ listing: c.listing });
       const config = s.writeConfig();
       const first = await s.cli(["sync", "-c", config], token);
       assert.equal(first.code, 0, first.stdout);
@@ -113,19 +120,14 @@ describe("cost of a no-change run", () => {
       const again = await s.cli(["sync", "-c", config, "--json"], token);
       assert.equal(again.code, 0);
       const report = JSON.parse(again.stdout) as { counts: Record<string, number>; sourceMethod: string };
-      assert.equal(report.sourceMethod, scan ? "detailed-metadata-scan" : "list-and-metadata");
+      assert.equal(report.sourceMethod, c.method);
       assert.deepEqual(report.counts, { create: 0, update: 0, unchanged: 25, conflict: 0, skip: 0, failed: 0, deferred: 0 });
       assert.equal(awsWrites(again.recorder), 0);
       assert.equal(again.recorder.count("aws", "GetSecretValue") + again.recorder.count("aws", "BatchGetSecretValue"), 0);
       assert.equal(again.recorder.count("vault", "read-data"), 0);
       assert.equal(again.recorder.count("aws", "ListSecrets", 200), 2, JSON.stringify(again.recorder.snapshot())); // validate + one page
-      if (scan) {
-        assert.equal(again.recorder.count("vault", "read-metadata"), 0);
-        assert.equal(again.recorder.count("vault", "list-metadata"), 0);
-      } else {
-        assert.equal(again.recorder.count("vault", "read-metadata"), 25);
-        assert.equal(again.recorder.count("vault", "list-metadata"), 6); // root + 5 folders
-      }
+      const vaultCalls = Object.fromEntries(Object.keys(c.calls).map((op) => [op, again.recorder.count("vault", op)]));
+      assert.deepEqual(vaultCalls, c.calls, JSON.stringify(again.recorder.snapshot()));
     });
   }
 });

@@ -1,0 +1,185 @@
+// A small Vault / OpenBao HTTP client on undici: token and namespace headers, custom CA and server
+// name, a timeout per request, retries with exponential backoff and full jitter on transient
+// failures, and one API-call record per attempt. Error messages carry the method, path, status
+// and Vault's own error strings, never a request or response body.
+import { Agent, request, type Dispatcher } from "undici";
+import { SyncError, type ErrorClass } from "../../core/errors.js";
+import type { ApiCallRecorder } from "../../util/api-calls.js";
+
+export interface VaultTlsOptions {
+  caCertPem?: string;
+  insecureSkipVerify?: boolean;
+  serverName?: string;
+}
+
+export interface VaultHttpOptions {
+  address: string;
+  token?: string;
+  namespace?: string;
+  tls?: VaultTlsOptions;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  recorder?: ApiCallRecorder;
+  /** Connections kept per origin; the source's concurrency is a good value. */
+  connections?: number;
+}
+
+export interface VaultResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export type VaultOperation =
+  | "health"
+  | "lookup-self"
+  | "renew-self"
+  | "login"
+  | "mount-info"
+  | "scan-detailed-metadata"
+  | "list-detailed-metadata"
+  | "list-metadata"
+  | "read-metadata"
+  | "read-data"
+  | "write";
+
+/** Statuses worth another attempt: rate limited, server errors, sealed/standby (503). */
+const RETRYABLE_STATUS = new Set([412, 429, 500, 502, 503, 504]);
+
+export class VaultHttp {
+  private readonly dispatcher: Dispatcher;
+  private readonly base: string;
+  token: string | undefined;
+
+  constructor(private readonly options: VaultHttpOptions) {
+    this.base = options.address.replace(/\/+$/, "");
+    this.token = options.token;
+    const tls = options.tls;
+    this.dispatcher = new Agent({
+      connections: options.connections ?? 32,
+      connect: {
+        timeout: options.timeoutMs ?? 10_000,
+        ...(tls?.caCertPem ? { ca: tls.caCertPem } : {}),
+        ...(tls?.serverName ? { servername: tls.serverName } : {}),
+        ...(tls?.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+      },
+    });
+  }
+
+  get address(): string {
+    return this.base;
+  }
+
+  /**
+   * Sends one request. 2xx and the statuses in `accept` are returned; anything else throws a
+   * classified SyncError. `secretPath` is attached to errors so the report names the secret.
+   */
+  async send<T = unknown>(
+    operation: VaultOperation,
+    method: string,
+    path: string,
+    options: { body?: unknown; accept?: number[]; secretPath?: string; token?: string | null } = {},
+  ): Promise<VaultResponse<T>> {
+    const maxAttempts = Math.max(1, this.options.maxAttempts ?? 4);
+    const url = `${this.base}/v1/${path.replace(/^\/+/, "")}`;
+    const token = options.token === null ? undefined : (options.token ?? this.token);
+    const headers: Record<string, string> = {
+      ...(token ? { "x-vault-token": token } : {}),
+      ...(this.options.namespace ? { "x-vault-namespace": this.options.namespace } : {}),
+      ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
+      "x-vault-request": "true",
+    };
+    const payload = options.body !== undefined ? JSON.stringify(options.body) : undefined;
+    let lastError: SyncError | undefined;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (attempt > 1) await sleep(backoffMs(attempt));
+      let status: number;
+      let text: string;
+      try {
+        const res = await request(url, {
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          ...(payload !== undefined ? { body: payload } : {}),
+          dispatcher: this.dispatcher,
+          headersTimeout: this.options.timeoutMs ?? 10_000,
+          bodyTimeout: this.options.timeoutMs ?? 10_000,
+        });
+        status = res.statusCode;
+        text = await res.body.text();
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? (error as Error).name ?? "network error";
+        this.options.recorder?.record("vault", operation, code);
+        lastError = new SyncError(
+          "source-unavailable",
+          `${method} ${path}: cannot reach ${this.base} (${code})${options.secretPath ? "" : ": check the address and the network"}`,
+          options.secretPath,
+          { retryable: true },
+        );
+        continue;
+      }
+      this.options.recorder?.record("vault", operation, status);
+      if ((status >= 200 && status < 300) || options.accept?.includes(status)) {
+        return { status, body: parseJson<T>(text, method, path, options.secretPath) };
+      }
+      lastError = classify(method, path, status, vaultErrors(text), options.secretPath);
+      if (!RETRYABLE_STATUS.has(status)) break;
+    }
+    throw lastError ?? new SyncError("source-unavailable", `${method} ${path}: no attempt made`);
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+function parseJson<T>(text: string, method: string, path: string, secretPath?: string): T {
+  if (!text) return null as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // V8's SyntaxError quotes the input, which may be a secret: say only what happened.
+    throw new SyncError("source-read-failed", `${method} ${path}: the response is not JSON (is the address a Vault server?)`, secretPath);
+  }
+}
+
+function backoffMs(attempt: number): number {
+  // Full jitter: uniform in [0, min(cap, base * 2^n)].
+  const ceiling = Math.min(5_000, 100 * 2 ** (attempt - 1));
+  return Math.random() * ceiling;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Vault's `errors` array; only ever from error responses, which never carry secret data. */
+function vaultErrors(text: string): string[] {
+  try {
+    const parsed = JSON.parse(text) as { errors?: unknown };
+    if (Array.isArray(parsed.errors)) return parsed.errors.map((e) => String(e).replace(/\s+/g, " ").trim()).filter(Boolean);
+  } catch {
+    // not JSON
+  }
+  return [];
+}
+
+function classify(method: string, path: string, status: number, errors: string[], secretPath?: string): SyncError {
+  const detail = errors.length ? `: ${errors.join("; ")}` : "";
+  let errorClass: ErrorClass = "source-read-failed";
+  let hint = "";
+  if (status === 403) {
+    errorClass = "permission-denied";
+    hint = " (the token's policy does not allow this path, or the token is invalid or expired)";
+  } else if (status === 401) {
+    errorClass = "source-auth";
+  } else if (status === 404) {
+    errorClass = "source-not-found";
+  } else if (status === 503 && errors.some((e) => /sealed/i.test(e))) {
+    errorClass = "source-sealed";
+    hint = ": unseal it, then run again";
+  } else if (status >= 500 || status === 429) {
+    errorClass = "source-unavailable";
+  }
+  return new SyncError(errorClass, `${method} ${path}: HTTP ${status}${detail}${hint}`, secretPath, {
+    retryable: RETRYABLE_STATUS.has(status),
+  });
+}

@@ -1,0 +1,337 @@
+// Vault / OpenBao KV (v1 and v2) as a secretbridge source. Inventory is metadata only and uses the
+// cheapest listing the server and token allow:
+//   1. OpenBao's recursive `SCAN <mount>/detailed-metadata/<path>/`: one call for the whole tree;
+//   2. OpenBao's `LIST <mount>/detailed-metadata/<folder>/`: one call per folder, metadata included;
+//   3. Vault: `LIST <mount>/metadata/<folder>/` per folder plus `GET metadata` per secret.
+// Values are read only on request, at the exact version the plan was made for.
+import pLimit from "p-limit";
+import { SyncError } from "../../core/errors.js";
+import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
+import { valueFingerprint } from "../../core/value.js";
+import type { ApiCallRecorder } from "../../util/api-calls.js";
+import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../source.js";
+import { VaultHttp, type VaultTlsOptions } from "./http.js";
+
+export interface VaultSourceOptions {
+  address: string;
+  token: string;
+  namespace?: string;
+  /** KV mount, without slashes. */
+  mount: string;
+  /** Optional sub-path under the mount; inventory paths stay relative to the mount. */
+  path?: string;
+  kvVersion?: 1 | 2 | "auto";
+  tls?: VaultTlsOptions;
+  /** Bounded concurrency for LIST / metadata / value reads. */
+  concurrency?: number;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  recorder?: ApiCallRecorder;
+  /** Page size for LIST on detailed-metadata. */
+  listPageSize?: number;
+}
+
+interface KeyInfo {
+  current_version?: number;
+  updated_time?: string;
+  custom_metadata?: Record<string, string> | null;
+  versions?: Record<string, { deletion_time?: string; destroyed?: boolean }>;
+}
+
+interface ListBody {
+  data?: { keys?: string[]; key_info?: Record<string, KeyInfo> };
+}
+
+export class VaultKvSource implements SecretSource {
+  readonly identity: SourceIdentity;
+  private readonly http: VaultHttp;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly subPath: string;
+  private capabilities?: SourceCapabilities;
+
+  constructor(private readonly options: VaultSourceOptions) {
+    this.http = new VaultHttp({
+      address: options.address,
+      token: options.token,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? 4,
+      connections: options.concurrency ?? 16,
+      ...(options.recorder ? { recorder: options.recorder } : {}),
+    });
+    this.limit = pLimit(options.concurrency ?? 16);
+    this.subPath = (options.path ?? "").replace(/^\/+|\/+$/g, "");
+    this.identity = {
+      kind: "vault",
+      address: options.address,
+      mount: options.mount,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+    };
+  }
+
+  /** Replaces the token (after a login or renewal); used by token keepers. */
+  setToken(token: string): void {
+    this.http.token = token;
+  }
+
+  async validate(): Promise<SourceCapabilities> {
+    if (this.capabilities) return this.capabilities;
+    try {
+      await this.http.send("lookup-self", "GET", "auth/token/lookup-self", { accept: [] });
+    } catch (error) {
+      if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-auth")) {
+        throw new SyncError("source-auth", `${this.options.address} refused the token (invalid, expired or revoked): log in again or replace it`);
+      }
+      throw error;
+    }
+    const kvVersion = this.options.kvVersion === 1 || this.options.kvVersion === 2 ? this.options.kvVersion : await this.detectKvVersion();
+    const method = kvVersion === 1 ? "kv-v1-list-and-read" : await this.detectListing();
+    this.capabilities = { kvVersion, recursiveMetadataScan: method === "detailed-metadata-scan", listingMethod: method };
+    return this.capabilities;
+  }
+
+  private async detectKvVersion(): Promise<1 | 2> {
+    let res;
+    try {
+      res = await this.http.send<{ data?: { type?: string; options?: { version?: string } | null } }>("mount-info", "GET", `sys/internal/ui/mounts/${this.options.mount}`);
+    } catch (error) {
+      if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-not-found")) {
+        throw new SyncError(
+          "source-not-found",
+          `mount ${this.options.mount} does not exist on ${this.options.address}, or the token may not use it: check source.mount and the token's policy`,
+        );
+      }
+      throw error;
+    }
+    const type = res.body.data?.type;
+    if (type !== "kv" && type !== "generic") {
+      throw new SyncError("config-invalid", `mount ${this.options.mount} is a ${type ?? "unknown"} engine, not KV: check source.mount`);
+    }
+    return res.body.data?.options?.version === "2" ? 2 : 1;
+  }
+
+  /** Picks the cheapest listing this server and token allow; see the module comment. */
+  private async detectListing(): Promise<SourceListingMethod> {
+    const folder = this.folderPath(this.subPath ? `${this.subPath}/` : "");
+    const scan = await this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${folder}`, {
+      accept: [400, 403, 404, 405],
+    });
+    if (scan.status === 200) return "detailed-metadata-scan";
+    const list = await this.http.send<{ errors?: string[] }>("list-detailed-metadata", "LIST", `${this.options.mount}/detailed-metadata/${folder}?limit=1`, {
+      accept: [400, 403, 404, 405],
+    });
+    // An empty folder answers 404 with no errors; Vault answers 404 "unsupported path".
+    if (list.status === 200 || (list.status === 404 && (list.body?.errors ?? []).length === 0)) return "detailed-metadata-list";
+    return "list-and-metadata";
+  }
+
+  async inventory(): Promise<SourceInventory> {
+    const caps = await this.validate();
+    const problems: InventoryProblem[] = [];
+    let secrets: SourceSecretMeta[];
+    switch (caps.listingMethod) {
+      case "detailed-metadata-scan":
+        secrets = await this.scanInventory();
+        break;
+      case "detailed-metadata-list":
+        secrets = await this.walk(problems, (folder) => this.listDetailed(folder));
+        break;
+      case "kv-v1-list-and-read":
+        secrets = await this.walkV1(problems);
+        break;
+      default:
+        secrets = await this.walk(problems, (folder) => this.listThenReadMetadata(folder, problems));
+    }
+    secrets.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { secrets, problems, method: caps.listingMethod };
+  }
+
+  async readValue(path: string, version: number | null): Promise<SecretData> {
+    const caps = await this.validate();
+    return this.limit(async () => {
+      if (caps.kvVersion === 1) {
+        const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.options.mount}/${encodePath(path)}`, { secretPath: path });
+        return res.body.data ?? {};
+      }
+      const query = version === null ? "" : `?version=${version}`;
+      const res = await this.http.send<{ data?: { data?: SecretData | null } }>("read-data", "GET", `${this.options.mount}/data/${encodePath(path)}${query}`, {
+        secretPath: path,
+        accept: [404],
+      });
+      const data = res.body?.data?.data;
+      if (res.status === 404 || data === null || data === undefined) {
+        throw new SyncError("source-not-found", `${path}: version ${version ?? "latest"} is deleted or destroyed in the source; the next run replans it`, path);
+      }
+      return data;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  // ---- listing strategies ------------------------------------------------------------------
+
+  private folderPath(relative: string): string {
+    return encodePath(relative);
+  }
+
+  private async scanInventory(): Promise<SourceSecretMeta[]> {
+    const base = this.subPath ? `${this.subPath}/` : "";
+    const res = await this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${this.folderPath(base)}`, {
+      accept: [404],
+    });
+    assertListable(res, this.options.mount, `detailed-metadata/${base}`);
+    const keys = res.body?.data?.keys ?? [];
+    const info = res.body?.data?.key_info ?? {};
+    return keys.filter((k) => !k.endsWith("/")).map((k) => toMeta(`${base}${k}`, info[k] ?? {}));
+  }
+
+  /**
+   * Breadth-first walk from the sub-path. `listFolder` returns the secrets in a folder and its
+   * sub-folders; a denied folder becomes a problem and the walk goes on.
+   */
+  private async walk(
+    problems: InventoryProblem[],
+    listFolder: (folder: string) => Promise<{ secrets: SourceSecretMeta[]; folders: string[] }>,
+  ): Promise<SourceSecretMeta[]> {
+    const out: SourceSecretMeta[] = [];
+    const root = this.subPath ? `${this.subPath}/` : "";
+    const visit = async (folder: string): Promise<void> => {
+      let listed;
+      try {
+        listed = await listFolder(folder);
+      } catch (error) {
+        // The root must list, or the run would mistake "unreadable" for "empty".
+        if (folder === root || !(error instanceof SyncError) || error.errorClass !== "permission-denied") throw error;
+        problems.push({ path: folder, errorClass: "permission-denied", message: `${folder}: listing denied by the token's policy; secrets below it are not replicated` });
+        return;
+      }
+      out.push(...listed.secrets);
+      await Promise.all(listed.folders.map((f) => visit(f)));
+    };
+    await visit(root);
+    return out;
+  }
+
+  private async listDetailed(folder: string): Promise<{ secrets: SourceSecretMeta[]; folders: string[] }> {
+    const secrets: SourceSecretMeta[] = [];
+    const folders: string[] = [];
+    const pageSize = this.options.listPageSize ?? 1000;
+    let after: string | undefined;
+    for (;;) {
+      const query = `?limit=${pageSize}${after ? `&after=${encodeURIComponent(after)}` : ""}`;
+      const res = await this.limit(() =>
+        this.http.send<ListBody>("list-detailed-metadata", "LIST", `${this.options.mount}/detailed-metadata/${this.folderPath(folder)}${query}`, {
+          accept: [404],
+        }),
+      );
+      assertListable(res, this.options.mount, `detailed-metadata/${folder}`);
+      const keys = res.body?.data?.keys ?? [];
+      const info = res.body?.data?.key_info ?? {};
+      for (const key of keys) {
+        if (key.endsWith("/")) folders.push(`${folder}${key}`);
+        else secrets.push(toMeta(`${folder}${key}`, info[key] ?? {}));
+      }
+      if (keys.length < pageSize) break;
+      after = keys[keys.length - 1];
+    }
+    return { secrets, folders };
+  }
+
+  private async listKeys(prefix: "metadata/" | "", folder: string): Promise<string[]> {
+    const res = await this.limit(() =>
+      this.http.send<ListBody>("list-metadata", "LIST", `${this.options.mount}/${prefix}${this.folderPath(folder)}`, { accept: [404] }),
+    );
+    assertListable(res, this.options.mount, `${prefix}${folder}`);
+    return res.body?.data?.keys ?? [];
+  }
+
+  private async listThenReadMetadata(folder: string, problems: InventoryProblem[]): Promise<{ secrets: SourceSecretMeta[]; folders: string[] }> {
+    const keys = await this.listKeys("metadata/", folder);
+    const folders = keys.filter((k) => k.endsWith("/")).map((k) => `${folder}${k}`);
+    const secrets = await Promise.all(
+      keys
+        .filter((k) => !k.endsWith("/"))
+        .map(async (k) => {
+          const path = `${folder}${k}`;
+          try {
+            const res = await this.limit(() =>
+              this.http.send<{ data?: KeyInfo }>("read-metadata", "GET", `${this.options.mount}/metadata/${encodePath(path)}`, { secretPath: path }),
+            );
+            return toMeta(path, res.body?.data ?? {});
+          } catch (error) {
+            if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-not-found")) {
+              problems.push({ path, errorClass: error.errorClass, message: `${path}: metadata not readable (${error.errorClass})` });
+              return undefined;
+            }
+            throw error;
+          }
+        }),
+    );
+    return { secrets: secrets.filter((s): s is SourceSecretMeta => s !== undefined), folders };
+  }
+
+  /** KV v1 has no metadata: list, then read each value and keep only an in-memory fingerprint. */
+  private async walkV1(problems: InventoryProblem[]): Promise<SourceSecretMeta[]> {
+    return this.walk(problems, async (folder) => {
+      const keys = await this.listKeys("", folder);
+      const folders = keys.filter((k) => k.endsWith("/")).map((k) => `${folder}${k}`);
+      const secrets = await Promise.all(
+        keys
+          .filter((k) => !k.endsWith("/"))
+          .map(async (k): Promise<SourceSecretMeta | undefined> => {
+            const path = `${folder}${k}`;
+            try {
+              const data = await this.readValue(path, null);
+              return { path, version: null, state: "present", fingerprint: valueFingerprint(data) };
+            } catch (error) {
+              if (error instanceof SyncError && error.errorClass === "permission-denied") {
+                problems.push({ path, errorClass: "permission-denied", message: `${path}: read denied by the token's policy` });
+                return undefined;
+              }
+              throw error;
+            }
+          }),
+      );
+      return { secrets: secrets.filter((s): s is SourceSecretMeta => s !== undefined), folders };
+    });
+  }
+}
+
+/**
+ * Vault answers 404 with an empty `errors` array for an empty folder, and 404 with an error
+ * ("no handler for route", "unsupported path") when the mount or endpoint does not exist. Only the
+ * first is "empty": the second must never read as "every secret is gone".
+ */
+function assertListable(res: { status: number; body: unknown }, mount: string, path: string): void {
+  if (res.status !== 404) return;
+  const errors = (res.body as { errors?: unknown[] } | null)?.errors ?? [];
+  if (errors.length > 0) {
+    throw new SyncError("source-not-found", `LIST ${mount}/${path}: ${errors.map(String).join("; ")}: check source.mount and source.kvVersion`);
+  }
+}
+
+function toMeta(path: string, info: KeyInfo): SourceSecretMeta {
+  const version = info.current_version ?? 0;
+  const current = info.versions?.[String(version)];
+  let state: SourceSecretMeta["state"] = "present";
+  if (current?.destroyed) state = "destroyed";
+  else if (current?.deletion_time && Date.parse(current.deletion_time) <= Date.now()) state = "deleted";
+  return {
+    path,
+    version,
+    state,
+    ...(info.updated_time ? { updatedTime: info.updated_time } : {}),
+    ...(info.custom_metadata ? { customMetadata: info.custom_metadata } : {}),
+  };
+}
+
+/** Encodes each path segment (spaces, unicode) and keeps the slashes. */
+function encodePath(path: string): string {
+  return path
+    .split("/")
+    .map((segment) => encodeURIComponent(segment))
+    .join("/");
+}
