@@ -42,8 +42,14 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const isTTY = context.isTTY ?? Boolean(process.stderr.isTTY);
   let exitCode: number = EXIT.ok;
 
-  const loggerFor = (opts: CommonOptions): Logger =>
-    context.logger ?? createLogger({ level: opts.logLevel ?? (opts.json ? "warn" : "info"), pretty: isTTY });
+  const loggerFor = (opts: CommonOptions): Logger => {
+    const logger = context.logger ?? createLogger({ level: opts.logLevel ?? (opts.json ? "warn" : "info"), pretty: isTTY });
+    // Process warnings (e.g. the AWS SDK's Node.js version notice) become log records, so stderr
+    // stays one JSON object per line for log shippers.
+    process.removeAllListeners("warning");
+    process.on("warning", (warning) => logger.warn({ warning: warning.name }, warning.message.replace(/\s+/g, " ")));
+    return logger;
+  };
 
   const program = new Command()
     .name("secretbridge")
