@@ -9,9 +9,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { main as cli } from "../src/runtime/cli/main.js";
 import { bootstrapVault } from "../src/sources/vault/index.js";
+import { ApiCallRecorder } from "../src/util/api-calls.js";
 import { repoRoot, startMoto, startOpenBao } from "./lib/peers.js";
 
 const PREFIX = "hybrid-aws-secrets";
+// The sandbox is a demo on whatever Node is installed; the SDK's Node 20 end-of-life notice is
+// noise here (the CLI logs it as a warning record in real use).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const keep = process.argv.includes("--keep");
 
 function heading(text: string): void {
@@ -20,7 +24,11 @@ function heading(text: string): void {
 
 async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   process.stdout.write(`$ secretbridge ${args.join(" ")}\n`);
-  return cli(args, { env, isTTY: false });
+  const recorder = new ApiCallRecorder();
+  const code = await cli(args, { env, isTTY: false, recorder });
+  const calls = Object.entries(recorder.byOperation()).map(([op, n]) => `${op.replace(" ", ":")}=${n}`);
+  process.stdout.write(`API calls: ${calls.join(" ")}\n`);
+  return code;
 }
 
 async function sandbox(): Promise<number> {

@@ -43,7 +43,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   let exitCode: number = EXIT.ok;
 
   const loggerFor = (opts: CommonOptions): Logger => {
-    const logger = context.logger ?? createLogger({ level: opts.logLevel ?? (opts.json ? "warn" : "info"), pretty: isTTY });
+    const logger = context.logger ?? createLogger({ level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json ? "warn" : "info"), pretty: isTTY });
     // Process warnings (e.g. the AWS SDK's Node.js version notice) become log records, so stderr
     // stays one JSON object per line for log shippers.
     process.removeAllListeners("warning");

@@ -32,7 +32,9 @@ export function renderActions(report: RunReport, includeUnchanged: boolean): str
     if (!includeUnchanged && r.action.type === "unchanged") continue;
     rows.push([r.action.type, r.action.sourcePath, r.action.destinationName, versionCell(r.action), r.outcome, r.action.reason]);
   }
-  return rows.length === 1 ? "(no secrets in scope)" : table(rows);
+  if (rows.length > 1) return table(rows);
+  const unchanged = report.counts.unchanged;
+  return unchanged > 0 ? `(nothing to do: ${unchanged} unchanged; --all lists them)` : "(no secrets in scope)";
 }
 
 export function renderSummary(report: RunReport): string {

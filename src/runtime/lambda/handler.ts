@@ -9,7 +9,10 @@ import { runSync } from "../../engine/run.js";
 import type { RunReport } from "../../engine/report.js";
 import { connectionFromSecret, type VaultConnectionSecret } from "../../sources/vault/auth.js";
 import { createLogger, type Logger } from "../../util/logger.js";
-import { wire } from "../wire.js";
+import { SNSClient } from "@aws-sdk/client-sns";
+import type { Config } from "../../config/schema.js";
+import { notifyAll, SnsNotifier } from "../../notify/index.js";
+import { awsClientConfig, wire } from "../wire.js";
 
 /** Time kept back from the deadline for the last writes, the report and the notification. */
 export const DEADLINE_MARGIN_MS = 20_000;
@@ -89,9 +92,35 @@ export async function runLambda(context: Pick<Context, "getRemainingTimeInMillis
   const logger = deps.logger ?? createLogger({ pretty: false, stream: process.stdout as never });
   const prefix = env.SECRETS_PREFIX ?? "hybrid-aws-secrets";
   const secretName = env.CONNECTION_SECRET_NAME ?? `${prefix}/vault-connection-secret`;
-  const client = deps.secretsManager ?? new SecretsManagerClient({});
-  const connection = await connectionFromSecret(await readConnectionSecret(client, secretName), env);
-  const config = parseConfig(configFromEnvironment(env, connection.address, connection.token), "Lambda environment");
+  const client = deps.secretsManager ?? new SecretsManagerClient(awsClientConfig(env));
+  const startedAt = new Date().toISOString();
+  let connection: Awaited<ReturnType<typeof connectionFromSecret>>;
+  let config: Config;
+  try {
+    connection = await connectionFromSecret(await readConnectionSecret(client, secretName), env);
+    config = parseConfig(configFromEnvironment(env, connection.address, connection.token), "Lambda environment");
+  } catch (error) {
+    // Before the engine runs there is no report yet; this failure must still be loud.
+    const fatal = error instanceof SyncError ? error : new SyncError("config-invalid", "unexpected error while preparing the run");
+    logger.error({ errorClass: fatal.errorClass }, fatal.message);
+    const summary: LambdaSummary = {
+      runId: "setup",
+      exitCode: 2,
+      counts: { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, failed: 1, deferred: 0 },
+      created: [],
+      updated: [],
+      failed: [{ path: secretName, errorClass: fatal.errorClass, message: fatal.message }],
+      deferred: [],
+      fatal: { errorClass: fatal.errorClass, message: fatal.message },
+    };
+    if (env.SNS_TOPIC_ARN) {
+      const sns = new SnsNotifier({ topicArn: env.SNS_TOPIC_ARN, client: new SNSClient(awsClientConfig(env, env.SNS_TOPIC_ARN.split(":")[3])) });
+      await notifyAll([sns], { syncName: env.SYNC_NAME ?? prefix, runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: summary.counts, failures: summary.failed }, logger);
+    }
+    if (!deps.secretsManager) client.destroy();
+    return summary;
+  }
+  if (!deps.secretsManager) client.destroy();
   const wiring = await wire(config, "sync", { env });
   try {
     const report = await runSync(
