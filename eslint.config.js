@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".peers/**", ".sandbox/**"] },
+  { ignores: ["dist/**", "node_modules/**", ".peers/**", ".sandbox/**", "cdk.out/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

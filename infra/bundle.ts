@@ -15,7 +15,7 @@ export function bundleLambda(): string {
     platform: "node",
     target: "node22",
     format: "esm",
-    minify: false,
+    minify: true,
     sourcemap: true,
     legalComments: "none",
     // pino-pretty is only for terminals; some dependencies are CommonJS and need `require`.

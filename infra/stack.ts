@@ -15,6 +15,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
+import { SECRET_SCOPED_ACTIONS, WRITE_ACTIONS } from "../src/core/iam-policy.js";
 
 export interface SecretBridgeSettings {
   /** Destination prefix and default Vault mount (reference sample: hybrid-aws-secrets). */
@@ -59,29 +60,7 @@ export const DEFAULT_SETTINGS: SecretBridgeSettings = {
   separateEnvironmentKey: false,
 };
 
-/** Secret-scoped Secrets Manager actions. ListSecrets and BatchGetSecretValue are authorised on `*`. */
-export const SECRET_SCOPED_ACTIONS = [
-  "secretsmanager:CancelRotateSecret",
-  "secretsmanager:CreateSecret",
-  "secretsmanager:DeleteResourcePolicy",
-  "secretsmanager:DeleteSecret",
-  "secretsmanager:DescribeSecret",
-  "secretsmanager:GetResourcePolicy",
-  "secretsmanager:GetSecretValue",
-  "secretsmanager:ListSecretVersionIds",
-  "secretsmanager:PutResourcePolicy",
-  "secretsmanager:PutSecretValue",
-  "secretsmanager:RemoveRegionsFromReplication",
-  "secretsmanager:ReplicateSecretToRegions",
-  "secretsmanager:RestoreSecret",
-  "secretsmanager:RotateSecret",
-  "secretsmanager:StopReplicationToReplica",
-  "secretsmanager:TagResource",
-  "secretsmanager:UntagResource",
-  "secretsmanager:UpdateSecret",
-  "secretsmanager:UpdateSecretVersionStage",
-  "secretsmanager:ValidateResourcePolicy",
-];
+export { SECRET_SCOPED_ACTIONS };
 
 export class SecretBridgeStack extends Stack {
   constructor(scope: Construct, id: string, settings: SecretBridgeSettings, codePath: string, props?: StackProps) {
@@ -150,7 +129,7 @@ export class SecretBridgeStack extends Stack {
       new iam.PolicyStatement({ sid: "ListSecretsForInventory", actions: ["secretsmanager:ListSecrets"], resources: ["*"] }),
       new iam.PolicyStatement({
         sid: "WriteReplicatedSecretsUnderPrefix",
-        actions: ["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"],
+        actions: WRITE_ACTIONS,
         resources: [underPrefix],
       }),
       new iam.PolicyStatement({ sid: "ReadConnectionSecret", actions: ["secretsmanager:GetSecretValue"], resources: [connection.secretArn] }),

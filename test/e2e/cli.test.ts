@@ -61,6 +61,17 @@ describe("secretbridge CLI (built binary)", () => {
     assert.match(ko.stderr, /\[config-invalid\] .*bad\.yaml is invalid:\n {2}- source\.kvVersion: must be 1, 2 or auto\n {2}- unknown key "prefx" under destination/);
   });
 
+  test("iam-policy prints valid JSON scoped to the prefix", async () => {
+    const r = await cli(["iam-policy", "--account", "123456789012", "--region", "eu-west-1", "--prefix", "team-a"]);
+    assert.equal(r.code, 0, r.stderr);
+    const policy = JSON.parse(r.stdout) as { Statement: { Sid: string; Resource?: string; NotResource?: string }[] };
+    assert.deepEqual(policy.Statement.map((s) => s.Sid), ["ListSecretsForInventory", "WriteReplicatedSecretsUnderPrefix", "DenySecretActionsOutsideThePrefix"]);
+    assert.equal(policy.Statement[1]?.Resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:team-a/*");
+    const missing = await cli(["iam-policy", "--region", "eu-west-1"]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /required option '--account <id>' not specified/);
+  });
+
   test("a missing config file and an unknown command exit 2", async () => {
     const missing = await cli(["plan", "-c", join(dir, "nope.yaml")]);
     assert.equal(missing.code, 2);

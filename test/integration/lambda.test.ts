@@ -202,3 +202,22 @@ describe("Lambda handler", () => {
     assert.match(refused.summary.fatal?.message ?? "", /refused the approle credentials/);
   });
 });
+
+describe("the deployable bundle", () => {
+  test("the esbuild bundle CDK deploys runs the same flow (first run creates)", async () => {
+    const { bundleLambda } = await import("../../infra/bundle.js");
+    const dir = bundleLambda();
+    const bundle = (await import(`${dir}/index.mjs`)) as { runLambda: typeof runLambda; handler: typeof handler };
+    const s = await peers.scenario();
+    await s.put("bundled", { v: secretValue("bundle") });
+    const token = await s.readOnlyToken();
+    await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: token });
+    const summary = await bundle.runLambda(
+      { getRemainingTimeInMillis: () => 300_000 },
+      { env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SYNC_NAME: "bundle" }, secretsManager: peers.sm(), logger: pino({ level: "silent" }) },
+    );
+    assert.equal(summary.exitCode, 0, JSON.stringify(summary));
+    assert.deepEqual(summary.created, [`${s.prefix}/bundled`]);
+    assert.equal(typeof bundle.handler, "function");
+  });
+});

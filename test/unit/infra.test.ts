@@ -226,3 +226,27 @@ describe("CDK settings from context", () => {
     assert.deepEqual(s.vpc?.privateSubnetIds, ["subnet-a", "subnet-b"]);
   });
 });
+
+describe("iam-policy (JSON for deployments without the CDK)", () => {
+  test("the same statements as the stack, with concrete ARNs", async () => {
+    const { iamPolicy } = await import("../../src/core/iam-policy.js");
+    const policy = iamPolicy({
+      prefix: "hybrid-aws-secrets",
+      region: "eu-west-1",
+      account: "123456789012",
+      kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+      snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
+      connectionSecretName: "hybrid-aws-secrets/vault-connection-secret",
+    });
+    const bySid = new Map(policy.Statement.map((s) => [s.Sid, s]));
+    const stack = statements(synth({ notificationEmail: "ops@example.com" }));
+    const sids = (m: Map<string, unknown>) => [...m.keys()].filter((k) => k !== "WriteLogs").sort();
+    assert.deepEqual(sids(bySid), sids(stack));
+    for (const sid of bySid.keys()) {
+      assert.deepEqual(bySid.get(sid)?.Action, stack.get(sid)?.Action, sid);
+      assert.equal(bySid.get(sid)?.Effect, stack.get(sid)?.Effect, sid);
+    }
+    assert.equal(bySid.get("WriteReplicatedSecretsUnderPrefix")?.Resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hybrid-aws-secrets/*");
+    assert.equal(bySid.get("ReadConnectionSecret")?.Resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hybrid-aws-secrets/vault-connection-secret-??????");
+  });
+});

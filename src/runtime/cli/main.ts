@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
 import { loadConfigFile } from "../../config/load.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
+import { iamPolicy } from "../../core/iam-policy.js";
 import { runSync } from "../../engine/run.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
 import { bootstrapVault } from "../../sources/vault/index.js";
@@ -149,6 +150,36 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       }
       output.out(`Policy "${result.policyName}":\n${result.policy}\n`);
       output.out(`Read-only token (store it where secretbridge reads it, e.g. $VAULT_TOKEN or a token file):\n${result.token}`);
+    });
+
+  program
+    .command("iam-policy")
+    .description("print the least-privilege IAM policy (JSON) for a sync, for deployments without the CDK")
+    .requiredOption("--account <id>", "AWS account id")
+    .requiredOption("--region <region>", "AWS Region of the destination secrets")
+    .option("--prefix <prefix>", "destination prefix", "hybrid-aws-secrets")
+    .option("--partition <partition>", "ARN partition (aws, aws-cn, aws-us-gov)", "aws")
+    .option("--kms-key-arn <arn>", "customer-managed key the secrets are encrypted with")
+    .option("--sns-topic-arn <arn>", "failure notification topic")
+    .option("--connection-secret <name>", "a secret under the prefix to read but never write (the Lambda's connection secret)")
+    .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts compare values)")
+    .action((opts: { account: string; region: string; prefix: string; partition: string; kmsKeyArn?: string; snsTopicArn?: string; connectionSecret?: string; kvV1?: boolean }) => {
+      output.out(
+        JSON.stringify(
+          iamPolicy({
+            prefix: opts.prefix,
+            region: opts.region,
+            account: opts.account,
+            partition: opts.partition,
+            ...(opts.kmsKeyArn ? { kmsKeyArn: opts.kmsKeyArn } : {}),
+            ...(opts.snsTopicArn ? { snsTopicArn: opts.snsTopicArn } : {}),
+            ...(opts.connectionSecret ? { connectionSecretName: opts.connectionSecret } : {}),
+            allowValueReads: Boolean(opts.kvV1),
+          }),
+          null,
+          2,
+        ),
+      );
     });
 
   try {
