@@ -221,6 +221,42 @@ describe("ownership and bad input", () => {
   });
 });
 
+describe("partial access and notification failures", () => {
+  for (const listing of ["scan", "list"] as const) {
+    test(`a denied subtree is reported with its path, the rest replicates, exit 1 (${listing})`, async () => {
+      const s = await peers.scenario();
+      await s.put("open/a", { v: secretValue("open") });
+      await s.put("locked/b", { v: secretValue("locked") });
+      const deny = ["metadata", "detailed-metadata", "data"].map((p) => `path "${s.mount}/${p}/locked/*" { capabilities = ["deny"] }`).join("\n");
+      const token = await s.readOnlyToken({ listing, extraPolicy: deny });
+      const run = await s.cli(["sync", "-c", s.writeConfig()], token);
+      assert.equal(run.code, 1, run.stdout);
+      assert.deepEqual([...(await s.destination()).keys()], [`${s.prefix}/open/a`]);
+      // The scan lists the locked secret's metadata, then its value read is denied; the detailed
+      // LIST is denied at the folder. Either way the path is named and nothing is written for it.
+      assert.match(run.stdout, listing === "scan" ? /\[permission-denied\] .*locked\/b/ : /\[permission-denied\] locked\/: listing denied/);
+    });
+  }
+
+  test("a webhook that fails does not change the result; the failure is reported", async () => {
+    const s = await peers.scenario();
+    await s.put("x y", { v: secretValue("xy") });
+    const { createServer } = await import("node:http");
+    const server = createServer((_req, res) => res.writeHead(500).end());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const config = s.writeConfig({ yaml: `notifications:\n  webhook:\n    url: http://127.0.0.1:${port}/hook?key=not-for-logs\n` });
+      const run = await s.cli(["sync", "-c", config], await s.readOnlyToken());
+      assert.equal(run.code, 1);
+      assert.match(run.stdout, /Notification via webhook failed: webhook http:\/\/127\.0\.0\.1:\d+\/hook answered HTTP 500/);
+      assert.ok(!run.stdout.includes("not-for-logs") && !run.logs.includes("not-for-logs"));
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe("unusable source: exit 2, nothing written", () => {
   test("bad token", async () => {
     const s = await peers.scenario();
