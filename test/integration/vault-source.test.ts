@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SyncError } from "../../src/core/errors.js";
+import type { SourceInventory } from "../../src/core/model.js";
 import { VaultKvSource, type VaultSourceOptions } from "../../src/sources/vault/index.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { Peers, type Scenario } from "../helpers/harness.js";
@@ -31,7 +32,7 @@ describe("VaultKvSource", () => {
     const s = await peers.scenario();
     for (const p of ["a", "a/b", "a/b/c", "d/e/f/g", "z"]) await s.put(p, { v: canary() });
     await s.put("a/b", { v: canary() }); // version 2
-    const results = [];
+    const results: SourceInventory[] = [];
     for (const listing of ["scan", "list", "vault"] as const) {
       const recorder = new ApiCallRecorder();
       const inv = await source(s, await s.readOnlyToken({ listing }), { recorder }).inventory();
