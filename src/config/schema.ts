@@ -15,6 +15,26 @@ export const sourceSchema = z.strictObject({
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   namespace: z.string().min(1).optional(),
+  /** Log in instead of using a static token. */
+  auth: z
+    .discriminatedUnion("method", [
+      z.strictObject({
+        method: z.literal("approle"),
+        roleId: z.string().min(1),
+        /** File holding the secret id; default $VAULT_SECRET_ID. */
+        secretIdFile: z.string().min(1).optional(),
+        mountPath: z.string().min(1).default("approle"),
+      }),
+      z.strictObject({
+        method: z.literal("aws"),
+        role: z.string().min(1),
+        mountPath: z.string().min(1).default("aws"),
+        serverIdHeader: z.string().min(1).optional(),
+        stsEndpoint: z.url().optional(),
+        stsRegion: z.string().min(1).optional(),
+      }),
+    ], { error: "auth.method must be approle or aws (omit auth for a token)" })
+    .optional(),
   mount: z
     .string()
     .min(1)

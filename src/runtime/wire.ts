@@ -10,7 +10,7 @@ import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier } from "../notify/index.js";
 import type { SecretSource } from "../sources/source.js";
-import { resolveVaultConnection, VaultKvSource } from "../sources/vault/index.js";
+import { login, resolveVaultConnection, TokenKeeper, VaultKvSource, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
 import type { RunMode } from "../engine/report.js";
 import type { RunSettings } from "../engine/run.js";
@@ -54,6 +54,54 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile
   };
 }
 
+/** A static token, or a login (AppRole, AWS IAM) whose token is renewed while the run lasts. */
+async function sourceConnection(config: Config, env: NodeJS.ProcessEnv, tls: VaultTlsOptions | undefined, recorder?: ApiCallRecorder) {
+  const auth = config.source.auth;
+  if (!auth) {
+    const connection = resolveVaultConnection(
+      {
+        ...(config.source.address ? { address: config.source.address } : {}),
+        ...(config.source.token ? { token: config.source.token } : {}),
+        ...(config.source.tokenFile ? { tokenFile: config.source.tokenFile } : {}),
+      },
+      env,
+    );
+    return { connection, keeper: undefined };
+  }
+  const address = config.source.address ?? env.BAO_ADDR ?? env.VAULT_ADDR;
+  if (!address) throw new SyncError("config-invalid", "source.address is not set: set it in the config, or export BAO_ADDR or VAULT_ADDR");
+  const settings = {
+    address,
+    ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+    ...(tls ? { tls } : {}),
+    ...(recorder ? { recorder } : {}),
+  };
+  let method: VaultAuthConfig;
+  if (auth.method === "approle") {
+    let secretId = env.VAULT_SECRET_ID;
+    if (auth.secretIdFile) {
+      try {
+        secretId = (await readFile(auth.secretIdFile, "utf8")).trim();
+      } catch (error) {
+        throw new SyncError("config-invalid", `source.auth.secretIdFile: cannot read ${auth.secretIdFile} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+      }
+    }
+    if (!secretId) throw new SyncError("config-invalid", "source.auth: AppRole needs secretIdFile or $VAULT_SECRET_ID");
+    method = { method: "approle", roleId: auth.roleId, secretId, mountPath: auth.mountPath };
+  } else {
+    method = {
+      method: "aws",
+      role: auth.role,
+      mountPath: auth.mountPath,
+      ...(auth.serverIdHeader ? { serverIdHeader: auth.serverIdHeader } : {}),
+      ...(auth.stsEndpoint ? { stsEndpoint: auth.stsEndpoint } : {}),
+      ...(auth.stsRegion ? { stsRegion: auth.stsRegion } : {}),
+    };
+  }
+  const result = await login(settings, method);
+  return { connection: { address, token: result.token }, keeper: new TokenKeeper(settings, result) };
+}
+
 async function readCa(path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
@@ -64,15 +112,15 @@ async function readCa(path: string): Promise<string> {
 
 export async function wire(config: Config, mode: RunMode, options: WireOptions = {}): Promise<Wiring> {
   const env = options.env ?? process.env;
-  const connection = resolveVaultConnection(
-    {
-      ...(config.source.address ? { address: config.source.address } : {}),
-      ...(config.source.token ? { token: config.source.token } : {}),
-      ...(config.source.tokenFile ? { tokenFile: config.source.tokenFile } : {}),
-    },
-    env,
-  );
   const tls = config.source.tls;
+  const tlsOptions = tls
+    ? {
+        insecureSkipVerify: tls.insecureSkipVerify,
+        ...(tls.caCertFile ? { caCertPem: await readCa(tls.caCertFile) } : {}),
+        ...(tls.serverName ? { serverName: tls.serverName } : {}),
+      }
+    : undefined;
+  const { connection, keeper } = await sourceConnection(config, env, tlsOptions, options.recorder);
   const source = new VaultKvSource({
     address: connection.address,
     token: connection.token,
@@ -83,15 +131,7 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
     timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
     maxAttempts: config.source.maxAttempts,
     ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
-    ...(tls
-      ? {
-          tls: {
-            insecureSkipVerify: tls.insecureSkipVerify,
-            ...(tls.caCertFile ? { caCertPem: await readCa(tls.caCertFile) } : {}),
-            ...(tls.serverName ? { serverName: tls.serverName } : {}),
-          },
-        }
-      : {}),
+    ...(tlsOptions ? { tls: tlsOptions } : {}),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
   const awsConfig = awsClientConfig(env, config.destination.region, config.destination.profile);
@@ -133,6 +173,7 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
     notifiers,
     settings,
     close: async () => {
+      keeper?.close();
       await Promise.allSettled([source.close(), destination.close()]);
       smClient.destroy();
       snsClient?.destroy();

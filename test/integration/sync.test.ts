@@ -333,6 +333,29 @@ describe("KV v1", () => {
   });
 });
 
+describe("auth", () => {
+  test("AppRole from the config file: secret id from a file, no token anywhere", async () => {
+    const s = await peers.scenario();
+    await s.put("a", { v: secretValue("approle-cli") });
+    await s.readOnlyToken(); // creates the policy ro-<mount>-scan
+    await peers.bao.api("POST", "sys/auth/approle", { type: "approle" });
+    await peers.bao.api("POST", `auth/approle/role/${s.mount}`, { token_policies: [`ro-${s.mount}-scan`], token_ttl: "10m" });
+    const roleId = ((await peers.bao.api("GET", `auth/approle/role/${s.mount}/role-id`)).json as { data: { role_id: string } }).data.role_id;
+    const secretId = ((await peers.bao.api("POST", `auth/approle/role/${s.mount}/secret-id`)).json as { data: { secret_id: string } }).data.secret_id;
+    canaries.push(secretId);
+    const { readFileSync, writeFileSync } = await import("node:fs");
+    const secretIdFile = `${s.dir}/secret-id`;
+    writeFileSync(secretIdFile, secretId);
+    const config = s.writeConfig();
+    const text = readFileSync(config, "utf8").replace("source:\n", `source:\n  auth:\n    method: approle\n    roleId: ${roleId}\n    secretIdFile: ${secretIdFile}\n`);
+    writeFileSync(config, text);
+    const run = await s.cli(["sync", "-c", config], "");
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.recorder.count("vault", "login", 200), 1);
+    assert.deepEqual([...(await s.destination()).keys()], [`${s.prefix}/a`]);
+  });
+});
+
 describe("tags", () => {
   test("a changed static tag is a tags-only update with no value read", async () => {
     const s = await peers.scenario();
