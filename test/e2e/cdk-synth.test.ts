@@ -1,0 +1,26 @@
+// `npx cdk synth` as an operator runs it: offline, no AWS account, no Docker. The esbuild bundle is
+// built by the app itself; the template must carry the function and the schedule.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { repoRoot } from "../helpers/peers.js";
+
+const run = promisify(execFile);
+
+test("cdk synth works offline with the reference sample's settings and with overrides", async () => {
+  const out = mkdtempSync(join(tmpdir(), "sb-synth-"));
+  const cdk = join(repoRoot, "node_modules", ".bin", "cdk");
+  const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+  await run(cdk, ["synth", "--quiet", "--no-notices", "-o", out, "-c", "notificationEmail=ops@example.com", "-c", "secretsPrefix=team-a"], { cwd: repoRoot, env, timeout: 120_000 });
+  const template = JSON.parse(readFileSync(join(out, "SecretBridge.template.json"), "utf8")) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  const byType = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
+  assert.equal(byType("AWS::Lambda::Function").length, 1);
+  assert.equal(byType("AWS::Events::Rule")[0]?.Properties.ScheduleExpression, "cron(0,30 * * * ? *)");
+  assert.equal(byType("AWS::SNS::Topic").length, 1);
+  assert.equal(byType("AWS::KMS::Alias")[0]?.Properties.AliasName, "alias/team-a-encryption-key");
+  assert.ok(existsSync(join(repoRoot, "dist", "lambda", "index.mjs")));
+});
