@@ -1,102 +1,104 @@
-// Benchmark (not a test): seeds N secrets in a real OpenBao, then runs an initial sync and a
-// no-change sync into a real moto, and prints wall time, throughput, API calls by type on both
-// sides, where the time went, peak RSS and CPU time.
-//   npm run bench -- --n 1000 [--unlimited] [--listing scan|list] [--concurrency 16]
+// Benchmark (not a test): seeds N secrets in a real OpenBao, then runs an initial sync, a
+// no-change sync and a sync with 1% changed into a real moto, each in its own process, and prints
+// wall time, throughput, time by phase, API calls by type and status on both sides, peak RSS and
+// CPU time of the sync process.
+//   npm run bench -- --n 1000 [--unlimited] [--listing scan|list|vault] [--concurrency 8]
 // --unlimited lifts the client-side write rate limit (default 40/s, under AWS's 50/s quota) to
 // show the throughput of our code and the peers rather than of the limiter.
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { parseArgs } from "node:util";
-import { SecretsManagerDestination } from "../src/destinations/aws-secrets-manager/index.js";
-import { runSync, type RunSettings } from "../src/engine/run.js";
-import type { RunReport } from "../src/engine/report.js";
-import { VaultKvSource } from "../src/sources/vault/index.js";
-import { ApiCallRecorder } from "../src/util/api-calls.js";
-import { silentLogger } from "../src/util/logger.js";
-import { startMoto, startOpenBao } from "../scripts/lib/peers.js";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { parseArgs, promisify } from "node:util";
 import pLimit from "p-limit";
+import { repoRoot, startMoto, startOpenBao } from "../scripts/lib/peers.js";
 
 const { values } = parseArgs({
   options: {
     n: { type: "string", default: "1000" },
     unlimited: { type: "boolean", default: false },
     listing: { type: "string", default: "scan" },
-    concurrency: { type: "string", default: "16" },
+    concurrency: { type: "string", default: "8" },
   },
 });
 const N = Number(values.n);
-const concurrency = Number(values.concurrency);
 const mount = "bench";
+const run = promisify(execFile);
 
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+interface ChildResult {
+  exitCode: number;
+  counts: Record<string, number>;
+  timings: Record<string, number>;
+  wallMs: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  maxRssKb: number;
+  calls: Record<string, number>;
+  failures: string[];
+}
+
+function print(label: string, r: ChildResult): void {
+  const wall = r.wallMs / 1000;
+  const c = r.counts;
+  const cpu = (r.cpuUserMs + r.cpuSystemMs) / 1000;
+  process.stdout.write(
+    [
+      ``,
+      `## ${label} (N=${N}, sync concurrency ${values.concurrency}, write limit ${values.unlimited ? "lifted" : "40/s"})`,
+      `result               exit ${r.exitCode}; created ${c.create}, updated ${c.update}, unchanged ${c.unchanged}, failed ${c.failed}`,
+      `wall time            ${wall.toFixed(2)} s`,
+      `throughput           ${(N / wall).toFixed(0)} secrets/s listed and planned; ${((c.create! + c.update!) / wall).toFixed(1)} writes/s`,
+      `time by phase        validate ${r.timings.validateMs} ms, inventory ${r.timings.inventoryMs} ms, plan ${r.timings.planMs} ms, apply ${r.timings.applyMs} ms`,
+      `sync process CPU     ${cpu.toFixed(2)} s (user ${(r.cpuUserMs / 1000).toFixed(2)} + system ${(r.cpuSystemMs / 1000).toFixed(2)}) = ${((cpu / wall) * 100).toFixed(0)}% of wall`,
+      `sync process RSS     peak ${(r.maxRssKb / 1024).toFixed(0)} MB`,
+      `API calls (op status count):`,
+      ...Object.entries(r.calls).map(([k, v]) => `  ${k.padEnd(44)} ${v}`),
+      ...(r.failures.length ? [`failures: ${r.failures.join(" | ")}`] : []),
+    ].join("\n") + "\n",
+  );
 }
 
 async function main(): Promise<void> {
   const [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
   try {
     await bao.api("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: "2" } });
-    const seedStart = performance.now();
     const limit = pLimit(32);
+    const seedStart = performance.now();
     // Nested like a real tree: 10 teams x 10 services x N/100 secrets each.
     const paths = Array.from({ length: N }, (_, i) => `team-${i % 10}/svc-${Math.floor(i / 10) % 10}/secret-${i}`);
-    await Promise.all(paths.map((p, i) => limit(() => bao.api("POST", `${mount}/data/${p}`, { data: { username: `user-${i}`, password: `pw-${i}-${"x".repeat(32)}` } }))));
-    const policy = values.listing === "scan"
-      ? `path "${mount}/*" { capabilities = ["read", "list"] }\npath "${mount}/detailed-metadata/*" { capabilities = ["read", "list", "scan"] }`
-      : `path "${mount}/*" { capabilities = ["read", "list"] }`;
+    const write = (p: string, i: number, round: number) =>
+      bao.api("POST", `${mount}/data/${p}`, { data: { username: `user-${i}`, password: `pw-${round}-${i}-${"x".repeat(32)}` } });
+    await Promise.all(paths.map((p, i) => limit(() => write(p, i, 1))));
+    const policy = [
+      `path "${mount}/*" { capabilities = ["read", "list"] }`,
+      values.listing === "scan" ? `path "${mount}/detailed-metadata/*" { capabilities = ["read", "list", "scan"] }` : "",
+      values.listing === "vault" ? `path "${mount}/detailed-metadata/*" { capabilities = ["deny"] }` : "",
+    ].join("\n");
     await bao.api("PUT", "sys/policies/acl/bench-ro", { policy });
-    const tokenRes = await bao.api("POST", "auth/token/create", { policies: ["bench-ro"], ttl: "2h" });
+    const tokenRes = await bao.api("POST", "auth/token/create", { policies: ["bench-ro"], ttl: "4h" });
     const token = (tokenRes.json as { auth: { client_token: string } }).auth.client_token;
-    process.stdout.write(`seeded ${N} secrets in OpenBao in ${((performance.now() - seedStart) / 1000).toFixed(1)} s (listing: ${values.listing})\n`);
+    process.stdout.write(`seeded ${N} secrets in OpenBao in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; listing: ${values.listing}\n`);
 
-    const settings: RunSettings = {
-      mode: "sync",
-      syncName: "bench",
-      source: { address: bao.url, mount },
-      prefix: "bench",
-      concurrency,
-    };
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-
-    const once = async (label: string): Promise<void> => {
-      const recorder = new ApiCallRecorder();
-      const source = new VaultKvSource({ address: bao.url, token, mount, recorder, concurrency });
-      const destination = new SecretsManagerDestination({
-        recorder,
-        client: new SecretsManagerClient({
-          endpoint: moto.url,
-          region: "us-east-1",
-          credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-          maxAttempts: 8,
-        }),
-        ...(values.unlimited ? { rateLimits: { write: 100_000, tag: 100_000, list: 100_000 } } : {}),
+    const child = join(repoRoot, "dist", "bench", "sync-child.js");
+    const arg = JSON.stringify({
+      baoUrl: bao.url,
+      motoUrl: moto.url,
+      token,
+      mount,
+      concurrency: Number(values.concurrency),
+      sourceConcurrency: 16,
+      unlimited: values.unlimited,
+    });
+    const once = async (label: string) => {
+      const { stdout } = await run(process.execPath, [child, arg], {
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+        maxBuffer: 16 * 1024 * 1024,
       });
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const report: RunReport = await runSync({ source, destination, logger: silentLogger() }, settings);
-      const wall = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      await Promise.all([source.close(), destination.close()]);
-      const c = report.counts;
-      process.stdout.write(
-        [
-          ``,
-          `## ${label} (N=${N})`,
-          `exit code            ${report.exitCode}; created ${c.create}, updated ${c.update}, unchanged ${c.unchanged}, failed ${c.failed}`,
-          `wall time            ${wall.toFixed(2)} s`,
-          `throughput           ${(N / wall).toFixed(0)} secrets/s`,
-          `time by phase        validate ${report.timings.validateMs} ms, inventory ${report.timings.inventoryMs} ms, plan ${report.timings.planMs} ms, apply ${report.timings.applyMs} ms`,
-          `our CPU time         user ${(cpu.user / 1e6).toFixed(2)} s + system ${(cpu.system / 1e6).toFixed(2)} s (${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(0)}% of wall)`,
-          `API calls            ${Object.entries(recorder.byOperation()).map(([k, v]) => `${k}=${v}`).join(", ")}`,
-          `peak RSS so far      ${mb(peakRss)}`,
-        ].join("\n") + "\n",
-      );
+      print(label, JSON.parse(stdout) as ChildResult);
     };
-
     await once("initial sync");
     await once("no-change sync");
-    clearInterval(sampler);
-    process.stdout.write(`\npeak RSS (whole benchmark process, includes seeding) ${mb(peakRss)}\n`);
+    const changed = paths.filter((_, i) => i % 100 === 0);
+    await Promise.all(changed.map((p) => limit(() => write(p, paths.indexOf(p), 2))));
+    await once(`sync with 1% changed (${changed.length} secrets)`);
   } finally {
     await Promise.allSettled([bao.stop(), moto.stop()]);
   }
