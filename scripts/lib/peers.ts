@@ -3,11 +3,12 @@
 // sandbox and the benchmarks.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Agent, fetch as undiciFetch } from "undici";
 
 /** The repository root: the nearest folder above this file with .peers/ or package.json. */
 function findRepoRoot(): string {
@@ -82,6 +83,8 @@ function spawnPeer(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
 
 export interface OpenBaoPeer extends RunningPeer {
   rootToken: string;
+  /** PEM of the CA that signed the server's certificate (with `tls: true`). */
+  caCertPem?: string;
   /** Calls the OpenBao HTTP API as root. */
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: unknown }>;
 }
@@ -89,6 +92,8 @@ export interface OpenBaoPeer extends RunningPeer {
 export interface OpenBaoOptions {
   /** Extra HCL appended to a config file (e.g. audit devices); dev mode still applies. */
   extraConfig?: string;
+  /** Serve HTTPS with a CA and certificate that `bao server -dev-tls` generates. */
+  tls?: boolean;
 }
 
 export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBaoPeer> {
@@ -96,6 +101,8 @@ export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBa
   const port = await freePort();
   const rootToken = "root-" + Math.random().toString(36).slice(2, 10);
   const args = ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, "-dev-no-store-token"];
+  const certDir = options.tls ? mkdtempSync(join(tmpdir(), "sb-bao-tls-")) : undefined;
+  if (certDir) args.push("-dev-tls", `-dev-tls-cert-dir=${certDir}`);
   if (options.extraConfig) {
     const dir = mkdtempSync(join(tmpdir(), "sb-bao-"));
     const file = join(dir, "extra.hcl");
@@ -103,9 +110,18 @@ export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBa
     args.push(`-config=${file}`);
   }
   const { proc, output, stop } = spawnPeer(BAO_BIN, args, { BAO_ADDR: "", VAULT_ADDR: "", HOME: tmpdir() });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${certDir ? "https" : "http"}://127.0.0.1:${port}`;
+  let caCertPem: string | undefined;
+  let dispatcher: Agent | undefined;
+  const request = (target: string, init: Parameters<typeof undiciFetch>[1] = {}) => {
+    if (certDir && !dispatcher) {
+      caCertPem = readFileSync(join(certDir, "vault-ca.pem"), "utf8");
+      dispatcher = new Agent({ connect: { ca: caCertPem } });
+    }
+    return undiciFetch(target, { ...init, ...(dispatcher ? { dispatcher } : {}) });
+  };
   const api = async (method: string, path: string, body?: unknown, token = rootToken) => {
-    const res = await fetch(`${url}/v1/${path.replace(/^\/+/, "")}`, {
+    const res = await request(`${url}/v1/${path.replace(/^\/+/, "")}`, {
       method,
       headers: { "X-Vault-Token": token, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -113,8 +129,8 @@ export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBa
     const text = await res.text();
     return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
   };
-  await waitUntil(async () => (await fetch(`${url}/v1/sys/health`)).status === 200, "bao server -dev", proc, output);
-  return { url, port, process: proc, output, stop, rootToken, api };
+  await waitUntil(async () => (await request(`${url}/v1/sys/health`)).status === 200, "bao server -dev", proc, output);
+  return { url, port, process: proc, output, stop, rootToken, api, ...(caCertPem ? { caCertPem } : {}) };
 }
 
 export interface MotoPeer extends RunningPeer {

@@ -147,3 +147,22 @@ describe("VaultKvSource", () => {
     }
   });
 });
+
+describe("TLS", () => {
+  test("a custom CA is trusted when configured, and the connection is refused without it", async () => {
+    const tlsBao = await startOpenBao({ tls: true });
+    try {
+      assert.match(tlsBao.url, /^https:/);
+      assert.ok(tlsBao.caCertPem);
+      const ok = new VaultKvSource({ address: tlsBao.url, token: tlsBao.rootToken, mount: "secret", tls: { caCertPem: tlsBao.caCertPem }, maxAttempts: 1 });
+      const caps = await ok.validate();
+      assert.equal(caps.kvVersion, 2);
+      await ok.close();
+      const untrusted = new VaultKvSource({ address: tlsBao.url, token: tlsBao.rootToken, mount: "secret", maxAttempts: 1 });
+      await assert.rejects(untrusted.validate(), (e: unknown) => e instanceof SyncError && e.errorClass === "source-unavailable" && /certificate is not trusted: set source.tls.caCertFile/.test(e.message));
+      await untrusted.close();
+    } finally {
+      await tlsBao.stop();
+    }
+  });
+});

@@ -108,12 +108,14 @@ export class VaultHttp {
       } catch (error) {
         const code = (error as { code?: string }).code ?? (error as Error).name ?? "network error";
         this.options.recorder?.record("vault", operation, code);
+        const tlsProblem = /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|VERIFY|SIGNATURE/i.test(code);
         lastError = new SyncError(
           "source-unavailable",
-          `${method} ${path}: cannot reach ${this.base} (${code})${options.secretPath ? "" : ": check the address and the network"}`,
+          `${method} ${path}: cannot reach ${this.base} (${code})${tlsProblem ? ": the server's certificate is not trusted: set source.tls.caCertFile (or serverName)" : ": check the address and the network"}`,
           options.secretPath,
-          { retryable: true },
+          { retryable: !tlsProblem },
         );
+        if (tlsProblem) break;
         continue;
       }
       this.options.recorder?.record("vault", operation, status);
