@@ -44,7 +44,12 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   let exitCode: number = EXIT.ok;
 
   const loggerFor = (opts: CommonOptions): Logger => {
-    const logger = context.logger ?? createLogger({ level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json ? "warn" : "info"), pretty: isTTY });
+    const logger = context.logger ?? createLogger({
+        // On a terminal the table, the summary and the progress bar are the human output; logs
+        // below warn would only tear the bar. Log shippers (not a TTY) get info.
+        level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json || isTTY ? "warn" : "info"),
+        pretty: isTTY,
+      });
     // Process warnings (e.g. the AWS SDK's Node.js version notice) become log records, so stderr
     // stays one JSON object per line for log shippers.
     process.removeAllListeners("warning");
