@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
-import { startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoPeer } from "./peers.js";
+import { canary, startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoPeer } from "./peers.js";
 
 export interface CliRun {
   code: number;
@@ -22,6 +22,8 @@ export interface CliRun {
 export class Peers {
   /** Everything any CLI run emitted in this file (stdout, stderr, logs): scanned for canaries. */
   readonly emitted: string[] = [];
+  /** Every secret value a test wrote: none may appear in `emitted`. */
+  readonly canaries: string[] = [];
   private constructor(
     readonly bao: OpenBaoPeer,
     readonly moto: MotoPeer,
@@ -34,6 +36,18 @@ export class Peers {
 
   async stop(): Promise<void> {
     await Promise.allSettled([this.bao.stop(), this.moto.stop()]);
+  }
+
+  /** A canary secret value, remembered for the leak check. */
+  secret(label: string): string {
+    const value = canary(label);
+    this.canaries.push(value);
+    return value;
+  }
+
+  /** Fails if any canary appears in anything emitted so far. */
+  assertNoLeaks(): void {
+    assertNoCanary(this.emitted, this.canaries);
   }
 
   sm(): SecretsManagerClient {

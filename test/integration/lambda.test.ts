@@ -10,23 +10,16 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { pino } from "pino";
 import { DEADLINE_MARGIN_MS, handler, runLambda } from "../../src/runtime/lambda/handler.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
-import { assertNoCanary, Peers, type Scenario } from "../helpers/harness.js";
-import { canary } from "../helpers/peers.js";
+import { Peers, type Scenario } from "../helpers/harness.js";
 
 let peers: Peers;
-const canaries: string[] = [];
-const secretValue = (label: string) => {
-  const c = canary(label);
-  canaries.push(c);
-  return c;
-};
 const aws = () => ({ endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
 
 before(async () => {
   peers = await Peers.start();
 });
 after(async () => {
-  assertNoCanary(peers.emitted, canaries);
+  peers.assertNoLeaks();
   await peers.stop();
 });
 
@@ -79,8 +72,8 @@ async function snsQueue(): Promise<{ topicArn: string; messages: () => Promise<s
 describe("Lambda handler", () => {
   test("first run creates, a kv put updates exactly one, a no-change run writes nothing", async () => {
     const s = await peers.scenario();
-    await s.put("first-secret-for-replication", { secrets: secretValue("l1") });
-    await s.put("second-secret-for-replication", { k: secretValue("l2") });
+    await s.put("first-secret-for-replication", { secrets: peers.secret("l1") });
+    await s.put("second-secret-for-replication", { k: peers.secret("l2") });
     const token = await s.readOnlyToken();
     await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: token });
 
@@ -89,7 +82,7 @@ describe("Lambda handler", () => {
     assert.deepEqual(first.summary.created.sort(), [`${s.prefix}/first-secret-for-replication`, `${s.prefix}/second-secret-for-replication`]);
     assert.match(first.logs, /"msg":"secretbridge run summary"/);
 
-    await s.put("second-secret-for-replication", { k: secretValue("l2b") });
+    await s.put("second-secret-for-replication", { k: peers.secret("l2b") });
     const second = await invoke(s);
     assert.deepEqual(second.summary.updated, [`${s.prefix}/second-secret-for-replication`]);
     assert.deepEqual(second.summary.created, []);
@@ -102,8 +95,8 @@ describe("Lambda handler", () => {
   test("failures are published to SNS (paths and classes, no values) and the function errors", async () => {
     const s = await peers.scenario();
     const { topicArn, messages } = await snsQueue();
-    await s.put("fine", { v: secretValue("fine") });
-    await s.put("bad name", { v: secretValue("badname") });
+    await s.put("fine", { v: peers.secret("fine") });
+    await s.put("bad name", { v: peers.secret("badname") });
     const token = await s.readOnlyToken();
     await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: token });
 
@@ -131,7 +124,7 @@ describe("Lambda handler", () => {
   test("an empty token in the connection secret: exit 2, nothing written, notification sent", async () => {
     const s = await peers.scenario();
     const { topicArn, messages } = await snsQueue();
-    await s.put("a", { v: secretValue("a") });
+    await s.put("a", { v: peers.secret("a") });
     await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: "" });
     const run = await invoke(s, { SNS_TOPIC_ARN: topicArn });
     assert.equal(run.summary.exitCode, 2);
@@ -145,7 +138,7 @@ describe("Lambda handler", () => {
 
   test("a revoked token: exit 2 with source-auth, nothing written", async () => {
     const s = await peers.scenario();
-    await s.put("a", { v: secretValue("a") });
+    await s.put("a", { v: peers.secret("a") });
     const token = await s.readOnlyToken();
     await peers.bao.api("POST", "auth/token/revoke", { token });
     await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: token });
@@ -157,7 +150,7 @@ describe("Lambda handler", () => {
 
   test("past the deadline no write starts: everything is deferred and the next run converges", async () => {
     const s = await peers.scenario();
-    for (const p of ["a", "b", "c"]) await s.put(p, { v: secretValue(p) });
+    for (const p of ["a", "b", "c"]) await s.put(p, { v: peers.secret(p) });
     const token = await s.readOnlyToken();
     await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: token });
 
@@ -176,7 +169,7 @@ describe("Lambda handler", () => {
 
   test("AppRole auth: the connection secret holds a role id and secret id, no token", async () => {
     const s = await peers.scenario();
-    await s.put("app", { v: secretValue("approle") });
+    await s.put("app", { v: peers.secret("approle") });
     const token = await s.readOnlyToken();
     const policyName = `ro-${s.mount}-scan`;
     assert.ok(token);
@@ -184,7 +177,7 @@ describe("Lambda handler", () => {
     await peers.bao.api("POST", `auth/approle/role/${s.mount}`, { token_policies: [policyName], token_ttl: "10m", token_max_ttl: "30m" });
     const roleId = ((await peers.bao.api("GET", `auth/approle/role/${s.mount}/role-id`)).json as { data: { role_id: string } }).data.role_id;
     const secretId = ((await peers.bao.api("POST", `auth/approle/role/${s.mount}/secret-id`)).json as { data: { secret_id: string } }).data.secret_id;
-    canaries.push(secretId);
+    peers.canaries.push(secretId);
     await connectionSecret(s, { vaultAddress: peers.bao.url, auth: { method: "approle", roleId, secretId } });
     const run = await invoke(s);
     assert.equal(run.summary.exitCode, 0, JSON.stringify(run.summary));
@@ -209,7 +202,7 @@ describe("the deployable bundle", () => {
     const dir = bundleLambda();
     const bundle = (await import(`${dir}/index.mjs`)) as { runLambda: typeof runLambda; handler: typeof handler };
     const s = await peers.scenario();
-    await s.put("bundled", { v: secretValue("bundle") });
+    await s.put("bundled", { v: peers.secret("bundle") });
     const token = await s.readOnlyToken();
     await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: token });
     const summary = await bundle.runLambda(

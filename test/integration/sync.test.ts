@@ -5,31 +5,24 @@ import { after, before, describe, test } from "node:test";
 import { TagResourceCommand, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { requestTokenFor } from "../../src/core/request-token.js";
 import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/index.js";
-import { assertNoCanary, awsWrites, Peers } from "../helpers/harness.js";
-import { canary } from "../helpers/peers.js";
+import { awsWrites, Peers } from "../helpers/harness.js";
 
 let peers: Peers;
-const canaries: string[] = [];
-const secretValue = (label: string) => {
-  const c = canary(label);
-  canaries.push(c);
-  return c;
-};
 
 before(async () => {
   peers = await Peers.start();
 });
 after(async () => {
   // Every byte the CLI emitted in this file: no secret value may be in it.
-  assertNoCanary(peers.emitted, canaries);
+  peers.assertNoLeaks();
   await peers.stop();
 });
 
 describe("walkthrough", () => {
   test("first sync creates exactly the two secrets with their values and tags; a kv put updates exactly that one", async () => {
     const s = await peers.scenario();
-    const first = { secrets: secretValue("first") };
-    const second = { username: "app", password: secretValue("second") };
+    const first = { secrets: peers.secret("first") };
+    const second = { username: "app", password: peers.secret("second") };
     await s.put("first-secret-for-replication", first);
     await s.put("second-secret-for-replication", second);
     const token = await s.readOnlyToken();
@@ -54,7 +47,7 @@ describe("walkthrough", () => {
     assert.equal(run1.recorder.count("vault", "read-data"), 2);
     assert.match(run1.stdout, /Sync it: 2 created, 0 updated, 0 unchanged, 0 conflicts, 0 skipped, 0 failures/);
 
-    const updated = { secrets: secretValue("first-v2") };
+    const updated = { secrets: peers.secret("first-v2") };
     await s.put("first-secret-for-replication", updated);
     const run2 = await s.cli(["sync", "-c", config], token);
     assert.equal(run2.code, 0);
@@ -74,9 +67,9 @@ describe("walkthrough", () => {
 
   test("super-secret-engine is never read or replicated: the replication token is denied there", async () => {
     const s = await peers.scenario();
-    await s.put("app", { key: secretValue("app") });
+    await s.put("app", { key: peers.secret("app") });
     await peers.bao.api("POST", "sys/mounts/super-secret-engine", { type: "kv", options: { version: "2" } });
-    await peers.bao.api("POST", "super-secret-engine/data/super-secret", { data: { key: secretValue("super") } });
+    await peers.bao.api("POST", "super-secret-engine/data/super-secret", { data: { key: peers.secret("super") } });
     const token = await s.readOnlyToken();
     const run = await s.cli(["sync", "-c", s.writeConfig()], token);
     assert.equal(run.code, 0);
@@ -87,7 +80,7 @@ describe("walkthrough", () => {
 
   test("nested folders replicate with their paths, including a key that is both a secret and a folder", async () => {
     const s = await peers.scenario();
-    for (const p of ["a", "a/b", "a/b/c", "team/prod/db/password", "z"]) await s.put(p, { v: secretValue(p) });
+    for (const p of ["a", "a/b", "a/b/c", "team/prod/db/password", "z"]) await s.put(p, { v: peers.secret(p) });
     const token = await s.readOnlyToken();
     const run = await s.cli(["sync", "-c", s.writeConfig()], token);
     assert.equal(run.code, 0, run.stdout);
@@ -110,7 +103,7 @@ describe("cost of a no-change run", () => {
   for (const c of cases) {
     test(`zero writes and zero value reads on either side (${c.method})`, async () => {
       const s = await peers.scenario();
-      for (let i = 0; i < 25; i++) await s.put(`svc-${i % 5}/secret-${i}`, { v: secretValue(`nc${i}`) });
+      for (let i = 0; i < 25; i++) await s.put(`svc-${i % 5}/secret-${i}`, { v: peers.secret(`nc${i}`) });
       const token = await s.readOnlyToken({ listing: c.listing });
       const config = s.writeConfig();
       const first = await s.cli(["sync", "-c", config], token);
@@ -135,12 +128,12 @@ describe("cost of a no-change run", () => {
 describe("crash safety", () => {
   test("an update retried after the write landed (crash before tagging) makes no second version", async () => {
     const s = await peers.scenario();
-    await s.put("db", { password: secretValue("db1") });
+    await s.put("db", { password: peers.secret("db1") });
     const token = await s.readOnlyToken();
     const config = s.writeConfig();
     assert.equal((await s.cli(["sync", "-c", config], token)).code, 0);
 
-    const v2 = { password: secretValue("db2") };
+    const v2 = { password: peers.secret("db2") };
     await s.put("db", v2);
     // Simulate the crash: the put of version 2 reached AWS, the tag update never happened.
     const destination = new SecretsManagerDestination({ client: peers.sm() });
@@ -164,9 +157,9 @@ describe("crash safety", () => {
 describe("ownership and bad input", () => {
   test("an unmanaged secret under the prefix is a conflict and is left untouched; the rest replicates", async () => {
     const s = await peers.scenario();
-    await s.put("taken", { v: secretValue("taken") });
-    await s.put("free", { v: secretValue("free") });
-    const foreign = secretValue("foreign");
+    await s.put("taken", { v: peers.secret("taken") });
+    await s.put("free", { v: peers.secret("free") });
+    const foreign = peers.secret("foreign");
     await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/taken`, SecretString: foreign, Tags: [{ Key: "team", Value: "dba" }] }));
     const token = await s.readOnlyToken();
     const run = await s.cli(["sync", "-c", s.writeConfig()], token);
@@ -179,10 +172,10 @@ describe("ownership and bad input", () => {
 
   test("a secret owned by another sync is never modified by this one", async () => {
     const s = await peers.scenario();
-    await s.put("shared", { v: secretValue("shared") });
+    await s.put("shared", { v: peers.secret("shared") });
     const token = await s.readOnlyToken();
     assert.equal((await s.cli(["sync", "-c", s.writeConfig({ name: "team-a" })], token)).code, 0);
-    await s.put("shared", { v: secretValue("shared2") });
+    await s.put("shared", { v: peers.secret("shared2") });
     const other = await s.cli(["sync", "-c", s.writeConfig({ name: "team-b" })], token);
     assert.equal(other.code, 1);
     assert.equal(awsWrites(other.recorder), 0);
@@ -194,9 +187,9 @@ describe("ownership and bad input", () => {
     const s = await peers.scenario();
     const { received, url, close } = await webhookReceiver();
     try {
-      await s.put("good", { v: secretValue("good") });
-      await s.put("bad name", { v: secretValue("badname") });
-      await s.put("huge", { blob: secretValue("huge") + "x".repeat(70_000) });
+      await s.put("good", { v: peers.secret("good") });
+      await s.put("bad name", { v: peers.secret("badname") });
+      await s.put("huge", { blob: peers.secret("huge") + "x".repeat(70_000) });
       const token = await s.readOnlyToken();
       const config = s.writeConfig({ yaml: `notifications:\n  webhook:\n    url: ${url}\n` });
       const run = await s.cli(["sync", "-c", config], token);
@@ -225,8 +218,8 @@ describe("partial access and notification failures", () => {
   for (const listing of ["scan", "list"] as const) {
     test(`a denied subtree is reported with its path, the rest replicates, exit 1 (${listing})`, async () => {
       const s = await peers.scenario();
-      await s.put("open/a", { v: secretValue("open") });
-      await s.put("locked/b", { v: secretValue("locked") });
+      await s.put("open/a", { v: peers.secret("open") });
+      await s.put("locked/b", { v: peers.secret("locked") });
       const deny = ["metadata", "detailed-metadata", "data"].map((p) => `path "${s.mount}/${p}/locked/*" { capabilities = ["deny"] }`).join("\n");
       const token = await s.readOnlyToken({ listing, extraPolicy: deny });
       const run = await s.cli(["sync", "-c", s.writeConfig()], token);
@@ -240,7 +233,7 @@ describe("partial access and notification failures", () => {
 
   test("a webhook that fails does not change the result; the failure is reported", async () => {
     const s = await peers.scenario();
-    await s.put("x y", { v: secretValue("xy") });
+    await s.put("x y", { v: peers.secret("xy") });
     const { createServer } = await import("node:http");
     const server = createServer((_req, res) => res.writeHead(500).end());
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -260,7 +253,7 @@ describe("partial access and notification failures", () => {
 describe("unusable source: exit 2, nothing written", () => {
   test("bad token", async () => {
     const s = await peers.scenario();
-    await s.put("a", { v: secretValue("a") });
+    await s.put("a", { v: peers.secret("a") });
     const run = await s.cli(["sync", "-c", s.writeConfig()], "not-a-real-token");
     assert.equal(run.code, 2);
     assert.equal(awsWrites(run.recorder), 0);
@@ -278,7 +271,7 @@ describe("unusable source: exit 2, nothing written", () => {
 
   test("destination unreachable", async () => {
     const s = await peers.scenario();
-    await s.put("a", { v: secretValue("a") });
+    await s.put("a", { v: peers.secret("a") });
     const token = await s.readOnlyToken();
     const run = await s.cli(["sync", "-c", s.writeConfig()], token, { AWS_ENDPOINT_URL: "http://127.0.0.1:9" });
     assert.equal(run.code, 2);
@@ -290,13 +283,13 @@ describe("unusable source: exit 2, nothing written", () => {
 describe("plan", () => {
   test("plan --json lists the actions, reads no value and writes nothing", async () => {
     const s = await peers.scenario();
-    await s.put("a", { v: secretValue("plan-a") });
-    await s.put("b", { v: secretValue("plan-b") });
+    await s.put("a", { v: peers.secret("plan-a") });
+    await s.put("b", { v: peers.secret("plan-b") });
     const token = await s.readOnlyToken();
     const config = s.writeConfig();
     await s.cli(["sync", "-c", config], token);
-    await s.put("b", { v: secretValue("plan-b2") });
-    await s.put("c", { v: secretValue("plan-c") });
+    await s.put("b", { v: peers.secret("plan-b2") });
+    await s.put("c", { v: peers.secret("plan-c") });
     const run = await s.cli(["plan", "-c", config, "--json"], token);
     assert.equal(run.code, 0);
     const report = JSON.parse(run.stdout) as { results: { action: { type: string; sourcePath: string }; outcome: string }[] };
@@ -317,7 +310,7 @@ describe("plan", () => {
 describe("KV v1", () => {
   test("values are compared by fingerprint: change → update, no change → nothing written", async () => {
     const s = await peers.scenario({ kvVersion: 1 });
-    await s.put("legacy", { v: secretValue("v1a") });
+    await s.put("legacy", { v: peers.secret("v1a") });
     const token = await s.readOnlyToken();
     const config = s.writeConfig();
     const first = await s.cli(["sync", "-c", config], token);
@@ -325,7 +318,7 @@ describe("KV v1", () => {
     assert.equal((await s.destination()).get(`${s.prefix}/legacy`)?.version, "kv1");
     const same = await s.cli(["sync", "-c", config], token);
     assert.equal(awsWrites(same.recorder), 0);
-    const changed = { v: secretValue("v1b") };
+    const changed = { v: peers.secret("v1b") };
     await s.put("legacy", changed);
     const third = await s.cli(["sync", "-c", config], token);
     assert.equal(third.recorder.count("aws", "PutSecretValue"), 1);
@@ -336,13 +329,13 @@ describe("KV v1", () => {
 describe("auth", () => {
   test("AppRole from the config file: secret id from a file, no token anywhere", async () => {
     const s = await peers.scenario();
-    await s.put("a", { v: secretValue("approle-cli") });
+    await s.put("a", { v: peers.secret("approle-cli") });
     await s.readOnlyToken(); // creates the policy ro-<mount>-scan
     await peers.bao.api("POST", "sys/auth/approle", { type: "approle" });
     await peers.bao.api("POST", `auth/approle/role/${s.mount}`, { token_policies: [`ro-${s.mount}-scan`], token_ttl: "10m" });
     const roleId = ((await peers.bao.api("GET", `auth/approle/role/${s.mount}/role-id`)).json as { data: { role_id: string } }).data.role_id;
     const secretId = ((await peers.bao.api("POST", `auth/approle/role/${s.mount}/secret-id`)).json as { data: { secret_id: string } }).data.secret_id;
-    canaries.push(secretId);
+    peers.canaries.push(secretId);
     const { readFileSync, writeFileSync } = await import("node:fs");
     const secretIdFile = `${s.dir}/secret-id`;
     writeFileSync(secretIdFile, secretId);
@@ -359,7 +352,7 @@ describe("auth", () => {
 describe("tags", () => {
   test("a changed static tag is a tags-only update with no value read", async () => {
     const s = await peers.scenario();
-    await s.put("a", { v: secretValue("tags") });
+    await s.put("a", { v: peers.secret("tags") });
     const token = await s.readOnlyToken();
     await s.cli(["sync", "-c", s.writeConfig({ yaml: "  tags:\n    team: one\n" })], token);
     const run = await s.cli(["sync", "-c", s.writeConfig({ yaml: "  tags:\n    team: two\n" })], token);
