@@ -62,8 +62,16 @@ export interface RunningPeer {
   stop(): Promise<void>;
 }
 
+/** Peers still running; killed when this process exits, however it exits, so none is orphaned. */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const proc of running) proc.kill("SIGKILL");
+});
+
 function spawnPeer(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(proc);
+  proc.on("exit", () => running.delete(proc));
   let log = "";
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-20_000);

@@ -42,8 +42,11 @@ before(async () => {
   peers = await Peers.start();
 });
 after(async () => {
-  assertNoCanary(emitted, canaries);
-  await peers.stop();
+  try {
+    assertNoCanary(emitted, canaries);
+  } finally {
+    await peers.stop();
+  }
 });
 
 describe("secretbridge CLI (built binary)", () => {

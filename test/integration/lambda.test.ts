@@ -19,8 +19,11 @@ before(async () => {
   peers = await Peers.start();
 });
 after(async () => {
-  peers.assertNoLeaks();
-  await peers.stop();
+  try {
+    peers.assertNoLeaks();
+  } finally {
+    await peers.stop();
+  }
 });
 
 interface Invocation {

@@ -13,9 +13,12 @@ before(async () => {
   peers = await Peers.start();
 });
 after(async () => {
-  // Every byte the CLI emitted in this file: no secret value may be in it.
-  peers.assertNoLeaks();
-  await peers.stop();
+  try {
+    // Every byte the CLI emitted in this file: no secret value may be in it.
+    peers.assertNoLeaks();
+  } finally {
+    await peers.stop();
+  }
 });
 
 describe("walkthrough", () => {
