@@ -101,6 +101,25 @@ export const notificationsSchema = z.strictObject({
     .optional(),
 });
 
+export const policiesSchema = z.strictObject({
+  deletion: z
+    .strictObject({
+      /** retain: report only; tag: mark orphaned; delete: schedule deletion (recovery window) or delete at once. */
+      strategy: z.enum(["retain", "tag", "delete"], { error: "must be retain, tag or delete" }).default("retain"),
+      recoveryWindowDays: z.number().int().min(7, "AWS allows 7-30 days").max(30, "AWS allows 7-30 days").default(30),
+      forceDeleteWithoutRecovery: z.boolean().default(false),
+    })
+    .default({ strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false }),
+  blastRadius: z
+    .strictObject({
+      maxShare: z.number().min(0).max(1, "a share between 0 and 1, e.g. 0.1 for 10%").default(0.1),
+      maxCount: z.number().int().min(0).optional(),
+    })
+    .default({ maxShare: 0.1 }),
+  drift: z.enum(["overwrite", "report", "skip"], { error: "must be overwrite, report or skip" }).default("overwrite"),
+  onConflict: z.enum(["fail", "adopt", "adopt-if-equal"], { error: "must be fail, adopt or adopt-if-equal" }).default("fail"),
+});
+
 export const configSchema = z.strictObject({
   /** Identifies this sync in ownership tags, so two syncs never modify each other's secrets. */
   name: z.string().regex(syncNamePattern, "1-128 characters of A-Z a-z 0-9 _ . : / = + @ -"),
@@ -113,6 +132,7 @@ export const configSchema = z.strictObject({
     })
     .default({ concurrency: 8 }),
   notifications: notificationsSchema.default({}),
+  policies: policiesSchema.default(policiesSchema.parse({})),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -22,7 +22,9 @@ export type ErrorClass =
   | "conflict-other-sync"
   | "not-writable"
   | "pending-deletion"
-  | "notification-failed";
+  | "notification-failed"
+  | "blast-radius"
+  | "drift";
 
 /** Classes that mean "this whole side is unusable": the run stops before writing anything. */
 export const FATAL_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([

@@ -49,15 +49,23 @@ export interface DestinationSecretMeta {
   rotationEnabled?: boolean;
   /** Set for secrets managed by another AWS service (e.g. RDS). */
   owningService?: string;
-  /** KV v1 comparisons only: in-memory fingerprint of the destination value. */
+  /** KV v1 comparisons and adopt-if-equal only: in-memory fingerprint of the destination value. */
   fingerprint?: string;
+  /** The version id that carries the AWSCURRENT label (from ListSecrets), for drift detection. */
+  currentVersionId?: string;
 }
 
 export interface DestinationInventory {
   secrets: DestinationSecretMeta[];
 }
 
-export type ActionType = "create" | "update" | "unchanged" | "conflict" | "skip";
+/**
+ * create / update / unchanged: the usual. conflict: not ours to write. skip: not replicated (with a
+ * reason, a failure when it is one). restore: a secret of ours pending deletion whose source came
+ * back. adopt: take over an unmanaged secret (policy). drift: changed outside secretbridge and the
+ * policy is to report it. delete / orphan: the source is gone and the deletion policy says so.
+ */
+export type ActionType = "create" | "update" | "unchanged" | "conflict" | "skip" | "restore" | "adopt" | "drift" | "delete" | "orphan";
 
 export interface PlannedAction {
   type: ActionType;
@@ -75,6 +83,14 @@ export interface PlannedAction {
   requestToken?: string;
   /** For updates: what is out of date. A tags-only update reads no value. */
   changes?: ("value" | "tags")[];
+  /** Drift repair: the version id we wrote, to move AWSCURRENT back to (no new version). */
+  restoreVersionId?: string;
+  /** The version id that holds AWSCURRENT now (drift). */
+  currentVersionId?: string;
+  /** delete: how. */
+  deletion?: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean };
+  /** Tag keys to remove (e.g. the orphan mark when a source comes back). */
+  untag?: string[];
 }
 
 export interface Plan {

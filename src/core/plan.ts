@@ -1,7 +1,9 @@
-// The planner: a pure function from the two inventories and the settings to a list of actions
-// with reasons. No I/O, so `plan` can print it and tests can assert it without servers.
-import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory } from "./model.js";
+// The planner: a pure function from the two inventories, the settings and the lifecycle policies
+// to a list of actions with reasons. No I/O, so `plan` can print it and tests can assert it
+// without servers.
+import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
 import { destinationNameFor, nameProblem } from "./naming.js";
+import { DEFAULT_POLICIES, type LifecyclePolicies } from "./policies.js";
 import { requestTokenFor } from "./request-token.js";
 import { changedTagKeys, desiredTags, ownershipOf, TAG, tagProblems, type SourceRef } from "./tags.js";
 
@@ -9,126 +11,250 @@ export interface PlanSettings {
   syncName: string;
   source: SourceRef;
   prefix: string;
+  /** Sub-path of the mount this sync covers; secrets of ours outside it are not its business. */
+  subPath?: string;
   /** Tags every replicated secret carries besides ours (e.g. team, environment). */
   staticTags?: Record<string, string>;
+  policies?: LifecyclePolicies;
+  /** Lift the blast-radius guard for this run only. */
+  forceDeletions?: boolean;
 }
 
 function isServiceManaged(dest: DestinationSecretMeta): boolean {
-  return Boolean(dest.owningService) || dest.name.startsWith("rds!") || dest.name.split("/").pop()?.startsWith("rds!") === true;
+  return Boolean(dest.owningService) || dest.name.split("/").some((segment) => segment.startsWith("rds!"));
 }
 
+const byPath = (a: { sourcePath: string }, b: { sourcePath: string }) => (a.sourcePath < b.sourcePath ? -1 : a.sourcePath > b.sourcePath ? 1 : 0);
+
 export function planSync(source: SourceInventory, destination: DestinationInventory, settings: PlanSettings): Plan {
+  const policies = settings.policies ?? DEFAULT_POLICIES;
   const byName = new Map(destination.secrets.map((s) => [s.name, s]));
   const claimedBy = new Map<string, string>();
   const actions: PlannedAction[] = [];
+  const present = new Set<string>();
 
   const sorted = [...source.secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const secret of sorted) {
-    const name = destinationNameFor(settings.prefix, secret.path);
-    const base = { sourcePath: secret.path, destinationName: name, sourceVersion: secret.version };
-    const skip = (reason: string, failure?: PlannedAction["failure"]): void => {
-      actions.push({ ...base, type: "skip", reason, ...(failure ? { failure } : {}) });
-    };
-    const conflict = (reason: string, failure: NonNullable<PlannedAction["failure"]>): void => {
-      actions.push({ ...base, type: "conflict", reason, failure });
-    };
-
-    const badName = nameProblem(name);
-    if (badName) {
-      skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
-      continue;
-    }
-    const previousClaim = claimedBy.get(name);
-    if (previousClaim !== undefined) {
-      skip("name collision", {
-        errorClass: "invalid-name",
-        message: `${secret.path} and ${previousClaim} both map to ${name}: rename one of them in the source`,
-      });
-      continue;
-    }
-    claimedBy.set(name, secret.path);
-
-    if (secret.state !== "present") {
-      skip(`current version ${secret.version ?? ""} is ${secret.state} in the source; not replicated`.replace("  ", " "));
-      continue;
-    }
-
-    const tags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags);
-    const badTags = tagProblems(tags);
-    if (badTags.length > 0) {
-      skip("tags AWS would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
-      continue;
-    }
-    const requestToken =
-      secret.version === null ? undefined : requestTokenFor(settings.syncName, settings.source, secret.path, secret.version, name);
-    const write = { tags, ...(requestToken ? { requestToken } : {}) };
-
-    const dest = byName.get(name);
-    if (!dest) {
-      actions.push({ ...base, ...write, type: "create", reason: "not in the destination yet" });
-      continue;
-    }
-    const destinationVersion = dest.tags[TAG.sourceVersion];
-    const withDest = { ...base, ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
-
-    if (dest.deletedDate) {
-      conflict("scheduled for deletion in AWS", {
-        errorClass: "pending-deletion",
-        message: `${name} is scheduled for deletion in AWS Secrets Manager: restore it (aws secretsmanager restore-secret) or let it be purged, then sync again`,
-      });
-      continue;
-    }
-    if (isServiceManaged(dest)) {
-      conflict("managed by an AWS service", {
-        errorClass: "not-writable",
-        message: `${name} is managed by ${dest.owningService ?? "an AWS service"}; secretbridge never writes it: change the prefix or the source path`,
-      });
-      continue;
-    }
-    const owner = ownershipOf(dest.tags, settings.syncName);
-    if (owner === "unmanaged") {
-      conflict("exists and is not managed by secretbridge", {
-        errorClass: "conflict-unmanaged",
-        message: `${name} exists in AWS without secretbridge ownership tags; it is left untouched: delete or rename it, or tag it ${TAG.managedBy}=secretbridge and ${TAG.sync}=${settings.syncName} to hand it over`,
-      });
-      continue;
-    }
-    if (owner === "other-sync") {
-      conflict("managed by another sync", {
-        errorClass: "conflict-other-sync",
-        message: `${name} is managed by sync "${dest.tags[TAG.sync]}", not "${settings.syncName}"; it is left untouched: make the prefixes of the two syncs disjoint`,
-      });
-      continue;
-    }
-    if (dest.rotationEnabled) {
-      conflict("rotation is enabled in AWS", {
-        errorClass: "not-writable",
-        message: `${name} has rotation enabled in AWS Secrets Manager; two writers would fight: turn rotation off or exclude this secret`,
-      });
-      continue;
-    }
-
-    const valueChanged =
-      secret.version === null
-        ? secret.fingerprint === undefined || dest.fingerprint === undefined || secret.fingerprint !== dest.fingerprint
-        : destinationVersion !== String(secret.version);
-    if (valueChanged) {
-      const reason =
-        secret.version === null
-          ? "value differs (KV v1 comparison)"
-          : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
-      actions.push({ ...withDest, ...write, type: "update", reason, changes: ["value", "tags"] });
-      continue;
-    }
-    const staleTags = changedTagKeys(dest.tags, tags);
-    if (staleTags.length > 0) {
-      actions.push({ ...withDest, ...write, type: "update", reason: `tags out of date: ${staleTags.join(", ")}`, changes: ["tags"] });
-      continue;
-    }
-    actions.push({ ...withDest, type: "unchanged", reason: "up to date" });
+    const action = planOne(secret, byName, claimedBy, settings, policies);
+    if (action.type !== "skip" || secret.state === "present") present.add(action.destinationName);
+    actions.push(action);
   }
 
+  actions.push(...planAbsences(source, destination, present, settings, policies));
+  actions.sort(byPath);
   return { syncName: settings.syncName, sourceMethod: source.method, actions, problems: source.problems };
+}
+
+function planOne(
+  secret: SourceSecretMeta,
+  byName: Map<string, DestinationSecretMeta>,
+  claimedBy: Map<string, string>,
+  settings: PlanSettings,
+  policies: LifecyclePolicies,
+): PlannedAction {
+  const name = destinationNameFor(settings.prefix, secret.path);
+  const base = { sourcePath: secret.path, destinationName: name, sourceVersion: secret.version };
+  const skip = (reason: string, failure?: PlannedAction["failure"]): PlannedAction => ({ ...base, type: "skip", reason, ...(failure ? { failure } : {}) });
+  const conflict = (reason: string, failure: NonNullable<PlannedAction["failure"]>): PlannedAction => ({ ...base, type: "conflict", reason, failure });
+
+  const badName = nameProblem(name);
+  if (badName) return skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
+  const previousClaim = claimedBy.get(name);
+  if (previousClaim !== undefined) {
+    return skip("name collision", { errorClass: "invalid-name", message: `${secret.path} and ${previousClaim} both map to ${name}: rename one of them in the source` });
+  }
+  claimedBy.set(name, secret.path);
+
+  // A deleted or destroyed current version is an absence: handled with the other absences.
+  if (secret.state !== "present") return skip(`current version ${secret.version ?? ""} is ${secret.state} in the source`.replace("  ", " "));
+
+  const tags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags);
+  const badTags = tagProblems(tags);
+  if (badTags.length > 0) return skip("tags AWS would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
+  const requestToken = secret.version === null ? undefined : requestTokenFor(settings.syncName, settings.source, secret.path, secret.version, name);
+  const write = { tags, ...(requestToken ? { requestToken } : {}) };
+
+  const dest = byName.get(name);
+  if (!dest) return { ...base, ...write, type: "create", reason: "not in the destination yet" };
+  const destinationVersion = dest.tags[TAG.sourceVersion];
+  const withDest = { ...base, ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
+  const owner = ownershipOf(dest.tags, settings.syncName);
+
+  if (dest.deletedDate) {
+    if (owner === "ours") {
+      return { ...withDest, ...write, type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
+    }
+    return conflict("scheduled for deletion in AWS", {
+      errorClass: "pending-deletion",
+      message: `${name} is scheduled for deletion in AWS Secrets Manager: restore it (aws secretsmanager restore-secret) or let it be purged, then sync again`,
+    });
+  }
+  if (isServiceManaged(dest)) {
+    return conflict("managed by an AWS service", {
+      errorClass: "not-writable",
+      message: `${name} is managed by ${dest.owningService ?? "an AWS service"}; secretbridge never writes it: change the prefix or the source path`,
+    });
+  }
+  if (owner === "other-sync") {
+    return conflict("managed by another sync", {
+      errorClass: "conflict-other-sync",
+      message: `${name} is managed by sync "${dest.tags[TAG.sync]}", not "${settings.syncName}"; it is left untouched: make the prefixes of the two syncs disjoint`,
+    });
+  }
+  if (dest.rotationEnabled) {
+    return conflict("rotation is enabled in AWS", {
+      errorClass: "not-writable",
+      message: `${name} has rotation enabled in AWS Secrets Manager; two writers would fight: turn rotation off or exclude this secret`,
+    });
+  }
+  if (owner === "unmanaged") return planUnmanaged(secret, dest, withDest, write, policies.onConflict, settings);
+
+  if (dest.tags[TAG.orphanedAt] !== undefined) {
+    return { ...withDest, ...write, type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
+  }
+  const valueChanged =
+    secret.version === null
+      ? secret.fingerprint === undefined || dest.fingerprint === undefined || secret.fingerprint !== dest.fingerprint
+      : destinationVersion !== String(secret.version);
+  if (valueChanged) {
+    const reason =
+      secret.version === null ? "value differs (KV v1 comparison)" : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
+    return { ...withDest, ...write, type: "update", reason, changes: ["value", "tags"] };
+  }
+  // Same source version: is the value in AWS still the one we wrote? (metadata only)
+  const expected = dest.tags[TAG.versionId] ?? requestToken;
+  if (expected && dest.currentVersionId && dest.currentVersionId !== expected) {
+    const drift = { ...withDest, currentVersionId: dest.currentVersionId, restoreVersionId: expected };
+    if (policies.drift === "overwrite") {
+      return { ...drift, ...write, type: "update", reason: `drift: AWSCURRENT is ${dest.currentVersionId}, not the version secretbridge wrote; restoring`, changes: ["value", "tags"] };
+    }
+    if (policies.drift === "report") {
+      return {
+        ...drift,
+        type: "drift",
+        reason: "changed outside secretbridge (drift policy: report)",
+        failure: { errorClass: "drift", message: `${name} was changed outside secretbridge (AWSCURRENT is version ${dest.currentVersionId}); left as is by the drift policy "report"` },
+      };
+    }
+    return { ...drift, type: "unchanged", reason: "changed outside secretbridge; ignored (drift policy: skip)" };
+  }
+  const staleTags = changedTagKeys(dest.tags, tags);
+  if (staleTags.length > 0) return { ...withDest, ...write, type: "update", reason: `tags out of date: ${staleTags.join(", ")}`, changes: ["tags"] };
+  return { ...withDest, type: "unchanged", reason: "up to date" };
+}
+
+function planUnmanaged(
+  secret: SourceSecretMeta,
+  dest: DestinationSecretMeta,
+  withDest: Omit<PlannedAction, "type" | "reason">,
+  write: Pick<PlannedAction, "tags" | "requestToken">,
+  onConflict: LifecyclePolicies["onConflict"],
+  settings: PlanSettings,
+): PlannedAction {
+  const name = dest.name;
+  if (onConflict === "adopt") {
+    return { ...withDest, ...write, type: "adopt", reason: "exists unmanaged; taking ownership and writing the source value (conflict policy: adopt)", changes: ["value", "tags"] };
+  }
+  if (onConflict === "adopt-if-equal") {
+    if (secret.fingerprint !== undefined && dest.fingerprint !== undefined && secret.fingerprint === dest.fingerprint) {
+      return { ...withDest, ...write, type: "adopt", reason: "exists unmanaged with the same value; taking ownership (conflict policy: adopt-if-equal)", changes: ["tags"] };
+    }
+    return {
+      ...withDest,
+      type: "conflict",
+      reason: "exists unmanaged with a different value (conflict policy: adopt-if-equal)",
+      failure: { errorClass: "conflict-unmanaged", message: `${name} exists without secretbridge ownership tags and its value differs from the source; left untouched (conflict policy: adopt-if-equal)` },
+    };
+  }
+  return {
+    ...withDest,
+    type: "conflict",
+    reason: "exists and is not managed by secretbridge",
+    failure: {
+      errorClass: "conflict-unmanaged",
+      message: `${name} exists in AWS without secretbridge ownership tags; it is left untouched: delete or rename it, set policies.onConflict to adopt, or tag it ${TAG.managedBy}=secretbridge and ${TAG.sync}=${settings.syncName} to hand it over`,
+    },
+  };
+}
+
+/**
+ * Destination secrets of ours whose source is gone (missing, soft-deleted or destroyed), handled
+ * by the deletion strategy, behind the blast-radius guard. A listing with problems (a denied
+ * subtree) or an empty listing never counts as "everything was deleted".
+ */
+function planAbsences(
+  source: SourceInventory,
+  destination: DestinationInventory,
+  present: Set<string>,
+  settings: PlanSettings,
+  policies: LifecyclePolicies,
+): PlannedAction[] {
+  const scope = settings.subPath ? `${settings.subPath.replace(/\/+$/, "")}/` : "";
+  const ours = destination.secrets.filter(
+    (d) =>
+      ownershipOf(d.tags, settings.syncName) === "ours" &&
+      d.tags[TAG.mount] === settings.source.mount &&
+      (d.tags[TAG.source] ?? settings.source.address) === settings.source.address &&
+      (d.tags[TAG.path] ?? "").startsWith(scope) &&
+      d.name.startsWith(`${settings.prefix}/`),
+  );
+  const gone = ours.filter((d) => !present.has(d.name) && !d.deletedDate);
+  if (gone.length === 0) return [];
+
+  const strategy = policies.deletion.strategy;
+  const base = (d: DestinationSecretMeta) => ({
+    sourcePath: d.tags[TAG.path] ?? d.name.slice(settings.prefix.length + 1),
+    destinationName: d.name,
+    sourceVersion: null,
+    ...(d.tags[TAG.sourceVersion] !== undefined ? { destinationVersion: d.tags[TAG.sourceVersion] } : {}),
+  });
+  const gonePaths = new Set(source.secrets.filter((s) => s.state !== "present").map((s) => destinationNameFor(settings.prefix, s.path)));
+  const why = (d: DestinationSecretMeta) => (gonePaths.has(d.name) ? "the source's current version is deleted or destroyed" : "the source secret no longer exists");
+
+  if (strategy === "retain") {
+    return gone.map((d) => ({ ...base(d), type: "skip", reason: `${why(d)}; kept (deletion strategy: retain)` }));
+  }
+  const already = (d: DestinationSecretMeta) => strategy === "tag" && d.tags[TAG.orphanedAt] !== undefined;
+  const pending = gone.filter((d) => !already(d));
+  const kept = gone.filter(already).map((d): PlannedAction => ({ ...base(d), type: "unchanged", reason: `${why(d)}; already marked orphaned` }));
+
+  const refuse = (reason: string): PlannedAction[] => [
+    ...kept,
+    ...pending.map((d): PlannedAction => ({
+      ...base(d),
+      type: "skip",
+      reason: `${why(d)}; not ${strategy === "delete" ? "deleted" : "marked"}: ${reason}`,
+      failure: { errorClass: "blast-radius", message: `${d.name}: not ${strategy === "delete" ? "deleted" : "marked orphaned"}: ${reason}` },
+    })),
+  ];
+  if (source.problems.length > 0) {
+    return refuse(`the source listing was incomplete (${source.problems.length} unreadable path(s)), so absence proves nothing`);
+  }
+  const listedPresent = source.secrets.filter((s) => s.state === "present").length;
+  if (listedPresent === 0 && !settings.forceDeletions) {
+    return refuse("the source listing came back empty; run with --force-deletions if that is really so");
+  }
+  const share = pending.length / ours.length;
+  const { maxShare, maxCount } = policies.blastRadius;
+  if (!settings.forceDeletions && (share > maxShare || (maxCount !== undefined && pending.length > maxCount))) {
+    const limit = maxCount !== undefined ? `${Math.round(maxShare * 100)}% or ${maxCount} secrets` : `${Math.round(maxShare * 100)}%`;
+    return refuse(`${pending.length} of ${ours.length} managed secrets (${Math.round(share * 100)}%) is over the blast-radius limit of ${limit}; check the source, then run with --force-deletions`);
+  }
+  return [
+    ...kept,
+    ...pending.map((d): PlannedAction =>
+      strategy === "tag"
+        ? { ...base(d), type: "orphan", reason: `${why(d)}; marking it orphaned (deletion strategy: tag)`, tags: { [TAG.orphanedAt]: "" } }
+        : {
+            ...base(d),
+            type: "delete",
+            reason: `${why(d)}; ${policies.deletion.forceDeleteWithoutRecovery ? "deleting without recovery" : `scheduling deletion with a ${policies.deletion.recoveryWindowDays}-day recovery window`}`,
+            deletion: policies.deletion.forceDeleteWithoutRecovery
+              ? { forceDeleteWithoutRecovery: true }
+              : { recoveryWindowDays: policies.deletion.recoveryWindowDays },
+          },
+    ),
+  ];
 }
 
 export function countActions(plan: Plan): Record<string, number> {

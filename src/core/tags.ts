@@ -9,6 +9,10 @@ export const TAG = {
   mount: "secretbridge:mount",
   path: "secretbridge:path",
   sourceVersion: "secretbridge:source-version",
+  /** Set when a drift repair had to write a new version: the version id that is ours now. */
+  versionId: "secretbridge:version-id",
+  /** Set by the "tag" deletion strategy: when the source was first seen missing. */
+  orphanedAt: "secretbridge:orphaned-at",
   /** The reference sample's plain tag, kept for its users' tooling. */
   legacyVersion: "version",
 } as const;

@@ -31,5 +31,12 @@ export interface SecretDestination {
   tag(name: string, tags: Record<string, string>): Promise<void>;
   /** Current string values of the named secrets, batched (KV v1 comparison, verify). */
   readValues(names: string[]): Promise<Map<string, string>>;
+  removeTags(name: string, keys: string[]): Promise<void>;
+  /** Moves AWSCURRENT back to a version we wrote (drift repair without a new version). */
+  moveCurrentVersion(name: string, toVersionId: string, fromVersionId: string): Promise<void>;
+  /** Cancels a scheduled deletion. */
+  restore(name: string): Promise<void>;
+  /** Deletes (removing replica Regions first: AWS refuses to delete a primary that has them). */
+  delete(name: string, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): Promise<void>;
   close(): Promise<void>;
 }

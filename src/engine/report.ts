@@ -12,6 +12,25 @@ export interface Failure {
   message: string;
 }
 
+export interface RunCounts {
+  create: number;
+  update: number;
+  unchanged: number;
+  conflict: number;
+  skip: number;
+  restore: number;
+  adopt: number;
+  drift: number;
+  delete: number;
+  orphan: number;
+  failed: number;
+  deferred: number;
+}
+
+export function emptyCounts(): RunCounts {
+  return { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, failed: 0, deferred: 0 };
+}
+
 export interface RunReport {
   runId: string;
   syncName: string;
@@ -25,7 +44,7 @@ export interface RunReport {
   /** Set when the run stopped before writing: source or destination unusable. */
   fatal?: { errorClass: ErrorClass; message: string };
   /** create/update count what was done (sync) or planned (plan); deferred: writes not started before the deadline. */
-  counts: { create: number; update: number; unchanged: number; conflict: number; skip: number; failed: number; deferred: number };
+  counts: RunCounts;
   results: ActionResult[];
   problems: InventoryProblem[];
   failures: Failure[];

@@ -6,13 +6,18 @@ import { isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "..
 import type { ActionResult, DestinationInventory, Plan, PlannedAction, SourceInventory } from "../core/model.js";
 import { planSync, type PlanSettings } from "../core/plan.js";
 import { ownershipOf } from "../core/tags.js";
-import { renderSecretString, secretStringFingerprint, sizeProblem } from "../core/value.js";
+import { renderSecretString, secretStringFingerprint, sizeProblem, valueFingerprint } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { notifyAll } from "../notify/index.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
 import type { Logger } from "../util/logger.js";
-import { collectFailures, type RunMode, type RunReport } from "./report.js";
+import { collectFailures, emptyCounts, type RunMode, type RunReport } from "./report.js";
+import { createHash } from "node:crypto";
+import { TAG } from "../core/tags.js";
+
+/** Action types that call the destination. */
+const WRITE_TYPES = new Set<PlannedAction["type"]>(["create", "update", "restore", "adopt", "delete", "orphan"]);
 
 export interface RunSettings extends PlanSettings {
   mode: RunMode;
@@ -91,7 +96,7 @@ async function inventoryAndPlan(deps: RunDependencies, settings: RunSettings, lo
     },
     "inventories listed",
   );
-  await addValueFingerprints(sourceInventory, destinationInventory, deps.destination, settings);
+  await addValueFingerprints(sourceInventory, destinationInventory, deps, settings);
   timings.inventoryMs = lap();
   const plan = planSync(sourceInventory, destinationInventory, settings);
   timings.planMs = lap();
@@ -105,19 +110,25 @@ async function inventoryAndPlan(deps: RunDependencies, settings: RunSettings, lo
 async function addValueFingerprints(
   source: SourceInventory,
   destination: DestinationInventory,
-  dest: SecretDestination,
+  deps: RunDependencies,
   settings: RunSettings,
 ): Promise<void> {
-  const unversioned = new Set(source.secrets.filter((s) => s.version === null).map((s) => `${settings.prefix}/${s.path}`));
-  if (unversioned.size === 0) return;
-  const owned = destination.secrets.filter(
-    (d) => unversioned.has(d.name) && !d.deletedDate && ownershipOf(d.tags, settings.syncName) === "ours",
-  );
-  if (owned.length === 0) return;
-  const values = await dest.readValues(owned.map((d) => d.name));
-  for (const d of owned) {
+  const sourceByName = new Map(source.secrets.filter((s) => s.state === "present").map((s) => [`${settings.prefix}/${s.path}`, s]));
+  const adoptIfEqual = settings.policies?.onConflict === "adopt-if-equal";
+  const compare = destination.secrets.filter((d) => {
+    const s = sourceByName.get(d.name);
+    if (!s || d.deletedDate) return false;
+    const owner = ownershipOf(d.tags, settings.syncName);
+    return (s.version === null && owner === "ours") || (adoptIfEqual && owner === "unmanaged");
+  });
+  if (compare.length === 0) return;
+  const values = await deps.destination.readValues(compare.map((d) => d.name));
+  for (const d of compare) {
     const value = values.get(d.name);
     if (value !== undefined) d.fingerprint = secretStringFingerprint(value);
+    const s = sourceByName.get(d.name);
+    // adopt-if-equal on KV v2: the source value is needed too (only for these few candidates).
+    if (s && s.fingerprint === undefined) s.fingerprint = valueFingerprint(await deps.source.readValue(s.path, s.version));
   }
 }
 
@@ -127,7 +138,7 @@ function plannedResults(plan: Plan): ActionResult[] {
 
 async function applyPlan(plan: Plan, deps: RunDependencies, settings: RunSettings, log: Logger): Promise<ActionResult[]> {
   const limit = pLimit(settings.concurrency);
-  const writes = plan.actions.filter((a) => a.type === "create" || a.type === "update");
+  const writes = plan.actions.filter((a) => WRITE_TYPES.has(a.type));
   let done = 0;
   const outcomes = new Map<PlannedAction, ActionResult>();
   await Promise.all(
@@ -157,47 +168,93 @@ function stringLeaves(data: unknown, out: string[] = []): string[] {
 }
 
 async function applyAction(action: PlannedAction, deps: RunDependencies, settings: RunSettings, log: Logger): Promise<ActionResult> {
-  const tags = action.tags ?? {};
-  const needsValue = action.type === "create" || action.changes?.includes("value") === true;
+  const name = action.destinationName;
+  const dest = deps.destination;
   let data: SecretData | undefined;
   let secretString: string | undefined;
+  const readSource = async (): Promise<string> => {
+    data = await deps.source.readValue(action.sourcePath, action.sourceVersion);
+    secretString = renderSecretString(data);
+    const tooLarge = sizeProblem(secretString);
+    if (tooLarge) throw new SyncError("too-large", `${action.sourcePath}: ${tooLarge}`, action.sourcePath);
+    return secretString;
+  };
   try {
-    if (needsValue) {
-      data = await deps.source.readValue(action.sourcePath, action.sourceVersion);
-      secretString = renderSecretString(data);
-      const tooLarge = sizeProblem(secretString);
-      if (tooLarge) throw new SyncError("too-large", `${action.sourcePath}: ${tooLarge}`, action.sourcePath);
-    }
-    // KV v1 has no version to derive a token from; its value comparison already makes a retry a
-    // no-op, so a fresh token is safe there.
-    const requestToken = action.requestToken ?? randomUUID();
-    if (action.type === "create" && secretString !== undefined) {
-      await deps.destination.create({
-        name: action.destinationName,
-        secretString,
-        requestToken,
-        tags,
-        ...(settings.kmsKeyId ? { kmsKeyId: settings.kmsKeyId } : {}),
-        ...(settings.description ? { description: settings.description } : {}),
-      });
-    } else {
-      // Value first, tags second: if we stop in between, the stale version tag makes the next run
-      // retry the put with the same token, which AWS treats as a no-op.
-      if (secretString !== undefined) {
-        await deps.destination.putValue({ name: action.destinationName, secretString, requestToken });
+    switch (action.type) {
+      case "delete":
+        await dest.delete(name, action.deletion ?? {});
+        break;
+      case "orphan":
+        await dest.tag(name, { [TAG.orphanedAt]: new Date().toISOString() });
+        break;
+      case "create":
+        await dest.create({
+          name,
+          secretString: await readSource(),
+          requestToken: action.requestToken ?? randomUUID(),
+          tags: action.tags ?? {},
+          ...(settings.kmsKeyId ? { kmsKeyId: settings.kmsKeyId } : {}),
+          ...(settings.description ? { description: settings.description } : {}),
+        });
+        break;
+      default: {
+        // update, restore, adopt
+        if (action.type === "restore") await dest.restore(name);
+        const tags = { ...(action.tags ?? {}) };
+        if (action.restoreVersionId && action.currentVersionId) {
+          await repairDrift(action, tags, readSource, dest);
+        } else if (action.changes?.includes("value")) {
+          // Value first, tags second: if we stop in between, the stale version tag makes the next
+          // run repeat the put with the same token, which AWS treats as a no-op.
+          // KV v1 has no version to derive a token from; its value comparison already makes a
+          // retry a no-op, so a fresh token is safe there.
+          await dest.putValue({ name, secretString: await readSource(), requestToken: action.requestToken ?? randomUUID() });
+        }
+        await dest.tag(name, tags);
+        if (action.untag?.length) await dest.removeTags(name, action.untag);
       }
-      await deps.destination.tag(action.destinationName, tags);
     }
-    log.info(
-      { path: action.sourcePath, destinationName: action.destinationName, version: action.sourceVersion, action: action.type },
-      action.type === "create" ? "created" : "updated",
-    );
+    log.info({ path: action.sourcePath, destinationName: name, version: action.sourceVersion, action: action.type }, PAST[action.type] ?? action.type);
     return { action, outcome: "done" };
   } catch (error) {
     const secrets = [...stringLeaves(data), ...(secretString ? [secretString] : [])];
     const failure = asSyncError(error, "destination-write-failed", secrets, action.sourcePath);
     return { action, outcome: "failed", error: { errorClass: failure.errorClass, message: failure.message } };
   }
+}
+
+const PAST: Partial<Record<PlannedAction["type"], string>> = {
+  create: "created",
+  update: "updated",
+  restore: "restored",
+  adopt: "adopted",
+  delete: "deleted",
+  orphan: "marked orphaned",
+};
+
+/**
+ * Puts the source value back as AWSCURRENT after an outside change. Moving the label back to the
+ * version we wrote makes no new version; if that version is gone, write a new one whose token is
+ * derived from the drift (so a retry of this repair is still a no-op) and remember it in a tag.
+ */
+async function repairDrift(
+  action: PlannedAction,
+  tags: Record<string, string>,
+  readSource: () => Promise<string>,
+  dest: SecretDestination,
+): Promise<void> {
+  const ours = action.restoreVersionId ?? "";
+  const theirs = action.currentVersionId ?? "";
+  try {
+    await dest.moveCurrentVersion(action.destinationName, ours, theirs);
+    return;
+  } catch {
+    // our version no longer exists: fall through to a new one
+  }
+  const digest = createHash("sha256").update(`secretbridge/drift-repair/${ours}/${theirs}`).digest("hex");
+  const token = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`;
+  await dest.putValue({ name: action.destinationName, secretString: await readSource(), requestToken: token });
+  tags[TAG.versionId] = token;
 }
 
 /** Turns anything thrown into a SyncError whose message cannot carry the values at hand. */
@@ -223,13 +280,14 @@ function finish(
 ): RunReport {
   const finished = new Date();
   const failures = fatal ? [{ path: settings.source.mount, errorClass: fatal.errorClass, message: fatal.message }] : collectFailures(results, problems);
-  const counts = { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, failed: failures.length, deferred: 0 };
+  const counts = emptyCounts();
+  counts.failed = failures.length;
   for (const r of results) {
     if (r.outcome === "deferred") {
       counts.deferred += 1;
       continue;
     }
-    if (r.outcome === "failed" && (r.action.type === "create" || r.action.type === "update")) continue;
+    if (r.outcome === "failed" && WRITE_TYPES.has(r.action.type)) continue;
     counts[r.action.type] += 1;
   }
   const exitCode = fatal ? 2 : failures.length > 0 ? 1 : 0;

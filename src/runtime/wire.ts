@@ -26,6 +26,8 @@ export interface Wiring {
 export interface WireOptions {
   env?: NodeJS.ProcessEnv;
   recorder?: ApiCallRecorder;
+  /** Lift the blast-radius guard for this run. */
+  forceDeletions?: boolean;
 }
 
 /**
@@ -162,7 +164,10 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
       ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
     },
     prefix: config.destination.prefix,
+    ...(config.source.path ? { subPath: config.source.path } : {}),
     staticTags: config.destination.tags,
+    policies: config.policies,
+    ...(options.forceDeletions ? { forceDeletions: true } : {}),
     concurrency: config.sync.concurrency,
     description: config.destination.description,
     ...(config.destination.kmsKeyId ? { kmsKeyId: config.destination.kmsKeyId } : {}),

@@ -92,7 +92,7 @@ describe("Lambda handler", () => {
     assert.equal((await s.destination()).get(`${s.prefix}/second-secret-for-replication`)?.version, "2");
 
     const third = await invoke(s);
-    assert.deepEqual(third.summary.counts, { create: 0, update: 0, unchanged: 2, conflict: 0, skip: 0, failed: 0, deferred: 0 });
+    assert.deepEqual(third.summary.counts, { create: 0, update: 0, unchanged: 2, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, failed: 0, deferred: 0 });
   });
 
   test("failures are published to SNS (paths and classes, no values) and the function errors", async () => {

@@ -3,6 +3,8 @@ import { describe, test } from "node:test";
 import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/model.js";
 import { countActions, planSync, type PlanSettings } from "../../src/core/plan.js";
 import { desiredTags, TAG } from "../../src/core/tags.js";
+import { DEFAULT_POLICIES, type LifecyclePolicies } from "../../src/core/policies.js";
+import { requestTokenFor } from "../../src/core/request-token.js";
 
 const settings: PlanSettings = {
   syncName: "prod",
@@ -89,10 +91,10 @@ describe("planSync", () => {
     assert.deepEqual(countActions(p), { create: 0, update: 0, unchanged: 1, conflict: 0, skip: 0 });
   });
 
-  test("scheduled for deletion, service-managed and rotating secrets are never written", () => {
+  test("scheduled for deletion (not ours), service-managed and rotating secrets are never written", () => {
     const p = plan(
       [src("deleted"), src("rds!cluster-1"), src("rotating")],
-      [ours("deleted", 0, { deletedDate: new Date() }), ours("rds!cluster-1", 0, { owningService: "rds" }), ours("rotating", 0, { rotationEnabled: true })],
+      [{ name: "hybrid-aws-secrets/deleted", tags: {}, deletedDate: new Date() }, ours("rds!cluster-1", 0, { owningService: "rds" }), ours("rotating", 0, { rotationEnabled: true })],
     );
     assert.deepEqual(
       p.actions.map((a) => [a.sourcePath, a.type, a.failure?.errorClass]),
@@ -102,6 +104,11 @@ describe("planSync", () => {
         ["rotating", "conflict", "not-writable"],
       ],
     );
+  });
+
+  test("a secret of ours pending deletion whose source is back is restored, with its value and tags", () => {
+    const p = plan([src("back", 3)], [ours("back", 2, { deletedDate: new Date() })]);
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.tags?.version], ["restore", ["value", "tags"], "3"]);
   });
 
   test("invalid names are skipped as failures naming the path; the rest is planned", () => {
@@ -114,13 +121,15 @@ describe("planSync", () => {
     assert.match(byPath["x".repeat(20)]?.failure?.message ?? "", /619 characters; AWS allows at most 512/);
   });
 
-  test("soft-deleted and destroyed current versions are reported, not replicated", () => {
-    const p = plan([src("gone", 4, { state: "deleted" }), src("burnt", 2, { state: "destroyed" })], [ours("gone", 3)]);
+  test("soft-deleted and destroyed current versions are absences: retained by default, reported", () => {
+    const p = plan([src("gone", 4, { state: "deleted" }), src("burnt", 2, { state: "destroyed" }), src("live")], [ours("gone", 3), ours("live", 1)]);
     assert.deepEqual(
       p.actions.map((a) => [a.sourcePath, a.type, a.reason, a.failure]),
       [
-        ["burnt", "skip", "current version 2 is destroyed in the source; not replicated", undefined],
-        ["gone", "skip", "current version 4 is deleted in the source; not replicated", undefined],
+        ["burnt", "skip", "current version 2 is destroyed in the source", undefined],
+        ["gone", "skip", "current version 4 is deleted in the source", undefined],
+        ["gone", "skip", "the source's current version is deleted or destroyed; kept (deletion strategy: retain)", undefined],
+        ["live", "unchanged", "up to date", undefined],
       ],
     );
   });
@@ -159,5 +168,114 @@ describe("planSync", () => {
   test("the plan is a pure function: same input, same output", () => {
     const input = [src("b", 2), src("a", 1)];
     assert.deepEqual(plan(input, [ours("b", 1)]), plan(input, [ours("b", 1)]));
+  });
+});
+
+describe("lifecycle policies", () => {
+  const withPolicies = (overrides: Partial<LifecyclePolicies>, extra: Partial<PlanSettings> = {}): PlanSettings => ({
+    ...settings,
+    policies: { ...DEFAULT_POLICIES, ...overrides },
+    ...extra,
+  });
+  const deleteStrategy = (strategy: "tag" | "delete", extra: Partial<LifecyclePolicies["deletion"]> = {}) =>
+    withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy, ...extra } });
+  const many = (n: number) => Array.from({ length: n }, (_, i) => `s${String(i).padStart(2, "0")}`);
+
+  test("delete: a secret gone from the source is scheduled for deletion with the recovery window", () => {
+    const names = many(20);
+    const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete", { recoveryWindowDays: 7 }));
+    const del = p.actions.filter((a) => a.type === "delete");
+    assert.deepEqual(del.map((a) => [a.destinationName, a.deletion]), [["hybrid-aws-secrets/s00", { recoveryWindowDays: 7 }]]);
+  });
+
+  test("delete without recovery only when configured", () => {
+    const names = many(20);
+    const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete", { forceDeleteWithoutRecovery: true }));
+    assert.deepEqual(p.actions.find((a) => a.type === "delete")?.deletion, { forceDeleteWithoutRecovery: true });
+  });
+
+  test("tag: marked orphaned once, then left alone", () => {
+    const names = many(20);
+    const first = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("tag"));
+    assert.deepEqual(first.actions.filter((a) => a.type === "orphan").map((a) => a.sourcePath), ["s00"]);
+    const marked = names.map((n) => ours(n, 1, n === "s00" ? { tags: { ...desiredTags("prod", settings.source, n, 1), [TAG.orphanedAt]: "2026-11-22T00:00:00Z" } } : {}));
+    const second = plan(names.slice(1).map((n) => src(n)), marked, deleteStrategy("tag"));
+    assert.deepEqual(second.actions.filter((a) => a.sourcePath === "s00").map((a) => a.type), ["unchanged"]);
+    // The source comes back: the mark is cleared.
+    const back = plan(names.map((n) => src(n)), marked, deleteStrategy("tag"));
+    assert.deepEqual(back.actions.filter((a) => a.sourcePath === "s00").map((a) => [a.type, a.untag]), [["update", [TAG.orphanedAt]]]);
+  });
+
+  test("blast-radius guard: over 10% of managed secrets deletes nothing and fails; forcing lifts it", () => {
+    const names = many(20);
+    const source = names.slice(3).map((n) => src(n)); // 3 of 20 gone = 15%
+    const dest = names.map((n) => ours(n, 1));
+    const guarded = plan(source, dest, deleteStrategy("delete"));
+    assert.equal(guarded.actions.filter((a) => a.type === "delete").length, 0);
+    const refused = guarded.actions.filter((a) => a.failure?.errorClass === "blast-radius");
+    assert.equal(refused.length, 3);
+    assert.match(refused[0]?.failure?.message ?? "", /3 of 20 managed secrets \(15%\) is over the blast-radius limit of 10%; check the source, then run with --force-deletions/);
+    const forced = plan(source, dest, { ...deleteStrategy("delete"), forceDeletions: true });
+    assert.equal(forced.actions.filter((a) => a.type === "delete").length, 3);
+    const byCount = plan(names.slice(1).map((n) => src(n)), dest, withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1, maxCount: 0 } }));
+    assert.equal(byCount.actions.filter((a) => a.failure?.errorClass === "blast-radius").length, 1);
+  });
+
+  test("an empty or incomplete source listing never deletes", () => {
+    const names = many(3);
+    const dest = names.map((n) => ours(n, 1));
+    const empty = plan([], dest, { ...deleteStrategy("delete"), forceDeletions: false, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1 } } });
+    assert.equal(empty.actions.filter((a) => a.type === "delete").length, 0);
+    assert.match(empty.actions[0]?.failure?.message ?? "", /the source listing came back empty/);
+    const partial = planSync(
+      { secrets: [src("s00")], problems: [{ path: "team/", errorClass: "permission-denied", message: "denied" }], method: "detailed-metadata-list" },
+      { secrets: dest },
+      { ...deleteStrategy("delete"), forceDeletions: true },
+    );
+    assert.equal(partial.actions.filter((a) => a.type === "delete").length, 0);
+    assert.match(partial.actions.find((a) => a.sourcePath === "s01")?.failure?.message ?? "", /the source listing was incomplete/);
+  });
+
+  test("deletion only touches our own secrets of this mount and sub-path", () => {
+    const other = { name: "hybrid-aws-secrets/x", tags: desiredTags("staging", settings.source, "x", 1) };
+    const otherMount = { name: "hybrid-aws-secrets/y", tags: desiredTags("prod", { ...settings.source, mount: "elsewhere" }, "y", 1) };
+    const outside = ours("team-b/z", 1);
+    const names = many(20);
+    const p = plan(
+      names.map((n) => src(`team-a/${n}`)),
+      [...names.map((n) => ours(`team-a/${n}`, 1)), ours("team-a/gone", 1), other, otherMount, outside, { name: "hybrid-aws-secrets/unmanaged", tags: {} }],
+      { ...deleteStrategy("delete"), subPath: "team-a" },
+    );
+    assert.deepEqual(p.actions.filter((a) => a.type === "delete").map((a) => a.destinationName), ["hybrid-aws-secrets/team-a/gone"]);
+  });
+
+  test("drift: AWSCURRENT is not the version we wrote", () => {
+    const token = requestTokenFor("prod", settings.source, "a", 2, "hybrid-aws-secrets/a");
+    const clean = plan([src("a", 2)], [ours("a", 2, { currentVersionId: token })]);
+    assert.equal(clean.actions[0]?.type, "unchanged");
+    const drifted = [ours("a", 2, { currentVersionId: "someone-else" })];
+    const overwrite = plan([src("a", 2)], drifted);
+    assert.deepEqual([overwrite.actions[0]?.type, overwrite.actions[0]?.restoreVersionId, overwrite.actions[0]?.currentVersionId], ["update", token, "someone-else"]);
+    const report = plan([src("a", 2)], drifted, withPolicies({ drift: "report" }));
+    assert.deepEqual([report.actions[0]?.type, report.actions[0]?.failure?.errorClass], ["drift", "drift"]);
+    const skip = plan([src("a", 2)], drifted, withPolicies({ drift: "skip" }));
+    assert.deepEqual([skip.actions[0]?.type, skip.actions[0]?.failure], ["unchanged", undefined]);
+  });
+
+  test("conflicts: adopt takes over, adopt-if-equal only with equal values, other syncs never", () => {
+    const unmanaged = (fp?: string): DestinationSecretMeta => ({ name: "hybrid-aws-secrets/a", tags: { team: "x" }, ...(fp ? { fingerprint: fp } : {}) });
+    assert.deepEqual(plan([src("a")], [unmanaged()], withPolicies({ onConflict: "adopt" })).actions.map((a) => [a.type, a.changes]), [["adopt", ["value", "tags"]]]);
+    const equal = plan([src("a", 1, { fingerprint: "f" })], [unmanaged("f")], withPolicies({ onConflict: "adopt-if-equal" }));
+    assert.deepEqual(equal.actions.map((a) => [a.type, a.changes]), [["adopt", ["tags"]]]);
+    const differs = plan([src("a", 1, { fingerprint: "f" })], [unmanaged("g")], withPolicies({ onConflict: "adopt-if-equal" }));
+    assert.deepEqual(differs.actions.map((a) => [a.type, a.failure?.errorClass]), [["conflict", "conflict-unmanaged"]]);
+    const otherSync = { name: "hybrid-aws-secrets/a", tags: desiredTags("staging", settings.source, "a", 1) };
+    assert.equal(plan([src("a")], [otherSync], withPolicies({ onConflict: "adopt" })).actions[0]?.failure?.errorClass, "conflict-other-sync");
+  });
+
+  test("the plan is a pure function for lifecycle too", () => {
+    const names = many(20);
+    const args = [names.slice(2).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete")] as const;
+    assert.deepEqual(plan(...args), plan(...args));
   });
 });

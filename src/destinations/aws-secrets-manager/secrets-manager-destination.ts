@@ -4,6 +4,12 @@
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  RemoveRegionsFromReplicationCommand,
+  RestoreSecretCommand,
+  UntagResourceCommand,
+  UpdateSecretVersionStageCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -148,13 +154,57 @@ export class SecretsManagerDestination implements SecretDestination {
     return out;
   }
 
+  async removeTags(name: string, keys: string[]): Promise<void> {
+    try {
+      await this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: keys }));
+    } catch (error) {
+      throw classifyAwsError(error, `UntagResource ${name}`, "secret");
+    }
+  }
+
+  async moveCurrentVersion(name: string, toVersionId: string, fromVersionId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: "AWSCURRENT", MoveToVersionId: toVersionId, RemoveFromVersionId: fromVersionId }),
+      );
+    } catch (error) {
+      throw classifyAwsError(error, `UpdateSecretVersionStage ${name}`, "secret");
+    }
+  }
+
+  async restore(name: string): Promise<void> {
+    try {
+      await this.client.send(new RestoreSecretCommand({ SecretId: name }));
+    } catch (error) {
+      throw classifyAwsError(error, `RestoreSecret ${name}`, "secret");
+    }
+  }
+
+  async delete(name: string, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): Promise<void> {
+    try {
+      const described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+      const regions = (described.ReplicationStatus ?? []).map((r) => r.Region).filter((r): r is string => Boolean(r));
+      if (regions.length > 0) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: name, RemoveReplicaRegions: regions }));
+      await this.client.send(
+        new DeleteSecretCommand({
+          SecretId: name,
+          ...(options.forceDeleteWithoutRecovery ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: options.recoveryWindowDays ?? 30 }),
+        }),
+      );
+    } catch (error) {
+      throw classifyAwsError(error, `DeleteSecret ${name}`, "secret");
+    }
+  }
+
   async close(): Promise<void> {
     if (this.ownsClient) this.client.destroy();
   }
 }
 
 function toMeta(entry: SecretListEntry): DestinationSecretMeta {
+  const current = Object.entries(entry.SecretVersionsToStages ?? {}).find(([, stages]) => stages.includes("AWSCURRENT"))?.[0];
   return {
+    ...(current ? { currentVersionId: current } : {}),
     name: entry.Name ?? "",
     ...(entry.ARN ? { arn: entry.ARN } : {}),
     tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])),

@@ -21,6 +21,7 @@ interface CommonOptions {
   logLevel?: string;
   progress?: boolean;
   all?: boolean;
+  forceDeletions?: boolean;
 }
 
 export interface CliContext {
@@ -79,7 +80,11 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
     const config = await loadConfigFile(opts.config);
     const logger = loggerFor(opts);
-    const wiring = await wire(config, mode, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
+    const wiring = await wire(config, mode, {
+      env,
+      ...(context.recorder ? { recorder: context.recorder } : {}),
+      ...(opts.forceDeletions ? { forceDeletions: true } : {}),
+    });
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
     try {
@@ -113,12 +118,14 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   withCommon(program.command("plan").description("dry run: list both sides and print what sync would do; writes nothing"))
     .option("--json", "print the plan as JSON")
     .option("--all", "include unchanged secrets in the table")
+    .option("--force-deletions", "plan as if the blast-radius guard were lifted")
     .action(runCommand("plan"));
 
   withCommon(program.command("sync").description("create and update destination secrets to match the source"))
     .option("--json", "print the run report as JSON")
     .option("--all", "include unchanged secrets in the table")
     .option("--no-progress", "no progress bar on a terminal")
+    .option("--force-deletions", "lift the blast-radius guard for this run (deletions over the configured limit go ahead)")
     .action(runCommand("sync"));
 
   program

@@ -42,8 +42,17 @@ export function renderSummary(report: RunReport): string {
   const verb = report.mode === "plan" ? "Plan" : "Sync";
   const created = report.mode === "plan" ? "to create" : "created";
   const updated = report.mode === "plan" ? "to update" : "updated";
+  const planned = report.mode === "plan";
+  const lifecycle = [
+    c.restore ? `${c.restore} ${planned ? "to restore" : "restored"}` : "",
+    c.adopt ? `${c.adopt} ${planned ? "to adopt" : "adopted"}` : "",
+    c.drift ? `${c.drift} drifted` : "",
+    c.orphan ? `${c.orphan} ${planned ? "to mark orphaned" : "marked orphaned"}` : "",
+    c.delete ? `${c.delete} ${planned ? "to delete" : "deleted"}` : "",
+    c.deferred ? `${c.deferred} deferred` : "",
+  ].filter(Boolean);
   const lines = [
-    `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures${c.deferred ? `, ${c.deferred} deferred` : ""} (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
+    `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures${lifecycle.map((x) => `, ${x}`).join("")} (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
   ];
   if (report.fatal) lines.push(`Stopped before writing anything: [${report.fatal.errorClass}] ${report.fatal.message}`);
   if (report.failures.length > 0 && !report.fatal) {

@@ -6,7 +6,7 @@ import type { Context } from "aws-lambda";
 import { parseConfig } from "../../config/load.js";
 import { SyncError } from "../../core/errors.js";
 import { runSync } from "../../engine/run.js";
-import type { RunReport } from "../../engine/report.js";
+import { emptyCounts, type RunReport } from "../../engine/report.js";
 import { connectionFromSecret, type VaultConnectionSecret } from "../../sources/vault/auth.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -106,7 +106,7 @@ export async function runLambda(context: Pick<Context, "getRemainingTimeInMillis
     const summary: LambdaSummary = {
       runId: "setup",
       exitCode: 2,
-      counts: { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, failed: 1, deferred: 0 },
+      counts: { ...emptyCounts(), failed: 1 },
       created: [],
       updated: [],
       failed: [{ path: secretName, errorClass: fatal.errorClass, message: fatal.message }],
@@ -115,7 +115,7 @@ export async function runLambda(context: Pick<Context, "getRemainingTimeInMillis
     };
     if (env.SNS_TOPIC_ARN) {
       const sns = new SnsNotifier({ topicArn: env.SNS_TOPIC_ARN, client: new SNSClient(awsClientConfig(env, env.SNS_TOPIC_ARN.split(":")[3])) });
-      await notifyAll([sns], { syncName: env.SYNC_NAME ?? prefix, runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: summary.counts, failures: summary.failed }, logger);
+      await notifyAll([sns], { syncName: env.SYNC_NAME ?? prefix, runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: { ...summary.counts }, failures: summary.failed }, logger);
     }
     if (!deps.secretsManager) client.destroy();
     return summary;

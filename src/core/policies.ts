@@ -1,0 +1,31 @@
+// Lifecycle policies: what to do when a source secret is gone, when a destination secret was
+// changed outside secretbridge, and when a name is taken by a secret that is not ours. Each has a
+// safe default; every decision shows up in `plan` before `sync` acts on it.
+
+export type DeletionStrategy = "retain" | "tag" | "delete";
+export type DriftPolicy = "overwrite" | "report" | "skip";
+export type ConflictPolicy = "fail" | "adopt" | "adopt-if-equal";
+
+export interface LifecyclePolicies {
+  deletion: {
+    strategy: DeletionStrategy;
+    /** 7-30 days; AWS default 30. */
+    recoveryWindowDays: number;
+    /** Delete at once, without a recovery window. Explicit only. */
+    forceDeleteWithoutRecovery: boolean;
+  };
+  /**
+   * A run that would delete or orphan more than this share (0-1) or this number of the secrets it
+   * manages deletes nothing, unless forced for that run.
+   */
+  blastRadius: { maxShare: number; maxCount?: number };
+  drift: DriftPolicy;
+  onConflict: ConflictPolicy;
+}
+
+export const DEFAULT_POLICIES: LifecyclePolicies = {
+  deletion: { strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false },
+  blastRadius: { maxShare: 0.1 },
+  drift: "overwrite",
+  onConflict: "fail",
+};
