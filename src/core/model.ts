@@ -11,6 +11,11 @@ export interface SourceSecretMeta {
   /** `present`, or why the current version is not replicable. */
   state: "present" | "deleted" | "destroyed";
   updatedTime?: string;
+  /**
+   * When the current version was written. A secret deleted and re-created starts again at
+   * version 1; this tells the two version 1s apart.
+   */
+  versionCreatedTime?: string;
   customMetadata?: Record<string, string>;
   /**
    * KV v1 only: an in-memory fingerprint of the value (v1 has no version to compare).
@@ -83,7 +88,7 @@ export interface PlannedAction {
   requestToken?: string;
   /** For updates: what is out of date. A tags-only update reads no value. */
   changes?: ("value" | "tags")[];
-  /** Drift repair: the version id we wrote, to move AWSCURRENT back to (no new version). */
+  /** Drift repair: the request token of the repairing write (derived, so a retry is a no-op). */
   restoreVersionId?: string;
   /** The version id that holds AWSCURRENT now (drift). */
   currentVersionId?: string;

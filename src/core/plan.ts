@@ -4,7 +4,7 @@
 import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
 import { destinationNameFor, nameProblem } from "./naming.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "./policies.js";
-import { requestTokenFor } from "./request-token.js";
+import { driftRepairTokenFor, requestTokenFor } from "./request-token.js";
 import { changedTagKeys, desiredTags, ownershipOf, TAG, tagProblems, type SourceRef } from "./tags.js";
 
 export interface PlanSettings {
@@ -68,10 +68,11 @@ function planOne(
   // A deleted or destroyed current version is an absence: handled with the other absences.
   if (secret.state !== "present") return skip(`current version ${secret.version ?? ""} is ${secret.state} in the source`.replace("  ", " "));
 
-  const tags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags);
+  const tags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags, secret.versionCreatedTime);
   const badTags = tagProblems(tags);
   if (badTags.length > 0) return skip("tags AWS would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
-  const requestToken = secret.version === null ? undefined : requestTokenFor(settings.syncName, settings.source, secret.path, secret.version, name);
+  const requestToken =
+    secret.version === null ? undefined : requestTokenFor(settings.syncName, settings.source, secret.path, secret.version, name, secret.versionCreatedTime);
   const write = { tags, ...(requestToken ? { requestToken } : {}) };
 
   const dest = byName.get(name);
@@ -112,19 +113,30 @@ function planOne(
   if (dest.tags[TAG.orphanedAt] !== undefined) {
     return { ...withDest, ...write, type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
   }
+  const recreated =
+    secret.version !== null &&
+    secret.versionCreatedTime !== undefined &&
+    dest.tags[TAG.sourceCreated] !== undefined &&
+    dest.tags[TAG.sourceCreated] !== secret.versionCreatedTime;
   const valueChanged =
     secret.version === null
       ? secret.fingerprint === undefined || dest.fingerprint === undefined || secret.fingerprint !== dest.fingerprint
-      : destinationVersion !== String(secret.version);
+      : destinationVersion !== String(secret.version) || recreated;
+  // A normal write makes our own token current again, so a past drift repair's mark goes.
+  const untag = dest.tags[TAG.versionId] !== undefined ? { untag: [TAG.versionId] } : {};
   if (valueChanged) {
     const reason =
-      secret.version === null ? "value differs (KV v1 comparison)" : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
-    return { ...withDest, ...write, type: "update", reason, changes: ["value", "tags"] };
+      secret.version === null
+        ? "value differs (KV v1 comparison)"
+        : recreated
+          ? `source re-created: version ${secret.version} written ${secret.versionCreatedTime ?? ""}`
+          : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
+    return { ...withDest, ...write, ...untag, type: "update", reason, changes: ["value", "tags"] };
   }
   // Same source version: is the value in AWS still the one we wrote? (metadata only)
   const expected = dest.tags[TAG.versionId] ?? requestToken;
-  if (expected && dest.currentVersionId && dest.currentVersionId !== expected) {
-    const drift = { ...withDest, currentVersionId: dest.currentVersionId, restoreVersionId: expected };
+  if (requestToken && expected && dest.currentVersionId && dest.currentVersionId !== expected) {
+    const drift = { ...withDest, currentVersionId: dest.currentVersionId, restoreVersionId: driftRepairTokenFor(requestToken, dest.currentVersionId) };
     if (policies.drift === "overwrite") {
       return { ...drift, ...write, type: "update", reason: `drift: AWSCURRENT is ${dest.currentVersionId}, not the version secretbridge wrote; restoring`, changes: ["value", "tags"] };
     }

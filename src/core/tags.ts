@@ -9,6 +9,8 @@ export const TAG = {
   mount: "secretbridge:mount",
   path: "secretbridge:path",
   sourceVersion: "secretbridge:source-version",
+  /** When the source version was written: tells a re-created secret's version 1 from the old one. */
+  sourceCreated: "secretbridge:source-version-created",
   /** Set when a drift repair had to write a new version: the version id that is ours now. */
   versionId: "secretbridge:version-id",
   /** Set by the "tag" deletion strategy: when the source was first seen missing. */
@@ -50,6 +52,7 @@ export function desiredTags(
   sourcePath: string,
   version: number | null,
   staticTags: Record<string, string> = {},
+  versionCreatedTime?: string,
 ): Record<string, string> {
   const v = versionTagValue(version);
   return {
@@ -61,6 +64,7 @@ export function desiredTags(
     [TAG.mount]: source.mount,
     [TAG.path]: sourcePath,
     [TAG.sourceVersion]: v,
+    ...(versionCreatedTime ? { [TAG.sourceCreated]: versionCreatedTime } : {}),
     [TAG.legacyVersion]: v,
   };
 }

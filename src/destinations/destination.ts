@@ -32,8 +32,6 @@ export interface SecretDestination {
   /** Current string values of the named secrets, batched (KV v1 comparison, verify). */
   readValues(names: string[]): Promise<Map<string, string>>;
   removeTags(name: string, keys: string[]): Promise<void>;
-  /** Moves AWSCURRENT back to a version we wrote (drift repair without a new version). */
-  moveCurrentVersion(name: string, toVersionId: string, fromVersionId: string): Promise<void>;
   /** Cancels a scheduled deletion. */
   restore(name: string): Promise<void>;
   /** Deletes (removing replica Regions first: AWS refuses to delete a primary that has them). */

@@ -13,7 +13,6 @@ import { notifyAll } from "../notify/index.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
 import type { Logger } from "../util/logger.js";
 import { collectFailures, emptyCounts, type RunMode, type RunReport } from "./report.js";
-import { createHash } from "node:crypto";
 import { TAG } from "../core/tags.js";
 
 /** Action types that call the destination. */
@@ -211,7 +210,8 @@ async function applyAction(action: PlannedAction, deps: RunDependencies, setting
           await dest.putValue({ name, secretString: await readSource(), requestToken: action.requestToken ?? randomUUID() });
         }
         await dest.tag(name, tags);
-        if (action.untag?.length) await dest.removeTags(name, action.untag);
+        const untag = (action.untag ?? []).filter((key) => !(key in tags));
+        if (untag.length) await dest.removeTags(name, untag);
       }
     }
     log.info({ path: action.sourcePath, destinationName: name, version: action.sourceVersion, action: action.type }, PAST[action.type] ?? action.type);
@@ -233,28 +233,15 @@ const PAST: Partial<Record<PlannedAction["type"], string>> = {
 };
 
 /**
- * Puts the source value back as AWSCURRENT after an outside change. Moving the label back to the
- * version we wrote makes no new version; if that version is gone, write a new one whose token is
- * derived from the drift (so a retry of this repair is still a no-op) and remember it in a tag.
+ * Puts the source value back as AWSCURRENT after an outside change, as a new version whose token
+ * is derived from ours and the outsider's version id. The version-id tag is written first: if we
+ * stop before the put, the next run derives the same token and the put still happens once.
  */
-async function repairDrift(
-  action: PlannedAction,
-  tags: Record<string, string>,
-  readSource: () => Promise<string>,
-  dest: SecretDestination,
-): Promise<void> {
-  const ours = action.restoreVersionId ?? "";
-  const theirs = action.currentVersionId ?? "";
-  try {
-    await dest.moveCurrentVersion(action.destinationName, ours, theirs);
-    return;
-  } catch {
-    // our version no longer exists: fall through to a new one
-  }
-  const digest = createHash("sha256").update(`secretbridge/drift-repair/${ours}/${theirs}`).digest("hex");
-  const token = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`;
-  await dest.putValue({ name: action.destinationName, secretString: await readSource(), requestToken: token });
+async function repairDrift(action: PlannedAction, tags: Record<string, string>, readSource: () => Promise<string>, dest: SecretDestination): Promise<void> {
+  const token = action.restoreVersionId ?? "";
   tags[TAG.versionId] = token;
+  await dest.tag(action.destinationName, { [TAG.versionId]: token });
+  await dest.putValue({ name: action.destinationName, secretString: await readSource(), requestToken: token });
 }
 
 /** Turns anything thrown into a SyncError whose message cannot carry the values at hand. */

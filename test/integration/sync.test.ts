@@ -35,7 +35,10 @@ describe("walkthrough", () => {
     assert.equal(run1.code, 0, run1.stdout + run1.stderr);
     const dest = await s.destination();
     assert.deepEqual([...dest.keys()].sort(), [`${s.prefix}/first-secret-for-replication`, `${s.prefix}/second-secret-for-replication`]);
-    assert.deepEqual(dest.get(`${s.prefix}/first-secret-for-replication`), {
+    const firstTags = dest.get(`${s.prefix}/first-secret-for-replication`) ?? {};
+    assert.match(firstTags["secretbridge:source-version-created"] ?? "", /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    assert.deepEqual(firstTags, {
+      "secretbridge:source-version-created": firstTags["secretbridge:source-version-created"],
       "secretbridge:managed-by": "secretbridge",
       "secretbridge:sync": "it",
       "secretbridge:source": peers.bao.url,
@@ -140,10 +143,11 @@ describe("crash safety", () => {
     await s.put("db", v2);
     // Simulate the crash: the put of version 2 reached AWS, the tag update never happened.
     const destination = new SecretsManagerDestination({ client: peers.sm() });
+    const meta = (await peers.bao.api("GET", `${s.mount}/metadata/db`)).json as { data: { versions: Record<string, { created_time: string }> } };
     await destination.putValue({
       name: `${s.prefix}/db`,
       secretString: JSON.stringify(v2),
-      requestToken: requestTokenFor("it", { address: peers.bao.url, mount: s.mount }, "db", 2, `${s.prefix}/db`),
+      requestToken: requestTokenFor("it", { address: peers.bao.url, mount: s.mount }, "db", 2, `${s.prefix}/db`, meta.data.versions["2"]?.created_time),
     });
     assert.equal(await s.versionCount("db"), 2);
     assert.equal((await s.destination()).get(`${s.prefix}/db`)?.version, "1");

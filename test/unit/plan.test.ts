@@ -4,7 +4,7 @@ import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/mod
 import { countActions, planSync, type PlanSettings } from "../../src/core/plan.js";
 import { desiredTags, TAG } from "../../src/core/tags.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "../../src/core/policies.js";
-import { requestTokenFor } from "../../src/core/request-token.js";
+import { driftRepairTokenFor, requestTokenFor } from "../../src/core/request-token.js";
 
 const settings: PlanSettings = {
   syncName: "prod",
@@ -255,7 +255,19 @@ describe("lifecycle policies", () => {
     assert.equal(clean.actions[0]?.type, "unchanged");
     const drifted = [ours("a", 2, { currentVersionId: "someone-else" })];
     const overwrite = plan([src("a", 2)], drifted);
-    assert.deepEqual([overwrite.actions[0]?.type, overwrite.actions[0]?.restoreVersionId, overwrite.actions[0]?.currentVersionId], ["update", token, "someone-else"]);
+    assert.deepEqual(
+      [overwrite.actions[0]?.type, overwrite.actions[0]?.restoreVersionId, overwrite.actions[0]?.currentVersionId],
+      ["update", driftRepairTokenFor(token, "someone-else"), "someone-else"],
+    );
+    // After a repair, the version-id tag says which version is ours: no drift any more.
+    const repaired = ours("a", 2, { currentVersionId: "repair-1", tags: { ...desiredTags("prod", settings.source, "a", 2), "secretbridge:version-id": "repair-1" } });
+    assert.equal(plan([src("a", 2)], [repaired]).actions[0]?.type, "unchanged");
+    // A re-created source secret (same version number, another creation time) is an update.
+    const recreated = plan(
+      [src("a", 1, { versionCreatedTime: "2026-11-22T10:00:00Z" })],
+      [ours("a", 1, { tags: desiredTags("prod", settings.source, "a", 1, {}, "2026-11-01T10:00:00Z") })],
+    );
+    assert.match(recreated.actions[0]?.reason ?? "", /^source re-created: version 1 written 2026-11-22T10:00:00Z/);
     const report = plan([src("a", 2)], drifted, withPolicies({ drift: "report" }));
     assert.deepEqual([report.actions[0]?.type, report.actions[0]?.failure?.errorClass], ["drift", "drift"]);
     const skip = plan([src("a", 2)], drifted, withPolicies({ drift: "skip" }));

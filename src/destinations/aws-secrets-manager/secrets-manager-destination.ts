@@ -9,7 +9,6 @@ import {
   RemoveRegionsFromReplicationCommand,
   RestoreSecretCommand,
   UntagResourceCommand,
-  UpdateSecretVersionStageCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -159,16 +158,6 @@ export class SecretsManagerDestination implements SecretDestination {
       await this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: keys }));
     } catch (error) {
       throw classifyAwsError(error, `UntagResource ${name}`, "secret");
-    }
-  }
-
-  async moveCurrentVersion(name: string, toVersionId: string, fromVersionId: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: "AWSCURRENT", MoveToVersionId: toVersionId, RemoveFromVersionId: fromVersionId }),
-      );
-    } catch (error) {
-      throw classifyAwsError(error, `UpdateSecretVersionStage ${name}`, "secret");
     }
   }
 

@@ -35,7 +35,7 @@ interface KeyInfo {
   current_version?: number;
   updated_time?: string;
   custom_metadata?: Record<string, string> | null;
-  versions?: Record<string, { deletion_time?: string; destroyed?: boolean }>;
+  versions?: Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean }>;
 }
 
 interface ListBody {
@@ -324,6 +324,7 @@ function toMeta(path: string, info: KeyInfo): SourceSecretMeta {
     version,
     state,
     ...(info.updated_time ? { updatedTime: info.updated_time } : {}),
+    ...(current?.created_time ? { versionCreatedTime: current.created_time } : {}),
     ...(info.custom_metadata ? { customMetadata: info.custom_metadata } : {}),
   };
 }

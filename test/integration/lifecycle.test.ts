@@ -1,0 +1,190 @@
+// The lifecycle of a replicated secret against real OpenBao and moto: deletion strategies and the
+// blast-radius guard, restore from the recovery window, drift, adoption.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  ReplicateSecretToRegionsCommand,
+} from "@aws-sdk/client-secrets-manager";
+import { awsWrites, Peers, type Scenario } from "../helpers/harness.js";
+
+let peers: Peers;
+before(async () => {
+  peers = await Peers.start();
+});
+after(async () => {
+  try {
+    peers.assertNoLeaks();
+  } finally {
+    await peers.stop();
+  }
+});
+
+const policies = (yaml: string) => `policies:\n${yaml}`;
+const describeSecret = (s: Scenario, path: string) => peers.sm().send(new DescribeSecretCommand({ SecretId: `${s.prefix}/${path}` }));
+
+async function seeded(n: number, policyYaml: string): Promise<{ s: Scenario; token: string; config: string }> {
+  const s = await peers.scenario();
+  for (let i = 0; i < n; i++) await s.put(`app/s${i}`, { v: peers.secret(`s${i}`) });
+  const token = await s.readOnlyToken();
+  const config = s.writeConfig({ yaml: policies(policyYaml) });
+  const first = await s.cli(["sync", "-c", config], token);
+  assert.equal(first.code, 0, first.stdout);
+  return { s, token, config };
+}
+
+describe("deletion", () => {
+  test("retain (default): a source secret removed is reported and kept", async () => {
+    const { s, token, config } = await seeded(3, "  drift: overwrite\n");
+    await peers.bao.api("DELETE", `${s.mount}/metadata/app/s0`);
+    const run = await s.cli(["sync", "-c", config], token);
+    assert.equal(run.code, 0);
+    assert.equal(awsWrites(run.recorder), 0);
+    assert.match(run.stdout, /skip\s+app\/s0 .* the source secret no longer exists; kept \(deletion strategy: retain\)/);
+    assert.equal((await describeSecret(s, "app/s0")).DeletedDate, undefined);
+  });
+
+  test("delete: replicas removed first, then scheduled with the recovery window; the source comes back and it is restored", async () => {
+    const { s, token, config } = await seeded(10, "  deletion:\n    strategy: delete\n    recoveryWindowDays: 7\n  blastRadius:\n    maxShare: 0.1\n");
+    await peers.sm().send(new ReplicateSecretToRegionsCommand({ SecretId: `${s.prefix}/app/s3`, AddReplicaRegions: [{ Region: "eu-west-1" }] }));
+    await peers.bao.api("DELETE", `${s.mount}/metadata/app/s3`);
+
+    const plan = await s.cli(["plan", "-c", config], token);
+    assert.match(plan.stdout, /delete\s+app\/s3 .* scheduling deletion with a 7-day recovery window/);
+    assert.equal(awsWrites(plan.recorder), 0);
+
+    const run = await s.cli(["sync", "-c", config], token);
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(run.recorder.count("aws", "RemoveRegionsFromReplication"), 1);
+    assert.equal(run.recorder.count("aws", "DeleteSecret"), 1);
+    const gone = await describeSecret(s, "app/s3");
+    assert.ok(gone.DeletedDate instanceof Date);
+    assert.deepEqual(gone.ReplicationStatus ?? [], []);
+    assert.match(run.stdout, /Sync it: .* 1 deleted/);
+
+    const back = { v: peers.secret("back") };
+    await s.put("app/s3", back);
+    const restored = await s.cli(["sync", "-c", config], token);
+    assert.equal(restored.code, 0, restored.stdout);
+    assert.equal(restored.recorder.count("aws", "RestoreSecret"), 1);
+    assert.equal((await describeSecret(s, "app/s3")).DeletedDate, undefined);
+    assert.equal(await s.value("app/s3"), JSON.stringify(back));
+    assert.equal((await s.destination()).get(`${s.prefix}/app/s3`)?.version, "1");
+  });
+
+  test("tag: the destination is marked with the time the source was seen missing", async () => {
+    const { s, token, config } = await seeded(10, "  deletion:\n    strategy: tag\n");
+    await peers.bao.api("DELETE", `${s.mount}/data/app/s1`); // soft delete of the current version
+    const run = await s.cli(["sync", "-c", config], token);
+    assert.equal(run.code, 0, run.stdout);
+    const mark = (await s.destination()).get(`${s.prefix}/app/s1`)?.["secretbridge:orphaned-at"] ?? "";
+    assert.match(mark, /^\d{4}-\d\d-\d\dT/);
+    assert.equal(run.recorder.count("aws", "DeleteSecret"), 0);
+    const again = await s.cli(["sync", "-c", config], token);
+    assert.equal(awsWrites(again.recorder), 0, "marked once, then left alone");
+  });
+
+  test("blast-radius guard: too many deletions at once delete nothing and exit 1; --force-deletions lifts it", async () => {
+    const { s, token, config } = await seeded(10, "  deletion:\n    strategy: delete\n");
+    for (const i of [0, 1, 2]) await peers.bao.api("DELETE", `${s.mount}/metadata/app/s${i}`);
+    const guarded = await s.cli(["sync", "-c", config], token);
+    assert.equal(guarded.code, 1);
+    assert.equal(guarded.recorder.count("aws", "DeleteSecret"), 0);
+    assert.match(guarded.stdout, /\[blast-radius\] .*app\/s0: not deleted: 3 of 10 managed secrets \(30%\) is over the blast-radius limit of 10%/);
+    const forced = await s.cli(["sync", "-c", config, "--force-deletions"], token);
+    assert.equal(forced.code, 0, forced.stdout);
+    assert.equal(forced.recorder.count("aws", "DeleteSecret"), 3);
+  });
+
+  test("a token whose policy was revoked deletes nothing: exit 2 before any write", async () => {
+    const { s, token, config } = await seeded(5, "  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n");
+    await peers.bao.api("DELETE", `sys/policies/acl/ro-${s.mount}-scan`);
+    const run = await s.cli(["sync", "-c", config, "--force-deletions"], token);
+    assert.equal(run.code, 2, run.stdout);
+    assert.equal(awsWrites(run.recorder), 0);
+    assert.equal((await s.destination()).size, 5);
+  });
+
+  test("an unreadable subtree deletes nothing, even forced", async () => {
+    const { s, config } = await seeded(5, "  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n");
+    await s.put("other/x", { v: peers.secret("other") });
+    const deny = ["metadata", "detailed-metadata", "data"].map((p) => `path "${s.mount}/${p}/app/*" { capabilities = ["deny"] }`).join("\n");
+    const limited = await s.readOnlyToken({ listing: "list", extraPolicy: deny });
+    const run = await s.cli(["sync", "-c", config, "--force-deletions"], limited);
+    assert.equal(run.code, 1);
+    assert.equal(run.recorder.count("aws", "DeleteSecret"), 0);
+    assert.match(run.stdout, /the source listing was incomplete/);
+    assert.equal((await s.destination()).size, 6);
+  });
+});
+
+describe("drift", () => {
+  test("overwrite (default): a value changed in AWS is put back, once, and stays", async () => {
+    const { s, token, config } = await seeded(1, "  drift: overwrite\n");
+    const outside = peers.secret("outside");
+    await peers.sm().send(new PutSecretValueCommand({ SecretId: `${s.prefix}/app/s0`, SecretString: outside }));
+    assert.equal(await s.versionCount("app/s0"), 2);
+    const plan = await s.cli(["plan", "-c", config], token);
+    assert.match(plan.stdout, /update\s+app\/s0 .* drift: AWSCURRENT is /);
+    const run = await s.cli(["sync", "-c", config], token);
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(run.recorder.count("aws", "PutSecretValue"), 1);
+    assert.notEqual(await s.value("app/s0"), outside);
+    assert.match((await s.value("app/s0")) ?? "", /CANARY-s0-/);
+    assert.equal(await s.versionCount("app/s0"), 3);
+    assert.match((await s.destination()).get(`${s.prefix}/app/s0`)?.["secretbridge:version-id"] ?? "", /^[0-9a-f-]{36}$/);
+    const again = await s.cli(["sync", "-c", config], token);
+    assert.equal(awsWrites(again.recorder), 0);
+  });
+
+  test("report: drift is a failure naming the secret, and the value is left as is", async () => {
+    const { s, token, config } = await seeded(1, "  drift: report\n");
+    const outside = peers.secret("outside2");
+    await peers.sm().send(new PutSecretValueCommand({ SecretId: `${s.prefix}/app/s0`, SecretString: outside }));
+    const run = await s.cli(["sync", "-c", config], token);
+    assert.equal(run.code, 1);
+    assert.equal(awsWrites(run.recorder), 0);
+    assert.match(run.stdout, /\[drift\] .*app\/s0 was changed outside secretbridge/);
+    assert.equal(await s.value("app/s0"), outside);
+  });
+});
+
+describe("conflicts", () => {
+  async function withForeign(value: string, sourceValue: Record<string, string>, policy: string) {
+    const s = await peers.scenario();
+    await s.put("shared", sourceValue);
+    await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/shared`, SecretString: value, Tags: [{ Key: "team", Value: "dba" }] }));
+    const run = await s.cli(["sync", "-c", s.writeConfig({ yaml: policies(`  onConflict: ${policy}\n`) })], await s.readOnlyToken());
+    return { s, run };
+  }
+
+  test("adopt-if-equal takes ownership of an equal value without a new version", async () => {
+    const v = { k: peers.secret("equal") };
+    const { s, run } = await withForeign(JSON.stringify(v), v, "adopt-if-equal");
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(run.recorder.count("aws", "PutSecretValue"), 0);
+    const tags = (await s.destination()).get(`${s.prefix}/shared`);
+    assert.equal(tags?.["secretbridge:sync"], "it");
+    assert.equal(tags?.team, "dba");
+    assert.equal(await s.versionCount("shared"), 1);
+  });
+
+  test("adopt-if-equal leaves a different value alone and reports it", async () => {
+    const foreign = peers.secret("foreign");
+    const { s, run } = await withForeign(foreign, { k: peers.secret("mine") }, "adopt-if-equal");
+    assert.equal(run.code, 1);
+    assert.equal(awsWrites(run.recorder), 0);
+    assert.equal(await s.value("shared"), foreign);
+    assert.match(run.stdout, /\[conflict-unmanaged\] .*its value differs from the source/);
+  });
+
+  test("adopt overwrites and takes ownership", async () => {
+    const mine = { k: peers.secret("adopted") };
+    const { s, run } = await withForeign(peers.secret("old"), mine, "adopt");
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(await s.value("shared"), JSON.stringify(mine));
+    assert.equal((await s.destination()).get(`${s.prefix}/shared`)?.["secretbridge:managed-by"], "secretbridge");
+  });
+});
