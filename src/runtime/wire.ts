@@ -5,6 +5,7 @@ import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -35,7 +36,14 @@ export interface WireOptions {
  * static credentials), so an in-process caller (tests, the Lambda) can hand over its own
  * environment. With `env === process.env` this is exactly the SDK's own behaviour.
  */
-export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile?: string) {
+export interface AssumeRoleSettings {
+  roleArn: string;
+  externalId?: string;
+  sessionName?: string;
+  durationSeconds?: number;
+}
+
+export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile?: string, assumeRole?: AssumeRoleSettings) {
   const resolvedRegion = region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
   const staticCredentials =
@@ -48,6 +56,20 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile
           },
         }
       : {};
+  if (assumeRole) {
+    const stsEndpoint = env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL;
+    const credentials = fromTemporaryCredentials({
+      params: {
+        RoleArn: assumeRole.roleArn,
+        RoleSessionName: assumeRole.sessionName ?? "secretbridge",
+        DurationSeconds: assumeRole.durationSeconds ?? 3600,
+        ...(assumeRole.externalId ? { ExternalId: assumeRole.externalId } : {}),
+      },
+      ...(staticCredentials.credentials ? { masterCredentials: staticCredentials.credentials } : {}),
+      clientConfig: { ...(resolvedRegion ? { region: resolvedRegion } : {}), ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), ...(profile ? { profile } : {}) },
+    });
+    return { ...(resolvedRegion ? { region: resolvedRegion } : {}), ...(endpoint ? { endpoint } : {}), credentials };
+  }
   return {
     ...(resolvedRegion ? { region: resolvedRegion } : {}),
     ...(endpoint ? { endpoint } : {}),
@@ -136,7 +158,7 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
     ...(tlsOptions ? { tls: tlsOptions } : {}),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
-  const awsConfig = awsClientConfig(env, config.destination.region, config.destination.profile);
+  const awsConfig = awsClientConfig(env, config.destination.region, config.destination.profile, config.destination.assumeRole);
   const smClient = new SecretsManagerClient({ ...awsConfig, retryMode: "standard", maxAttempts: config.destination.maxAttempts });
   const destination = new SecretsManagerDestination({
     client: smClient,

@@ -188,3 +188,66 @@ describe("conflicts", () => {
     assert.equal((await s.destination()).get(`${s.prefix}/shared`)?.["secretbridge:managed-by"], "secretbridge");
   });
 });
+
+describe("verify", () => {
+  test("per-secret verdicts by value, never values; exit 1 when anything is off", async () => {
+    const { s, token, config } = await seeded(3, "  drift: report\n");
+    const clean = await s.cli(["verify", "-c", config], token);
+    assert.equal(clean.code, 0, clean.stdout);
+    assert.match(clean.stdout, /Verify it: 3 in sync, 0 differ, 0 missing, 0 not ours, 0 extra, 0 unreadable/);
+    assert.equal(clean.recorder.count("aws", "BatchGetSecretValue"), 1);
+
+    await peers.sm().send(new PutSecretValueCommand({ SecretId: `${s.prefix}/app/s1`, SecretString: peers.secret("tampered") }));
+    await s.put("app/new", { v: peers.secret("new") });
+    await peers.bao.api("DELETE", `${s.mount}/metadata/app/s2`);
+    const off = await s.cli(["verify", "-c", config, "--json"], token);
+    assert.equal(off.code, 1);
+    const report = JSON.parse(off.stdout) as { entries: { sourcePath: string; verdict: string }[] };
+    assert.deepEqual(
+      report.entries.map((e) => [e.sourcePath, e.verdict]),
+      [
+        ["app/new", "missing"],
+        ["app/s0", "in-sync"],
+        ["app/s1", "differs"],
+        ["app/s2", "extra"],
+      ],
+    );
+    assert.equal(awsWrites(off.recorder), 0);
+  });
+});
+
+describe("cross-account", () => {
+  test("an assumed role (with external id) signs every destination call", async () => {
+    const { SecretsManagerClient, ListSecretsCommand } = await import("@aws-sdk/client-secrets-manager");
+    const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+    const { awsClientConfig } = await import("../../src/runtime/wire.js");
+    const { SecretsManagerDestination } = await import("../../src/destinations/aws-secrets-manager/index.js");
+    await peers.moto.reset();
+    const cfg = awsClientConfig(peers.moto.awsEnv, undefined, undefined, {
+      roleArn: "arn:aws:iam::111122223333:role/secretbridge-writer",
+      externalId: "ext-id-123",
+      sessionName: "secretbridge-test",
+    });
+    const client = new SecretsManagerClient(cfg);
+    const keys: string[] = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const auth = String((args.request as { headers: Record<string, string> }).headers.authorization ?? "");
+        keys.push(/Credential=([^/]+)\//.exec(auth)?.[1] ?? "unsigned");
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "captureAccessKey" },
+    );
+    const d = new SecretsManagerDestination({ client });
+    await d.validate();
+    await d.create({ name: "x/a", secretString: "v", requestToken: "77777777-7777-7777-7777-777777777777", tags: {} });
+    await d.inventory("x");
+    await client.send(new ListSecretsCommand({}));
+    assert.equal(keys.length, 4);
+    assert.equal(new Set(keys).size, 1);
+    assert.notEqual(keys[0], "testing", "the base credentials must never sign a destination call");
+    const who = await new STSClient(cfg).send(new GetCallerIdentityCommand({}));
+    assert.match(who.Arn ?? "", /assumed-role\/secretbridge-writer\/secretbridge-test$/);
+    assert.equal(who.Account, "111122223333");
+  });
+});

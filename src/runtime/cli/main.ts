@@ -6,12 +6,13 @@ import { loadConfigFile } from "../../config/load.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
 import { iamPolicy } from "../../core/iam-policy.js";
 import { runSync } from "../../engine/run.js";
+import { verify } from "../../engine/verify.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
 import { bootstrapVault } from "../../sources/vault/index.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { wire } from "../wire.js";
-import { processOutput, renderActions, renderJson, renderSummary, type Output } from "./output.js";
+import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
 
 export const EXIT = { ok: 0, failures: 1, unusable: 2 } as const;
 
@@ -127,6 +128,21 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--no-progress", "no progress bar on a terminal")
     .option("--force-deletions", "lift the blast-radius guard for this run (deletions over the configured limit go ahead)")
     .action(runCommand("sync"));
+
+  withCommon(program.command("verify").description("compare both sides by value (reads values on both sides; prints verdicts, never values)"))
+    .option("--json", "print the verdicts as JSON")
+    .action(async (opts: CommonOptions) => {
+      const config = await loadConfigFile(opts.config);
+      const wiring = await wire(config, "plan", { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
+      try {
+        const report = await verify(wiring.source, wiring.destination, wiring.settings, config.sync.concurrency);
+        if (opts.json) output.out(JSON.stringify(report, null, 2));
+        else output.out(renderVerify(report));
+        exitCode = report.exitCode;
+      } finally {
+        await wiring.close();
+      }
+    });
 
   program
     .command("bootstrap-vault")

@@ -2,6 +2,7 @@
 // report, so nothing here can print one; this is the only module allowed to write to stdout.
 import type { PlannedAction } from "../../core/model.js";
 import type { RunReport } from "../../engine/report.js";
+import type { VerifyReport } from "../../engine/verify.js";
 
 export interface Output {
   out(text: string): void;
@@ -66,4 +67,12 @@ export function renderSummary(report: RunReport): string {
 /** JSON for machines: the report as is (it holds no values). */
 export function renderJson(report: RunReport): string {
   return JSON.stringify(report, null, 2);
+}
+
+export function renderVerify(report: VerifyReport): string {
+  const rows = [["VERDICT", "SOURCE PATH", "DESTINATION", "DETAIL"]];
+  for (const e of report.entries) rows.push([e.verdict, e.sourcePath, e.destinationName, e.detail ?? ""]);
+  const c = report.counts;
+  const summary = `Verify ${report.syncName}: ${c["in-sync"]} in sync, ${c.differs} differ, ${c.missing} missing, ${c["not-ours"]} not ours, ${c.extra} extra, ${c.unreadable} unreadable`;
+  return `${rows.length > 1 ? table(rows) : "(no secrets in scope)"}\n${summary}`;
 }
