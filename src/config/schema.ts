@@ -43,6 +43,9 @@ export const sourceSchema = z.strictObject({
     .string()
     .regex(/^$|^[^/].*[^/]$|^[^/]$/, "a sub-path without leading or trailing slashes, e.g. team-a/prod")
     .default(""),
+  /** Globs over the path relative to the mount (picomatch syntax); default: everything. */
+  include: z.array(z.string().min(1)).default([]),
+  exclude: z.array(z.string().min(1)).default([]),
   kvVersion: z.union([z.literal(1), z.literal(2), z.literal("auto")], { error: "must be 1, 2 or auto" }).default("auto"),
   tls: z
     .strictObject({

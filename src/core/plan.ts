@@ -4,6 +4,7 @@
 import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
 import { destinationNameFor, nameProblem } from "./naming.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "./policies.js";
+import { scopeMatcher, type ScopeRules } from "./scope.js";
 import { driftRepairTokenFor, requestTokenFor } from "./request-token.js";
 import { changedTagKeys, desiredTags, ownershipOf, TAG, tagProblems, type SourceRef } from "./tags.js";
 
@@ -18,6 +19,8 @@ export interface PlanSettings {
   policies?: LifecyclePolicies;
   /** Lift the blast-radius guard for this run only. */
   forceDeletions?: boolean;
+  /** Include / exclude globs over the path relative to the mount. */
+  scope?: ScopeRules;
 }
 
 function isServiceManaged(dest: DestinationSecretMeta): boolean {
@@ -26,8 +29,10 @@ function isServiceManaged(dest: DestinationSecretMeta): boolean {
 
 const byPath = (a: { sourcePath: string }, b: { sourcePath: string }) => (a.sourcePath < b.sourcePath ? -1 : a.sourcePath > b.sourcePath ? 1 : 0);
 
-export function planSync(source: SourceInventory, destination: DestinationInventory, settings: PlanSettings): Plan {
+export function planSync(fullSource: SourceInventory, destination: DestinationInventory, settings: PlanSettings): Plan {
   const policies = settings.policies ?? DEFAULT_POLICIES;
+  const inScope = scopeMatcher(settings.scope ?? {});
+  const source = { ...fullSource, secrets: fullSource.secrets.filter((s) => inScope(s.path)) };
   const byName = new Map(destination.secrets.map((s) => [s.name, s]));
   const claimedBy = new Map<string, string>();
   const actions: PlannedAction[] = [];
@@ -208,6 +213,7 @@ function planAbsences(
       d.tags[TAG.mount] === settings.source.mount &&
       (d.tags[TAG.source] ?? settings.source.address) === settings.source.address &&
       (d.tags[TAG.path] ?? "").startsWith(scope) &&
+      scopeMatcher(settings.scope ?? {})(d.tags[TAG.path] ?? "") &&
       d.name.startsWith(`${settings.prefix}/`),
   );
   const gone = ours.filter((d) => !present.has(d.name) && !d.deletedDate);

@@ -10,6 +10,7 @@ import { secretStringFingerprint, valueFingerprint } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretSource } from "../sources/source.js";
 import type { PlanSettings } from "../core/plan.js";
+import { scopeMatcher } from "../core/scope.js";
 
 export type Verdict = "in-sync" | "differs" | "missing" | "not-ours" | "extra" | "unreadable";
 
@@ -33,7 +34,8 @@ export async function verify(source: SecretSource, destination: SecretDestinatio
   const [src, dst] = await Promise.all([source.inventory(), destination.inventory(settings.prefix)]);
   const byName = new Map(dst.secrets.map((d) => [d.name, d]));
   const entries: VerifyEntry[] = [];
-  const present = src.secrets.filter((s) => s.state === "present");
+  const inScope = scopeMatcher(settings.scope ?? {});
+  const present = src.secrets.filter((s) => s.state === "present" && inScope(s.path));
   const toRead: { path: string; name: string; version: number | null }[] = [];
   const seen = new Set<string>();
   for (const s of present) {
@@ -46,6 +48,7 @@ export async function verify(source: SecretSource, destination: SecretDestinatio
   }
   for (const d of dst.secrets) {
     if (seen.has(d.name) || d.deletedDate || ownershipOf(d.tags, settings.syncName) !== "ours" || d.tags[TAG.mount] !== settings.source.mount) continue;
+    if (!inScope(d.tags[TAG.path] ?? "")) continue;
     entries.push({ sourcePath: d.tags[TAG.path] ?? "", destinationName: d.name, verdict: "extra", detail: "ours, but no longer in the source" });
   }
   const destValues = toRead.length ? await destination.readValues(toRead.map((r) => r.name)) : new Map<string, string>();

@@ -189,6 +189,7 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
     ...(config.source.path ? { subPath: config.source.path } : {}),
     staticTags: config.destination.tags,
     policies: config.policies,
+    scope: { include: config.source.include, exclude: config.source.exclude },
     ...(options.forceDeletions ? { forceDeletions: true } : {}),
     concurrency: config.sync.concurrency,
     description: config.destination.description,

@@ -285,6 +285,18 @@ describe("lifecycle policies", () => {
     assert.equal(plan([src("a")], [otherSync], withPolicies({ onConflict: "adopt" })).actions[0]?.failure?.errorClass, "conflict-other-sync");
   });
 
+  test("include / exclude: out-of-scope paths are neither written nor deleted", () => {
+    const scoped = { ...deleteStrategy("delete"), scope: { include: ["app/**"], exclude: ["**/tmp-*"] } };
+    const names = many(20).map((n) => `app/${n}`);
+    const p = plan(
+      [...names.map((n) => src(n)), src("other/x"), src("app/tmp-1")],
+      [...names.map((n) => ours(n, 1)), ours("app/tmp-old", 1), ours("legacy/y", 1)],
+      scoped,
+    );
+    assert.equal(p.actions.some((a) => a.sourcePath === "other/x" || a.sourcePath === "app/tmp-1"), false);
+    assert.equal(p.actions.filter((a) => a.type === "delete").length, 0, "excluded tmp-old and out-of-scope legacy/y are not 'gone'");
+  });
+
   test("the plan is a pure function for lifecycle too", () => {
     const names = many(20);
     const args = [names.slice(2).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete")] as const;
