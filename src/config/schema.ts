@@ -91,6 +91,12 @@ export const destinationSchema = z.strictObject({
   tags: staticTags.default({}),
   maxAttempts: positiveInt(20).default(8),
   rateLimits: rateLimitsSchema.default({}),
+  /** Copy each source secret's custom_metadata into tags (within AWS limits; overflow reported). */
+  copyCustomMetadata: z.boolean().default(false),
+  /** Multi-Region replicas of every replicated secret, each with its own KMS key if given. */
+  replicaRegions: z
+    .array(z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS Region, e.g. eu-west-1"), kmsKeyId: z.string().min(1).optional() }))
+    .default([]),
   /** Write into another account: every destination call uses this role's temporary credentials. */
   assumeRole: z
     .strictObject({

@@ -87,7 +87,7 @@ export interface PlannedAction {
   /** `ClientRequestToken` for the write: same source identity and version, same token. */
   requestToken?: string;
   /** For updates: what is out of date. A tags-only update reads no value. */
-  changes?: ("value" | "tags")[];
+  changes?: ("value" | "tags" | "replicas")[];
   /** Drift repair: the request token of the repairing write (derived, so a retry is a no-op). */
   restoreVersionId?: string;
   /** The version id that holds AWSCURRENT now (drift). */
@@ -96,6 +96,10 @@ export interface PlannedAction {
   deletion?: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean };
   /** Tag keys to remove (e.g. the orphan mark when a source comes back). */
   untag?: string[];
+  /** Replica Regions the secret must have (create, or replicas out of date). */
+  replicas?: { region: string; kmsKeyId?: string }[];
+  /** Not failures, but worth a line in the report (e.g. metadata that did not fit in tags). */
+  warnings?: string[];
 }
 
 export interface Plan {

@@ -6,7 +6,7 @@ import { destinationNameFor, nameProblem } from "./naming.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "./policies.js";
 import { scopeMatcher, type ScopeRules } from "./scope.js";
 import { driftRepairTokenFor, requestTokenFor } from "./request-token.js";
-import { changedTagKeys, desiredTags, ownershipOf, TAG, tagProblems, type SourceRef } from "./tags.js";
+import { changedTagKeys, desiredTags, ownershipOf, TAG, tagProblems, withCustomMetadata, type SourceRef } from "./tags.js";
 
 export interface PlanSettings {
   syncName: string;
@@ -21,6 +21,10 @@ export interface PlanSettings {
   forceDeletions?: boolean;
   /** Include / exclude globs over the path relative to the mount. */
   scope?: ScopeRules;
+  /** Copy the source's custom_metadata into tags. */
+  copyCustomMetadata?: boolean;
+  /** Replica Regions every replicated secret must have. */
+  replicaRegions?: { region: string; kmsKeyId?: string }[];
 }
 
 function isServiceManaged(dest: DestinationSecretMeta): boolean {
@@ -73,15 +77,21 @@ function planOne(
   // A deleted or destroyed current version is an absence: handled with the other absences.
   if (secret.state !== "present") return skip(`current version ${secret.version ?? ""} is ${secret.state} in the source`.replace("  ", " "));
 
-  const tags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags, secret.versionCreatedTime);
+  const replicas = [...(settings.replicaRegions ?? [])].sort((a, b) => (a.region < b.region ? -1 : 1));
+  const ownTags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags, secret.versionCreatedTime);
+  if (replicas.length > 0) ownTags[TAG.replicas] = replicas.map((r) => r.region).join(",");
+  const { tags, dropped } = settings.copyCustomMetadata ? withCustomMetadata(ownTags, secret.customMetadata) : { tags: ownTags, dropped: [] };
+  const warnings = dropped.length
+    ? { warnings: [`${secret.path}: custom_metadata not copied to tags (AWS limits: 50 tags, keys 127 and values 255 characters, reserved prefixes): ${dropped.join(", ")}`] }
+    : {};
   const badTags = tagProblems(tags);
   if (badTags.length > 0) return skip("tags AWS would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
   const requestToken =
     secret.version === null ? undefined : requestTokenFor(settings.syncName, settings.source, secret.path, secret.version, name, secret.versionCreatedTime);
-  const write = { tags, ...(requestToken ? { requestToken } : {}) };
+  const write = { tags, ...(requestToken ? { requestToken } : {}), ...warnings };
 
   const dest = byName.get(name);
-  if (!dest) return { ...base, ...write, type: "create", reason: "not in the destination yet" };
+  if (!dest) return { ...base, ...write, ...(replicas.length ? { replicas } : {}), type: "create", reason: "not in the destination yet" };
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const owner = ownershipOf(dest.tags, settings.syncName);
@@ -136,7 +146,8 @@ function planOne(
         : recreated
           ? `source re-created: version ${secret.version} written ${secret.versionCreatedTime ?? ""}`
           : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
-    return { ...withDest, ...write, ...untag, type: "update", reason, changes: ["value", "tags"] };
+    const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
+    return { ...withDest, ...write, ...untag, type: "update", reason, changes: replicasStale ? ["value", "tags", "replicas"] : ["value", "tags"], ...(replicasStale ? { replicas } : {}) };
   }
   // Same source version: is the value in AWS still the one we wrote? (metadata only)
   const expected = dest.tags[TAG.versionId] ?? requestToken;
@@ -154,6 +165,17 @@ function planOne(
       };
     }
     return { ...drift, type: "unchanged", reason: "changed outside secretbridge; ignored (drift policy: skip)" };
+  }
+  if ((dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "")) {
+    return {
+      ...withDest,
+      ...write,
+      replicas,
+      type: "update",
+      reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`,
+      changes: ["replicas", "tags"],
+      ...(tags[TAG.replicas] === undefined ? { untag: [TAG.replicas] } : {}),
+    };
   }
   const staleTags = changedTagKeys(dest.tags, tags);
   if (staleTags.length > 0) return { ...withDest, ...write, type: "update", reason: `tags out of date: ${staleTags.join(", ")}`, changes: ["tags"] };

@@ -13,6 +13,8 @@ export const TAG = {
   sourceCreated: "secretbridge:source-version-created",
   /** Set when a drift repair had to write a new version: the version id that is ours now. */
   versionId: "secretbridge:version-id",
+  /** The replica Regions secretbridge set up (sorted, comma-separated). */
+  replicas: "secretbridge:replicas",
   /** Set by the "tag" deletion strategy: when the source was first seen missing. */
   orphanedAt: "secretbridge:orphaned-at",
   /** The reference sample's plain tag, kept for its users' tooling. */
@@ -86,4 +88,25 @@ export function tagProblems(tags: Record<string, string>): string[] {
     if (!TAG_CHARSET.test(value)) problems.push(`tag ${key} has characters AWS does not allow in tag values (letters, digits, spaces and _ . : / = + - @)`);
   }
   return problems;
+}
+
+/**
+ * Adds the source's custom_metadata as tags, under ours and the static ones, within AWS's limits.
+ * Entries that do not fit (count, length, characters, reserved prefixes) are returned as dropped
+ * so the plan can report them.
+ */
+export function withCustomMetadata(tags: Record<string, string>, custom: Record<string, string> | undefined): { tags: Record<string, string>; dropped: string[] } {
+  if (!custom) return { tags, dropped: [] };
+  const out = { ...tags };
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(custom).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (key in out) continue;
+    const reserved = key.toLowerCase().startsWith("aws:") || key.startsWith("secretbridge:");
+    if (reserved || tagProblems({ [key]: String(value) }).length > 0 || Object.keys(out).length >= MAX_TAGS) {
+      dropped.push(key);
+      continue;
+    }
+    out[key] = String(value);
+  }
+  return { tags: out, dropped };
 }

@@ -9,6 +9,7 @@ export interface CreateSecretRequest {
   tags: Record<string, string>;
   kmsKeyId?: string;
   description?: string;
+  replicas?: { region: string; kmsKeyId?: string }[];
 }
 
 export interface PutSecretValueRequest {
@@ -32,6 +33,8 @@ export interface SecretDestination {
   /** Current string values of the named secrets, batched (KV v1 comparison, verify). */
   readValues(names: string[]): Promise<Map<string, string>>;
   removeTags(name: string, keys: string[]): Promise<void>;
+  /** Adds and removes replica Regions so the secret has exactly these. */
+  setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): Promise<void>;
   /** Cancels a scheduled deletion. */
   restore(name: string): Promise<void>;
   /** Deletes (removing replica Regions first: AWS refuses to delete a primary that has them). */

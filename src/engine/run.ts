@@ -62,6 +62,7 @@ export async function runSync(deps: RunDependencies, settings: RunSettings): Pro
   const results = settings.mode === "plan" ? plannedResults(plan) : await applyPlan(plan, deps, settings, log);
   timings.applyMs = Math.round(performance.now() - applyStart);
   const report = finish(runId, settings, started, timings, plan, results, plan.problems);
+  for (const warning of plan.actions.flatMap((a) => a.warnings ?? [])) log.warn(warning);
   for (const failure of report.failures) {
     log.warn({ path: failure.path, destinationName: failure.destinationName, errorClass: failure.errorClass }, failure.message);
   }
@@ -194,6 +195,7 @@ async function applyAction(action: PlannedAction, deps: RunDependencies, setting
           tags: action.tags ?? {},
           ...(settings.kmsKeyId ? { kmsKeyId: settings.kmsKeyId } : {}),
           ...(settings.description ? { description: settings.description } : {}),
+          ...(action.replicas?.length ? { replicas: action.replicas } : {}),
         });
         break;
       default: {
@@ -209,6 +211,7 @@ async function applyAction(action: PlannedAction, deps: RunDependencies, setting
           // retry a no-op, so a fresh token is safe there.
           await dest.putValue({ name, secretString: await readSource(), requestToken: action.requestToken ?? randomUUID() });
         }
+        if (action.changes?.includes("replicas")) await dest.setReplicas(name, action.replicas ?? []);
         await dest.tag(name, tags);
         const untag = (action.untag ?? []).filter((key) => !(key in tags));
         if (untag.length) await dest.removeTags(name, untag);

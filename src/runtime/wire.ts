@@ -190,6 +190,8 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
     staticTags: config.destination.tags,
     policies: config.policies,
     scope: { include: config.source.include, exclude: config.source.exclude },
+    copyCustomMetadata: config.destination.copyCustomMetadata,
+    replicaRegions: config.destination.replicaRegions,
     ...(options.forceDeletions ? { forceDeletions: true } : {}),
     concurrency: config.sync.concurrency,
     description: config.destination.description,

@@ -132,6 +132,28 @@ describe("SecretsManagerDestination", () => {
     assert.equal((await client().send(new DescribeSecretCommand({ SecretId: "p/big" }))).Name, "p/big");
   });
 
+  test("replicas: each Region's KMS key is sent on create and on later additions", async () => {
+    const raw = client();
+    const bodies: string[] = [];
+    raw.middlewareStack.add(
+      (next) => async (args) => {
+        bodies.push(String((args.request as { body?: unknown }).body ?? ""));
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "captureBody" },
+    );
+    const d = new SecretsManagerDestination({ client: raw });
+    await d.create({ name: "r/a", secretString: "x", requestToken: "88888888-8888-8888-8888-888888888888", tags: {}, replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] });
+    await d.setReplicas("r/a", [{ region: "eu-west-1", kmsKeyId: "alias/eu" }, { region: "us-west-2", kmsKeyId: "alias/us" }]);
+    const sent = bodies.map((b) => JSON.parse(b || "{}") as { AddReplicaRegions?: unknown });
+    assert.deepEqual(sent.filter((b) => b.AddReplicaRegions).map((b) => b.AddReplicaRegions), [
+      [{ Region: "eu-west-1", KmsKeyId: "alias/eu" }],
+      [{ Region: "us-west-2", KmsKeyId: "alias/us" }],
+    ]);
+    const status = (await raw.send(new DescribeSecretCommand({ SecretId: "r/a" }))).ReplicationStatus ?? [];
+    assert.deepEqual(status.map((r) => r.Region).sort(), ["eu-west-1", "us-west-2"]);
+  });
+
   test("validate: an unreachable endpoint is destination-unavailable", async () => {
     const d = new SecretsManagerDestination({ client: new SecretsManagerClient({ ...clientConfig(), endpoint: "http://127.0.0.1:9", maxAttempts: 1 }) });
     await assert.rejects(d.validate(), (e: unknown) => e instanceof SyncError && e.errorClass === "destination-unavailable");

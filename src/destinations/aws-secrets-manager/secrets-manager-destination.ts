@@ -7,6 +7,7 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   RemoveRegionsFromReplicationCommand,
+  ReplicateSecretToRegionsCommand,
   RestoreSecretCommand,
   UntagResourceCommand,
   ListSecretsCommand,
@@ -102,6 +103,9 @@ export class SecretsManagerDestination implements SecretDestination {
           Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
           ...(request.kmsKeyId ? { KmsKeyId: request.kmsKeyId } : {}),
           ...(request.description ? { Description: request.description } : {}),
+          ...(request.replicas?.length
+            ? { AddReplicaRegions: request.replicas.map((r) => ({ Region: r.region, ...(r.kmsKeyId ? { KmsKeyId: r.kmsKeyId } : {}) })) }
+            : {}),
         }),
       );
     } catch (error) {
@@ -158,6 +162,27 @@ export class SecretsManagerDestination implements SecretDestination {
       await this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: keys }));
     } catch (error) {
       throw classifyAwsError(error, `UntagResource ${name}`, "secret");
+    }
+  }
+
+  async setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): Promise<void> {
+    try {
+      const described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+      const current = new Set((described.ReplicationStatus ?? []).map((r) => r.Region).filter((r): r is string => Boolean(r)));
+      const wanted = new Set(replicas.map((r) => r.region));
+      const add = replicas.filter((r) => !current.has(r.region));
+      const remove = [...current].filter((r) => !wanted.has(r));
+      if (remove.length) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: name, RemoveReplicaRegions: remove }));
+      if (add.length) {
+        await this.client.send(
+          new ReplicateSecretToRegionsCommand({
+            SecretId: name,
+            AddReplicaRegions: add.map((r) => ({ Region: r.region, ...(r.kmsKeyId ? { KmsKeyId: r.kmsKeyId } : {}) })),
+          }),
+        );
+      }
+    } catch (error) {
+      throw classifyAwsError(error, `replica Regions of ${name}`, "secret");
     }
   }
 
