@@ -40,40 +40,93 @@ export interface RunDependencies {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** One mapping of a run: its source (a mount and sub-path) and its settings. */
+export interface MappingRun {
+  source: SecretSource;
+  settings: RunSettings;
+}
+
+/** One mapping: the engine as most callers use it. */
 export async function runSync(deps: RunDependencies, settings: RunSettings): Promise<RunReport> {
+  return runMappings(deps, [{ source: deps.source, settings }]);
+}
+
+/**
+ * Several mappings in one run: all are validated and listed before anything is written, names
+ * claimed by two mappings are refused, and one report and one notification cover them all.
+ */
+export async function runMappings(deps: Omit<RunDependencies, "source">, mappings: MappingRun[]): Promise<RunReport> {
   const runId = randomUUID();
   const started = new Date();
-  const log = deps.logger.child({ runId, sync: settings.syncName, mode: settings.mode });
-  log.info({ mount: settings.source.mount, prefix: settings.prefix }, "run started");
+  const first = mappings[0]?.settings;
+  if (!first) throw new SyncError("config-invalid", "no mapping to run");
+  const log = deps.logger.child({ runId, sync: first.syncName, mode: first.mode });
+  log.info({ mappings: mappings.map((m) => `${m.settings.source.mount}${m.settings.subPath ? `/${m.settings.subPath}` : ""} -> ${m.settings.prefix}/`) }, "run started");
 
   const timings: RunReport["timings"] = {};
-  let plan: Plan;
+  let plans: Plan[];
   try {
-    plan = await inventoryAndPlan(deps, settings, log, timings);
+    plans = await inventoryAndPlan(deps, mappings, log, timings);
   } catch (error) {
     const fatal = asSyncError(error, "source-unavailable", []);
     log.error({ errorClass: fatal.errorClass, err: fatal.toJSON() }, "run stopped before writing anything");
-    const report = finish(runId, settings, started, timings, undefined, [], [], { errorClass: fatal.errorClass, message: fatal.message });
-    if (settings.mode === "sync") report.notifications = await notifyAll(deps.notifiers ?? [], toNotice(report), log);
+    const report = finish(runId, first, started, timings, undefined, [], [], { errorClass: fatal.errorClass, message: fatal.message });
+    if (first.mode === "sync") report.notifications = await notifyAll(deps.notifiers ?? [], toNotice(report), log);
     return report;
   }
+  refuseCrossMappingCollisions(plans);
 
   const applyStart = performance.now();
-  const results = settings.mode === "plan" ? plannedResults(plan) : await applyPlan(plan, deps, settings, log);
+  const results: ActionResult[] = [];
+  for (const [i, plan] of plans.entries()) {
+    const mapping = mappings[i] as MappingRun;
+    results.push(...(first.mode === "plan" ? plannedResults(plan) : await applyPlan(plan, { ...deps, source: mapping.source }, mapping.settings, log)));
+  }
   timings.applyMs = Math.round(performance.now() - applyStart);
-  const report = finish(runId, settings, started, timings, plan, results, plan.problems);
-  for (const warning of plan.actions.flatMap((a) => a.warnings ?? [])) log.warn(warning);
+  const merged: Plan = {
+    syncName: first.syncName,
+    sourceMethod: plans[0]?.sourceMethod ?? "list-and-metadata",
+    actions: plans.flatMap((p) => p.actions),
+    problems: plans.flatMap((p) => p.problems),
+  };
+  const report = finish(runId, first, started, timings, merged, results, merged.problems);
+  for (const warning of merged.actions.flatMap((a) => a.warnings ?? [])) log.warn(warning);
   for (const failure of report.failures) {
     log.warn({ path: failure.path, destinationName: failure.destinationName, errorClass: failure.errorClass }, failure.message);
   }
   log.info({ counts: report.counts, durationMs: report.durationMs, exitCode: report.exitCode }, "run finished");
-  if (settings.mode === "sync" && report.failures.length > 0) {
+  if (first.mode === "sync" && report.failures.length > 0) {
     report.notifications = await notifyAll(deps.notifiers ?? [], toNotice(report), log);
   }
   return report;
 }
 
-async function inventoryAndPlan(deps: RunDependencies, settings: RunSettings, log: Logger, timings: RunReport["timings"]): Promise<Plan> {
+const CLAIMING = new Set<PlannedAction["type"]>(["create", "update", "restore", "adopt", "unchanged", "drift"]);
+
+/** Two mappings that would write one destination name: the later one is refused, in the plan. */
+function refuseCrossMappingCollisions(plans: Plan[]): void {
+  const claimed = new Map<string, string>();
+  for (const plan of plans) {
+    plan.actions = plan.actions.map((action) => {
+      if (!CLAIMING.has(action.type)) return action;
+      const owner = claimed.get(action.destinationName);
+      if (owner === undefined) {
+        claimed.set(action.destinationName, action.sourcePath);
+        return action;
+      }
+      return {
+        sourcePath: action.sourcePath,
+        destinationName: action.destinationName,
+        sourceVersion: action.sourceVersion,
+        type: "skip",
+        reason: "name collision between mappings",
+        failure: { errorClass: "invalid-name", message: `${action.sourcePath} maps to ${action.destinationName}, which another mapping already writes (from ${owner}): change a prefix or a name template` },
+      };
+    });
+  }
+}
+
+async function inventoryAndPlan(deps: Omit<RunDependencies, "source">, mappings: MappingRun[], log: Logger, timings: RunReport["timings"]): Promise<Plan[]> {
   let t = performance.now();
   const lap = () => {
     const now = performance.now();
@@ -81,26 +134,38 @@ async function inventoryAndPlan(deps: RunDependencies, settings: RunSettings, lo
     t = now;
     return ms;
   };
-  await Promise.all([deps.source.validate(), deps.destination.validate()]);
+  await Promise.all([...mappings.map((m) => m.source.validate()), deps.destination.validate()]);
   timings.validateMs = lap();
-  const [sourceInventory, destinationInventory] = await Promise.all([
-    deps.source.inventory(),
-    deps.destination.inventory(settings.prefix),
+  const prefixes = [...new Set(mappings.map((m) => m.settings.prefix))];
+  const [sources, destinations] = await Promise.all([
+    Promise.all(mappings.map((m) => m.source.inventory())),
+    Promise.all(prefixes.map((p) => deps.destination.inventory(p))),
   ]);
-  log.info(
-    {
-      sourceSecrets: sourceInventory.secrets.length,
-      destinationSecrets: destinationInventory.secrets.length,
-      method: sourceInventory.method,
-      problems: sourceInventory.problems.length,
-    },
-    "inventories listed",
-  );
-  await addValueFingerprints(sourceInventory, destinationInventory, deps, settings);
-  timings.inventoryMs = lap();
-  const plan = planSync(sourceInventory, destinationInventory, settings);
-  timings.planMs = lap();
-  return plan;
+  const byPrefix = new Map(prefixes.map((p, i) => [p, destinations[i] as DestinationInventory]));
+  const plans: Plan[] = [];
+  let planMs = 0;
+  for (const [i, mapping] of mappings.entries()) {
+    const sourceInventory = sources[i] as SourceInventory;
+    // Each mapping gets its own copy: fingerprints are added per mapping.
+    const destinationInventory: DestinationInventory = { secrets: (byPrefix.get(mapping.settings.prefix)?.secrets ?? []).map((d) => ({ ...d })) };
+    log.info(
+      {
+        mount: mapping.settings.source.mount,
+        sourceSecrets: sourceInventory.secrets.length,
+        destinationSecrets: destinationInventory.secrets.length,
+        method: sourceInventory.method,
+        problems: sourceInventory.problems.length,
+      },
+      "inventories listed",
+    );
+    await addValueFingerprints(sourceInventory, destinationInventory, { ...deps, source: mapping.source }, mapping.settings);
+    const planStart = performance.now();
+    plans.push(planSync(sourceInventory, destinationInventory, mapping.settings));
+    planMs += performance.now() - planStart;
+  }
+  timings.inventoryMs = Math.round(lap() - planMs);
+  timings.planMs = Math.round(planMs);
+  return plans;
 }
 
 /**
