@@ -1,11 +1,45 @@
 // The configuration file's schema. Every key is documented in the README's config reference;
 // unknown keys are errors, so a typo never silently falls back to a default.
 import { z } from "zod";
+import { templateProblem } from "../core/naming.js";
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
 const syncNamePattern = /^[A-Za-z0-9_.:/=+@-]{1,128}$/;
 const prefixPattern = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
+
+const mountSchema = z
+  .string()
+  .min(1)
+  .regex(/^[^/\s][^\s]*[^/\s]$|^[^/\s]$/, "a mount path without leading or trailing slashes, e.g. hybrid-aws-secrets");
+
+const pathSchema = z.string().regex(/^$|^[^/].*[^/]$|^[^/]$/, "a sub-path without leading or trailing slashes, e.g. team-a/prod");
+
+const nameTemplateSchema = z.string().superRefine((t, ctx) => {
+  const problem = templateProblem(t);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const resourcePolicySchema = z
+  .union([z.string().min(2), z.record(z.string(), z.unknown())], { error: "a JSON policy document (object) or its text" })
+  .transform((p, ctx) => {
+    let text = typeof p === "string" ? p : JSON.stringify(p);
+    try {
+      text = JSON.stringify(JSON.parse(text));
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+      return z.NEVER;
+    }
+    if (text.length > 20_480) ctx.addIssue({ code: "custom", message: `is ${text.length} characters; AWS allows 20,480` });
+    return text;
+  });
+
+const valueShapeFields = {
+  /** json: the KV map as JSON; string: one key as a plain string; binary: one key's base64 as SecretBinary. */
+  valueShape: z.enum(["json", "string", "binary"], { error: "must be json, string or binary" }).optional(),
+  /** The key used by the string and binary shapes. */
+  valueKey: z.string().min(1).optional(),
+};
 
 export const sourceSchema = z.strictObject({
   type: z.literal("vault").default("vault"),
@@ -35,14 +69,9 @@ export const sourceSchema = z.strictObject({
       }),
     ], { error: "auth.method must be approle or aws (omit auth for a token)" })
     .optional(),
-  mount: z
-    .string()
-    .min(1)
-    .regex(/^[^/\s][^\s]*[^/\s]$|^[^/\s]$/, "a mount path without leading or trailing slashes, e.g. hybrid-aws-secrets"),
-  path: z
-    .string()
-    .regex(/^$|^[^/].*[^/]$|^[^/]$/, "a sub-path without leading or trailing slashes, e.g. team-a/prod")
-    .default(""),
+  /** Required unless `mappings` lists the mounts. */
+  mount: mountSchema.optional(),
+  path: pathSchema.default(""),
   /** Globs over the path relative to the mount (picomatch syntax); default: everything. */
   include: z.array(z.string().min(1)).default([]),
   exclude: z.array(z.string().min(1)).default([]),
@@ -91,6 +120,11 @@ export const destinationSchema = z.strictObject({
   tags: staticTags.default({}),
   maxAttempts: positiveInt(20).default(8),
   rateLimits: rateLimitsSchema.default({}),
+  /** Destination names; placeholders {prefix} {mount} {path} {dir} {name}. */
+  nameTemplate: nameTemplateSchema.optional(),
+  ...valueShapeFields,
+  /** Resource policy on every replicated secret (e.g. member accounts reading from a central account). */
+  resourcePolicy: resourcePolicySchema.optional(),
   /** Copy each source secret's custom_metadata into tags (within AWS limits; overflow reported). */
   copyCustomMetadata: z.boolean().default(false),
   /** Multi-Region replicas of every replicated secret, each with its own KMS key if given. */
@@ -138,6 +172,30 @@ export const policiesSchema = z.strictObject({
   onConflict: z.enum(["fail", "adopt", "adopt-if-equal"], { error: "must be fail, adopt or adopt-if-equal" }).default("fail"),
 });
 
+/** One source mount / sub-path to one destination prefix; unset keys inherit from source / destination / policies. */
+export const mappingSchema = z.strictObject({
+  mount: mountSchema,
+  path: pathSchema.default(""),
+  include: z.array(z.string().min(1)).optional(),
+  exclude: z.array(z.string().min(1)).optional(),
+  prefix: z
+    .string()
+    .regex(prefixPattern, "1-256 characters of A-Z a-z 0-9 / _ + = . @ -")
+    .refine((p) => !p.endsWith("/"), "must not end with /: secretbridge adds it")
+    .optional(),
+  nameTemplate: nameTemplateSchema.optional(),
+  ...valueShapeFields,
+  kmsKeyId: z.string().min(1).optional(),
+  description: z.string().max(2048).optional(),
+  tags: staticTags.optional(),
+  copyCustomMetadata: z.boolean().optional(),
+  replicaRegions: z
+    .array(z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS Region, e.g. eu-west-1"), kmsKeyId: z.string().min(1).optional() }))
+    .optional(),
+  resourcePolicy: resourcePolicySchema.optional(),
+  policies: z.lazy(() => policiesSchema).optional(),
+});
+
 export const configSchema = z.strictObject({
   /** Identifies this sync in ownership tags, so two syncs never modify each other's secrets. */
   name: z.string().regex(syncNamePattern, "1-128 characters of A-Z a-z 0-9 _ . : / = + @ -"),
@@ -151,8 +209,24 @@ export const configSchema = z.strictObject({
     .default({ concurrency: 8 }),
   notifications: notificationsSchema.default({}),
   policies: policiesSchema.default(policiesSchema.parse({})),
+  /** Several mounts / prefixes in one sync; default: one mapping from source.mount and destination.prefix. */
+  mappings: z.array(mappingSchema).min(1, "list at least one mapping, or remove the key").optional(),
+}).superRefine((config, ctx) => {
+  if (!config.mappings && !config.source.mount) {
+    ctx.addIssue({ code: "custom", path: ["source", "mount"], message: "is required (or list the mounts under mappings)" });
+  }
+  const shapes = [
+    { where: ["destination"], shape: config.destination.valueShape, key: config.destination.valueKey },
+    ...(config.mappings ?? []).map((m, i) => ({ where: ["mappings", i], shape: m.valueShape, key: m.valueKey ?? config.destination.valueKey })),
+  ];
+  for (const { where, shape, key } of shapes) {
+    if ((shape === "string" || shape === "binary") && !key) {
+      ctx.addIssue({ code: "custom", path: [...where, "valueKey"], message: `is required with valueShape ${shape}: the key whose value is written` });
+    }
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type DestinationConfig = z.infer<typeof destinationSchema>;
+export type MappingConfig = z.infer<typeof mappingSchema>;

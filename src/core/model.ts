@@ -87,7 +87,7 @@ export interface PlannedAction {
   /** `ClientRequestToken` for the write: same source identity and version, same token. */
   requestToken?: string;
   /** For updates: what is out of date. A tags-only update reads no value. */
-  changes?: ("value" | "tags" | "replicas")[];
+  changes?: ("value" | "tags" | "replicas" | "policy")[];
   /** Drift repair: the request token of the repairing write (derived, so a retry is a no-op). */
   restoreVersionId?: string;
   /** The version id that holds AWSCURRENT now (drift). */

@@ -6,9 +6,33 @@ const NAME_CHARSET = /^[A-Za-z0-9/_+=.@-]+$/;
 // makes partial-ARN lookups resolve to the wrong secret.
 const ARN_SUFFIX_TRAP = /-[A-Za-z0-9]{6}$/;
 
-/** `<prefix>/<path relative to the mount>`, as in the reference walkthrough. */
-export function destinationNameFor(prefix: string, sourcePath: string): string {
-  return `${prefix}/${sourcePath}`;
+export const DEFAULT_NAME_TEMPLATE = "{prefix}/{path}";
+const PLACEHOLDERS = ["prefix", "mount", "path", "dir", "name"] as const;
+
+/**
+ * The destination name of a source secret. Placeholders: {prefix}, {mount}, {path} (relative to
+ * the mount), {dir} (the path's folder, empty at the top), {name} (its last segment). The default
+ * `{prefix}/{path}` is the reference walkthrough's naming.
+ */
+export function destinationNameFor(prefix: string, sourcePath: string, template = DEFAULT_NAME_TEMPLATE, mount = ""): string {
+  const cut = sourcePath.lastIndexOf("/");
+  const values: Record<(typeof PLACEHOLDERS)[number], string> = {
+    prefix,
+    mount,
+    path: sourcePath,
+    dir: cut >= 0 ? sourcePath.slice(0, cut) : "",
+    name: cut >= 0 ? sourcePath.slice(cut + 1) : sourcePath,
+  };
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? values[key as keyof typeof values] : whole)).replace(/\/{2,}/g, "/");
+}
+
+/** Why a name template is unusable, or undefined. */
+export function templateProblem(template: string): string | undefined {
+  const unknown = [...template.matchAll(/\{(\w*)\}/g)].map((m) => m[1] ?? "").filter((k) => !(PLACEHOLDERS as readonly string[]).includes(k));
+  if (unknown.length) return `unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `{${k}}`).join(", ")}; use ${PLACEHOLDERS.map((k) => `{${k}}`).join(" ")}`;
+  if (!template.includes("{path}") && !template.includes("{name}")) return "must contain {path} or {name}, or every secret would get the same name";
+  if (!template.startsWith("{prefix}/")) return "must start with {prefix}/ so every name stays under the prefix secretbridge owns (and the IAM policy allows)";
+  return undefined;
 }
 
 /** Returns why AWS would reject (or mishandle) this name, or undefined when it is fine. */

@@ -1,10 +1,12 @@
 // The planner: a pure function from the two inventories, the settings and the lifecycle policies
 // to a list of actions with reasons. No I/O, so `plan` can print it and tests can assert it
 // without servers.
+import { createHash } from "node:crypto";
 import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
 import { destinationNameFor, nameProblem } from "./naming.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "./policies.js";
 import { scopeMatcher, type ScopeRules } from "./scope.js";
+import type { ValueShape } from "./value.js";
 import { driftRepairTokenFor, requestTokenFor } from "./request-token.js";
 import { changedTagKeys, desiredTags, ownershipOf, TAG, tagProblems, withCustomMetadata, type SourceRef } from "./tags.js";
 
@@ -25,6 +27,17 @@ export interface PlanSettings {
   copyCustomMetadata?: boolean;
   /** Replica Regions every replicated secret must have. */
   replicaRegions?: { region: string; kmsKeyId?: string }[];
+  /** Destination name template (see naming.ts); default `{prefix}/{path}`. */
+  nameTemplate?: string;
+  /** Resource policy (JSON text) every replicated secret carries (central-account pattern). */
+  resourcePolicy?: string;
+  /** How the KV map becomes the value; default the whole map as JSON. */
+  valueShape?: ValueShape;
+}
+
+/** A short, stable hash of a resource policy's text, kept in a tag to notice changes. */
+export function policyHash(policy: string): string {
+  return createHash("sha256").update(policy).digest("hex").slice(0, 16);
 }
 
 function isServiceManaged(dest: DestinationSecretMeta): boolean {
@@ -61,7 +74,7 @@ function planOne(
   settings: PlanSettings,
   policies: LifecyclePolicies,
 ): PlannedAction {
-  const name = destinationNameFor(settings.prefix, secret.path);
+  const name = destinationNameFor(settings.prefix, secret.path, settings.nameTemplate, settings.source.mount);
   const base = { sourcePath: secret.path, destinationName: name, sourceVersion: secret.version };
   const skip = (reason: string, failure?: PlannedAction["failure"]): PlannedAction => ({ ...base, type: "skip", reason, ...(failure ? { failure } : {}) });
   const conflict = (reason: string, failure: NonNullable<PlannedAction["failure"]>): PlannedAction => ({ ...base, type: "conflict", reason, failure });
@@ -80,6 +93,7 @@ function planOne(
   const replicas = [...(settings.replicaRegions ?? [])].sort((a, b) => (a.region < b.region ? -1 : 1));
   const ownTags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags, secret.versionCreatedTime);
   if (replicas.length > 0) ownTags[TAG.replicas] = replicas.map((r) => r.region).join(",");
+  if (settings.resourcePolicy) ownTags[TAG.resourcePolicy] = policyHash(settings.resourcePolicy);
   const { tags, dropped } = settings.copyCustomMetadata ? withCustomMetadata(ownTags, secret.customMetadata) : { tags: ownTags, dropped: [] };
   const warnings = dropped.length
     ? { warnings: [`${secret.path}: custom_metadata not copied to tags (AWS limits: 50 tags, keys 127 and values 255 characters, reserved prefixes): ${dropped.join(", ")}`] }
@@ -91,7 +105,16 @@ function planOne(
   const write = { tags, ...(requestToken ? { requestToken } : {}), ...warnings };
 
   const dest = byName.get(name);
-  if (!dest) return { ...base, ...write, ...(replicas.length ? { replicas } : {}), type: "create", reason: "not in the destination yet" };
+  if (!dest) {
+    return {
+      ...base,
+      ...write,
+      ...(replicas.length ? { replicas } : {}),
+      ...(settings.resourcePolicy ? { changes: ["policy"] as NonNullable<PlannedAction["changes"]> } : {}),
+      type: "create",
+      reason: "not in the destination yet",
+    };
+  }
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const owner = ownershipOf(dest.tags, settings.syncName);
@@ -177,6 +200,16 @@ function planOne(
       ...(tags[TAG.replicas] === undefined ? { untag: [TAG.replicas] } : {}),
     };
   }
+  if ((dest.tags[TAG.resourcePolicy] ?? "") !== (tags[TAG.resourcePolicy] ?? "")) {
+    return {
+      ...withDest,
+      ...write,
+      type: "update",
+      reason: tags[TAG.resourcePolicy] ? "resource policy out of date" : "resource policy no longer configured: removing it",
+      changes: ["policy", "tags"],
+      ...(tags[TAG.resourcePolicy] === undefined ? { untag: [TAG.resourcePolicy] } : {}),
+    };
+  }
   const staleTags = changedTagKeys(dest.tags, tags);
   if (staleTags.length > 0) return { ...withDest, ...write, type: "update", reason: `tags out of date: ${staleTags.join(", ")}`, changes: ["tags"] };
   return { ...withDest, type: "unchanged", reason: "up to date" };
@@ -248,7 +281,7 @@ function planAbsences(
     sourceVersion: null,
     ...(d.tags[TAG.sourceVersion] !== undefined ? { destinationVersion: d.tags[TAG.sourceVersion] } : {}),
   });
-  const gonePaths = new Set(source.secrets.filter((s) => s.state !== "present").map((s) => destinationNameFor(settings.prefix, s.path)));
+  const gonePaths = new Set(source.secrets.filter((s) => s.state !== "present").map((s) => destinationNameFor(settings.prefix, s.path, settings.nameTemplate, settings.source.mount)));
   const why = (d: DestinationSecretMeta) => (gonePaths.has(d.name) ? "the source's current version is deleted or destroyed" : "the source secret no longer exists");
 
   if (strategy === "retain") {

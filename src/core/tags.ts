@@ -13,6 +13,8 @@ export const TAG = {
   sourceCreated: "secretbridge:source-version-created",
   /** Set when a drift repair had to write a new version: the version id that is ours now. */
   versionId: "secretbridge:version-id",
+  /** Short hash of the resource policy secretbridge set, to notice a changed policy without reading it. */
+  resourcePolicy: "secretbridge:resource-policy",
   /** The replica Regions secretbridge set up (sorted, comma-separated). */
   replicas: "secretbridge:replicas",
   /** Set by the "tag" deletion strategy: when the source was first seen missing. */

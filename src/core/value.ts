@@ -44,3 +44,28 @@ export function secretStringFingerprint(secretString: string): string {
   }
   return createHash("sha256").update(`raw:${secretString}`).digest("hex");
 }
+
+/** How a KV map becomes the destination value. */
+export type ValueShape = { type: "json" } | { type: "string"; key: string } | { type: "binary"; key: string };
+
+export type RenderedValue = { secretString: string } | { secretBinary: Uint8Array };
+
+/**
+ * json: the whole map as a JSON string. string: one key's value as a plain string. binary: one
+ * key holding base64, written as SecretBinary. Errors name the key, never the value.
+ */
+export function renderValue(data: Record<string, unknown>, shape: ValueShape, path: string): RenderedValue | { problem: string } {
+  if (shape.type === "json") return { secretString: renderSecretString(data) };
+  const raw = data[shape.key];
+  if (raw === undefined) return { problem: `${path}: has no key "${shape.key}" (valueShape ${shape.type} needs it)` };
+  if (typeof raw !== "string") return { problem: `${path}: key "${shape.key}" is a ${Array.isArray(raw) ? "list" : typeof raw}, not a string` };
+  if (shape.type === "string") return { secretString: raw };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) return { problem: `${path}: key "${shape.key}" is not valid base64 (valueShape binary)` };
+  return { secretBinary: new Uint8Array(Buffer.from(raw, "base64")) };
+}
+
+export function renderedSizeProblem(value: RenderedValue): string | undefined {
+  if ("secretString" in value) return sizeProblem(value.secretString);
+  if (value.secretBinary.byteLength <= MAX_SECRET_BYTES) return undefined;
+  return `the binary value is ${value.secretBinary.byteLength} bytes; AWS Secrets Manager allows at most ${MAX_SECRET_BYTES}: split the secret in the source`;
+}

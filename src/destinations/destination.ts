@@ -4,7 +4,9 @@ import type { DestinationInventory } from "../core/model.js";
 
 export interface CreateSecretRequest {
   name: string;
-  secretString: string;
+  /** Exactly one of secretString and secretBinary. */
+  secretString?: string;
+  secretBinary?: Uint8Array;
   requestToken: string;
   tags: Record<string, string>;
   kmsKeyId?: string;
@@ -14,7 +16,8 @@ export interface CreateSecretRequest {
 
 export interface PutSecretValueRequest {
   name: string;
-  secretString: string;
+  secretString?: string;
+  secretBinary?: Uint8Array;
   requestToken: string;
 }
 
@@ -35,6 +38,8 @@ export interface SecretDestination {
   removeTags(name: string, keys: string[]): Promise<void>;
   /** Adds and removes replica Regions so the secret has exactly these. */
   setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): Promise<void>;
+  /** Sets (or, with undefined, removes) the secret's resource policy. */
+  setResourcePolicy(name: string, policy: string | undefined): Promise<void>;
   /** Cancels a scheduled deletion. */
   restore(name: string): Promise<void>;
   /** Deletes (removing replica Regions first: AWS refuses to delete a primary that has them). */

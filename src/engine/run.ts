@@ -5,8 +5,9 @@ import pLimit from "p-limit";
 import { isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "../core/errors.js";
 import type { ActionResult, DestinationInventory, Plan, PlannedAction, SourceInventory } from "../core/model.js";
 import { planSync, type PlanSettings } from "../core/plan.js";
+import { destinationNameFor } from "../core/naming.js";
 import { ownershipOf } from "../core/tags.js";
-import { renderSecretString, secretStringFingerprint, sizeProblem, valueFingerprint } from "../core/value.js";
+import { renderedSizeProblem, renderValue, secretStringFingerprint, type RenderedValue } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { notifyAll } from "../notify/index.js";
@@ -178,7 +179,10 @@ async function addValueFingerprints(
   deps: RunDependencies,
   settings: RunSettings,
 ): Promise<void> {
-  const sourceByName = new Map(source.secrets.filter((s) => s.state === "present").map((s) => [`${settings.prefix}/${s.path}`, s]));
+  const shape = settings.valueShape ?? { type: "json" };
+  const sourceByName = new Map(
+    source.secrets.filter((s) => s.state === "present").map((s) => [destinationNameFor(settings.prefix, s.path, settings.nameTemplate, settings.source.mount), s]),
+  );
   const adoptIfEqual = settings.policies?.onConflict === "adopt-if-equal";
   const compare = destination.secrets.filter((d) => {
     const s = sourceByName.get(d.name);
@@ -192,8 +196,12 @@ async function addValueFingerprints(
     const value = values.get(d.name);
     if (value !== undefined) d.fingerprint = secretStringFingerprint(value);
     const s = sourceByName.get(d.name);
-    // adopt-if-equal on KV v2: the source value is needed too (only for these few candidates).
-    if (s && s.fingerprint === undefined) s.fingerprint = valueFingerprint(await deps.source.readValue(s.path, s.version));
+    // adopt-if-equal on KV v2 (and any non-JSON value shape): the source value is needed too,
+    // only for these few candidates, compared as it would be written.
+    if (s && (s.fingerprint === undefined || shape.type !== "json")) {
+      const rendered = renderValue(await deps.source.readValue(s.path, s.version), shape, s.path);
+      s.fingerprint = "secretString" in rendered ? secretStringFingerprint(rendered.secretString) : `unrenderable:${s.path}`;
+    }
   }
 }
 
@@ -237,12 +245,14 @@ async function applyAction(action: PlannedAction, deps: RunDependencies, setting
   const dest = deps.destination;
   let data: SecretData | undefined;
   let secretString: string | undefined;
-  const readSource = async (): Promise<string> => {
+  const readSource = async (): Promise<RenderedValue> => {
     data = await deps.source.readValue(action.sourcePath, action.sourceVersion);
-    secretString = renderSecretString(data);
-    const tooLarge = sizeProblem(secretString);
+    const rendered = renderValue(data, settings.valueShape ?? { type: "json" }, action.sourcePath);
+    if ("problem" in rendered) throw new SyncError("invalid-value", rendered.problem, action.sourcePath);
+    if ("secretString" in rendered) secretString = rendered.secretString;
+    const tooLarge = renderedSizeProblem(rendered);
     if (tooLarge) throw new SyncError("too-large", `${action.sourcePath}: ${tooLarge}`, action.sourcePath);
-    return secretString;
+    return rendered;
   };
   try {
     switch (action.type) {
@@ -255,13 +265,14 @@ async function applyAction(action: PlannedAction, deps: RunDependencies, setting
       case "create":
         await dest.create({
           name,
-          secretString: await readSource(),
+          ...(await readSource()),
           requestToken: action.requestToken ?? randomUUID(),
           tags: action.tags ?? {},
           ...(settings.kmsKeyId ? { kmsKeyId: settings.kmsKeyId } : {}),
           ...(settings.description ? { description: settings.description } : {}),
           ...(action.replicas?.length ? { replicas: action.replicas } : {}),
         });
+        if (action.changes?.includes("policy")) await dest.setResourcePolicy(name, settings.resourcePolicy);
         break;
       default: {
         // update, restore, adopt
@@ -274,8 +285,9 @@ async function applyAction(action: PlannedAction, deps: RunDependencies, setting
           // run repeat the put with the same token, which AWS treats as a no-op.
           // KV v1 has no version to derive a token from; its value comparison already makes a
           // retry a no-op, so a fresh token is safe there.
-          await dest.putValue({ name, secretString: await readSource(), requestToken: action.requestToken ?? randomUUID() });
+          await dest.putValue({ name, ...(await readSource()), requestToken: action.requestToken ?? randomUUID() });
         }
+        if (action.changes?.includes("policy")) await dest.setResourcePolicy(name, settings.resourcePolicy);
         if (action.changes?.includes("replicas")) await dest.setReplicas(name, action.replicas ?? []);
         await dest.tag(name, tags);
         const untag = (action.untag ?? []).filter((key) => !(key in tags));
@@ -305,11 +317,11 @@ const PAST: Partial<Record<PlannedAction["type"], string>> = {
  * is derived from ours and the outsider's version id. The version-id tag is written first: if we
  * stop before the put, the next run derives the same token and the put still happens once.
  */
-async function repairDrift(action: PlannedAction, tags: Record<string, string>, readSource: () => Promise<string>, dest: SecretDestination): Promise<void> {
+async function repairDrift(action: PlannedAction, tags: Record<string, string>, readSource: () => Promise<RenderedValue>, dest: SecretDestination): Promise<void> {
   const token = action.restoreVersionId ?? "";
   tags[TAG.versionId] = token;
   await dest.tag(action.destinationName, { [TAG.versionId]: token });
-  await dest.putValue({ name: action.destinationName, secretString: await readSource(), requestToken: token });
+  await dest.putValue({ name: action.destinationName, ...(await readSource()), requestToken: token });
 }
 
 /** Turns anything thrown into a SyncError whose message cannot carry the values at hand. */

@@ -6,7 +6,7 @@ import type { ErrorClass } from "../core/errors.js";
 import { isSyncError } from "../core/errors.js";
 import { destinationNameFor } from "../core/naming.js";
 import { ownershipOf, TAG } from "../core/tags.js";
-import { secretStringFingerprint, valueFingerprint } from "../core/value.js";
+import { renderValue, secretStringFingerprint } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretSource } from "../sources/source.js";
 import type { PlanSettings } from "../core/plan.js";
@@ -29,7 +29,17 @@ export interface VerifyReport {
   exitCode: 0 | 1 | 2;
 }
 
-export async function verify(source: SecretSource, destination: SecretDestination, settings: PlanSettings, concurrency = 8): Promise<VerifyReport> {
+/** Verifies every mapping; one report. */
+export async function verify(mappings: { source: SecretSource; settings: PlanSettings }[], destination: SecretDestination, concurrency = 8): Promise<VerifyReport> {
+  const reports = [];
+  for (const m of mappings) reports.push(await verifyMapping(m.source, destination, m.settings, concurrency));
+  const entries = reports.flatMap((r) => r.entries);
+  const counts = { "in-sync": 0, differs: 0, missing: 0, "not-ours": 0, extra: 0, unreadable: 0 } as Record<Verdict, number>;
+  for (const e of entries) counts[e.verdict] += 1;
+  return { syncName: mappings[0]?.settings.syncName ?? "", entries, counts, exitCode: reports.some((r) => r.exitCode !== 0) ? 1 : 0 };
+}
+
+async function verifyMapping(source: SecretSource, destination: SecretDestination, settings: PlanSettings, concurrency: number): Promise<VerifyReport> {
   await Promise.all([source.validate(), destination.validate()]);
   const [src, dst] = await Promise.all([source.inventory(), destination.inventory(settings.prefix)]);
   const byName = new Map(dst.secrets.map((d) => [d.name, d]));
@@ -39,7 +49,7 @@ export async function verify(source: SecretSource, destination: SecretDestinatio
   const toRead: { path: string; name: string; version: number | null }[] = [];
   const seen = new Set<string>();
   for (const s of present) {
-    const name = destinationNameFor(settings.prefix, s.path);
+    const name = destinationNameFor(settings.prefix, s.path, settings.nameTemplate, settings.source.mount);
     seen.add(name);
     const d = byName.get(name);
     if (!d || d.deletedDate) entries.push({ sourcePath: s.path, destinationName: name, verdict: "missing" });
@@ -57,9 +67,13 @@ export async function verify(source: SecretSource, destination: SecretDestinatio
     toRead.map((r) =>
       limit(async () => {
         try {
-          const sourceFp = valueFingerprint(await source.readValue(r.path, r.version));
+          const rendered = renderValue(await source.readValue(r.path, r.version), settings.valueShape ?? { type: "json" }, r.path);
+          if (!("secretString" in rendered)) {
+            entries.push({ sourcePath: r.path, destinationName: r.name, verdict: "unreadable", detail: "problem" in rendered ? rendered.problem : "binary values are not compared" });
+            return;
+          }
           const value = destValues.get(r.name);
-          const same = value !== undefined && secretStringFingerprint(value) === sourceFp;
+          const same = value !== undefined && secretStringFingerprint(value) === secretStringFingerprint(rendered.secretString);
           entries.push({ sourcePath: r.path, destinationName: r.name, verdict: same ? "in-sync" : "differs" });
         } catch (error) {
           const errorClass = isSyncError(error) ? error.errorClass : "source-read-failed";

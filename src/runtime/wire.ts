@@ -1,7 +1,7 @@
 // Turns a validated config into providers and run settings. Every runtime (CLI, service, Lambda)
 // wires through here, so they all run the same engine the same way.
 import { readFile } from "node:fs/promises";
-import type { Config } from "../config/schema.js";
+import type { Config, MappingConfig } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -14,13 +14,16 @@ import type { SecretSource } from "../sources/source.js";
 import { login, resolveVaultConnection, TokenKeeper, VaultKvSource, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
 import type { RunMode } from "../engine/report.js";
-import type { RunSettings } from "../engine/run.js";
+import type { MappingRun, RunSettings } from "../engine/run.js";
 
 export interface Wiring {
+  /** The first mapping's source and settings (single-mapping callers). */
   source: SecretSource;
   destination: SecretDestination;
   notifiers: Notifier[];
   settings: RunSettings;
+  /** Every mapping, in config order. */
+  mappings: MappingRun[];
   close(): Promise<void>;
 }
 
@@ -145,19 +148,25 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
       }
     : undefined;
   const { connection, keeper } = await sourceConnection(config, env, tlsOptions, options.recorder);
-  const source = new VaultKvSource({
-    address: connection.address,
-    token: connection.token,
-    mount: config.source.mount,
-    path: config.source.path,
-    kvVersion: config.source.kvVersion,
-    concurrency: config.source.concurrency,
-    timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
-    maxAttempts: config.source.maxAttempts,
-    ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
-    ...(tlsOptions ? { tls: tlsOptions } : {}),
-    ...(options.recorder ? { recorder: options.recorder } : {}),
-  });
+  const mappingConfigs: MappingConfig[] = config.mappings ?? [
+    { mount: config.source.mount ?? "", path: config.source.path, include: config.source.include, exclude: config.source.exclude },
+  ];
+  const sources = mappingConfigs.map(
+    (m) =>
+      new VaultKvSource({
+        address: connection.address,
+        token: connection.token,
+        mount: m.mount,
+        path: m.path,
+        kvVersion: config.source.kvVersion,
+        concurrency: config.source.concurrency,
+        timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
+        maxAttempts: config.source.maxAttempts,
+        ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+        ...(tlsOptions ? { tls: tlsOptions } : {}),
+        ...(options.recorder ? { recorder: options.recorder } : {}),
+      }),
+  );
   const awsConfig = awsClientConfig(env, config.destination.region, config.destination.profile, config.destination.assumeRole);
   const smClient = new SecretsManagerClient({ ...awsConfig, retryMode: "standard", maxAttempts: config.destination.maxAttempts });
   const destination = new SecretsManagerDestination({
@@ -177,34 +186,48 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
     const hook = config.notifications.webhook;
     notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000) }));
   }
-  const settings: RunSettings = {
-    mode,
-    syncName: config.name,
-    source: {
-      address: connection.address,
-      mount: config.source.mount,
-      ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
-    },
-    prefix: config.destination.prefix,
-    ...(config.source.path ? { subPath: config.source.path } : {}),
-    staticTags: config.destination.tags,
-    policies: config.policies,
-    scope: { include: config.source.include, exclude: config.source.exclude },
-    copyCustomMetadata: config.destination.copyCustomMetadata,
-    replicaRegions: config.destination.replicaRegions,
-    ...(options.forceDeletions ? { forceDeletions: true } : {}),
-    concurrency: config.sync.concurrency,
-    description: config.destination.description,
-    ...(config.destination.kmsKeyId ? { kmsKeyId: config.destination.kmsKeyId } : {}),
-  };
+  const d = config.destination;
+  const mappings: MappingRun[] = mappingConfigs.map((m, i) => {
+    const shape = m.valueShape ?? d.valueShape ?? "json";
+    const valueKey = m.valueKey ?? d.valueKey ?? "";
+    const template = m.nameTemplate ?? d.nameTemplate;
+    const kmsKeyId = m.kmsKeyId ?? d.kmsKeyId;
+    const resourcePolicy = m.resourcePolicy ?? d.resourcePolicy;
+    const settings: RunSettings = {
+      mode,
+      syncName: config.name,
+      source: {
+        address: connection.address,
+        mount: m.mount,
+        ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+      },
+      prefix: m.prefix ?? d.prefix,
+      ...(m.path ? { subPath: m.path } : {}),
+      staticTags: { ...d.tags, ...m.tags },
+      policies: m.policies ?? config.policies,
+      scope: { include: m.include ?? config.source.include, exclude: m.exclude ?? config.source.exclude },
+      copyCustomMetadata: m.copyCustomMetadata ?? d.copyCustomMetadata,
+      replicaRegions: m.replicaRegions ?? d.replicaRegions,
+      ...(template ? { nameTemplate: template } : {}),
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+      valueShape: shape === "json" ? { type: "json" } : { type: shape, key: valueKey },
+      ...(options.forceDeletions ? { forceDeletions: true } : {}),
+      concurrency: config.sync.concurrency,
+      description: m.description ?? d.description,
+      ...(kmsKeyId ? { kmsKeyId } : {}),
+    };
+    return { source: sources[i] as VaultKvSource, settings };
+  });
+  const first = mappings[0] as MappingRun;
   return {
-    source,
+    source: first.source,
     destination,
     notifiers,
-    settings,
+    settings: first.settings,
+    mappings,
     close: async () => {
       keeper?.close();
-      await Promise.allSettled([source.close(), destination.close()]);
+      await Promise.allSettled([...sources.map((x) => x.close()), destination.close()]);
       smClient.destroy();
       snsClient?.destroy();
     },

@@ -4,7 +4,9 @@
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
+  DeleteResourcePolicyCommand,
   DeleteSecretCommand,
+  PutResourcePolicyCommand,
   DescribeSecretCommand,
   RemoveRegionsFromReplicationCommand,
   ReplicateSecretToRegionsCommand,
@@ -98,7 +100,7 @@ export class SecretsManagerDestination implements SecretDestination {
       await this.client.send(
         new CreateSecretCommand({
           Name: request.name,
-          SecretString: request.secretString,
+          ...(request.secretBinary ? { SecretBinary: request.secretBinary } : { SecretString: request.secretString ?? "" }),
           ClientRequestToken: request.requestToken,
           Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
           ...(request.kmsKeyId ? { KmsKeyId: request.kmsKeyId } : {}),
@@ -109,17 +111,21 @@ export class SecretsManagerDestination implements SecretDestination {
         }),
       );
     } catch (error) {
-      throw classifyAwsError(error, `CreateSecret ${request.name}`, "secret", [request.secretString]);
+      throw classifyAwsError(error, `CreateSecret ${request.name}`, "secret", request.secretString ? [request.secretString] : []);
     }
   }
 
   async putValue(request: PutSecretValueRequest): Promise<void> {
     try {
       await this.client.send(
-        new PutSecretValueCommand({ SecretId: request.name, SecretString: request.secretString, ClientRequestToken: request.requestToken }),
+        new PutSecretValueCommand({
+          SecretId: request.name,
+          ...(request.secretBinary ? { SecretBinary: request.secretBinary } : { SecretString: request.secretString ?? "" }),
+          ClientRequestToken: request.requestToken,
+        }),
       );
     } catch (error) {
-      throw classifyAwsError(error, `PutSecretValue ${request.name}`, "secret", [request.secretString]);
+      throw classifyAwsError(error, `PutSecretValue ${request.name}`, "secret", request.secretString ? [request.secretString] : []);
     }
   }
 
@@ -183,6 +189,15 @@ export class SecretsManagerDestination implements SecretDestination {
       }
     } catch (error) {
       throw classifyAwsError(error, `replica Regions of ${name}`, "secret");
+    }
+  }
+
+  async setResourcePolicy(name: string, policy: string | undefined): Promise<void> {
+    try {
+      if (policy === undefined) await this.client.send(new DeleteResourcePolicyCommand({ SecretId: name }));
+      else await this.client.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: policy, BlockPublicPolicy: true }));
+    } catch (error) {
+      throw classifyAwsError(error, `resource policy of ${name}`, "secret");
     }
   }
 

@@ -5,7 +5,7 @@ import cliProgress from "cli-progress";
 import { loadConfigFile } from "../../config/load.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
 import { iamPolicy } from "../../core/iam-policy.js";
-import { runSync } from "../../engine/run.js";
+import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
 import { bootstrapVault } from "../../sources/vault/index.js";
@@ -89,9 +89,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
     try {
-      const report = await runSync(
+      const report = await runMappings(
         {
-          source: wiring.source,
           destination: wiring.destination,
           notifiers: wiring.notifiers,
           logger,
@@ -105,7 +104,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
               }
             : undefined,
         },
-        wiring.settings,
+        wiring.mappings,
       );
       bar?.stop();
       render(report, opts, output);
@@ -135,7 +134,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       const config = await loadConfigFile(opts.config);
       const wiring = await wire(config, "plan", { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
       try {
-        const report = await verify(wiring.source, wiring.destination, wiring.settings, config.sync.concurrency);
+        const report = await verify(wiring.mappings, wiring.destination, config.sync.concurrency);
         if (opts.json) output.out(JSON.stringify(report, null, 2));
         else output.out(renderVerify(report));
         exitCode = report.exitCode;
