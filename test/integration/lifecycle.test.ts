@@ -301,3 +301,85 @@ describe("metadata and replicas", () => {
     assert.equal(awsWrites(quiet.recorder), 0);
   });
 });
+
+describe("mapping", () => {
+  test("two mappings in one run: each mount to its prefix, with its own settings; one report", async () => {
+    const a = await peers.scenario();
+    const b = await peers.scenario();
+    await a.put("db", { v: peers.secret("ma") });
+    await b.put("api/key", { token: peers.secret("mb") });
+    const both = `path "${a.mount}/*" { capabilities = ["read", "list"] }\npath "${b.mount}/*" { capabilities = ["read", "list"] }`;
+    await peers.bao.api("PUT", "sys/policies/acl/two-mounts", { policy: both });
+    const token = ((await peers.bao.api("POST", "auth/token/create", { policies: ["two-mounts"], ttl: "1h" })).json as { auth: { client_token: string } }).auth.client_token;
+    const config = a.writeConfig({
+      yaml: [
+        "mappings:",
+        `  - mount: ${a.mount}`,
+        `    prefix: team-a-${a.mount}`,
+        "    tags: { team: a }",
+        `  - mount: ${b.mount}`,
+        `    prefix: team-b-${b.mount}`,
+        "    nameTemplate: \"{prefix}/svc-{name}\"",
+        "    valueShape: string",
+        "    valueKey: token",
+        "",
+      ].join("\n"),
+    });
+    const run = await a.cli(["sync", "-c", config], token);
+    assert.equal(run.code, 0, run.stdout);
+    assert.match(run.stdout, /Sync it: 2 created/);
+    const first = await peers.destination(`team-a-${a.mount}`);
+    assert.equal(first.get(`team-a-${a.mount}/db`)?.team, "a");
+    const second = await peers.destination(`team-b-${b.mount}`);
+    assert.deepEqual([...second.keys()], [`team-b-${b.mount}/svc-key`]);
+    const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const plain = await peers.sm().send(new GetSecretValueCommand({ SecretId: `team-b-${b.mount}/svc-key` }));
+    assert.match(plain.SecretString ?? "", /^CANARY-mb-/, "the string shape writes the key's value itself, not JSON");
+    const again = await a.cli(["sync", "-c", config], token);
+    assert.equal(awsWrites(again.recorder), 0);
+  });
+
+  test("a name template that maps two secrets to one name: the plan refuses the second", async () => {
+    const s = await peers.scenario();
+    await s.put("eu/db", { v: peers.secret("c1") });
+    await s.put("us/db", { v: peers.secret("c2") });
+    const run = await s.cli(["plan", "-c", s.writeConfig({ yaml: '  nameTemplate: "{prefix}/{name}"\n' })], await s.readOnlyToken());
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /\[invalid-name\] us\/db and eu\/db both map to dest-.*\/db: rename one of them in the source/);
+  });
+
+  test("binary values from a base64 field are written as SecretBinary", async () => {
+    const s = await peers.scenario();
+    const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 253, 254, 255]);
+    await s.put("cert", { der: bytes.toString("base64"), note: peers.secret("bin") });
+    await s.put("broken", { der: "not base64!" });
+    const run = await s.cli(["sync", "-c", s.writeConfig({ yaml: "  valueShape: binary\n  valueKey: der\n" })], await s.readOnlyToken());
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /\[invalid-value\] broken: key "der" is not valid base64/);
+    const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const got = await peers.sm().send(new GetSecretValueCommand({ SecretId: `${s.prefix}/cert` }));
+    assert.deepEqual(Buffer.from(got.SecretBinary ?? new Uint8Array()), bytes);
+    assert.equal(got.SecretString, undefined);
+  });
+
+  test("a resource policy is set on create, replaced when changed, removed when dropped", async () => {
+    const s = await peers.scenario();
+    await s.put("shared", { v: peers.secret("policy") });
+    const token = await s.readOnlyToken();
+    const policy = (account: string) =>
+      `  resourcePolicy:\n    Version: "2012-10-17"\n    Statement:\n      - Effect: Allow\n        Principal: { AWS: "arn:aws:iam::${account}:root" }\n        Action: secretsmanager:GetSecretValue\n        Resource: "*"\n`;
+    const { GetResourcePolicyCommand } = await import("@aws-sdk/client-secrets-manager");
+    const current = async () => (await peers.sm().send(new GetResourcePolicyCommand({ SecretId: `${s.prefix}/shared` }))).ResourcePolicy ?? "";
+    assert.equal((await s.cli(["sync", "-c", s.writeConfig({ yaml: policy("111111111111") })], token)).code, 0);
+    assert.match(await current(), /111111111111/);
+    const changed = await s.cli(["sync", "-c", s.writeConfig({ yaml: policy("222222222222") })], token);
+    assert.match(changed.stdout, /resource policy out of date/);
+    assert.equal(changed.recorder.count("aws", "PutSecretValue"), 0);
+    assert.match(await current(), /222222222222/);
+    const same = await s.cli(["sync", "-c", s.writeConfig({ yaml: policy("222222222222") })], token);
+    assert.equal(awsWrites(same.recorder) + same.recorder.count("aws", "PutResourcePolicy"), 0);
+    const dropped = await s.cli(["sync", "-c", s.writeConfig()], token);
+    assert.equal(dropped.recorder.count("aws", "DeleteResourcePolicy"), 1);
+    assert.equal(await current(), "");
+  });
+});

@@ -56,4 +56,32 @@ describe("config", () => {
     assert.match(message, /source\.token: Invalid input: expected string, received number/);
     assert.ok(!message.includes("12345"));
   });
+  test("mappings: templates, value shapes and policies are checked per mapping", () => {
+    const message = errorOf(
+      [
+        "name: p",
+        "source: {}",
+        "mappings:",
+        "  - mount: a",
+        '    nameTemplate: "{prefix}/{path}/{nope}"',
+        "  - mount: b",
+        '    nameTemplate: "other/{path}"',
+        "    valueShape: string",
+        "  - mount: c",
+        "    policies:",
+        "      deletion: { strategy: purge, recoveryWindowDays: 3 }",
+        "",
+      ].join("\n"),
+    );
+    assert.match(message, /mappings\[0\]\.nameTemplate: unknown placeholder \{nope\}/);
+    assert.match(message, /mappings\[1\]\.nameTemplate: must start with \{prefix\}\//);
+    // Cross-key checks run once every key is valid on its own.
+    assert.match(errorOf("name: p\nsource: {}\nmappings:\n  - mount: b\n    valueShape: string\n"), /mappings\[0\]\.valueKey: is required with valueShape string/);
+    assert.match(message, /mappings\[2\]\.policies\.deletion\.strategy: must be retain, tag or delete/);
+    assert.match(message, /mappings\[2\]\.policies\.deletion\.recoveryWindowDays: AWS allows 7-30 days/);
+  });
+  test("source.mount is required without mappings; a resource policy must be JSON", () => {
+    assert.match(errorOf("name: p\nsource: {}\n"), /source\.mount: is required \(or list the mounts under mappings\)/);
+    assert.match(errorOf("name: p\nsource: {mount: m}\ndestination:\n  resourcePolicy: \"{not json\"\n"), /destination\.resourcePolicy: is not valid JSON/);
+  });
 });

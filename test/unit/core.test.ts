@@ -26,6 +26,14 @@ describe("naming", () => {
   });
 });
 
+describe("name templates", () => {
+  test("placeholders", () => {
+    assert.equal(destinationNameFor("pre", "team/db/password", "{prefix}/{mount}/{dir}/{name}", "kv"), "pre/kv/team/db/password");
+    assert.equal(destinationNameFor("pre", "db", "{prefix}/{dir}/{name}"), "pre/db");
+    assert.equal(destinationNameFor("pre", "team/db", "{prefix}/svc-{name}"), "pre/svc-db");
+  });
+});
+
 describe("request tokens", () => {
   test("deterministic for the same source identity and version, different otherwise", () => {
     const t = requestTokenFor("s", source, "p", 3, "pre/p");
