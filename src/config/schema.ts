@@ -35,6 +35,8 @@ const resourcePolicySchema = z
   });
 
 const valueShapeFields = {
+  /** secret: one destination secret per source secret (default); key: one per key. */
+  granularity: z.enum(["secret", "key"], { error: "must be secret or key" }).optional(),
   /** json: the KV map as JSON; string: one key as a plain string; binary: one key's base64 as SecretBinary. */
   valueShape: z.enum(["json", "string", "binary"], { error: "must be json, string or binary" }).optional(),
   /** The key used by the string and binary shapes. */
@@ -214,6 +216,19 @@ export const configSchema = z.strictObject({
 }).superRefine((config, ctx) => {
   if (!config.mappings && !config.source.mount) {
     ctx.addIssue({ code: "custom", path: ["source", "mount"], message: "is required (or list the mounts under mappings)" });
+  }
+  const grains = [
+    { where: ["destination"], granularity: config.destination.granularity, template: config.destination.nameTemplate },
+    ...(config.mappings ?? []).map((m, i) => ({ where: ["mappings", i], granularity: m.granularity ?? config.destination.granularity, template: m.nameTemplate ?? config.destination.nameTemplate })),
+  ];
+  for (const { where, granularity, template } of grains) {
+    if (!template) continue;
+    if (granularity === "key" && !template.includes("{key}")) {
+      ctx.addIssue({ code: "custom", path: [...where, "nameTemplate"], message: "needs {key} with granularity key, or every key would get the same name" });
+    }
+    if (granularity !== "key" && template.includes("{key}")) {
+      ctx.addIssue({ code: "custom", path: [...where, "nameTemplate"], message: "uses {key}, which only exists with granularity key" });
+    }
   }
   const shapes = [
     { where: ["destination"], shape: config.destination.valueShape, key: config.destination.valueKey },

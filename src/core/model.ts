@@ -17,6 +17,8 @@ export interface SourceSecretMeta {
    */
   versionCreatedTime?: string;
   customMetadata?: Record<string, string>;
+  /** One destination secret per key: the key names of the current version (read only when it changed). */
+  keys?: string[];
   /**
    * KV v1 only: an in-memory fingerprint of the value (v1 has no version to compare).
    * Never logged, tagged or serialised.
@@ -98,6 +100,8 @@ export interface PlannedAction {
   untag?: string[];
   /** Replica Regions the secret must have (create, or replicas out of date). */
   replicas?: { region: string; kmsKeyId?: string }[];
+  /** One destination secret per key: the key this action writes. */
+  key?: string;
   /** Not failures, but worth a line in the report (e.g. metadata that did not fit in tags). */
   warnings?: string[];
 }

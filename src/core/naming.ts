@@ -7,14 +7,16 @@ const NAME_CHARSET = /^[A-Za-z0-9/_+=.@-]+$/;
 const ARN_SUFFIX_TRAP = /-[A-Za-z0-9]{6}$/;
 
 export const DEFAULT_NAME_TEMPLATE = "{prefix}/{path}";
-const PLACEHOLDERS = ["prefix", "mount", "path", "dir", "name"] as const;
+/** With one destination secret per key. */
+export const DEFAULT_KEY_NAME_TEMPLATE = "{prefix}/{path}/{key}";
+const PLACEHOLDERS = ["prefix", "mount", "path", "dir", "name", "key"] as const;
 
 /**
  * The destination name of a source secret. Placeholders: {prefix}, {mount}, {path} (relative to
  * the mount), {dir} (the path's folder, empty at the top), {name} (its last segment). The default
  * `{prefix}/{path}` is the reference walkthrough's naming.
  */
-export function destinationNameFor(prefix: string, sourcePath: string, template = DEFAULT_NAME_TEMPLATE, mount = ""): string {
+export function destinationNameFor(prefix: string, sourcePath: string, template = DEFAULT_NAME_TEMPLATE, mount = "", key = ""): string {
   const cut = sourcePath.lastIndexOf("/");
   const values: Record<(typeof PLACEHOLDERS)[number], string> = {
     prefix,
@@ -22,6 +24,7 @@ export function destinationNameFor(prefix: string, sourcePath: string, template 
     path: sourcePath,
     dir: cut >= 0 ? sourcePath.slice(0, cut) : "",
     name: cut >= 0 ? sourcePath.slice(cut + 1) : sourcePath,
+    key,
   };
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? values[key as keyof typeof values] : whole)).replace(/\/{2,}/g, "/");
 }

@@ -3,7 +3,7 @@
 // without servers.
 import { createHash } from "node:crypto";
 import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
-import { destinationNameFor, nameProblem } from "./naming.js";
+import { DEFAULT_KEY_NAME_TEMPLATE, destinationNameFor, nameProblem } from "./naming.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "./policies.js";
 import { scopeMatcher, type ScopeRules } from "./scope.js";
 import type { ValueShape } from "./value.js";
@@ -33,6 +33,15 @@ export interface PlanSettings {
   resourcePolicy?: string;
   /** How the KV map becomes the value; default the whole map as JSON. */
   valueShape?: ValueShape;
+  /** secret (default): one destination secret per source secret; key: one per key. */
+  granularity?: "secret" | "key";
+}
+
+/** Destination secrets of ours written from one source path, per key (granularity key). */
+export function keySecretsOf(destination: DestinationInventory, settings: PlanSettings, path: string): DestinationSecretMeta[] {
+  return destination.secrets.filter(
+    (d) => ownershipOf(d.tags, settings.syncName) === "ours" && d.tags[TAG.mount] === settings.source.mount && d.tags[TAG.path] === path && d.tags[TAG.key] !== undefined,
+  );
 }
 
 /** A short, stable hash of a resource policy's text, kept in a tag to notice changes. */
@@ -57,9 +66,17 @@ export function planSync(fullSource: SourceInventory, destination: DestinationIn
 
   const sorted = [...source.secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const secret of sorted) {
-    const action = planOne(secret, byName, claimedBy, settings, policies);
-    if (action.type !== "skip" || secret.state === "present") present.add(action.destinationName);
-    actions.push(action);
+    // One secret per key: the keys of a changed version were read; an unchanged one keeps the
+    // keys it already has in the destination.
+    const keys =
+      settings.granularity === "key" && secret.state === "present"
+        ? (secret.keys ?? keySecretsOf(destination, settings, secret.path).map((d) => d.tags[TAG.key] ?? "")).sort()
+        : [undefined];
+    for (const key of keys) {
+      const action = planOne(secret, byName, claimedBy, settings, policies, key);
+      if (action.type !== "skip" || secret.state === "present") present.add(action.destinationName);
+      actions.push(action);
+    }
   }
 
   actions.push(...planAbsences(source, destination, present, settings, policies));
@@ -73,9 +90,11 @@ function planOne(
   claimedBy: Map<string, string>,
   settings: PlanSettings,
   policies: LifecyclePolicies,
+  key?: string,
 ): PlannedAction {
-  const name = destinationNameFor(settings.prefix, secret.path, settings.nameTemplate, settings.source.mount);
-  const base = { sourcePath: secret.path, destinationName: name, sourceVersion: secret.version };
+  const template = settings.nameTemplate ?? (settings.granularity === "key" ? DEFAULT_KEY_NAME_TEMPLATE : undefined);
+  const name = destinationNameFor(settings.prefix, secret.path, template, settings.source.mount, key ?? "");
+  const base = { sourcePath: secret.path, destinationName: name, sourceVersion: secret.version, ...(key !== undefined ? { key } : {}) };
   const skip = (reason: string, failure?: PlannedAction["failure"]): PlannedAction => ({ ...base, type: "skip", reason, ...(failure ? { failure } : {}) });
   const conflict = (reason: string, failure: NonNullable<PlannedAction["failure"]>): PlannedAction => ({ ...base, type: "conflict", reason, failure });
 
@@ -83,9 +102,12 @@ function planOne(
   if (badName) return skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
   const previousClaim = claimedBy.get(name);
   if (previousClaim !== undefined) {
-    return skip("name collision", { errorClass: "invalid-name", message: `${secret.path} and ${previousClaim} both map to ${name}: rename one of them in the source` });
+    return skip("name collision", {
+      errorClass: "invalid-name",
+      message: `${secret.path}${key !== undefined ? ` (key ${key})` : ""} and ${previousClaim} both map to ${name}: rename one of them in the source`,
+    });
   }
-  claimedBy.set(name, secret.path);
+  claimedBy.set(name, key !== undefined ? `${secret.path} (key ${key})` : secret.path);
 
   // A deleted or destroyed current version is an absence: handled with the other absences.
   if (secret.state !== "present") return skip(`current version ${secret.version ?? ""} is ${secret.state} in the source`.replace("  ", " "));
@@ -94,6 +116,7 @@ function planOne(
   const ownTags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags, secret.versionCreatedTime);
   if (replicas.length > 0) ownTags[TAG.replicas] = replicas.map((r) => r.region).join(",");
   if (settings.resourcePolicy) ownTags[TAG.resourcePolicy] = policyHash(settings.resourcePolicy);
+  if (key !== undefined) ownTags[TAG.key] = key;
   const { tags, dropped } = settings.copyCustomMetadata ? withCustomMetadata(ownTags, secret.customMetadata) : { tags: ownTags, dropped: [] };
   const warnings = dropped.length
     ? { warnings: [`${secret.path}: custom_metadata not copied to tags (AWS limits: 50 tags, keys 127 and values 255 characters, reserved prefixes): ${dropped.join(", ")}`] }

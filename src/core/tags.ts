@@ -8,6 +8,8 @@ export const TAG = {
   namespace: "secretbridge:namespace",
   mount: "secretbridge:mount",
   path: "secretbridge:path",
+  /** With one destination secret per key: which key of the source secret. */
+  key: "secretbridge:key",
   sourceVersion: "secretbridge:source-version",
   /** When the source version was written: tells a re-created secret's version 1 from the old one. */
   sourceCreated: "secretbridge:source-version-created",

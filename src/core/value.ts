@@ -46,7 +46,7 @@ export function secretStringFingerprint(secretString: string): string {
 }
 
 /** How a KV map becomes the destination value. */
-export type ValueShape = { type: "json" } | { type: "string"; key: string } | { type: "binary"; key: string };
+export type ValueShape = { type: "json" } | { type: "string"; key: string } | { type: "binary"; key: string } | { type: "key"; key: string };
 
 export type RenderedValue = { secretString: string } | { secretBinary: Uint8Array };
 
@@ -58,6 +58,8 @@ export function renderValue(data: Record<string, unknown>, shape: ValueShape, pa
   if (shape.type === "json") return { secretString: renderSecretString(data) };
   const raw = data[shape.key];
   if (raw === undefined) return { problem: `${path}: has no key "${shape.key}" (valueShape ${shape.type} needs it)` };
+  // One secret per key: strings as they are, anything else as JSON.
+  if (shape.type === "key") return { secretString: typeof raw === "string" ? raw : canonicalJson(raw) };
   if (typeof raw !== "string") return { problem: `${path}: key "${shape.key}" is a ${Array.isArray(raw) ? "list" : typeof raw}, not a string` };
   if (shape.type === "string") return { secretString: raw };
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) return { problem: `${path}: key "${shape.key}" is not valid base64 (valueShape binary)` };

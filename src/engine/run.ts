@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import { isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "../core/errors.js";
 import type { ActionResult, DestinationInventory, Plan, PlannedAction, SourceInventory } from "../core/model.js";
-import { planSync, type PlanSettings } from "../core/plan.js";
+import { keySecretsOf, planSync, type PlanSettings } from "../core/plan.js";
 import { destinationNameFor } from "../core/naming.js";
 import { ownershipOf } from "../core/tags.js";
 import { renderedSizeProblem, renderValue, secretStringFingerprint, type RenderedValue } from "../core/value.js";
@@ -160,6 +160,7 @@ async function inventoryAndPlan(deps: Omit<RunDependencies, "source">, mappings:
       "inventories listed",
     );
     await addValueFingerprints(sourceInventory, destinationInventory, { ...deps, source: mapping.source }, mapping.settings);
+    if (mapping.settings.granularity === "key") await addChangedKeys(sourceInventory, destinationInventory, mapping.source, mapping.settings);
     const planStart = performance.now();
     plans.push(planSync(sourceInventory, destinationInventory, mapping.settings));
     planMs += performance.now() - planStart;
@@ -167,6 +168,28 @@ async function inventoryAndPlan(deps: Omit<RunDependencies, "source">, mappings:
   timings.inventoryMs = Math.round(lap() - planMs);
   timings.planMs = Math.round(planMs);
   return plans;
+}
+
+/**
+ * One destination secret per key: a version that is already replicated keeps its keys (a new key
+ * needs a new version), so only secrets whose version changed are read, for their key names.
+ */
+async function addChangedKeys(source: SourceInventory, destination: DestinationInventory, reader: SecretSource, settings: RunSettings): Promise<void> {
+  const limit = pLimit(settings.concurrency);
+  await Promise.all(
+    source.secrets
+      .filter((s) => s.state === "present")
+      .map((s) =>
+        limit(async () => {
+          const existing = keySecretsOf(destination, settings, s.path);
+          const current =
+            s.version !== null &&
+            existing.length > 0 &&
+            existing.every((d) => d.tags[TAG.sourceVersion] === String(s.version) && (d.tags[TAG.sourceCreated] ?? s.versionCreatedTime) === s.versionCreatedTime);
+          if (!current) s.keys = Object.keys(await reader.readValue(s.path, s.version));
+        }),
+      ),
+  );
 }
 
 /**
@@ -247,7 +270,8 @@ async function applyAction(action: PlannedAction, deps: RunDependencies, setting
   let secretString: string | undefined;
   const readSource = async (): Promise<RenderedValue> => {
     data = await deps.source.readValue(action.sourcePath, action.sourceVersion);
-    const rendered = renderValue(data, settings.valueShape ?? { type: "json" }, action.sourcePath);
+    const shape = action.key !== undefined ? ({ type: "key", key: action.key } as const) : (settings.valueShape ?? { type: "json" });
+    const rendered = renderValue(data, shape, action.sourcePath);
     if ("problem" in rendered) throw new SyncError("invalid-value", rendered.problem, action.sourcePath);
     if ("secretString" in rendered) secretString = rendered.secretString;
     const tooLarge = renderedSizeProblem(rendered);

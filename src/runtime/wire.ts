@@ -211,6 +211,7 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
       ...(template ? { nameTemplate: template } : {}),
       ...(resourcePolicy ? { resourcePolicy } : {}),
       valueShape: shape === "json" ? { type: "json" } : { type: shape, key: valueKey },
+      granularity: m.granularity ?? d.granularity ?? "secret",
       ...(options.forceDeletions ? { forceDeletions: true } : {}),
       concurrency: config.sync.concurrency,
       description: m.description ?? d.description,

@@ -383,3 +383,33 @@ describe("mapping", () => {
     assert.equal(await current(), "");
   });
 });
+
+describe("granularity key", () => {
+  test("one destination secret per key; no-change reads no value; keys added and removed follow new versions", async () => {
+    const s = await peers.scenario();
+    await s.put("db", { username: "app", password: peers.secret("pw1"), port: 5432 });
+    for (let i = 0; i < 10; i++) await s.put(`other/s${i}`, { v: peers.secret(`o${i}`) });
+    const token = await s.readOnlyToken();
+    const config = s.writeConfig({ yaml: "  granularity: key\npolicies:\n  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 0.2\n" });
+    const first = await s.cli(["sync", "-c", config], token);
+    assert.equal(first.code, 0, first.stdout);
+    const names = [...(await s.destination()).keys()].filter((n) => n.includes("/db/")).sort();
+    assert.deepEqual(names, ["password", "port", "username"].map((k) => `${s.prefix}/db/${k}`));
+    assert.equal(await s.value("db/port"), "5432");
+    assert.equal(await s.value("db/username"), "app");
+    assert.equal((await s.destination()).get(`${s.prefix}/db/password`)?.["secretbridge:key"], "password");
+
+    const again = await s.cli(["sync", "-c", config], token);
+    assert.equal(awsWrites(again.recorder), 0);
+    assert.equal(again.recorder.count("vault", "read-data"), 0);
+
+    const pw2 = peers.secret("pw2");
+    await s.put("db", { username: "app", password: pw2, host: "db.internal" });
+    const third = await s.cli(["sync", "-c", config], token);
+    assert.equal(third.code, 0, third.stdout);
+    assert.match(third.stdout, /1 created, 2 updated, 10 unchanged, .* 1 deleted/);
+    assert.equal(await s.value("db/password"), pw2);
+    assert.equal(await s.value("db/host"), "db.internal");
+    assert.ok((await describeSecret(s, "db/port")).DeletedDate instanceof Date);
+  });
+});
