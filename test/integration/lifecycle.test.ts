@@ -319,6 +319,8 @@ describe("mapping", () => {
         "    tags: { team: a }",
         `  - mount: ${b.mount}`,
         `    prefix: team-b-${b.mount}`,
+        "    kmsKeyId: alias/team-b-key",
+        "    description: team b secrets",
         "    nameTemplate: \"{prefix}/svc-{name}\"",
         "    valueShape: string",
         "    valueKey: token",
@@ -333,10 +335,21 @@ describe("mapping", () => {
     const second = await peers.destination(`team-b-${b.mount}`);
     assert.deepEqual([...second.keys()], [`team-b-${b.mount}/svc-key`]);
     const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const described = await peers.sm().send(new DescribeSecretCommand({ SecretId: `team-b-${b.mount}/svc-key` }));
+    assert.deepEqual([described.KmsKeyId, described.Description], ["alias/team-b-key", "team b secrets"]);
     const plain = await peers.sm().send(new GetSecretValueCommand({ SecretId: `team-b-${b.mount}/svc-key` }));
     assert.match(plain.SecretString ?? "", /^CANARY-mb-/, "the string shape writes the key's value itself, not JSON");
     const again = await a.cli(["sync", "-c", config], token);
     assert.equal(awsWrites(again.recorder), 0);
+  });
+
+  test("two mappings that would write the same name: the second is refused in the plan", async () => {
+    const s = await peers.scenario();
+    await s.put("team/db", { v: peers.secret("x1") });
+    const yaml = ["mappings:", `  - mount: ${s.mount}`, `  - mount: ${s.mount}`, "    path: team", '    nameTemplate: "{prefix}/{path}"', ""].join("\n");
+    const run = await s.cli(["plan", "-c", s.writeConfig({ yaml })], await s.readOnlyToken());
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /\[invalid-name\] team\/db maps to dest-.*\/team\/db, which another mapping already writes \(from team\/db\)/);
   });
 
   test("a name template that maps two secrets to one name: the plan refuses the second", async () => {
