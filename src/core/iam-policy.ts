@@ -25,8 +25,21 @@ export const SECRET_SCOPED_ACTIONS = [
   "secretsmanager:ValidateResourcePolicy",
 ];
 
-/** What a sync writes: create, new values, tags; Describe for operators' tooling. */
-export const WRITE_ACTIONS = ["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"];
+/** What every sync writes: create, new values, tags (and their removal); Describe for replicas and operators. */
+export const WRITE_ACTIONS = [
+  "secretsmanager:CreateSecret",
+  "secretsmanager:PutSecretValue",
+  "secretsmanager:TagResource",
+  "secretsmanager:UntagResource",
+  "secretsmanager:DescribeSecret",
+];
+
+/** Extra actions per feature, granted only when the config uses it. */
+export const FEATURE_ACTIONS = {
+  deletion: ["secretsmanager:DeleteSecret", "secretsmanager:RestoreSecret", "secretsmanager:RemoveRegionsFromReplication"],
+  replicas: ["secretsmanager:ReplicateSecretToRegions", "secretsmanager:RemoveRegionsFromReplication"],
+  resourcePolicy: ["secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"],
+} as const;
 
 export interface IamPolicyInput {
   prefix: string;
@@ -37,8 +50,10 @@ export interface IamPolicyInput {
   snsTopicArn?: string;
   /** Name of a secret under the prefix the sync may read but never write (the Lambda's connection secret). */
   connectionSecretName?: string;
-  /** KV v1 mounts compare values: allow reading values under the prefix. */
+  /** KV v1 mounts, adopt-if-equal and `verify` compare values: allow reading values under the prefix. */
   allowValueReads?: boolean;
+  /** Features in use that need more than the write actions. */
+  features?: (keyof typeof FEATURE_ACTIONS)[];
 }
 
 interface Statement {
@@ -57,9 +72,11 @@ export function iamPolicy(input: IamPolicyInput): { Version: "2012-10-17"; State
     { Sid: "ListSecretsForInventory", Effect: "Allow", Action: "secretsmanager:ListSecrets", Resource: "*" },
     { Sid: "WriteReplicatedSecretsUnderPrefix", Effect: "Allow", Action: WRITE_ACTIONS, Resource: underPrefix },
   ];
+  const extra = [...new Set((input.features ?? []).flatMap((f) => FEATURE_ACTIONS[f]))].sort();
+  if (extra.length) statements.push({ Sid: "LifecycleUnderPrefix", Effect: "Allow", Action: extra, Resource: underPrefix });
   if (input.allowValueReads) {
     statements.push(
-      { Sid: "BatchReadForKvV1Comparison", Effect: "Allow", Action: "secretsmanager:BatchGetSecretValue", Resource: "*" },
+      { Sid: "BatchReadForValueComparison", Effect: "Allow", Action: "secretsmanager:BatchGetSecretValue", Resource: "*" },
       { Sid: "ReadValuesUnderPrefix", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: underPrefix },
     );
   }

@@ -189,7 +189,7 @@ function planOne(
     const reason =
       secret.version === null
         ? "value differs (KV v1 comparison)"
-        : recreated
+        : destinationVersion === String(secret.version) && recreated
           ? `source re-created: version ${secret.version} written ${secret.versionCreatedTime ?? ""}`
           : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
     const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");

@@ -67,8 +67,15 @@ describe("secretbridge CLI (built binary)", () => {
   test("iam-policy prints valid JSON scoped to the prefix", async () => {
     const r = await cli(["iam-policy", "--account", "123456789012", "--region", "eu-west-1", "--prefix", "team-a"]);
     assert.equal(r.code, 0, r.stderr);
-    const policy = JSON.parse(r.stdout) as { Statement: { Sid: string; Resource?: string; NotResource?: string }[] };
+    const policy = JSON.parse(r.stdout) as { Statement: { Sid: string; Action: string | string[]; Resource?: string; NotResource?: string }[] };
     assert.deepEqual(policy.Statement.map((s) => s.Sid), ["ListSecretsForInventory", "WriteReplicatedSecretsUnderPrefix", "DenySecretActionsOutsideThePrefix"]);
+    const withDeletion = JSON.parse((await cli(["iam-policy", "--account", "123456789012", "--region", "eu-west-1", "--deletion", "--replicas"])).stdout) as typeof policy;
+    assert.deepEqual(withDeletion.Statement.find((s) => s.Sid === "LifecycleUnderPrefix")?.Action, [
+      "secretsmanager:DeleteSecret",
+      "secretsmanager:RemoveRegionsFromReplication",
+      "secretsmanager:ReplicateSecretToRegions",
+      "secretsmanager:RestoreSecret",
+    ]);
     assert.equal(policy.Statement[1]?.Resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:team-a/*");
     const missing = await cli(["iam-policy", "--region", "eu-west-1"]);
     assert.equal(missing.code, 2);

@@ -59,7 +59,13 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
     assert.deepEqual(s.get("WriteReplicatedSecretsUnderPrefix"), {
       Sid: "WriteReplicatedSecretsUnderPrefix",
       Effect: "Allow",
-      Action: ["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:TagResource", "secretsmanager:DescribeSecret"],
+      Action: [
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
+        "secretsmanager:DescribeSecret",
+      ],
       Resource: prefixArn,
     });
   });

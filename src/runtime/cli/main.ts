@@ -189,8 +189,11 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--kms-key-arn <arn>", "customer-managed key the secrets are encrypted with")
     .option("--sns-topic-arn <arn>", "failure notification topic")
     .option("--connection-secret <name>", "a secret under the prefix to read but never write (the Lambda's connection secret)")
-    .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts compare values)")
-    .action((opts: { account: string; region: string; prefix: string; partition: string; kmsKeyArn?: string; snsTopicArn?: string; connectionSecret?: string; kvV1?: boolean }) => {
+    .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts, adopt-if-equal, verify)")
+    .option("--deletion", "allow the delete strategy (DeleteSecret, RestoreSecret)")
+    .option("--replicas", "allow managing replica Regions")
+    .option("--resource-policy", "allow setting resource policies")
+    .action((opts: { account: string; region: string; prefix: string; partition: string; kmsKeyArn?: string; snsTopicArn?: string; connectionSecret?: string; kvV1?: boolean; deletion?: boolean; replicas?: boolean; resourcePolicy?: boolean }) => {
       output.out(
         JSON.stringify(
           iamPolicy({
@@ -202,6 +205,11 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
             ...(opts.snsTopicArn ? { snsTopicArn: opts.snsTopicArn } : {}),
             ...(opts.connectionSecret ? { connectionSecretName: opts.connectionSecret } : {}),
             allowValueReads: Boolean(opts.kvV1),
+            features: [
+              ...(opts.deletion ? (["deletion"] as const) : []),
+              ...(opts.replicas ? (["replicas"] as const) : []),
+              ...(opts.resourcePolicy ? (["resourcePolicy"] as const) : []),
+            ],
           }),
           null,
           2,
