@@ -186,7 +186,14 @@ async function addChangedKeys(source: SourceInventory, destination: DestinationI
             s.version !== null &&
             existing.length > 0 &&
             existing.every((d) => d.tags[TAG.sourceVersion] === String(s.version) && (d.tags[TAG.sourceCreated] ?? s.versionCreatedTime) === s.versionCreatedTime);
-          if (!current) s.keys = Object.keys(await reader.readValue(s.path, s.version));
+          if (current) return;
+          try {
+            s.keys = Object.keys(await reader.readValue(s.path, s.version));
+          } catch (error) {
+            // Unreadable now: reported, and (as a listing problem) it also blocks deletions.
+            const failure = asSyncError(error, "source-read-failed", [], s.path);
+            source.problems.push({ path: s.path, errorClass: failure.errorClass, message: failure.message });
+          }
         }),
       ),
   );
@@ -222,8 +229,14 @@ async function addValueFingerprints(
     // adopt-if-equal on KV v2 (and any non-JSON value shape): the source value is needed too,
     // only for these few candidates, compared as it would be written.
     if (s && (s.fingerprint === undefined || shape.type !== "json")) {
-      const rendered = renderValue(await deps.source.readValue(s.path, s.version), shape, s.path);
-      s.fingerprint = "secretString" in rendered ? secretStringFingerprint(rendered.secretString) : `unrenderable:${s.path}`;
+      try {
+        const rendered = renderValue(await deps.source.readValue(s.path, s.version), shape, s.path);
+        s.fingerprint = "secretString" in rendered ? secretStringFingerprint(rendered.secretString) : `unrenderable:${s.path}`;
+      } catch {
+        // Unreadable: no fingerprint, so the planner cannot call the values equal (conflict or
+        // update, whose own read then reports the error with its path).
+        delete s.fingerprint;
+      }
     }
   }
 }
