@@ -2,6 +2,7 @@
 // unknown keys are errors, so a typo never silently falls back to a default.
 import { z } from "zod";
 import { templateProblem } from "../core/naming.js";
+import { scheduleProblem } from "../runtime/service/schedule.js";
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
@@ -198,6 +199,25 @@ export const mappingSchema = z.strictObject({
   policies: z.lazy(() => policiesSchema).optional(),
 });
 
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, "host:port, e.g. 127.0.0.1:8080");
+
+export const serviceSchema = z.strictObject({
+  /** HTTP: /healthz, /readyz, /metrics, /api/status, /api/sync, /webhook. Loopback by default. */
+  listen: hostPort.default("127.0.0.1:8080"),
+  /** TCP listener for a Vault / OpenBao socket audit device (push trigger); off when unset. */
+  auditListen: hostPort.optional(),
+  /** Full syncs, the safety net: 5-field cron or EventBridge cron(...). */
+  schedule: z
+    .string()
+    .superRefine((expr, ctx) => {
+      const problem = scheduleProblem(expr);
+      if (problem) ctx.addIssue({ code: "custom", message: `is not a valid schedule: ${problem}` });
+    })
+    .default("*/30 * * * *"),
+  /** Milliseconds to wait after a trigger so a burst becomes one targeted sync. */
+  coalesceMs: z.number().int().min(0).max(60_000).default(50),
+});
+
 export const configSchema = z.strictObject({
   /** Identifies this sync in ownership tags, so two syncs never modify each other's secrets. */
   name: z.string().regex(syncNamePattern, "1-128 characters of A-Z a-z 0-9 _ . : / = + @ -"),
@@ -211,6 +231,7 @@ export const configSchema = z.strictObject({
     .default({ concurrency: 8 }),
   notifications: notificationsSchema.default({}),
   policies: policiesSchema.default(policiesSchema.parse({})),
+  service: serviceSchema.default(serviceSchema.parse({})),
   /** Several mounts / prefixes in one sync; default: one mapping from source.mount and destination.prefix. */
   mappings: z.array(mappingSchema).min(1, "list at least one mapping, or remove the key").optional(),
 }).superRefine((config, ctx) => {

@@ -35,6 +35,11 @@ export interface PlanSettings {
   valueShape?: ValueShape;
   /** secret (default): one destination secret per source secret; key: one per key. */
   granularity?: "secret" | "key";
+  /**
+   * The inventories cover only some paths (a push trigger): nothing can be concluded about
+   * absences, so nothing is deleted or marked; the next full run does that.
+   */
+  targeted?: boolean;
 }
 
 /** Destination secrets of ours written from one source path, per key (granularity key). */
@@ -79,7 +84,7 @@ export function planSync(fullSource: SourceInventory, destination: DestinationIn
     }
   }
 
-  actions.push(...planAbsences(source, destination, present, settings, policies));
+  if (!settings.targeted) actions.push(...planAbsences(source, destination, present, settings, policies));
   actions.sort(byPath);
   return { syncName: settings.syncName, sourceMethod: source.method, actions, problems: source.problems };
 }

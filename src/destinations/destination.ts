@@ -29,6 +29,8 @@ export interface SecretDestination {
   validate(): Promise<void>;
   /** Every secret whose name starts with `prefix`, with tags; paginated, no per-secret calls. */
   inventory(prefix: string): Promise<DestinationInventory>;
+  /** Metadata of just these names (push triggers); names that do not exist are left out. */
+  describe(names: string[]): Promise<DestinationInventory>;
   create(request: CreateSecretRequest): Promise<void>;
   putValue(request: PutSecretValueRequest): Promise<void>;
   /** Adds or overwrites the given tags (others are left as they are). */

@@ -6,6 +6,7 @@ import { isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "..
 import type { ActionResult, DestinationInventory, Plan, PlannedAction, SourceInventory } from "../core/model.js";
 import { keySecretsOf, planSync, type PlanSettings } from "../core/plan.js";
 import { destinationNameFor } from "../core/naming.js";
+import { scopeMatcher } from "../core/scope.js";
 import { ownershipOf } from "../core/tags.js";
 import { renderedSizeProblem, renderValue, secretStringFingerprint, type RenderedValue } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
@@ -56,7 +57,7 @@ export async function runSync(deps: RunDependencies, settings: RunSettings): Pro
  * Several mappings in one run: all are validated and listed before anything is written, names
  * claimed by two mappings are refused, and one report and one notification cover them all.
  */
-export async function runMappings(deps: Omit<RunDependencies, "source">, mappings: MappingRun[]): Promise<RunReport> {
+export async function runMappings(deps: Omit<RunDependencies, "source">, mappings: MappingRun[], targets?: SecretChangeTarget[]): Promise<RunReport> {
   const runId = randomUUID();
   const started = new Date();
   const first = mappings[0]?.settings;
@@ -67,7 +68,7 @@ export async function runMappings(deps: Omit<RunDependencies, "source">, mapping
   const timings: RunReport["timings"] = {};
   let plans: Plan[];
   try {
-    plans = await inventoryAndPlan(deps, mappings, log, timings);
+    plans = await inventoryAndPlan(deps, mappings, log, timings, targets);
   } catch (error) {
     const fatal = asSyncError(error, "source-unavailable", []);
     log.error({ errorClass: fatal.errorClass, err: fatal.toJSON() }, "run stopped before writing anything");
@@ -127,7 +128,28 @@ function refuseCrossMappingCollisions(plans: Plan[]): void {
   }
 }
 
-async function inventoryAndPlan(deps: Omit<RunDependencies, "source">, mappings: MappingRun[], log: Logger, timings: RunReport["timings"]): Promise<Plan[]> {
+/** A path a push trigger says changed. */
+export interface SecretChangeTarget {
+  mount: string;
+  path: string;
+}
+
+/** The target paths that belong to one mapping (its mount, sub-path and globs). */
+function targetsOf(mapping: MappingRun, targets: SecretChangeTarget[]): string[] {
+  const scope = mapping.settings.subPath ? `${mapping.settings.subPath}/` : "";
+  const inScope = scopeMatcher(mapping.settings.scope ?? {});
+  return [...new Set(targets.filter((t) => t.mount === mapping.settings.source.mount && t.path.startsWith(scope) && inScope(t.path)).map((t) => t.path))];
+}
+
+async function inventoryAndPlan(
+  deps: Omit<RunDependencies, "source">,
+  allMappings: MappingRun[],
+  log: Logger,
+  timings: RunReport["timings"],
+  targets?: SecretChangeTarget[],
+): Promise<Plan[]> {
+  if (targets) return targetedPlans(deps, allMappings, targets, timings);
+  const mappings = allMappings;
   let t = performance.now();
   const lap = () => {
     const now = performance.now();
@@ -167,6 +189,33 @@ async function inventoryAndPlan(deps: Omit<RunDependencies, "source">, mappings:
   }
   timings.inventoryMs = Math.round(lap() - planMs);
   timings.planMs = Math.round(planMs);
+  return plans;
+}
+
+/**
+ * Push triggers: plan only the changed paths, from their own metadata (one metadata read and one
+ * DescribeSecret each), never from a full listing. Absences are left to the next full run.
+ */
+async function targetedPlans(deps: Omit<RunDependencies, "source">, mappings: MappingRun[], targets: SecretChangeTarget[], timings: RunReport["timings"]): Promise<Plan[]> {
+  const started = performance.now();
+  const plans: Plan[] = [];
+  for (const mapping of mappings) {
+    const paths = targetsOf(mapping, targets);
+    const settings = { ...mapping.settings, targeted: true };
+    if (paths.length === 0) {
+      plans.push({ syncName: settings.syncName, sourceMethod: "list-and-metadata", actions: [], problems: [] });
+      continue;
+    }
+    const sourceInventory = await mapping.source.inventoryOf(paths);
+    const destinationInventory =
+      settings.granularity === "key"
+        ? await deps.destination.inventory(settings.prefix)
+        : await deps.destination.describe(paths.map((p) => destinationNameFor(settings.prefix, p, settings.nameTemplate, settings.source.mount)));
+    await addValueFingerprints(sourceInventory, destinationInventory, { ...deps, source: mapping.source }, settings);
+    if (settings.granularity === "key") await addChangedKeys(sourceInventory, destinationInventory, mapping.source, settings);
+    plans.push(planSync(sourceInventory, destinationInventory, settings));
+  }
+  timings.inventoryMs = Math.round(performance.now() - started);
   return plans;
 }
 

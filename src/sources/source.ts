@@ -33,6 +33,8 @@ export interface SecretSource {
   validate(): Promise<SourceCapabilities>;
   /** Lists every secret under the configured sub-path, recursively, with metadata only. */
   inventory(): Promise<SourceInventory>;
+  /** Metadata of just these paths (push triggers); paths that do not exist are left out. */
+  inventoryOf(paths: string[]): Promise<SourceInventory>;
   /**
    * Reads one secret version's data. `version` is the KV v2 version the plan was made for, so the
    * value written always matches the version tagged; `null` on KV v1.

@@ -95,6 +95,21 @@ export class SecretsManagerDestination implements SecretDestination {
     return { secrets };
   }
 
+  async describe(names: string[]): Promise<DestinationInventory> {
+    const secrets: DestinationSecretMeta[] = [];
+    for (const name of names) {
+      try {
+        const d = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+        // DescribeSecret returns the same facts as a ListSecrets entry, under the same names.
+        secrets.push(toMeta({ ...d, SecretVersionsToStages: d.VersionIdsToStages } as SecretListEntry));
+      } catch (error) {
+        if ((error as { name?: string }).name === "ResourceNotFoundException") continue;
+        throw classifyAwsError(error, `DescribeSecret ${name}`, "destination");
+      }
+    }
+    return { secrets };
+  }
+
   async create(request: CreateSecretRequest): Promise<void> {
     try {
       await this.client.send(

@@ -9,7 +9,8 @@ import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
 import { bootstrapVault } from "../../sources/vault/index.js";
-import type { ApiCallRecorder } from "../../util/api-calls.js";
+import { ApiCallRecorder } from "../../util/api-calls.js";
+import { SyncService } from "../service/service.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { wire } from "../wire.js";
 import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
@@ -33,6 +34,8 @@ export interface CliContext {
   logger?: Logger;
   /** Receives every API call the run makes (tests, benchmarks). */
   recorder?: ApiCallRecorder;
+  /** Ends `serve` (tests); a real process uses SIGTERM / SIGINT. */
+  stopSignal?: AbortSignal;
 }
 
 function defaultConfigPath(env: NodeJS.ProcessEnv): string {
@@ -141,6 +144,38 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       } finally {
         await wiring.close();
       }
+    });
+
+  withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
+    .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook).")
+    .action(async (opts: CommonOptions) => {
+      const config = await loadConfigFile(opts.config);
+      const logger = loggerFor(opts);
+      const recorder = context.recorder ?? new ApiCallRecorder();
+      const wiring = await wire(config, "sync", { env, recorder });
+      const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
+      const audit = config.service.auditListen?.split(/:(?=\d+$)/);
+      const service = new SyncService({
+        wiring,
+        logger,
+        recorder,
+        listen: { host, port: Number(port) },
+        ...(audit ? { audit: { host: audit[0] ?? "127.0.0.1", port: Number(audit[1]) } } : {}),
+        schedule: config.service.schedule,
+        coalesceMs: config.service.coalesceMs,
+        ...(env.SECRETBRIDGE_API_TOKEN ? { apiToken: env.SECRETBRIDGE_API_TOKEN } : {}),
+        ...(env.SECRETBRIDGE_WEBHOOK_SECRET ? { webhookSecret: env.SECRETBRIDGE_WEBHOOK_SECRET } : {}),
+      });
+      const ports = await service.start();
+      output.err(`secretbridge serve: http on ${host}:${ports.httpPort}${ports.auditPort ? `, audit stream on ${audit?.[0]}:${ports.auditPort}` : ""}`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+        context.stopSignal?.addEventListener("abort", stop);
+      });
+      await service.stop();
+      await wiring.close();
     });
 
   program

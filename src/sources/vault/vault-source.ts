@@ -147,6 +147,32 @@ export class VaultKvSource implements SecretSource {
     return { secrets, problems, method: caps.listingMethod };
   }
 
+  async inventoryOf(paths: string[]): Promise<SourceInventory> {
+    const caps = await this.validate();
+    const problems: InventoryProblem[] = [];
+    const found = await Promise.all(
+      paths.map((path) =>
+        this.limit(async (): Promise<SourceSecretMeta | undefined> => {
+          try {
+            if (caps.kvVersion === 1) {
+              const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.options.mount}/${encodePath(path)}`, { secretPath: path, accept: [404] });
+              return res.status === 404 ? undefined : { path, version: null, state: "present", fingerprint: valueFingerprint(res.body?.data ?? {}) };
+            }
+            const res = await this.http.send<{ data?: KeyInfo }>("read-metadata", "GET", `${this.options.mount}/metadata/${encodePath(path)}`, { secretPath: path, accept: [404] });
+            return res.status === 404 ? undefined : toMeta(path, res.body?.data ?? {});
+          } catch (error) {
+            if (error instanceof SyncError && error.errorClass === "permission-denied") {
+              problems.push({ path, errorClass: "permission-denied", message: `${path}: metadata not readable (permission-denied)` });
+              return undefined;
+            }
+            throw error;
+          }
+        }),
+      ),
+    );
+    return { secrets: found.filter((s): s is SourceSecretMeta => s !== undefined), problems, method: caps.listingMethod };
+  }
+
   async readValue(path: string, version: number | null): Promise<SecretData> {
     const caps = await this.validate();
     return this.limit(async () => {
