@@ -120,6 +120,37 @@ describe("secretbridge CLI (built binary)", () => {
     assert.equal((await peers.destination(mount)).get(`${mount}/app/db`)?.["secretbridge:source-version"], "1");
   });
 
+  test("serve: answers /healthz and /readyz, and exits 0 on SIGTERM after its work", async () => {
+    await peers.moto.reset();
+    const { spawn } = await import("node:child_process");
+    const { freePort } = await import("../helpers/peers.js");
+    const port = await freePort();
+    const config = join(dir, "serve.yaml");
+    writeFileSync(config, `name: e2e\nsource:\n  mount: secret\ndestination:\n  prefix: served\nservice:\n  listen: 127.0.0.1:${port}\n`);
+    const child = spawn(process.execPath, [bin, "serve", "-c", config], {
+      env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), ...peers.moto.awsEnv, VAULT_ADDR: peers.bao.url, VAULT_TOKEN: peers.bao.rootToken, SECRETBRIDGE_API_TOKEN: "t" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      let ready = 0;
+      for (let i = 0; i < 200 && ready !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+      }
+      assert.equal(ready, 200, stderr);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      const status = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: "Bearer t" } });
+      assert.equal(status.status, 200);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    assert.equal(await exited, 0, stderr);
+    emitted.push(stderr);
+  });
+
   test("exit 2 and nothing written when the source refuses the token", async () => {
     await peers.moto.reset();
     const config = join(dir, "denied.yaml");
