@@ -14,6 +14,7 @@ import type { Wiring } from "../wire.js";
 import { AuditStreamListener } from "./audit-stream.js";
 import { ServiceMetrics } from "./metrics.js";
 import { startSchedule } from "./schedule.js";
+import { STATUS_PAGE } from "./status-page.js";
 import { verifyWebhook, WEBHOOK_MAX_BODY_BYTES } from "./webhook-auth.js";
 
 export interface ServiceOptions {
@@ -184,6 +185,16 @@ export class SyncService {
       res.end(type === "application/json" ? JSON.stringify(body) : String(body));
     };
     try {
+      if (req.method === "GET" && url.pathname === "/") {
+        res.writeHead(200, {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+          "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+          "x-content-type-options": "nosniff",
+        });
+        res.end(STATUS_PAGE);
+        return;
+      }
       if (req.method === "GET" && url.pathname === "/healthz") return send(200, "ok", "text/plain");
       if (req.method === "GET" && url.pathname === "/readyz") return send(this.ready ? 200 : 503, this.ready ? "ready" : "no successful full sync yet", "text/plain");
       if (req.method === "GET" && url.pathname === "/metrics") return send(200, await this.metrics.registry.metrics(), this.metrics.registry.contentType);
@@ -192,6 +203,8 @@ export class SyncService {
         if (!this.authorized(req)) return send(401, { error: "a valid bearer token is required" });
         if (req.method === "GET" && url.pathname === "/api/status") {
           return send(200, {
+            syncName: this.options.wiring.settings.syncName,
+            mappings: this.options.wiring.mappings.map((m) => ({ mount: m.settings.source.mount, path: m.settings.subPath ?? "", prefix: m.settings.prefix })),
             ready: this.ready,
             pending: { full: this.pendingFull, paths: this.pendingTargets.size },
             runs: this.runs,

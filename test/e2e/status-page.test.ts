@@ -1,0 +1,95 @@
+// The status page in a real headless Chromium (Debian's chromium, driven by playwright-core),
+// against a service syncing real OpenBao into real moto: it renders the walkthrough's secrets
+// with their state, filters, and "Sync now" triggers a full sync.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium, type Browser } from "playwright-core";
+import { parseConfigText } from "../../src/config/load.js";
+import { SyncService } from "../../src/runtime/service/service.js";
+import { wire, type Wiring } from "../../src/runtime/wire.js";
+import { ApiCallRecorder } from "../../src/util/api-calls.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { assertNoCanary } from "../helpers/harness.js";
+import { canary, startMoto, startOpenBao, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+let bao: OpenBaoPeer;
+let moto: MotoPeer;
+let browser: Browser;
+let wiring: Wiring;
+let service: SyncService;
+let url = "";
+const values = [canary("first"), canary("second")];
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/bootstrap.sh installs Debian's chromium (or set CHROMIUM_PATH)`);
+  [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
+  await bao.api("POST", "sys/mounts/hybrid-aws-secrets", { type: "kv", options: { version: "2" } });
+  await bao.api("POST", "hybrid-aws-secrets/data/first-secret-for-replication", { data: { secrets: values[0] } });
+  await bao.api("POST", "hybrid-aws-secrets/data/second-secret-for-replication", { data: { password: values[1] } });
+  await bao.api("POST", "hybrid-aws-secrets/data/bad name", { data: { v: "x" } });
+  const config = parseConfigText(`name: page\nsource:\n  address: ${bao.url}\n  mount: hybrid-aws-secrets\n`);
+  const recorder = new ApiCallRecorder();
+  wiring = await wire(config, "sync", { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
+  service = new SyncService({ wiring, logger: silentLogger(), recorder, listen: { host: "127.0.0.1", port: 0 }, apiToken: "page-token" });
+  url = `http://127.0.0.1:${(await service.start()).httpPort}/`;
+  await service.idle();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await service?.stop();
+  await wiring?.close();
+  await Promise.allSettled([bao?.stop(), moto?.stop()]);
+});
+
+test("the status page shows the walkthrough's secrets with their state, filters them, and 'Sync now' runs a full sync", async () => {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.fill("#token", "wrong");
+  await page.click("text=Show status");
+  await page.waitForSelector("#error:has-text('The token was refused.')");
+
+  await page.fill("#token", "page-token");
+  await page.click("text=Show status");
+  await page.waitForSelector("#secrets tbody tr");
+  const rows = await page.$$eval("#secrets tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+  assert.deepEqual(
+    rows.map((r) => [r[0], r[2], r[3], r[4]]),
+    [
+      ["hybrid-aws-secrets/bad name", "failed", "", "invalid-name"],
+      ["hybrid-aws-secrets/first-secret-for-replication", "in-sync", "1", ""],
+      ["hybrid-aws-secrets/second-secret-for-replication", "in-sync", "1", ""],
+    ],
+  );
+  assert.deepEqual(await page.$$eval("#mappings tbody td", (tds) => tds.map((td) => td.textContent)), ["hybrid-aws-secrets", "(whole mount)", "hybrid-aws-secrets/"]);
+
+  await page.selectOption("#state-filter", "failed");
+  assert.equal(await page.locator("#secrets tbody tr").count(), 1);
+  await page.selectOption("#state-filter", "");
+  await page.fill("#filter", "second");
+  assert.equal(await page.locator("#secrets tbody tr").count(), 1);
+
+  const runsBefore = service.runs.length;
+  await page.click("#sync-now");
+  await page.waitForSelector("#notice:has-text('sync requested')");
+  await service.idle();
+  assert.equal(service.runs.length, runsBefore + 1);
+  assert.equal(service.runs[0]?.kind, "full");
+  // A function, not a string: the page's CSP forbids eval, as it should.
+  type Dom = { document: { querySelectorAll(selector: string): { length: number } } };
+  await page.waitForFunction((n) => (globalThis as unknown as Dom).document.querySelectorAll("#runs tbody tr").length === n, runsBefore + 1);
+
+  const shot = join(mkdtempSync(join(tmpdir(), "sb-page-")), "status.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  process.stdout.write(`# screenshot: ${shot}\n`);
+  const html = await page.content();
+  assertNoCanary([html, JSON.stringify(await (await fetch(`${url}api/status`, { headers: { authorization: "Bearer page-token" } })).json())], values);
+  await page.close();
+});
