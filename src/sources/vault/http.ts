@@ -42,8 +42,15 @@ export type VaultOperation =
   | "read-data"
   | "write";
 
-/** Statuses worth another attempt: rate limited, server errors, sealed/standby (503). */
+/**
+ * Statuses worth another attempt: rate limited, server errors, sealed/standby (503). 412 is the
+ * one 4xx: Vault Enterprise answers it when a performance standby has not yet caught up with the
+ * index the client asked for, and documents it as "retry".
+ */
 const RETRYABLE_STATUS = new Set([412, 429, 500, 502, 503, 504]);
+
+/** Vault's error strings are short; a long one is not Vault's and is cut, never echoed whole. */
+const MAX_ERROR_TEXT = 300;
 
 export class VaultHttp {
   private readonly dispatcher: Dispatcher;
@@ -89,6 +96,7 @@ export class VaultHttp {
       "x-vault-request": "true",
     };
     const payload = options.body !== undefined ? JSON.stringify(options.body) : undefined;
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
     let lastError: SyncError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (attempt > 1) await sleep(backoffMs(attempt));
@@ -100,21 +108,26 @@ export class VaultHttp {
           headers,
           ...(payload !== undefined ? { body: payload } : {}),
           dispatcher: this.dispatcher,
-          headersTimeout: this.options.timeoutMs ?? 10_000,
-          bodyTimeout: this.options.timeoutMs ?? 10_000,
+          // headers/body timeouts only bound the gaps; the signal bounds the whole exchange.
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          signal: AbortSignal.timeout(timeoutMs),
         });
         status = res.statusCode;
         text = await res.body.text();
       } catch (error) {
-        const code = (error as { code?: string }).code ?? (error as Error).name ?? "network error";
+        const code = networkErrorCode(error);
         this.options.recorder?.record("vault", operation, code);
         const tlsProblem = /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|VERIFY|SIGNATURE/i.test(code);
-        lastError = new SyncError(
-          "source-unavailable",
-          `${method} ${path}: cannot reach ${this.base} (${code})${tlsProblem ? ": the server's certificate is not trusted: set source.tls.caCertFile (or serverName)" : ": check the address and the network"}`,
-          options.secretPath,
-          { retryable: !tlsProblem },
-        );
+        const why = tlsProblem
+          ? ": the server's certificate is not trusted: set source.tls.caCertFile (or serverName)"
+          : code === "TimeoutError"
+            ? `: no answer within ${timeoutMs} ms`
+            : ": check the address and the network";
+        lastError = new SyncError("source-unavailable", `${method} ${path}: cannot reach ${this.base} (${code})${why}`, options.secretPath, {
+          cause: error,
+          retryable: !tlsProblem,
+        });
         if (tlsProblem) break;
         continue;
       }
@@ -131,6 +144,15 @@ export class VaultHttp {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+/** A short, stable name for a failed exchange: ECONNREFUSED, ENOTFOUND, TimeoutError, UND_ERR_... */
+function networkErrorCode(error: unknown): string {
+  const e = error as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
+  if (typeof e.code === "string" && e.code) return e.code;
+  if (typeof e.cause?.code === "string" && e.cause.code) return e.cause.code;
+  if (typeof e.name === "string" && e.name && e.name !== "Error") return e.name;
+  return "network-error";
 }
 
 function parseJson<T>(text: string, method: string, path: string, secretPath?: string): T {
@@ -157,7 +179,12 @@ function sleep(ms: number): Promise<void> {
 function vaultErrors(text: string): string[] {
   try {
     const parsed = JSON.parse(text) as { errors?: unknown };
-    if (Array.isArray(parsed.errors)) return parsed.errors.map((e) => String(e).replace(/\s+/g, " ").trim()).filter(Boolean);
+    if (Array.isArray(parsed.errors)) {
+      return parsed.errors
+        .map((e) => String(e).replace(/\s+/g, " ").trim())
+        .filter(Boolean)
+        .map((e) => (e.length > MAX_ERROR_TEXT ? `${e.slice(0, MAX_ERROR_TEXT)}...` : e));
+    }
   } catch {
     // not JSON
   }

@@ -31,6 +31,9 @@ export interface VaultSourceOptions {
   listPageSize?: number;
 }
 
+/** A folder name no one uses, so the capability probe never scans a real subtree. */
+const SCAN_PROBE = ".secretbridge-scan-probe";
+
 interface KeyInfo {
   current_version?: number;
   updated_time?: string;
@@ -113,13 +116,17 @@ export class VaultKvSource implements SecretSource {
 
   /** Picks the cheapest listing this server and token allow; see the module comment. */
   private async detectListing(): Promise<SourceListingMethod> {
-    const folder = this.folderPath(this.subPath ? `${this.subPath}/` : "");
-    const scan = await this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${folder}`, {
-      accept: [400, 403, 404, 405],
+    // SCAN has no pagination (it ignores after/limit), so probing the real tree would cost a full
+    // scan. A child that does not exist is matched by the same policy globs and answers 200 with no
+    // keys when scan works, 403 without the `scan` capability, 404/405 where SCAN or
+    // detailed-metadata is unknown (Vault, old OpenBao).
+    const base = this.subPath ? `${this.subPath}/` : "";
+    const scan = await this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${this.folderPath(`${base}${SCAN_PROBE}/`)}`, {
+      accept: [400, 403, 404, 405, 501],
     });
     if (scan.status === 200) return "detailed-metadata-scan";
-    const list = await this.http.send<{ errors?: string[] }>("list-detailed-metadata", "LIST", `${this.options.mount}/detailed-metadata/${folder}?limit=1`, {
-      accept: [400, 403, 404, 405],
+    const list = await this.http.send<{ errors?: string[] }>("list-detailed-metadata", "LIST", `${this.options.mount}/detailed-metadata/${this.folderPath(base)}?limit=1`, {
+      accept: [400, 403, 404, 405, 501],
     });
     // An empty folder answers 404 with no errors; Vault answers 404 "unsupported path".
     if (list.status === 200 || (list.status === 404 && (list.body?.errors ?? []).length === 0)) return "detailed-metadata-list";
@@ -203,6 +210,12 @@ export class VaultKvSource implements SecretSource {
     return encodePath(relative);
   }
 
+  /**
+   * One SCAN for the whole tree. OpenBao (2.7.2 checked) ignores `after`/`limit` on SCAN, so there
+   * is nothing to page through. SCAN checks the policy on the requested path only: a `deny` on a
+   * subtree does not hide its keys here (it does for LIST), so such secrets are listed and their
+   * value reads fail per secret instead of becoming an inventory problem.
+   */
   private async scanInventory(): Promise<SourceSecretMeta[]> {
     const base = this.subPath ? `${this.subPath}/` : "";
     const res = await this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${this.folderPath(base)}`, {
@@ -343,7 +356,9 @@ function toMeta(path: string, info: KeyInfo): SourceSecretMeta {
   const version = info.current_version ?? 0;
   const current = info.versions?.[String(version)];
   let state: SourceSecretMeta["state"] = "present";
-  if (current?.destroyed) state = "destroyed";
+  // current_version 0: metadata written without any data version; there is nothing to replicate.
+  if (version === 0) state = "deleted";
+  else if (current?.destroyed) state = "destroyed";
   else if (current?.deletion_time && Date.parse(current.deletion_time) <= Date.now()) state = "deleted";
   return {
     path,

@@ -1,0 +1,91 @@
+// Bad-input corpus, configuration half: every case is a config a user could write, with the exact
+// message they get. None may crash, none may echo a value.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseConfigText } from "../../src/config/load.js";
+import { SyncError } from "../../src/core/errors.js";
+
+const base = "name: p\nsource:\n  mount: m\n";
+const cases: [string, string, RegExp][] = [
+  ["empty file", "", /name: Invalid input: expected string, received undefined/],
+  ["a list at the top", "- a\n- b\n", /\(top level\): Invalid input: expected object, received array/],
+  ["a scalar at the top", "just text\n", /\(top level\): Invalid input: expected object, received string/],
+  ["tab indentation", "name: p\nsource:\n\tmount: m\n", /line \d+, column \d+/],
+  ["unclosed quote", 'name: "p\n', /line \d+, column \d+/],
+  ["unclosed flow map", "name: p\nsource: {mount: m\n", /line \d+, column \d+/],
+  ["duplicate key", "name: a\nname: b\nsource: {mount: m}\n", /Map keys must be unique/],
+  ["unknown top-level key", base + "sorce: {}\n", /unknown key "sorce"/],
+  ["unknown source key", "name: p\nsource:\n  mount: m\n  adress: x\n", /unknown key "adress" under source/],
+  ["unknown destination key", base + "destination:\n  prefx: x\n", /unknown key "prefx" under destination/],
+  ["unknown policy key", base + "policies:\n  deletions: {}\n", /unknown key "deletions" under policies/],
+  ["name with spaces", "name: my sync\nsource: {mount: m}\n", /name: 1-128 characters/],
+  ["name too long", `name: ${"x".repeat(129)}\nsource: {mount: m}\n`, /name: 1-128 characters/],
+  ["name as a number", "name: 12\nsource: {mount: m}\n", /name: Invalid input: expected string, received number/],
+  ["mount with slashes", "name: p\nsource:\n  mount: /kv/\n", /source\.mount: a mount path without leading or trailing slashes/],
+  ["path with a leading slash", base + "  path: /team\n", /source\.path: a sub-path without leading or trailing slashes/],
+  ["address not a URL", base + "  address: vault:8200\n", /source\.address: must be an http:\/\/ or https:\/\/ URL/],
+  ["address with another scheme", base + "  address: ftp://vault\n", /source\.address: must be an http:\/\/ or https:\/\/ URL/],
+  ["kvVersion 3", base + "  kvVersion: 3\n", /source\.kvVersion: must be 1, 2 or auto/],
+  ["concurrency zero", base + "  concurrency: 0\n", /source\.concurrency: Too small/],
+  ["concurrency as text", base + "  concurrency: many\n", /source\.concurrency: Invalid input: expected number, received string/],
+  ["negative timeout", base + "  timeoutSeconds: -1\n", /source\.timeoutSeconds: Too small/],
+  ["unknown auth method", base + "  auth:\n    method: ldap\n", /auth\.method must be approle or aws/],
+  ["approle without role id", base + "  auth:\n    method: approle\n", /source\.auth\.roleId/],
+  ["tls option typo", base + "  tls:\n    caFile: x\n", /unknown key "caFile" under source\.tls/],
+  ["prefix ending in a slash", base + "destination:\n  prefix: a/\n", /destination\.prefix: must not end with \//],
+  ["prefix with spaces", base + "destination:\n  prefix: my prefix\n", /destination\.prefix: 1-256 characters/],
+  ["reserved aws: tag", base + "destination:\n  tags:\n    aws:x: y\n", /destination\.tags\.aws:x: the aws: tag prefix is reserved/],
+  ["reserved secretbridge: tag", base + "destination:\n  tags:\n    secretbridge:sync: y\n", /reserved for ownership tags/],
+  ["tag value too long", base + `destination:\n  tags:\n    team: ${"v".repeat(256)}\n`, /tag values are at most 255 characters/],
+  ["bad replica Region", base + "destination:\n  replicaRegions:\n    - region: europe\n", /an AWS Region, e\.g\. eu-west-1/],
+  ["bad role ARN", base + "destination:\n  assumeRole:\n    roleArn: writer\n", /an IAM role ARN/],
+  ["resource policy not JSON", base + 'destination:\n  resourcePolicy: "{oops"\n', /destination\.resourcePolicy: is not valid JSON/],
+  ["template without path", base + 'destination:\n  nameTemplate: "{prefix}/fixed"\n', /must contain \{path\} or \{name\}/],
+  ["template outside the prefix", base + 'destination:\n  nameTemplate: "elsewhere/{path}"\n', /must start with \{prefix\}\//],
+  ["template with an unknown placeholder", base + 'destination:\n  nameTemplate: "{prefix}/{team}/{path}"\n', /unknown placeholder \{team\}/],
+  ["key template without granularity key", base + 'destination:\n  nameTemplate: "{prefix}/{path}/{key}"\n', /uses \{key\}, which only exists with granularity key/],
+  ["granularity key without {key}", base + 'destination:\n  granularity: key\n  nameTemplate: "{prefix}/{path}"\n', /needs \{key\} with granularity key/],
+  ["string shape without key", base + "destination:\n  valueShape: string\n", /destination\.valueKey: is required with valueShape string/],
+  ["unknown value shape", base + "destination:\n  valueShape: xml\n", /must be json, string or binary/],
+  ["unknown deletion strategy", base + "policies:\n  deletion:\n    strategy: purge\n", /must be retain, tag or delete/],
+  ["recovery window too short", base + "policies:\n  deletion:\n    recoveryWindowDays: 3\n", /AWS allows 7-30 days/],
+  ["blast radius share over 1", base + "policies:\n  blastRadius:\n    maxShare: 10\n", /a share between 0 and 1/],
+  ["unknown drift policy", base + "policies:\n  drift: ignore\n", /must be overwrite, report or skip/],
+  ["unknown conflict policy", base + "policies:\n  onConflict: replace\n", /must be fail, adopt or adopt-if-equal/],
+  ["bad cron", base + "service:\n  schedule: every hour\n", /service\.schedule: is not a valid schedule/],
+  ["EventBridge cron with 5 fields", base + 'service:\n  schedule: "cron(0 * * * ?)"\n', /an EventBridge cron has 6 fields/],
+  ["listen address without a port", base + "service:\n  listen: localhost\n", /service\.listen: host:port/],
+  ["listen address as a bare number", base + "service:\n  listen: 8080\n", /service\.listen: Invalid input: expected string, received number/],
+  ["webhook URL not http", base + "notifications:\n  webhook:\n    url: mailto:x@y\n", /notifications\.webhook\.url: must be an http/],
+  ["SNS topic not an ARN", base + "notifications:\n  sns:\n    topicArn: my-topic\n", /notifications\.sns\.topicArn: an SNS topic ARN/],
+  ["no mount and no mappings", "name: p\nsource: {}\n", /source\.mount: is required/],
+  ["empty mappings list", base + "mappings: []\n", /list at least one mapping/],
+  ["mapping without mount", base + "mappings:\n  - path: x\n", /mappings\[0\]\.mount/],
+];
+
+describe("bad configuration corpus", () => {
+  for (const [label, text, expected] of cases) {
+    test(label, () => {
+      let error: unknown;
+      try {
+        parseConfigText(text, "sb.yaml");
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof SyncError, `${label}: expected a config error, got ${String(error)}`);
+      assert.equal(error.errorClass, "config-invalid");
+      assert.match(error.message, expected);
+      assert.ok(!/\n\s+at /.test(error.message), "no stack trace in the message");
+    });
+  }
+  test("a token in a broken config is never echoed", () => {
+    for (const text of ["name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  bad: [\n", "name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  kvVersion: 9\n"]) {
+      try {
+        parseConfigText(text, "sb.yaml");
+        assert.fail("expected an error");
+      } catch (error) {
+        assert.ok(!(error as Error).message.includes("s3cr3t-t0ken-v4lue"));
+      }
+    }
+  });
+});
