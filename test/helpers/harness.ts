@@ -123,7 +123,7 @@ export class Scenario {
     return (t.json as { auth: { client_token: string } }).auth.client_token;
   }
 
-  writeConfig(extra: { name?: string; yaml?: string; address?: string } = {}): string {
+  writeConfig(extra: { name?: string; yaml?: string; address?: string; mount?: string; sourceYaml?: string } = {}): string {
     const path = join(this.dir, `config-${Math.random().toString(36).slice(2, 8)}.yaml`);
     writeFileSync(
       path,
@@ -131,8 +131,9 @@ export class Scenario {
         `name: ${extra.name ?? "it"}`,
         "source:",
         `  address: ${extra.address ?? this.peers.bao.url}`,
-        `  mount: ${this.mount}`,
+        `  mount: ${extra.mount ?? this.mount}`,
         "  maxAttempts: 2",
+        extra.sourceYaml ?? "",
         "  timeoutSeconds: 5",
         "destination:",
         `  prefix: ${this.prefix}`,

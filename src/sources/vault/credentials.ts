@@ -12,7 +12,8 @@ export interface VaultConnectionInput {
 }
 
 export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.ProcessEnv = process.env): { address: string; token: string } {
-  const address = input.address ?? env.BAO_ADDR ?? env.VAULT_ADDR;
+  // `||`, not `??`: an empty value (a blank config key, `export VAULT_ADDR=`) means "not set".
+  const address = input.address || env.BAO_ADDR || env.VAULT_ADDR;
   if (!address) {
     throw new SyncError("config-invalid", "source.address is not set: set it in the config, or export BAO_ADDR or VAULT_ADDR");
   }
@@ -25,7 +26,7 @@ export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.
     }
     if (!token) throw new SyncError("config-invalid", `source.tokenFile: ${input.tokenFile} is empty`);
   }
-  token ??= env.BAO_TOKEN || env.VAULT_TOKEN || undefined;
+  if (!token) token = env.BAO_TOKEN || env.VAULT_TOKEN || undefined;
   if (!token) {
     const file = join(env.HOME ?? homedir(), ".vault-token");
     if (existsSync(file)) token = readFileSync(file, "utf8").trim() || undefined;

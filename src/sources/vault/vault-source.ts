@@ -2,7 +2,8 @@
 // cheapest listing the server and token allow:
 //   1. OpenBao's recursive `SCAN <mount>/detailed-metadata/<path>/`: one call for the whole tree;
 //   2. OpenBao's `LIST <mount>/detailed-metadata/<folder>/`: one call per folder, metadata included;
-//   3. Vault: `LIST <mount>/metadata/<folder>/` per folder plus `GET metadata` per secret.
+//   3. Vault: `LIST <mount>/metadata/<folder>/` per folder plus `GET metadata` per secret;
+//   4. KV v1 (no metadata): LIST per folder plus one value read per secret, kept as a fingerprint.
 // Values are read only on request, at the exact version the plan was made for.
 import pLimit from "p-limit";
 import { SyncError } from "../../core/errors.js";
@@ -27,7 +28,10 @@ export interface VaultSourceOptions {
   timeoutMs?: number;
   maxAttempts?: number;
   recorder?: ApiCallRecorder;
-  /** Page size for LIST on detailed-metadata. */
+  /**
+   * Page size for LIST on detailed-metadata (default 1000). A policy `pagination_limit` below it
+   * makes OpenBao refuse the LIST (403) rather than cut it short, so lower it to match.
+   */
   listPageSize?: number;
 }
 
@@ -88,7 +92,19 @@ export class VaultKvSource implements SecretSource {
       }
       throw error;
     }
-    const kvVersion = this.options.kvVersion === 1 || this.options.kvVersion === 2 ? this.options.kvVersion : await this.detectKvVersion();
+    const configured = this.options.kvVersion === 1 || this.options.kvVersion === 2 ? this.options.kvVersion : undefined;
+    let kvVersion: 1 | 2;
+    try {
+      kvVersion = await this.detectKvVersion();
+    } catch (error) {
+      // A token that may not read the mount's info can still use a configured version.
+      if (configured === undefined || !(error instanceof SyncError) || error.errorClass !== "source-not-found") throw error;
+      kvVersion = configured;
+    }
+    if (configured !== undefined && configured !== kvVersion) {
+      // A v1 mount read as v2 lists as empty: that must never look like "everything was deleted".
+      throw new SyncError("config-invalid", `source.kvVersion is ${configured} but mount ${this.options.mount} is KV v${kvVersion}: fix source.kvVersion (or use auto)`);
+    }
     const method = kvVersion === 1 ? "kv-v1-list-and-read" : await this.detectListing();
     this.capabilities = { kvVersion, recursiveMetadataScan: method === "detailed-metadata-scan", listingMethod: method };
     return this.capabilities;
