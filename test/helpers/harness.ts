@@ -125,6 +125,9 @@ export class Scenario {
 
   writeConfig(extra: { name?: string; yaml?: string; address?: string; mount?: string; sourceYaml?: string } = {}): string {
     const path = join(this.dir, `config-${Math.random().toString(36).slice(2, 8)}.yaml`);
+    // Small retry budgets keep failure tests quick; a test that sets its own wins.
+    const sourceAttempts = extra.sourceYaml?.includes("maxAttempts") ? "" : "  maxAttempts: 2";
+    const destAttempts = extra.yaml?.match(/^ {2}maxAttempts:/m) ? "" : "  maxAttempts: 2";
     writeFileSync(
       path,
       [
@@ -132,12 +135,12 @@ export class Scenario {
         "source:",
         `  address: ${extra.address ?? this.peers.bao.url}`,
         `  mount: ${extra.mount ?? this.mount}`,
-        "  maxAttempts: 2",
+        sourceAttempts,
         extra.sourceYaml ?? "",
         "  timeoutSeconds: 5",
         "destination:",
         `  prefix: ${this.prefix}`,
-        "  maxAttempts: 2",
+        destAttempts,
         extra.yaml ?? "",
       ].join("\n"),
     );

@@ -87,7 +87,15 @@ export class VaultHttp {
     options: { body?: unknown; accept?: number[]; secretPath?: string; token?: string | null } = {},
   ): Promise<VaultResponse<T>> {
     const maxAttempts = Math.max(1, this.options.maxAttempts ?? 4);
-    const url = `${this.base}/v1/${path.replace(/^\/+/, "")}`;
+    // LIST and SCAN are not HTTP methods every proxy or load balancer passes; Vault and OpenBao
+    // accept the same requests as GET with list=true / scan=true.
+    let wireMethod = method;
+    let wirePath = path.replace(/^\/+/, "");
+    if (method === "LIST" || method === "SCAN") {
+      wirePath += `${wirePath.includes("?") ? "&" : "?"}${method === "LIST" ? "list" : "scan"}=true`;
+      wireMethod = "GET";
+    }
+    const url = `${this.base}/v1/${wirePath}`;
     const token = options.token === null ? undefined : (options.token ?? this.token);
     const headers: Record<string, string> = {
       ...(token ? { "x-vault-token": token } : {}),
@@ -104,7 +112,7 @@ export class VaultHttp {
       let text: string;
       try {
         const res = await request(url, {
-          method: method as Dispatcher.HttpMethod,
+          method: wireMethod as Dispatcher.HttpMethod,
           headers,
           ...(payload !== undefined ? { body: payload } : {}),
           dispatcher: this.dispatcher,
@@ -121,7 +129,7 @@ export class VaultHttp {
         const tlsProblem = /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|VERIFY|SIGNATURE/i.test(code);
         const why = tlsProblem
           ? ": the server's certificate is not trusted: set source.tls.caCertFile (or serverName)"
-          : code === "TimeoutError"
+          : /timeout/i.test(code)
             ? `: no answer within ${timeoutMs} ms`
             : ": check the address and the network";
         lastError = new SyncError("source-unavailable", `${method} ${path}: cannot reach ${this.base} (${code})${why}`, options.secretPath, {

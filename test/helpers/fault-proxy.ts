@@ -1,0 +1,122 @@
+// A small fault-injecting HTTP proxy of the project's own, on loopback, between secretbridge and a
+// peer. Each request is forwarded, or answered with a fault chosen by a seeded generator:
+// throttling (AWS ThrottlingException / HTTP 429), a 5xx, a connection reset, or a slow response.
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+export interface FaultRates {
+  /** AWS-style ThrottlingException (HTTP 400 with __type), for AWS JSON APIs. */
+  throttle?: number;
+  /** HTTP 429 Too Many Requests. */
+  tooMany?: number;
+  /** HTTP 500 / 503. */
+  serverError?: number;
+  /** Destroy the connection without answering. */
+  reset?: number;
+  /** Answer after `slowMs`. */
+  slow?: number;
+  slowMs?: number;
+  /** Only requests for which this returns true get faults (e.g. one AWS operation). */
+  only?: (req: IncomingMessage) => boolean;
+}
+
+/** mulberry32: small, seeded, reproducible. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class FaultProxy {
+  private server: Server | undefined;
+  readonly injected: Record<string, number> = { throttle: 0, tooMany: 0, serverError: 0, reset: 0, slow: 0, forwarded: 0 };
+  private readonly next: () => number;
+
+  constructor(
+    private readonly target: string,
+    private rates: FaultRates,
+    seed = 42,
+  ) {
+    this.next = random(seed);
+  }
+
+  setRates(rates: FaultRates): void {
+    this.rates = rates;
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => this.handle(req, res));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const address = server.address();
+    return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const r = this.rates;
+    const eligible = r.only ? r.only(req) : true;
+    const roll = this.next();
+    let edge = 0;
+    const pick = (rate = 0) => {
+      edge += eligible ? rate : 0;
+      return roll < edge;
+    };
+    if (pick(r.throttle)) {
+      this.injected.throttle! += 1;
+      return this.drain(req, () => {
+        res.writeHead(400, { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": "ThrottlingException" });
+        res.end(JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" }));
+      });
+    }
+    if (pick(r.tooMany)) {
+      this.injected.tooMany! += 1;
+      return this.drain(req, () => {
+        res.writeHead(429, { "content-type": "application/json" });
+        res.end(JSON.stringify({ errors: ["rate limited by the fault proxy"] }));
+      });
+    }
+    if (pick(r.serverError)) {
+      this.injected.serverError! += 1;
+      return this.drain(req, () => {
+        res.writeHead(roll < edge - (r.serverError ?? 0) / 2 ? 500 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ errors: ["injected server error"] }));
+      });
+    }
+    if (pick(r.reset)) {
+      this.injected.reset! += 1;
+      return this.drain(req, () => req.socket.destroy());
+    }
+    const slow = pick(r.slow);
+    if (slow) this.injected.slow! += 1;
+    this.injected.forwarded! += 1;
+    const forward = () => {
+      const url = new URL(req.url ?? "/", this.target);
+      const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on("error", () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (slow) setTimeout(forward, r.slowMs ?? 300);
+    else forward();
+  }
+
+  private drain(req: IncomingMessage, then: () => void): void {
+    req.resume();
+    req.on("end", then);
+  }
+}
