@@ -17,6 +17,8 @@ export interface FaultRates {
   slowMs?: number;
   /** Only requests for which this returns true get faults (e.g. one AWS operation). */
   only?: (req: IncomingMessage) => boolean;
+  /** Called when a forwarded request's answer has come back, before it is passed on. */
+  afterForward?: (req: IncomingMessage) => void;
 }
 
 /** mulberry32: small, seeded, reproducible. */
@@ -105,8 +107,14 @@ export class FaultProxy {
     const forward = () => {
       const url = new URL(req.url ?? "/", this.target);
       const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        const chunks: Buffer[] = [];
+        up.on("data", (c: Buffer) => chunks.push(c));
+        up.on("end", () => {
+          this.rates.afterForward?.(req);
+          if (res.destroyed || req.socket.destroyed) return;
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          res.end(Buffer.concat(chunks));
+        });
       });
       upstream.on("error", () => res.destroy());
       req.pipe(upstream);

@@ -1,0 +1,144 @@
+// Crash convergence: the built CLI syncs through a proxy that SIGKILLs it at a seeded write, at 20
+// different points (half just before a write reaches AWS, half just after AWS applied it but
+// before the answer came back). After every kill a normal rerun must converge: destination equal
+// to source, no secret with more versions than source versions it went through, no half-tagged
+// secret, nothing deleted.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { BatchGetSecretValueCommand, ListSecretVersionIdsCommand } from "@aws-sdk/client-secrets-manager";
+import pLimit from "p-limit";
+import { FaultProxy } from "../helpers/fault-proxy.js";
+import { Peers, type Scenario } from "../helpers/harness.js";
+import { repoRoot } from "../helpers/peers.js";
+
+let peers: Peers;
+before(async () => {
+  peers = await Peers.start();
+});
+after(async () => {
+  await peers.stop();
+});
+
+const WRITE_TARGETS = new Set(["secretsmanager.CreateSecret", "secretsmanager.PutSecretValue", "secretsmanager.TagResource"]);
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function runCli(config: string, env: Record<string, string>, onChild?: (c: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, "bin", "secretbridge.js"), "sync", "-c", config], {
+      env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    onChild?.(child);
+    child.on("exit", (code, signal) => resolve({ code, signal, out }));
+  });
+}
+
+async function checkConverged(s: Scenario, sourceVersions: Map<string, number>, values: Map<string, string>): Promise<void> {
+  const dest = await s.destination();
+  assert.equal(dest.size, sourceVersions.size, "every source secret exists once in the destination");
+  for (const [path, version] of sourceVersions) {
+    const tags = dest.get(`${s.prefix}/${path}`);
+    assert.equal(tags?.["secretbridge:source-version"], String(version), `${path}: version tag`);
+    assert.equal(tags?.version, String(version), `${path}: legacy version tag`);
+  }
+  const names = [...sourceVersions.keys()];
+  for (let i = 0; i < names.length; i += 20) {
+    const chunk = names.slice(i, i + 20);
+    const got = await peers.sm().send(new BatchGetSecretValueCommand({ SecretIdList: chunk.map((p) => `${s.prefix}/${p}`) }));
+    for (const v of got.SecretValues ?? []) {
+      const path = (v.Name ?? "").slice(s.prefix.length + 1);
+      assert.equal(v.SecretString, JSON.stringify({ v: values.get(path) }), `${path}: value`);
+    }
+  }
+}
+
+test("SIGKILL at 20 seeded write points: every rerun converges without extra versions or deletes", async () => {
+  const s = await peers.scenario();
+  const paths = Array.from({ length: 200 }, (_, i) => `app-${i % 8}/s${i}`);
+  const versions = new Map<string, number>();
+  const values = new Map<string, string>();
+  const limit = pLimit(32);
+  const write = async (path: string) => {
+    const v = `value-${path}-${(versions.get(path) ?? 0) + 1}`;
+    await s.put(path, { v });
+    versions.set(path, (versions.get(path) ?? 0) + 1);
+    values.set(path, v);
+  };
+  await Promise.all(paths.map((p) => limit(() => write(p))));
+  const token = await s.readOnlyToken();
+  let writes = 0;
+  let killAt = Infinity;
+  let killAfterForward = false;
+  let child: ChildProcess | undefined;
+  const isWrite = (req: import("node:http").IncomingMessage) => WRITE_TARGETS.has(String(req.headers["x-amz-target"] ?? ""));
+  const writeNumber = new WeakMap<import("node:http").IncomingMessage, number>();
+  const proxy = new FaultProxy(peers.moto.url, {
+    // Before forwarding: count writes; in the "before" half the Nth write is dropped (never
+    // reaches AWS) and the process killed.
+    reset: 1,
+    only: (req) => {
+      if (!isWrite(req)) return false;
+      writes += 1;
+      writeNumber.set(req, writes);
+      if (writes !== killAt || killAfterForward) return false;
+      child?.kill("SIGKILL");
+      return true;
+    },
+    // After AWS applied the Nth write, before the client hears back (the "after" half).
+    afterForward: (req) => {
+      if (killAfterForward && writeNumber.get(req) === killAt) child?.kill("SIGKILL");
+    },
+  });
+  const proxyUrl = await proxy.start();
+  const config = s.writeConfig({ yaml: "  rateLimits: { write: 10000, tag: 10000, list: 10000 }\nsync:\n  concurrency: 4\n" });
+  const env = { ...peers.moto.awsEnv, AWS_ENDPOINT_URL: proxyUrl, VAULT_TOKEN: token };
+  const rand = seeded(20261122);
+  let killed = 0;
+  try {
+    // First round creates 200 secrets; each later round changes 15 of them first.
+    for (let round = 0; round < 20; round++) {
+      let changedCount = 0;
+      if (round > 0) {
+        const changed = new Set(Array.from({ length: 15 }, () => paths[Math.floor(rand() * paths.length)] as string));
+        changedCount = changed.size;
+        await Promise.all([...changed].map((p) => write(p)));
+      }
+      // A create is one call (tags inline); an update is a put and a tag.
+      const expectedWrites = round === 0 ? 200 : 2 * changedCount;
+      killAt = 1 + Math.floor(rand() * expectedWrites);
+      killAfterForward = round % 2 === 1;
+      writes = 0;
+      const first = await runCli(config, env, (c) => (child = c));
+      if (first.signal === "SIGKILL") killed += 1;
+      else process.stdout.write(`# round ${round}: no kill (killAt ${killAt}, writes seen ${writes}, expected ${expectedWrites}, exit ${first.code})\n`);
+      killAt = Infinity;
+      const rerun = await runCli(config, env);
+      assert.equal(rerun.code, 0, `round ${round} (kill at write ${killAt}): ${rerun.out}`);
+      assert.doesNotMatch(rerun.out, /"msg":"deleted"/);
+      await checkConverged(s, versions, values);
+    }
+    assert.equal(killed, 20, `the kill landed in ${killed} of 20 rounds`);
+    // Versions: never more than the source versions a secret went through.
+    for (const [path, n] of versions) {
+      const listed = await peers.sm().send(new ListSecretVersionIdsCommand({ SecretId: `${s.prefix}/${path}`, IncludeDeprecated: true }));
+      assert.ok((listed.Versions?.length ?? 0) <= n, `${path}: ${listed.Versions?.length} versions for ${n} source versions`);
+    }
+  } finally {
+    await proxy.stop();
+  }
+});
