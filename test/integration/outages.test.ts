@@ -1,0 +1,139 @@
+// Outages in the middle of a run: the source sealed, unreachable, or its token revoked after some
+// secrets were written. Each: the failures carry the right class, nothing is deleted (even with
+// the delete strategy), and the next run converges once the source is back.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { IncomingMessage } from "node:http";
+import { FaultProxy } from "../helpers/fault-proxy.js";
+import { Peers, type Scenario } from "../helpers/harness.js";
+
+let peers: Peers;
+before(async () => {
+  peers = await Peers.start();
+});
+after(async () => {
+  try {
+    peers.assertNoLeaks();
+  } finally {
+    await peers.stop();
+  }
+});
+
+const isCreate = (req: IncomingMessage) => req.headers["x-amz-target"] === "secretsmanager.CreateSecret";
+
+async function seeded(n: number): Promise<{ s: Scenario; token: string }> {
+  const s = await peers.scenario();
+  for (let i = 0; i < n; i++) await s.put(`app/s${String(i).padStart(2, "0")}`, { v: peers.secret(`o${i}`) });
+  return { s, token: await s.readOnlyToken() };
+}
+
+/** Runs a sync whose AWS traffic goes through a proxy that fires `outage` after the 5th create. */
+async function syncWithOutage(s: Scenario, token: string, outage: () => Promise<void> | void, sourceYaml = "") {
+  let creates = 0;
+  let fired: Promise<void> | undefined;
+  const proxy = new FaultProxy(peers.moto.url, {
+    afterForward: (req) => {
+      if (isCreate(req) && ++creates === 5) fired = Promise.resolve(outage());
+    },
+  });
+  const url = await proxy.start();
+  try {
+    const config = s.writeConfig({ sourceYaml, yaml: "  rateLimits: { write: 10000 }\nsync:\n  concurrency: 1\npolicies:\n  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n" });
+    const run = await s.cli(["sync", "-c", config], token, { AWS_ENDPOINT_URL: url });
+    await fired;
+    return { run, config };
+  } finally {
+    await proxy.stop();
+  }
+}
+
+describe("outages mid-run", () => {
+  test("OpenBao sealed mid-run: the remaining secrets fail as source-sealed, nothing deleted; unsealed, the next run converges", async () => {
+    const { s, token } = await seeded(12);
+    const { run, config } = await syncWithOutage(s, token, async () => {
+      await peers.bao.api("PUT", "sys/seal");
+    });
+    try {
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stdout, /\[source-sealed\] GET .*: HTTP 503: Vault is sealed: unseal it, then run again/);
+      assert.equal(run.recorder.count("aws", "DeleteSecret"), 0);
+      const written = (await s.destination()).size;
+      assert.ok(written >= 5 && written < 12, `${written} written before the seal`);
+    } finally {
+      await unseal();
+    }
+    const again = await s.cli(["sync", "-c", config], token);
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal((await s.destination()).size, 12);
+    assert.equal(again.recorder.count("aws", "DeleteSecret"), 0);
+  });
+
+  test("source unreachable mid-run: source-unavailable per secret, nothing deleted; the next run converges", async () => {
+    const { s, token } = await seeded(12);
+    const vault = new FaultProxy(peers.bao.url, {});
+    const vaultUrl = await vault.start();
+    try {
+      const config = s.writeConfig({ address: vaultUrl, yaml: "  rateLimits: { write: 10000 }\nsync:\n  concurrency: 1\npolicies:\n  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n" });
+      let creates = 0;
+      const aws = new FaultProxy(peers.moto.url, {
+        afterForward: (req) => {
+          if (isCreate(req) && ++creates === 5) vault.setRates({ reset: 1 });
+        },
+      });
+      const awsUrl = await aws.start();
+      const run = await s.cli(["sync", "-c", config], token, { AWS_ENDPOINT_URL: awsUrl });
+      await aws.stop();
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stdout, /\[source-unavailable\] GET .*: cannot reach http:\/\/127\.0\.0\.1:\d+ \(/);
+      assert.equal(run.recorder.count("aws", "DeleteSecret"), 0);
+      vault.setRates({});
+      const again = await s.cli(["sync", "-c", config], token);
+      assert.equal(again.code, 0, again.stdout);
+      assert.equal((await s.destination()).size, 12);
+    } finally {
+      await vault.stop();
+    }
+  });
+
+  test("token revoked mid-run: permission-denied per secret, nothing deleted; with a new token the next run converges", async () => {
+    const { s, token } = await seeded(12);
+    const { run, config } = await syncWithOutage(s, token, async () => {
+      await peers.bao.api("POST", "auth/token/revoke", { token });
+    });
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, /\[permission-denied\] GET .*: HTTP 403/);
+    assert.equal(run.recorder.count("aws", "DeleteSecret"), 0);
+    const fresh = await s.readOnlyToken();
+    const again = await s.cli(["sync", "-c", config], fresh);
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal((await s.destination()).size, 12);
+  });
+
+  test("AWS unreachable mid-run: destination-unavailable per secret; the next run converges without duplicates", async () => {
+    const { s, token } = await seeded(12);
+    let creates = 0;
+    const aws = new FaultProxy(peers.moto.url, {});
+    aws.setRates({
+      afterForward: (req) => {
+        if (isCreate(req) && ++creates === 5) aws.setRates({ reset: 1 });
+      },
+    });
+    const awsUrl = await aws.start();
+    const config = s.writeConfig({ yaml: "  rateLimits: { write: 10000 }\nsync:\n  concurrency: 1\n" });
+    const run = await s.cli(["sync", "-c", config], token, { AWS_ENDPOINT_URL: awsUrl });
+    await aws.stop();
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, /\[destination-unavailable\] CreateSecret .*/);
+    const again = await s.cli(["sync", "-c", config], token);
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal((await s.destination()).size, 12);
+    for (const path of ["app/s00", "app/s04", "app/s11"]) assert.equal(await s.versionCount(path), 1);
+  });
+});
+
+async function unseal(): Promise<void> {
+  const key = /Unseal Key: (\S+)/.exec(peers.bao.output())?.[1];
+  assert.ok(key, "the dev server prints its unseal key");
+  const res = await peers.bao.api("PUT", "sys/unseal", { key });
+  assert.equal(res.status, 200);
+}
