@@ -1,0 +1,131 @@
+// Leak audit: the whole CLI, Lambda and service flows run over secrets holding canary values,
+// including the paths that fail (oversized, unrenderable, throttled writes, drift, a refused
+// webhook); every byte they emit is scanned for the canaries, raw, JSON-escaped and base64.
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { Writable } from "node:stream";
+import { after, before, test } from "node:test";
+import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { pino } from "pino";
+import { parseConfigText } from "../../src/config/load.js";
+import { runLambda } from "../../src/runtime/lambda/handler.js";
+import { SyncService } from "../../src/runtime/service/service.js";
+import { wire } from "../../src/runtime/wire.js";
+import { ApiCallRecorder } from "../../src/util/api-calls.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
+import { Peers } from "../helpers/harness.js";
+
+let peers: Peers;
+before(async () => {
+  peers = await Peers.start();
+});
+after(async () => {
+  await peers.stop();
+});
+
+test("no canary in anything the CLI, the Lambda handler or the service emits", async () => {
+  const s = await peers.scenario();
+  const canaries = peers.canaries;
+  await s.put("app/db", { password: peers.secret("db"), user: "app" });
+  await s.put("app/huge", { blob: peers.secret("huge") + "x".repeat(70_000) });
+  await s.put("app/bad name", { v: peers.secret("badname") });
+  await s.put("app/nested", { v: { deep: peers.secret("nested") } as unknown as string });
+  await s.put("app/drifted", { v: peers.secret("drift") });
+  const token = await s.readOnlyToken();
+  const aws = { endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } };
+  const emitted: string[] = [];
+
+  // Notifications: an SNS topic read back through SQS, and a webhook receiver.
+  const sns = new SNSClient(aws);
+  const sqs = new SQSClient(aws);
+  const topic = await sns.send(new CreateTopicCommand({ Name: "leak-audit" }));
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: "leak-audit" }));
+  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
+  await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: queueArn }));
+  const hooks: string[] = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      hooks.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  const notifications = `notifications:\n  webhook: { url: "${hookUrl}" }\n  sns: { topicArn: "${topic.TopicArn}" }\n`;
+
+  try {
+    // CLI: plan, sync (table and JSON), verify, a drift report, a string shape that cannot render.
+    const config = s.writeConfig({ yaml: notifications });
+    for (const args of [["plan", "-c", config], ["plan", "-c", config, "--json"], ["sync", "-c", config], ["sync", "-c", config, "--json"], ["verify", "-c", config], ["verify", "-c", config, "--json"]]) {
+      await s.cli(args, token);
+    }
+    await peers.sm().send(new PutSecretValueCommand({ SecretId: `${s.prefix}/app/drifted`, SecretString: peers.secret("outside") }));
+    await s.cli(["sync", "-c", s.writeConfig({ yaml: `${notifications}policies:\n  drift: report\n` })], token);
+    await s.cli(["sync", "-c", s.writeConfig({ yaml: "  valueShape: string\n  valueKey: v\n" })], token);
+    // Throttled writes: the SDK's error objects and messages.
+    const throttling = new FaultProxy(peers.moto.url, { throttle: 1, only: (req) => String(req.headers["x-amz-target"]).endsWith("PutSecretValue") });
+    const throttled = await throttling.start();
+    await s.put("app/db", { password: peers.secret("db2"), user: "app" });
+    await s.cli(["sync", "-c", s.writeConfig({ yaml: notifications })], token, { AWS_ENDPOINT_URL: throttled });
+    await throttling.stop();
+
+    // Lambda: the handler with the connection secret, its logs and summary.
+    await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/vault-connection-secret`, SecretString: JSON.stringify({ vaultAddress: peers.bao.url, vaultToken: token }) }));
+    let lambdaLogs = "";
+    const summary = await runLambda(
+      { getRemainingTimeInMillis: () => 300_000 },
+      {
+        env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SNS_TOPIC_ARN: topic.TopicArn ?? "" },
+        secretsManager: peers.sm(),
+        logger: pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((lambdaLogs += c.toString()), cb()) })),
+      },
+    );
+    emitted.push(lambdaLogs, JSON.stringify(summary));
+
+    // Service: status API, page, metrics, a refused webhook, logs.
+    let serviceLogs = "";
+    const recorder = new ApiCallRecorder();
+    const wiring = await wire(parseConfigText(`name: it\nsource:\n  address: ${peers.bao.url}\n  mount: ${s.mount}\ndestination:\n  prefix: ${s.prefix}\n`), "sync", {
+      env: { ...peers.moto.awsEnv, VAULT_TOKEN: token, PATH: process.env.PATH ?? "" },
+      recorder,
+    });
+    const service = new SyncService({
+      wiring,
+      recorder,
+      logger: pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((serviceLogs += c.toString()), cb()) })),
+      listen: { host: "127.0.0.1", port: 0 },
+      apiToken: "leak-token",
+      webhookSecret: "leak-hook",
+    });
+    const url = `http://127.0.0.1:${(await service.start()).httpPort}`;
+    await service.idle();
+    const auth = { authorization: "Bearer leak-token" };
+    for (const path of ["/", "/metrics", "/healthz", "/readyz"]) emitted.push(await (await fetch(url + path)).text());
+    emitted.push(await (await fetch(`${url}/api/status`, { headers: auth })).text());
+    emitted.push(await (await fetch(`${url}/webhook`, { method: "POST", body: JSON.stringify({ changes: [{ mount: s.mount, path: "app/db" }] }) })).text());
+    await service.stop();
+    await wiring.close();
+    emitted.push(serviceLogs);
+
+    // Notifications as delivered.
+    const delivered = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10 }));
+    const published = (delivered.Messages ?? []).map((m) => m.Body ?? "");
+    assert.ok(published.length >= 1, "SNS notices were delivered");
+    assert.ok(hooks.length >= 1, "webhook notices were delivered");
+    emitted.push(...published, ...hooks, ...peers.emitted);
+
+    assert.equal(canaries.length, 7);
+    assert.ok(emitted.join("").length > 20_000, "there is a lot of output to scan");
+    peers.assertNoLeaks();
+    const { assertNoCanary } = await import("../helpers/harness.js");
+    assertNoCanary(emitted, canaries);
+    // And the check itself works: a canary planted in the output is caught.
+    assert.throws(() => assertNoCanary([...emitted, `...${Buffer.from(canaries[0] ?? "").toString("base64")}...`], canaries), /secret material leaked/);
+  } finally {
+    receiver.close();
+  }
+});
