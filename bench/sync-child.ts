@@ -15,6 +15,8 @@ const input = JSON.parse(process.argv[2] ?? "{}") as {
   concurrency: number;
   sourceConcurrency: number;
   unlimited: boolean;
+  /** Client-side cap for writes and tags per second (e.g. AWS's 50/s quota). */
+  writeRate?: number;
 };
 
 const recorder = new ApiCallRecorder();
@@ -25,10 +27,24 @@ const client = new SecretsManagerClient({
   credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
   maxAttempts: 8,
 });
+// Timestamps of every write attempt, to show the highest rate in any one-second window.
+const writeTimes: number[] = [];
+client.middlewareStack.add(
+  (next, context) => async (args) => {
+    if (/^(CreateSecret|PutSecretValue|UpdateSecret)Command$/.test(context.commandName ?? "")) writeTimes.push(performance.now());
+    return next(args);
+  },
+  // deserialize is the innermost step: the time a request really goes out, after the limiter.
+  { step: "deserialize", name: "benchWriteTimes" },
+);
 const destination = new SecretsManagerDestination({
   client,
   recorder,
-  ...(input.unlimited ? { rateLimits: { write: 100_000, tag: 100_000, list: 100_000 } } : {}),
+  ...(input.writeRate
+    ? { rateLimits: { write: input.writeRate, tag: input.writeRate, list: 100_000 } }
+    : input.unlimited
+      ? { rateLimits: { write: 100_000, tag: 100_000, list: 100_000 } }
+      : {}),
 });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -49,7 +65,18 @@ process.stdout.write(
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
     maxRssKb: process.resourceUsage().maxRSS,
+    maxWritesPerSecond: maxInWindow(writeTimes, 1000),
     calls: recorder.snapshot(),
     failures: report.failures.slice(0, 5).map((f) => `${f.errorClass}: ${f.message}`),
   }) + "\n",
 );
+
+function maxInWindow(times: number[], windowMs: number): number {
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while ((times[end] ?? 0) - (times[start] ?? 0) >= windowMs) start++; // half-open window
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}

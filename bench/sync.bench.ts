@@ -2,7 +2,8 @@
 // no-change sync and a sync with 1% changed into a real moto, each in its own process, and prints
 // wall time, throughput, time by phase, API calls by type and status on both sides, peak RSS and
 // CPU time of the sync process.
-//   npm run bench -- --n 1000 [--unlimited] [--listing scan|list|vault] [--concurrency 8]
+//   npm run bench -- --n 1000 [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8]
+//   npm run bench:scale  (100,000 secrets, writes capped at AWS's 50/s quota; takes about an hour)
 // --unlimited lifts the client-side write rate limit (default 40/s, under AWS's 50/s quota) to
 // show the throughput of our code and the peers rather than of the limiter.
 import { execFile } from "node:child_process";
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     unlimited: { type: "boolean", default: false },
     listing: { type: "string", default: "scan" },
     concurrency: { type: "string", default: "8" },
+    "write-rate": { type: "string" },
   },
 });
 const N = Number(values.n);
@@ -33,6 +35,7 @@ interface ChildResult {
   maxRssKb: number;
   calls: Record<string, number>;
   failures: string[];
+  maxWritesPerSecond: number;
 }
 
 function print(label: string, r: ChildResult): void {
@@ -42,13 +45,14 @@ function print(label: string, r: ChildResult): void {
   process.stdout.write(
     [
       ``,
-      `## ${label} (N=${N}, sync concurrency ${values.concurrency}, write limit ${values.unlimited ? "lifted" : "40/s"})`,
+      `## ${label} (N=${N}, sync concurrency ${values.concurrency}, write limit ${values["write-rate"] ? `${values["write-rate"]}/s` : values.unlimited ? "lifted" : "40/s"})`,
       `result               exit ${r.exitCode}; created ${c.create}, updated ${c.update}, unchanged ${c.unchanged}, failed ${c.failed}`,
       `wall time            ${wall.toFixed(2)} s`,
       `throughput           ${(N / wall).toFixed(0)} secrets/s listed and planned; ${((c.create! + c.update!) / wall).toFixed(1)} writes/s`,
       `time by phase        validate ${r.timings.validateMs} ms, inventory ${r.timings.inventoryMs} ms, plan ${r.timings.planMs} ms, apply ${r.timings.applyMs} ms`,
       `sync process CPU     ${cpu.toFixed(2)} s (user ${(r.cpuUserMs / 1000).toFixed(2)} + system ${(r.cpuSystemMs / 1000).toFixed(2)}) = ${((cpu / wall) * 100).toFixed(0)}% of wall`,
       `sync process RSS     peak ${(r.maxRssKb / 1024).toFixed(0)} MB`,
+      `write attempts       at most ${r.maxWritesPerSecond} in any 1 s window; throttling errors: ${Object.entries(r.calls).filter(([k]) => / (400|ThrottlingException)$/.test(k)).reduce((n, [, v]) => n + v, 0)}`,
       `API calls (op status count):`,
       ...Object.entries(r.calls).map(([k, v]) => `  ${k.padEnd(44)} ${v}`),
       ...(r.failures.length ? [`failures: ${r.failures.join(" | ")}`] : []),
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
     const limit = pLimit(32);
     const seedStart = performance.now();
     // Nested like a real tree: 10 teams x 10 services x N/100 secrets each.
-    const paths = Array.from({ length: N }, (_, i) => `team-${i % 10}/svc-${Math.floor(i / 10) % 10}/secret-${i}`);
+    const paths = Array.from({ length: N }, (_, i) => `team-${i % 10}/svc-${Math.floor(i / 10) % 10}/shard-${Math.floor(i / 1000)}/secret-${i}`);
     const write = (p: string, i: number, round: number) =>
       bao.api("POST", `${mount}/data/${p}`, { data: { username: `user-${i}`, password: `pw-${round}-${i}-${"x".repeat(32)}` } });
     await Promise.all(paths.map((p, i) => limit(() => write(p, i, 1))));
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
       concurrency: Number(values.concurrency),
       sourceConcurrency: 16,
       unlimited: values.unlimited,
+      ...(values["write-rate"] ? { writeRate: Number(values["write-rate"]) } : {}),
     });
     const once = async (label: string) => {
       const { stdout } = await run(process.execPath, [child, arg], {

@@ -18,7 +18,8 @@ export interface MiddlewareOptions {
 export function buildLimiters(rateLimits: RateLimits = {}): Record<ApiFamily, TokenBucket> {
   const out = {} as Record<ApiFamily, TokenBucket>;
   for (const family of Object.keys(DEFAULT_RATE_LIMITS) as ApiFamily[]) {
-    out[family] = new TokenBucket({ ratePerSecond: rateLimits[family] ?? DEFAULT_RATE_LIMITS[family] });
+    // Burst 1: at most rate + 1 requests in any one-second window, never a spike over the quota.
+    out[family] = new TokenBucket({ ratePerSecond: rateLimits[family] ?? DEFAULT_RATE_LIMITS[family], burst: 1 });
   }
   return out;
 }
