@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { after, before } from "node:test";
 import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
@@ -204,4 +205,29 @@ export function assertNoCanary(haystacks: string[], canaries: string[]): void {
       }
     }
   }
+}
+
+/**
+ * Starts the peers for one test file (before) and stops them after the leak check (after). The
+ * returned object stands for the running Peers once the file's tests start.
+ */
+export function peersForThisFile(options: { leakCheck?: boolean } = {}): Peers {
+  let running: Peers | undefined;
+  before(async () => {
+    running = await Peers.start();
+  });
+  after(async () => {
+    try {
+      if (options.leakCheck !== false) running?.assertNoLeaks();
+    } finally {
+      await running?.stop();
+    }
+  });
+  return new Proxy({} as Peers, {
+    get(_target, prop) {
+      if (!running) throw new Error("the peers start in this file's before hook");
+      const value = Reflect.get(running, prop, running) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(running) : value;
+    },
+  });
 }

@@ -2,20 +2,11 @@
 // peers. Each case: the exact error class and message, no stack trace, nothing half-written, and
 // the rest of the run still done where that is safe.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { awsWrites, Peers, type Scenario, type CliRun } from "../helpers/harness.js";
+import { describe, test } from "node:test";
+import { awsWrites, peersForThisFile, type Scenario, type CliRun } from "../helpers/harness.js";
 
-let peers: Peers;
-before(async () => {
-  peers = await Peers.start();
-});
-after(async () => {
-  try {
-    peers.assertNoLeaks();
-  } finally {
-    await peers.stop();
-  }
-});
+// Real peers for this file; every byte the CLI emitted is scanned for canaries at the end.
+const peers = peersForThisFile();
 
 function noStack(run: CliRun): void {
   for (const text of [run.stdout, run.stderr]) assert.ok(!/\n\s+at .+:\d+:\d+/.test(text), `stack trace in output:\n${text}`);

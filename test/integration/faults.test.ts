@@ -3,22 +3,13 @@
 // 1,000 secrets completes with no failed secret and the retries visible; a permanent failure
 // stops retrying within its budget and is reported.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import pLimit from "p-limit";
-import { awsWrites, Peers } from "../helpers/harness.js";
+import { awsWrites, peersForThisFile } from "../helpers/harness.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 
-let peers: Peers;
-before(async () => {
-  peers = await Peers.start();
-});
-after(async () => {
-  try {
-    peers.assertNoLeaks();
-  } finally {
-    await peers.stop();
-  }
-});
+// Real peers for this file; every byte the CLI emitted is scanned for canaries at the end.
+const peers = peersForThisFile();
 
 const statuses = (snapshot: Record<string, number>, provider: string, predicate: (status: string) => boolean) =>
   Object.entries(snapshot)

@@ -2,7 +2,7 @@
 // runs: settings from environment variables, the Vault connection from a Secrets Manager secret,
 // failures published to SNS (read back through an SQS subscription in moto).
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Writable } from "node:stream";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
@@ -10,21 +10,11 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { pino } from "pino";
 import { DEADLINE_MARGIN_MS, handler, runLambda } from "../../src/runtime/lambda/handler.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
-import { Peers, type Scenario } from "../helpers/harness.js";
+import { peersForThisFile, type Scenario } from "../helpers/harness.js";
 
-let peers: Peers;
+// Real peers for this file; every byte emitted is scanned for canaries at the end.
+const peers = peersForThisFile();
 const aws = () => ({ endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
-
-before(async () => {
-  peers = await Peers.start();
-});
-after(async () => {
-  try {
-    peers.assertNoLeaks();
-  } finally {
-    await peers.stop();
-  }
-});
 
 interface Invocation {
   summary: Awaited<ReturnType<typeof runLambda>>;

@@ -1,26 +1,17 @@
 // The lifecycle of a replicated secret against real OpenBao and moto: deletion strategies and the
 // blast-radius guard, restore from the recovery window, drift, adoption.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
   PutSecretValueCommand,
   ReplicateSecretToRegionsCommand,
 } from "@aws-sdk/client-secrets-manager";
-import { awsWrites, Peers, type Scenario } from "../helpers/harness.js";
+import { awsWrites, peersForThisFile, type Scenario } from "../helpers/harness.js";
 
-let peers: Peers;
-before(async () => {
-  peers = await Peers.start();
-});
-after(async () => {
-  try {
-    peers.assertNoLeaks();
-  } finally {
-    await peers.stop();
-  }
-});
+// Real peers for this file; every byte the CLI emitted is scanned for canaries at the end.
+const peers = peersForThisFile();
 
 const policies = (yaml: string) => `policies:\n${yaml}`;
 const describeSecret = (s: Scenario, path: string) => peers.sm().send(new DescribeSecretCommand({ SecretId: `${s.prefix}/${path}` }));

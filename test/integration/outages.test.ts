@@ -2,22 +2,13 @@
 // secrets were written. Each: the failures carry the right class, nothing is deleted (even with
 // the delete strategy), and the next run converges once the source is back.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { IncomingMessage } from "node:http";
 import { FaultProxy } from "../helpers/fault-proxy.js";
-import { Peers, type Scenario } from "../helpers/harness.js";
+import { peersForThisFile, type Scenario } from "../helpers/harness.js";
 
-let peers: Peers;
-before(async () => {
-  peers = await Peers.start();
-});
-after(async () => {
-  try {
-    peers.assertNoLeaks();
-  } finally {
-    await peers.stop();
-  }
-});
+// Real peers for this file; every byte the CLI emitted is scanned for canaries at the end.
+const peers = peersForThisFile();
 
 const isCreate = (req: IncomingMessage) => req.headers["x-amz-target"] === "secretsmanager.CreateSecret";
 

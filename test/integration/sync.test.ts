@@ -1,25 +1,14 @@
 // The reference walkthrough and the core guarantees, against real OpenBao and moto, through the
 // CLI as a user runs it (in-process, so API calls and every emitted byte can be inspected).
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { TagResourceCommand, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { requestTokenFor } from "../../src/core/request-token.js";
 import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/index.js";
-import { awsWrites, Peers } from "../helpers/harness.js";
+import { awsWrites, peersForThisFile } from "../helpers/harness.js";
 
-let peers: Peers;
-
-before(async () => {
-  peers = await Peers.start();
-});
-after(async () => {
-  try {
-    // Every byte the CLI emitted in this file: no secret value may be in it.
-    peers.assertNoLeaks();
-  } finally {
-    await peers.stop();
-  }
-});
+// Real peers for this file; every byte emitted is scanned for canaries at the end.
+const peers = peersForThisFile();
 
 describe("walkthrough", () => {
   test("first sync creates exactly the two secrets with their values and tags; a kv put updates exactly that one", async () => {
