@@ -2,28 +2,33 @@
 import type { Logger } from "../util/logger.js";
 import type { FailureNotice, Notifier } from "./notifier.js";
 
-export { SnsNotifier } from "./sns-notifier.js";
-export { WebhookNotifier } from "./webhook-notifier.js";
+export { SnsNotifier, snsMessage, snsSubject, type SnsNotifierOptions } from "./sns-notifier.js";
+export { WebhookNotifier, type WebhookNotifierOptions } from "./webhook-notifier.js";
 export type { FailureNotice, Notifier } from "./notifier.js";
 
-export async function notifyAll(
-  notifiers: Notifier[],
-  notice: FailureNotice,
-  logger?: Logger,
-): Promise<{ sent: string[]; failed: { kind: string; message: string }[] }> {
-  const sent: string[] = [];
-  const failed: { kind: string; message: string }[] = [];
-  await Promise.all(
-    notifiers.map(async (n) => {
-      try {
-        await n.notify(notice);
-        sent.push(n.kind);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        failed.push({ kind: n.kind, message });
-        logger?.error({ notifier: n.kind, err: { message } }, "failure notification not sent");
-      }
-    }),
-  );
-  return { sent, failed };
+export interface NotifyOutcome {
+  /** Kinds that delivered, in the order the notifiers were given. */
+  sent: string[];
+  failed: { kind: string; message: string }[];
+}
+
+/** Sends the notice through every notifier at once; failures are collected and logged, never thrown. */
+export async function notifyAll(notifiers: Notifier[], notice: FailureNotice, logger?: Logger): Promise<NotifyOutcome> {
+  const results = await Promise.allSettled(notifiers.map(async (n) => n.notify(notice)));
+  const outcome: NotifyOutcome = { sent: [], failed: [] };
+  results.forEach((result, i) => {
+    const kind = notifiers[i]?.kind ?? "unknown";
+    if (result.status === "fulfilled") {
+      outcome.sent.push(kind);
+      return;
+    }
+    const message = result.reason instanceof Error ? result.reason.message : String(result.reason);
+    outcome.failed.push({ kind, message });
+    try {
+      logger?.error({ notifier: kind, err: { message } }, "failure notification not sent");
+    } catch {
+      // a broken logger must not turn a failed notification into a failed run
+    }
+  });
+  return outcome;
 }

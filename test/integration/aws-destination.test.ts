@@ -1,27 +1,37 @@
 // The Secrets Manager destination on its own, against a real moto: paginated inventory by prefix,
 // writes with tags and KMS keys, request-token idempotency, batch reads, per-attempt rate limiting
-// and call counting, and error classes.
+// and call counting, and error classes. Where moto and AWS differ, the test says so.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import pLimit from "p-limit";
 import { SyncError } from "../../src/core/errors.js";
-import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/index.js";
+import {
+  classifyAwsError,
+  instrumentClient,
+  MIDDLEWARE_NAME,
+  SecretsManagerDestination,
+} from "../../src/destinations/aws-secrets-manager/index.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { TokenBucket } from "../../src/util/rate-limiter.js";
-import { canary, startMoto, type MotoPeer } from "../helpers/peers.js";
-import { instrumentClient } from "../../src/destinations/aws-secrets-manager/middleware.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
+import { canary, freePort, startMoto, type MotoPeer } from "../helpers/peers.js";
 
 let moto: MotoPeer;
+/** A loopback port nobody listens on: connection refused, at once. */
+let deadEndpoint: string;
 before(async () => {
   moto = await startMoto();
+  deadEndpoint = `http://127.0.0.1:${await freePort()}`;
 });
 after(async () => {
   await moto.stop();
@@ -30,106 +40,246 @@ beforeEach(async () => {
   await moto.reset();
 });
 
-const clientConfig = () => ({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
-const client = (maxAttempts = 3) => new SecretsManagerClient({ ...clientConfig(), maxAttempts });
+/** Client settings from moto's environment, passed explicitly so no test depends on process.env. */
+function clientConfig(endpoint = moto.awsEnv.AWS_ENDPOINT_URL) {
+  return {
+    endpoint,
+    region: moto.awsEnv.AWS_REGION,
+    credentials: { accessKeyId: moto.awsEnv.AWS_ACCESS_KEY_ID ?? "", secretAccessKey: moto.awsEnv.AWS_SECRET_ACCESS_KEY ?? "" },
+  };
+}
+const client = (maxAttempts = 3, endpoint?: string) => new SecretsManagerClient({ ...clientConfig(endpoint), maxAttempts });
 
 function destination(recorder?: ApiCallRecorder): SecretsManagerDestination {
-  return new SecretsManagerDestination({ client: client(), ...(recorder ? { recorder } : {}), rateLimits: { write: 10_000, list: 10_000 } });
+  // Limits lifted so setup-heavy tests do not wait on the (separately tested) limiter.
+  return new SecretsManagerDestination({
+    client: client(),
+    ...(recorder ? { recorder } : {}),
+    rateLimits: { write: 10_000, tag: 10_000, list: 10_000, "batch-read": 10_000, read: 10_000 },
+  });
 }
 
-describe("SecretsManagerDestination", () => {
-  test("inventory pages through ListSecrets, keeps only names under prefix/, with tags, no value reads", async () => {
+/** Fails if any canary value appears in the error's message, JSON or stack. */
+function assertNoCanary(error: unknown, canaries: string[]): void {
+  const e = error as SyncError;
+  const text = `${e.message}\n${JSON.stringify(e)}\n${e.stack ?? ""}`;
+  for (const c of canaries) assert.ok(!text.includes(c), `error text contains a secret value: ${text}`);
+}
+
+/** Asserts the rejection is a SyncError of this class, with this path, and returns it. */
+async function rejectsWith(promise: Promise<unknown>, errorClass: string, secretPath?: string): Promise<SyncError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof SyncError, `not a SyncError: ${String(error)}`);
+    assert.equal(error.errorClass, errorClass, error.message);
+    assert.equal(error.secretPath, secretPath);
+    return error;
+  }
+  assert.fail(`expected a ${errorClass} rejection`);
+}
+
+const tokenOf = (digit: number) => `${digit}`.repeat(8) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(12);
+
+describe("SecretsManagerDestination against moto", () => {
+  test("inventory pages through ListSecrets (3 calls for 230 secrets) and keeps exactly the names under prefix/", async () => {
     const raw = client();
     const limit = pLimit(16);
-    await Promise.all([
-      ...Array.from({ length: 230 }, (_, i) =>
-        limit(() => raw.send(new CreateSecretCommand({ Name: `app/s${String(i).padStart(3, "0")}`, SecretString: "x", Tags: [{ Key: "i", Value: String(i) }] }))),
+    const ours = Array.from({ length: 230 }, (_, i) => `app/s${String(i).padStart(3, "0")}`);
+    // Names the prefix filter must not let through: 120 elsewhere (more than a page, so a filter
+    // applied after paging would show up as a 4th call), a sibling prefix, the bare prefix, and
+    // another case (AWS's name filter is case-sensitive).
+    const others = [...Array.from({ length: 120 }, (_, i) => `other/s${i}`), "app-other/x", "app", "App/x", "other/app/x"];
+    await Promise.all(
+      [...ours.map((name, i) => ({ name, tags: [{ Key: "i", Value: String(i) }, { Key: "team", Value: "a" }] })), ...others.map((name) => ({ name, tags: [] }))].map((s) =>
+        limit(() => raw.send(new CreateSecretCommand({ Name: s.name, SecretString: canary(), Tags: s.tags }))),
       ),
-      limit(() => raw.send(new CreateSecretCommand({ Name: "app-other/x", SecretString: "x" }))),
-      limit(() => raw.send(new CreateSecretCommand({ Name: "other/app/x", SecretString: "x" }))),
-    ]);
+    );
     const recorder = new ApiCallRecorder();
     const inv = await destination(recorder).inventory("app");
-    assert.equal(inv.secrets.length, 230);
-    assert.ok(inv.secrets.every((s) => s.name.startsWith("app/")));
-    assert.equal(inv.secrets.find((s) => s.name === "app/s042")?.tags.i, "42");
-    assert.deepEqual(recorder.byOperation(), { "aws ListSecrets": 3 });
+
+    assert.deepEqual(inv.secrets.map((s) => s.name).sort(), ours);
+    for (const s of inv.secrets) {
+      assert.deepEqual(s.tags, { i: String(Number(s.name.slice(5))), team: "a" });
+      assert.match(s.arn ?? "", new RegExp(`^arn:aws:secretsmanager:us-east-1:\\d{12}:secret:${s.name}-[A-Za-z0-9]{6}$`));
+      assert.ok(s.lastChangedDate instanceof Date);
+      assert.equal(s.deletedDate, undefined);
+      assert.equal(s.rotationEnabled, undefined);
+      assert.equal(s.owningService, undefined);
+      assert.match(s.currentVersionId ?? "", /^[0-9a-f-]{36}$/);
+    }
+    // Metadata only: no Describe, no value read.
+    assert.deepEqual(recorder.snapshot(), { "aws ListSecrets 200": 3 });
   });
 
-  test("create with tags, KMS key and description; putValue is idempotent per request token", async () => {
-    const kms = new KMSClient(clientConfig());
-    const key = await kms.send(new CreateKeyCommand({}));
-    const d = destination();
-    const first = canary("first");
-    await d.create({ name: "p/db", secretString: first, requestToken: "11111111-1111-1111-1111-111111111111", tags: { owner: "me" }, kmsKeyId: key.KeyMetadata?.Arn, description: "desc" });
+  test("validate makes one cheap ListSecrets call", async () => {
+    const recorder = new ApiCallRecorder();
+    await destination(recorder).validate();
+    assert.deepEqual(recorder.snapshot(), { "aws ListSecrets 200": 1 });
+  });
+
+  test("create sends tags, KMS key and description; DescribeSecret reads them back", async () => {
+    const key = await new KMSClient(clientConfig()).send(new CreateKeyCommand({ Description: "secretbridge test" }));
+    const recorder = new ApiCallRecorder();
+    const value = canary("create");
+    await destination(recorder).create({
+      name: "p/db",
+      secretString: value,
+      requestToken: tokenOf(1),
+      tags: { owner: "team-a", "secretbridge:sync": "s1" },
+      kmsKeyId: key.KeyMetadata?.Arn,
+      description: "Replicated by secretbridge",
+    });
     const described = await client().send(new DescribeSecretCommand({ SecretId: "p/db" }));
     assert.equal(described.KmsKeyId, key.KeyMetadata?.Arn);
-    assert.equal(described.Description, "desc");
-    assert.deepEqual(described.Tags, [{ Key: "owner", Value: "me" }]);
+    assert.equal(described.Description, "Replicated by secretbridge");
+    assert.deepEqual(described.Tags, [
+      { Key: "owner", Value: "team-a" },
+      { Key: "secretbridge:sync", Value: "s1" },
+    ]);
+    assert.deepEqual(described.VersionIdsToStages, { [tokenOf(1)]: ["AWSCURRENT"] });
+    assert.equal((await client().send(new GetSecretValueCommand({ SecretId: "p/db" }))).SecretString, value);
+    assert.deepEqual(recorder.snapshot(), { "aws CreateSecret 200": 1 });
+  });
 
+  test("create retried with the same token and value is a no-op (crash after AWS applied it)", async () => {
+    const d = destination();
+    const value = canary();
+    await d.create({ name: "p/once", secretString: value, requestToken: tokenOf(1), tags: {} });
+    await d.create({ name: "p/once", secretString: value, requestToken: tokenOf(1), tags: {} });
+    const versions = await client().send(new ListSecretVersionIdsCommand({ SecretId: "p/once" }));
+    assert.deepEqual(versions.Versions?.map((v) => v.VersionId), [tokenOf(1)]);
+  });
+
+  test("putValue: same token and value twice makes one version; same token with another value is refused (moto matches AWS)", async () => {
+    const d = destination();
+    await d.create({ name: "p/db", secretString: canary("first"), requestToken: tokenOf(1), tags: {} });
     const second = canary("second");
-    const token = "22222222-2222-2222-2222-222222222222";
-    await d.putValue({ name: "p/db", secretString: second, requestToken: token });
-    await d.putValue({ name: "p/db", secretString: second, requestToken: token });
+    await d.putValue({ name: "p/db", secretString: second, requestToken: tokenOf(2) });
+    await d.putValue({ name: "p/db", secretString: second, requestToken: tokenOf(2) });
     const versions = await client().send(new ListSecretVersionIdsCommand({ SecretId: "p/db" }));
-    assert.equal(versions.Versions?.length, 2);
+    assert.deepEqual(versions.Versions?.map((v) => v.VersionId).sort(), [tokenOf(1), tokenOf(2)]);
+    assert.equal((await client().send(new GetSecretValueCommand({ SecretId: "p/db" }))).VersionId, tokenOf(2));
 
-    // Same token, different value: refused (as in AWS), reported without the value.
+    // AWS documents ResourceExistsException for this ("you can't modify an existing version");
+    // moto 5.2.5 answers the same.
     const third = canary("third");
-    await assert.rejects(d.putValue({ name: "p/db", secretString: third, requestToken: token }), (e: unknown) => {
-      assert.ok(e instanceof SyncError);
-      assert.equal(e.errorClass, "destination-write-failed");
-      assert.match(e.message, /^PutSecretValue p\/db: ResourceExistsException/);
-      assert.ok(!e.message.includes(third));
-      return true;
-    });
+    const error = await rejectsWith(d.putValue({ name: "p/db", secretString: third, requestToken: tokenOf(2) }), "destination-write-failed", "p/db");
+    assert.match(error.message, /^PutSecretValue p\/db: ResourceExistsException: /);
+    assertNoCanary(error, [second, third]);
     assert.equal((await client().send(new ListSecretVersionIdsCommand({ SecretId: "p/db" }))).Versions?.length, 2);
+    assert.equal((await client().send(new GetSecretValueCommand({ SecretId: "p/db" }))).SecretString, second);
   });
 
   test("tag overwrites the given keys and leaves the others", async () => {
     const d = destination();
-    await d.create({ name: "p/t", secretString: "x", requestToken: "33333333-3333-3333-3333-333333333333", tags: { a: "1", b: "1" } });
+    await d.create({ name: "p/t", secretString: canary(), requestToken: tokenOf(3), tags: { a: "1", b: "1" } });
     await d.tag("p/t", { b: "2", c: "3" });
     const tags = (await client().send(new DescribeSecretCommand({ SecretId: "p/t" }))).Tags ?? [];
     assert.deepEqual(Object.fromEntries(tags.map((t) => [t.Key, t.Value])), { a: "1", b: "2", c: "3" });
   });
 
-  test("readValues batches by 20", async () => {
+  test("readValues: 31 names in 2 batch calls; a name that does not exist is left out", async () => {
     const raw = client();
-    const names = Array.from({ length: 45 }, (_, i) => `b/s${i}`);
-    for (const n of names) await raw.send(new CreateSecretCommand({ Name: n, SecretString: `v-${n}` }));
+    const names = Array.from({ length: 30 }, (_, i) => `b/s${String(i).padStart(2, "0")}`);
+    const values = new Map(names.map((n) => [n, canary(n)]));
+    for (const n of names) await raw.send(new CreateSecretCommand({ Name: n, SecretString: values.get(n) }));
     const recorder = new ApiCallRecorder();
-    const values = await destination(recorder).readValues(names);
-    assert.equal(values.size, 45);
-    assert.equal(values.get("b/s44"), "v-b/s44");
-    assert.equal(recorder.count("aws", "BatchGetSecretValue"), 3);
+    const read = await destination(recorder).readValues([...names, "b/missing"]);
+    assert.deepEqual(new Map([...read].sort(([a], [b]) => a.localeCompare(b))), values);
+    assert.deepEqual(recorder.snapshot(), { "aws BatchGetSecretValue 200": 2 });
   });
 
-  test("a secret scheduled for deletion shows in the inventory with its date (the planner never recreates it)", async () => {
+  test("readValues: a secret the batch cannot read is an error naming it", async () => {
+    const raw = client();
+    await raw.send(new CreateSecretCommand({ Name: "b/ok", SecretString: canary() }));
+    await raw.send(new CreateSecretCommand({ Name: "b/gone", SecretString: canary() }));
+    await raw.send(new DeleteSecretCommand({ SecretId: "b/gone", RecoveryWindowInDays: 7 }));
+    const error = await rejectsWith(destination().readValues(["b/ok", "b/gone"]), "pending-deletion", "b/gone");
+    assert.match(error.message, /^BatchGetSecretValue b\/gone: InvalidRequestException: /);
+  });
+
+  test("a secret scheduled for deletion is in the inventory with its date, and create on its name is pending-deletion", async () => {
     const d = destination();
-    await d.create({ name: "p/old", secretString: "x", requestToken: "44444444-4444-4444-4444-444444444444", tags: {} });
+    const value = canary("old");
+    await d.create({ name: "p/old", secretString: value, requestToken: tokenOf(4), tags: { owner: "me" } });
     await client().send(new DeleteSecretCommand({ SecretId: "p/old", RecoveryWindowInDays: 7 }));
     const inv = await d.inventory("p");
-    assert.ok(inv.secrets.find((s) => s.name === "p/old")?.deletedDate instanceof Date);
-    // AWS answers InvalidRequestException ("already scheduled for deletion"); moto 5.2.5 answers
-    // ResourceExistsException. Either way the create fails without a write.
-    await assert.rejects(
-      d.create({ name: "p/old", secretString: "y", requestToken: "55555555-5555-5555-5555-555555555555", tags: {} }),
-      (e: unknown) => e instanceof SyncError && /ResourceExistsException|InvalidRequestException/.test(e.message),
+    assert.deepEqual(inv.secrets.map((s) => [s.name, s.tags, s.deletedDate instanceof Date]), [["p/old", { owner: "me" }, true]]);
+
+    // AWS answers InvalidRequestException ("...already scheduled for deletion"), classified from
+    // the code and message; moto 5.2.5 answers ResourceExistsException ("already exists"), and the
+    // destination tells it apart with one DescribeSecret.
+    const recorder = new ApiCallRecorder();
+    const again = canary("again");
+    const recorded = new SecretsManagerDestination({ client: client(), recorder });
+    const error = await rejectsWith(recorded.create({ name: "p/old", secretString: again, requestToken: tokenOf(5), tags: {} }), "pending-deletion", "p/old");
+    assert.match(error.message, /^CreateSecret p\/old: ResourceExistsException: the secret is scheduled for deletion \(DeletedDate \d{4}-\d\d-\d\dT[\d:.]+Z\): restore it \(aws secretsmanager restore-secret\) or let it be purged$/);
+    assertNoCanary(error, [value, again]);
+    assert.deepEqual(recorder.snapshot(), { "aws CreateSecret 400": 1, "aws DescribeSecret 200": 1 });
+
+    // An existing, live secret is a plain write failure, not pending-deletion.
+    await client().send(new CreateSecretCommand({ Name: "p/live", SecretString: canary() }));
+    const exists = await rejectsWith(d.create({ name: "p/live", secretString: again, requestToken: tokenOf(6), tags: {} }), "destination-write-failed", "p/live");
+    assert.match(exists.message, /^CreateSecret p\/live: ResourceExistsException: .*already exists/);
+  });
+
+  test("names AWS rejects: moto 5.2.5 accepts them; AWS's ValidationException is invalid-name", async () => {
+    // Peer gap: moto validates no name (space, '!', 513 characters all pass), which is why the
+    // planner checks names (core/naming) before anything is sent.
+    const d = destination();
+    await d.create({ name: "p/bad name!", secretString: canary(), requestToken: tokenOf(7), tags: {} });
+    assert.equal((await client().send(new DescribeSecretCommand({ SecretId: "p/bad name!" }))).Name, "p/bad name!");
+    // What AWS answers for the same request (the message AWS sends for an invalid name).
+    const aws = Object.assign(new Error("Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"), {
+      name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    const error = classifyAwsError(aws, { what: "CreateSecret p/bad name!", scope: "secret", name: "p/bad name!" });
+    assert.equal(error.errorClass, "invalid-name");
+    assert.equal(error.secretPath, "p/bad name!");
+    assert.match(error.message, /^CreateSecret p\/bad name!: ValidationException: Invalid name\. /);
+  });
+
+  test("a value over 65,536 bytes: moto 5.2.5 stores it; AWS's ValidationException is too-large, without the value", async () => {
+    // Peer gap: AWS refuses this; moto stores it. The engine's own size check (nothing sent) is
+    // tested in sync.test.ts.
+    const big = canary("big") + "x".repeat(70_000);
+    await destination().create({ name: "p/big", secretString: big, requestToken: tokenOf(8), tags: {} });
+    assert.equal((await client().send(new GetSecretValueCommand({ SecretId: "p/big" }))).SecretString?.length, big.length);
+    // AWS omits sensitive values from validation messages; scrubbing covers an endpoint that does not.
+    const aws = Object.assign(new Error(`1 validation error detected: Value '${big}' at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536`), {
+      name: "ValidationException",
+    });
+    const error = classifyAwsError(aws, { what: "PutSecretValue p/big", scope: "secret", name: "p/big", secrets: [big] });
+    assert.equal(error.errorClass, "too-large");
+    assertNoCanary(error, [big]);
+    assert.match(error.message, /^PutSecretValue p\/big: ValidationException: 1 validation error detected: Value '\[REDACTED\]' at 'secretString'/);
+  });
+
+  test("AWS errors moto does not produce are classified from their code and message", () => {
+    const err = (name: string, message: string, status = 400) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+    const cases: [Error, "destination" | "secret", string][] = [
+      [err("InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion."), "secret", "pending-deletion"],
+      [err("InvalidRequestException", "You can't perform this operation on the secret because it was marked for deletion."), "secret", "pending-deletion"],
+      [err("AccessDeniedException", "User: arn:aws:iam::1:user/x is not authorized to perform: secretsmanager:ListSecrets"), "destination", "destination-auth"],
+      [err("AccessDeniedException", "not authorized to perform: secretsmanager:PutSecretValue"), "secret", "permission-denied"],
+      [err("UnrecognizedClientException", "The security token included in the request is invalid."), "destination", "destination-auth"],
+      [err("InvalidSignatureException", "The request signature we calculated does not match"), "destination", "destination-auth"],
+      [Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }), "destination", "destination-auth"],
+      [err("ThrottlingException", "Rate exceeded"), "secret", "throttled"],
+      [err("ValidationException", "1 validation error detected: Value at 'tags.1.member.key' failed to satisfy constraint"), "secret", "invalid-tags"],
+      [err("ResourceExistsException", "The operation failed because the secret p/x already exists."), "secret", "destination-write-failed"],
+      [err("InternalServiceError", "internal", 500), "destination", "destination-unavailable"],
+      [err("InternalServiceError", "internal", 500), "secret", "destination-write-failed"],
+    ];
+    assert.deepEqual(
+      cases.map(([e, scope]) => classifyAwsError(e, { what: "op p/x", scope, name: "p/x" }).errorClass),
+      cases.map(([, , expected]) => expected),
     );
-  });
-
-  test("AWS's pending-deletion error is classified as pending-deletion", async () => {
-    const { classifyAwsError } = await import("../../src/destinations/aws-secrets-manager/errors.js");
-    const aws = Object.assign(new Error("You can't create this secret because a secret with this name is already scheduled for deletion."), { name: "InvalidRequestException" });
-    assert.equal(classifyAwsError(aws, "CreateSecret p/old", "secret").errorClass, "pending-deletion");
-  });
-
-  test("moto does not enforce the 65,536-byte limit, which is why secretbridge checks before sending", async () => {
-    // Recorded peer gap: AWS rejects this; moto 5.2.5 stores it. The engine's own check is tested
-    // in sync.test.ts (too-large, nothing sent).
-    await destination().create({ name: "p/big", secretString: "x".repeat(70_000), requestToken: "66666666-6666-6666-6666-666666666666", tags: {} });
-    assert.equal((await client().send(new DescribeSecretCommand({ SecretId: "p/big" }))).Name, "p/big");
+    const throttled = classifyAwsError(err("ThrottlingException", "Rate exceeded"), { what: "PutSecretValue p/x", scope: "secret", name: "p/x" });
+    assert.equal(throttled.retryable, true);
+    assert.equal(throttled.message, "PutSecretValue p/x: ThrottlingException: Rate exceeded: still throttled after retries; lower destination.rateLimits or sync.concurrency");
   });
 
   test("replicas: each Region's KMS key is sent on create and on later additions", async () => {
@@ -137,13 +287,14 @@ describe("SecretsManagerDestination", () => {
     const bodies: string[] = [];
     raw.middlewareStack.add(
       (next) => async (args) => {
-        bodies.push(String((args.request as { body?: unknown }).body ?? ""));
+        const body = (args.request as { body?: unknown }).body;
+        bodies.push(body instanceof Uint8Array ? new TextDecoder().decode(body) : String(body ?? ""));
         return next(args);
       },
       { step: "finalizeRequest", priority: "low", name: "captureBody" },
     );
     const d = new SecretsManagerDestination({ client: raw });
-    await d.create({ name: "r/a", secretString: "x", requestToken: "88888888-8888-8888-8888-888888888888", tags: {}, replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] });
+    await d.create({ name: "r/a", secretString: canary(), requestToken: tokenOf(9), tags: {}, replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] });
     await d.setReplicas("r/a", [{ region: "eu-west-1", kmsKeyId: "alias/eu" }, { region: "us-west-2", kmsKeyId: "alias/us" }]);
     const sent = bodies.map((b) => JSON.parse(b || "{}") as { AddReplicaRegions?: unknown });
     assert.deepEqual(sent.filter((b) => b.AddReplicaRegions).map((b) => b.AddReplicaRegions), [
@@ -154,27 +305,130 @@ describe("SecretsManagerDestination", () => {
     assert.deepEqual(status.map((r) => r.Region).sort(), ["eu-west-1", "us-west-2"]);
   });
 
-  test("validate: an unreachable endpoint is destination-unavailable", async () => {
-    const d = new SecretsManagerDestination({ client: new SecretsManagerClient({ ...clientConfig(), endpoint: "http://127.0.0.1:9", maxAttempts: 1 }) });
-    await assert.rejects(d.validate(), (e: unknown) => e instanceof SyncError && e.errorClass === "destination-unavailable");
+  test("validate against an endpoint nobody listens on is destination-unavailable, one record per attempt", async () => {
+    const recorder = new ApiCallRecorder();
+    const d = new SecretsManagerDestination({ client: client(2, deadEndpoint), recorder });
+    const error = await rejectsWith(d.validate(), "destination-unavailable");
+    assert.match(error.message, /^AWS Secrets Manager ListSecrets: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:\d+: check the Region, the endpoint and the network$/);
+    assert.deepEqual(recorder.snapshot(), { "aws ListSecrets ECONNREFUSED": 2 });
   });
 
-  test("the rate limiter and the call counter run once per attempt, retries included", async () => {
-    // A client whose every attempt fails with a retryable network error, 3 attempts per call.
-    const failing = new SecretsManagerClient({ ...clientConfig(), endpoint: "http://127.0.0.1:9", maxAttempts: 3 });
-    let takes = 0;
-    const bucket = new TokenBucket({ ratePerSecond: 1_000_000 });
-    const original = bucket.take.bind(bucket);
-    bucket.take = () => {
-      takes += 1;
-      return original();
+  test("a client the destination builds itself takes its endpoint from AWS_ENDPOINT_URL (and the service-specific variable first)", async () => {
+    await client().send(new CreateSecretCommand({ Name: "env/one", SecretString: canary() }));
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, moto.awsEnv);
+      delete process.env.AWS_PROFILE;
+      const recorder = new ApiCallRecorder();
+      const d = new SecretsManagerDestination({ maxAttempts: 1, recorder });
+      assert.deepEqual((await d.inventory("env")).secrets.map((s) => s.name), ["env/one"]);
+      await d.close();
+      // AWS_ENDPOINT_URL_SECRETS_MANAGER wins over AWS_ENDPOINT_URL.
+      process.env.AWS_ENDPOINT_URL = deadEndpoint;
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = moto.url;
+      const specific = new SecretsManagerDestination({ maxAttempts: 1, recorder });
+      await specific.validate();
+      await specific.close();
+      assert.deepEqual(recorder.snapshot(), { "aws ListSecrets 200": 2 });
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  test("close() leaves a client it was given usable", async () => {
+    const given = client();
+    await new SecretsManagerDestination({ client: given }).close();
+    assert.deepEqual((await given.send(new ListSecretsCommand({}))).SecretList, []);
+  });
+});
+
+describe("rate limiting and call counting, per attempt", () => {
+  /** A fake-clock bucket that counts how often it was asked for a token and when it granted. */
+  function countingBucket(ratePerSecond: number) {
+    let t = 0;
+    const grants: number[] = [];
+    const bucket = new TokenBucket({ ratePerSecond, burst: 1, now: () => t, sleep: async (ms) => void (t += ms) });
+    const take = bucket.take.bind(bucket);
+    bucket.take = async () => {
+      await take();
+      grants.push(Math.round(t));
     };
+    return { bucket, grants };
+  }
+
+  test("the middleware sits between the SDK's retry and signing middleware, and is added once", () => {
+    const raw = client();
+    instrumentClient(raw);
+    instrumentClient(raw);
+    new SecretsManagerDestination({ client: raw });
+    const stack = raw.middlewareStack.identify();
+    const at = (prefix: string) => stack.findIndex((entry) => entry.startsWith(prefix));
+    assert.equal(stack.filter((entry) => entry.startsWith(MIDDLEWARE_NAME)).length, 1);
+    assert.ok(at("retryMiddleware") < at(MIDDLEWARE_NAME), stack.join("\n"));
+    assert.ok(at(MIDDLEWARE_NAME) < at("httpSigningMiddleware"), stack.join("\n"));
+  });
+
+  test("each call waits for its family's limiter: 5 ListSecrets at 10/s are granted at 0, 100, 200, 300, 400 ms", async () => {
+    const { bucket, grants } = countingBucket(10);
+    const raw = client();
     const recorder = new ApiCallRecorder();
-    instrumentClient(failing, { recorder, limiters: { list: bucket } });
-    instrumentClient(failing, { recorder, limiters: { list: bucket } }); // idempotent: not added twice
-    const d = new SecretsManagerDestination({ client: failing });
-    await assert.rejects(d.validate());
-    assert.equal(takes, 3);
-    assert.equal(recorder.count("aws", "ListSecrets"), 3);
+    instrumentClient(raw, { recorder, limiters: { list: bucket } });
+    const d = new SecretsManagerDestination({ client: raw });
+    for (let i = 0; i < 5; i++) await d.validate();
+    assert.deepEqual(grants, [0, 100, 200, 300, 400]);
+    assert.deepEqual(recorder.snapshot(), { "aws ListSecrets 200": 5 });
+  });
+
+  test("throttled attempts are retried by the SDK and each retry waits for the limiter again", async () => {
+    // Real HTTP: a proxy answers the first two attempts with ThrottlingException, then forwards.
+    let throttled = 0;
+    const proxy = new FaultProxy(moto.url, { throttle: 1, only: () => throttled++ < 2 });
+    const url = await proxy.start();
+    try {
+      const { bucket, grants } = countingBucket(10);
+      const raw = client(3, url);
+      const recorder = new ApiCallRecorder();
+      instrumentClient(raw, { recorder, limiters: { list: bucket } });
+      await new SecretsManagerDestination({ client: raw }).validate();
+      assert.deepEqual(grants, [0, 100, 200]);
+      assert.deepEqual(recorder.snapshot(), { "aws ListSecrets 200": 1, "aws ListSecrets 400": 2 });
+      assert.equal(proxy.injected.throttle, 2);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("still throttled after every attempt is the throttled class", async () => {
+    const proxy = new FaultProxy(moto.url, { throttle: 1 });
+    const url = await proxy.start();
+    try {
+      const { bucket, grants } = countingBucket(10);
+      const raw = client(2, url);
+      const recorder = new ApiCallRecorder();
+      instrumentClient(raw, { recorder, limiters: { write: bucket } });
+      const value = canary("throttled");
+      const error = await rejectsWith(
+        new SecretsManagerDestination({ client: raw }).putValue({ name: "p/x", secretString: value, requestToken: tokenOf(1) }),
+        "throttled",
+        "p/x",
+      );
+      assert.match(error.message, /^PutSecretValue p\/x: ThrottlingException: Rate exceeded: still throttled after retries/);
+      assertNoCanary(error, [value]);
+      assert.deepEqual(grants, [0, 100]);
+      assert.deepEqual(recorder.snapshot(), { "aws PutSecretValue 400": 2 });
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("connection refused: every attempt is limited and counted", async () => {
+    const { bucket, grants } = countingBucket(10);
+    const raw = client(3, deadEndpoint);
+    const recorder = new ApiCallRecorder();
+    instrumentClient(raw, { recorder, limiters: { list: bucket } });
+    await rejectsWith(new SecretsManagerDestination({ client: raw }).validate(), "destination-unavailable");
+    assert.deepEqual(grants, [0, 100, 200]);
+    assert.deepEqual(recorder.snapshot(), { "aws ListSecrets ECONNREFUSED": 3 });
   });
 });

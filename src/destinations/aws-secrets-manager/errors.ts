@@ -1,5 +1,6 @@
-// Maps AWS SDK errors to secretbridge error classes with messages that name the secret and the AWS
-// error code. SDK messages are scrubbed of the value being written before they are used.
+// Maps AWS SDK errors to secretbridge error classes, with messages that name the secret and the
+// AWS error code and tell the user what to do. SDK messages are foreign text: they are scrubbed of
+// the value being written before they are used, and cut short.
 import { scrubSecretMaterial, SyncError, type ErrorClass } from "../../core/errors.js";
 
 const AUTH_CODES = new Set([
@@ -8,47 +9,103 @@ const AUTH_CODES = new Set([
   "UnrecognizedClientException",
   "InvalidSignatureException",
   "SignatureDoesNotMatch",
+  "IncompleteSignature",
+  "MissingAuthenticationToken",
   "ExpiredTokenException",
+  "ExpiredToken",
   "InvalidClientTokenId",
   "CredentialsProviderError",
 ]);
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EPIPE", "TimeoutError", "RequestTimeout"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EPIPE",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+]);
+const THROTTLING_CODES = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"]);
+const VALIDATION_CODES = new Set(["ValidationException", "InvalidParameterException"]);
 
-function codeOf(error: unknown): string {
-  const e = error as { name?: string; code?: string; Code?: string };
-  return e.code ?? e.Code ?? e.name ?? "Error";
+export interface ClassifyOptions {
+  /** What was being done, for the message: `CreateSecret hybrid-aws-secrets/db`. */
+  what: string;
+  /**
+   * `destination` for calls about the whole destination (validate, inventory), `secret` for one
+   * secret: access denied on the whole destination means the credentials are refused (the run
+   * stops); on one secret, only that secret is denied.
+   */
+  scope: "destination" | "secret";
+  /** The destination secret the call concerned, kept as the error's path. */
+  name?: string;
+  /** Values sent in the call: removed from the SDK's message wherever they appear. */
+  secrets?: string[];
 }
 
-/**
- * `scope` says whether the call concerned the whole destination (validate, inventory) or one secret:
- * access denied on the whole destination means the credentials are refused (exit 2); on one
- * secret, that secret is denied.
- */
-export function classifyAwsError(error: unknown, what: string, scope: "destination" | "secret", secrets: string[] = []): SyncError {
+/** The AWS error code (`ThrottlingException`) or Node's network code (`ECONNREFUSED`). */
+export function awsErrorCode(error: unknown): string {
+  const e = error as { name?: string; code?: string; Code?: string } | null | undefined;
+  return e?.code ?? e?.Code ?? e?.name ?? "Error";
+}
+
+export function classifyAwsError(error: unknown, options: ClassifyOptions): SyncError {
   if (error instanceof SyncError) return error;
-  const code = codeOf(error);
+  const code = awsErrorCode(error);
   const raw = error instanceof Error ? error.message : String(error);
-  const message = scrubSecretMaterial(raw, secrets).replace(/\s+/g, " ").slice(0, 300);
-  let errorClass: ErrorClass = "destination-write-failed";
-  let hint = "";
+  const message = scrubSecretMaterial(raw, options.secrets ?? []).replace(/\s+/g, " ").trim().slice(0, 300);
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  const { errorClass, hint, retryable } = classify(code, raw, status, options.scope);
+  return new SyncError(errorClass, `${options.what}: ${code}${message && message !== code ? `: ${message}` : ""}${hint}`, options.name, {
+    cause: error,
+    retryable,
+  });
+}
+
+function classify(code: string, raw: string, status: number | undefined, scope: "destination" | "secret"): { errorClass: ErrorClass; hint: string; retryable: boolean } {
   if (AUTH_CODES.has(code) || /credential/i.test(code)) {
-    errorClass = scope === "destination" ? "destination-auth" : "permission-denied";
-    hint = scope === "destination" ? ": check the AWS credentials and the IAM policy (README, IAM policy)" : ": the IAM policy does not allow this secret";
-  } else if (NETWORK_CODES.has(code) || /ECONNREFUSED|ENOTFOUND|socket hang up|connect/i.test(raw)) {
-    errorClass = "destination-unavailable";
-    hint = ": check the Region, the endpoint and the network";
-  } else if (code === "ThrottlingException" || code === "TooManyRequestsException" || code === "Throttling") {
-    errorClass = "throttled";
-    hint = ": still throttled after retries; lower destination.rateLimits or sync.concurrency";
-  } else if (code === "InvalidRequestException" && /scheduled for deletion|marked for deletion/i.test(raw)) {
-    errorClass = "pending-deletion";
-    hint = ": restore it (aws secretsmanager restore-secret) or let it be purged";
-  } else if (code === "ValidationException" || code === "InvalidParameterException") {
-    errorClass = /name/i.test(raw) ? "invalid-name" : "destination-write-failed";
-  } else if (code === "ResourceExistsException") {
-    hint = ": a secret with this name or this request token already exists";
-  } else if (scope === "destination") {
-    errorClass = "destination-unavailable";
+    return scope === "destination"
+      ? { errorClass: "destination-auth", hint: ": check the AWS credentials and the IAM policy (README, IAM policy)", retryable: false }
+      : { errorClass: "permission-denied", hint: ": the IAM policy does not allow this secret", retryable: false };
   }
-  return new SyncError(errorClass, `${what}: ${code}: ${message}${hint}`, undefined, { cause: error });
+  if (NETWORK_CODES.has(code) || /ECONNREFUSED|ENOTFOUND|socket hang up/i.test(raw)) {
+    return { errorClass: "destination-unavailable", hint: ": check the Region, the endpoint and the network", retryable: true };
+  }
+  if (THROTTLING_CODES.has(code)) {
+    return { errorClass: "throttled", hint: ": still throttled after retries; lower destination.rateLimits or sync.concurrency", retryable: true };
+  }
+  // AWS: "...because it was marked for deletion" / "...is already scheduled for deletion".
+  if (code === "InvalidRequestException" && /(scheduled|marked) for deletion|marked deleted/i.test(raw)) {
+    return { errorClass: "pending-deletion", hint: ": restore it (aws secretsmanager restore-secret) or let it be purged", retryable: false };
+  }
+  if (VALIDATION_CODES.has(code)) {
+    // AWS names the offending parameter ("Value at 'secretString' failed to satisfy constraint").
+    if (/secret(String|Binary)/i.test(raw) && /length|size|large/i.test(raw)) {
+      return { errorClass: "too-large", hint: ": secret values are at most 65,536 bytes", retryable: false };
+    }
+    if (/tag/i.test(raw)) return { errorClass: "invalid-tags", hint: "", retryable: false };
+    if (/\bname\b|'name'/i.test(raw)) {
+      return { errorClass: "invalid-name", hint: ": names are 1-512 characters of A-Z a-z 0-9 / _ + = . @ -", retryable: false };
+    }
+    return { errorClass: "destination-write-failed", hint: "", retryable: false };
+  }
+  if (code === "ResourceExistsException") {
+    const hint = ": a secret with this name or this request token already exists";
+    return { errorClass: "destination-write-failed", hint, retryable: false };
+  }
+  if (code === "LimitExceededException") {
+    return { errorClass: "destination-write-failed", hint: ": an AWS limit was reached (versions or tags per secret)", retryable: false };
+  }
+  if (code === "EncryptionFailure" || code === "DecryptionFailure" || code.startsWith("KMS")) {
+    return { errorClass: "destination-write-failed", hint: ": check that the KMS key exists, is enabled and allows this principal", retryable: false };
+  }
+  // Anything else (5xx after retries, an unknown code): the whole destination if the call was
+  // about it, else this one write.
+  const retryable = status !== undefined && status >= 500;
+  return { errorClass: scope === "destination" ? "destination-unavailable" : "destination-write-failed", hint: "", retryable };
 }

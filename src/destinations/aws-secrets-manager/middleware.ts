@@ -1,17 +1,21 @@
 // AWS SDK middleware added once per client, inside the SDK's retry loop, so every attempt (first
 // try and retries alike) waits for its API family's rate limiter and is counted with its outcome.
+// Retries of a throttled call are themselves rate limited, which is what stops a retry storm.
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { TokenBucket } from "../../util/rate-limiter.js";
 import { DEFAULT_RATE_LIMITS, familyOf, type ApiFamily, type RateLimits } from "./api-families.js";
 
-const MIDDLEWARE_NAME = "secretbridgeRateLimitAndCount";
+export const MIDDLEWARE_NAME = "secretbridgeRateLimitAndCount";
+/** The SDK's retry middleware (finalizeRequest step, high priority); ours goes right after it. */
+const RETRY_MIDDLEWARE = "retryMiddleware";
 
 export interface MiddlewareOptions {
   rateLimits?: RateLimits;
   recorder?: ApiCallRecorder;
   /** Limiters to use instead of building them (tests inject a fake clock). */
   limiters?: Partial<Record<ApiFamily, TokenBucket>>;
+  /** First word of each recorded call; default `aws`. */
   provider?: string;
 }
 
@@ -24,31 +28,45 @@ export function buildLimiters(rateLimits: RateLimits = {}): Record<ApiFamily, To
   return out;
 }
 
-/** Adds the middleware to a client (idempotent: a second call on the same client does nothing). */
+/** The operation name the recorder and the families use: `ListSecretsCommand` → `ListSecrets`. */
+export function operationName(commandName: string | undefined): string {
+  return (commandName ?? "Unknown").replace(/Command$/, "");
+}
+
+type Stack = SecretsManagerClient["middlewareStack"];
+type Next = (args: unknown) => Promise<{ response: unknown; output: unknown }>;
+
+/**
+ * Adds the rate-limit-and-count middleware to a client. Idempotent: a second call on the same
+ * client does nothing (the first call's limiters and recorder stay in force).
+ */
 export function instrumentClient(client: SecretsManagerClient, options: MiddlewareOptions = {}): void {
-  const stack = client.middlewareStack as unknown as {
-    add: (fn: unknown, opts: { step: string; priority: string; name: string }) => void;
-    identify?: () => string[];
-  };
-  if (stack.identify?.().some((entry) => entry.startsWith(MIDDLEWARE_NAME))) return;
+  const stack: Stack = client.middlewareStack;
+  if (stack.identify().some((entry) => entry.startsWith(MIDDLEWARE_NAME))) return;
   const limiters = { ...buildLimiters(options.rateLimits), ...options.limiters };
   const provider = options.provider ?? "aws";
-  stack.add(
-    (next: (args: unknown) => Promise<{ response: { statusCode?: number } }>, context: { commandName?: string }) =>
-      async (args: unknown) => {
-        const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
-        await limiters[familyOf(operation)].take();
-        try {
-          const result = await next(args);
-          options.recorder?.record(provider, operation, result.response.statusCode ?? "ok");
-          return result;
-        } catch (error) {
-          const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-          options.recorder?.record(provider, operation, e.$metadata?.httpStatusCode ?? e.code ?? e.name ?? "error");
-          throw error;
-        }
-      },
-    // finalizeRequest/low runs inside the retry middleware (finalizeRequest/high): once per attempt.
-    { step: "finalizeRequest", priority: "low", name: MIDDLEWARE_NAME },
-  );
+  const recorder = options.recorder;
+  const middleware = (next: Next, context: { commandName?: string }) => async (args: unknown) => {
+    const operation = operationName(context.commandName);
+    await limiters[familyOf(operation)].take();
+    try {
+      const result = await next(args);
+      recorder?.record(provider, operation, (result.response as { statusCode?: number }).statusCode ?? "ok");
+      return result;
+    } catch (error) {
+      // An HTTP answer is recorded by status (400, 500 ...); no answer at all by its error code
+      // (ECONNREFUSED, TimeoutError ...).
+      const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+      recorder?.record(provider, operation, e.$metadata?.httpStatusCode ?? e.code ?? e.name ?? "error");
+      throw error;
+    }
+  };
+  // After retry (so once per attempt) and before signing (so a request that waited for the
+  // limiter is signed with the time it is really sent).
+  stack.addRelativeTo(middleware as unknown as Parameters<Stack["addRelativeTo"]>[0], {
+    relation: "after",
+    toMiddleware: RETRY_MIDDLEWARE,
+    name: MIDDLEWARE_NAME,
+    override: false,
+  });
 }
