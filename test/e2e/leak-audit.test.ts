@@ -2,12 +2,9 @@
 // including the paths that fail (oversized, unrenderable, throttled writes, drift, a refused
 // webhook); every byte they emit is scanned for the canaries, raw, JSON-escaped and base64.
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import { runLambda } from "../../src/runtime/lambda/handler.js";
@@ -15,7 +12,7 @@ import { SyncService } from "../../src/runtime/service/service.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
-import { Peers } from "../helpers/harness.js";
+import { Peers, webhookReceiver } from "../helpers/harness.js";
 
 let peers: Peers;
 before(async () => {
@@ -34,28 +31,14 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
   await s.put("app/nested", { v: { deep: peers.secret("nested") } as unknown as string });
   await s.put("app/drifted", { v: peers.secret("drift") });
   const token = await s.readOnlyToken();
-  const aws = { endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } };
   const emitted: string[] = [];
 
   // Notifications: an SNS topic read back through SQS, and a webhook receiver.
-  const sns = new SNSClient(aws);
-  const sqs = new SQSClient(aws);
-  const topic = await sns.send(new CreateTopicCommand({ Name: "leak-audit" }));
-  const queue = await sqs.send(new CreateQueueCommand({ QueueName: "leak-audit" }));
-  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn;
-  await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: queueArn }));
-  const hooks: string[] = [];
-  const receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      hooks.push(body);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
-  const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-  const notifications = `notifications:\n  webhook: { url: "${hookUrl}" }\n  sns: { topicArn: "${topic.TopicArn}" }\n`;
+  const topic = await peers.snsCapture();
+  const hook = await webhookReceiver();
+  const hooks = hook.received;
+  const hookUrl = hook.url;
+  const notifications = `notifications:\n  webhook: { url: "${hookUrl}" }\n  sns: { topicArn: "${topic.topicArn}" }\n`;
 
   try {
     // CLI: plan, sync (table and JSON), verify, a drift report, a string shape that cannot render.
@@ -79,7 +62,7 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     const summary = await runLambda(
       { getRemainingTimeInMillis: () => 300_000 },
       {
-        env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SNS_TOPIC_ARN: topic.TopicArn ?? "" },
+        env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SNS_TOPIC_ARN: topic.topicArn ?? "" },
         secretsManager: peers.sm(),
         logger: pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((lambdaLogs += c.toString()), cb()) })),
       },
@@ -112,8 +95,7 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     emitted.push(serviceLogs);
 
     // Notifications as delivered.
-    const delivered = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10 }));
-    const published = (delivered.Messages ?? []).map((m) => m.Body ?? "");
+    const published = await topic.messages();
     assert.ok(published.length >= 1, "SNS notices were delivered");
     assert.ok(hooks.length >= 1, "webhook notices were delivered");
     emitted.push(...published, ...hooks, ...peers.emitted);
@@ -126,6 +108,6 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     // And the check itself works: a canary planted in the output is caught.
     assert.throws(() => assertNoCanary([...emitted, `...${Buffer.from(canaries[0] ?? "").toString("base64")}...`], canaries), /secret material leaked/);
   } finally {
-    receiver.close();
+    await hook.close();
   }
 });

@@ -5,7 +5,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { createServer } from "node:http";
 import { after, before } from "node:test";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
@@ -37,6 +40,28 @@ export class Peers {
 
   async stop(): Promise<void> {
     await Promise.allSettled([this.bao.stop(), this.moto.stop()]);
+  }
+
+  /**
+   * An SNS topic in moto with an SQS queue subscribed (raw delivery), so tests can read back what
+   * was published.
+   */
+  async snsCapture(): Promise<{ topicArn: string; messages: () => Promise<string[]> }> {
+    const config = { endpoint: this.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } };
+    const sns = new SNSClient(config);
+    const sqs = new SQSClient(config);
+    const name = `sb-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
+    const topic = await sns.send(new CreateTopicCommand({ Name: name }));
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }));
+    await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: attrs.Attributes?.QueueArn, Attributes: { RawMessageDelivery: "true" } }));
+    return {
+      topicArn: topic.TopicArn ?? "",
+      messages: async () => {
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10 }));
+        return (r.Messages ?? []).map((m) => m.Body ?? "");
+      },
+    };
   }
 
   /** A canary secret value, remembered for the leak check. */
@@ -230,4 +255,21 @@ export function peersForThisFile(options: { leakCheck?: boolean } = {}): Peers {
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(running) : value;
     },
   });
+}
+
+/** A local HTTP receiver for webhook notifications: records each body, answers 204. */
+export async function webhookReceiver(): Promise<{ received: string[]; url: string; close(): Promise<void> }> {
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      received.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return { received, url: `http://127.0.0.1:${port}/hook`, close: () => new Promise((r) => server.close(() => r())) };
 }

@@ -5,8 +5,6 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Writable } from "node:stream";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { DEADLINE_MARGIN_MS, handler, runLambda } from "../../src/runtime/lambda/handler.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
@@ -14,7 +12,6 @@ import { peersForThisFile, type Scenario } from "../helpers/harness.js";
 
 // Real peers for this file; every byte emitted is scanned for canaries at the end.
 const peers = peersForThisFile();
-const aws = () => ({ endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
 
 interface Invocation {
   summary: Awaited<ReturnType<typeof runLambda>>;
@@ -46,22 +43,6 @@ async function connectionSecret(s: Scenario, value: Record<string, unknown>): Pr
   await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/vault-connection-secret`, SecretString: JSON.stringify(value) }));
 }
 
-async function snsQueue(): Promise<{ topicArn: string; messages: () => Promise<string[]> }> {
-  const sns = new SNSClient(aws());
-  const sqs = new SQSClient(aws());
-  const topic = await sns.send(new CreateTopicCommand({ Name: `sb-${Date.now()}` }));
-  const queue = await sqs.send(new CreateQueueCommand({ QueueName: `sb-${Date.now()}` }));
-  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }));
-  await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "sqs", Endpoint: attrs.Attributes?.QueueArn, Attributes: { RawMessageDelivery: "true" } }));
-  return {
-    topicArn: topic.TopicArn ?? "",
-    messages: async () => {
-      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl, MaxNumberOfMessages: 10 }));
-      return (r.Messages ?? []).map((m) => m.Body ?? "");
-    },
-  };
-}
-
 describe("Lambda handler", () => {
   test("first run creates, a kv put updates exactly one, a no-change run writes nothing", async () => {
     const s = await peers.scenario();
@@ -87,7 +68,7 @@ describe("Lambda handler", () => {
 
   test("failures are published to SNS (paths and classes, no values) and the function errors", async () => {
     const s = await peers.scenario();
-    const { topicArn, messages } = await snsQueue();
+    const { topicArn, messages } = await peers.snsCapture();
     await s.put("fine", { v: peers.secret("fine") });
     await s.put("bad name", { v: peers.secret("badname") });
     const token = await s.readOnlyToken();
@@ -116,7 +97,7 @@ describe("Lambda handler", () => {
 
   test("an empty token in the connection secret: exit 2, nothing written, notification sent", async () => {
     const s = await peers.scenario();
-    const { topicArn, messages } = await snsQueue();
+    const { topicArn, messages } = await peers.snsCapture();
     await s.put("a", { v: peers.secret("a") });
     await connectionSecret(s, { vaultAddress: peers.bao.url, vaultToken: "" });
     const run = await invoke(s, { SNS_TOPIC_ARN: topicArn });

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { TagResourceCommand, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { requestTokenFor } from "../../src/core/request-token.js";
 import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/index.js";
-import { awsWrites, peersForThisFile } from "../helpers/harness.js";
+import { awsWrites, peersForThisFile, webhookReceiver } from "../helpers/harness.js";
 
 // Real peers for this file; every byte emitted is scanned for canaries at the end.
 const peers = peersForThisFile();
@@ -367,20 +367,3 @@ describe("tags", () => {
     assert.equal(await s.versionCount("a"), 1);
   });
 });
-
-async function webhookReceiver(): Promise<{ received: string[]; url: string; close(): Promise<void> }> {
-  const { createServer } = await import("node:http");
-  const received: string[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      received.push(body);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return { received, url: `http://127.0.0.1:${port}/hook`, close: () => new Promise((r) => server.close(() => r())) };
-}
