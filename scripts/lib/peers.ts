@@ -3,7 +3,7 @@
 // sandbox and the benchmarks.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -57,7 +57,6 @@ function requireBinary(path: string): void {
 export interface RunningPeer {
   url: string;
   port: number;
-  process: ChildProcess;
   output(): string;
   stop(): Promise<void>;
 }
@@ -68,25 +67,52 @@ process.on("exit", () => {
   for (const proc of running) proc.kill("SIGKILL");
 });
 
-function spawnPeer(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  running.add(proc);
-  proc.on("exit", () => running.delete(proc));
-  let log = "";
-  const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
-  };
-  proc.stdout?.on("data", keep);
-  proc.stderr?.on("data", keep);
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
+/**
+ * One peer process, which can be stopped and started again with the same command line (so on the
+ * same port). Its output log survives restarts.
+ */
+class PeerProcess {
+  private proc: ChildProcess | undefined;
+  private log = "";
+
+  constructor(
+    private readonly cmd: string,
+    private readonly args: string[],
+    private readonly env: NodeJS.ProcessEnv = {},
+  ) {}
+
+  spawn(): ChildProcess {
+    const proc = spawn(this.cmd, this.args, { env: { ...process.env, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = proc;
+    running.add(proc);
+    proc.on("exit", () => running.delete(proc));
+    const keep = (chunk: Buffer) => {
+      this.log = (this.log + chunk.toString()).slice(-20_000);
+    };
+    proc.stdout?.on("data", keep);
+    proc.stderr?.on("data", keep);
+    return proc;
+  }
+
+  output(): string {
+    return this.log;
+  }
+
+  /** SIGTERM (SIGKILL with `crash`, or after 5 s) and wait for the exit. */
+  async stop(options: { crash?: boolean } = {}): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, "exit");
-    proc.kill("SIGTERM");
+    proc.kill(options.crash ? "SIGKILL" : "SIGTERM");
     const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
     await exited;
     clearTimeout(timer);
-  };
-  return { proc, output: () => log, stop };
+  }
+
+  async waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
+    if (!this.proc) throw new Error(`${what} was not started`);
+    await waitUntil(check, what, this.proc, () => this.log);
+  }
 }
 
 export interface OpenBaoPeer extends RunningPeer {
@@ -95,6 +121,14 @@ export interface OpenBaoPeer extends RunningPeer {
   caCertPem?: string;
   /** Calls the OpenBao HTTP API as root. */
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: unknown }>;
+  /** Unseals with the server's one key share. */
+  unseal(): Promise<void>;
+  /**
+   * Kills the server (SIGKILL: a crash, not a shutdown) and starts it again on the same port with
+   * the same storage. It comes back sealed, as a real server does; `unseal()` brings it back.
+   * Only with `persistent: true`: a dev server keeps its data in memory.
+   */
+  restart(): Promise<void>;
 }
 
 export interface OpenBaoOptions {
@@ -102,22 +136,31 @@ export interface OpenBaoOptions {
   extraConfig?: string;
   /** Serve HTTPS with a CA and certificate that `bao server -dev-tls` generates. */
   tls?: boolean;
+  /**
+   * A real (non-dev) server with on-disk storage in a temporary folder, initialised with one key
+   * share and unsealed: its data survives `restart()`.
+   */
+  persistent?: boolean;
 }
 
 export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBaoPeer> {
   requireBinary(BAO_BIN);
   const port = await freePort();
-  const rootToken = "root-" + Math.random().toString(36).slice(2, 10);
-  const args = ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, "-dev-no-store-token"];
+  const env = { BAO_ADDR: "", VAULT_ADDR: "", HOME: tmpdir() };
+  let rootToken = "root-" + Math.random().toString(36).slice(2, 10);
+  let unsealKey: string | undefined;
+  const args = options.persistent
+    ? ["server", `-config=${persistentConfig(port, await freePort(), options.extraConfig)}`]
+    : ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, "-dev-no-store-token"];
   const certDir = options.tls ? mkdtempSync(join(tmpdir(), "sb-bao-tls-")) : undefined;
   if (certDir) args.push("-dev-tls", `-dev-tls-cert-dir=${certDir}`);
-  if (options.extraConfig) {
+  if (options.extraConfig && !options.persistent) {
     const dir = mkdtempSync(join(tmpdir(), "sb-bao-"));
     const file = join(dir, "extra.hcl");
     writeFileSync(file, options.extraConfig);
     args.push(`-config=${file}`);
   }
-  const { proc, output, stop } = spawnPeer(BAO_BIN, args, { BAO_ADDR: "", VAULT_ADDR: "", HOME: tmpdir() });
+  const peer = new PeerProcess(BAO_BIN, args, env);
   const url = `${certDir ? "https" : "http"}://127.0.0.1:${port}`;
   let caCertPem: string | undefined;
   let dispatcher: Agent | undefined;
@@ -137,13 +180,86 @@ export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBa
     const text = await res.text();
     return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
   };
-  await waitUntil(async () => (await request(`${url}/v1/sys/health`)).status === 200, "bao server -dev", proc, output);
-  return { url, port, process: proc, output, stop, rootToken, api, ...(caCertPem ? { caCertPem } : {}) };
+  const health = async () => (await request(`${url}/v1/sys/health`)).status;
+  const unseal = async () => {
+    // A dev server prints its key; a persistent one was initialised by us.
+    const key = unsealKey ?? /Unseal Key: (\S+)/.exec(peer.output())?.[1];
+    if (!key) throw new Error("no unseal key for this OpenBao");
+    const res = await api("PUT", "sys/unseal", { key });
+    if (res.status !== 200) throw new Error(`unseal: HTTP ${res.status}`);
+    await peer.waitUntil(async () => (await health()) === 200, "OpenBao after unseal");
+  };
+  peer.spawn();
+  if (options.persistent) {
+    // Any answer means it is listening: 501 = not initialised, 503 = sealed.
+    await peer.waitUntil(async () => (await health()) > 0, "bao server");
+    const init = await api("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
+    const keys = init.json as { keys_base64?: string[]; root_token?: string };
+    if (init.status !== 200 || !keys.keys_base64?.[0] || !keys.root_token) throw new Error(`init: HTTP ${init.status}`);
+    unsealKey = keys.keys_base64[0];
+    rootToken = keys.root_token;
+    await unseal();
+  } else {
+    await peer.waitUntil(async () => (await health()) === 200, "bao server -dev");
+  }
+  const restart = async () => {
+    if (!options.persistent) throw new Error("restart() needs a persistent OpenBao: a dev server keeps its data in memory");
+    await peer.stop({ crash: true });
+    peer.spawn();
+    await peer.waitUntil(async () => (await health()) === 503, "bao server (sealed, after restart)");
+  };
+  return {
+    url,
+    port,
+    output: () => peer.output(),
+    stop: () => peer.stop(),
+    get rootToken() {
+      return rootToken;
+    },
+    api,
+    unseal,
+    restart,
+    ...(caCertPem ? { caCertPem } : {}),
+  };
+}
+
+/** A config file for a real server with on-disk storage, in a fresh temporary folder. */
+function persistentConfig(port: number, clusterPort: number, extraConfig = ""): string {
+  const dir = mkdtempSync(join(tmpdir(), "sb-bao-data-"));
+  const dataDir = join(dir, "raft");
+  mkdirSync(dataDir);
+  const file = join(dir, "server.hcl");
+  writeFileSync(
+    file,
+    [
+      // OpenBao has no "file" storage; integrated storage (raft) with one node is its default.
+      `storage "raft" {`,
+      `  path = "${dataDir}"`,
+      `  node_id = "sb-test"`,
+      `}`,
+      `listener "tcp" {`,
+      `  address = "127.0.0.1:${port}"`,
+      `  cluster_address = "127.0.0.1:${clusterPort}"`,
+      `  tls_disable = true`,
+      `}`,
+      `api_addr = "http://127.0.0.1:${port}"`,
+      `cluster_addr = "http://127.0.0.1:${clusterPort}"`,
+      extraConfig,
+    ].join("\n"),
+  );
+  return file;
 }
 
 export interface MotoPeer extends RunningPeer {
   /** Clears all state (every service, every Region). */
   reset(): Promise<void>;
+  /**
+   * Stops moto and starts it again on the same port. moto keeps everything in memory, so this is
+   * an endpoint that comes back having lost its state.
+   */
+  restart(): Promise<void>;
+  /** Stops the process only; `start()` brings it back on the same port. */
+  start(): Promise<void>;
   /** Environment for an AWS SDK client pointed at this moto. */
   awsEnv: Record<string, string>;
 }
@@ -151,9 +267,13 @@ export interface MotoPeer extends RunningPeer {
 export async function startMoto(): Promise<MotoPeer> {
   requireBinary(MOTO_BIN);
   const port = await freePort();
-  const { proc, output, stop } = spawnPeer(MOTO_BIN, ["-H", "127.0.0.1", "-p", String(port)]);
+  const peer = new PeerProcess(MOTO_BIN, ["-H", "127.0.0.1", "-p", String(port)]);
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil(async () => (await fetch(`${url}/moto-api/`)).status === 200, "moto_server", proc, output);
+  const start = async () => {
+    peer.spawn();
+    await peer.waitUntil(async () => (await fetch(`${url}/moto-api/`)).status === 200, "moto_server");
+  };
+  await start();
   const reset = async () => {
     const res = await fetch(`${url}/moto-api/reset`, { method: "POST" });
     if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
@@ -164,7 +284,19 @@ export async function startMoto(): Promise<MotoPeer> {
     AWS_ACCESS_KEY_ID: "testing",
     AWS_SECRET_ACCESS_KEY: "testing",
   };
-  return { url, port, process: proc, output, stop, reset, awsEnv };
+  return {
+    url,
+    port,
+    output: () => peer.output(),
+    stop: () => peer.stop(),
+    start,
+    restart: async () => {
+      await peer.stop({ crash: true });
+      await start();
+    },
+    reset,
+    awsEnv,
+  };
 }
 
 /** A unique, valid KV mount name so tests never share source state. */

@@ -17,8 +17,11 @@ export interface FaultRates {
   slowMs?: number;
   /** Only requests for which this returns true get faults (e.g. one AWS operation). */
   only?: (req: IncomingMessage) => boolean;
-  /** Called when a forwarded request's answer has come back, before it is passed on. */
-  afterForward?: (req: IncomingMessage) => void;
+  /**
+   * Called when a forwarded request's answer has come back, before it is passed on; a returned
+   * promise holds the answer until it settles (e.g. while a peer restarts).
+   */
+  afterForward?: (req: IncomingMessage) => void | Promise<void>;
 }
 
 /** mulberry32: small, seeded, reproducible. */
@@ -110,10 +113,14 @@ export class FaultProxy {
         const chunks: Buffer[] = [];
         up.on("data", (c: Buffer) => chunks.push(c));
         up.on("end", () => {
-          this.rates.afterForward?.(req);
-          if (res.destroyed || req.socket.destroyed) return;
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          res.end(Buffer.concat(chunks));
+          const pass = () => {
+            if (res.destroyed || req.socket.destroyed) return;
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            res.end(Buffer.concat(chunks));
+          };
+          const held = this.rates.afterForward?.(req);
+          if (held) void held.finally(pass);
+          else pass();
         });
       });
       upstream.on("error", () => res.destroy());

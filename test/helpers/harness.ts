@@ -13,7 +13,7 @@ import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
-import { canary, startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoPeer } from "./peers.js";
+import { canary, startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoOptions, type OpenBaoPeer } from "./peers.js";
 
 export interface CliRun {
   code: number;
@@ -33,8 +33,8 @@ export class Peers {
     readonly moto: MotoPeer,
   ) {}
 
-  static async start(): Promise<Peers> {
-    const [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
+  static async start(options: { bao?: OpenBaoOptions } = {}): Promise<Peers> {
+    const [bao, moto] = await Promise.all([startOpenBao(options.bao), startMoto()]);
     return new Peers(bao, moto);
   }
 
@@ -236,10 +236,10 @@ export function assertNoCanary(haystacks: string[], canaries: string[]): void {
  * Starts the peers for one test file (before) and stops them after the leak check (after). The
  * returned object stands for the running Peers once the file's tests start.
  */
-export function peersForThisFile(options: { leakCheck?: boolean } = {}): Peers {
+export function peersForThisFile(options: { leakCheck?: boolean; bao?: OpenBaoOptions } = {}): Peers {
   let running: Peers | undefined;
   before(async () => {
-    running = await Peers.start();
+    running = await Peers.start(options.bao ? { bao: options.bao } : {});
   });
   after(async () => {
     try {
