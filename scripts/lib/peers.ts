@@ -81,7 +81,7 @@ class PeerProcess {
     private readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
-  spawn(): ChildProcess {
+  spawn(): void {
     const proc = spawn(this.cmd, this.args, { env: { ...process.env, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
     running.add(proc);
@@ -91,7 +91,6 @@ class PeerProcess {
     };
     proc.stdout?.on("data", keep);
     proc.stderr?.on("data", keep);
-    return proc;
   }
 
   output(): string {
@@ -254,11 +253,9 @@ export interface MotoPeer extends RunningPeer {
   /** Clears all state (every service, every Region). */
   reset(): Promise<void>;
   /**
-   * Stops moto and starts it again on the same port. moto keeps everything in memory, so this is
-   * an endpoint that comes back having lost its state.
+   * Starts moto again on its port after `stop()`. moto keeps everything in memory, so it comes
+   * back empty: an endpoint that lost its state.
    */
-  restart(): Promise<void>;
-  /** Stops the process only; `start()` brings it back on the same port. */
   start(): Promise<void>;
   /** Environment for an AWS SDK client pointed at this moto. */
   awsEnv: Record<string, string>;
@@ -290,10 +287,6 @@ export async function startMoto(): Promise<MotoPeer> {
     output: () => peer.output(),
     stop: () => peer.stop(),
     start,
-    restart: async () => {
-      await peer.stop({ crash: true });
-      await start();
-    },
     reset,
     awsEnv,
   };
