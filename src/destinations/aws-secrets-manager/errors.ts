@@ -54,8 +54,21 @@ export function awsErrorCode(error: unknown): string {
   return e?.code ?? e?.Code ?? e?.name ?? "Error";
 }
 
+/**
+ * The HTTP status of an answer the SDK could not parse (an HTML error page from a load balancer or
+ * a failing endpoint), else undefined. The SDK then throws the parser's own error (a SyntaxError)
+ * with the response hidden on `$response` and no `$fault`, which every modelled AWS error has.
+ * It already retries 500/502/503/504 answers by their status, whatever the body.
+ */
+function unparsedStatus(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null || !("$response" in error) || "$fault" in error) return undefined;
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
 export function classifyAwsError(error: unknown, options: ClassifyOptions): SyncError {
   if (error instanceof SyncError) return error;
+  const unparsed = unparsedStatus(error);
+  if (unparsed !== undefined) return classifyUnparsed(error, unparsed, options);
   const code = awsErrorCode(error);
   const raw = error instanceof Error ? error.message : String(error);
   const message = scrubSecretMaterial(raw, options.secrets ?? []).replace(/\s+/g, " ").trim().slice(0, 300);
@@ -64,6 +77,26 @@ export function classifyAwsError(error: unknown, options: ClassifyOptions): Sync
   return new SyncError(errorClass, `${options.what}: ${code}${message && message !== code ? `: ${message}` : ""}${hint}`, options.name, {
     cause: error,
     retryable,
+  });
+}
+
+/**
+ * An answer that is not AWS JSON says nothing about the request, only that something between us
+ * and Secrets Manager failed. The message names the status and the attempts, never the parser's
+ * message: that quotes the start of the body, which is foreign text that may echo the request.
+ */
+function classifyUnparsed(error: unknown, status: number, options: ClassifyOptions): SyncError {
+  const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+  const tried = attempts ? ` (${attempts} attempt${attempts === 1 ? "" : "s"})` : "";
+  const message = `${options.what}: HTTP ${status} with a non-JSON body${tried}`;
+  if (status >= 500) {
+    const hint = ": the endpoint, or a load balancer or proxy in front of it, is failing; check the endpoint and the service's health";
+    return new SyncError("destination-unavailable", message + hint, options.name, { cause: error, retryable: true });
+  }
+  const errorClass = options.scope === "destination" ? "destination-unavailable" : "destination-write-failed";
+  return new SyncError(errorClass, `${message}: check the endpoint (AWS_ENDPOINT_URL, the Region) and any proxy in front of it`, options.name, {
+    cause: error,
+    retryable: false,
   });
 }
 
