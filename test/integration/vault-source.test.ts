@@ -101,7 +101,7 @@ const calls = (r: ApiCallRecorder) => r.byOperation();
 const TREE = ["a", "a/b", "a/b/c", "d/e/f/g", "z"];
 
 describe("VaultKvSource inventory", () => {
-  test("nested folders (a key that is also a folder) with OpenBao's recursive scan: one scan, no metadata reads", async () => {
+  test("nested folders (a key that is also a folder) with OpenBao's recursive scan: one scan per top-level folder, no metadata reads", async () => {
     const mount = await newMount();
     for (const p of TREE) await put(mount, p, { v: secretValue() });
     await put(mount, "a/b", { v: secretValue() }); // version 2
@@ -113,8 +113,10 @@ describe("VaultKvSource inventory", () => {
       TREE.map((p) => [p, p === "a/b" ? 2 : 1, "present"]),
     );
     assert.deepEqual(inv.problems, []);
-    // lookup-self, mount-info, the scan probe, the scan itself: the same four for any tree size.
-    assert.deepEqual(calls(recorder), { "vault lookup-self": 1, "vault mount-info": 1, "vault scan-detailed-metadata": 2 });
+    // lookup-self, mount-info, the scan probe, one detailed LIST of the root (its secrets a and z,
+    // its folders a/ and d/), one SCAN per top-level folder: a count set by the tree's top level,
+    // not by the number of secrets.
+    assert.deepEqual(calls(recorder), { "vault lookup-self": 1, "vault mount-info": 1, "vault list-detailed-metadata": 1, "vault scan-detailed-metadata": 3 });
     assert.equal(recorder.count("vault", "read-metadata"), 0);
     for (const s of inv.secrets) {
       assert.match(s.updatedTime ?? "", /^\d{4}-\d\d-\d\dT/);
@@ -234,7 +236,7 @@ describe("VaultKvSource inventory", () => {
       `path "${mount}/detailed-metadata/secret-sub/*" { capabilities = ["deny"] }`,
       `path "${mount}/data/secret-sub/*" { capabilities = ["deny"] }`,
     ].join("\n");
-    for (const listing of ["reference", "vault"] as const) {
+    for (const listing of ["scan", "reference", "vault"] as const) {
       const inv = await source({ mount, token: await token(mount, listing, deny) }).inventory();
       inv.problems.forEach((p) => messages.push(p.message));
       assert.deepEqual(paths(inv), ["open/a", "open/hidden", "top"], listing);
@@ -246,16 +248,19 @@ describe("VaultKvSource inventory", () => {
     assert.deepEqual(paths(oneDenied), ["open/a", "secret-sub/b", "secret-sub/deeper/c", "top"]);
     assert.deepEqual(oneDenied.problems.map((p) => [p.path, p.errorClass]), [["open/hidden", "permission-denied"]]);
 
-    // SCAN checks the policy on the requested path only (verified on OpenBao 2.7.2): the denied
-    // subtree is listed, and reading one of its values fails for that secret, with its path.
-    const scanSource = source({ mount, token: await token(mount, "scan", deny) });
+    // SCAN checks the policy on the requested path only (verified on OpenBao 2.7.2): a deny below
+    // a scanned top-level folder does not hide its keys, and reading one of the values fails for
+    // that secret, with its path.
+    const deeper = ["metadata", "detailed-metadata", "data"].map((p) => `path "${mount}/${p}/secret-sub/deeper/*" { capabilities = ["deny"] }`).join("\n");
+    const scanSource = source({ mount, token: await token(mount, "scan", deeper) });
     const scanned = await scanSource.inventory();
     assert.equal(scanned.method, "detailed-metadata-scan");
     assert.deepEqual(paths(scanned), ["open/a", "open/hidden", "secret-sub/b", "secret-sub/deeper/c", "top"]);
-    const denied = await syncError(() => scanSource.readValue("secret-sub/b", 1));
+    assert.deepEqual(scanned.problems, []);
+    const denied = await syncError(() => scanSource.readValue("secret-sub/deeper/c", 1));
     assert.equal(denied.errorClass, "permission-denied");
-    assert.equal(denied.secretPath, "secret-sub/b");
-    assert.match(denied.message, /^GET \S+\/data\/secret-sub\/b\?version=1: HTTP 403: .*permission denied/);
+    assert.equal(denied.secretPath, "secret-sub/deeper/c");
+    assert.match(denied.message, /^GET \S+\/data\/secret-sub\/deeper\/c\?version=1: HTTP 403: .*permission denied/);
   });
 
   test("a root that cannot be listed throws instead of reading as empty", async () => {

@@ -84,7 +84,14 @@ export class VaultHttp {
     operation: VaultOperation,
     method: string,
     path: string,
-    options: { body?: unknown; accept?: number[]; secretPath?: string; token?: string | null } = {},
+    options: {
+      body?: unknown;
+      accept?: number[];
+      secretPath?: string;
+      token?: string | null;
+      /** false: a request that timed out is not sent again (the caller has a cheaper way on). */
+      retryTimeouts?: boolean;
+    } = {},
   ): Promise<VaultResponse<T>> {
     const maxAttempts = Math.max(1, this.options.maxAttempts ?? 4);
     // LIST and SCAN are not HTTP methods every proxy or load balancer passes; Vault and OpenBao
@@ -136,7 +143,7 @@ export class VaultHttp {
           cause: error,
           retryable: !tlsProblem,
         });
-        if (tlsProblem) break;
+        if (tlsProblem || (options.retryTimeouts === false && isTimeout(lastError))) break;
         continue;
       }
       this.options.recorder?.record("vault", operation, status);
@@ -152,6 +159,11 @@ export class VaultHttp {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+/** True for an error raised because a request got no (complete) answer in time. */
+export function isTimeout(error: unknown): boolean {
+  return error instanceof SyncError && error.errorClass === "source-unavailable" && /timeout/i.test(networkErrorCode(error.cause ?? {}));
 }
 
 /** A short, stable name for a failed exchange: ECONNREFUSED, ENOTFOUND, TimeoutError, UND_ERR_... */

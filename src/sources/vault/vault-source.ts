@@ -1,6 +1,7 @@
 // Vault / OpenBao KV (v1 and v2) as a secretbridge source. Inventory is metadata only and uses the
 // cheapest listing the server and token allow:
-//   1. OpenBao's recursive `SCAN <mount>/detailed-metadata/<path>/`: one call for the whole tree;
+//   1. OpenBao's recursive `SCAN <mount>/detailed-metadata/<folder>/`: one detailed LIST of the base
+//      folder, then one SCAN per sub-folder (a handful of calls for any number of secrets);
 //   2. OpenBao's `LIST <mount>/detailed-metadata/<folder>/`: one call per folder, metadata included;
 //   3. Vault: `LIST <mount>/metadata/<folder>/` per folder plus `GET metadata` per secret;
 //   4. KV v1 (no metadata): LIST per folder plus one value read per secret, kept as a fingerprint.
@@ -11,7 +12,7 @@ import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecr
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../source.js";
-import { VaultHttp, type VaultTlsOptions } from "./http.js";
+import { isTimeout, VaultHttp, type VaultTlsOptions } from "./http.js";
 
 export interface VaultSourceOptions {
   address: string;
@@ -53,6 +54,8 @@ export class VaultKvSource implements SecretSource {
   readonly identity: SourceIdentity;
   private readonly http: VaultHttp;
   private readonly limit: ReturnType<typeof pLimit>;
+  /** SCANs are heavy on the server (each walks a whole subtree): fewer at once than other reads. */
+  private readonly scanLimit: ReturnType<typeof pLimit>;
   private readonly subPath: string;
   private capabilities?: SourceCapabilities;
 
@@ -68,6 +71,7 @@ export class VaultKvSource implements SecretSource {
       ...(options.recorder ? { recorder: options.recorder } : {}),
     });
     this.limit = pLimit(options.concurrency ?? 16);
+    this.scanLimit = pLimit(Math.min(4, options.concurrency ?? 16));
     this.subPath = (options.path ?? "").replace(/^\/+|\/+$/g, "");
     this.identity = {
       kind: "vault",
@@ -155,7 +159,7 @@ export class VaultKvSource implements SecretSource {
     let secrets: SourceSecretMeta[];
     switch (caps.listingMethod) {
       case "detailed-metadata-scan":
-        secrets = await this.scanInventory();
+        secrets = await this.scanInventory(problems);
         break;
       case "detailed-metadata-list":
         secrets = await this.walk(problems, (folder) => this.listDetailed(folder));
@@ -227,20 +231,43 @@ export class VaultKvSource implements SecretSource {
   }
 
   /**
-   * One SCAN for the whole tree. OpenBao (2.7.2 checked) ignores `after`/`limit` on SCAN, so there
-   * is nothing to page through. SCAN checks the policy on the requested path only: a `deny` on a
-   * subtree does not hide its keys here (it does for LIST), so such secrets are listed and their
-   * value reads fail per secret instead of becoming an inventory problem.
+   * OpenBao's SCAN is recursive but not paginated (2.7.2 ignores `after`/`limit` on it), and its
+   * one answer grows with the tree: 100,000 secrets are a 46 MB answer after 16 s, past any sane
+   * request timeout and held in memory whole. So the tree is cut at the top: one detailed LIST of
+   * the base folder (paginated: its own secrets and its sub-folders), then one SCAN per
+   * sub-folder, a few at a time. A sub-folder whose SCAN times out is cut again the same way.
+   * SCAN checks the policy on the requested path only, so a `deny` deeper than a sub-folder does
+   * not hide its keys (it does for LIST): such secrets are listed and their value reads fail per
+   * secret. A denied sub-folder is an inventory problem, as with LIST.
    */
-  private async scanInventory(): Promise<SourceSecretMeta[]> {
-    const base = this.subPath ? `${this.subPath}/` : "";
-    const res = await this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${this.folderPath(base)}`, {
-      accept: [404],
-    });
-    assertListable(res, this.options.mount, `detailed-metadata/${base}`);
-    const keys = res.body?.data?.keys ?? [];
-    const info = res.body?.data?.key_info ?? {};
-    return keys.filter((k) => !k.endsWith("/")).map((k) => toMeta(`${base}${k}`, info[k] ?? {}));
+  private async scanInventory(problems: InventoryProblem[]): Promise<SourceSecretMeta[]> {
+    return this.scanBelow(this.subPath ? `${this.subPath}/` : "", problems);
+  }
+
+  private async scanBelow(folder: string, problems: InventoryProblem[]): Promise<SourceSecretMeta[]> {
+    const listed = await this.listDetailed(folder);
+    const nested = await Promise.all(listed.folders.map((sub) => this.scanFolder(sub, problems)));
+    return listed.secrets.concat(...nested);
+  }
+
+  private async scanFolder(folder: string, problems: InventoryProblem[]): Promise<SourceSecretMeta[]> {
+    try {
+      const res = await this.scanLimit(() =>
+        this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${this.folderPath(folder)}`, {
+          accept: [404],
+          retryTimeouts: false,
+        }),
+      );
+      assertListable(res, this.options.mount, `detailed-metadata/${folder}`);
+      const keys = res.body?.data?.keys ?? [];
+      const info = res.body?.data?.key_info ?? {};
+      return keys.filter((k) => !k.endsWith("/")).map((k) => toMeta(`${folder}${k}`, info[k] ?? {}));
+    } catch (error) {
+      if (isTimeout(error)) return this.scanBelow(folder, problems);
+      if (!(error instanceof SyncError) || error.errorClass !== "permission-denied") throw error;
+      problems.push({ path: folder, errorClass: "permission-denied", message: `${folder}: listing denied by the token's policy; secrets below it are not replicated` });
+      return [];
+    }
   }
 
   /**
