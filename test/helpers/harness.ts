@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import { after, before } from "node:test";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -13,6 +13,7 @@ import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
+import { FaultProxy } from "./fault-proxy.js";
 import { canary, startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoOptions, type OpenBaoPeer } from "./peers.js";
 
 export interface CliRun {
@@ -210,6 +211,41 @@ export class Scenario {
   async versionCount(path: string): Promise<number> {
     const r = await this.peers.sm().send(new ListSecretVersionIdsCommand({ SecretId: `${this.prefix}/${path}`, IncludeDeprecated: true }));
     return r.Versions?.length ?? 0;
+  }
+}
+
+/** True for a Secrets Manager CreateSecret request (as a FaultProxy sees it). */
+export const isCreateSecret = (req: IncomingMessage): boolean => req.headers["x-amz-target"] === "secretsmanager.CreateSecret";
+
+/**
+ * Runs `sync -c config` with its AWS traffic through a FaultProxy that starts `outage` once moto
+ * has answered the 5th CreateSecret, and returns when both the run and the outage are over.
+ * `holdAnswer` holds that answer until the outage is over, so the run waits mid-sync through all
+ * of it (e.g. a peer restarted, and maybe unsealed, before the 6th secret); without it the run
+ * goes on at once and meets the outage wherever it lands, as with a peer failing on its own.
+ */
+export async function syncWithOutage(
+  s: Scenario,
+  token: string,
+  config: string,
+  { outage, holdAnswer = false }: { outage: () => Promise<void> | void; holdAnswer?: boolean },
+): Promise<CliRun> {
+  let creates = 0;
+  let fired: Promise<void> | undefined;
+  const proxy = new FaultProxy(s.peers.moto.url, {
+    afterForward: (req) => {
+      if (!isCreateSecret(req) || ++creates !== 5) return undefined;
+      fired = Promise.resolve(outage());
+      return holdAnswer ? fired : undefined;
+    },
+  });
+  const url = await proxy.start();
+  try {
+    const run = await s.cli(["sync", "-c", config], token, { AWS_ENDPOINT_URL: url });
+    await fired;
+    return run;
+  } finally {
+    await proxy.stop();
   }
 }
 

@@ -3,14 +3,14 @@
 // the delete strategy), and the next run converges once the source is back.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { IncomingMessage } from "node:http";
 import { FaultProxy } from "../helpers/fault-proxy.js";
-import { peersForThisFile, type Scenario } from "../helpers/harness.js";
+import { isCreateSecret, peersForThisFile, syncWithOutage, type Scenario } from "../helpers/harness.js";
 
 // Real peers for this file; every byte the CLI emitted is scanned for canaries at the end.
 const peers = peersForThisFile();
 
-const isCreate = (req: IncomingMessage) => req.headers["x-amz-target"] === "secretsmanager.CreateSecret";
+// One write at a time, and the delete strategy with no blast-radius guard to stop it.
+const ONE_AT_A_TIME_DELETE_WITHOUT_GUARD = "  rateLimits: { write: 10000 }\nsync:\n  concurrency: 1\npolicies:\n  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n";
 
 async function seeded(n: number): Promise<{ s: Scenario; token: string }> {
   const s = await peers.scenario();
@@ -18,31 +18,14 @@ async function seeded(n: number): Promise<{ s: Scenario; token: string }> {
   return { s, token: await s.readOnlyToken() };
 }
 
-/** Runs a sync whose AWS traffic goes through a proxy that fires `outage` after the 5th create. */
-async function syncWithOutage(s: Scenario, token: string, outage: () => Promise<void> | void, sourceYaml = "") {
-  let creates = 0;
-  let fired: Promise<void> | undefined;
-  const proxy = new FaultProxy(peers.moto.url, {
-    afterForward: (req) => {
-      if (isCreate(req) && ++creates === 5) fired = Promise.resolve(outage());
-    },
-  });
-  const url = await proxy.start();
-  try {
-    const config = s.writeConfig({ sourceYaml, yaml: "  rateLimits: { write: 10000 }\nsync:\n  concurrency: 1\npolicies:\n  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n" });
-    const run = await s.cli(["sync", "-c", config], token, { AWS_ENDPOINT_URL: url });
-    await fired;
-    return { run, config };
-  } finally {
-    await proxy.stop();
-  }
-}
-
 describe("outages mid-run", () => {
   test("OpenBao sealed mid-run: the remaining secrets fail as source-sealed, nothing deleted; unsealed, the next run converges", async () => {
     const { s, token } = await seeded(12);
-    const { run, config } = await syncWithOutage(s, token, async () => {
-      await peers.bao.api("PUT", "sys/seal");
+    const config = s.writeConfig({ yaml: ONE_AT_A_TIME_DELETE_WITHOUT_GUARD });
+    const run = await syncWithOutage(s, token, config, {
+      outage: async () => {
+        await peers.bao.api("PUT", "sys/seal");
+      },
     });
     try {
       assert.equal(run.code, 1, run.stdout);
@@ -64,11 +47,11 @@ describe("outages mid-run", () => {
     const vault = new FaultProxy(peers.bao.url, {});
     const vaultUrl = await vault.start();
     try {
-      const config = s.writeConfig({ address: vaultUrl, yaml: "  rateLimits: { write: 10000 }\nsync:\n  concurrency: 1\npolicies:\n  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n" });
+      const config = s.writeConfig({ address: vaultUrl, yaml: ONE_AT_A_TIME_DELETE_WITHOUT_GUARD });
       let creates = 0;
       const aws = new FaultProxy(peers.moto.url, {
         afterForward: (req) => {
-          if (isCreate(req) && ++creates === 5) vault.setRates({ reset: 1 });
+          if (isCreateSecret(req) && ++creates === 5) vault.setRates({ reset: 1 });
         },
       });
       const awsUrl = await aws.start();
@@ -88,8 +71,11 @@ describe("outages mid-run", () => {
 
   test("token revoked mid-run: permission-denied per secret, nothing deleted; with a new token the next run converges", async () => {
     const { s, token } = await seeded(12);
-    const { run, config } = await syncWithOutage(s, token, async () => {
-      await peers.bao.api("POST", "auth/token/revoke", { token });
+    const config = s.writeConfig({ yaml: ONE_AT_A_TIME_DELETE_WITHOUT_GUARD });
+    const run = await syncWithOutage(s, token, config, {
+      outage: async () => {
+        await peers.bao.api("POST", "auth/token/revoke", { token });
+      },
     });
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stdout, /\[permission-denied\] GET .*: HTTP 403/);
@@ -106,7 +92,7 @@ describe("outages mid-run", () => {
     const aws = new FaultProxy(peers.moto.url, {});
     aws.setRates({
       afterForward: (req) => {
-        if (isCreate(req) && ++creates === 5) aws.setRates({ reset: 1 });
+        if (isCreateSecret(req) && ++creates === 5) aws.setRates({ reset: 1 });
       },
     });
     const awsUrl = await aws.start();

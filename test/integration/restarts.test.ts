@@ -5,14 +5,11 @@
 // with exactly one version per secret.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { IncomingMessage } from "node:http";
-import { FaultProxy } from "../helpers/fault-proxy.js";
-import { peersForThisFile, type CliRun, type Scenario } from "../helpers/harness.js";
+import { peersForThisFile, syncWithOutage, type Scenario } from "../helpers/harness.js";
 
 // A real OpenBao server with on-disk storage (not a dev server), so a restart keeps its data.
 const peers = peersForThisFile({ bao: { persistent: true } });
 
-const isCreate = (req: IncomingMessage) => req.headers["x-amz-target"] === "secretsmanager.CreateSecret";
 const N = 12;
 const DELETE_WITHOUT_GUARD = "policies:\n  deletion:\n    strategy: delete\n  blastRadius:\n    maxShare: 1\n";
 
@@ -21,20 +18,6 @@ async function seeded(): Promise<{ s: Scenario; token: string; config: string }>
   for (let i = 0; i < N; i++) await s.put(`app/s${String(i).padStart(2, "0")}`, { v: peers.secret(`r${i}`) });
   const config = s.writeConfig({ yaml: `  rateLimits: { write: 10000 }\nsync:\n  concurrency: 1\n${DELETE_WITHOUT_GUARD}` });
   return { s, token: await s.readOnlyToken(), config };
-}
-
-/** Runs a sync whose AWS traffic goes through a proxy that holds the 5th create's answer while `during` runs. */
-async function syncAround(s: Scenario, token: string, config: string, during: () => Promise<void>): Promise<CliRun> {
-  let creates = 0;
-  const proxy = new FaultProxy(peers.moto.url, {
-    afterForward: (req) => (isCreate(req) && ++creates === 5 ? during() : undefined),
-  });
-  const url = await proxy.start();
-  try {
-    return await s.cli(["sync", "-c", config], token, { AWS_ENDPOINT_URL: url });
-  } finally {
-    await proxy.stop();
-  }
 }
 
 async function assertConverged(s: Scenario): Promise<void> {
@@ -50,7 +33,7 @@ async function assertConverged(s: Scenario): Promise<void> {
 describe("peers restarted mid-run", () => {
   test("OpenBao crashes and comes back sealed: the rest fail as source-sealed, nothing deleted; unsealed, the same token converges", async () => {
     const { s, token, config } = await seeded();
-    const run = await syncAround(s, token, config, () => peers.bao.restart());
+    const run = await syncWithOutage(s, token, config, { holdAnswer: true, outage: () => peers.bao.restart() });
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stdout, /\[source-sealed\] GET .*: HTTP 503: Vault is sealed: unseal it, then run again/);
     assert.doesNotMatch(run.stdout, /\[(?!source-sealed)[a-z-]+\]/, "every failure is source-sealed");
@@ -68,9 +51,12 @@ describe("peers restarted mid-run", () => {
 
   test("OpenBao crashes and is unsealed while the run waits: the same run reconnects and completes", async () => {
     const { s, token, config } = await seeded();
-    const run = await syncAround(s, token, config, async () => {
-      await peers.bao.restart();
-      await peers.bao.unseal();
+    const run = await syncWithOutage(s, token, config, {
+      holdAnswer: true,
+      outage: async () => {
+        await peers.bao.restart();
+        await peers.bao.unseal();
+      },
     });
     assert.equal(run.code, 0, run.stdout);
     assert.equal(run.recorder.count("aws", "CreateSecret"), N);
@@ -80,10 +66,13 @@ describe("peers restarted mid-run", () => {
   test("moto stops mid-run and comes back empty: destination-unavailable while down, nothing deleted; the next run re-creates what was lost", async () => {
     const { s, token, config } = await seeded();
     let back: Promise<void> | undefined;
-    const run = await syncAround(s, token, config, async () => {
-      await peers.moto.stop();
-      // Down for long enough that the next writes fail through all their attempts.
-      back = new Promise((r) => setTimeout(r, 1_500)).then(() => peers.moto.start());
+    const run = await syncWithOutage(s, token, config, {
+      holdAnswer: true,
+      outage: async () => {
+        await peers.moto.stop();
+        // Down for long enough that the next writes fail through all their attempts.
+        back = new Promise((r) => setTimeout(r, 1_500)).then(() => peers.moto.start());
+      },
     });
     await back;
     assert.equal(run.code, 1, run.stdout);
