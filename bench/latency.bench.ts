@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   placeholder.close();
   for (const s of held) s.destroy();
   try {
-    await bao.api("POST", `sys/mounts/${MOUNT}`, { type: "kv", options: { version: "2" } });
+    await bao.mountKv(MOUNT);
     const paths = Array.from({ length: 20 }, (_, i) => `svc-${i}/password`);
     for (const p of paths) await bao.api("POST", `${MOUNT}/data/${p}`, { data: { v: "initial" } });
     const config = parseConfigText(`name: latency\nsource:\n  address: ${bao.url}\n  mount: ${MOUNT}\ndestination:\n  prefix: ${PREFIX}\nservice:\n  coalesceMs: 10\n`);

@@ -123,6 +123,12 @@ export interface OpenBaoPeer extends RunningPeer {
   /** Unseals with the server's one key share. */
   unseal(): Promise<void>;
   /**
+   * Enables a KV engine at `mount` and waits until it serves requests: a new KV v2 mount runs an
+   * upgrade step first, and a write sent during it is refused (HTTP 400, "Upgrading from
+   * non-versioned to versioned data"), which made tests flaky on a loaded machine.
+   */
+  mountKv(mount: string, version?: 1 | 2): Promise<void>;
+  /**
    * Kills the server (SIGKILL: a crash, not a shutdown) and starts it again on the same port with
    * the same storage. It comes back sealed, as a real server does; `unseal()` brings it back.
    * Only with `persistent: true`: a dev server keeps its data in memory.
@@ -188,6 +194,11 @@ export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBa
     if (res.status !== 200) throw new Error(`unseal: HTTP ${res.status}`);
     await peer.waitUntil(async () => (await health()) === 200, "OpenBao after unseal");
   };
+  const mountKv = async (mount: string, version: 1 | 2 = 2) => {
+    const res = await api("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: String(version) } });
+    if (res.status >= 300) throw new Error(`mount ${mount}: HTTP ${res.status} ${JSON.stringify(res.json)}`);
+    if (version === 2) await peer.waitUntil(async () => (await api("GET", `${mount}/config`)).status === 200, `KV v2 mount ${mount}`);
+  };
   peer.spawn();
   if (options.persistent) {
     // Any answer means it is listening: 501 = not initialised, 503 = sealed.
@@ -217,6 +228,7 @@ export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBa
     },
     api,
     unseal,
+    mountKv,
     restart,
     ...(caCertPem ? { caCertPem } : {}),
   };

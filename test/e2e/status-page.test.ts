@@ -27,7 +27,7 @@ const values = [canary("first"), canary("second")];
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/bootstrap.sh installs Debian's chromium (or set CHROMIUM_PATH)`);
   [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
-  await bao.api("POST", "sys/mounts/hybrid-aws-secrets", { type: "kv", options: { version: "2" } });
+  await bao.mountKv("hybrid-aws-secrets");
   await bao.api("POST", "hybrid-aws-secrets/data/first-secret-for-replication", { data: { secrets: values[0] } });
   await bao.api("POST", "hybrid-aws-secrets/data/second-secret-for-replication", { data: { password: values[1] } });
   await bao.api("POST", "hybrid-aws-secrets/data/bad name", { data: { v: "x" } });

@@ -105,8 +105,7 @@ export class Peers {
   async scenario(options: { kvVersion?: 1 | 2 } = {}): Promise<Scenario> {
     await this.moto.reset();
     const mount = uniqueMount("sb");
-    const res = await this.bao.api("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: String(options.kvVersion ?? 2) } });
-    if (res.status >= 300) throw new Error(`mount ${mount}: ${res.status}`);
+    await this.bao.mountKv(mount, options.kvVersion ?? 2);
     return new Scenario(this, mount, options.kvVersion ?? 2);
   }
 }

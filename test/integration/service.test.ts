@@ -52,7 +52,7 @@ before(async () => {
     placeholder.close();
     for (const socket of held) socket.destroy();
   }
-  await bao.api("POST", `sys/mounts/${MOUNT}`, { type: "kv", options: { version: "2" } });
+  await bao.mountKv(MOUNT);
 });
 after(async () => {
   try {

@@ -63,7 +63,7 @@ describe("walkthrough", () => {
   test("super-secret-engine is never read or replicated: the replication token is denied there", async () => {
     const s = await peers.scenario();
     await s.put("app", { key: peers.secret("app") });
-    await peers.bao.api("POST", "sys/mounts/super-secret-engine", { type: "kv", options: { version: "2" } });
+    await peers.bao.mountKv("super-secret-engine");
     await peers.bao.api("POST", "super-secret-engine/data/super-secret", { data: { key: peers.secret("super") } });
     const token = await s.readOnlyToken();
     const run = await s.cli(["sync", "-c", s.writeConfig()], token);

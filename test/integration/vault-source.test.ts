@@ -43,7 +43,7 @@ async function root(method: string, path: string, body?: unknown): Promise<unkno
 
 async function newMount(kvVersion: 1 | 2 = 2): Promise<string> {
   const mount = uniqueMount("sb");
-  await root("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: String(kvVersion) } });
+  await bao.mountKv(mount, kvVersion);
   return mount;
 }
 
