@@ -2,7 +2,7 @@
 // no-change sync and a sync with 1% changed into a real moto, each in its own process, and prints
 // wall time, throughput, time by phase, API calls by type and status on both sides, peak RSS and
 // CPU time of the sync process.
-//   npm run bench -- --n 1000 [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8]
+//   npm run bench -- --n 1000 [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8] [--moto plain|indexed]
 //   npm run bench:scale  (100,000 secrets, writes capped at AWS's 50/s quota; takes about an hour)
 // --unlimited lifts the client-side write rate limit (default 40/s, under AWS's 50/s quota) to
 // show the throughput of our code and the peers rather than of the limiter.
@@ -19,6 +19,9 @@ const { values } = parseArgs({
     listing: { type: "string", default: "scan" },
     concurrency: { type: "string", default: "8" },
     "write-rate": { type: "string" },
+    // plain: moto as released; indexed: scripts/moto_indexed_server.py (same moto, store costs
+    // that do not grow with the number of secrets), for runs of 100,000.
+    moto: { type: "string", default: "plain" },
   },
 });
 const N = Number(values.n);
@@ -61,9 +64,9 @@ function print(label: string, r: ChildResult): void {
 }
 
 async function main(): Promise<void> {
-  const [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
+  const [bao, moto] = await Promise.all([startOpenBao(), startMoto({ indexedStore: values.moto === "indexed" })]);
   try {
-    await bao.api("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: "2" } });
+    await bao.mountKv(mount);
     const limit = pLimit(32);
     const seedStart = performance.now();
     // Nested like a real tree: 10 teams x 10 services x N/100 secrets each.
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
     await bao.api("PUT", "sys/policies/acl/bench-ro", { policy });
     const tokenRes = await bao.api("POST", "auth/token/create", { policies: ["bench-ro"], ttl: "4h" });
     const token = (tokenRes.json as { auth: { client_token: string } }).auth.client_token;
-    process.stdout.write(`seeded ${N} secrets in OpenBao in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; listing: ${values.listing}\n`);
+    process.stdout.write(`seeded ${N} secrets in OpenBao in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; listing: ${values.listing}; moto: ${values.moto}\n`);
 
     const child = join(repoRoot, "dist", "bench", "sync-child.js");
     const arg = JSON.stringify({

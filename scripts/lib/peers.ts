@@ -273,10 +273,22 @@ export interface MotoPeer extends RunningPeer {
   awsEnv: Record<string, string>;
 }
 
-export async function startMoto(): Promise<MotoPeer> {
+export interface MotoOptions {
+  /**
+   * Start moto through scripts/moto_indexed_server.py: the same moto, with the store costs that
+   * grow with the number of secrets made constant (see that file). For the 100,000-secret
+   * benchmark only; tests use moto as released.
+   */
+  indexedStore?: boolean;
+}
+
+export async function startMoto(options: MotoOptions = {}): Promise<MotoPeer> {
   requireBinary(MOTO_BIN);
   const port = await freePort();
-  const peer = new PeerProcess(MOTO_BIN, ["-H", "127.0.0.1", "-p", String(port)]);
+  const address = ["-H", "127.0.0.1", "-p", String(port)];
+  const peer = options.indexedStore
+    ? new PeerProcess(join(repoRoot, ".peers", "venv", "bin", "python"), [join(repoRoot, "scripts", "moto_indexed_server.py"), ...address])
+    : new PeerProcess(MOTO_BIN, address);
   const url = `http://127.0.0.1:${port}`;
   const start = async () => {
     peer.spawn();
