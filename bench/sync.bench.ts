@@ -2,15 +2,18 @@
 // no-change sync and a sync with 1% changed into a real moto, each in its own process, and prints
 // wall time, throughput, time by phase, API calls by type and status on both sides, peak RSS and
 // CPU time of the sync process.
-//   npm run bench -- --n 1000 [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8] [--moto plain|indexed]
+//   npm run bench -- --n 1000 [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8] [--moto plain|indexed] [--profile]
 //   npm run bench:scale  (100,000 secrets, writes capped at AWS's 50/s quota; takes about an hour)
 // --unlimited lifts the client-side write rate limit (default 40/s, under AWS's 50/s quota) to
 // show the throughput of our code and the peers rather than of the limiter.
 import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import pLimit from "p-limit";
 import { repoRoot, startMoto, startOpenBao } from "../scripts/lib/peers.js";
+import { cpuByOwner } from "./cpu-profile.js";
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +25,8 @@ const { values } = parseArgs({
     // plain: moto as released; indexed: scripts/moto_indexed_server.py (same moto, store costs
     // that do not grow with the number of secrets), for runs of 100,000.
     moto: { type: "string", default: "plain" },
+    // Profile each sync's CPU (node --cpu-prof) and print where it went, by package and folder.
+    profile: { type: "boolean", default: false },
   },
 });
 const N = Number(values.n);
@@ -63,6 +68,12 @@ function print(label: string, r: ChildResult): void {
   );
 }
 
+function printProfile(owners: { owner: string; ms: number }[]): void {
+  const total = owners.reduce((n, o) => n + o.ms, 0);
+  const lines = owners.slice(0, 12).map((o) => `  ${o.owner.padEnd(44)} ${(o.ms / 1000).toFixed(2).padStart(7)} s  ${((o.ms / total) * 100).toFixed(1).padStart(5)}%`);
+  process.stdout.write([`CPU by owner (self time, idle excluded; ${(total / 1000).toFixed(2)} s sampled):`, ...lines].join("\n") + "\n");
+}
+
 async function main(): Promise<void> {
   const [bao, moto] = await Promise.all([startOpenBao(), startMoto({ indexedStore: values.moto === "indexed" })]);
   try {
@@ -96,11 +107,17 @@ async function main(): Promise<void> {
       ...(values["write-rate"] ? { writeRate: Number(values["write-rate"]) } : {}),
     });
     const once = async (label: string) => {
-      const { stdout } = await run(process.execPath, [child, arg], {
+      const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "sb-cpu-")) : undefined;
+      const { stdout } = await run(process.execPath, [...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []), child, arg], {
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
         maxBuffer: 16 * 1024 * 1024,
       });
       print(label, JSON.parse(stdout) as ChildResult);
+      if (profileDir) {
+        const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
+        if (file) printProfile(cpuByOwner(join(profileDir, file)));
+        rmSync(profileDir, { recursive: true, force: true });
+      }
     };
     await once("initial sync");
     await once("no-change sync");
