@@ -71,7 +71,9 @@ function print(label: string, r: ChildResult): void {
 function printProfile(owners: { owner: string; ms: number }[]): void {
   const total = owners.reduce((n, o) => n + o.ms, 0);
   const lines = owners.slice(0, 12).map((o) => `  ${o.owner.padEnd(44)} ${(o.ms / 1000).toFixed(2).padStart(7)} s  ${((o.ms / total) * 100).toFixed(1).padStart(5)}%`);
-  process.stdout.write([`CPU by owner (self time, idle excluded; ${(total / 1000).toFixed(2)} s sampled):`, ...lines].join("\n") + "\n");
+  const ours = owners.filter((o) => o.owner.startsWith("secretbridge ")).reduce((n, o) => n + o.ms, 0);
+  const summary = `  (secretbridge's own code, all folders: ${((ours / total) * 100).toFixed(1)}%)`;
+  process.stdout.write([`CPU by owner (self time, idle excluded; ${(total / 1000).toFixed(2)} s sampled):`, ...lines, summary].join("\n") + "\n");
 }
 
 async function main(): Promise<void> {

@@ -5,10 +5,10 @@ with the store, which at 100,000 secrets makes the peer, not secretbridge, the w
   1. every name lookup (`name in store`, `store[name]`, on each CreateSecret, PutSecretValue,
      TagResource ...) scans every secret in the store, O(n);
   2. every ListSecrets page serialises every matching secret before cutting out its 100,
-     O(n) per page, so a full listing is O(n^2) (about 1.5 s a page at 100,000);
+     O(n) per page, so a full listing is O(n^2);
   3. those scans run on werkzeug's request threads while other requests insert secrets, so under
      concurrent writes a scan fails with "dictionary changed size during iteration" and moto
-     answers HTTP 500 with an HTML page (2% of creates at 10,000 secrets, 23% at 100,000).
+     answers HTTP 500 with an HTML page (23% of creates in a 100,000-secret run).
 This launcher keeps moto's own request handling and answers and changes only those costs: an
 ARN index beside the name-keyed store (lookups O(1), same results), serialising only the page
 that ListSecrets returns, and one lock around moto's request handling (moto is bound to one core
