@@ -12,6 +12,7 @@ import { SyncError } from "../../src/core/errors.js";
 import type { SourceInventory } from "../../src/core/model.js";
 import { bootstrapVault, resolveVaultConnection, VaultKvSource, type VaultSourceOptions } from "../../src/sources/vault/index.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
 import { canary, freePort, startOpenBao, uniqueMount, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
@@ -122,6 +123,30 @@ describe("VaultKvSource inventory", () => {
       assert.match(s.updatedTime ?? "", /^\d{4}-\d\d-\d\dT/);
       assert.match(s.versionCreatedTime ?? "", /^\d{4}-\d\d-\d\dT/);
       assert.equal(s.fingerprint, undefined);
+    }
+  });
+
+  test("a top-level folder whose SCAN times out is listed and scanned one level down, not retried", async () => {
+    const mount = await newMount();
+    const tree = ["big/a/1", "big/a/2", "big/b/3", "big/c", "small/x", "top"];
+    for (const p of tree) await put(mount, p, { v: secretValue() });
+    // Only the scan of big/ is slow, past the source's timeout (as a 100,000-secret folder is).
+    const proxy = new FaultProxy(bao.url, { slow: 1, slowMs: 2_000, only: (req) => /\/detailed-metadata\/big\/\?scan=true$/.test(req.url ?? "") });
+    const address = await proxy.start();
+    try {
+      const recorder = new ApiCallRecorder();
+      const inv = await source({ mount, token: await token(mount, "scan"), address, timeoutMs: 500, maxAttempts: 4, recorder }).inventory();
+      assert.equal(inv.method, "detailed-metadata-scan");
+      assert.deepEqual(paths(inv), tree);
+      assert.deepEqual(inv.problems, []);
+      const snapshot = recorder.snapshot();
+      const timedOut = Object.entries(snapshot).filter(([k]) => /^vault scan-detailed-metadata .*timeout/i.test(k));
+      assert.deepEqual(timedOut.map(([, n]) => n), [1], JSON.stringify(snapshot));
+      // 200s: the probe, small/, then big/a/ and big/b/ after a detailed LIST of big/ (and of the root).
+      assert.equal(recorder.count("vault", "scan-detailed-metadata", 200), 4, JSON.stringify(snapshot));
+      assert.equal(recorder.count("vault", "list-detailed-metadata", 200), 2, JSON.stringify(snapshot));
+    } finally {
+      await proxy.stop();
     }
   });
 
