@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     for (const p of paths) await bao.api("POST", `${MOUNT}/data/${p}`, { data: { v: "initial" } });
     const config = parseConfigText(`name: latency\nsource:\n  address: ${bao.url}\n  mount: ${MOUNT}\ndestination:\n  prefix: ${PREFIX}\nservice:\n  coalesceMs: 10\n`);
     const recorder = new ApiCallRecorder();
-    const wiring = await wire(config, "sync", { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
+    const wiring = await wire(config, { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
     const service = new SyncService({ wiring, logger: silentLogger(), recorder, listen: { host: "127.0.0.1", port: 0 }, audit: { host: "127.0.0.1", port: auditPort }, coalesceMs: 10 });
     await service.start();
     await service.idle();

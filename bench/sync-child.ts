@@ -2,7 +2,9 @@
 // the benchmark harness's. Prints one JSON line: report figures, API calls, peak RSS, CPU time.
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SecretsManagerDestination } from "../src/destinations/aws-secrets-manager/index.js";
-import { runSync } from "../src/engine/run.js";
+import { parseConfig } from "../src/config/load.js";
+import { resolveConfig } from "../src/config/resolve.js";
+import { runMappings } from "../src/engine/run.js";
 import { VaultKvSource } from "../src/sources/vault/index.js";
 import { ApiCallRecorder } from "../src/util/api-calls.js";
 import { silentLogger } from "../src/util/logger.js";
@@ -48,10 +50,9 @@ const destination = new SecretsManagerDestination({
 });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const report = await runSync(
-  { source, destination, logger: silentLogger() },
-  { mode: "sync", syncName: "bench", source: { address: input.baoUrl, mount: input.mount }, prefix: input.mount, concurrency: input.concurrency },
-);
+const [mapping] = resolveConfig(parseConfig({ name: "bench", source: { address: input.baoUrl, mount: input.mount }, destination: { prefix: input.mount } })).mappings;
+if (!mapping) throw new Error("no mapping");
+const report = await runMappings({ destination, logger: silentLogger() }, [{ mapping, source }], { mode: "sync", concurrency: input.concurrency });
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 await Promise.all([source.close(), destination.close()]);

@@ -1,7 +1,8 @@
 // The configuration file's schema. Every key is documented in the README's config reference;
 // unknown keys are errors, so a typo never silently falls back to a default.
 import { z } from "zod";
-import { templateProblem } from "../core/naming.js";
+import { nameShapeProblem, templateProblem } from "../core/naming.js";
+import { pathProblem } from "../core/paths.js";
 import { scheduleProblem } from "../runtime/service/schedule.js";
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
@@ -9,12 +10,22 @@ const positiveInt = (max: number) => z.number().int().min(1).max(max);
 const syncNamePattern = /^[A-Za-z0-9_.:/=+@-]{1,128}$/;
 const prefixPattern = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
 
+const prefixSchema = z
+  .string()
+  .regex(prefixPattern, "1-256 characters of A-Z a-z 0-9 / _ + = . @ -")
+  .refine((p) => !p.endsWith("/"), "must not end with /: secretbridge adds it")
+  .refine((p) => p.endsWith("/") || nameShapeProblem(p) === undefined, "must not have empty, . or .. segments");
+
 const mountSchema = z
   .string()
   .min(1)
-  .regex(/^[^/\s][^\s]*[^/\s]$|^[^/\s]$/, "a mount path without leading or trailing slashes, e.g. hybrid-aws-secrets");
+  .regex(/^[^/\s][^\s]*[^/\s]$|^[^/\s]$/, "a mount path without leading or trailing slashes, e.g. hybrid-aws-secrets")
+  .refine((mount) => pathProblem(mount) === undefined, "a mount path without empty, . or .. segments or control characters");
 
-const pathSchema = z.string().regex(/^$|^[^/].*[^/]$|^[^/]$/, "a sub-path without leading or trailing slashes, e.g. team-a/prod");
+const pathSchema = z.string().superRefine((path, ctx) => {
+  const problem = path === "" ? undefined : pathProblem(path);
+  if (problem) ctx.addIssue({ code: "custom", message: `a sub-path without leading or trailing slashes, e.g. team-a/prod (${problem})` });
+});
 
 const nameTemplateSchema = z.string().superRefine((t, ctx) => {
   const problem = templateProblem(t);
@@ -46,6 +57,11 @@ const valueShapeFields = {
 
 export const sourceSchema = z.strictObject({
   type: z.literal("vault").default("vault"),
+  /**
+   * A stable name for this source server, used in request tokens and ownership instead of its
+   * address, so moving or respelling the address rewrites nothing. Default "default".
+   */
+  id: z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . : / = + @ -").default("default"),
   /** Default: $BAO_ADDR, then $VAULT_ADDR. */
   address: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
   /** Prefer tokenFile or $BAO_TOKEN / $VAULT_TOKEN: a token in a config file is easy to leak. */
@@ -113,11 +129,7 @@ export const destinationSchema = z.strictObject({
   /** Default: the SDK's own resolution ($AWS_REGION, profile ...). */
   region: z.string().min(1).optional(),
   profile: z.string().min(1).optional(),
-  prefix: z
-    .string()
-    .regex(prefixPattern, "1-256 characters of A-Z a-z 0-9 / _ + = . @ -")
-    .refine((p) => !p.endsWith("/"), "must not end with /: secretbridge adds it")
-    .default("hybrid-aws-secrets"),
+  prefix: prefixSchema.default("hybrid-aws-secrets"),
   kmsKeyId: z.string().min(1).optional(),
   description: z.string().max(2048).default("Replicated by secretbridge; do not edit: changes are overwritten."),
   tags: staticTags.default({}),
@@ -181,11 +193,7 @@ export const mappingSchema = z.strictObject({
   path: pathSchema.default(""),
   include: z.array(z.string().min(1)).optional(),
   exclude: z.array(z.string().min(1)).optional(),
-  prefix: z
-    .string()
-    .regex(prefixPattern, "1-256 characters of A-Z a-z 0-9 / _ + = . @ -")
-    .refine((p) => !p.endsWith("/"), "must not end with /: secretbridge adds it")
-    .optional(),
+  prefix: prefixSchema.optional(),
   nameTemplate: nameTemplateSchema.optional(),
   ...valueShapeFields,
   kmsKeyId: z.string().min(1).optional(),

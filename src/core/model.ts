@@ -1,6 +1,7 @@
 // The data that flows through a run: inventories of both sides (metadata only), then a plan,
 // then results. Plain data, so it can be printed, serialised and asserted on.
 import type { ErrorClass } from "./errors.js";
+import type { ValueShape } from "./value.js";
 
 /** A KV secret as the source lists it: metadata only, never the value. */
 export interface SourceSecretMeta {
@@ -17,8 +18,6 @@ export interface SourceSecretMeta {
    */
   versionCreatedTime?: string;
   customMetadata?: Record<string, string>;
-  /** One destination secret per key: the key names of the current version (read only when it changed). */
-  keys?: string[];
   /**
    * KV v1 only: an in-memory fingerprint of the value (v1 has no version to compare).
    * Never logged, tagged or serialised.
@@ -56,8 +55,6 @@ export interface DestinationSecretMeta {
   rotationEnabled?: boolean;
   /** Set for secrets managed by another AWS service (e.g. RDS). */
   owningService?: string;
-  /** KV v1 comparisons and adopt-if-equal only: in-memory fingerprint of the destination value. */
-  fingerprint?: string;
   /** The version id that carries the AWSCURRENT label (from ListSecrets), for drift detection. */
   currentVersionId?: string;
 }
@@ -76,6 +73,8 @@ export type ActionType = "create" | "update" | "unchanged" | "conflict" | "skip"
 
 export interface PlannedAction {
   type: ActionType;
+  /** The mapping (its config label) whose source the value is read from. */
+  mapping: string;
   sourcePath: string;
   destinationName: string;
   sourceVersion: number | null;
@@ -100,6 +99,13 @@ export interface PlannedAction {
   untag?: string[];
   /** Replica Regions the secret must have (create, or replicas out of date). */
   replicas?: { region: string; kmsKeyId?: string }[];
+  /** create: encryption key and description of the new secret. */
+  kmsKeyId?: string;
+  description?: string;
+  /** With changes "policy": the resource policy to set (JSON text), or null to remove it. */
+  resourcePolicy?: string | null;
+  /** The value as this action writes it: the mapping's shape, or one key's value (granularity key). */
+  valueShape?: ValueShape;
   /** One destination secret per key: the key this action writes. */
   key?: string;
   /** Not failures, but worth a line in the report (e.g. metadata that did not fit in tags). */
@@ -108,6 +114,7 @@ export interface PlannedAction {
 
 export interface Plan {
   syncName: string;
+  /** How each mapping's source was listed (the first mapping's when they agree). */
   sourceMethod: SourceListingMethod;
   actions: PlannedAction[];
   /** Inventory-level problems (denied subtrees ...) carried into the report. */

@@ -1,40 +1,30 @@
-// The planner: a pure function from the two inventories, the settings and the lifecycle policies
-// to a list of actions with reasons. No I/O, so `plan` can print it and tests can assert it
-// without servers.
+// The planner: pure functions from the inventories of every mapping, the facts read for them and
+// the destination's profile to one plan (a list of actions with reasons). It is the only place
+// that decides: what to create, update, adopt or delete, what is ours, what is current, which
+// names collide. When it needs values to decide (KV v1, per-key mode, adopt-if-equal) it says
+// which (`factsNeeded`); the engine reads exactly those and calls it again.
 import { createHash } from "node:crypto";
+import type { ErrorClass } from "./errors.js";
+import type { ResolvedMapping } from "./mapping.js";
 import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
-import { DEFAULT_KEY_NAME_TEMPLATE, destinationNameFor, nameProblem } from "./naming.js";
-import { DEFAULT_POLICIES, type LifecyclePolicies } from "./policies.js";
-import { scopeMatcher, type ScopeRules } from "./scope.js";
-import type { ValueShape } from "./value.js";
-import { driftRepairTokenFor, requestTokenFor } from "./request-token.js";
-import { changedTagKeys, desiredTags, ownershipOf, TAG, tagProblems, withCustomMetadata, type SourceRef } from "./tags.js";
+import { nameShapeProblem } from "./naming.js";
+import { displayPath, pathProblem } from "./paths.js";
+import type { LifecyclePolicies } from "./policies.js";
+import type { DestinationProfile } from "./profile.js";
+import { driftRepairTokenFor, legacyRequestTokenFor, requestTokenFor, type TokenInput } from "./request-token.js";
+import { changedTagKeys, DEFAULT_SOURCE_ID, isOurTagKey, MANAGED_BY_VALUE, ownershipOf, recordedTagKeys, TAG, tagKeysRecord, versionTagValue } from "./tags.js";
+import { renderValue, secretStringFingerprint } from "./value.js";
 
-export interface PlanSettings {
-  syncName: string;
-  source: SourceRef;
-  prefix: string;
-  /** Sub-path of the mount this sync covers; secrets of ours outside it are not its business. */
-  subPath?: string;
-  /** Tags every replicated secret carries besides ours (e.g. team, environment). */
-  staticTags?: Record<string, string>;
-  policies?: LifecyclePolicies;
+/** One mapping's view: its source listing and the destination secrets under its prefix. */
+export interface MappingInventory {
+  mapping: ResolvedMapping;
+  source: SourceInventory;
+  destination: DestinationInventory;
+}
+
+export interface PlanOptions {
   /** Lift the blast-radius guard for this run only. */
   forceDeletions?: boolean;
-  /** Include / exclude globs over the path relative to the mount. */
-  scope?: ScopeRules;
-  /** Copy the source's custom_metadata into tags. */
-  copyCustomMetadata?: boolean;
-  /** Replica Regions every replicated secret must have. */
-  replicaRegions?: { region: string; kmsKeyId?: string }[];
-  /** Destination name template (see naming.ts); default `{prefix}/{path}`. */
-  nameTemplate?: string;
-  /** Resource policy (JSON text) every replicated secret carries (central-account pattern). */
-  resourcePolicy?: string;
-  /** How the KV map becomes the value; default the whole map as JSON. */
-  valueShape?: ValueShape;
-  /** secret (default): one destination secret per source secret; key: one per key. */
-  granularity?: "secret" | "key";
   /**
    * The inventories cover only some paths (a push trigger): nothing can be concluded about
    * absences, so nothing is deleted or marked; the next full run does that.
@@ -42,11 +32,46 @@ export interface PlanSettings {
   targeted?: boolean;
 }
 
-/** Destination secrets of ours written from one source path, per key (granularity key). */
-export function keySecretsOf(destination: DestinationInventory, settings: PlanSettings, path: string): DestinationSecretMeta[] {
-  return destination.secrets.filter(
-    (d) => ownershipOf(d.tags, settings.syncName) === "ours" && d.tags[TAG.mount] === settings.source.mount && d.tags[TAG.path] === path && d.tags[TAG.key] !== undefined,
-  );
+export type Fact<T> = { ok: T } | { error: { errorClass: ErrorClass; message: string } };
+
+/** What a source value read tells the planner: key names and fingerprints, never the value. */
+export interface SourceValueFacts {
+  keys: string[];
+  /** In-memory fingerprint of each value as it would be written: by key, "" for the whole secret. */
+  fingerprints: Record<string, string>;
+}
+
+export interface Facts {
+  /** By `sourceFactKey(mapping label, path)`. */
+  source: Map<string, Fact<SourceValueFacts>>;
+  /** Fingerprint of the destination value, by name; a name not here was not read or has no string value. */
+  destination: Map<string, Fact<string>>;
+}
+
+export interface FactsNeeded {
+  source: { mapping: string; path: string; version: number | null }[];
+  destination: string[];
+}
+
+export function emptyFacts(): Facts {
+  return { source: new Map(), destination: new Map() };
+}
+
+export function sourceFactKey(mapping: string, path: string): string {
+  return `${mapping}\u0000${path}`;
+}
+
+/** The facts a read value gives the planner for one mapping (computed by the engine, in memory). */
+export function valueFactsOf(mapping: ResolvedMapping, data: Record<string, unknown>): SourceValueFacts {
+  const keys = Object.keys(data).sort();
+  const fingerprints: Record<string, string> = {};
+  const shapes = mapping.granularity === "key" ? keys.map((key) => [key, { type: "key", key } as const] as const) : ([["", mapping.valueShape]] as const);
+  for (const [key, shape] of shapes) {
+    const rendered = renderValue(data, shape, "");
+    // A value that cannot be rendered gets no fingerprint: it can never compare equal.
+    if ("secretString" in rendered) fingerprints[key] = secretStringFingerprint(rendered.secretString);
+  }
+  return { keys, fingerprints };
 }
 
 /** A short, stable hash of a resource policy's text, kept in a tag to notice changes. */
@@ -54,142 +79,346 @@ export function policyHash(policy: string): string {
   return createHash("sha256").update(policy).digest("hex").slice(0, 16);
 }
 
-function isServiceManaged(dest: DestinationSecretMeta): boolean {
-  return Boolean(dest.owningService) || dest.name.split("/").some((segment) => segment.startsWith("rds!"));
+const destinationIndex = new WeakMap<DestinationInventory, Map<string, DestinationSecretMeta>>();
+function byName(destination: DestinationInventory): Map<string, DestinationSecretMeta> {
+  let index = destinationIndex.get(destination);
+  if (!index) {
+    index = new Map(destination.secrets.map((d) => [d.name, d]));
+    destinationIndex.set(destination, index);
+  }
+  return index;
 }
 
-const byPath = (a: { sourcePath: string }, b: { sourcePath: string }) => (a.sourcePath < b.sourcePath ? -1 : a.sourcePath > b.sourcePath ? 1 : 0);
+/** Destination secrets this mapping wrote from one source path, one per key (granularity key). */
+function keySecretsOf(mapping: ResolvedMapping, destination: DestinationInventory, path: string): DestinationSecretMeta[] {
+  return destination.secrets.filter((d) => d.tags[TAG.path] === path && mapping.produced(d));
+}
 
-export function planSync(fullSource: SourceInventory, destination: DestinationInventory, settings: PlanSettings): Plan {
-  const policies = settings.policies ?? DEFAULT_POLICIES;
-  const inScope = scopeMatcher(settings.scope ?? {});
-  const source = { ...fullSource, secrets: fullSource.secrets.filter((s) => inScope(s.path)) };
-  const byName = new Map(destination.secrets.map((s) => [s.name, s]));
-  const claimedBy = new Map<string, string>();
+/** A key-granularity secret whose every key secret already carries the current version: its keys are known. */
+function keysAreCurrent(secret: SourceSecretMeta, existing: DestinationSecretMeta[]): boolean {
+  return (
+    secret.version !== null &&
+    existing.length > 0 &&
+    existing.every((d) => d.tags[TAG.sourceVersion] === String(secret.version) && (d.tags[TAG.sourceCreated] ?? secret.versionCreatedTime) === secret.versionCreatedTime)
+  );
+}
+
+/**
+ * Which values the plan needs that `facts` does not hold yet: source values (key names of a
+ * changed version, or a fingerprint to compare) and destination values (to compare). Empty when
+ * the plan can be made.
+ */
+export function factsNeeded(inputs: MappingInventory[], facts: Facts): FactsNeeded {
+  const source = new Map<string, FactsNeeded["source"][number]>();
+  const destination = new Set<string>();
+  for (const { mapping: m, source: inventory, destination: dest } of inputs) {
+    const names = byName(dest);
+    const adoptIfEqual = m.policies.onConflict === "adopt-if-equal";
+    const needSource = (s: SourceSecretMeta) => {
+      const key = sourceFactKey(m.label, s.path);
+      if (!facts.source.has(key)) source.set(key, { mapping: m.label, path: s.path, version: s.version });
+    };
+    const needDestination = (name: string) => {
+      if (!facts.destination.has(name)) destination.add(name);
+    };
+    for (const s of inventory.secrets) {
+      if (s.state !== "present" || !m.inScope(s.path)) continue;
+      if (m.granularity === "key") {
+        const existing = keySecretsOf(m, dest, s.path);
+        if (!keysAreCurrent(s, existing)) needSource(s);
+        // KV v1 has no version: compare each key's value.
+        if (s.version === null) for (const d of existing) if (!d.deletedDate) needDestination(d.name);
+        const known = facts.source.get(sourceFactKey(m.label, s.path));
+        if (adoptIfEqual && known && "ok" in known) {
+          for (const key of known.ok.keys) {
+            const d = names.get(m.nameFor(s.path, key));
+            if (d && !d.deletedDate && ownershipOf(d.tags, m.syncName) === "unmanaged") needDestination(d.name);
+          }
+        }
+        continue;
+      }
+      const d = names.get(m.nameFor(s.path));
+      if (!d || d.deletedDate) continue;
+      const compare = (s.version === null && m.produced(d)) || (adoptIfEqual && ownershipOf(d.tags, m.syncName) === "unmanaged");
+      if (!compare) continue;
+      needDestination(d.name);
+      if (s.fingerprint === undefined || m.valueShape.type !== "json") needSource(s);
+    }
+  }
+  return { source: [...source.values()], destination: [...destination] };
+}
+
+interface Candidate {
+  input: MappingInventory;
+  secret: SourceSecretMeta;
+  key?: string;
+  name: string;
+}
+
+const byPathThenName = (a: PlannedAction, b: PlannedAction) =>
+  a.sourcePath < b.sourcePath ? -1 : a.sourcePath > b.sourcePath ? 1 : a.destinationName < b.destinationName ? -1 : a.destinationName > b.destinationName ? 1 : 0;
+
+/** Plans every mapping of a run together: one plan, collisions refused on every side. */
+export function planRun(inputs: MappingInventory[], facts: Facts, profile: DestinationProfile, options: PlanOptions = {}): Plan {
   const actions: PlannedAction[] = [];
-  const present = new Set<string>();
+  const candidates: Candidate[] = [];
+  const presentByMapping = new Map<MappingInventory, Set<string>>();
+  const deleted: { input: MappingInventory; secret: SourceSecretMeta }[] = [];
 
-  const sorted = [...source.secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const secret of sorted) {
-    // One secret per key: the keys of a changed version were read; an unchanged one keeps the
-    // keys it already has in the destination.
-    const keys =
-      settings.granularity === "key" && secret.state === "present"
-        ? (secret.keys ?? keySecretsOf(destination, settings, secret.path).map((d) => d.tags[TAG.key] ?? "")).sort()
-        : [undefined];
-    for (const key of keys) {
-      const action = planOne(secret, byName, claimedBy, settings, policies, key);
-      if (action.type !== "skip" || secret.state === "present") present.add(action.destinationName);
-      actions.push(action);
+  for (const input of inputs) {
+    const m = input.mapping;
+    const present = new Set<string>();
+    presentByMapping.set(input, present);
+    for (const secret of [...input.source.secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+      const badPath = pathProblem(secret.path);
+      if (badPath) {
+        actions.push({
+          type: "skip",
+          mapping: m.label,
+          sourcePath: displayPath(secret.path),
+          destinationName: "",
+          sourceVersion: secret.version,
+          reason: "invalid source path",
+          failure: { errorClass: "invalid-path", message: `${displayPath(secret.path)}: ${badPath}; secretbridge never uses it in a request or a name` },
+        });
+        continue;
+      }
+      if (!m.inScope(secret.path)) continue;
+      if (secret.state !== "present") {
+        deleted.push({ input, secret });
+        continue;
+      }
+      let keys: (string | undefined)[] = [undefined];
+      if (m.granularity === "key") {
+        const existing = keySecretsOf(m, input.destination, secret.path);
+        const fact = facts.source.get(sourceFactKey(m.label, secret.path));
+        if (fact && "error" in fact) {
+          // Unreadable now: one failure, and its secrets are kept (absence proves nothing).
+          for (const d of existing) present.add(d.name);
+          actions.push({ type: "skip", mapping: m.label, sourcePath: secret.path, destinationName: m.nameFor(secret.path, "{key}"), sourceVersion: secret.version, reason: "value not readable", failure: fact.error });
+          continue;
+        }
+        keys = (fact ? fact.ok.keys : existing.map((d) => d.tags[TAG.key] ?? "")).slice().sort();
+      }
+      for (const key of keys) {
+        const name = m.nameFor(secret.path, key);
+        present.add(name);
+        candidates.push({ input, secret, ...(key !== undefined ? { key } : {}), name });
+      }
     }
   }
 
-  if (!settings.targeted) actions.push(...planAbsences(source, destination, present, settings, policies));
-  actions.sort(byPath);
-  return { syncName: settings.syncName, sourceMethod: source.method, actions, problems: source.problems };
+  const claims = new Map<string, Candidate[]>();
+  for (const c of candidates) claims.set(c.name, [...(claims.get(c.name) ?? []), c]);
+  const labelled = inputs.length > 1;
+  const who = (c: Candidate) => `${c.secret.path}${c.key !== undefined ? ` (key ${c.key})` : ""}${labelled ? ` (${c.input.mapping.label})` : ""}`;
+  for (const [name, group] of claims) {
+    if (group.length === 1) {
+      actions.push(planOne(group[0] as Candidate, facts, profile));
+      continue;
+    }
+    for (const c of group) {
+      const others = group.filter((o) => o !== c).map(who).join(", ");
+      actions.push({
+        ...baseOf(c),
+        type: "skip",
+        reason: "name collision",
+        failure: { errorClass: "invalid-name", message: `${who(c)} and ${others} both map to ${name}: none of them is written; rename one in the source or change a name template` },
+      });
+    }
+  }
+
+  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deleted, options));
+  actions.push(...absences);
+  // A secret deleted in the source is reported once: by its absence action when there is one.
+  const covered = new Set(absences.map((a) => a.destinationName));
+  for (const { input, secret } of deleted) {
+    const m = input.mapping;
+    const names = m.granularity === "key" ? keySecretsOf(m, input.destination, secret.path).map((d) => d.name) : [m.nameFor(secret.path)];
+    if (names.some((n) => covered.has(n))) continue;
+    actions.push({
+      type: "skip",
+      mapping: m.label,
+      sourcePath: secret.path,
+      destinationName: names[0] ?? m.nameFor(secret.path, m.granularity === "key" ? "{key}" : undefined),
+      sourceVersion: secret.version,
+      reason: `current version ${secret.version ?? ""} is ${secret.state} in the source`.replace("  ", " "),
+    });
+  }
+  actions.sort(byPathThenName);
+  return {
+    syncName: inputs[0]?.mapping.syncName ?? "",
+    sourceMethod: inputs[0]?.source.method ?? "list-and-metadata",
+    actions,
+    problems: inputs.flatMap((i) => i.source.problems),
+  };
 }
 
-function planOne(
-  secret: SourceSecretMeta,
-  byName: Map<string, DestinationSecretMeta>,
-  claimedBy: Map<string, string>,
-  settings: PlanSettings,
-  policies: LifecyclePolicies,
-  key?: string,
-): PlannedAction {
-  const template = settings.nameTemplate ?? (settings.granularity === "key" ? DEFAULT_KEY_NAME_TEMPLATE : undefined);
-  const name = destinationNameFor(settings.prefix, secret.path, template, settings.source.mount, key ?? "");
-  const base = { sourcePath: secret.path, destinationName: name, sourceVersion: secret.version, ...(key !== undefined ? { key } : {}) };
+function baseOf(c: Candidate) {
+  return {
+    mapping: c.input.mapping.label,
+    sourcePath: c.secret.path,
+    destinationName: c.name,
+    sourceVersion: c.secret.version,
+    ...(c.key !== undefined ? { key: c.key } : {}),
+  };
+}
+
+interface TagPlan {
+  tags: Record<string, string>;
+  /** The other tag keys we recorded before; undefined for a secret written before records existed. */
+  recorded: Set<string> | undefined;
+  warnings: string[];
+}
+
+/**
+ * The tags a secret of this mapping must carry: ours (ownership, provenance, version), then the
+ * static tags and copied custom_metadata, and the record of those other keys. A key someone else
+ * set on the destination (not in our record) is theirs: never overwritten, never recorded.
+ */
+function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSecretMeta | undefined): TagPlan {
+  const m = c.input.mapping;
+  const s = c.secret;
+  const version = versionTagValue(s.version);
+  const own: Record<string, string> = {
+    [TAG.managedBy]: MANAGED_BY_VALUE,
+    [TAG.sync]: m.syncName,
+    ...(m.source.id !== DEFAULT_SOURCE_ID ? { [TAG.sourceId]: m.source.id } : {}),
+    [TAG.source]: m.source.address,
+    ...(m.source.namespace ? { [TAG.namespace]: m.source.namespace } : {}),
+    [TAG.mount]: m.source.mount,
+    [TAG.path]: s.path,
+    ...(c.key !== undefined ? { [TAG.key]: c.key } : {}),
+    [TAG.sourceVersion]: version,
+    ...(s.versionCreatedTime ? { [TAG.sourceCreated]: s.versionCreatedTime } : {}),
+    ...(m.replicaRegions.length ? { [TAG.replicas]: m.replicaRegions.map((r) => r.region).sort().join(",") } : {}),
+    ...(m.resourcePolicy ? { [TAG.resourcePolicy]: policyHash(m.resourcePolicy) } : {}),
+    [TAG.legacyVersion]: version,
+  };
+  const ours = dest !== undefined && ownershipOf(dest.tags, m.syncName) === "ours";
+  const recorded = dest === undefined || !ours ? new Set<string>() : recordedTagKeys(dest.tags);
+  const theirs = (key: string) => dest !== undefined && recorded !== undefined && !recorded.has(key) && key in dest.tags;
+  const warnings: string[] = [];
+  const other: Record<string, string> = {};
+  for (const [key, value] of Object.entries(m.staticTags)) {
+    if (theirs(key)) {
+      if (dest?.tags[key] !== value) warnings.push(`${c.name}: tag ${key} was set by someone else; left as is (not ${JSON.stringify(value)})`);
+      continue;
+    }
+    other[key] = value;
+  }
+  if (m.copyCustomMetadata && s.customMetadata) {
+    const dropped: string[] = [];
+    for (const [key, value] of Object.entries(s.customMetadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (key in own || key in other || theirs(key)) continue;
+      // +1: the record of our tag keys takes a place too.
+      if (isOurTagKey(key) || profile.tagProblems({ [key]: String(value) }).length > 0 || Object.keys(own).length + Object.keys(other).length + 1 >= profile.maxTags) {
+        dropped.push(key);
+        continue;
+      }
+      other[key] = String(value);
+    }
+    if (dropped.length) warnings.push(`${s.path}: custom_metadata not copied to tags (${profile.kind} tag limits or reserved prefixes): ${dropped.join(", ")}`);
+  }
+  const record = tagKeysRecord(Object.keys(other), profile.maxTagValueLength);
+  if (record.unrecorded.length) warnings.push(`${c.name}: tag keys ${record.unrecorded.join(", ")} could not be recorded (a space, or the record is full); secretbridge will never remove them`);
+  return { tags: { ...other, ...own, [TAG.tagKeys]: record.value }, recorded, warnings };
+}
+
+/** Keys on the destination that we set and no longer want (ours by name, or in our record). */
+function unwantedTagKeys(dest: DestinationSecretMeta, tags: Record<string, string>, recorded: Set<string> | undefined): string[] {
+  const keep = new Set<string>([TAG.versionId, TAG.orphanedAt]);
+  return Object.keys(dest.tags)
+    .filter((k) => !(k in tags) && !keep.has(k) && (isOurTagKey(k) || recorded?.has(k)))
+    .sort();
+}
+
+function planOne(c: Candidate, facts: Facts, profile: DestinationProfile): PlannedAction {
+  const m = c.input.mapping;
+  const { secret, name } = c;
+  const base = baseOf(c);
   const skip = (reason: string, failure?: PlannedAction["failure"]): PlannedAction => ({ ...base, type: "skip", reason, ...(failure ? { failure } : {}) });
   const conflict = (reason: string, failure: NonNullable<PlannedAction["failure"]>): PlannedAction => ({ ...base, type: "conflict", reason, failure });
 
-  const badName = nameProblem(name);
+  const badName = nameShapeProblem(name) ?? profile.nameProblem(name);
   if (badName) return skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
-  const previousClaim = claimedBy.get(name);
-  if (previousClaim !== undefined) {
-    return skip("name collision", {
-      errorClass: "invalid-name",
-      message: `${secret.path}${key !== undefined ? ` (key ${key})` : ""} and ${previousClaim} both map to ${name}: rename one of them in the source`,
-    });
-  }
-  claimedBy.set(name, key !== undefined ? `${secret.path} (key ${key})` : secret.path);
+  const dest = byName(c.input.destination).get(name);
+  const tagging = tagPlan(c, profile, dest);
+  const badTags = profile.tagProblems(tagging.tags);
+  if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
+  const tags = tagging.tags;
+  const tokenInput: TokenInput | undefined =
+    secret.version === null
+      ? undefined
+      : { syncName: m.syncName, source: m.source, sourcePath: secret.path, version: secret.version, destinationName: name, ...(secret.versionCreatedTime ? { versionCreatedTime: secret.versionCreatedTime } : {}) };
+  const requestToken = tokenInput ? requestTokenFor(tokenInput) : undefined;
+  const valueShape = c.key !== undefined ? ({ type: "key", key: c.key } as const) : m.valueShape;
+  const write = { tags, valueShape, ...(requestToken ? { requestToken } : {}), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) };
+  const replicas = [...m.replicaRegions].sort((a, b) => (a.region < b.region ? -1 : 1));
 
-  // A deleted or destroyed current version is an absence: handled with the other absences.
-  if (secret.state !== "present") return skip(`current version ${secret.version ?? ""} is ${secret.state} in the source`.replace("  ", " "));
-
-  const replicas = [...(settings.replicaRegions ?? [])].sort((a, b) => (a.region < b.region ? -1 : 1));
-  const ownTags = desiredTags(settings.syncName, settings.source, secret.path, secret.version, settings.staticTags, secret.versionCreatedTime);
-  if (replicas.length > 0) ownTags[TAG.replicas] = replicas.map((r) => r.region).join(",");
-  if (settings.resourcePolicy) ownTags[TAG.resourcePolicy] = policyHash(settings.resourcePolicy);
-  if (key !== undefined) ownTags[TAG.key] = key;
-  const { tags, dropped } = settings.copyCustomMetadata ? withCustomMetadata(ownTags, secret.customMetadata) : { tags: ownTags, dropped: [] };
-  const warnings = dropped.length
-    ? { warnings: [`${secret.path}: custom_metadata not copied to tags (AWS limits: 50 tags, keys 127 and values 255 characters, reserved prefixes): ${dropped.join(", ")}`] }
-    : {};
-  const badTags = tagProblems(tags);
-  if (badTags.length > 0) return skip("tags AWS would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
-  const requestToken =
-    secret.version === null ? undefined : requestTokenFor(settings.syncName, settings.source, secret.path, secret.version, name, secret.versionCreatedTime);
-  const write = { tags, ...(requestToken ? { requestToken } : {}), ...warnings };
-
-  const dest = byName.get(name);
   if (!dest) {
     return {
       ...base,
       ...write,
       ...(replicas.length ? { replicas } : {}),
-      ...(settings.resourcePolicy ? { changes: ["policy"] as NonNullable<PlannedAction["changes"]> } : {}),
+      ...(m.kmsKeyId ? { kmsKeyId: m.kmsKeyId } : {}),
+      ...(m.description ? { description: m.description } : {}),
+      ...(m.resourcePolicy ? { changes: ["policy"] as NonNullable<PlannedAction["changes"]>, resourcePolicy: m.resourcePolicy } : {}),
       type: "create",
       reason: "not in the destination yet",
     };
   }
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
-  const owner = ownershipOf(dest.tags, settings.syncName);
+  const owner = ownershipOf(dest.tags, m.syncName);
+  const producedHere = m.produced(dest);
 
   if (dest.deletedDate) {
-    if (owner === "ours") {
+    if (producedHere) {
       return { ...withDest, ...write, type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
     }
-    return conflict("scheduled for deletion in AWS", {
+    return conflict("scheduled for deletion in the destination", {
       errorClass: "pending-deletion",
-      message: `${name} is scheduled for deletion in AWS Secrets Manager: restore it (aws secretsmanager restore-secret) or let it be purged, then sync again`,
+      message: `${name} is scheduled for deletion in ${profile.kind}: restore it (aws secretsmanager restore-secret) or let it be purged, then sync again`,
     });
   }
-  if (isServiceManaged(dest)) {
-    return conflict("managed by an AWS service", {
-      errorClass: "not-writable",
-      message: `${name} is managed by ${dest.owningService ?? "an AWS service"}; secretbridge never writes it: change the prefix or the source path`,
-    });
-  }
+  const notWritable = profile.notWritable(dest);
+  if (notWritable) return conflict("not writable", { errorClass: "not-writable", message: notWritable });
   if (owner === "other-sync") {
     return conflict("managed by another sync", {
       errorClass: "conflict-other-sync",
-      message: `${name} is managed by sync "${dest.tags[TAG.sync]}", not "${settings.syncName}"; it is left untouched: make the prefixes of the two syncs disjoint`,
+      message: `${name} is managed by sync "${dest.tags[TAG.sync]}", not "${m.syncName}"; it is left untouched: make the prefixes of the two syncs disjoint`,
     });
   }
-  if (dest.rotationEnabled) {
-    return conflict("rotation is enabled in AWS", {
-      errorClass: "not-writable",
-      message: `${name} has rotation enabled in AWS Secrets Manager; two writers would fight: turn rotation off or exclude this secret`,
+  const sourceFact = facts.source.get(sourceFactKey(m.label, secret.path));
+  const destFact = facts.destination.get(name);
+  if (sourceFact && "error" in sourceFact) return skip("value not readable", sourceFact.error);
+  if (destFact && "error" in destFact) return skip("destination value not readable", destFact.error);
+  const sourceFingerprint =
+    m.granularity === "secret" && m.valueShape.type === "json" && secret.fingerprint !== undefined ? secret.fingerprint : sourceFact?.ok.fingerprints[c.key ?? ""];
+  const destFingerprint = destFact?.ok;
+  const sameValue = sourceFingerprint !== undefined && destFingerprint !== undefined && sourceFingerprint === destFingerprint;
+
+  if (owner === "unmanaged") return planUnmanaged(c, dest, withDest, write, sameValue);
+  if (!producedHere) {
+    return conflict("written by another mapping", {
+      errorClass: "conflict-other-mapping",
+      message: `${name} was written by this sync from ${dest.tags[TAG.mount] ?? "?"}/${dest.tags[TAG.path] ?? "?"}, not by ${m.label} (${m.describe}); it is left untouched: give the mappings names that cannot meet`,
     });
   }
-  if (owner === "unmanaged") return planUnmanaged(secret, dest, withDest, write, policies.onConflict, settings);
+  const untag = unwantedTagKeys(dest, tags, tagging.recorded);
+  const untagging = (extra: string[] = []) => {
+    const keys = [...new Set([...untag, ...extra])].filter((k) => k in dest.tags && !(k in tags));
+    return keys.length ? { untag: keys } : {};
+  };
 
   if (dest.tags[TAG.orphanedAt] !== undefined) {
-    return { ...withDest, ...write, type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
+    return { ...withDest, ...write, ...untagging([TAG.orphanedAt]), type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"] };
   }
   const recreated =
-    secret.version !== null &&
-    secret.versionCreatedTime !== undefined &&
-    dest.tags[TAG.sourceCreated] !== undefined &&
-    dest.tags[TAG.sourceCreated] !== secret.versionCreatedTime;
-  const valueChanged =
-    secret.version === null
-      ? secret.fingerprint === undefined || dest.fingerprint === undefined || secret.fingerprint !== dest.fingerprint
-      : destinationVersion !== String(secret.version) || recreated;
-  // A normal write makes our own token current again, so a past drift repair's mark goes.
-  const untag = dest.tags[TAG.versionId] !== undefined ? { untag: [TAG.versionId] } : {};
+    secret.version !== null && secret.versionCreatedTime !== undefined && dest.tags[TAG.sourceCreated] !== undefined && dest.tags[TAG.sourceCreated] !== secret.versionCreatedTime;
+  const valueChanged = secret.version === null ? !sameValue : destinationVersion !== String(secret.version) || recreated;
+  const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
   if (valueChanged) {
     const reason =
       secret.version === null
@@ -197,67 +426,92 @@ function planOne(
         : destinationVersion === String(secret.version) && recreated
           ? `source re-created: version ${secret.version} written ${secret.versionCreatedTime ?? ""}`
           : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
-    const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
-    return { ...withDest, ...write, ...untag, type: "update", reason, changes: replicasStale ? ["value", "tags", "replicas"] : ["value", "tags"], ...(replicasStale ? { replicas } : {}) };
+    // A normal write makes our own token current again, so a past version-id mark goes.
+    return {
+      ...withDest,
+      ...write,
+      ...untagging([TAG.versionId]),
+      type: "update",
+      reason,
+      changes: replicasStale ? ["value", "tags", "replicas"] : ["value", "tags"],
+      ...(replicasStale ? { replicas } : {}),
+    };
   }
-  // Same source version: is the value in AWS still the one we wrote? (metadata only)
-  const expected = dest.tags[TAG.versionId] ?? requestToken;
-  if (requestToken && expected && dest.currentVersionId && dest.currentVersionId !== expected) {
+
+  // Same source version: is the value in the destination still the one we wrote? (metadata only)
+  const recordedAddress = dest.tags[TAG.source];
+  const legacyToken = tokenInput && recordedAddress !== undefined ? legacyRequestTokenFor(tokenInput, recordedAddress) : undefined;
+  const ourVersions = [dest.tags[TAG.versionId], requestToken, legacyToken].filter((v): v is string => v !== undefined);
+  if (requestToken && dest.currentVersionId && !ourVersions.includes(dest.currentVersionId)) {
     const drift = { ...withDest, currentVersionId: dest.currentVersionId, restoreVersionId: driftRepairTokenFor(requestToken, dest.currentVersionId) };
-    if (policies.drift === "overwrite") {
-      return { ...drift, ...write, type: "update", reason: `drift: AWSCURRENT is ${dest.currentVersionId}, not the version secretbridge wrote; restoring`, changes: ["value", "tags"] };
+    if (m.policies.drift === "overwrite") {
+      return { ...drift, ...write, type: "update", reason: `drift: the current version is ${dest.currentVersionId}, not the version secretbridge wrote; restoring`, changes: ["value", "tags"] };
     }
-    if (policies.drift === "report") {
+    if (m.policies.drift === "report") {
       return {
         ...drift,
         type: "drift",
         reason: "changed outside secretbridge (drift policy: report)",
-        failure: { errorClass: "drift", message: `${name} was changed outside secretbridge (AWSCURRENT is version ${dest.currentVersionId}); left as is by the drift policy "report"` },
+        failure: { errorClass: "drift", message: `${name} was changed outside secretbridge (current version ${dest.currentVersionId}); left as is by the drift policy "report"` },
       };
     }
     return { ...drift, type: "unchanged", reason: "changed outside secretbridge; ignored (drift policy: skip)" };
   }
-  if ((dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "")) {
+  // A value written by a release before 0.2 is recognised by its legacy token, which hangs on
+  // the address tag: record its version id before any tag write changes that tag.
+  const keepVersion: Record<string, string> =
+    dest.tags[TAG.versionId] === undefined && legacyToken !== undefined && legacyToken !== requestToken && dest.currentVersionId === legacyToken
+      ? { [TAG.versionId]: legacyToken }
+      : {};
+  const writeTags = { ...write, tags: { ...tags, ...keepVersion } };
+  if (replicasStale) {
     return {
       ...withDest,
-      ...write,
+      ...writeTags,
+      ...untagging(),
       replicas,
       type: "update",
       reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`,
       changes: ["replicas", "tags"],
-      ...(tags[TAG.replicas] === undefined ? { untag: [TAG.replicas] } : {}),
     };
   }
   if ((dest.tags[TAG.resourcePolicy] ?? "") !== (tags[TAG.resourcePolicy] ?? "")) {
     return {
       ...withDest,
-      ...write,
+      ...writeTags,
+      ...untagging(),
       type: "update",
       reason: tags[TAG.resourcePolicy] ? "resource policy out of date" : "resource policy no longer configured: removing it",
       changes: ["policy", "tags"],
-      ...(tags[TAG.resourcePolicy] === undefined ? { untag: [TAG.resourcePolicy] } : {}),
+      resourcePolicy: m.resourcePolicy ?? null,
     };
   }
-  const staleTags = changedTagKeys(dest.tags, tags);
-  if (staleTags.length > 0) return { ...withDest, ...write, type: "update", reason: `tags out of date: ${staleTags.join(", ")}`, changes: ["tags"] };
-  return { ...withDest, type: "unchanged", reason: "up to date" };
+  // The record of our tag keys is written along with other tag changes, never on its own: a
+  // secret written before records existed needs no write for it.
+  const compared = tagging.recorded === undefined ? Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TAG.tagKeys)) : tags;
+  const stale = [...changedTagKeys(dest.tags, compared), ...untag.map((k) => `-${k}`)];
+  if (stale.length > 0) return { ...withDest, ...writeTags, ...untagging(), type: "update", reason: `tags out of date: ${stale.join(", ")}`, changes: ["tags"] };
+  return { ...withDest, type: "unchanged", reason: "up to date", ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) };
 }
 
 function planUnmanaged(
-  secret: SourceSecretMeta,
+  c: Candidate,
   dest: DestinationSecretMeta,
   withDest: Omit<PlannedAction, "type" | "reason">,
-  write: Pick<PlannedAction, "tags" | "requestToken">,
-  onConflict: LifecyclePolicies["onConflict"],
-  settings: PlanSettings,
+  write: Pick<PlannedAction, "tags" | "requestToken" | "valueShape" | "warnings">,
+  sameValue: boolean,
 ): PlannedAction {
+  const m = c.input.mapping;
   const name = dest.name;
+  const onConflict = m.policies.onConflict;
   if (onConflict === "adopt") {
     return { ...withDest, ...write, type: "adopt", reason: "exists unmanaged; taking ownership and writing the source value (conflict policy: adopt)", changes: ["value", "tags"] };
   }
   if (onConflict === "adopt-if-equal") {
-    if (secret.fingerprint !== undefined && dest.fingerprint !== undefined && secret.fingerprint === dest.fingerprint) {
-      return { ...withDest, ...write, type: "adopt", reason: "exists unmanaged with the same value; taking ownership (conflict policy: adopt-if-equal)", changes: ["tags"] };
+    if (sameValue) {
+      // The value stays as it is: its version id is recorded as ours, so it is not drift later.
+      const tags = { ...(write.tags ?? {}), ...(dest.currentVersionId ? { [TAG.versionId]: dest.currentVersionId } : {}) };
+      return { ...withDest, ...write, tags, type: "adopt", reason: "exists unmanaged with the same value; taking ownership (conflict policy: adopt-if-equal)", changes: ["tags"] };
     }
     return {
       ...withDest,
@@ -272,45 +526,39 @@ function planUnmanaged(
     reason: "exists and is not managed by secretbridge",
     failure: {
       errorClass: "conflict-unmanaged",
-      message: `${name} exists in AWS without secretbridge ownership tags; it is left untouched: delete or rename it, set policies.onConflict to adopt, or tag it ${TAG.managedBy}=secretbridge and ${TAG.sync}=${settings.syncName} to hand it over`,
+      message: `${name} exists without secretbridge ownership tags; it is left untouched: delete or rename it, set policies.onConflict to adopt, or tag it ${TAG.managedBy}=${MANAGED_BY_VALUE} and ${TAG.sync}=${m.syncName} to hand it over`,
     },
   };
 }
 
 /**
- * Destination secrets of ours whose source is gone (missing, soft-deleted or destroyed), handled
- * by the deletion strategy, behind the blast-radius guard. A listing with problems (a denied
- * subtree) or an empty listing never counts as "everything was deleted".
+ * Destination secrets this mapping wrote whose source is gone (missing, soft-deleted or
+ * destroyed), handled by the deletion strategy, behind the blast-radius guard. A listing with
+ * problems (a denied subtree) or an empty listing never counts as "everything was deleted".
  */
 function planAbsences(
-  source: SourceInventory,
-  destination: DestinationInventory,
+  input: MappingInventory,
   present: Set<string>,
-  settings: PlanSettings,
-  policies: LifecyclePolicies,
+  deleted: { input: MappingInventory; secret: SourceSecretMeta }[],
+  options: PlanOptions,
 ): PlannedAction[] {
-  const scope = settings.subPath ? `${settings.subPath.replace(/\/+$/, "")}/` : "";
-  const ours = destination.secrets.filter(
-    (d) =>
-      ownershipOf(d.tags, settings.syncName) === "ours" &&
-      d.tags[TAG.mount] === settings.source.mount &&
-      (d.tags[TAG.source] ?? settings.source.address) === settings.source.address &&
-      (d.tags[TAG.path] ?? "").startsWith(scope) &&
-      scopeMatcher(settings.scope ?? {})(d.tags[TAG.path] ?? "") &&
-      d.name.startsWith(`${settings.prefix}/`),
-  );
+  const m = input.mapping;
+  const policies: LifecyclePolicies = m.policies;
+  const ours = input.destination.secrets.filter((d) => m.produced(d));
   const gone = ours.filter((d) => !present.has(d.name) && !d.deletedDate);
   if (gone.length === 0) return [];
 
   const strategy = policies.deletion.strategy;
   const base = (d: DestinationSecretMeta) => ({
-    sourcePath: d.tags[TAG.path] ?? d.name.slice(settings.prefix.length + 1),
+    mapping: m.label,
+    sourcePath: d.tags[TAG.path] ?? "",
     destinationName: d.name,
     sourceVersion: null,
+    ...(d.tags[TAG.key] !== undefined ? { key: d.tags[TAG.key] } : {}),
     ...(d.tags[TAG.sourceVersion] !== undefined ? { destinationVersion: d.tags[TAG.sourceVersion] } : {}),
   });
-  const gonePaths = new Set(source.secrets.filter((s) => s.state !== "present").map((s) => destinationNameFor(settings.prefix, s.path, settings.nameTemplate, settings.source.mount)));
-  const why = (d: DestinationSecretMeta) => (gonePaths.has(d.name) ? "the source's current version is deleted or destroyed" : "the source secret no longer exists");
+  const deletedPaths = new Set(deleted.filter((x) => x.input === input).map((x) => x.secret.path));
+  const why = (d: DestinationSecretMeta) => (deletedPaths.has(d.tags[TAG.path] ?? "") ? "the source's current version is deleted or destroyed" : "the source secret no longer exists");
 
   if (strategy === "retain") {
     return gone.map((d) => ({ ...base(d), type: "skip", reason: `${why(d)}; kept (deletion strategy: retain)` }));
@@ -328,16 +576,16 @@ function planAbsences(
       failure: { errorClass: "blast-radius", message: `${d.name}: not ${strategy === "delete" ? "deleted" : "marked orphaned"}: ${reason}` },
     })),
   ];
-  if (source.problems.length > 0) {
-    return refuse(`the source listing was incomplete (${source.problems.length} unreadable path(s)), so absence proves nothing`);
+  if (input.source.problems.length > 0) {
+    return refuse(`the source listing was incomplete (${input.source.problems.length} unreadable path(s)), so absence proves nothing`);
   }
-  const listedPresent = source.secrets.filter((s) => s.state === "present").length;
-  if (listedPresent === 0 && !settings.forceDeletions) {
+  const listedPresent = input.source.secrets.filter((s) => s.state === "present" && m.inScope(s.path)).length;
+  if (listedPresent === 0 && !options.forceDeletions) {
     return refuse("the source listing came back empty; run with --force-deletions if that is really so");
   }
   const share = pending.length / ours.length;
   const { maxShare, maxCount } = policies.blastRadius;
-  if (!settings.forceDeletions && (share > maxShare || (maxCount !== undefined && pending.length > maxCount))) {
+  if (!options.forceDeletions && (share > maxShare || (maxCount !== undefined && pending.length > maxCount))) {
     const limit = maxCount !== undefined ? `${Math.round(maxShare * 100)}% or ${maxCount} secrets` : `${Math.round(maxShare * 100)}%`;
     return refuse(`${pending.length} of ${ours.length} managed secrets (${Math.round(share * 100)}%) is over the blast-radius limit of ${limit}; check the source, then run with --force-deletions`);
   }
@@ -350,9 +598,7 @@ function planAbsences(
             ...base(d),
             type: "delete",
             reason: `${why(d)}; ${policies.deletion.forceDeleteWithoutRecovery ? "deleting without recovery" : `scheduling deletion with a ${policies.deletion.recoveryWindowDays}-day recovery window`}`,
-            deletion: policies.deletion.forceDeleteWithoutRecovery
-              ? { forceDeleteWithoutRecovery: true }
-              : { recoveryWindowDays: policies.deletion.recoveryWindowDays },
+            deletion: policies.deletion.forceDeleteWithoutRecovery ? { forceDeleteWithoutRecovery: true } : { recoveryWindowDays: policies.deletion.recoveryWindowDays },
           },
     ),
   ];

@@ -1,22 +1,33 @@
 // ClientRequestToken derivation. The same (sync, source, path, version, destination) always gives
-// the same token, so a write retried after a crash or timeout is a no-op in AWS instead of a
-// second version. The token is built from identifiers only, never from the value.
+// the same token, so a write retried after a crash or timeout is a no-op in the destination
+// instead of a second version. The token is built from identifiers only, never from the value.
 import { createHash } from "node:crypto";
 import type { SourceRef } from "./tags.js";
 
-export function requestTokenFor(
-  syncName: string,
-  source: SourceRef,
-  sourcePath: string,
-  version: number,
-  destinationName: string,
-  versionCreatedTime = "",
-): string {
-  // The version's creation time tells a re-created secret's version 1 from the first one, which
-  // would otherwise share a token while having another value (AWS refuses that).
-  return uuidLayout(
-    JSON.stringify(["secretbridge/v1", syncName, source.address, source.namespace ?? "", source.mount, sourcePath, version, destinationName, versionCreatedTime]),
-  );
+export interface TokenInput {
+  syncName: string;
+  source: SourceRef;
+  sourcePath: string;
+  version: number;
+  destinationName: string;
+  /** Tells a re-created secret's version 1 from the first one (same version, another value). */
+  versionCreatedTime?: string;
+}
+
+/** The token of a write: derived from the source's stable id, so respelling its address changes nothing. */
+export function requestTokenFor(input: TokenInput): string {
+  const { syncName, source, sourcePath, version, destinationName, versionCreatedTime = "" } = input;
+  return uuidLayout(JSON.stringify(["secretbridge/v2", syncName, source.id, source.namespace ?? "", source.mount, sourcePath, version, destinationName, versionCreatedTime]));
+}
+
+/**
+ * The token releases before 0.2 derived from the source address (as recorded in the secret's
+ * `secretbridge:source` tag). Only compared with, never written: it lets secrets written by those
+ * releases be recognised as ours without a new version.
+ */
+export function legacyRequestTokenFor(input: TokenInput, recordedAddress: string): string {
+  const { syncName, source, sourcePath, version, destinationName, versionCreatedTime = "" } = input;
+  return uuidLayout(JSON.stringify(["secretbridge/v1", syncName, recordedAddress, source.namespace ?? "", source.mount, sourcePath, version, destinationName, versionCreatedTime]));
 }
 
 /**

@@ -1,50 +1,40 @@
-// The contract every destination system implements: list (names and tags only), create, put a
-// new value, set tags. Policy (what to write, whether we own it) is decided by the core planner.
-import type { DestinationInventory } from "../core/model.js";
+// The contract every destination system implements: list (names and tags only), read values for
+// the few comparisons a plan needs, and carry out one planned write in the system's own API order.
+// What to write, and whether a secret is ours, is decided by the core planner from the inventory
+// and the destination's profile; a destination never decides policy.
+import type { SyncError } from "../core/errors.js";
+import type { DestinationInventory, PlannedAction } from "../core/model.js";
+import type { DestinationProfile } from "../core/profile.js";
+import type { RenderedValue } from "../core/value.js";
 
-export interface CreateSecretRequest {
-  name: string;
-  /** Exactly one of secretString and secretBinary. */
-  secretString?: string;
-  secretBinary?: Uint8Array;
-  requestToken: string;
-  tags: Record<string, string>;
-  kmsKeyId?: string;
-  description?: string;
-  replicas?: { region: string; kmsKeyId?: string }[];
-}
-
-export interface PutSecretValueRequest {
-  name: string;
-  secretString?: string;
-  secretBinary?: Uint8Array;
-  requestToken: string;
-}
+/** One value read: the string, or why it could not be read (for that secret only). */
+export type ValueRead = { value: string } | { error: SyncError };
 
 export interface SecretDestination {
+  /** Name rules, value and tag limits: what the planner checks before anything is written. */
+  readonly profile: DestinationProfile;
   /**
    * Proves the destination answers and accepts the credentials.
    * Throws SyncError with class destination-unavailable / destination-auth.
    */
   validate(): Promise<void>;
-  /** Every secret whose name starts with `prefix`, with tags; paginated, no per-secret calls. */
+  /** Every secret whose name starts with `prefix/`, with tags; paginated, no per-secret calls. */
   inventory(prefix: string): Promise<DestinationInventory>;
   /** Metadata of just these names (push triggers); names that do not exist are left out. */
   describe(names: string[]): Promise<DestinationInventory>;
-  create(request: CreateSecretRequest): Promise<void>;
-  putValue(request: PutSecretValueRequest): Promise<void>;
-  /** Adds or overwrites the given tags (others are left as they are). */
-  tag(name: string, tags: Record<string, string>): Promise<void>;
-  /** Current string values of the named secrets, batched (KV v1 comparison, verify). */
-  readValues(names: string[]): Promise<Map<string, string>>;
-  removeTags(name: string, keys: string[]): Promise<void>;
-  /** Adds and removes replica Regions so the secret has exactly these. */
-  setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): Promise<void>;
-  /** Sets (or, with undefined, removes) the secret's resource policy. */
-  setResourcePolicy(name: string, policy: string | undefined): Promise<void>;
-  /** Cancels a scheduled deletion. */
-  restore(name: string): Promise<void>;
-  /** Deletes (removing replica Regions first: AWS refuses to delete a primary that has them). */
-  delete(name: string, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): Promise<void>;
+  /**
+   * Current string values of the named secrets, batched (KV v1 comparison, adopt-if-equal,
+   * verify). A secret that cannot be read is an error for that name only; names that do not
+   * exist and binary values are left out. Throws only when the destination as a whole is
+   * unusable (a fatal class).
+   */
+  readValues(names: string[]): Promise<Map<string, ValueRead>>;
+  /**
+   * Carries out one write action of a plan (create, update, restore, adopt, delete, orphan) in
+   * this destination's API order. `value` renders the source value; it is called only when the
+   * action writes a value. Retried or repeated with the same action, the result is the same
+   * (request tokens make value writes exactly-once). Throws SyncError naming the secret.
+   */
+  apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void>;
   close(): Promise<void>;
 }

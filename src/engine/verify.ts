@@ -1,16 +1,16 @@
-// `secretbridge verify`: compares both sides by value, not by metadata. Reads the source values
-// and the destination values (BatchGetSecretValue, 20 a call), compares in-memory fingerprints and
-// returns a verdict per secret. Never returns or prints a value.
-import pLimit from "p-limit";
+// `secretbridge verify`: compares both sides by value, not by metadata. Reads every source value
+// in scope and the destination values of the names the mapping gives them (batched), compares
+// in-memory fingerprints and returns a verdict per destination secret. Names, scope and
+// ownership come from the resolved mapping, exactly as `sync` uses them. Never returns or prints
+// a value.
 import type { ErrorClass } from "../core/errors.js";
 import { isSyncError } from "../core/errors.js";
-import { destinationNameFor } from "../core/naming.js";
-import { ownershipOf, TAG } from "../core/tags.js";
-import { renderValue, secretStringFingerprint } from "../core/value.js";
+import type { DestinationSecretMeta } from "../core/model.js";
+import { valueFactsOf } from "../core/plan.js";
+import { TAG } from "../core/tags.js";
+import { secretStringFingerprint } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
-import type { SecretSource } from "../sources/source.js";
-import type { PlanSettings } from "../core/plan.js";
-import { scopeMatcher } from "../core/scope.js";
+import type { MappingSource } from "./run.js";
 
 export type Verdict = "in-sync" | "differs" | "missing" | "not-ours" | "extra" | "unreadable";
 
@@ -29,62 +29,74 @@ export interface VerifyReport {
   exitCode: 0 | 1 | 2;
 }
 
+const emptyVerdicts = (): Record<Verdict, number> => ({ "in-sync": 0, differs: 0, missing: 0, "not-ours": 0, extra: 0, unreadable: 0 });
+
 /** Verifies every mapping; one report. */
-export async function verify(mappings: { source: SecretSource; settings: PlanSettings }[], destination: SecretDestination, concurrency = 8): Promise<VerifyReport> {
-  const reports = [];
-  for (const m of mappings) reports.push(await verifyMapping(m.source, destination, m.settings, concurrency));
-  const entries = reports.flatMap((r) => r.entries);
-  const counts = { "in-sync": 0, differs: 0, missing: 0, "not-ours": 0, extra: 0, unreadable: 0 } as Record<Verdict, number>;
+export async function verify(mappings: MappingSource[], destination: SecretDestination, concurrency = 8): Promise<VerifyReport> {
+  const entries: VerifyEntry[] = [];
+  let complete = true;
+  for (const m of mappings) complete = (await verifyMapping(m, destination, concurrency, entries)) && complete;
+  entries.sort((a, b) => (a.destinationName < b.destinationName ? -1 : a.destinationName > b.destinationName ? 1 : 0));
+  const counts = emptyVerdicts();
   for (const e of entries) counts[e.verdict] += 1;
-  return { syncName: mappings[0]?.settings.syncName ?? "", entries, counts, exitCode: reports.some((r) => r.exitCode !== 0) ? 1 : 0 };
+  const exitCode = complete && entries.every((e) => e.verdict === "in-sync") ? 0 : 1;
+  return { syncName: mappings[0]?.mapping.syncName ?? "", entries, counts, exitCode };
 }
 
-async function verifyMapping(source: SecretSource, destination: SecretDestination, settings: PlanSettings, concurrency: number): Promise<VerifyReport> {
+/** Adds this mapping's verdicts to `entries`; false when its source listing was incomplete. */
+async function verifyMapping({ mapping, source }: MappingSource, destination: SecretDestination, concurrency: number, entries: VerifyEntry[]): Promise<boolean> {
   await Promise.all([source.validate(), destination.validate()]);
-  const [src, dst] = await Promise.all([source.inventory(), destination.inventory(settings.prefix)]);
-  const byName = new Map(dst.secrets.map((d) => [d.name, d]));
-  const entries: VerifyEntry[] = [];
-  const inScope = scopeMatcher(settings.scope ?? {});
-  const present = src.secrets.filter((s) => s.state === "present" && inScope(s.path));
-  const toRead: { path: string; name: string; version: number | null }[] = [];
-  const seen = new Set<string>();
-  for (const s of present) {
-    const name = destinationNameFor(settings.prefix, s.path, settings.nameTemplate, settings.source.mount);
-    seen.add(name);
-    const d = byName.get(name);
-    if (!d || d.deletedDate) entries.push({ sourcePath: s.path, destinationName: name, verdict: "missing" });
-    else if (ownershipOf(d.tags, settings.syncName) !== "ours") entries.push({ sourcePath: s.path, destinationName: name, verdict: "not-ours" });
-    else toRead.push({ path: s.path, name, version: s.version });
-  }
-  for (const d of dst.secrets) {
-    if (seen.has(d.name) || d.deletedDate || ownershipOf(d.tags, settings.syncName) !== "ours" || d.tags[TAG.mount] !== settings.source.mount) continue;
-    if (!inScope(d.tags[TAG.path] ?? "")) continue;
-    entries.push({ sourcePath: d.tags[TAG.path] ?? "", destinationName: d.name, verdict: "extra", detail: "ours, but no longer in the source" });
-  }
-  const destValues = toRead.length ? await destination.readValues(toRead.map((r) => r.name)) : new Map<string, string>();
-  const limit = pLimit(concurrency);
-  await Promise.all(
-    toRead.map((r) =>
-      limit(async () => {
-        try {
-          const rendered = renderValue(await source.readValue(r.path, r.version), settings.valueShape ?? { type: "json" }, r.path);
-          if (!("secretString" in rendered)) {
-            entries.push({ sourcePath: r.path, destinationName: r.name, verdict: "unreadable", detail: "problem" in rendered ? rendered.problem : "binary values are not compared" });
-            return;
-          }
-          const value = destValues.get(r.name);
-          const same = value !== undefined && secretStringFingerprint(value) === secretStringFingerprint(rendered.secretString);
-          entries.push({ sourcePath: r.path, destinationName: r.name, verdict: same ? "in-sync" : "differs" });
-        } catch (error) {
-          const errorClass = isSyncError(error) ? error.errorClass : "source-read-failed";
-          entries.push({ sourcePath: r.path, destinationName: r.name, verdict: "unreadable", errorClass, detail: isSyncError(error) ? error.message : "read failed" });
+  const [src, dst] = await Promise.all([source.inventory(), destination.inventory(mapping.prefix)]);
+  const byName = new Map<string, DestinationSecretMeta>(dst.secrets.map((d) => [d.name, d]));
+  const present = src.secrets.filter((s) => s.state === "present" && mapping.inScope(s.path));
+  const firstEntry = entries.length;
+  const expected: { path: string; name: string; fingerprint?: string }[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < present.length) {
+      const s = present[next++];
+      if (!s) break;
+      try {
+        const facts = valueFactsOf(mapping, await source.readValue(s.path, s.version));
+        const keys = mapping.granularity === "key" ? facts.keys : [""];
+        for (const key of keys) {
+          const fingerprint = facts.fingerprints[key];
+          expected.push({ path: s.path, name: mapping.nameFor(s.path, key || undefined), ...(fingerprint !== undefined ? { fingerprint } : {}) });
         }
-      }),
-    ),
-  );
-  entries.sort((a, b) => (a.destinationName < b.destinationName ? -1 : a.destinationName > b.destinationName ? 1 : 0));
-  const counts = { "in-sync": 0, differs: 0, missing: 0, "not-ours": 0, extra: 0, unreadable: 0 } as Record<Verdict, number>;
-  for (const e of entries) counts[e.verdict] += 1;
-  const exitCode = entries.every((e) => e.verdict === "in-sync") && src.problems.length === 0 ? 0 : 1;
-  return { syncName: settings.syncName, entries, counts, exitCode };
+      } catch (error) {
+        const errorClass = isSyncError(error) ? error.errorClass : "source-read-failed";
+        entries.push({ sourcePath: s.path, destinationName: mapping.nameFor(s.path, mapping.granularity === "key" ? "{key}" : undefined), verdict: "unreadable", errorClass, detail: isSyncError(error) ? error.message : "read failed" });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, present.length)) }, worker));
+
+  const seen = new Set(expected.map((e) => e.name));
+  const toRead: typeof expected = [];
+  for (const e of expected) {
+    const d = byName.get(e.name);
+    if (!d || d.deletedDate) entries.push({ sourcePath: e.path, destinationName: e.name, verdict: "missing" });
+    else if (!mapping.produced(d)) entries.push({ sourcePath: e.path, destinationName: e.name, verdict: "not-ours" });
+    else toRead.push(e);
+  }
+  // A secret whose source could not be read is reported as unreadable, not extra.
+  const unreadable = new Set(entries.slice(firstEntry).filter((e) => e.verdict === "unreadable").map((e) => e.sourcePath));
+  for (const d of dst.secrets) {
+    const path = d.tags[TAG.path] ?? "";
+    if (seen.has(d.name) || d.deletedDate || !mapping.produced(d) || unreadable.has(path)) continue;
+    entries.push({ sourcePath: path, destinationName: d.name, verdict: "extra", detail: "ours, but no longer in the source" });
+  }
+  const values = toRead.length ? await destination.readValues(toRead.map((r) => r.name)) : new Map();
+  for (const r of toRead) {
+    const read = values.get(r.name);
+    if (r.fingerprint === undefined) {
+      entries.push({ sourcePath: r.path, destinationName: r.name, verdict: "unreadable", detail: "the source value cannot be rendered as a string (binary or invalid for the value shape): not compared" });
+    } else if (read && "error" in read) {
+      entries.push({ sourcePath: r.path, destinationName: r.name, verdict: "unreadable", errorClass: read.error.errorClass, detail: read.error.message });
+    } else {
+      const same = read !== undefined && secretStringFingerprint(read.value) === r.fingerprint;
+      entries.push({ sourcePath: r.path, destinationName: r.name, verdict: same ? "in-sync" : "differs" });
+    }
+  }
+  return src.problems.length === 0;
 }

@@ -32,3 +32,32 @@ export async function notifyAll(notifiers: Notifier[], notice: FailureNotice, lo
   });
   return outcome;
 }
+
+/** The fields of a run report a failure notice carries: names, classes and messages only. */
+interface ReportForNotice {
+  syncName: string;
+  runId: string;
+  mode: string;
+  startedAt: string;
+  finishedAt: string;
+  counts: object;
+  failures: FailureNotice["failures"];
+  notifications?: NotifyOutcome;
+}
+
+/**
+ * Sends one failure notice for a sync run that failed (fatal or per secret), and records the
+ * outcome on the report. Called by each runtime once per run; `plan` runs never notify.
+ */
+export async function notifyRun(notifiers: Notifier[], report: ReportForNotice, logger?: Logger): Promise<void> {
+  if (report.mode !== "sync" || report.failures.length === 0) return;
+  const notice: FailureNotice = {
+    syncName: report.syncName,
+    runId: report.runId,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    summary: { ...(report.counts as Record<string, number>) },
+    failures: report.failures.map((f) => ({ path: f.path, ...(f.destinationName ? { destinationName: f.destinationName } : {}), errorClass: f.errorClass, message: f.message })),
+  };
+  report.notifications = await notifyAll(notifiers, notice, logger);
+}

@@ -1,7 +1,8 @@
 // Turns a validated config into providers and run settings. Every runtime (CLI, service, Lambda)
 // wires through here, so they all run the same engine the same way.
 import { readFile } from "node:fs/promises";
-import type { Config, MappingConfig } from "../config/schema.js";
+import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -10,35 +11,25 @@ import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/i
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier } from "../notify/index.js";
-import type { SecretSource } from "../sources/source.js";
-import { login, resolveVaultConnection, TokenKeeper, VaultKvSource, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
+import { login, requireVaultAddress, resolveVaultConnection, TokenKeeper, VaultKvSource, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
-import type { RunMode } from "../engine/report.js";
-import type { MappingRun, RunSettings } from "../engine/run.js";
+import type { MappingSource } from "../engine/run.js";
 
 export interface Wiring {
-  /** The first mapping's source and settings (single-mapping callers). */
-  source: SecretSource;
+  /** The config, resolved once: every mapping with its scope, names and settings. */
+  resolved: ResolvedConfig;
+  /** Every mapping with the source that reads it, in config order. */
+  mappings: MappingSource[];
   destination: SecretDestination;
   notifiers: Notifier[];
-  settings: RunSettings;
-  /** Every mapping, in config order. */
-  mappings: MappingRun[];
   close(): Promise<void>;
 }
 
 export interface WireOptions {
   env?: NodeJS.ProcessEnv;
   recorder?: ApiCallRecorder;
-  /** Lift the blast-radius guard for this run. */
-  forceDeletions?: boolean;
 }
 
-/**
- * AWS client settings read from `env` the way the SDK reads process.env (region, endpoint,
- * static credentials), so an in-process caller (tests, the Lambda) can hand over its own
- * environment. With `env === process.env` this is exactly the SDK's own behaviour.
- */
 export interface AssumeRoleSettings {
   roleArn: string;
   externalId?: string;
@@ -46,9 +37,28 @@ export interface AssumeRoleSettings {
   durationSeconds?: number;
 }
 
-export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile?: string, assumeRole?: AssumeRoleSettings) {
-  const resolvedRegion = region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
+/** The SDK's service ids of the clients we build; each has its own endpoint variable. */
+export type AwsService = "Secrets Manager" | "SNS" | "STS";
+
+/**
+ * The endpoint the SDK would use for this service from this environment: AWS_ENDPOINT_URL_<ID>
+ * (the service id upper-cased, spaces as _), then AWS_ENDPOINT_URL, unless
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set. Read from `env` rather than process.env so an
+ * in-process caller (tests, the Lambda) can hand over its own environment.
+ */
+export function endpointFor(env: NodeJS.ProcessEnv, service: AwsService): string | undefined {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === "true") return undefined;
+  return env[`AWS_ENDPOINT_URL_${service.toUpperCase().replace(/ /g, "_")}`] || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/**
+ * AWS client settings read from `env` the way the SDK reads process.env (region, the service's
+ * own endpoint, static credentials). With `env === process.env` this is the SDK's own behaviour.
+ */
+export function awsClientConfig(env: NodeJS.ProcessEnv, service: AwsService, options: { region?: string; profile?: string; assumeRole?: AssumeRoleSettings } = {}) {
+  const { profile, assumeRole } = options;
+  const resolvedRegion = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  const endpoint = endpointFor(env, service);
   const staticCredentials =
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? {
@@ -60,7 +70,7 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile
         }
       : {};
   if (assumeRole) {
-    const stsEndpoint = env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL;
+    const stsEndpoint = endpointFor(env, "STS");
     const credentials = fromTemporaryCredentials({
       params: {
         RoleArn: assumeRole.roleArn,
@@ -82,12 +92,12 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, region?: string, profile
 }
 
 /** A static token, or a login (AppRole, AWS IAM) whose token is renewed while the run lasts. */
-async function sourceConnection(config: Config, env: NodeJS.ProcessEnv, tls: VaultTlsOptions | undefined, recorder?: ApiCallRecorder) {
+async function sourceConnection(config: Config, address: string | undefined, env: NodeJS.ProcessEnv, tls: VaultTlsOptions | undefined, recorder?: ApiCallRecorder) {
   const auth = config.source.auth;
   if (!auth) {
     const connection = resolveVaultConnection(
       {
-        ...(config.source.address ? { address: config.source.address } : {}),
+        ...(address ? { address } : {}),
         ...(config.source.token ? { token: config.source.token } : {}),
         ...(config.source.tokenFile ? { tokenFile: config.source.tokenFile } : {}),
       },
@@ -95,10 +105,8 @@ async function sourceConnection(config: Config, env: NodeJS.ProcessEnv, tls: Vau
     );
     return { connection, keeper: undefined };
   }
-  const address = config.source.address ?? env.BAO_ADDR ?? env.VAULT_ADDR;
-  if (!address) throw new SyncError("config-invalid", "source.address is not set: set it in the config, or export BAO_ADDR or VAULT_ADDR");
   const settings = {
-    address,
+    address: requireVaultAddress(address, env),
     ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
     ...(tls ? { tls } : {}),
     ...(recorder ? { recorder } : {}),
@@ -126,7 +134,7 @@ async function sourceConnection(config: Config, env: NodeJS.ProcessEnv, tls: Vau
     };
   }
   const result = await login(settings, method);
-  return { connection: { address, token: result.token }, keeper: new TokenKeeper(settings, result) };
+  return { connection: { address: settings.address, token: result.token }, keeper: new TokenKeeper(settings, result) };
 }
 
 async function readCa(path: string): Promise<string> {
@@ -137,8 +145,10 @@ async function readCa(path: string): Promise<string> {
   }
 }
 
-export async function wire(config: Config, mode: RunMode, options: WireOptions = {}): Promise<Wiring> {
+/** Builds the providers for a config, resolved once; every runtime wires through here. */
+export async function wire(config: Config, options: WireOptions = {}): Promise<Wiring> {
   const env = options.env ?? process.env;
+  const resolved = resolveConfig(config, env);
   const tls = config.source.tls;
   const tlsOptions = tls
     ? {
@@ -147,31 +157,32 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
         ...(tls.serverName ? { serverName: tls.serverName } : {}),
       }
     : undefined;
-  const { connection, keeper } = await sourceConnection(config, env, tlsOptions, options.recorder);
-  const mappingConfigs: MappingConfig[] = config.mappings ?? [
-    { mount: config.source.mount ?? "", path: config.source.path, include: config.source.include, exclude: config.source.exclude },
-  ];
-  const sources = mappingConfigs.map(
-    (m) =>
-      new VaultKvSource({
-        address: connection.address,
-        token: connection.token,
-        mount: m.mount,
-        path: m.path,
-        kvVersion: config.source.kvVersion,
-        concurrency: config.source.concurrency,
-        timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
-        maxAttempts: config.source.maxAttempts,
-        ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
-        ...(tlsOptions ? { tls: tlsOptions } : {}),
-        ...(options.recorder ? { recorder: options.recorder } : {}),
-      }),
-  );
-  const awsConfig = awsClientConfig(env, config.destination.region, config.destination.profile, config.destination.assumeRole);
-  const smClient = new SecretsManagerClient({ ...awsConfig, retryMode: "standard", maxAttempts: config.destination.maxAttempts });
+  const { connection, keeper } = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder);
+  const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
+    mapping,
+    source: new VaultKvSource({
+      address: connection.address,
+      token: connection.token,
+      mount: mapping.source.mount,
+      path: mapping.subPath,
+      kvVersion: config.source.kvVersion,
+      concurrency: config.source.concurrency,
+      timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
+      maxAttempts: config.source.maxAttempts,
+      ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+      ...(tlsOptions ? { tls: tlsOptions } : {}),
+      ...(options.recorder ? { recorder: options.recorder } : {}),
+    }),
+  }));
+  const d = config.destination;
+  const smClient = new SecretsManagerClient({
+    ...awsClientConfig(env, "Secrets Manager", { ...(d.region ? { region: d.region } : {}), ...(d.profile ? { profile: d.profile } : {}), ...(d.assumeRole ? { assumeRole: d.assumeRole } : {}) }),
+    retryMode: "standard",
+    maxAttempts: d.maxAttempts,
+  });
   const destination = new SecretsManagerDestination({
     client: smClient,
-    rateLimits: config.destination.rateLimits,
+    rateLimits: d.rateLimits,
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
   const notifiers: Notifier[] = [];
@@ -179,56 +190,22 @@ export async function wire(config: Config, mode: RunMode, options: WireOptions =
   if (config.notifications.sns) {
     const topicArn = config.notifications.sns.topicArn;
     // Publish in the topic's own Region, whatever the destination's Region is.
-    snsClient = new SNSClient({ ...awsClientConfig(env, topicArn.split(":")[3] || config.destination.region, config.destination.profile), maxAttempts: 3 });
+    const region = topicArn.split(":")[3] || d.region;
+    snsClient = new SNSClient({ ...awsClientConfig(env, "SNS", { ...(region ? { region } : {}), ...(d.profile ? { profile: d.profile } : {}) }), maxAttempts: 3 });
     notifiers.push(new SnsNotifier({ topicArn, client: snsClient, ...(options.recorder ? { recorder: options.recorder } : {}) }));
   }
   if (config.notifications.webhook) {
     const hook = config.notifications.webhook;
     notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000) }));
   }
-  const d = config.destination;
-  const mappings: MappingRun[] = mappingConfigs.map((m, i) => {
-    const shape = m.valueShape ?? d.valueShape ?? "json";
-    const valueKey = m.valueKey ?? d.valueKey ?? "";
-    const template = m.nameTemplate ?? d.nameTemplate;
-    const kmsKeyId = m.kmsKeyId ?? d.kmsKeyId;
-    const resourcePolicy = m.resourcePolicy ?? d.resourcePolicy;
-    const settings: RunSettings = {
-      mode,
-      syncName: config.name,
-      source: {
-        address: connection.address,
-        mount: m.mount,
-        ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
-      },
-      prefix: m.prefix ?? d.prefix,
-      ...(m.path ? { subPath: m.path } : {}),
-      staticTags: { ...d.tags, ...m.tags },
-      policies: m.policies ?? config.policies,
-      scope: { include: m.include ?? config.source.include, exclude: m.exclude ?? config.source.exclude },
-      copyCustomMetadata: m.copyCustomMetadata ?? d.copyCustomMetadata,
-      replicaRegions: m.replicaRegions ?? d.replicaRegions,
-      ...(template ? { nameTemplate: template } : {}),
-      ...(resourcePolicy ? { resourcePolicy } : {}),
-      valueShape: shape === "json" ? { type: "json" } : { type: shape, key: valueKey },
-      granularity: m.granularity ?? d.granularity ?? "secret",
-      ...(options.forceDeletions ? { forceDeletions: true } : {}),
-      concurrency: config.sync.concurrency,
-      description: m.description ?? d.description,
-      ...(kmsKeyId ? { kmsKeyId } : {}),
-    };
-    return { source: sources[i] as VaultKvSource, settings };
-  });
-  const first = mappings[0] as MappingRun;
   return {
-    source: first.source,
+    resolved,
+    mappings,
     destination,
     notifiers,
-    settings: first.settings,
-    mappings,
     close: async () => {
       keeper?.close();
-      await Promise.allSettled([...sources.map((x) => x.close()), destination.close()]);
+      await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);
       smClient.destroy();
       snsClient?.destroy();
     },

@@ -72,7 +72,7 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     // Service: status API, page, metrics, a refused webhook, logs.
     let serviceLogs = "";
     const recorder = new ApiCallRecorder();
-    const wiring = await wire(parseConfigText(`name: it\nsource:\n  address: ${peers.bao.url}\n  mount: ${s.mount}\ndestination:\n  prefix: ${s.prefix}\n`), "sync", {
+    const wiring = await wire(parseConfigText(`name: it\nsource:\n  address: ${peers.bao.url}\n  mount: ${s.mount}\ndestination:\n  prefix: ${s.prefix}\n`), {
       env: { ...peers.moto.awsEnv, VAULT_TOKEN: token, PATH: process.env.PATH ?? "" },
       recorder,
     });

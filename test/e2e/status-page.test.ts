@@ -33,7 +33,7 @@ before(async () => {
   await bao.api("POST", "hybrid-aws-secrets/data/bad name", { data: { v: "x" } });
   const config = parseConfigText(`name: page\nsource:\n  address: ${bao.url}\n  mount: hybrid-aws-secrets\n`);
   const recorder = new ApiCallRecorder();
-  wiring = await wire(config, "sync", { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
+  wiring = await wire(config, { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
   service = new SyncService({ wiring, logger: silentLogger(), recorder, listen: { host: "127.0.0.1", port: 0 }, apiToken: "page-token" });
   url = `http://127.0.0.1:${(await service.start()).httpPort}/`;
   await service.idle();

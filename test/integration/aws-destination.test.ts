@@ -15,6 +15,8 @@ import {
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import pLimit from "p-limit";
 import { SyncError } from "../../src/core/errors.js";
+import type { ActionType, PlannedAction } from "../../src/core/model.js";
+import type { RenderedValue } from "../../src/core/value.js";
 import {
   classifyAwsError,
   instrumentClient,
@@ -79,6 +81,17 @@ async function rejectsWith(promise: Promise<unknown>, errorClass: string, secret
   assert.fail(`expected a ${errorClass} rejection`);
 }
 
+/** A planned action as the planner would hand it to `apply`: only the fields a test sets beyond the required ones. */
+function action(type: ActionType, destinationName: string, fields: Partial<PlannedAction> = {}): PlannedAction {
+  return { type, mapping: "source", sourcePath: destinationName, destinationName, sourceVersion: 1, reason: "test", ...fields };
+}
+/** The value thunk `apply` takes, rendering this string. */
+const valueOf =
+  (secretString: string) =>
+  async (): Promise<RenderedValue> => ({ secretString });
+/** For actions that write no value: rendering it would read the source for nothing. */
+const noValue = async (): Promise<RenderedValue> => assert.fail("this action must not render the value");
+
 const tokenOf = (digit: number) => `${digit}`.repeat(8) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(12);
 
 describe("SecretsManagerDestination against moto", () => {
@@ -122,14 +135,20 @@ describe("SecretsManagerDestination against moto", () => {
     const key = await new KMSClient(clientConfig()).send(new CreateKeyCommand({ Description: "secretbridge test" }));
     const recorder = new ApiCallRecorder();
     const value = canary("create");
-    await destination(recorder).create({
-      name: "p/db",
-      secretString: value,
-      requestToken: tokenOf(1),
-      tags: { owner: "team-a", "secretbridge:sync": "s1" },
-      kmsKeyId: key.KeyMetadata?.Arn,
-      description: "Replicated by secretbridge",
-    });
+    let rendered = 0;
+    await destination(recorder).apply(
+      action("create", "p/db", {
+        requestToken: tokenOf(1),
+        tags: { owner: "team-a", "secretbridge:sync": "s1" },
+        kmsKeyId: key.KeyMetadata?.Arn,
+        description: "Replicated by secretbridge",
+      }),
+      async () => {
+        rendered++;
+        return { secretString: value };
+      },
+    );
+    assert.equal(rendered, 1);
     const described = await client().send(new DescribeSecretCommand({ SecretId: "p/db" }));
     assert.equal(described.KmsKeyId, key.KeyMetadata?.Arn);
     assert.equal(described.Description, "Replicated by secretbridge");
@@ -145,18 +164,23 @@ describe("SecretsManagerDestination against moto", () => {
   test("create retried with the same token and value is a no-op (crash after AWS applied it)", async () => {
     const d = destination();
     const value = canary();
-    await d.create({ name: "p/once", secretString: value, requestToken: tokenOf(1), tags: {} });
-    await d.create({ name: "p/once", secretString: value, requestToken: tokenOf(1), tags: {} });
+    await d.apply(action("create", "p/once", { requestToken: tokenOf(1), tags: {} }), valueOf(value));
+    await d.apply(action("create", "p/once", { requestToken: tokenOf(1), tags: {} }), valueOf(value));
     const versions = await client().send(new ListSecretVersionIdsCommand({ SecretId: "p/once" }));
     assert.deepEqual(versions.Versions?.map((v) => v.VersionId), [tokenOf(1)]);
   });
 
-  test("putValue: same token and value twice makes one version; same token with another value is refused (moto matches AWS)", async () => {
+  test("a value update: same token and value twice makes one version; same token with another value is refused (moto matches AWS)", async () => {
     const d = destination();
-    await d.create({ name: "p/db", secretString: canary("first"), requestToken: tokenOf(1), tags: {} });
+    await d.apply(action("create", "p/db", { requestToken: tokenOf(1), tags: {} }), valueOf(canary("first")));
     const second = canary("second");
-    await d.putValue({ name: "p/db", secretString: second, requestToken: tokenOf(2) });
-    await d.putValue({ name: "p/db", secretString: second, requestToken: tokenOf(2) });
+    const update = action("update", "p/db", { sourceVersion: 2, requestToken: tokenOf(2), changes: ["value"], tags: {} });
+    const recorder = new ApiCallRecorder();
+    const recorded = new SecretsManagerDestination({ client: client(), recorder });
+    await recorded.apply(update, valueOf(second));
+    await recorded.apply(update, valueOf(second));
+    // A value-only update with no tags to set is the put and nothing else.
+    assert.deepEqual(recorder.snapshot(), { "aws PutSecretValue 200": 2 });
     const versions = await client().send(new ListSecretVersionIdsCommand({ SecretId: "p/db" }));
     assert.deepEqual(versions.Versions?.map((v) => v.VersionId).sort(), [tokenOf(1), tokenOf(2)]);
     assert.equal((await client().send(new GetSecretValueCommand({ SecretId: "p/db" }))).VersionId, tokenOf(2));
@@ -164,17 +188,19 @@ describe("SecretsManagerDestination against moto", () => {
     // AWS documents ResourceExistsException for this ("you can't modify an existing version");
     // moto 5.2.5 answers the same.
     const third = canary("third");
-    const error = await rejectsWith(d.putValue({ name: "p/db", secretString: third, requestToken: tokenOf(2) }), "destination-write-failed", "p/db");
+    const error = await rejectsWith(d.apply(update, valueOf(third)), "destination-write-failed", "p/db");
     assert.match(error.message, /^PutSecretValue p\/db: ResourceExistsException: /);
     assertNoCanary(error, [second, third]);
     assert.equal((await client().send(new ListSecretVersionIdsCommand({ SecretId: "p/db" }))).Versions?.length, 2);
     assert.equal((await client().send(new GetSecretValueCommand({ SecretId: "p/db" }))).SecretString, second);
   });
 
-  test("tag overwrites the given keys and leaves the others", async () => {
+  test("a tags-only update overwrites the given keys, leaves the others, and renders no value", async () => {
     const d = destination();
-    await d.create({ name: "p/t", secretString: canary(), requestToken: tokenOf(3), tags: { a: "1", b: "1" } });
-    await d.tag("p/t", { b: "2", c: "3" });
+    await d.apply(action("create", "p/t", { requestToken: tokenOf(3), tags: { a: "1", b: "1" } }), valueOf(canary()));
+    const recorder = new ApiCallRecorder();
+    await new SecretsManagerDestination({ client: client(), recorder }).apply(action("update", "p/t", { changes: ["tags"], tags: { b: "2", c: "3" } }), noValue);
+    assert.deepEqual(recorder.snapshot(), { "aws TagResource 200": 1 });
     const tags = (await client().send(new DescribeSecretCommand({ SecretId: "p/t" }))).Tags ?? [];
     assert.deepEqual(Object.fromEntries(tags.map((t) => [t.Key, t.Value])), { a: "1", b: "2", c: "3" });
   });
@@ -186,23 +212,64 @@ describe("SecretsManagerDestination against moto", () => {
     for (const n of names) await raw.send(new CreateSecretCommand({ Name: n, SecretString: values.get(n) }));
     const recorder = new ApiCallRecorder();
     const read = await destination(recorder).readValues([...names, "b/missing"]);
-    assert.deepEqual(new Map([...read].sort(([a], [b]) => a.localeCompare(b))), values);
+    assert.deepEqual(new Map([...read].sort(([a], [b]) => a.localeCompare(b))), new Map([...values].map(([n, value]) => [n, { value }])));
     assert.deepEqual(recorder.snapshot(), { "aws BatchGetSecretValue 200": 2 });
   });
 
-  test("readValues: a secret the batch cannot read is an error naming it", async () => {
+  test("readValues: a secret the batch cannot read is an error for that name only; the others are read", async () => {
     const raw = client();
-    await raw.send(new CreateSecretCommand({ Name: "b/ok", SecretString: canary() }));
-    await raw.send(new CreateSecretCommand({ Name: "b/gone", SecretString: canary() }));
+    const ok = canary("ok");
+    const gone = canary("gone");
+    await raw.send(new CreateSecretCommand({ Name: "b/ok", SecretString: ok }));
+    await raw.send(new CreateSecretCommand({ Name: "b/gone", SecretString: gone }));
     await raw.send(new DeleteSecretCommand({ SecretId: "b/gone", RecoveryWindowInDays: 7 }));
-    const error = await rejectsWith(destination().readValues(["b/ok", "b/gone"]), "pending-deletion", "b/gone");
+    const recorder = new ApiCallRecorder();
+    const read = await destination(recorder).readValues(["b/ok", "b/gone"]);
+    assert.deepEqual([...read.keys()].sort(), ["b/gone", "b/ok"]);
+    assert.deepEqual(read.get("b/ok"), { value: ok });
+    const entry = read.get("b/gone");
+    assert.ok(entry && "error" in entry, `expected an error for b/gone: ${JSON.stringify(entry)}`);
+    const error = entry.error;
+    assert.ok(error instanceof SyncError);
+    assert.equal(error.errorClass, "pending-deletion", error.message);
+    assert.equal(error.secretPath, "b/gone");
     assert.match(error.message, /^BatchGetSecretValue b\/gone: InvalidRequestException: /);
+    assertNoCanary(error, [ok, gone]);
+    assert.deepEqual(recorder.snapshot(), { "aws BatchGetSecretValue 200": 1 });
+  });
+
+  test("readValues: a batch that fails as a whole is an error for each of its names; a fatal failure still throws", async () => {
+    // Every BatchGetSecretValue throttled past the SDK's attempts: not fatal, so every name of the
+    // batch gets the error and the caller decides per secret.
+    const proxy = new FaultProxy(moto.url, { throttle: 1 });
+    const url = await proxy.start();
+    try {
+      const recorder = new ApiCallRecorder();
+      const d = new SecretsManagerDestination({ client: client(2, url), recorder });
+      const read = await d.readValues(["b/one", "b/two"]);
+      assert.deepEqual([...read.keys()].sort(), ["b/one", "b/two"]);
+      for (const [name, entry] of read) {
+        assert.ok("error" in entry, `expected an error for ${name}`);
+        assert.equal(entry.error.errorClass, "throttled", entry.error.message);
+        assert.equal(entry.error.secretPath, name);
+        assert.match(entry.error.message, new RegExp(`^${name}: BatchGetSecretValue \\(2 secrets from b/one\\): ThrottlingException: `));
+      }
+      assert.deepEqual(recorder.snapshot(), { "aws BatchGetSecretValue 400": 2 });
+    } finally {
+      await proxy.stop();
+    }
+    // Nobody listening: the destination as a whole is unusable, which throws (no per-name entries).
+    const recorder = new ApiCallRecorder();
+    const dead = new SecretsManagerDestination({ client: client(1, deadEndpoint), recorder });
+    const error = await rejectsWith(dead.readValues(["b/one"]), "destination-unavailable");
+    assert.match(error.message, /^BatchGetSecretValue \(1 secrets from b\/one\): ECONNREFUSED: /);
+    assert.deepEqual(recorder.snapshot(), { "aws BatchGetSecretValue ECONNREFUSED": 1 });
   });
 
   test("a secret scheduled for deletion is in the inventory with its date, and create on its name is pending-deletion", async () => {
     const d = destination();
     const value = canary("old");
-    await d.create({ name: "p/old", secretString: value, requestToken: tokenOf(4), tags: { owner: "me" } });
+    await d.apply(action("create", "p/old", { requestToken: tokenOf(4), tags: { owner: "me" } }), valueOf(value));
     await client().send(new DeleteSecretCommand({ SecretId: "p/old", RecoveryWindowInDays: 7 }));
     const inv = await d.inventory("p");
     assert.deepEqual(inv.secrets.map((s) => [s.name, s.tags, s.deletedDate instanceof Date]), [["p/old", { owner: "me" }, true]]);
@@ -213,14 +280,14 @@ describe("SecretsManagerDestination against moto", () => {
     const recorder = new ApiCallRecorder();
     const again = canary("again");
     const recorded = new SecretsManagerDestination({ client: client(), recorder });
-    const error = await rejectsWith(recorded.create({ name: "p/old", secretString: again, requestToken: tokenOf(5), tags: {} }), "pending-deletion", "p/old");
+    const error = await rejectsWith(recorded.apply(action("create", "p/old", { requestToken: tokenOf(5), tags: {} }), valueOf(again)), "pending-deletion", "p/old");
     assert.match(error.message, /^CreateSecret p\/old: ResourceExistsException: the secret is scheduled for deletion \(DeletedDate \d{4}-\d\d-\d\dT[\d:.]+Z\): restore it \(aws secretsmanager restore-secret\) or let it be purged$/);
     assertNoCanary(error, [value, again]);
     assert.deepEqual(recorder.snapshot(), { "aws CreateSecret 400": 1, "aws DescribeSecret 200": 1 });
 
-    // An existing, live secret is a plain write failure, not pending-deletion.
+    // An existing, live secret (created by someone else) is a plain write failure, not pending-deletion.
     await client().send(new CreateSecretCommand({ Name: "p/live", SecretString: canary() }));
-    const exists = await rejectsWith(d.create({ name: "p/live", secretString: again, requestToken: tokenOf(6), tags: {} }), "destination-write-failed", "p/live");
+    const exists = await rejectsWith(d.apply(action("create", "p/live", { requestToken: tokenOf(6), tags: {} }), valueOf(again)), "destination-write-failed", "p/live");
     assert.match(exists.message, /^CreateSecret p\/live: ResourceExistsException: .*already exists/);
   });
 
@@ -228,7 +295,7 @@ describe("SecretsManagerDestination against moto", () => {
     // Peer gap: moto validates no name (space, '!', 513 characters all pass), which is why the
     // planner checks names (core/naming) before anything is sent.
     const d = destination();
-    await d.create({ name: "p/bad name!", secretString: canary(), requestToken: tokenOf(7), tags: {} });
+    await d.apply(action("create", "p/bad name!", { requestToken: tokenOf(7), tags: {} }), valueOf(canary()));
     assert.equal((await client().send(new DescribeSecretCommand({ SecretId: "p/bad name!" }))).Name, "p/bad name!");
     // What AWS answers for the same request (the message AWS sends for an invalid name).
     const aws = Object.assign(new Error("Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"), {
@@ -245,7 +312,7 @@ describe("SecretsManagerDestination against moto", () => {
     // Peer gap: AWS refuses this; moto stores it. The engine's own size check (nothing sent) is
     // tested in sync.test.ts.
     const big = canary("big") + "x".repeat(70_000);
-    await destination().create({ name: "p/big", secretString: big, requestToken: tokenOf(8), tags: {} });
+    await destination().apply(action("create", "p/big", { requestToken: tokenOf(8), tags: {} }), valueOf(big));
     assert.equal((await client().send(new GetSecretValueCommand({ SecretId: "p/big" }))).SecretString?.length, big.length);
     // AWS omits sensitive values from validation messages; scrubbing covers an endpoint that does not.
     const aws = Object.assign(new Error(`1 validation error detected: Value '${big}' at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536`), {
@@ -294,8 +361,17 @@ describe("SecretsManagerDestination against moto", () => {
       { step: "finalizeRequest", priority: "low", name: "captureBody" },
     );
     const d = new SecretsManagerDestination({ client: raw });
-    await d.create({ name: "r/a", secretString: canary(), requestToken: tokenOf(9), tags: {}, replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] });
-    await d.setReplicas("r/a", [{ region: "eu-west-1", kmsKeyId: "alias/eu" }, { region: "us-west-2", kmsKeyId: "alias/us" }]);
+    await d.apply(action("create", "r/a", { requestToken: tokenOf(9), tags: {}, replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] }), valueOf(canary()));
+    await d.apply(
+      action("update", "r/a", {
+        changes: ["replicas"],
+        replicas: [
+          { region: "eu-west-1", kmsKeyId: "alias/eu" },
+          { region: "us-west-2", kmsKeyId: "alias/us" },
+        ],
+      }),
+      noValue,
+    );
     const sent = bodies.map((b) => JSON.parse(b || "{}") as { AddReplicaRegions?: unknown });
     assert.deepEqual(sent.filter((b) => b.AddReplicaRegions).map((b) => b.AddReplicaRegions), [
       [{ Region: "eu-west-1", KmsKeyId: "alias/eu" }],
@@ -409,7 +485,7 @@ describe("rate limiting and call counting, per attempt", () => {
       instrumentClient(raw, { recorder, limiters: { write: bucket } });
       const value = canary("throttled");
       const error = await rejectsWith(
-        new SecretsManagerDestination({ client: raw }).putValue({ name: "p/x", secretString: value, requestToken: tokenOf(1) }),
+        new SecretsManagerDestination({ client: raw }).apply(action("update", "p/x", { requestToken: tokenOf(1), changes: ["value"], tags: {} }), valueOf(value)),
         "throttled",
         "p/x",
       );

@@ -214,10 +214,12 @@ describe("cross-account", () => {
     const { awsClientConfig } = await import("../../src/runtime/wire.js");
     const { SecretsManagerDestination } = await import("../../src/destinations/aws-secrets-manager/index.js");
     await peers.moto.reset();
-    const cfg = awsClientConfig(peers.moto.awsEnv, undefined, undefined, {
-      roleArn: "arn:aws:iam::111122223333:role/secretbridge-writer",
-      externalId: "ext-id-123",
-      sessionName: "secretbridge-test",
+    const cfg = awsClientConfig(peers.moto.awsEnv, "Secrets Manager", {
+      assumeRole: {
+        roleArn: "arn:aws:iam::111122223333:role/secretbridge-writer",
+        externalId: "ext-id-123",
+        sessionName: "secretbridge-test",
+      },
     });
     const client = new SecretsManagerClient(cfg);
     const keys: string[] = [];
@@ -231,7 +233,7 @@ describe("cross-account", () => {
     );
     const d = new SecretsManagerDestination({ client });
     await d.validate();
-    await d.create({ name: "x/a", secretString: "v", requestToken: "77777777-7777-7777-7777-777777777777", tags: {} });
+    await client.send(new CreateSecretCommand({ Name: "x/a", SecretString: "v", ClientRequestToken: "77777777-7777-7777-7777-777777777777" }));
     await d.inventory("x");
     await client.send(new ListSecretsCommand({}));
     assert.equal(keys.length, 4);

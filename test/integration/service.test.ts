@@ -75,7 +75,7 @@ async function startService(options: { audit?: boolean; webhookSecret?: string }
   );
   const config = parseConfigText(`name: svc\nsource:\n  address: ${bao.url}\n  mount: ${MOUNT}\ndestination:\n  prefix: ${PREFIX}\n`);
   const recorder = new ApiCallRecorder();
-  const wiring: Wiring = await wire(config, "sync", { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
+  const wiring: Wiring = await wire(config, { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
   const service = new SyncService({
     wiring,
     logger,

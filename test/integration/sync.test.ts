@@ -2,9 +2,9 @@
 // CLI as a user runs it (in-process, so API calls and every emitted byte can be inspected).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { TagResourceCommand, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { TagResourceCommand, CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { requestTokenFor } from "../../src/core/request-token.js";
-import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/index.js";
+import { DEFAULT_SOURCE_ID } from "../../src/core/tags.js";
 import { awsWrites, peersForThisFile, webhookReceiver } from "../helpers/harness.js";
 
 // Real peers for this file; every byte emitted is scanned for canaries at the end.
@@ -132,13 +132,23 @@ describe("crash safety", () => {
     const v2 = { password: peers.secret("db2") };
     await s.put("db", v2);
     // Simulate the crash: the put of version 2 reached AWS, the tag update never happened.
-    const destination = new SecretsManagerDestination({ client: peers.sm() });
+    // The put secretbridge would have made: same value, same derived token (straight to moto, as
+    // the destination's write primitives are internal to apply).
     const meta = (await peers.bao.api("GET", `${s.mount}/metadata/db`)).json as { data: { versions: Record<string, { created_time: string }> } };
-    await destination.putValue({
-      name: `${s.prefix}/db`,
-      secretString: JSON.stringify(v2),
-      requestToken: requestTokenFor("it", { address: peers.bao.url, mount: s.mount }, "db", 2, `${s.prefix}/db`, meta.data.versions["2"]?.created_time),
-    });
+    await peers.sm().send(
+      new PutSecretValueCommand({
+        SecretId: `${s.prefix}/db`,
+        SecretString: JSON.stringify(v2),
+        ClientRequestToken: requestTokenFor({
+          syncName: "it",
+          source: { id: DEFAULT_SOURCE_ID, address: peers.bao.url, mount: s.mount },
+          sourcePath: "db",
+          version: 2,
+          destinationName: `${s.prefix}/db`,
+          versionCreatedTime: meta.data.versions["2"]?.created_time,
+        }),
+      }),
+    );
     assert.equal(await s.versionCount("db"), 2);
     assert.equal((await s.destination()).get(`${s.prefix}/db`)?.version, "1");
 

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
+import { resolveConfig } from "../../src/config/resolve.js";
 import { SyncError } from "../../src/core/errors.js";
 
 const base = "name: p\nsource:\n  mount: m\n";
@@ -61,6 +62,17 @@ const cases: [string, string, RegExp][] = [
   ["no mount and no mappings", "name: p\nsource: {}\n", /source\.mount: is required/],
   ["empty mappings list", base + "mappings: []\n", /list at least one mapping/],
   ["mapping without mount", base + "mappings:\n  - path: x\n", /mappings\[0\]\.mount/],
+  ["path with a .. segment", base + "  path: team/../other\n", /source\.path: a sub-path .*"\.\." segment/],
+  ["mapping path with a . segment", base + "mappings:\n  - mount: m\n    path: a/./b\n", /mappings\[0\]\.path: a sub-path .*"\." segment/],
+  ["mount with a .. segment", "name: p\nsource:\n  mount: kv/../sys\n", /source\.mount: a mount path without empty, \. or \.\. segments/],
+  ["prefix with a .. segment", base + "destination:\n  prefix: a/../b\n", /destination\.prefix: must not have empty, \. or \.\. segments/],
+  ["source id with a space", base + "  id: on prem\n", /source\.id: 1-64 characters/],
+  [
+    "nested prefixes over one mount",
+    base + "mappings:\n  - mount: nest\n    prefix: team\n  - mount: nest\n    path: x\n    prefix: team/legacy\n",
+    /mappings\[0\] \(nest -> team\/\) and mappings\[1\] \(nest\/x -> team\/legacy\/\) overlap/,
+  ],
+  ["one prefix, same mount, nested sub-paths", base + "mappings:\n  - mount: kv\n    path: a\n  - mount: kv\n    path: a/b\n", /mappings\[0\] .* and mappings\[1\] .* overlap/],
 ];
 
 describe("bad configuration corpus", () => {
@@ -68,7 +80,7 @@ describe("bad configuration corpus", () => {
     test(label, () => {
       let error: unknown;
       try {
-        parseConfigText(text, "sb.yaml");
+        resolveConfig(parseConfigText(text, "sb.yaml"), {});
       } catch (e) {
         error = e;
       }

@@ -1,75 +1,123 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { scrubSecretMaterial, SyncError } from "../../src/core/errors.js";
-import { destinationNameFor, nameProblem } from "../../src/core/naming.js";
-import { requestTokenFor } from "../../src/core/request-token.js";
-import { ownershipOf, tagProblems, desiredTags } from "../../src/core/tags.js";
-import { canonicalJson, renderSecretString, secretStringFingerprint, sizeProblem, valueFingerprint } from "../../src/core/value.js";
+import { createMapping, overlaps, type MappingSpec } from "../../src/core/mapping.js";
+import { nameShapeProblem } from "../../src/core/naming.js";
+import { pathProblem } from "../../src/core/paths.js";
+import { DEFAULT_POLICIES } from "../../src/core/policies.js";
+import { legacyRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
+import { ownershipOf, tagKeysRecord } from "../../src/core/tags.js";
+import { canonicalJson, renderSecretString, secretStringFingerprint, valueFingerprint } from "../../src/core/value.js";
+import { awsSecretsManagerProfile as aws } from "../../src/destinations/aws-secrets-manager/profile.js";
 
-const source = { address: "http://127.0.0.1:8200", mount: "kv" };
+const source = { id: "default", address: "http://127.0.0.1:8200", mount: "kv" };
+const spec: MappingSpec = {
+  label: "source",
+  syncName: "s",
+  source,
+  subPath: "",
+  include: [],
+  exclude: [],
+  prefix: "pre",
+  nameTemplate: "{prefix}/{path}",
+  granularity: "secret",
+  valueShape: { type: "json" },
+  staticTags: {},
+  copyCustomMetadata: false,
+  replicaRegions: [],
+  policies: DEFAULT_POLICIES,
+};
+const nameOf = (path: string, nameTemplate = "{prefix}/{path}", extra: Partial<MappingSpec> = {}) => createMapping({ ...spec, nameTemplate, ...extra }).nameFor(path);
 
 describe("naming", () => {
   test("prefix and path relative to the mount", () => {
-    assert.equal(destinationNameFor("hybrid-aws-secrets", "team/db"), "hybrid-aws-secrets/team/db");
+    assert.equal(createMapping({ ...spec, prefix: "hybrid-aws-secrets" }).nameFor("team/db"), "hybrid-aws-secrets/team/db");
   });
   test("accepts the AWS charset and rejects the rest with the offending characters", () => {
-    assert.equal(nameProblem("a/b_c+d=e.f@g-h"), undefined);
-    assert.match(nameProblem("a/ünï code") ?? "", /\("ü" "ï" " "\)/);
-    assert.match(nameProblem("a//b") ?? "", /empty segment/);
-    assert.equal(nameProblem("x".repeat(512)), undefined);
-    assert.match(nameProblem("x".repeat(513)) ?? "", /513 characters/);
+    assert.equal(aws.nameProblem("a/b_c+d=e.f@g-h"), undefined);
+    assert.match(aws.nameProblem("a/ünï code") ?? "", /\("ü" "ï" " "\)/);
+    assert.match(nameShapeProblem("a//b") ?? "", /empty segment/);
+    assert.match(nameShapeProblem("pre/app/../x") ?? "", /"\.\." segment/);
+    assert.equal(aws.nameProblem("x".repeat(512)), undefined);
+    assert.match(aws.nameProblem("x".repeat(513)) ?? "", /513 characters/);
   });
   test("the -XXXXXX ARN suffix trap", () => {
-    assert.match(nameProblem("db-Ab12Cd") ?? "", /ARN suffix/);
-    assert.equal(nameProblem("db-Ab12C"), undefined);
-    assert.equal(nameProblem("db-Ab12Cde"), undefined);
+    assert.match(aws.nameProblem("db-Ab12Cd") ?? "", /ARN suffix/);
+    assert.equal(aws.nameProblem("db-Ab12C"), undefined);
+    assert.equal(aws.nameProblem("db-Ab12Cde"), undefined);
   });
 });
 
 describe("name templates", () => {
   test("placeholders", () => {
-    assert.equal(destinationNameFor("pre", "team/db/password", "{prefix}/{mount}/{dir}/{name}", "kv"), "pre/kv/team/db/password");
-    assert.equal(destinationNameFor("pre", "db", "{prefix}/{dir}/{name}"), "pre/db");
-    assert.equal(destinationNameFor("pre", "team/db", "{prefix}/svc-{name}"), "pre/svc-db");
+    assert.equal(nameOf("team/db/password", "{prefix}/{mount}/{dir}/{name}"), "pre/kv/team/db/password");
+    assert.equal(nameOf("db", "{prefix}/{dir}/{name}"), "pre/db");
+    assert.equal(nameOf("team/db", "{prefix}/svc-{name}"), "pre/svc-db");
+  });
+});
+
+describe("paths and scope", () => {
+  test("a path with ., .. or empty segments or control characters is refused, before any use", () => {
+    for (const bad of ["", "a/../b", "..", "./a", "a/.", "a//b", "/a", "a/", "a\u0000b", "a\nb", "x".repeat(1025)]) assert.ok(pathProblem(bad), JSON.stringify(bad));
+    for (const ok of ["a", "a/b", "a.b/c..d", "...", "a b"]) assert.equal(pathProblem(ok), undefined, ok);
+  });
+  test("inScope: valid, under the sub-path, matched by include and not by exclude", () => {
+    const m = createMapping({ ...spec, subPath: "app", include: ["app/**"], exclude: ["app/secret-*"] });
+    assert.deepEqual(["app/ok", "app/../other/secret", "app/./secret-x", "app//ok", "app/secret-x", "other/x", "apple/x"].map((p) => m.inScope(p)), [true, false, false, false, false, false, false]);
+  });
+  test("overlap: one prefix inside another over intersecting source scopes; disjoint sub-paths or mounts do not overlap", () => {
+    const at = (prefix: string, mount: string, subPath = "") => ({ ...spec, prefix, subPath, source: { ...source, mount } });
+    assert.equal(overlaps(at("team", "nest"), at("team/legacy", "nest", "x")), true);
+    assert.equal(overlaps(at("team", "nest", "a"), at("team", "nest", "a/b")), true);
+    assert.equal(overlaps(at("team", "nest", "a"), at("team", "nest", "b")), false);
+    assert.equal(overlaps(at("team", "kv1"), at("team", "kv2")), false);
+    assert.equal(overlaps(at("team-a", "nest"), at("team-ab", "nest")), false);
   });
 });
 
 describe("request tokens", () => {
+  const input = { syncName: "s", source, sourcePath: "p", version: 3, destinationName: "pre/p" };
   test("deterministic for the same source identity and version, different otherwise", () => {
-    const t = requestTokenFor("s", source, "p", 3, "pre/p");
-    assert.equal(t, requestTokenFor("s", source, "p", 3, "pre/p"));
+    const t = requestTokenFor(input);
+    assert.equal(t, requestTokenFor(input));
     assert.ok(t.length >= 32 && t.length <= 64);
     const variants = [
-      requestTokenFor("s2", source, "p", 3, "pre/p"),
-      requestTokenFor("s", { ...source, address: "http://other:8200" }, "p", 3, "pre/p"),
-      requestTokenFor("s", { ...source, mount: "kv2" }, "p", 3, "pre/p"),
-      requestTokenFor("s", source, "q", 3, "pre/p"),
-      requestTokenFor("s", source, "p", 4, "pre/p"),
-      requestTokenFor("s", source, "p", 3, "pre2/p"),
+      requestTokenFor({ ...input, syncName: "s2" }),
+      requestTokenFor({ ...input, source: { ...source, id: "other" } }),
+      requestTokenFor({ ...input, source: { ...source, mount: "kv2" } }),
+      requestTokenFor({ ...input, sourcePath: "q" }),
+      requestTokenFor({ ...input, version: 4 }),
+      requestTokenFor({ ...input, destinationName: "pre2/p" }),
     ];
     assert.equal(new Set([t, ...variants]).size, 7);
+  });
+  test("the address is not part of a token; the legacy token (releases before source ids) was", () => {
+    assert.equal(requestTokenFor(input), requestTokenFor({ ...input, source: { ...source, address: "http://localhost:8200" } }));
+    assert.notEqual(legacyRequestTokenFor(input, "http://127.0.0.1:8200"), legacyRequestTokenFor(input, "http://localhost:8200"));
   });
 });
 
 describe("tags", () => {
   test("ownership is read from the managed-by and sync tags", () => {
-    assert.equal(ownershipOf(desiredTags("a", source, "p", 1), "a"), "ours");
-    assert.equal(ownershipOf(desiredTags("b", source, "p", 1), "a"), "other-sync");
+    assert.equal(ownershipOf({ "secretbridge:managed-by": "secretbridge", "secretbridge:sync": "a" }, "a"), "ours");
+    assert.equal(ownershipOf({ "secretbridge:managed-by": "secretbridge", "secretbridge:sync": "b" }, "a"), "other-sync");
     assert.equal(ownershipOf({ "secretbridge:sync": "a" }, "a"), "unmanaged");
     assert.equal(ownershipOf({}, "a"), "unmanaged");
   });
-  test("static tags never override ownership tags", () => {
-    const tags = desiredTags("a", source, "p", 2, { "secretbridge:sync": "evil", team: "x" });
-    assert.equal(tags["secretbridge:sync"], "a");
-    assert.equal(tags.team, "x");
+  test("the record of our tag keys: sorted, space-separated, within the value limit; keys with a space are not recorded", () => {
+    assert.deepEqual(tagKeysRecord(["team", "cost", "has space"], 255), { value: "cost team", unrecorded: ["has space"] });
+    const long = Array.from({ length: 40 }, (_, i) => `key-number-${String(i).padStart(2, "0")}`);
+    const r = tagKeysRecord(long, 255);
+    assert.ok(r.value.length <= 255);
+    assert.equal(r.value.split(" ").length + r.unrecorded.length, 40);
   });
   test("limits: count, key and value length, reserved prefix, charset", () => {
-    assert.deepEqual(tagProblems({ ok: "fine value: a/b=c+d-e@f_g." }), []);
+    assert.deepEqual(aws.tagProblems({ ok: "fine value: a/b=c+d-e@f_g." }), []);
     const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"]));
-    assert.match(tagProblems(many)[0] ?? "", /51 tags/);
-    assert.match(tagProblems({ ["k".repeat(128)]: "v" })[0] ?? "", /longer than 127/);
-    assert.match(tagProblems({ "aws:x": "v" })[0] ?? "", /reserved aws: prefix/);
-    assert.match(tagProblems({ k: "semi;colon" })[0] ?? "", /characters AWS does not allow/);
+    assert.match(aws.tagProblems(many)[0] ?? "", /51 tags/);
+    assert.match(aws.tagProblems({ ["k".repeat(128)]: "v" })[0] ?? "", /longer than 127/);
+    assert.match(aws.tagProblems({ "aws:x": "v" })[0] ?? "", /reserved aws: prefix/);
+    assert.match(aws.tagProblems({ k: "semi;colon" })[0] ?? "", /characters AWS does not allow/);
   });
 });
 
@@ -79,8 +127,9 @@ describe("values", () => {
     assert.equal(canonicalJson({ secrets: "manager" }), '{"secrets":"manager"}');
   });
   test("size limit is in UTF-8 bytes", () => {
-    assert.equal(sizeProblem("x".repeat(65_536)), undefined);
-    assert.match(sizeProblem("é".repeat(32_769)) ?? "", /65538 bytes/);
+    assert.equal(aws.valueProblem({ secretString: "x".repeat(65_536) }), undefined);
+    assert.match(aws.valueProblem({ secretString: "é".repeat(32_769) }) ?? "", /65538 bytes/);
+    assert.match(aws.valueProblem({ secretBinary: new Uint8Array(65_537) }) ?? "", /binary value is 65537 bytes/);
   });
   test("fingerprints of a map and of its rendered string agree", () => {
     const data = { user: "u", pass: "p" };

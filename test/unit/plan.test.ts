@@ -1,33 +1,49 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { createMapping, type MappingSpec, type ResolvedMapping } from "../../src/core/mapping.js";
 import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/model.js";
-import { countActions, planSync, type PlanSettings } from "../../src/core/plan.js";
-import { desiredTags, TAG } from "../../src/core/tags.js";
+import { countActions, emptyFacts, factsNeeded, planRun, sourceFactKey, type Facts, type PlanOptions } from "../../src/core/plan.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "../../src/core/policies.js";
-import { driftRepairTokenFor, requestTokenFor } from "../../src/core/request-token.js";
+import { driftRepairTokenFor, legacyRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
+import { TAG } from "../../src/core/tags.js";
+import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
 
-const settings: PlanSettings = {
+const spec: MappingSpec = {
+  label: "source",
   syncName: "prod",
-  source: { address: "https://vault.example.com:8200", mount: "hybrid-aws-secrets" },
+  source: { id: "default", address: "https://vault.example.com:8200", mount: "hybrid-aws-secrets" },
+  subPath: "",
+  include: [],
+  exclude: [],
   prefix: "hybrid-aws-secrets",
+  nameTemplate: "{prefix}/{path}",
+  granularity: "secret",
+  valueShape: { type: "json" },
+  staticTags: {},
+  copyCustomMetadata: false,
+  replicaRegions: [],
+  policies: DEFAULT_POLICIES,
 };
+const mapping = (overrides: Partial<MappingSpec> = {}): ResolvedMapping => createMapping({ ...spec, ...overrides });
+const m0 = mapping();
 
-const src = (path: string, version: number | null = 1, extra: Partial<SourceSecretMeta> = {}): SourceSecretMeta => ({
-  path,
-  version,
-  state: "present",
+const src = (path: string, version: number | null = 1, extra: Partial<SourceSecretMeta> = {}): SourceSecretMeta => ({ path, version, state: "present", ...extra });
+
+/** The tags a create of this path carries, as the planner builds them (fixtures for "ours"). */
+const tagsOf = (m: ResolvedMapping, path: string, version: number | null, extra: Partial<SourceSecretMeta> = {}): Record<string, string> =>
+  planRun([{ mapping: m, source: { secrets: [src(path, version, extra)], problems: [], method: "detailed-metadata-scan" }, destination: { secrets: [] } }], emptyFacts(), profile).actions[0]?.tags ?? {};
+const ours = (path: string, version: number | null, extra: Partial<DestinationSecretMeta> = {}, m = m0): DestinationSecretMeta => ({
+  name: m.nameFor(path),
+  tags: tagsOf(m, path, version),
   ...extra,
 });
-const ours = (path: string, version: number | null, extra: Partial<DestinationSecretMeta> = {}): DestinationSecretMeta => ({
-  name: `hybrid-aws-secrets/${path}`,
-  tags: desiredTags("prod", settings.source, path, version),
-  ...extra,
-});
-const plan = (source: SourceSecretMeta[], dest: DestinationSecretMeta[], s: PlanSettings = settings) =>
-  planSync({ secrets: source, problems: [], method: "detailed-metadata-scan" }, { secrets: dest }, s);
+const plan = (source: SourceSecretMeta[], dest: DestinationSecretMeta[], m = m0, options: PlanOptions = {}, facts: Facts = emptyFacts()) =>
+  planRun([{ mapping: m, source: { secrets: source, problems: [], method: "detailed-metadata-scan" }, destination: { secrets: dest } }], facts, profile, options);
+const withPolicies = (overrides: Partial<LifecyclePolicies>, extra: Partial<MappingSpec> = {}) => mapping({ policies: { ...DEFAULT_POLICIES, ...overrides }, ...extra });
+const tokenOf = (path: string, version: number, m = m0) => requestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: path, version, destinationName: m.nameFor(path) });
 
-describe("planSync", () => {
-  test("walkthrough first run: both secrets are created with ownership and version tags", () => {
+describe("planRun", () => {
+  test("walkthrough first run: both secrets are created with ownership, version and tag-record tags", () => {
     const p = plan([src("second-secret-for-replication"), src("first-secret-for-replication")], []);
     assert.deepEqual(
       p.actions.map((a) => [a.type, a.sourcePath, a.destinationName]),
@@ -43,6 +59,7 @@ describe("planSync", () => {
       "secretbridge:mount": "hybrid-aws-secrets",
       "secretbridge:path": "first-secret-for-replication",
       "secretbridge:source-version": "1",
+      "secretbridge:tag-keys": "",
       version: "1",
     });
     assert.match(p.actions[0]?.requestToken ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -63,13 +80,13 @@ describe("planSync", () => {
   });
 
   test("a source re-created at a lower version still updates (versions are compared for equality)", () => {
-    const p = plan([src("a", 1)], [ours("a", 5)]);
-    assert.equal(p.actions[0]?.type, "update");
+    assert.equal(plan([src("a", 1)], [ours("a", 5)]).actions[0]?.type, "update");
   });
 
   test("changed static tags are a tags-only update that reads no value", () => {
-    const p = plan([src("a", 2)], [ours("a", 2)], { ...settings, staticTags: { team: "payments" } });
-    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.reason], ["update", ["tags"], "tags out of date: team"]);
+    const p = plan([src("a", 2)], [ours("a", 2)], mapping({ staticTags: { team: "payments" } }));
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.reason], ["update", ["tags"], "tags out of date: team, secretbridge:tag-keys"]);
+    assert.equal(p.actions[0]?.tags?.[TAG.tagKeys], "team");
   });
 
   test("an unmanaged secret with the same name is a conflict and untouched", () => {
@@ -80,7 +97,7 @@ describe("planSync", () => {
   });
 
   test("a secret owned by another sync is a conflict naming that sync", () => {
-    const other = desiredTags("staging", settings.source, "a", 1);
+    const other = tagsOf(mapping({ syncName: "staging" }), "a", 1);
     const p = plan([src("a")], [{ name: "hybrid-aws-secrets/a", tags: other }]);
     assert.equal(p.actions[0]?.failure?.errorClass, "conflict-other-sync");
     assert.match(p.actions[0]?.failure?.message ?? "", /sync "staging"/);
@@ -121,30 +138,48 @@ describe("planSync", () => {
     assert.match(byPath["x".repeat(20)]?.failure?.message ?? "", /619 characters; AWS allows at most 512/);
   });
 
-  test("soft-deleted and destroyed current versions are absences: retained by default, reported", () => {
+  test("a listed path with ., .. or empty segments or control characters is refused as invalid-path, never named", () => {
+    const p = plan([src("ok"), src("app/../other"), src("a/./b"), src("a//b"), src("tab\there")], []);
+    const failures = p.actions.filter((a) => a.failure).map((a) => [a.sourcePath, a.failure?.errorClass, a.destinationName]);
+    assert.deepEqual(failures, [
+      ["a/./b", "invalid-path", ""],
+      ["a//b", "invalid-path", ""],
+      ["app/../other", "invalid-path", ""],
+      ["tab\\u0009here", "invalid-path", ""],
+    ]);
+    assert.deepEqual(p.actions.filter((a) => a.type === "create").map((a) => a.destinationName), ["hybrid-aws-secrets/ok"]);
+  });
+
+  test("soft-deleted and destroyed current versions are absences, each reported once", () => {
     const p = plan([src("gone", 4, { state: "deleted" }), src("burnt", 2, { state: "destroyed" }), src("live")], [ours("gone", 3), ours("live", 1)]);
     assert.deepEqual(
       p.actions.map((a) => [a.sourcePath, a.type, a.reason, a.failure]),
       [
         ["burnt", "skip", "current version 2 is destroyed in the source", undefined],
-        ["gone", "skip", "current version 4 is deleted in the source", undefined],
         ["gone", "skip", "the source's current version is deleted or destroyed; kept (deletion strategy: retain)", undefined],
         ["live", "unchanged", "up to date", undefined],
       ],
     );
+    assert.equal(countActions(p).skip, 2);
   });
 
-  test("tags AWS would reject are caught before writing", () => {
+  test("tags the destination would reject are caught before writing", () => {
     const p = plan([src("a".repeat(300))], []);
     assert.equal(p.actions[0]?.failure?.errorClass, "invalid-tags");
     assert.match(p.actions[0]?.failure?.message ?? "", /secretbridge:path would be 300 characters; AWS allows at most 255/);
   });
 
-  test("KV v1 compares fingerprints: equal is unchanged, different or unknown is an update", () => {
-    const p = plan(
-      [src("same", null, { fingerprint: "f1" }), src("diff", null, { fingerprint: "f2" }), src("unknown", null, { fingerprint: "f3" })],
-      [ours("same", null, { fingerprint: "f1" }), ours("diff", null, { fingerprint: "f9" }), ours("unknown", null)],
+  test("KV v1 compares fingerprints from facts: equal is unchanged, different or unknown is an update", () => {
+    const facts = emptyFacts();
+    facts.destination.set("hybrid-aws-secrets/same", { ok: "f1" });
+    facts.destination.set("hybrid-aws-secrets/diff", { ok: "f9" });
+    const source = [src("same", null, { fingerprint: "f1" }), src("diff", null, { fingerprint: "f2" }), src("unknown", null, { fingerprint: "f3" })];
+    const dest = [ours("same", null), ours("diff", null), ours("unknown", null)];
+    assert.deepEqual(
+      factsNeeded([{ mapping: m0, source: { secrets: source, problems: [], method: "kv-v1-list-and-read" }, destination: { secrets: dest } }], emptyFacts()),
+      { source: [], destination: ["hybrid-aws-secrets/same", "hybrid-aws-secrets/diff", "hybrid-aws-secrets/unknown"] },
     );
+    const p = plan(source, dest, m0, {}, facts);
     assert.deepEqual(
       p.actions.map((a) => [a.sourcePath, a.type, a.requestToken]),
       [
@@ -155,11 +190,19 @@ describe("planSync", () => {
     );
   });
 
+  test("a value that could not be read for a comparison fails that secret only", () => {
+    const facts = emptyFacts();
+    facts.destination.set("hybrid-aws-secrets/a", { error: { errorClass: "permission-denied", message: "hybrid-aws-secrets/a: AccessDenied" } });
+    facts.destination.set("hybrid-aws-secrets/b", { ok: "fb" });
+    const p = plan([src("a", null, { fingerprint: "fa" }), src("b", null, { fingerprint: "fb" })], [ours("a", null), ours("b", null)], m0, {}, facts);
+    assert.deepEqual(p.actions.map((a) => [a.sourcePath, a.type, a.failure?.errorClass]), [["a", "skip", "permission-denied"], ["b", "unchanged", undefined]]);
+  });
+
   test("inventory problems are carried into the plan", () => {
-    const p = planSync(
-      { secrets: [], problems: [{ path: "denied/", errorClass: "permission-denied", message: "denied/: permission denied" }], method: "list-and-metadata" },
-      { secrets: [] },
-      settings,
+    const p = planRun(
+      [{ mapping: m0, source: { secrets: [], problems: [{ path: "denied/", errorClass: "permission-denied", message: "denied/: permission denied" }], method: "list-and-metadata" }, destination: { secrets: [] } }],
+      emptyFacts(),
+      profile,
     );
     assert.equal(p.problems.length, 1);
     assert.equal(p.sourceMethod, "list-and-metadata");
@@ -171,21 +214,186 @@ describe("planSync", () => {
   });
 });
 
-describe("lifecycle policies", () => {
-  const withPolicies = (overrides: Partial<LifecyclePolicies>, extra: Partial<PlanSettings> = {}): PlanSettings => ({
-    ...settings,
-    policies: { ...DEFAULT_POLICIES, ...overrides },
-    ...extra,
+describe("names and collisions", () => {
+  test("a name collision refuses every side, whatever the listing order", () => {
+    const m = mapping({ nameTemplate: "{prefix}/{name}" });
+    for (const order of [[src("dev/db"), src("prod/db")], [src("prod/db"), src("dev/db")]]) {
+      const p = plan(order, [], m);
+      assert.deepEqual(
+        p.actions.map((a) => [a.sourcePath, a.type, a.failure?.errorClass]),
+        [
+          ["dev/db", "skip", "invalid-name"],
+          ["prod/db", "skip", "invalid-name"],
+        ],
+      );
+      assert.match(p.actions[0]?.failure?.message ?? "", /dev\/db and prod\/db both map to hybrid-aws-secrets\/db: none of them is written/);
+    }
   });
-  const deleteStrategy = (strategy: "tag" | "delete", extra: Partial<LifecyclePolicies["deletion"]> = {}) =>
-    withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy, ...extra } });
+
+  test("two mappings writing one name: both refused, each naming the other's mapping", () => {
+    const a = mapping({ label: "mappings[0]", source: { ...spec.source, mount: "kv-a" } });
+    const b = mapping({ label: "mappings[1]", source: { ...spec.source, mount: "kv-b" } });
+    const inv = (m: ResolvedMapping) => ({ mapping: m, source: { secrets: [src("db")], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: [] } });
+    const p = planRun([inv(a), inv(b)], emptyFacts(), profile);
+    assert.deepEqual(p.actions.map((x) => [x.mapping, x.type, x.failure?.errorClass]), [["mappings[0]", "skip", "invalid-name"], ["mappings[1]", "skip", "invalid-name"]]);
+    assert.match(p.actions[0]?.failure?.message ?? "", /db \(mappings\[0\]\) and db \(mappings\[1\]\) both map to hybrid-aws-secrets\/db/);
+  });
+});
+
+describe("ownership across mappings", () => {
+  test("nested prefixes: a mapping never deletes, marks or writes what another mapping produced", () => {
+    const deleting = { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" as const }, blastRadius: { maxShare: 1 } };
+    const outer = mapping({ label: "mappings[0]", source: { ...spec.source, mount: "nest" }, prefix: "team", policies: deleting });
+    const inner = mapping({ label: "mappings[1]", source: { ...spec.source, mount: "nest" }, subPath: "x", prefix: "team/legacy", policies: deleting });
+    const source = { secrets: [src("x/a")], problems: [], method: "detailed-metadata-scan" as const };
+    const dest = { secrets: [ours("x/a", 1, {}, outer), ours("x/a", 1, {}, inner)] };
+    assert.deepEqual(dest.secrets.map((d) => d.name), ["team/x/a", "team/legacy/x/a"]);
+    const p = planRun([{ mapping: outer, source, destination: dest }, { mapping: inner, source, destination: dest }], emptyFacts(), profile);
+    assert.deepEqual(p.actions.map((a) => [a.mapping, a.destinationName, a.type]), [["mappings[1]", "team/legacy/x/a", "unchanged"], ["mappings[0]", "team/x/a", "unchanged"]]);
+  });
+
+  test("a secret of this sync written from another path under this name is a conflict, not an update", () => {
+    const other = ours("elsewhere", 1, {}, mapping({ source: { ...spec.source, mount: "other-mount" } }));
+    const p = plan([src("a")], [{ ...other, name: "hybrid-aws-secrets/a" }]);
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.failure?.errorClass], ["conflict", "conflict-other-mapping"]);
+  });
+
+  test("deletion only touches secrets this mapping produced: sync, mount, sub-path, scope and name", () => {
+    const scoped = mapping({ subPath: "team-a", policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" } } });
+    const other = { name: "hybrid-aws-secrets/x", tags: tagsOf(mapping({ syncName: "staging" }), "x", 1) };
+    const otherMount = ours("y", 1, {}, mapping({ source: { ...spec.source, mount: "elsewhere" } }));
+    const renamed = { ...ours("team-a/renamed", 1, {}, scoped), name: "hybrid-aws-secrets/not-its-name" };
+    const names = Array.from({ length: 20 }, (_, i) => `team-a/s${i}`);
+    const p = plan(
+      names.map((n) => src(n)),
+      [...names.map((n) => ours(n, 1, {}, scoped)), ours("team-a/gone", 1, {}, scoped), other, otherMount, ours("team-b/z", 1), renamed, { name: "hybrid-aws-secrets/unmanaged", tags: {} }],
+      scoped,
+    );
+    assert.deepEqual(p.actions.filter((a) => a.type === "delete").map((a) => a.destinationName), ["hybrid-aws-secrets/team-a/gone"]);
+  });
+});
+
+describe("source identity and versions of ours", () => {
+  test("respelling the source address is a tags-only update of the informational tag, never drift", () => {
+    const written = ours("a", 2, { currentVersionId: tokenOf("a", 2) });
+    const respelled = mapping({ source: { ...spec.source, address: "https://VAULT.example.com:8200/" } });
+    const p = plan([src("a", 2)], [written], respelled);
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.reason], ["update", ["tags"], "tags out of date: secretbridge:source"]);
+    assert.equal(p.actions[0]?.restoreVersionId, undefined);
+  });
+
+  test("secrets written by releases before source ids (address-derived token) are ours: no rewrite on upgrade", () => {
+    const legacyToken = legacyRequestTokenFor({ syncName: "prod", source: spec.source, sourcePath: "a", version: 2, destinationName: "hybrid-aws-secrets/a" }, spec.source.address);
+    const legacyTags = Object.fromEntries(Object.entries(tagsOf(m0, "a", 2)).filter(([k]) => k !== TAG.tagKeys));
+    const legacy = { name: "hybrid-aws-secrets/a", tags: legacyTags, currentVersionId: legacyToken };
+    assert.equal(plan([src("a", 2)], [legacy]).actions[0]?.type, "unchanged");
+    // Then the address is respelled: the address tag changes, and the version id is recorded first.
+    const respelled = plan([src("a", 2)], [legacy], mapping({ source: { ...spec.source, address: "https://other-name:8200" } }));
+    assert.deepEqual([respelled.actions[0]?.type, respelled.actions[0]?.tags?.[TAG.versionId]], ["update", legacyToken]);
+    const after = { ...legacy, tags: { ...(respelled.actions[0]?.tags ?? {}) } };
+    assert.equal(plan([src("a", 2)], [after], mapping({ source: { ...spec.source, address: "https://other-name:8200" } })).actions[0]?.type, "unchanged");
+  });
+
+  test("a source id in config is recorded in a tag and in the token; secrets without the tag stay ours", () => {
+    const named = mapping({ source: { ...spec.source, id: "onprem" } });
+    assert.equal(tagsOf(named, "a", 1)[TAG.sourceId], "onprem");
+    assert.notEqual(tokenOf("a", 1, named), tokenOf("a", 1));
+    assert.equal(named.produced(ours("a", 1)), true, "a secret written before the id was set");
+    assert.equal(m0.produced(ours("a", 1, {}, named)), false, "a secret of another source id");
+  });
+
+  test("drift: the current version is not one secretbridge wrote", () => {
+    const token = tokenOf("a", 2);
+    assert.equal(plan([src("a", 2)], [ours("a", 2, { currentVersionId: token })]).actions[0]?.type, "unchanged");
+    const drifted = [ours("a", 2, { currentVersionId: "someone-else" })];
+    const overwrite = plan([src("a", 2)], drifted);
+    assert.deepEqual(
+      [overwrite.actions[0]?.type, overwrite.actions[0]?.restoreVersionId, overwrite.actions[0]?.currentVersionId],
+      ["update", driftRepairTokenFor(token, "someone-else"), "someone-else"],
+    );
+    const repaired = ours("a", 2, { currentVersionId: "repair-1", tags: { ...tagsOf(m0, "a", 2), [TAG.versionId]: "repair-1" } });
+    assert.equal(plan([src("a", 2)], [repaired]).actions[0]?.type, "unchanged");
+    const recreated = plan([src("a", 1, { versionCreatedTime: "2026-11-22T10:00:00Z" })], [ours("a", 1, { tags: tagsOf(m0, "a", 1, { versionCreatedTime: "2026-11-01T10:00:00Z" }) })]);
+    assert.match(recreated.actions[0]?.reason ?? "", /^source re-created: version 1 written 2026-11-22T10:00:00Z/);
+    const report = plan([src("a", 2)], drifted, withPolicies({ drift: "report" }));
+    assert.deepEqual([report.actions[0]?.type, report.actions[0]?.failure?.errorClass], ["drift", "drift"]);
+    const skip = plan([src("a", 2)], drifted, withPolicies({ drift: "skip" }));
+    assert.deepEqual([skip.actions[0]?.type, skip.actions[0]?.failure], ["unchanged", undefined]);
+  });
+
+  test("adopt-if-equal records the adopted version as ours, so the next plan sees no drift", () => {
+    const unmanaged = { name: "hybrid-aws-secrets/a", tags: { team: "x" }, currentVersionId: "outsider-v1" };
+    const m = withPolicies({ onConflict: "adopt-if-equal" });
+    const facts = emptyFacts();
+    facts.source.set(sourceFactKey("source", "a"), { ok: { keys: ["k"], fingerprints: { "": "f" } } });
+    facts.destination.set("hybrid-aws-secrets/a", { ok: "f" });
+    const adopt = plan([src("a", 1)], [unmanaged], m, {}, facts).actions[0];
+    assert.deepEqual([adopt?.type, adopt?.changes, adopt?.tags?.[TAG.versionId], adopt?.tags?.team], ["adopt", ["tags"], "outsider-v1", undefined]);
+    const adopted = { ...unmanaged, tags: { ...unmanaged.tags, ...(adopt?.tags ?? {}) } };
+    assert.deepEqual(plan([src("a", 1)], [adopted], withPolicies({ onConflict: "adopt-if-equal", drift: "report" })).actions.map((a) => a.type), ["unchanged"]);
+  });
+
+  test("conflicts: adopt takes over, adopt-if-equal only with equal values, other syncs never", () => {
+    const unmanaged: DestinationSecretMeta = { name: "hybrid-aws-secrets/a", tags: { team: "x" } };
+    assert.deepEqual(plan([src("a")], [unmanaged], withPolicies({ onConflict: "adopt" })).actions.map((a) => [a.type, a.changes]), [["adopt", ["value", "tags"]]]);
+    const facts = (dest: string) => {
+      const f = emptyFacts();
+      f.source.set(sourceFactKey("source", "a"), { ok: { keys: ["k"], fingerprints: { "": "f" } } });
+      f.destination.set("hybrid-aws-secrets/a", { ok: dest });
+      return f;
+    };
+    const differs = plan([src("a", 1)], [unmanaged], withPolicies({ onConflict: "adopt-if-equal" }), {}, facts("g"));
+    assert.deepEqual(differs.actions.map((a) => [a.type, a.failure?.errorClass]), [["conflict", "conflict-unmanaged"]]);
+    const otherSync = { name: "hybrid-aws-secrets/a", tags: tagsOf(mapping({ syncName: "staging" }), "a", 1) };
+    assert.equal(plan([src("a")], [otherSync], withPolicies({ onConflict: "adopt" })).actions[0]?.failure?.errorClass, "conflict-other-sync");
+  });
+});
+
+describe("tags secretbridge set, and tags others set", () => {
+  const withTags = (staticTags: Record<string, string>, copy = false) => mapping({ staticTags, copyCustomMetadata: copy });
+
+  test("a static tag dropped from config is removed; a tag someone else added is kept", () => {
+    const written = { ...ours("a", 1), tags: { ...tagsOf(withTags({ team: "a", cost: "x" }), "a", 1), "abac-team": "payments" } as Record<string, string> };
+    assert.equal(written.tags[TAG.tagKeys], "cost team");
+    const p = plan([src("a", 1)], [written], withTags({ team: "a" }));
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.untag, p.actions[0]?.tags?.[TAG.tagKeys]], ["update", ["cost"], "team"]);
+    assert.equal(p.actions[0]?.tags?.["abac-team"], undefined, "never rewritten");
+  });
+
+  test("copied custom_metadata keys are removed when deleted in the source or when copying is turned off", () => {
+    const cm = { owner: "o1", tier: "gold" };
+    const written = { ...ours("a", 1), tags: tagsOf(withTags({}, true), "a", 1, { customMetadata: cm }) };
+    const deletedKey = plan([src("a", 1, { customMetadata: { owner: "o1" } })], [written], withTags({}, true));
+    assert.deepEqual(deletedKey.actions[0]?.untag, ["tier"]);
+    const off = plan([src("a", 1, { customMetadata: cm })], [written], withTags({}, false));
+    assert.deepEqual(off.actions[0]?.untag, ["owner", "tier"]);
+  });
+
+  test("a static tag key someone else already set on the secret is neither overwritten nor recorded", () => {
+    const written = { ...ours("a", 1), tags: { ...tagsOf(m0, "a", 1), team: "theirs" } };
+    const p = plan([src("a", 1)], [written], withTags({ team: "ours" }));
+    assert.equal(p.actions[0]?.type, "unchanged");
+    assert.match((p.actions[0]?.warnings ?? []).join(), /tag team was set by someone else; left as is/);
+  });
+
+  test("a secret written before tag records: static tags are ours as before, and no write just for the record", () => {
+    const legacy = { ...ours("a", 1), tags: Object.fromEntries(Object.entries(tagsOf(withTags({ team: "a" }), "a", 1)).filter(([k]) => k !== TAG.tagKeys)) };
+    assert.equal(plan([src("a", 1)], [legacy], withTags({ team: "a" })).actions[0]?.type, "unchanged");
+    const changed = plan([src("a", 1)], [legacy], withTags({ team: "b" })).actions[0];
+    assert.deepEqual([changed?.type, changed?.tags?.team, changed?.tags?.[TAG.tagKeys]], ["update", "b", "team"]);
+  });
+});
+
+describe("lifecycle policies", () => {
+  const deleteStrategy = (strategy: "tag" | "delete", extra: Partial<LifecyclePolicies["deletion"]> = {}, more: Partial<LifecyclePolicies> = {}) =>
+    withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy, ...extra }, ...more });
   const many = (n: number) => Array.from({ length: n }, (_, i) => `s${String(i).padStart(2, "0")}`);
 
   test("delete: a secret gone from the source is scheduled for deletion with the recovery window", () => {
     const names = many(20);
-    const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete", { recoveryWindowDays: 7 }));
-    const del = p.actions.filter((a) => a.type === "delete");
-    assert.deepEqual(del.map((a) => [a.destinationName, a.deletion]), [["hybrid-aws-secrets/s00", { recoveryWindowDays: 7 }]]);
+    const m = deleteStrategy("delete", { recoveryWindowDays: 7 });
+    const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1, {}, m)), m);
+    assert.deepEqual(p.actions.filter((a) => a.type === "delete").map((a) => [a.destinationName, a.deletion]), [["hybrid-aws-secrets/s00", { recoveryWindowDays: 7 }]]);
   });
 
   test("delete without recovery only when configured", () => {
@@ -194,14 +402,13 @@ describe("lifecycle policies", () => {
     assert.deepEqual(p.actions.find((a) => a.type === "delete")?.deletion, { forceDeleteWithoutRecovery: true });
   });
 
-  test("tag: marked orphaned once, then left alone", () => {
+  test("tag: marked orphaned once, then left alone; the mark is cleared when the source is back", () => {
     const names = many(20);
     const first = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("tag"));
     assert.deepEqual(first.actions.filter((a) => a.type === "orphan").map((a) => a.sourcePath), ["s00"]);
-    const marked = names.map((n) => ours(n, 1, n === "s00" ? { tags: { ...desiredTags("prod", settings.source, n, 1), [TAG.orphanedAt]: "2026-11-22T00:00:00Z" } } : {}));
+    const marked = names.map((n) => ours(n, 1, n === "s00" ? { tags: { ...tagsOf(m0, n, 1), [TAG.orphanedAt]: "2026-11-22T00:00:00Z" } } : {}));
     const second = plan(names.slice(1).map((n) => src(n)), marked, deleteStrategy("tag"));
     assert.deepEqual(second.actions.filter((a) => a.sourcePath === "s00").map((a) => a.type), ["unchanged"]);
-    // The source comes back: the mark is cleared.
     const back = plan(names.map((n) => src(n)), marked, deleteStrategy("tag"));
     assert.deepEqual(back.actions.filter((a) => a.sourcePath === "s00").map((a) => [a.type, a.untag]), [["update", [TAG.orphanedAt]]]);
   });
@@ -215,91 +422,58 @@ describe("lifecycle policies", () => {
     const refused = guarded.actions.filter((a) => a.failure?.errorClass === "blast-radius");
     assert.equal(refused.length, 3);
     assert.match(refused[0]?.failure?.message ?? "", /3 of 20 managed secrets \(15%\) is over the blast-radius limit of 10%; check the source, then run with --force-deletions/);
-    const forced = plan(source, dest, { ...deleteStrategy("delete"), forceDeletions: true });
-    assert.equal(forced.actions.filter((a) => a.type === "delete").length, 3);
-    const byCount = plan(names.slice(1).map((n) => src(n)), dest, withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1, maxCount: 0 } }));
+    assert.equal(plan(source, dest, deleteStrategy("delete"), { forceDeletions: true }).actions.filter((a) => a.type === "delete").length, 3);
+    const byCount = plan(names.slice(1).map((n) => src(n)), dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, maxCount: 0 } }));
     assert.equal(byCount.actions.filter((a) => a.failure?.errorClass === "blast-radius").length, 1);
   });
 
   test("an empty or incomplete source listing never deletes", () => {
     const names = many(3);
     const dest = names.map((n) => ours(n, 1));
-    const empty = plan([], dest, { ...deleteStrategy("delete"), forceDeletions: false, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1 } } });
+    const empty = plan([], dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1 } }));
     assert.equal(empty.actions.filter((a) => a.type === "delete").length, 0);
     assert.match(empty.actions[0]?.failure?.message ?? "", /the source listing came back empty/);
-    const partial = planSync(
-      { secrets: [src("s00")], problems: [{ path: "team/", errorClass: "permission-denied", message: "denied" }], method: "detailed-metadata-list" },
-      { secrets: dest },
-      { ...deleteStrategy("delete"), forceDeletions: true },
+    const partial = planRun(
+      [{ mapping: deleteStrategy("delete"), source: { secrets: [src("s00")], problems: [{ path: "team/", errorClass: "permission-denied", message: "denied" }], method: "detailed-metadata-list" }, destination: { secrets: dest } }],
+      emptyFacts(),
+      profile,
+      { forceDeletions: true },
     );
     assert.equal(partial.actions.filter((a) => a.type === "delete").length, 0);
     assert.match(partial.actions.find((a) => a.sourcePath === "s01")?.failure?.message ?? "", /the source listing was incomplete/);
   });
 
-  test("deletion only touches our own secrets of this mount and sub-path", () => {
-    const other = { name: "hybrid-aws-secrets/x", tags: desiredTags("staging", settings.source, "x", 1) };
-    const otherMount = { name: "hybrid-aws-secrets/y", tags: desiredTags("prod", { ...settings.source, mount: "elsewhere" }, "y", 1) };
-    const outside = ours("team-b/z", 1);
-    const names = many(20);
-    const p = plan(
-      names.map((n) => src(`team-a/${n}`)),
-      [...names.map((n) => ours(`team-a/${n}`, 1)), ours("team-a/gone", 1), other, otherMount, outside, { name: "hybrid-aws-secrets/unmanaged", tags: {} }],
-      { ...deleteStrategy("delete"), subPath: "team-a" },
-    );
-    assert.deepEqual(p.actions.filter((a) => a.type === "delete").map((a) => a.destinationName), ["hybrid-aws-secrets/team-a/gone"]);
-  });
-
-  test("drift: AWSCURRENT is not the version we wrote", () => {
-    const token = requestTokenFor("prod", settings.source, "a", 2, "hybrid-aws-secrets/a");
-    const clean = plan([src("a", 2)], [ours("a", 2, { currentVersionId: token })]);
-    assert.equal(clean.actions[0]?.type, "unchanged");
-    const drifted = [ours("a", 2, { currentVersionId: "someone-else" })];
-    const overwrite = plan([src("a", 2)], drifted);
-    assert.deepEqual(
-      [overwrite.actions[0]?.type, overwrite.actions[0]?.restoreVersionId, overwrite.actions[0]?.currentVersionId],
-      ["update", driftRepairTokenFor(token, "someone-else"), "someone-else"],
-    );
-    // After a repair, the version-id tag says which version is ours: no drift any more.
-    const repaired = ours("a", 2, { currentVersionId: "repair-1", tags: { ...desiredTags("prod", settings.source, "a", 2), "secretbridge:version-id": "repair-1" } });
-    assert.equal(plan([src("a", 2)], [repaired]).actions[0]?.type, "unchanged");
-    // A re-created source secret (same version number, another creation time) is an update.
-    const recreated = plan(
-      [src("a", 1, { versionCreatedTime: "2026-11-22T10:00:00Z" })],
-      [ours("a", 1, { tags: desiredTags("prod", settings.source, "a", 1, {}, "2026-11-01T10:00:00Z") })],
-    );
-    assert.match(recreated.actions[0]?.reason ?? "", /^source re-created: version 1 written 2026-11-22T10:00:00Z/);
-    const report = plan([src("a", 2)], drifted, withPolicies({ drift: "report" }));
-    assert.deepEqual([report.actions[0]?.type, report.actions[0]?.failure?.errorClass], ["drift", "drift"]);
-    const skip = plan([src("a", 2)], drifted, withPolicies({ drift: "skip" }));
-    assert.deepEqual([skip.actions[0]?.type, skip.actions[0]?.failure], ["unchanged", undefined]);
-  });
-
-  test("conflicts: adopt takes over, adopt-if-equal only with equal values, other syncs never", () => {
-    const unmanaged = (fp?: string): DestinationSecretMeta => ({ name: "hybrid-aws-secrets/a", tags: { team: "x" }, ...(fp ? { fingerprint: fp } : {}) });
-    assert.deepEqual(plan([src("a")], [unmanaged()], withPolicies({ onConflict: "adopt" })).actions.map((a) => [a.type, a.changes]), [["adopt", ["value", "tags"]]]);
-    const equal = plan([src("a", 1, { fingerprint: "f" })], [unmanaged("f")], withPolicies({ onConflict: "adopt-if-equal" }));
-    assert.deepEqual(equal.actions.map((a) => [a.type, a.changes]), [["adopt", ["tags"]]]);
-    const differs = plan([src("a", 1, { fingerprint: "f" })], [unmanaged("g")], withPolicies({ onConflict: "adopt-if-equal" }));
-    assert.deepEqual(differs.actions.map((a) => [a.type, a.failure?.errorClass]), [["conflict", "conflict-unmanaged"]]);
-    const otherSync = { name: "hybrid-aws-secrets/a", tags: desiredTags("staging", settings.source, "a", 1) };
-    assert.equal(plan([src("a")], [otherSync], withPolicies({ onConflict: "adopt" })).actions[0]?.failure?.errorClass, "conflict-other-sync");
-  });
-
   test("include / exclude: out-of-scope paths are neither written nor deleted", () => {
-    const scoped = { ...deleteStrategy("delete"), scope: { include: ["app/**"], exclude: ["**/tmp-*"] } };
+    const scoped = mapping({ include: ["app/**"], exclude: ["**/tmp-*"], policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" } } });
     const names = many(20).map((n) => `app/${n}`);
-    const p = plan(
-      [...names.map((n) => src(n)), src("other/x"), src("app/tmp-1")],
-      [...names.map((n) => ours(n, 1)), ours("app/tmp-old", 1), ours("legacy/y", 1)],
-      scoped,
-    );
+    const p = plan([...names.map((n) => src(n)), src("other/x"), src("app/tmp-1")], [...names.map((n) => ours(n, 1)), ours("app/tmp-old", 1), ours("legacy/y", 1)], scoped);
     assert.equal(p.actions.some((a) => a.sourcePath === "other/x" || a.sourcePath === "app/tmp-1"), false);
     assert.equal(p.actions.filter((a) => a.type === "delete").length, 0, "excluded tmp-old and out-of-scope legacy/y are not 'gone'");
   });
 
-  test("the plan is a pure function for lifecycle too", () => {
+  test("a push (targeted plan) never deletes", () => {
     const names = many(20);
-    const args = [names.slice(2).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete")] as const;
-    assert.deepEqual(plan(...args), plan(...args));
+    const p = plan([src("s01")], names.map((n) => ours(n, 1)), deleteStrategy("delete", {}, { blastRadius: { maxShare: 1 } }), { targeted: true });
+    assert.deepEqual(p.actions.map((a) => a.type), ["unchanged"]);
+  });
+});
+
+describe("granularity key", () => {
+  const keyed = mapping({ granularity: "key", nameTemplate: "{prefix}/{path}/{key}" });
+  test("a changed version asks for its keys; the keys name one secret each; an unreadable value fails that path and keeps its secrets", () => {
+    const inv = (dest: DestinationSecretMeta[]) => [{ mapping: keyed, source: { secrets: [src("db", 2)], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: dest } }];
+    assert.deepEqual(factsNeeded(inv([]), emptyFacts()).source, [{ mapping: "source", path: "db", version: 2 }]);
+    const facts = emptyFacts();
+    facts.source.set(sourceFactKey("source", "db"), { ok: { keys: ["user", "pass"], fingerprints: {} } });
+    assert.deepEqual(planRun(inv([]), facts, profile).actions.map((a) => [a.type, a.destinationName, a.valueShape]), [
+      ["create", "hybrid-aws-secrets/db/pass", { type: "key", key: "pass" }],
+      ["create", "hybrid-aws-secrets/db/user", { type: "key", key: "user" }],
+    ]);
+    const failed = emptyFacts();
+    failed.source.set(sourceFactKey("source", "db"), { error: { errorClass: "permission-denied", message: "db: denied" } });
+    const existing = { name: "hybrid-aws-secrets/db/user", tags: { ...tagsOf(keyed, "db", 1), [TAG.key]: "user" } };
+    const strict = createMapping({ ...keyed, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1 } } });
+    const p = planRun([{ ...inv([existing])[0]!, mapping: strict }], failed, profile);
+    assert.deepEqual(p.actions.map((a) => [a.type, a.failure?.errorClass]), [["skip", "permission-denied"]]);
   });
 });

@@ -18,11 +18,16 @@ import {
   TagResourceCommand,
   type SecretListEntry,
 } from "@aws-sdk/client-secrets-manager";
+import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
-import { SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationSecretMeta } from "../../core/model.js";
+import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
+import type { DestinationInventory, DestinationSecretMeta, PlannedAction } from "../../core/model.js";
+import type { DestinationProfile } from "../../core/profile.js";
+import { TAG } from "../../core/tags.js";
+import type { RenderedValue } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
-import type { CreateSecretRequest, PutSecretValueRequest, SecretDestination } from "../destination.js";
+import type { SecretDestination, ValueRead } from "../destination.js";
+import { awsSecretsManagerProfile } from "./profile.js";
 import type { RateLimits } from "./api-families.js";
 import { awsErrorCode, classifyAwsError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
@@ -47,7 +52,21 @@ export interface SecretsManagerDestinationOptions {
 /** BatchGetSecretValue takes at most 20 secret ids per call. */
 const BATCH_SIZE = 20;
 
+interface CreateSecretRequest {
+  name: string;
+  value: RenderedValue;
+  requestToken: string;
+  tags: Record<string, string>;
+  kmsKeyId?: string;
+  description?: string;
+  replicas?: { region: string; kmsKeyId?: string }[];
+}
+
+const valueField = (value: RenderedValue) => ("secretBinary" in value ? { SecretBinary: value.secretBinary } : { SecretString: value.secretString });
+const stringsOf = (value: RenderedValue) => ("secretString" in value ? [value.secretString] : []);
+
 export class SecretsManagerDestination implements SecretDestination {
+  readonly profile: DestinationProfile = awsSecretsManagerProfile;
   private readonly client: SecretsManagerClient;
   private readonly ownsClient: boolean;
   private readonly concurrency: number;
@@ -125,13 +144,67 @@ export class SecretsManagerDestination implements SecretDestination {
     return { secrets: found.filter((s): s is DestinationSecretMeta => s !== undefined) };
   }
 
-  async create(request: CreateSecretRequest): Promise<void> {
-    const secrets = request.secretString ? [request.secretString] : [];
+  /**
+   * One planned write, in the order AWS needs: create (with tags, key and replicas at once) then
+   * its resource policy; for an existing secret restore, then the value (a drift repair marks its
+   * version id first), policy, replicas, tags, and last the tags to remove. Value before tags: if
+   * we stop in between, the stale version tag makes the next run repeat the put with the same
+   * token, which AWS treats as a no-op.
+   */
+  async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
+    const name = action.destinationName;
+    switch (action.type) {
+      case "delete":
+        return this.delete(name, action.deletion ?? {});
+      case "orphan":
+        return this.tag(name, { ...(action.tags ?? {}), [TAG.orphanedAt]: new Date().toISOString() });
+      case "create":
+        await this.create({
+          name,
+          value: await value(),
+          // KV v1 has no version to derive a token from; its value comparison makes a retry a no-op.
+          requestToken: action.requestToken ?? randomUUID(),
+          tags: action.tags ?? {},
+          ...(action.kmsKeyId ? { kmsKeyId: action.kmsKeyId } : {}),
+          ...(action.description ? { description: action.description } : {}),
+          ...(action.replicas?.length ? { replicas: action.replicas } : {}),
+        });
+        if (action.changes?.includes("policy")) await this.setResourcePolicy(name, action.resourcePolicy ?? undefined);
+        return;
+      case "update":
+      case "restore":
+      case "adopt": {
+        if (action.type === "restore") await this.restore(name);
+        const tags = { ...(action.tags ?? {}) };
+        if (action.restoreVersionId && action.currentVersionId) {
+          // Drift repair: a new version whose token derives from ours and the outsider's version
+          // id. The version-id tag goes first: if we stop before the put, the next run derives
+          // the same token and the put still happens once.
+          tags[TAG.versionId] = action.restoreVersionId;
+          await this.tag(name, { [TAG.versionId]: action.restoreVersionId });
+          await this.putValue(name, await value(), action.restoreVersionId);
+        } else if (action.changes?.includes("value")) {
+          await this.putValue(name, await value(), action.requestToken ?? randomUUID());
+        }
+        if (action.changes?.includes("policy")) await this.setResourcePolicy(name, action.resourcePolicy ?? undefined);
+        if (action.changes?.includes("replicas")) await this.setReplicas(name, action.replicas ?? []);
+        if (Object.keys(tags).length > 0) await this.tag(name, tags);
+        const untag = (action.untag ?? []).filter((key) => !(key in tags));
+        if (untag.length) await this.removeTags(name, untag);
+        return;
+      }
+      default:
+        throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing`, name);
+    }
+  }
+
+  private async create(request: CreateSecretRequest): Promise<void> {
+    const secrets = stringsOf(request.value);
     try {
       await this.client.send(
         new CreateSecretCommand({
           Name: request.name,
-          ...(request.secretBinary ? { SecretBinary: request.secretBinary } : { SecretString: request.secretString ?? "" }),
+          ...valueField(request.value),
           ClientRequestToken: request.requestToken,
           Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
           ...(request.kmsKeyId ? { KmsKeyId: request.kmsKeyId } : {}),
@@ -170,23 +243,22 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  async putValue(request: PutSecretValueRequest): Promise<void> {
+  private async putValue(name: string, value: RenderedValue, requestToken: string): Promise<void> {
     try {
       await this.client.send(
         new PutSecretValueCommand({
-          SecretId: request.name,
-          ...(request.secretBinary ? { SecretBinary: request.secretBinary } : { SecretString: request.secretString ?? "" }),
+          SecretId: name,
+          ...valueField(value),
           // Same token and value again is a no-op in AWS: a retried write makes no second version.
-          ClientRequestToken: request.requestToken,
+          ClientRequestToken: requestToken,
         }),
       );
     } catch (error) {
-      const secrets = request.secretString ? [request.secretString] : [];
-      throw classifyAwsError(error, { what: `PutSecretValue ${request.name}`, scope: "secret", name: request.name, secrets });
+      throw classifyAwsError(error, { what: `PutSecretValue ${name}`, scope: "secret", name, secrets: stringsOf(value) });
     }
   }
 
-  async tag(name: string, tags: Record<string, string>): Promise<void> {
+  private async tag(name: string, tags: Record<string, string>): Promise<void> {
     try {
       await this.client.send(new TagResourceCommand({ SecretId: name, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
     } catch (error) {
@@ -196,12 +268,12 @@ export class SecretsManagerDestination implements SecretDestination {
 
   /**
    * String values in batches of 20, up to `concurrency` batches at once. A name that does not
-   * exist (deleted since the inventory) and a binary secret are left out of the map; any other
-   * per-secret error in a batch (access denied, KMS, pending deletion) is thrown as a SyncError
-   * naming the first such secret, since a comparison with a value we could not read would lie.
+   * exist (deleted since the inventory) and a binary secret are left out of the map; a secret
+   * AWS could not give us (access denied, KMS, pending deletion) is an error for that name, and
+   * so is every name of a batch that failed as a whole without making the destination unusable.
    */
-  async readValues(names: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  async readValues(names: string[]): Promise<Map<string, ValueRead>> {
+    const out = new Map<string, ValueRead>();
     const chunks: string[][] = [];
     for (let i = 0; i < names.length; i += BATCH_SIZE) chunks.push(names.slice(i, i + BATCH_SIZE));
     const limit = pLimit(this.concurrency);
@@ -212,21 +284,19 @@ export class SecretsManagerDestination implements SecretDestination {
           try {
             res = await this.client.send(new BatchGetSecretValueCommand({ SecretIdList: chunk }));
           } catch (error) {
-            throw classifyAwsError(error, { what: `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0] ?? "?"})`, scope: "destination" });
+            const failure = classifyAwsError(error, { what: `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0] ?? "?"})`, scope: "destination" });
+            if (FATAL_CLASSES.has(failure.errorClass)) throw failure;
+            for (const name of chunk) out.set(name, { error: new SyncError(failure.errorClass, `${name}: ${failure.message}`, name) });
+            return;
           }
           for (const value of res.SecretValues ?? []) {
-            if (value.Name && value.SecretString !== undefined) out.set(value.Name, value.SecretString);
+            if (value.Name && value.SecretString !== undefined) out.set(value.Name, { value: value.SecretString });
           }
-          const failed = (res.Errors ?? []).filter((e) => e.ErrorCode !== "ResourceNotFoundException");
-          const first = failed[0];
-          if (first) {
-            const name = first.SecretId ?? "?";
-            const more = failed.length > 1 ? ` (and ${failed.length - 1} more in the same batch)` : "";
-            throw classifyAwsError(Object.assign(new Error(first.Message ?? ""), { name: first.ErrorCode ?? "Error" }), {
-              what: `BatchGetSecretValue ${name}${more}`,
-              scope: "secret",
-              name,
-            });
+          for (const failed of res.Errors ?? []) {
+            if (failed.ErrorCode === "ResourceNotFoundException" || !failed.SecretId) continue;
+            const name = failed.SecretId;
+            const error = classifyAwsError(Object.assign(new Error(failed.Message ?? ""), { name: failed.ErrorCode ?? "Error" }), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
+            out.set(name, { error });
           }
         }),
       ),
@@ -234,7 +304,7 @@ export class SecretsManagerDestination implements SecretDestination {
     return out;
   }
 
-  async removeTags(name: string, keys: string[]): Promise<void> {
+  private async removeTags(name: string, keys: string[]): Promise<void> {
     try {
       await this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: keys }));
     } catch (error) {
@@ -242,7 +312,7 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  async setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): Promise<void> {
+  private async setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): Promise<void> {
     try {
       const described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
       const current = new Set((described.ReplicationStatus ?? []).map((r) => r.Region).filter((r): r is string => Boolean(r)));
@@ -263,7 +333,7 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  async setResourcePolicy(name: string, policy: string | undefined): Promise<void> {
+  private async setResourcePolicy(name: string, policy: string | undefined): Promise<void> {
     try {
       if (policy === undefined) await this.client.send(new DeleteResourcePolicyCommand({ SecretId: name }));
       else await this.client.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: policy, BlockPublicPolicy: true }));
@@ -272,7 +342,7 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  async restore(name: string): Promise<void> {
+  private async restore(name: string): Promise<void> {
     try {
       await this.client.send(new RestoreSecretCommand({ SecretId: name }));
     } catch (error) {
@@ -280,9 +350,18 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  async delete(name: string, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): Promise<void> {
+  private async delete(name: string, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): Promise<void> {
     try {
-      const described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+      let described;
+      try {
+        described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+      } catch (error) {
+        // Already gone (a delete whose answer was lost, retried): done.
+        if (awsErrorCode(error) === "ResourceNotFoundException") return;
+        throw error;
+      }
+      // Already scheduled for deletion: done, unless it must now go at once.
+      if (described.DeletedDate && !options.forceDeleteWithoutRecovery) return;
       const regions = (described.ReplicationStatus ?? []).map((r) => r.Region).filter((r): r is string => Boolean(r));
       if (regions.length > 0) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: name, RemoveReplicaRegions: regions }));
       await this.client.send(

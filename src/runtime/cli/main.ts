@@ -3,6 +3,8 @@
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
 import { loadConfigFile } from "../../config/load.js";
+import { resolveConfig } from "../../config/resolve.js";
+import { notifyRun } from "../../notify/index.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
 import { iamPolicy } from "../../core/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
@@ -75,27 +77,20 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "silent"]));
 
   withCommon(program.command("validate").description("check the config file and exit (no network)")).action(async (opts: CommonOptions) => {
-    const config = await loadConfigFile(opts.config);
-    output.out(
-      `${opts.config}: valid. sync "${config.name}": ${config.source.mount}${config.source.path ? `/${config.source.path}` : ""} -> ${config.destination.prefix}/`,
-    );
+    const resolved = resolveConfig(await loadConfigFile(opts.config), env);
+    output.out(`${opts.config}: valid. sync "${resolved.syncName}": ${resolved.mappings.map((m) => m.describe).join("; ")}`);
   });
 
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
     const config = await loadConfigFile(opts.config);
     const logger = loggerFor(opts);
-    const wiring = await wire(config, mode, {
-      env,
-      ...(context.recorder ? { recorder: context.recorder } : {}),
-      ...(opts.forceDeletions ? { forceDeletions: true } : {}),
-    });
+    const wiring = await wire(config, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
     try {
       const report = await runMappings(
         {
           destination: wiring.destination,
-          notifiers: wiring.notifiers,
           logger,
           onProgress: showProgress
             ? (done, total) => {
@@ -108,8 +103,10 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
             : undefined,
         },
         wiring.mappings,
+        { mode, concurrency: config.sync.concurrency, ...(opts.forceDeletions ? { forceDeletions: true } : {}) },
       );
       bar?.stop();
+      await notifyRun(wiring.notifiers, report, logger);
       render(report, opts, output);
       exitCode = report.exitCode;
     } finally {
@@ -135,7 +132,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--json", "print the verdicts as JSON")
     .action(async (opts: CommonOptions) => {
       const config = await loadConfigFile(opts.config);
-      const wiring = await wire(config, "plan", { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
+      const wiring = await wire(config, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
       try {
         const report = await verify(wiring.mappings, wiring.destination, config.sync.concurrency);
         if (opts.json) output.out(JSON.stringify(report, null, 2));
@@ -152,7 +149,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       const config = await loadConfigFile(opts.config);
       const logger = loggerFor(opts);
       const recorder = context.recorder ?? new ApiCallRecorder();
-      const wiring = await wire(config, "sync", { env, recorder });
+      const wiring = await wire(config, { env, recorder });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
       const audit = config.service.auditListen?.split(/:(?=\d+$)/);
       const service = new SyncService({
@@ -163,6 +160,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         ...(audit ? { audit: { host: audit[0] ?? "127.0.0.1", port: Number(audit[1]) } } : {}),
         schedule: config.service.schedule,
         coalesceMs: config.service.coalesceMs,
+        concurrency: config.sync.concurrency,
         ...(env.SECRETBRIDGE_API_TOKEN ? { apiToken: env.SECRETBRIDGE_API_TOKEN } : {}),
         ...(env.SECRETBRIDGE_WEBHOOK_SECRET ? { webhookSecret: env.SECRETBRIDGE_WEBHOOK_SECRET } : {}),
       });

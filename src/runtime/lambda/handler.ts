@@ -5,13 +5,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import type { Context } from "aws-lambda";
 import { parseConfig } from "../../config/load.js";
 import { SyncError } from "../../core/errors.js";
-import { runSync } from "../../engine/run.js";
+import { runMappings } from "../../engine/run.js";
 import { emptyCounts, type RunReport } from "../../engine/report.js";
 import { connectionFromSecret, type VaultConnectionSecret } from "../../sources/vault/auth.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Config } from "../../config/schema.js";
-import { notifyAll, SnsNotifier } from "../../notify/index.js";
+import { notifyAll, notifyRun, SnsNotifier } from "../../notify/index.js";
 import { awsClientConfig, wire } from "../wire.js";
 
 /** Time kept back from the deadline for the last writes, the report and the notification. */
@@ -92,7 +92,7 @@ export async function runLambda(context: Pick<Context, "getRemainingTimeInMillis
   const logger = deps.logger ?? createLogger({ pretty: false, stream: process.stdout as never });
   const prefix = env.SECRETS_PREFIX ?? "hybrid-aws-secrets";
   const secretName = env.CONNECTION_SECRET_NAME ?? `${prefix}/vault-connection-secret`;
-  const client = deps.secretsManager ?? new SecretsManagerClient(awsClientConfig(env));
+  const client = deps.secretsManager ?? new SecretsManagerClient(awsClientConfig(env, "Secrets Manager"));
   const startedAt = new Date().toISOString();
   let connection: Awaited<ReturnType<typeof connectionFromSecret>>;
   let config: Config;
@@ -114,19 +114,21 @@ export async function runLambda(context: Pick<Context, "getRemainingTimeInMillis
       fatal: { errorClass: fatal.errorClass, message: fatal.message },
     };
     if (env.SNS_TOPIC_ARN) {
-      const sns = new SnsNotifier({ topicArn: env.SNS_TOPIC_ARN, client: new SNSClient(awsClientConfig(env, env.SNS_TOPIC_ARN.split(":")[3])) });
+      const sns = new SnsNotifier({ topicArn: env.SNS_TOPIC_ARN, client: new SNSClient(awsClientConfig(env, "SNS", { region: env.SNS_TOPIC_ARN.split(":")[3] ?? "" })) });
       await notifyAll([sns], { syncName: env.SYNC_NAME ?? prefix, runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: { ...summary.counts }, failures: summary.failed }, logger);
     }
     if (!deps.secretsManager) client.destroy();
     return summary;
   }
   if (!deps.secretsManager) client.destroy();
-  const wiring = await wire(config, "sync", { env });
+  const wiring = await wire(config, { env });
   try {
-    const report = await runSync(
-      { source: wiring.source, destination: wiring.destination, notifiers: wiring.notifiers, logger },
-      { ...wiring.settings, deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS },
-    );
+    const report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
+      mode: "sync",
+      concurrency: config.sync.concurrency,
+      deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
+    });
+    await notifyRun(wiring.notifiers, report, logger);
     const summary = summarize(report);
     logger.info({ summary }, "secretbridge run summary");
     return summary;

@@ -3,6 +3,7 @@
 // turn them into "this secret path changed". Values in audit lines are HMAC-ed by the server, but
 // the stream is still treated as sensitive: nothing from it is logged but mount and path.
 import { createServer, type Server, type Socket } from "node:net";
+import { pathProblem } from "../../core/paths.js";
 
 export interface SecretChange {
   mount: string;
@@ -34,11 +35,11 @@ export function changeFromAuditLine(line: string, mounts: { mount: string; kvVer
   for (const { mount, kvVersion } of mounts) {
     if (!fullPath.startsWith(`${mount}/`)) continue;
     const rest = fullPath.slice(mount.length + 1);
-    if (kvVersion === 1) return rest ? { mount, path: rest } : undefined;
+    if (kvVersion === 1) return rest && pathProblem(rest) === undefined ? { mount, path: rest } : undefined;
     const cut = rest.indexOf("/");
     const segment = cut >= 0 ? rest.slice(0, cut) : rest;
     const path = cut >= 0 ? rest.slice(cut + 1) : "";
-    if (KV2_SEGMENTS.has(segment) && path && !path.endsWith("/")) return { mount, path };
+    if (KV2_SEGMENTS.has(segment) && path && !path.endsWith("/") && pathProblem(path) === undefined) return { mount, path };
     return undefined;
   }
   return undefined;

@@ -5,7 +5,9 @@
 // are served on loopback by default.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
+import { displayPath, pathProblem } from "../../core/paths.js";
 import { TAG } from "../../core/tags.js";
+import { notifyRun } from "../../notify/index.js";
 import { runMappings, type SecretChangeTarget } from "../../engine/run.js";
 import type { RunReport } from "../../engine/report.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
@@ -30,6 +32,8 @@ export interface ServiceOptions {
   webhookSecret?: string;
   /** Wait this long after a trigger before syncing, so a burst becomes one run. */
   coalesceMs?: number;
+  /** Secrets processed at once in a run. */
+  concurrency?: number;
 }
 
 interface RunSummary {
@@ -69,7 +73,7 @@ export class SyncService {
     const httpPort = typeof address === "object" && address ? address.port : this.options.listen.port;
     let auditPort: number | undefined;
     if (this.options.audit) {
-      const mounts = this.options.wiring.mappings.map((m) => ({ mount: m.settings.source.mount, kvVersion: 2 as const }));
+      const mounts = this.options.wiring.mappings.map((m) => ({ mount: m.mapping.source.mount, kvVersion: 2 as const }));
       this.audit = new AuditStreamListener({
         ...this.options.audit,
         mounts,
@@ -110,9 +114,10 @@ export class SyncService {
     while (this.worker) await this.worker;
   }
 
+  /** The destination name a changed path gets, from the mapping that covers it (none for per-key mappings). */
   private nameOf(c: SecretChangeTarget): string | undefined {
-    const m = this.options.wiring.mappings.find((x) => x.settings.source.mount === c.mount);
-    return m ? `${m.settings.prefix}/${c.path}` : undefined;
+    const m = this.options.wiring.mappings.find((x) => x.mapping.source.mount === c.mount && x.mapping.inScope(c.path))?.mapping;
+    return m && m.granularity === "secret" ? m.nameFor(c.path) : undefined;
   }
 
   private kick(): void {
@@ -140,7 +145,12 @@ export class SyncService {
     const { wiring, logger } = this.options;
     let report: RunReport;
     try {
-      report = await runMappings({ destination: wiring.destination, notifiers: wiring.notifiers, logger }, wiring.mappings, targets);
+      report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
+        mode: "sync",
+        concurrency: this.options.concurrency ?? 8,
+        ...(targets ? { targets } : {}),
+      });
+      await notifyRun(wiring.notifiers, report, logger);
     } catch (error) {
       logger.error({ kind, err: { message: (error as Error).message } }, "sync failed unexpectedly");
       return;
@@ -203,8 +213,8 @@ export class SyncService {
         if (!this.authorized(req)) return send(401, { error: "a valid bearer token is required" });
         if (req.method === "GET" && url.pathname === "/api/status") {
           return send(200, {
-            syncName: this.options.wiring.settings.syncName,
-            mappings: this.options.wiring.mappings.map((m) => ({ mount: m.settings.source.mount, path: m.settings.subPath ?? "", prefix: m.settings.prefix })),
+            syncName: this.options.wiring.resolved.syncName,
+            mappings: this.options.wiring.mappings.map(({ mapping: m }) => ({ mount: m.source.mount, path: m.subPath, prefix: m.prefix })),
             ready: this.ready,
             pending: { full: this.pendingFull, paths: this.pendingTargets.size },
             runs: this.runs,
@@ -249,6 +259,12 @@ export class SyncService {
     }
     const changes = (parsed.changes ?? []).filter((c): c is SecretChangeTarget => typeof c.mount === "string" && typeof c.path === "string" && c.path.length > 0);
     if (changes.length === 0) return send(400, { error: 'expected {"changes": [{"mount": ..., "path": ...}]}' });
+    // Refused before anything is queued: a path with `.`, `..` or empty segments would be
+    // normalised by the HTTP client into another path, outside the mapping.
+    const invalid = changes.filter((c) => pathProblem(c.path) !== undefined);
+    if (invalid.length > 0) {
+      return send(400, { error: "invalid-path", paths: invalid.map((c) => ({ path: displayPath(c.path), problem: pathProblem(c.path) })) });
+    }
     this.requestTargets(changes, "webhook");
     send(202, { accepted: changes.length });
   }

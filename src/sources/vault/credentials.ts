@@ -11,12 +11,20 @@ export interface VaultConnectionInput {
   tokenFile?: string;
 }
 
-export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.ProcessEnv = process.env): { address: string; token: string } {
+/** The configured address, else $BAO_ADDR, else $VAULT_ADDR; undefined when none is set. */
+export function vaultAddress(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   // `||`, not `??`: an empty value (a blank config key, `export VAULT_ADDR=`) means "not set".
-  const address = input.address || env.BAO_ADDR || env.VAULT_ADDR;
-  if (!address) {
-    throw new SyncError("config-invalid", "source.address is not set: set it in the config, or export BAO_ADDR or VAULT_ADDR");
-  }
+  return configured || env.BAO_ADDR || env.VAULT_ADDR || undefined;
+}
+
+export function requireVaultAddress(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const address = vaultAddress(configured, env);
+  if (!address) throw new SyncError("config-invalid", "source.address is not set: set it in the config, or export BAO_ADDR or VAULT_ADDR");
+  return address;
+}
+
+export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.ProcessEnv = process.env): { address: string; token: string } {
+  const address = requireVaultAddress(input.address, env);
   let token = input.token;
   if (!token && input.tokenFile) {
     try {

@@ -1,0 +1,62 @@
+// Resolves a validated config once: every default and inherited value applied (mapping, then
+// destination, then top level), into resolved mappings that answer scope, name and ownership
+// questions. Every runtime, `verify`, the service and `iam-policy` use these; nothing downstream
+// re-derives a setting with a `??` chain.
+import { SyncError } from "../core/errors.js";
+import { createMapping, overlaps, type ResolvedMapping } from "../core/mapping.js";
+import { defaultNameTemplate } from "../core/naming.js";
+import type { ValueShape } from "../core/value.js";
+import { vaultAddress } from "../sources/vault/credentials.js";
+import type { Config, MappingConfig } from "./schema.js";
+
+export interface ResolvedConfig {
+  config: Config;
+  syncName: string;
+  /** The source address (config, $BAO_ADDR, $VAULT_ADDR); undefined when none is set. */
+  sourceAddress: string | undefined;
+  mappings: ResolvedMapping[];
+}
+
+/** Resolves the mappings of a config; throws config-invalid naming both mappings when two overlap. */
+export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const address = vaultAddress(config.source.address, env);
+  const d = config.destination;
+  const listed: { label: string; m: MappingConfig }[] = config.mappings
+    ? config.mappings.map((m, i) => ({ label: `mappings[${i}]`, m }))
+    : [{ label: "source", m: { mount: config.source.mount ?? "", path: config.source.path, include: config.source.include, exclude: config.source.exclude } }];
+  const mappings = listed.map(({ label, m }) => {
+    const granularity = m.granularity ?? d.granularity ?? "secret";
+    const shape = m.valueShape ?? d.valueShape ?? "json";
+    const valueShape: ValueShape = shape === "json" ? { type: "json" } : { type: shape, key: m.valueKey ?? d.valueKey ?? "" };
+    const kmsKeyId = m.kmsKeyId ?? d.kmsKeyId;
+    const resourcePolicy = m.resourcePolicy ?? d.resourcePolicy;
+    const description = m.description ?? d.description;
+    return createMapping({
+      label,
+      syncName: config.name,
+      source: { id: config.source.id, address: address ?? "", mount: m.mount, ...(config.source.namespace ? { namespace: config.source.namespace } : {}) },
+      subPath: m.path,
+      include: m.include ?? config.source.include,
+      exclude: m.exclude ?? config.source.exclude,
+      prefix: m.prefix ?? d.prefix,
+      nameTemplate: m.nameTemplate ?? d.nameTemplate ?? defaultNameTemplate(granularity),
+      granularity,
+      valueShape,
+      staticTags: { ...d.tags, ...m.tags },
+      copyCustomMetadata: m.copyCustomMetadata ?? d.copyCustomMetadata,
+      replicaRegions: m.replicaRegions ?? d.replicaRegions,
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+      ...(kmsKeyId ? { kmsKeyId } : {}),
+      ...(description ? { description } : {}),
+      policies: m.policies ?? config.policies,
+    });
+  });
+  const clashes: string[] = [];
+  for (const [i, a] of mappings.entries()) {
+    for (const b of mappings.slice(i + 1)) {
+      if (overlaps(a, b)) clashes.push(`  - ${a.label} (${a.describe}) and ${b.label} (${b.describe}) overlap: both cover ${a.source.mount} paths and one prefix is inside the other, so they could write (and delete) each other's secrets; give them disjoint prefixes or disjoint sub-paths`);
+    }
+  }
+  if (clashes.length) throw new SyncError("config-invalid", `config is invalid:\n${clashes.join("\n")}`);
+  return { config, syncName: config.name, sourceAddress: address, mappings };
+}

@@ -1,0 +1,104 @@
+// A resolved mapping: one source mount (and sub-path) to one destination prefix, with every
+// default and inherited value applied (the config layer builds these, once). It is the only code
+// that decides which source paths a sync covers (`inScope`), what a destination secret is named
+// (`nameFor`) and whether an existing destination secret was produced by it (`produced`).
+import picomatch from "picomatch";
+import type { DestinationSecretMeta } from "./model.js";
+import { pathProblem } from "./paths.js";
+import type { LifecyclePolicies } from "./policies.js";
+import { ownershipOf, TAG, type SourceRef } from "./tags.js";
+import type { ValueShape } from "./value.js";
+
+export type Granularity = "secret" | "key";
+
+/** Everything a mapping is, as plain data. */
+export interface MappingSpec {
+  /** Where it came from in the config, for messages: `mappings[1]` or `source`. */
+  label: string;
+  syncName: string;
+  source: SourceRef;
+  /** Sub-path of the mount ("" for the whole mount). */
+  subPath: string;
+  /** Globs over the path relative to the mount (picomatch). */
+  include: string[];
+  exclude: string[];
+  prefix: string;
+  /** Placeholders {prefix} {mount} {path} {dir} {name} {key}; validated by `templateProblem`. */
+  nameTemplate: string;
+  granularity: Granularity;
+  valueShape: ValueShape;
+  staticTags: Record<string, string>;
+  copyCustomMetadata: boolean;
+  replicaRegions: { region: string; kmsKeyId?: string }[];
+  /** Resource policy (JSON text) every secret of this mapping carries. */
+  resourcePolicy?: string;
+  kmsKeyId?: string;
+  description?: string;
+  policies: LifecyclePolicies;
+}
+
+export interface ResolvedMapping extends Readonly<MappingSpec> {
+  /** A valid path, under the sub-path, matched by include and not by exclude. */
+  inScope(path: string): boolean;
+  /** The destination name of a source path (and key, with granularity key). */
+  nameFor(path: string, key?: string): string;
+  /**
+   * True when the ownership tags of an existing destination secret say this mapping wrote it:
+   * our sync and source, this mount, a path in scope, and the name this mapping gives that path.
+   */
+  produced(secret: DestinationSecretMeta): boolean;
+  /** One line for logs and messages: `mount/sub-path -> prefix/`. */
+  readonly describe: string;
+}
+
+export function createMapping(spec: MappingSpec): ResolvedMapping {
+  const include = spec.include.length ? picomatch(spec.include, { dot: true }) : () => true;
+  const exclude = spec.exclude.length ? picomatch(spec.exclude, { dot: true }) : () => false;
+  const under = spec.subPath ? `${spec.subPath}/` : "";
+  const inScope = (path: string) => pathProblem(path) === undefined && path.startsWith(under) && include(path) && !exclude(path);
+  const nameFor = (path: string, key?: string) => expandTemplate(spec.nameTemplate, spec.prefix, spec.source.mount, path, key ?? "");
+  return {
+    ...spec,
+    describe: `${spec.source.mount}${spec.subPath ? `/${spec.subPath}` : ""} -> ${spec.prefix}/`,
+    inScope,
+    nameFor,
+    produced(secret) {
+      const tags = secret.tags;
+      if (ownershipOf(tags, spec.syncName) !== "ours") return false;
+      // Secrets written before source ids existed carry no id tag: they belong to the one source
+      // of the sync that wrote them.
+      const sourceId = tags[TAG.sourceId];
+      if (sourceId !== undefined && sourceId !== spec.source.id) return false;
+      if (tags[TAG.mount] !== spec.source.mount) return false;
+      const path = tags[TAG.path];
+      if (path === undefined || !inScope(path)) return false;
+      const key = tags[TAG.key];
+      if ((spec.granularity === "key") !== (key !== undefined)) return false;
+      return nameFor(path, key) === secret.name;
+    },
+  };
+}
+
+/** True when two mappings could write the same destination names. */
+export function overlaps(a: MappingSpec, b: MappingSpec): boolean {
+  const nested = (x: string, y: string) => x === y || y.startsWith(`${x}/`);
+  const prefixes = nested(a.prefix, b.prefix) || nested(b.prefix, a.prefix);
+  const sources =
+    a.source.id === b.source.id &&
+    a.source.mount === b.source.mount &&
+    (a.subPath === "" || b.subPath === "" || nested(a.subPath, b.subPath) || nested(b.subPath, a.subPath));
+  return prefixes && sources;
+}
+
+function expandTemplate(template: string, prefix: string, mount: string, path: string, key: string): string {
+  const cut = path.lastIndexOf("/");
+  const values: Record<string, string> = {
+    prefix,
+    mount,
+    path,
+    dir: cut >= 0 ? path.slice(0, cut) : "",
+    name: cut >= 0 ? path.slice(cut + 1) : path,
+    key,
+  };
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole).replace(/\/{2,}/g, "/");
+}

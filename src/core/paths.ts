@@ -1,0 +1,29 @@
+// What a source path may look like before anything uses it in a request or a destination name.
+// Paths come from listings, audit lines, webhooks and config; an HTTP client normalises `.` and
+// `..` in URLs, so a path like `app/../other` would silently reach outside the mapping.
+
+/** Longest path we accept (Vault's own limits are far above real paths; this bounds memory). */
+export const MAX_PATH_LENGTH = 1024;
+
+/**
+ * Why a path relative to a mount is unusable, or undefined. Rejects empty paths and segments
+ * (`a//b`, a leading or trailing `/`), `.` and `..` segments, and control characters.
+ */
+export function pathProblem(path: string): string | undefined {
+  if (path.length === 0) return "the path is empty";
+  if (path.length > MAX_PATH_LENGTH) return `the path is ${path.length} characters; at most ${MAX_PATH_LENGTH} are accepted`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(path)) return "the path contains control characters";
+  for (const segment of path.split("/")) {
+    if (segment === "") return "the path has an empty segment (a leading, trailing or doubled /)";
+    if (segment === "." || segment === "..") return `the path has a "${segment}" segment`;
+  }
+  return undefined;
+}
+
+/** A path safe to show in a message: control characters escaped, long paths cut. */
+export function displayPath(path: string): string {
+  const shown = path.length > 200 ? `${path.slice(0, 200)}...` : path;
+  // eslint-disable-next-line no-control-regex
+  return shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

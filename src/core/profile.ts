@@ -1,0 +1,22 @@
+// What the planner needs to know about a destination system, without knowing which one it is:
+// its name rules, value and tag limits, and which existing secrets are not ours to write. Each
+// destination provider exports its profile; `core/` holds no vendor constant.
+import type { DestinationSecretMeta } from "./model.js";
+import type { RenderedValue } from "./value.js";
+
+export interface DestinationProfile {
+  /** e.g. `aws-secrets-manager`; shown in messages. */
+  readonly kind: string;
+  /** Why the destination would reject (or mishandle) this name, or undefined. */
+  nameProblem(name: string): string | undefined;
+  /** Why the destination would reject this value (size, form), or undefined. */
+  valueProblem(value: RenderedValue): string | undefined;
+  /** Most tags one secret may carry. */
+  readonly maxTags: number;
+  /** Longest tag value (bounds the record of the tag keys secretbridge set). */
+  readonly maxTagValueLength: number;
+  /** Why the destination would reject this tag set, one line per problem. */
+  tagProblems(tags: Record<string, string>): string[];
+  /** Why secretbridge must never write this existing secret (managed by a service, rotated by the destination), or undefined. */
+  notWritable(secret: DestinationSecretMeta): string | undefined;
+}

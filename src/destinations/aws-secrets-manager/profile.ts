@@ -1,0 +1,74 @@
+// AWS Secrets Manager's rules, as the planner consults them: names, value size, tags, and the
+// secrets that are not ours to write (managed by another AWS service, rotated by AWS).
+import type { DestinationSecretMeta } from "../../core/model.js";
+import type { DestinationProfile } from "../../core/profile.js";
+import type { RenderedValue } from "../../core/value.js";
+
+export const MAX_NAME_LENGTH = 512;
+export const MAX_SECRET_BYTES = 65_536;
+export const MAX_TAGS = 50;
+export const MAX_TAG_KEY = 127;
+export const MAX_TAG_VALUE = 255;
+const NAME_CHARSET = /^[A-Za-z0-9/_+=.@-]+$/;
+const TAG_CHARSET = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+// AWS appends "-" plus six random characters to secret ARNs; a name that already ends that way
+// makes partial-ARN lookups resolve to the wrong secret.
+const ARN_SUFFIX_TRAP = /-[A-Za-z0-9]{6}$/;
+
+function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return "the name is empty";
+  if (name.length > MAX_NAME_LENGTH) {
+    return `the name is ${name.length} characters; AWS allows at most ${MAX_NAME_LENGTH}: shorten the source path or the prefix`;
+  }
+  if (!NAME_CHARSET.test(name)) {
+    const bad = [...new Set([...name].filter((c) => !/[A-Za-z0-9/_+=.@-]/.test(c)))]
+      .map((c) => JSON.stringify(c))
+      .join(" ");
+    return `the name contains characters AWS does not allow (${bad}); allowed: A-Z a-z 0-9 / _ + = . @ -: rename the source secret`;
+  }
+  if (ARN_SUFFIX_TRAP.test(name)) {
+    return "the name ends with a hyphen and six characters, which AWS confuses with its ARN suffix: rename the source secret";
+  }
+  return undefined;
+}
+
+function valueProblem(value: RenderedValue): string | undefined {
+  const bytes = "secretString" in value ? Buffer.byteLength(value.secretString, "utf8") : value.secretBinary.byteLength;
+  if (bytes <= MAX_SECRET_BYTES) return undefined;
+  const what = "secretString" in value ? "the value is" : "the binary value is";
+  return `${what} ${bytes} bytes${"secretString" in value ? " as JSON" : ""}; AWS Secrets Manager allows at most ${MAX_SECRET_BYTES}: split the secret in the source`;
+}
+
+function tagProblems(tags: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const keys = Object.keys(tags);
+  if (keys.length > MAX_TAGS) problems.push(`${keys.length} tags; AWS allows at most ${MAX_TAGS} per secret`);
+  for (const [key, value] of Object.entries(tags)) {
+    if (key.length > MAX_TAG_KEY) problems.push(`tag key ${JSON.stringify(key.slice(0, 40))}... is longer than ${MAX_TAG_KEY} characters`);
+    if (value.length > MAX_TAG_VALUE) problems.push(`tag ${key} would be ${value.length} characters; AWS allows at most ${MAX_TAG_VALUE}`);
+    if (key.toLowerCase().startsWith("aws:")) problems.push(`tag key ${key} uses the reserved aws: prefix`);
+    if (!TAG_CHARSET.test(key)) problems.push(`tag key ${JSON.stringify(key)} has characters AWS does not allow in tags`);
+    if (!TAG_CHARSET.test(value)) problems.push(`tag ${key} has characters AWS does not allow in tag values (letters, digits, spaces and _ . : / = + - @)`);
+  }
+  return problems;
+}
+
+function notWritable(secret: DestinationSecretMeta): string | undefined {
+  if (secret.owningService || secret.name.split("/").some((segment) => segment.startsWith("rds!"))) {
+    return `${secret.name} is managed by ${secret.owningService ?? "an AWS service"}; secretbridge never writes it: change the prefix or the source path`;
+  }
+  if (secret.rotationEnabled) {
+    return `${secret.name} has rotation enabled in AWS Secrets Manager; two writers would fight: turn rotation off or exclude this secret`;
+  }
+  return undefined;
+}
+
+export const awsSecretsManagerProfile: DestinationProfile = {
+  kind: "aws-secrets-manager",
+  nameProblem,
+  valueProblem,
+  maxTags: MAX_TAGS,
+  maxTagValueLength: MAX_TAG_VALUE,
+  tagProblems,
+  notWritable,
+};

@@ -1,0 +1,372 @@
+// The SecretDestination contract: one suite, written once, that every destination must pass: the
+// in-memory fake and the real Secrets Manager destination against moto. A new destination is done
+// when it passes. Plans are built by hand here; what the planner decides is tested elsewhere.
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, test } from "node:test";
+import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SyncError } from "../../src/core/errors.js";
+import type { PlannedAction } from "../../src/core/model.js";
+import { TAG } from "../../src/core/tags.js";
+import type { RenderedValue } from "../../src/core/value.js";
+import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/secrets-manager-destination.js";
+import type { SecretDestination } from "../../src/destinations/destination.js";
+import { MemoryDestination } from "../fakes/memory-destination.js";
+import { canary, startMoto, type MotoPeer } from "../helpers/peers.js";
+
+/** One implementation under test, with the few facts the interface does not show, read its own way. */
+interface ContractTarget {
+  destination: SecretDestination;
+  /** Back to an empty destination (a clean moto, an empty fake). */
+  reset(): Promise<void>;
+  /** Every version id the secret has, deprecated ones included, sorted. */
+  versionIds(name: string): Promise<string[]>;
+  /** A new AWSCURRENT version written by someone else (drift); returns its version id. */
+  outsiderPut(name: string, value: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A request token as the planner derives them: 36 characters, within AWS's 32-64. */
+const tokenOf = (digit: number) => `${digit}`.repeat(8) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(4) + "-" + `${digit}`.repeat(12);
+
+const OURS = { [TAG.managedBy]: "secretbridge", [TAG.sync]: "contract" };
+
+function planned(type: PlannedAction["type"], destinationName: string, fields: Partial<PlannedAction> = {}): PlannedAction {
+  return {
+    type,
+    mapping: "source",
+    sourcePath: destinationName.split("/").slice(1).join("/"),
+    destinationName,
+    sourceVersion: 1,
+    reason: "contract test",
+    ...fields,
+  };
+}
+
+/** The value callback `apply` gets, counting how often it was asked. */
+function valueSource(secretString: string): { value: () => Promise<RenderedValue>; reads: () => number } {
+  let reads = 0;
+  return {
+    value: async () => {
+      reads += 1;
+      return { secretString };
+    },
+    reads: () => reads,
+  };
+}
+
+/** Asserts the rejection is a SyncError of this class about this secret, with no value in its text, and returns it. */
+async function rejectsWith(promise: Promise<unknown>, errorClass: string, secretPath: string, values: string[]): Promise<SyncError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof SyncError, `not a SyncError: ${String(error)}`);
+    assert.equal(error.errorClass, errorClass, error.message);
+    assert.equal(error.secretPath, secretPath);
+    const text = `${error.message}\n${JSON.stringify(error)}`;
+    for (const v of values) assert.ok(!text.includes(v), `the error carries a secret value: ${error.message}`);
+    return error;
+  }
+  assert.fail(`expected a ${errorClass} rejection`);
+}
+
+function contract(name: string, makeDestination: () => Promise<ContractTarget>): void {
+  describe(`SecretDestination contract: ${name}`, () => {
+    let target: ContractTarget;
+    let d: SecretDestination;
+    before(async () => {
+      target = await makeDestination();
+      d = target.destination;
+    });
+    after(async () => {
+      await target?.destination.close();
+      await target?.stop();
+    });
+    beforeEach(async () => {
+      await target.reset();
+    });
+
+    /** Creates `name` with this value, token and tags, as a planned create. */
+    async function create(name: string, value: string, token: string, tags: Record<string, string> = OURS): Promise<void> {
+      await d.apply(planned("create", name, { requestToken: token, tags }), valueSource(value).value);
+    }
+
+    async function only(prefix: string) {
+      const inv = await d.inventory(prefix);
+      assert.equal(inv.secrets.length, 1, JSON.stringify(inv.secrets.map((s) => s.name)));
+      return inv.secrets[0] as (typeof inv.secrets)[number];
+    }
+
+    test("create: the inventory shows the name, exactly the tags, and the request token as the current version", async () => {
+      const value = canary("create");
+      const v = valueSource(value);
+      await d.apply(planned("create", "c/db", { requestToken: tokenOf(1), tags: { ...OURS, owner: "team-a" } }), v.value);
+
+      const s = await only("c");
+      assert.equal(s.name, "c/db");
+      assert.deepEqual(s.tags, { ...OURS, owner: "team-a" });
+      assert.equal(s.currentVersionId, tokenOf(1));
+      assert.equal(s.deletedDate, undefined);
+      assert.equal(s.rotationEnabled, undefined);
+      assert.equal(s.owningService, undefined);
+      assert.equal(v.reads(), 1);
+      assert.deepEqual(await d.readValues(["c/db"]), new Map([["c/db", { value }]]));
+      assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1)]);
+    });
+
+    test("create retried with the same token and value makes no second version", async () => {
+      const value = canary("once");
+      await create("c/once", value, tokenOf(1));
+      await create("c/once", value, tokenOf(1));
+      assert.equal((await only("c")).currentVersionId, tokenOf(1));
+      assert.deepEqual(await target.versionIds("c/once"), [tokenOf(1)]);
+    });
+
+    test("create with a token already used for another value is destination-write-failed (ResourceExistsException); the first value stays", async () => {
+      const first = canary("first");
+      const other = canary("other");
+      await create("c/db", first, tokenOf(1));
+      const error = await rejectsWith(d.apply(planned("create", "c/db", { requestToken: tokenOf(1), tags: OURS }), valueSource(other).value), "destination-write-failed", "c/db", [first, other]);
+      assert.match(error.message, /ResourceExistsException/);
+      assert.deepEqual(await d.readValues(["c/db"]), new Map([["c/db", { value: first }]]));
+      assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1)]);
+    });
+
+    test("create on a live name with a new token is destination-write-failed (ResourceExistsException)", async () => {
+      const first = canary("first");
+      const second = canary("second");
+      await create("c/db", first, tokenOf(1));
+      const error = await rejectsWith(d.apply(planned("create", "c/db", { requestToken: tokenOf(2), tags: OURS }), valueSource(second).value), "destination-write-failed", "c/db", [first, second]);
+      assert.match(error.message, /^CreateSecret c\/db: ResourceExistsException: /);
+      assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1)]);
+    });
+
+    test("create on a name scheduled for deletion is pending-deletion", async () => {
+      const old = canary("old");
+      const again = canary("again");
+      await create("c/old", old, tokenOf(1));
+      await d.apply(planned("delete", "c/old", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      const error = await rejectsWith(d.apply(planned("create", "c/old", { requestToken: tokenOf(2), tags: OURS }), valueSource(again).value), "pending-deletion", "c/old", [old, again]);
+      assert.match(error.message, /^CreateSecret c\/old: /);
+      assert.match(error.message, /restore/);
+    });
+
+    test("update with a new token makes that version current; retried, it adds no version", async () => {
+      const first = canary("v1");
+      const second = canary("v2");
+      await create("c/db", first, tokenOf(1));
+      const update = planned("update", "c/db", { requestToken: tokenOf(2), changes: ["value", "tags"], tags: { ...OURS, [TAG.sourceVersion]: "2" }, sourceVersion: 2 });
+      const v = valueSource(second);
+      await d.apply(update, v.value);
+      await d.apply(update, v.value);
+
+      const s = await only("c");
+      assert.equal(s.currentVersionId, tokenOf(2));
+      assert.deepEqual(s.tags, { ...OURS, [TAG.sourceVersion]: "2" });
+      assert.deepEqual(await d.readValues(["c/db"]), new Map([["c/db", { value: second }]]));
+      assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1), tokenOf(2)].sort());
+      assert.equal(v.reads(), 2);
+    });
+
+    test("tags-only update adds and overwrites the given tags, leaves the others, and reads no value", async () => {
+      const value = canary("tags");
+      await create("c/t", value, tokenOf(1), { ...OURS, a: "1", b: "1", outsider: "keep" });
+      const v = valueSource(canary("never-read"));
+      await d.apply(planned("update", "c/t", { changes: ["tags"], tags: { b: "2", c: "3" } }), v.value);
+
+      const s = await only("c");
+      assert.deepEqual(s.tags, { ...OURS, a: "1", b: "2", c: "3", outsider: "keep" });
+      assert.equal(s.currentVersionId, tokenOf(1));
+      assert.equal(v.reads(), 0);
+      assert.deepEqual(await target.versionIds("c/t"), [tokenOf(1)]);
+      assert.deepEqual(await d.readValues(["c/t"]), new Map([["c/t", { value }]]));
+    });
+
+    test("untag removes exactly the listed keys, and never a key that is in action.tags", async () => {
+      await create("c/u", canary("untag"), tokenOf(1), { ...OURS, a: "1", b: "1", c: "1", [TAG.orphanedAt]: "2024-01-01T00:00:00.000Z" });
+      await d.apply(
+        planned("update", "c/u", { changes: ["tags"], tags: { ...OURS, b: "2" }, untag: ["a", "b", TAG.orphanedAt, "not-there"] }),
+        valueSource("unused").value,
+      );
+      assert.deepEqual((await only("c")).tags, { ...OURS, b: "2", c: "1" });
+    });
+
+    test("orphan sets secretbridge:orphaned-at to now, keeps the other tags and writes no value", async () => {
+      await create("c/o", canary("orphan"), tokenOf(1), { ...OURS, owner: "me" });
+      const before = Date.now();
+      const v = valueSource("unused");
+      await d.apply(planned("orphan", "c/o", { tags: { [TAG.sourceVersion]: "1" } }), v.value);
+      const after = Date.now();
+
+      const s = await only("c");
+      const { [TAG.orphanedAt]: orphanedAt, ...rest } = s.tags;
+      assert.deepEqual(rest, { ...OURS, owner: "me", [TAG.sourceVersion]: "1" });
+      assert.match(orphanedAt ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const at = Date.parse(orphanedAt ?? "");
+      assert.ok(at >= before - 1000 && at <= after + 1000, `orphaned-at ${orphanedAt} is not now`);
+      assert.equal(s.currentVersionId, tokenOf(1));
+      assert.equal(v.reads(), 0);
+    });
+
+    test("delete with a recovery window: still listed and described, with a deletedDate and its tags; its value read is pending-deletion", async () => {
+      const value = canary("deleted");
+      await create("c/gone", value, tokenOf(1), { ...OURS, owner: "me" });
+      await create("c/stays", canary("stays"), tokenOf(2));
+      const v = valueSource("unused");
+      await d.apply(planned("delete", "c/gone", { deletion: { recoveryWindowDays: 7 } }), v.value);
+
+      const inv = await d.inventory("c");
+      const gone = inv.secrets.find((s) => s.name === "c/gone");
+      assert.deepEqual(inv.secrets.map((s) => s.name).sort(), ["c/gone", "c/stays"]);
+      // moto 5.2.5 sets DeletedDate to the purge date (a week ahead); AWS to when DeleteSecret ran.
+      // Either way it is a date; the planner only needs to know that the secret is pending deletion.
+      assert.ok(gone?.deletedDate instanceof Date, "deletedDate is set");
+      assert.deepEqual(gone?.tags, { ...OURS, owner: "me" });
+      assert.equal(inv.secrets.find((s) => s.name === "c/stays")?.deletedDate, undefined);
+      const described = await d.describe(["c/gone"]);
+      assert.ok(described.secrets[0]?.deletedDate instanceof Date, "describe shows the deletedDate");
+      assert.equal(v.reads(), 0);
+
+      const read = await d.readValues(["c/gone", "c/stays"]);
+      const failed = read.get("c/gone");
+      assert.ok(failed && "error" in failed, `c/gone: ${JSON.stringify(failed)}`);
+      assert.equal(failed.error.errorClass, "pending-deletion");
+      assert.equal(failed.error.secretPath, "c/gone");
+      assert.ok(!failed.error.message.includes(value));
+      assert.ok(read.get("c/stays") && "value" in (read.get("c/stays") ?? {}));
+    });
+
+    test("restore clears the deletedDate; the value is readable again and the tags are written", async () => {
+      const value = canary("restored");
+      await create("c/back", value, tokenOf(1));
+      await d.apply(planned("delete", "c/back", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      const v = valueSource("unused");
+      await d.apply(planned("restore", "c/back", { changes: ["tags"], tags: { ...OURS, restored: "yes" } }), v.value);
+
+      const s = await only("c");
+      assert.equal(s.deletedDate, undefined);
+      assert.deepEqual(s.tags, { ...OURS, restored: "yes" });
+      assert.equal(s.currentVersionId, tokenOf(1));
+      assert.equal(v.reads(), 0);
+      assert.deepEqual(await d.readValues(["c/back"]), new Map([["c/back", { value }]]));
+    });
+
+    test("restore with a new value: restored first, then the new version is current", async () => {
+      await create("c/back", canary("old"), tokenOf(1));
+      await d.apply(planned("delete", "c/back", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      const value = canary("new");
+      await d.apply(planned("restore", "c/back", { requestToken: tokenOf(2), changes: ["value", "tags"], tags: OURS, sourceVersion: 2 }), valueSource(value).value);
+
+      const s = await only("c");
+      assert.equal(s.deletedDate, undefined);
+      assert.equal(s.currentVersionId, tokenOf(2));
+      assert.deepEqual(await d.readValues(["c/back"]), new Map([["c/back", { value }]]));
+    });
+
+    test("force delete removes the secret: not listed, not described, not read", async () => {
+      await create("c/now", canary("forced"), tokenOf(1));
+      await d.apply(planned("delete", "c/now", { deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
+      assert.deepEqual((await d.inventory("c")).secrets, []);
+      assert.deepEqual((await d.describe(["c/now"])).secrets, []);
+      assert.deepEqual(await d.readValues(["c/now"]), new Map());
+    });
+
+    test("readValues: the values of existing names across batches; names that do not exist are left out", async () => {
+      const names = Array.from({ length: 21 }, (_, i) => `r/s${String(i).padStart(2, "0")}`);
+      const values = new Map(names.map((n) => [n, canary(n)]));
+      // A version id is unique per secret only: one token for all is fine.
+      for (const n of names) await create(n, values.get(n) ?? "", tokenOf(1));
+      const read = await d.readValues(["r/missing", ...names, "r/also-missing"]);
+      assert.deepEqual(new Map([...read].sort(([a], [b]) => a.localeCompare(b))), new Map([...values].map(([n, value]) => [n, { value }])));
+      assert.deepEqual(await d.readValues([]), new Map());
+    });
+
+    test("inventory(prefix) returns only names under prefix/", async () => {
+      for (const [i, n] of ["p/a", "p/deep/b", "p2/b", "p", "P/x", "x/p/a", "p-other/c"].entries()) await create(n, canary(n), tokenOf(i + 1));
+      const inv = await d.inventory("p");
+      assert.deepEqual(inv.secrets.map((s) => s.name).sort(), ["p/a", "p/deep/b"]);
+      assert.deepEqual((await d.inventory("p2")).secrets.map((s) => s.name), ["p2/b"]);
+      assert.deepEqual((await d.inventory("nothing")).secrets, []);
+    });
+
+    test("describe: the named secrets' metadata as the inventory has it; missing names are left out", async () => {
+      await create("c/a", canary("a"), tokenOf(1), { ...OURS, n: "a" });
+      await create("c/b", canary("b"), tokenOf(2), { ...OURS, n: "b" });
+      const described = await d.describe(["c/a", "c/missing", "c/b"]);
+      const byName = new Map(described.secrets.map((s) => [s.name, s]));
+      assert.deepEqual([...byName.keys()].sort(), ["c/a", "c/b"]);
+      assert.deepEqual(byName.get("c/a")?.tags, { ...OURS, n: "a" });
+      assert.equal(byName.get("c/a")?.currentVersionId, tokenOf(1));
+      assert.equal(byName.get("c/b")?.currentVersionId, tokenOf(2));
+      assert.deepEqual((await d.describe(["c/missing"])).secrets, []);
+    });
+
+    test("an action that writes nothing (unchanged) is refused as config-invalid and touches nothing", async () => {
+      const value = canary("unchanged");
+      await create("c/same", value, tokenOf(1));
+      const v = valueSource(canary("never-read"));
+      await rejectsWith(d.apply(planned("unchanged", "c/same", { tags: { other: "x" } }), v.value), "config-invalid", "c/same", [value]);
+      assert.equal(v.reads(), 0);
+      assert.deepEqual((await only("c")).tags, OURS);
+      assert.deepEqual(await target.versionIds("c/same"), [tokenOf(1)]);
+    });
+
+    test("drift repair: the restoreVersionId version becomes current, tagged secretbridge:version-id; retried, nothing more", async () => {
+      const ours = canary("ours");
+      const theirs = canary("theirs");
+      await create("c/drift", ours, tokenOf(1), { ...OURS, [TAG.sourceVersion]: "1" });
+      const outsider = await target.outsiderPut("c/drift", theirs);
+      assert.equal((await only("c")).currentVersionId, outsider);
+
+      const repair = planned("update", "c/drift", {
+        requestToken: tokenOf(1),
+        currentVersionId: outsider,
+        restoreVersionId: tokenOf(7),
+        changes: ["value"],
+        tags: { ...OURS, [TAG.sourceVersion]: "1" },
+      });
+      const v = valueSource(ours);
+      await d.apply(repair, v.value);
+      await d.apply(repair, v.value);
+
+      const s = await only("c");
+      assert.equal(s.currentVersionId, tokenOf(7));
+      assert.equal(s.tags[TAG.versionId], tokenOf(7));
+      assert.equal(s.tags[TAG.sourceVersion], "1");
+      assert.deepEqual(await d.readValues(["c/drift"]), new Map([["c/drift", { value: ours }]]));
+      assert.deepEqual(await target.versionIds("c/drift"), [tokenOf(1), tokenOf(7), outsider].sort());
+      assert.equal(v.reads(), 2);
+    });
+  });
+}
+
+contract("MemoryDestination", async () => {
+  const fake = new MemoryDestination();
+  return {
+    destination: fake,
+    reset: async () => fake.reset(),
+    versionIds: async (name) => fake.versions(name).map((v) => v.versionId).sort(),
+    outsiderPut: async (name, value) => fake.outsiderPut(name, value),
+    stop: async () => undefined,
+  };
+});
+
+contract("SecretsManagerDestination on moto", async () => {
+  const moto: MotoPeer = await startMoto();
+  const client = () =>
+    new SecretsManagerClient({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 2 });
+  const sdk = client();
+  return {
+    destination: new SecretsManagerDestination({ client: client() }),
+    reset: () => moto.reset(),
+    versionIds: async (name) => {
+      const r = await sdk.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
+      return (r.Versions ?? []).map((v) => v.VersionId ?? "").sort();
+    },
+    outsiderPut: async (name, value) => {
+      // No token: the SDK makes one up, as the console or the CLI would.
+      const r = await sdk.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
+      return r.VersionId ?? "";
+    },
+    stop: () => moto.stop(),
+  };
+});
