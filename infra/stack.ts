@@ -15,7 +15,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
-import { SECRET_SCOPED_ACTIONS, WRITE_ACTIONS } from "../src/core/iam-policy.js";
+import { SECRET_SCOPED_ACTIONS, WRITE_ACTIONS } from "../src/destinations/aws-secrets-manager/iam-policy.js";
 
 export interface SecretBridgeSettings {
   /** Destination prefix and default Vault mount (reference sample: hybrid-aws-secrets). */

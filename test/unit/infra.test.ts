@@ -235,7 +235,7 @@ describe("CDK settings from context", () => {
 
 describe("iam-policy (JSON for deployments without the CDK)", () => {
   test("the same statements as the stack, with concrete ARNs", async () => {
-    const { iamPolicy } = await import("../../src/core/iam-policy.js");
+    const { iamPolicy } = await import("../../src/destinations/aws-secrets-manager/iam-policy.js");
     const policy = iamPolicy({
       prefix: "hybrid-aws-secrets",
       region: "eu-west-1",

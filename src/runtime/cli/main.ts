@@ -6,7 +6,7 @@ import { loadConfigFile } from "../../config/load.js";
 import { resolveConfig } from "../../config/resolve.js";
 import { notifyRun } from "../../notify/index.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
-import { iamPolicy } from "../../core/iam-policy.js";
+import { iamPolicy } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
