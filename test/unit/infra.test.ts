@@ -237,11 +237,19 @@ describe("iam-policy (JSON for deployments without the CDK)", () => {
   test("the same statements as the stack, with concrete ARNs", async () => {
     const { iamPolicy } = await import("../../src/destinations/aws-secrets-manager/iam-policy.js");
     const policy = iamPolicy({
-      prefix: "hybrid-aws-secrets",
       region: "eu-west-1",
       account: "123456789012",
-      kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
-      snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
+      scopes: [
+        {
+          prefix: "hybrid-aws-secrets",
+          kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+          replicas: [],
+          lifecycle: { delete: false, restore: false, tagOrphans: false },
+          resourcePolicy: false,
+          valueReads: false,
+        },
+      ],
+      snsTopicArns: ["arn:aws:sns:eu-west-1:123456789012:t"],
       connectionSecretName: "hybrid-aws-secrets/vault-connection-secret",
     });
     const bySid = new Map(policy.Statement.map((s) => [s.Sid, s]));

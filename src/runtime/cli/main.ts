@@ -230,19 +230,22 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       output.out(
         JSON.stringify(
           iamPolicy({
-            prefix: opts.prefix,
-            region: opts.region,
             account: opts.account,
+            region: opts.region,
             partition: opts.partition,
-            ...(opts.kmsKeyArn ? { kmsKeyArn: opts.kmsKeyArn } : {}),
-            ...(opts.snsTopicArn ? { snsTopicArn: opts.snsTopicArn } : {}),
-            ...(opts.connectionSecret ? { connectionSecretName: opts.connectionSecret } : {}),
-            allowValueReads: Boolean(opts.kvV1),
-            features: [
-              ...(opts.deletion ? (["deletion"] as const) : []),
-              ...(opts.replicas ? (["replicas"] as const) : []),
-              ...(opts.resourcePolicy ? (["resourcePolicy"] as const) : []),
+            scopes: [
+              {
+                prefix: opts.prefix,
+                ...(opts.kmsKeyArn ? { kmsKeyId: opts.kmsKeyArn } : {}),
+                replicas: [],
+                lifecycle: { delete: Boolean(opts.deletion), restore: Boolean(opts.deletion), tagOrphans: false },
+                resourcePolicy: Boolean(opts.resourcePolicy),
+                valueReads: Boolean(opts.kvV1),
+                manageReplicas: Boolean(opts.replicas),
+              },
             ],
+            ...(opts.snsTopicArn ? { snsTopicArns: [opts.snsTopicArn] } : {}),
+            ...(opts.connectionSecret ? { connectionSecretName: opts.connectionSecret } : {}),
           }),
           null,
           2,
