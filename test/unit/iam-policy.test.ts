@@ -2,9 +2,15 @@
 // tests evaluate requests against the policy with a small IAM evaluator (explicit Deny wins, then
 // any Allow, else implicit deny), so "the policy blocks itself" is caught as a behaviour.
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { parseConfigText } from "../../src/config/load.js";
 import { isSyncError } from "../../src/core/errors.js";
 import { iamPolicy, type IamPolicyInput, type IamScope } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
+import { main } from "../../src/runtime/cli/main.js";
+import { iamScopesFromConfig } from "../../src/runtime/iam-scopes.js";
 
 type Statement = {
   Sid: string;
@@ -290,5 +296,79 @@ describe("iam-policy: input checks", () => {
     const use = p.Statement.find((s) => s.Sid === "UseOnlyTheReplicationKey");
     assert.deepEqual(list(use?.Resource), [token("SecretsKey.Arn")]);
     assert.deepEqual(list(use?.Condition?.StringEquals?.["kms:ViaService"]), [`secretsmanager.${tokens.region}.amazonaws.com`]);
+  });
+});
+
+const TWO_MAPPINGS = `
+name: prod
+source:
+  address: https://vault.example.com:8200
+destination:
+  region: eu-west-1
+  kmsKeyId: alias/secretbridge
+notifications:
+  sns:
+    topicArn: arn:aws:sns:eu-west-1:123456789012:secretbridge-failures
+mappings:
+  - mount: team-a
+    prefix: team-a
+    policies:
+      deletion:
+        strategy: delete
+  - mount: team-b
+    prefix: team-b
+    kmsKeyId: arn:aws:kms:eu-west-1:123456789012:key/${KEY_ID}
+    replicaRegions:
+      - region: us-east-1
+        kmsKeyId: alias/secretbridge-replica
+`;
+
+describe("iam-policy -c: one policy for every mapping of a config", () => {
+  test("iamScopesFromConfig: one scope per mapping, inheriting from destination and the top-level policies", () => {
+    const { scopes, region, snsTopicArns } = iamScopesFromConfig(parseConfigText(TWO_MAPPINGS));
+    assert.equal(region, "eu-west-1");
+    assert.deepEqual(snsTopicArns, ["arn:aws:sns:eu-west-1:123456789012:secretbridge-failures"]);
+    assert.deepEqual(scopes, [
+      scope("team-a", { kmsKeyId: "alias/secretbridge", lifecycle: { delete: true, restore: true, tagOrphans: false } }),
+      scope("team-b", { kmsKeyId: key(KEY_ID), replicas: [{ region: "us-east-1", kmsKeyId: "alias/secretbridge-replica" }] }),
+    ]);
+    const single = iamScopesFromConfig(
+      parseConfigText("name: p\nsource:\n  mount: kv\n  kvVersion: 1\ndestination:\n  prefix: team-c\npolicies:\n  deletion:\n    strategy: tag\n"),
+    );
+    assert.deepEqual(single.scopes, [scope("team-c", { valueReads: true, lifecycle: { delete: false, restore: false, tagOrphans: true } })]);
+    assert.equal(single.region, undefined);
+  });
+
+  test("the command prints the policy of every mapping; scope flags and -c do not mix; bad values exit 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-iam-"));
+    const file = join(dir, "secretbridge.yaml");
+    writeFileSync(file, TWO_MAPPINGS);
+    const run = async (args: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(["iam-policy", ...args], { output: { out: (t) => out.push(t), err: (t) => err.push(t) } });
+      return { code, out: out.join(""), err: err.join("") };
+    };
+    const ok = await run(["--account", ACCOUNT, "-c", file]);
+    assert.equal(ok.code, 0, ok.err);
+    const p = JSON.parse(ok.out) as { Statement: Statement[] };
+    assert.equal(evaluate(p, "secretsmanager:DeleteSecret", secret("team-a/x")), "allow");
+    assert.equal(evaluate(p, "secretsmanager:DeleteSecret", secret("team-b/x")), "implicit-deny");
+    assert.equal(evaluate(p, "secretsmanager:CreateSecret", secret("team-b/x", "us-east-1")), "allow");
+    assert.equal(evaluate(p, "kms:Decrypt", key(OTHER_KEY_ID), viaSecretsManager("eu-west-1", ["alias/secretbridge"])), "allow");
+    assert.equal(evaluate(p, "sns:Publish", "arn:aws:sns:eu-west-1:123456789012:secretbridge-failures"), "allow");
+
+    const mixed = await run(["--account", ACCOUNT, "-c", file, "--prefix", "x", "--deletion"]);
+    assert.equal(mixed.code, 2);
+    assert.match(mixed.err, /--prefix, --deletion cannot be combined with -c/);
+    const badAccount = await run(["--account", "123", "-c", file]);
+    assert.equal(badAccount.code, 2);
+    assert.match(badAccount.err, /\[config-invalid\] --account must be a 12-digit AWS account id, got "123"/);
+    const badKey = await run(["--account", ACCOUNT, "--region", "eu-west-1", "--kms-key-arn", "my-key"]);
+    assert.equal(badKey.code, 2);
+    assert.match(badKey.err, /kmsKeyId "my-key" is not a KMS key id, key ARN, alias name/);
+    const noRegion = await run(["--account", ACCOUNT]);
+    assert.equal(noRegion.code, 2);
+    assert.match(noRegion.err, /--region is required/);
   });
 });

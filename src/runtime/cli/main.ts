@@ -6,7 +6,7 @@ import { loadConfigFile } from "../../config/load.js";
 import { resolveConfig } from "../../config/resolve.js";
 import { notifyRun } from "../../notify/index.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
-import { iamPolicy } from "../../destinations/aws-secrets-manager/iam-policy.js";
+import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
@@ -14,6 +14,7 @@ import { bootstrapVault } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
 import { createLogger, type Logger } from "../../util/logger.js";
+import { iamScopesFromConfig } from "../iam-scopes.js";
 import { wire } from "../wire.js";
 import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
 
@@ -38,6 +39,23 @@ export interface CliContext {
   recorder?: ApiCallRecorder;
   /** Ends `serve` (tests); a real process uses SIGTERM / SIGINT. */
   stopSignal?: AbortSignal;
+}
+
+interface IamPolicyOptions {
+  account: string;
+  config?: string;
+  region?: string;
+  partition: string;
+  prefix: string;
+  kmsKeyArn?: string;
+  replicaRegion: string[];
+  snsTopicArn?: string;
+  connectionSecret?: string;
+  kvV1?: boolean;
+  deletion?: boolean;
+  replicas?: boolean;
+  resourcePolicy?: boolean;
+  verify?: boolean;
 }
 
 function defaultConfigPath(env: NodeJS.ProcessEnv): string {
@@ -215,42 +233,61 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   program
     .command("iam-policy")
     .description("print the least-privilege IAM policy (JSON) for a sync, for deployments without the CDK")
-    .requiredOption("--account <id>", "AWS account id")
-    .requiredOption("--region <region>", "AWS Region of the destination secrets")
-    .option("--prefix <prefix>", "destination prefix", "hybrid-aws-secrets")
+    .requiredOption("--account <id>", "AWS account id (12 digits) of the destination secrets")
+    .option("-c, --config <file>", "config file: one policy for every mapping it lists (instead of --prefix and the feature flags)")
+    .option("--region <region>", "AWS Region of the destination secrets (with -c, default: destination.region)")
     .option("--partition <partition>", "ARN partition (aws, aws-cn, aws-us-gov)", "aws")
-    .option("--kms-key-arn <arn>", "customer-managed key the secrets are encrypted with")
+    .option("--prefix <prefix>", "destination prefix", "hybrid-aws-secrets")
+    .option("--kms-key-arn <key>", "key the secrets are encrypted with: key id, key ARN, alias/name or alias ARN")
+    .option("--replica-region <region[=key]>", "a replica Region, with its key in that Region (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--sns-topic-arn <arn>", "failure notification topic")
-    .option("--connection-secret <name>", "a secret under the prefix to read but never write (the Lambda's connection secret)")
-    .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts, adopt-if-equal, verify)")
+    .option("--connection-secret <name>", "a secret to read but never write (the Lambda's connection secret)")
+    .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts, adopt-if-equal, granularity key)")
     .option("--deletion", "allow the delete strategy (DeleteSecret, RestoreSecret)")
-    .option("--replicas", "allow managing replica Regions")
+    .option("--replicas", "allow managing replica Regions (also without --replica-region, e.g. to remove them)")
     .option("--resource-policy", "allow setting resource policies")
-    .action((opts: { account: string; region: string; prefix: string; partition: string; kmsKeyArn?: string; snsTopicArn?: string; connectionSecret?: string; kvV1?: boolean; deletion?: boolean; replicas?: boolean; resourcePolicy?: boolean }) => {
-      output.out(
-        JSON.stringify(
-          iamPolicy({
-            account: opts.account,
-            region: opts.region,
-            partition: opts.partition,
-            scopes: [
-              {
-                prefix: opts.prefix,
-                ...(opts.kmsKeyArn ? { kmsKeyId: opts.kmsKeyArn } : {}),
-                replicas: [],
-                lifecycle: { delete: Boolean(opts.deletion), restore: Boolean(opts.deletion), tagOrphans: false },
-                resourcePolicy: Boolean(opts.resourcePolicy),
-                valueReads: Boolean(opts.kvV1),
-                manageReplicas: Boolean(opts.replicas),
-              },
-            ],
-            ...(opts.snsTopicArn ? { snsTopicArns: [opts.snsTopicArn] } : {}),
-            ...(opts.connectionSecret ? { connectionSecretName: opts.connectionSecret } : {}),
-          }),
-          null,
-          2,
-        ),
-      );
+    .option("--verify", "also allow `secretbridge verify` (value reads under every prefix)")
+    .action(async (opts: IamPolicyOptions, cmd: Command) => {
+      let scopes: IamScope[];
+      let region = opts.region;
+      const snsTopicArns = opts.snsTopicArn ? [opts.snsTopicArn] : [];
+      if (opts.config) {
+        const describesScope = ["prefix", "kmsKeyArn", "replicaRegion", "kvV1", "deletion", "replicas", "resourcePolicy"].filter((o) => cmd.getOptionValueSource(o) === "cli");
+        if (describesScope.length > 0) {
+          const flags = describesScope.map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+          throw new SyncError("config-invalid", `${flags.join(", ")} cannot be combined with -c: the config file describes the mappings`);
+        }
+        const fromConfig = iamScopesFromConfig(await loadConfigFile(opts.config));
+        scopes = fromConfig.scopes;
+        region ??= fromConfig.region;
+        snsTopicArns.push(...fromConfig.snsTopicArns);
+      } else {
+        scopes = [
+          {
+            prefix: opts.prefix,
+            ...(opts.kmsKeyArn ? { kmsKeyId: opts.kmsKeyArn } : {}),
+            replicas: opts.replicaRegion.map((r) => {
+              const [replicaRegion = "", kmsKeyId] = r.split(/=(.*)/);
+              return { region: replicaRegion, ...(kmsKeyId ? { kmsKeyId } : {}) };
+            }),
+            lifecycle: { delete: Boolean(opts.deletion), restore: Boolean(opts.deletion), tagOrphans: false },
+            resourcePolicy: Boolean(opts.resourcePolicy),
+            valueReads: Boolean(opts.kvV1),
+            manageReplicas: Boolean(opts.replicas),
+          },
+        ];
+      }
+      if (!region) throw new SyncError("config-invalid", opts.config ? "--region is required: the config sets no destination.region" : "--region is required");
+      if (opts.verify) scopes = scopes.map((s) => ({ ...s, valueReads: true }));
+      const policy = iamPolicy({
+        account: opts.account,
+        region,
+        partition: opts.partition,
+        scopes,
+        snsTopicArns,
+        ...(opts.connectionSecret ? { connectionSecretName: opts.connectionSecret } : {}),
+      });
+      output.out(JSON.stringify(policy, null, 2));
     });
 
   try {
