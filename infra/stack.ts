@@ -1,7 +1,7 @@
 // The serverless deployment: the secretbridge Lambda on an EventBridge schedule, with its own KMS
 // key, an optional failure topic, the Vault connection secret, and a role that can write only
 // under the prefix (with explicit denies everywhere else).
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Token, type StackProps } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -15,7 +15,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
-import { SECRET_SCOPED_ACTIONS, WRITE_ACTIONS } from "../src/destinations/aws-secrets-manager/iam-policy.js";
+import { iamPolicy, SECRET_SCOPED_ACTIONS } from "../src/destinations/aws-secrets-manager/iam-policy.js";
 
 export interface SecretBridgeSettings {
   /** Destination prefix and default Vault mount (reference sample: hybrid-aws-secrets). */
@@ -66,7 +66,6 @@ export class SecretBridgeStack extends Stack {
   constructor(scope: Construct, id: string, settings: SecretBridgeSettings, codePath: string, props?: StackProps) {
     super(scope, id, props);
     const prefix = settings.secretsPrefix;
-    const underPrefix = this.formatArn({ service: "secretsmanager", resource: "secret", resourceName: `${prefix}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const connectionSecretName = `${prefix}/vault-connection-secret`;
 
     const key = new kms.Key(this, "SecretsKey", {
@@ -101,7 +100,7 @@ export class SecretBridgeStack extends Stack {
 
     // The placeholder holds no credential: the operator writes the token (or nothing, with IAM
     // auth) after deploying, so no secret ever lands in the template.
-    const connection = new secretsmanager.Secret(this, "VaultConnectionSecret", {
+    new secretsmanager.Secret(this, "VaultConnectionSecret", {
       secretName: connectionSecretName,
       description: "How secretbridge reaches Vault/OpenBao: {vaultAddress, vaultToken} or {vaultAddress, auth}",
       encryptionKey: key,
@@ -124,44 +123,34 @@ export class SecretBridgeStack extends Stack {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: "secretbridge replication: writes only under the prefix",
     });
+    // The same generator as `secretbridge iam-policy`, so the Lambda's role and a hand-deployed
+    // policy are the same statements. Account, Region and partition are the stack's: concrete
+    // when the stack has an env, otherwise the AWS::AccountId / AWS::Region / AWS::Partition
+    // tokens, which the generator lets through unchecked because we say they are unresolved.
+    const functionPolicy = iamPolicy({
+      account: this.account,
+      region: this.region,
+      partition: this.partition,
+      scopes: [
+        {
+          prefix,
+          kmsKeyId: key.keyArn,
+          replicas: [],
+          lifecycle: { delete: false, restore: false, tagOrphans: false },
+          resourcePolicy: false,
+          valueReads: false,
+        },
+      ],
+      connectionSecretName,
+      // The topic is encrypted with the same key: publishing uses it via SNS.
+      ...(topic ? { snsTopicArns: [topic.topicArn], snsTopicKmsKeyIds: [key.keyArn] } : {}),
+      ...(environmentKey ? { environmentKeyArn: environmentKey.keyArn } : {}),
+      isUnresolved: (value) => Token.isUnresolved(value),
+    });
     const statements: iam.PolicyStatement[] = [
       new iam.PolicyStatement({ sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`] }),
-      new iam.PolicyStatement({ sid: "ListSecretsForInventory", actions: ["secretsmanager:ListSecrets"], resources: ["*"] }),
-      new iam.PolicyStatement({
-        sid: "WriteReplicatedSecretsUnderPrefix",
-        actions: WRITE_ACTIONS,
-        resources: [underPrefix],
-      }),
-      new iam.PolicyStatement({ sid: "ReadConnectionSecret", actions: ["secretsmanager:GetSecretValue"], resources: [connection.secretArn] }),
-      new iam.PolicyStatement({
-        sid: "DenySecretActionsOutsideThePrefix",
-        effect: iam.Effect.DENY,
-        actions: SECRET_SCOPED_ACTIONS,
-        notResources: [underPrefix],
-      }),
-      new iam.PolicyStatement({
-        sid: "DenyWritingTheConnectionSecret",
-        effect: iam.Effect.DENY,
-        actions: SECRET_SCOPED_ACTIONS.filter((a) => a !== "secretsmanager:GetSecretValue" && a !== "secretsmanager:DescribeSecret"),
-        resources: [connection.secretArn],
-      }),
-      new iam.PolicyStatement({ sid: "UseOnlyTheReplicationKey", actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key.keyArn] }),
-      new iam.PolicyStatement({
-        sid: "DenyOtherKeys",
-        effect: iam.Effect.DENY,
-        actions: ["kms:*"],
-        notResources: [key.keyArn, ...(environmentKey ? [environmentKey.keyArn] : [])],
-      }),
+      ...functionPolicy.Statement.map((statement) => iam.PolicyStatement.fromJson(statement)),
     ];
-    if (environmentKey) {
-      statements.push(new iam.PolicyStatement({ sid: "DecryptEnvironment", actions: ["kms:Decrypt"], resources: [environmentKey.keyArn] }));
-    }
-    if (topic) {
-      statements.push(
-        new iam.PolicyStatement({ sid: "PublishFailures", actions: ["sns:Publish"], resources: [topic.topicArn] }),
-        new iam.PolicyStatement({ sid: "DenyOtherTopics", effect: iam.Effect.DENY, actions: ["sns:Publish"], notResources: [topic.topicArn] }),
-      );
-    }
     if (settings.vpc) {
       statements.push(
         new iam.PolicyStatement({

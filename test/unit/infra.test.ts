@@ -106,6 +106,7 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
     assert.deepEqual(use?.Action, ["kms:Decrypt", "kms:GenerateDataKey"]);
     const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0];
     assert.deepEqual(use?.Resource, { "Fn::GetAtt": [keyId, "Arn"] });
+    assert.deepEqual((use as { Condition?: unknown }).Condition, { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } });
     assert.deepEqual(s.get("DenyOtherKeys")?.NotResource, { "Fn::GetAtt": [keyId, "Arn"] });
     const deny = s.get("DenyOtherKeys");
     assert.equal(deny?.Effect, "Deny");
@@ -177,6 +178,12 @@ describe("CDK stack with options", () => {
     assert.deepEqual(s.get("PublishFailures")?.Resource, { Ref: topicId });
     assert.equal(s.get("DenyOtherTopics")?.Effect, "Deny");
     assert.deepEqual(s.get("DenyOtherTopics")?.NotResource, { Ref: topicId });
+    // The topic is encrypted with the stack's key: publishing may use it, via SNS only.
+    const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0];
+    const topicKey = s.get("UseTheTopicKey") as (Statement & { Condition?: unknown }) | undefined;
+    assert.deepEqual(topicKey?.Action, ["kms:Decrypt", "kms:GenerateDataKey"]);
+    assert.deepEqual(topicKey?.Resource, { "Fn::GetAtt": [keyId, "Arn"] });
+    assert.deepEqual(topicKey?.Condition, { StringEquals: { "kms:ViaService": "sns.eu-west-1.amazonaws.com" } });
     const key = Object.values(t.findResources("AWS::KMS::Key"))[0] as { Properties: { KeyPolicy: { Statement: { Principal: unknown }[] } } };
     assert.ok(key.Properties.KeyPolicy.Statement.some((st) => JSON.stringify(st.Principal) === JSON.stringify({ Service: "cloudwatch.amazonaws.com" })));
     t.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp("FailureTopic") })] });
@@ -188,7 +195,12 @@ describe("CDK stack with options", () => {
     t.resourceCountIs("AWS::KMS::Key", 2);
     t.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/hybrid-aws-secrets-lambda-environment-key" });
     t.hasResourceProperties("AWS::Lambda::Function", { KmsKeyArn: Match.anyValue() });
-    assert.deepEqual(statements(t).get("DecryptEnvironment")?.Action, "kms:Decrypt");
+    const s = statements(t);
+    assert.deepEqual(s.get("DecryptEnvironment")?.Action, "kms:Decrypt");
+    // Both keys are spared by the deny of other keys.
+    const keyIds = Object.keys(t.findResources("AWS::KMS::Key")).sort();
+    const spared = (s.get("DenyOtherKeys")?.NotResource as { "Fn::GetAtt": [string, string] }[]).map((r) => r["Fn::GetAtt"][0]).sort();
+    assert.deepEqual(spared, keyIds);
   });
 
   test("VPC settings attach the function to the given subnets and security groups", () => {
@@ -250,6 +262,8 @@ describe("iam-policy (JSON for deployments without the CDK)", () => {
         },
       ],
       snsTopicArns: ["arn:aws:sns:eu-west-1:123456789012:t"],
+      // The stack's topic is encrypted with its key.
+      snsTopicKmsKeyIds: ["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
       connectionSecretName: "hybrid-aws-secrets/vault-connection-secret",
     });
     const bySid = new Map(policy.Statement.map((s) => [s.Sid, s]));
