@@ -214,7 +214,9 @@ export function planRun(inputs: MappingInventory[], facts: Facts, profile: Desti
   const who = (c: Candidate) => `${c.secret.path}${c.key !== undefined ? ` (key ${c.key})` : ""}${labelled ? ` (${c.input.mapping.label})` : ""}`;
   for (const [name, group] of claims) {
     if (group.length === 1) {
-      actions.push(planOne(group[0] as Candidate, facts, profile));
+      const c = group[0] as Candidate;
+      const otherProducer = (d: DestinationSecretMeta) => inputs.find((i) => i.mapping !== c.input.mapping && i.mapping.produced(d))?.mapping;
+      actions.push(planOne(c, facts, profile, otherProducer));
       continue;
     }
     for (const c of group) {
@@ -333,7 +335,11 @@ function unwantedTagKeys(dest: DestinationSecretMeta, tags: Record<string, strin
     .sort();
 }
 
-function planOne(c: Candidate, facts: Facts, profile: DestinationProfile): PlannedAction {
+/**
+ * One source secret (or key) against the destination secret of its name. `otherProducer` names
+ * another mapping of the run whose ownership tags claim that secret.
+ */
+function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherProducer: (d: DestinationSecretMeta) => ResolvedMapping | undefined): PlannedAction {
   const m = c.input.mapping;
   const { secret, name } = c;
   const base = baseOf(c);
@@ -371,7 +377,10 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile): Plann
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const owner = ownershipOf(dest.tags, m.syncName);
-  const producedHere = m.produced(dest);
+  // Ours, unless its tags say another mapping of this run wrote it. (Tags that match no mapping,
+  // e.g. a provenance tag edited by hand, are ours to repair: the name is this mapping's.)
+  const producer = owner === "ours" && !m.produced(dest) ? otherProducer(dest) : undefined;
+  const producedHere = owner === "ours" && producer === undefined;
 
   if (dest.deletedDate) {
     if (producedHere) {
@@ -379,7 +388,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile): Plann
     }
     return conflict("scheduled for deletion in the destination", {
       errorClass: "pending-deletion",
-      message: `${name} is scheduled for deletion in ${profile.kind}: restore it (aws secretsmanager restore-secret) or let it be purged, then sync again`,
+      message: `${name} is scheduled for deletion in ${profile.kind}: ${profile.pendingDeletionHint}, then sync again`,
     });
   }
   const notWritable = profile.notWritable(dest);
@@ -400,10 +409,10 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile): Plann
   const sameValue = sourceFingerprint !== undefined && destFingerprint !== undefined && sourceFingerprint === destFingerprint;
 
   if (owner === "unmanaged") return planUnmanaged(c, dest, withDest, write, sameValue);
-  if (!producedHere) {
+  if (producer) {
     return conflict("written by another mapping", {
       errorClass: "conflict-other-mapping",
-      message: `${name} was written by this sync from ${dest.tags[TAG.mount] ?? "?"}/${dest.tags[TAG.path] ?? "?"}, not by ${m.label} (${m.describe}); it is left untouched: give the mappings names that cannot meet`,
+      message: `${name} was written by ${producer.label} (${producer.describe}) from ${dest.tags[TAG.path] ?? "?"}, not by ${m.label} (${m.describe}); it is left untouched: give the mappings names that cannot meet`,
     });
   }
   const untag = unwantedTagKeys(dest, tags, tagging.recorded);

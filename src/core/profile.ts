@@ -17,6 +17,8 @@ export interface DestinationProfile {
   readonly maxTagValueLength: number;
   /** Why the destination would reject this tag set, one line per problem. */
   tagProblems(tags: Record<string, string>): string[];
+  /** What a user does about a secret scheduled for deletion, e.g. how to restore it. */
+  readonly pendingDeletionHint: string;
   /** Why secretbridge must never write this existing secret (managed by a service, rotated by the destination), or undefined. */
   notWritable(secret: DestinationSecretMeta): string | undefined;
 }

@@ -1,9 +1,7 @@
-// A config file -> the plain input of iamPolicy (one scope per mapping), for `iam-policy -c`.
-//
-// PLACEHOLDER, to be replaced: the inheritance below (mapping -> destination / top-level) is a
-// small local reading of the config, good enough for the IAM policy. The engine's config
-// resolution is being redesigned; its resolved mappings will replace this, so keep it here, small.
-import type { Config, MappingConfig } from "../config/schema.js";
+// A resolved config -> the plain input of iamPolicy: one scope per resolved mapping, so the
+// policy covers exactly the prefixes, keys, Regions and lifecycle actions the runs will use.
+// `iam-policy -c` and the CDK stack (issue 13) both start from here.
+import type { ResolvedConfig } from "../config/resolve.js";
 import type { IamScope } from "../destinations/aws-secrets-manager/iam-policy.js";
 
 export interface IamScopesFromConfig {
@@ -13,21 +11,19 @@ export interface IamScopesFromConfig {
   snsTopicArns: string[];
 }
 
-export function iamScopesFromConfig(config: Config): IamScopesFromConfig {
-  const d = config.destination;
-  const mappings: MappingConfig[] = config.mappings ?? [{ mount: config.source.mount ?? "", path: config.source.path }];
-  const scopes = mappings.map((m): IamScope => {
-    const policies = m.policies ?? config.policies;
-    const strategy = policies.deletion.strategy;
-    const kmsKeyId = m.kmsKeyId ?? d.kmsKeyId;
+export function iamScopesFromConfig(resolved: ResolvedConfig): IamScopesFromConfig {
+  const { config } = resolved;
+  const scopes = resolved.mappings.map((m): IamScope => {
+    const strategy = m.policies.deletion.strategy;
     return {
-      prefix: m.prefix ?? d.prefix,
-      ...(kmsKeyId ? { kmsKeyId } : {}),
-      replicas: m.replicaRegions ?? d.replicaRegions,
+      prefix: m.prefix,
+      ...(m.kmsKeyId ? { kmsKeyId: m.kmsKeyId } : {}),
+      replicas: m.replicaRegions,
       lifecycle: { delete: strategy === "delete", restore: strategy === "delete", tagOrphans: strategy === "tag" },
-      resourcePolicy: (m.resourcePolicy ?? d.resourcePolicy) !== undefined,
-      valueReads: config.source.kvVersion === 1 || policies.onConflict === "adopt-if-equal" || (m.granularity ?? d.granularity) === "key",
+      resourcePolicy: m.resourcePolicy !== undefined,
+      // Destination values are read to compare KV v1 secrets (no versions) and for adopt-if-equal.
+      valueReads: config.source.kvVersion === 1 || m.policies.onConflict === "adopt-if-equal",
     };
   });
-  return { scopes, ...(d.region ? { region: d.region } : {}), snsTopicArns: config.notifications.sns ? [config.notifications.sns.topicArn] : [] };
+  return { scopes, ...(config.destination.region ? { region: config.destination.region } : {}), snsTopicArns: config.notifications.sns ? [config.notifications.sns.topicArn] : [] };
 }

@@ -118,7 +118,7 @@ describe("drift", () => {
     await peers.sm().send(new PutSecretValueCommand({ SecretId: `${s.prefix}/app/s0`, SecretString: outside }));
     assert.equal(await s.versionCount("app/s0"), 2);
     const plan = await s.cli(["plan", "-c", config], token);
-    assert.match(plan.stdout, /update\s+app\/s0 .* drift: AWSCURRENT is /);
+    assert.match(plan.stdout, /update\s+app\/s0 .* drift: the current version is /);
     const run = await s.cli(["sync", "-c", config], token);
     assert.equal(run.code, 0, run.stdout);
     assert.equal(run.recorder.count("aws", "PutSecretValue"), 1);
@@ -336,22 +336,23 @@ describe("mapping", () => {
     assert.equal(awsWrites(again.recorder), 0);
   });
 
-  test("two mappings that would write the same name: the second is refused in the plan", async () => {
+  test("two mappings over one mount into one prefix (one sub-path inside the other) are refused before anything runs", async () => {
     const s = await peers.scenario();
     await s.put("team/db", { v: peers.secret("x1") });
     const yaml = ["mappings:", `  - mount: ${s.mount}`, `  - mount: ${s.mount}`, "    path: team", '    nameTemplate: "{prefix}/{path}"', ""].join("\n");
     const run = await s.cli(["plan", "-c", s.writeConfig({ yaml })], await s.readOnlyToken());
-    assert.equal(run.code, 1);
-    assert.match(run.stdout, /\[invalid-name\] team\/db maps to dest-.*\/team\/db, which another mapping already writes \(from team\/db\)/);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /mappings\[0\] \(.* -> dest-.*\/\) and mappings\[1\] \(.*\/team -> dest-.*\/\) overlap/);
+    assert.equal(run.recorder.count("aws", "ListSecrets"), 0);
   });
 
-  test("a name template that maps two secrets to one name: the plan refuses the second", async () => {
+  test("a name template that maps two secrets to one name: the plan refuses both", async () => {
     const s = await peers.scenario();
     await s.put("eu/db", { v: peers.secret("c1") });
     await s.put("us/db", { v: peers.secret("c2") });
     const run = await s.cli(["plan", "-c", s.writeConfig({ yaml: '  nameTemplate: "{prefix}/{name}"\n' })], await s.readOnlyToken());
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /\[invalid-name\] us\/db and eu\/db both map to dest-.*\/db: rename one of them in the source/);
+    assert.match(run.stdout, /\[invalid-name\] us\/db and eu\/db both map to dest-.*\/db: none of them is written; rename one in the source/);
   });
 
   test("binary values from a base64 field are written as SecretBinary", async () => {

@@ -34,6 +34,7 @@ describe("walkthrough", () => {
       "secretbridge:mount": s.mount,
       "secretbridge:path": "first-secret-for-replication",
       "secretbridge:source-version": "1",
+      "secretbridge:tag-keys": "",
       version: "1",
     });
     assert.equal(await s.value("first-secret-for-replication"), JSON.stringify(first));
@@ -174,7 +175,7 @@ describe("ownership and bad input", () => {
     assert.equal(await s.value("taken"), foreign);
     assert.deepEqual((await s.destination()).get(`${s.prefix}/taken`), { team: "dba" });
     assert.ok((await s.destination()).has(`${s.prefix}/free`));
-    assert.match(run.stdout, /\[conflict-unmanaged\] dest-.*\/taken exists in AWS without secretbridge ownership tags/);
+    assert.match(run.stdout, /\[conflict-unmanaged\] dest-.*\/taken exists without secretbridge ownership tags/);
   });
 
   test("a secret owned by another sync is never modified by this one", async () => {

@@ -11,6 +11,7 @@ import { isSyncError } from "../../src/core/errors.js";
 import { iamPolicy, type IamPolicyInput, type IamScope } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
 import { main } from "../../src/runtime/cli/main.js";
 import { iamScopesFromConfig } from "../../src/runtime/iam-scopes.js";
+import { resolveConfig } from "../../src/config/resolve.js";
 
 type Statement = {
   Sid: string;
@@ -259,7 +260,7 @@ describe("iam-policy: several mappings, Regions and features", () => {
 describe("iam-policy: input checks", () => {
   test("an account id that is not 12 digits is refused", () => {
     for (const account of ["123", "12345678901a", "1234567890123", ""]) {
-      refused(() => iamPolicy(input([scope("team-a")], { account })), /--account must be a 12-digit AWS account id/);
+      refused(() => iamPolicy(input([scope("team-a")], { account })), /--account must be an AWS account id of 12 digits/);
     }
   });
 
@@ -291,7 +292,7 @@ describe("iam-policy: input checks", () => {
     const token = (s: string) => `\${Token[${s}]}`;
     const isUnresolved = (v: string) => v.includes("${Token[");
     const tokens = { account: token("AWS.AccountId.1"), region: token("AWS.Region.2"), partition: token("AWS.Partition.3") };
-    refused(() => iamPolicy(input([scope("team-a")], tokens)), /--account must be a 12-digit AWS account id/);
+    refused(() => iamPolicy(input([scope("team-a")], tokens)), /--account must be an AWS account id of 12 digits/);
     const p = policyOf(input([scope("team-a", { kmsKeyId: token("SecretsKey.Arn") })], { ...tokens, isUnresolved }));
     const use = p.Statement.find((s) => s.Sid === "UseOnlyTheReplicationKey");
     assert.deepEqual(list(use?.Resource), [token("SecretsKey.Arn")]);
@@ -325,7 +326,7 @@ mappings:
 
 describe("iam-policy -c: one policy for every mapping of a config", () => {
   test("iamScopesFromConfig: one scope per mapping, inheriting from destination and the top-level policies", () => {
-    const { scopes, region, snsTopicArns } = iamScopesFromConfig(parseConfigText(TWO_MAPPINGS));
+    const { scopes, region, snsTopicArns } = iamScopesFromConfig(resolveConfig(parseConfigText(TWO_MAPPINGS), {}));
     assert.equal(region, "eu-west-1");
     assert.deepEqual(snsTopicArns, ["arn:aws:sns:eu-west-1:123456789012:secretbridge-failures"]);
     assert.deepEqual(scopes, [
@@ -333,7 +334,7 @@ describe("iam-policy -c: one policy for every mapping of a config", () => {
       scope("team-b", { kmsKeyId: key(KEY_ID), replicas: [{ region: "us-east-1", kmsKeyId: "alias/secretbridge-replica" }] }),
     ]);
     const single = iamScopesFromConfig(
-      parseConfigText("name: p\nsource:\n  mount: kv\n  kvVersion: 1\ndestination:\n  prefix: team-c\npolicies:\n  deletion:\n    strategy: tag\n"),
+      resolveConfig(parseConfigText("name: p\nsource:\n  mount: kv\n  kvVersion: 1\ndestination:\n  prefix: team-c\npolicies:\n  deletion:\n    strategy: tag\n"), {}),
     );
     assert.deepEqual(single.scopes, [scope("team-c", { valueReads: true, lifecycle: { delete: false, restore: false, tagOrphans: true } })]);
     assert.equal(single.region, undefined);
@@ -363,7 +364,7 @@ describe("iam-policy -c: one policy for every mapping of a config", () => {
     assert.match(mixed.err, /--prefix, --deletion cannot be combined with -c/);
     const badAccount = await run(["--account", "123", "-c", file]);
     assert.equal(badAccount.code, 2);
-    assert.match(badAccount.err, /\[config-invalid\] --account must be a 12-digit AWS account id, got "123"/);
+    assert.match(badAccount.err, /\[config-invalid\] --account must be an AWS account id of 12 digits, got "123"/);
     const badKey = await run(["--account", ACCOUNT, "--region", "eu-west-1", "--kms-key-arn", "my-key"]);
     assert.equal(badKey.code, 2);
     assert.match(badKey.err, /kmsKeyId "my-key" is not a KMS key id, key ARN, alias name/);

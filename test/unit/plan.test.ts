@@ -252,10 +252,29 @@ describe("ownership across mappings", () => {
     assert.deepEqual(p.actions.map((a) => [a.mapping, a.destinationName, a.type]), [["mappings[1]", "team/legacy/x/a", "unchanged"], ["mappings[0]", "team/x/a", "unchanged"]]);
   });
 
-  test("a secret of this sync written from another path under this name is a conflict, not an update", () => {
-    const other = ours("elsewhere", 1, {}, mapping({ source: { ...spec.source, mount: "other-mount" } }));
-    const p = plan([src("a")], [{ ...other, name: "hybrid-aws-secrets/a" }]);
-    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.failure?.errorClass], ["conflict", "conflict-other-mapping"]);
+  test("a secret another mapping of the run wrote is a conflict for this one, never an update", () => {
+    const a = mapping({ label: "mappings[0]", source: { ...spec.source, mount: "kv-a" } });
+    const b = mapping({ label: "mappings[1]", source: { ...spec.source, mount: "kv-b" } });
+    // kv-b/db was replicated to hybrid-aws-secrets/db, then deleted in kv-b; now kv-a/db appears.
+    const dest = { secrets: [ours("db", 1, {}, b)] };
+    const p = planRun(
+      [
+        { mapping: a, source: { secrets: [src("db")], problems: [], method: "detailed-metadata-scan" }, destination: dest },
+        { mapping: b, source: { secrets: [src("other")], problems: [], method: "detailed-metadata-scan" }, destination: dest },
+      ],
+      emptyFacts(),
+      profile,
+    );
+    const action = p.actions.find((x) => x.mapping === "mappings[0]" && x.sourcePath === "db");
+    assert.deepEqual([action?.type, action?.failure?.errorClass], ["conflict", "conflict-other-mapping"]);
+    assert.match(action?.failure?.message ?? "", /written by mappings\[1\] \(kv-b -> hybrid-aws-secrets\/\) from db, not by mappings\[0\]/);
+  });
+
+  test("a provenance tag edited by hand on a secret of ours is repaired, not a conflict", () => {
+    const tampered = ours("a", 1);
+    tampered.tags = { ...tampered.tags, [TAG.path]: "tampered" };
+    const p = plan([src("a", 1)], [tampered]);
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.tags?.[TAG.path]], ["update", ["tags"], "a"]);
   });
 
   test("deletion only touches secrets this mapping produced: sync, mount, sub-path, scope and name", () => {

@@ -157,7 +157,7 @@ export function iamPolicy(input: IamPolicyInput): PolicyDocument {
   const { account, region } = input;
   const partition = input.partition ?? "aws";
 
-  if (!unresolved(account) && !ACCOUNT.test(account)) throw invalid(`--account must be a 12-digit AWS account id, got "${account}"`);
+  if (!unresolved(account) && !ACCOUNT.test(account)) throw invalid(`--account must be an AWS account id of 12 digits, got "${account}"`);
   if (!unresolved(partition) && !PARTITIONS.includes(partition)) throw invalid(`--partition must be aws, aws-cn or aws-us-gov, got "${partition}"`);
   const checkRegion = (value: string, what: string) => {
     if (unresolved(value)) return;

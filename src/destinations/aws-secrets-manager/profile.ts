@@ -70,5 +70,6 @@ export const awsSecretsManagerProfile: DestinationProfile = {
   maxTags: MAX_TAGS,
   maxTagValueLength: MAX_TAG_VALUE,
   tagProblems,
+  pendingDeletionHint: "restore it (aws secretsmanager restore-secret) or let it be purged",
   notWritable,
 };

@@ -257,7 +257,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
           const flags = describesScope.map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
           throw new SyncError("config-invalid", `${flags.join(", ")} cannot be combined with -c: the config file describes the mappings`);
         }
-        const fromConfig = iamScopesFromConfig(await loadConfigFile(opts.config));
+        const fromConfig = iamScopesFromConfig(resolveConfig(await loadConfigFile(opts.config), env));
         scopes = fromConfig.scopes;
         region ??= fromConfig.region;
         snsTopicArns.push(...fromConfig.snsTopicArns);
