@@ -11,6 +11,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
+import { runLambda, type LambdaSummary } from "../../src/runtime/lambda/handler.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
 import { FaultProxy } from "./fault-proxy.js";
@@ -195,6 +196,27 @@ export class Scenario {
     });
     this.peers.emitted.push(stdout, stderr, logs);
     return { code, stdout, stderr, logs, recorder };
+  }
+
+  /**
+   * Invokes the Lambda handler in-process as the deployed function runs (settings from env, the
+   * connection secret under the prefix), with its logs captured for the leak check.
+   */
+  async lambda(env: Record<string, string> = {}, remainingMs = 300_000): Promise<{ summary: LambdaSummary; logs: string }> {
+    let logs = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        logs += chunk.toString();
+        cb();
+      },
+    });
+    const logger = pino({ redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: "[REDACTED]" } }, sink);
+    const summary = await runLambda(
+      { getRemainingTimeInMillis: () => remainingMs },
+      { env: { ...this.peers.moto.awsEnv, SECRETS_PREFIX: this.prefix, VAULT_MOUNT: this.mount, SYNC_NAME: "lambda", ...env }, logger, secretsManager: this.peers.sm() },
+    );
+    this.peers.emitted.push(logs, JSON.stringify(summary));
+    return { summary, logs };
   }
 
   /** Destination secrets under this scenario's prefix: name → tags. */

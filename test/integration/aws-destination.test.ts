@@ -27,6 +27,7 @@ import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { TokenBucket } from "../../src/util/rate-limiter.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { canary, freePort, startMoto, type MotoPeer } from "../helpers/peers.js";
+import { rejectsWith } from "../helpers/assertions.js";
 
 let moto: MotoPeer;
 /** A loopback port nobody listens on: connection refused, at once. */
@@ -66,19 +67,6 @@ function assertNoCanary(error: unknown, canaries: string[]): void {
   const e = error as SyncError;
   const text = `${e.message}\n${JSON.stringify(e)}\n${e.stack ?? ""}`;
   for (const c of canaries) assert.ok(!text.includes(c), `error text contains a secret value: ${text}`);
-}
-
-/** Asserts the rejection is a SyncError of this class, with this path, and returns it. */
-async function rejectsWith(promise: Promise<unknown>, errorClass: string, secretPath?: string): Promise<SyncError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof SyncError, `not a SyncError: ${String(error)}`);
-    assert.equal(error.errorClass, errorClass, error.message);
-    assert.equal(error.secretPath, secretPath);
-    return error;
-  }
-  assert.fail(`expected a ${errorClass} rejection`);
 }
 
 /** A planned action as the planner would hand it to `apply`: only the fields a test sets beyond the required ones. */

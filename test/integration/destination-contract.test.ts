@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SyncError } from "../../src/core/errors.js";
 import type { PlannedAction } from "../../src/core/model.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
@@ -12,6 +11,7 @@ import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-ma
 import type { SecretDestination } from "../../src/destinations/destination.js";
 import { MemoryDestination } from "../fakes/memory-destination.js";
 import { canary, startMoto, type MotoPeer } from "../helpers/peers.js";
+import { rejectsWith } from "../helpers/assertions.js";
 
 /** One implementation under test, with the few facts the interface does not show, read its own way. */
 interface ContractTarget {
@@ -52,21 +52,6 @@ function valueSource(secretString: string): { value: () => Promise<RenderedValue
     },
     reads: () => reads,
   };
-}
-
-/** Asserts the rejection is a SyncError of this class about this secret, with no value in its text, and returns it. */
-async function rejectsWith(promise: Promise<unknown>, errorClass: string, secretPath: string, values: string[]): Promise<SyncError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof SyncError, `not a SyncError: ${String(error)}`);
-    assert.equal(error.errorClass, errorClass, error.message);
-    assert.equal(error.secretPath, secretPath);
-    const text = `${error.message}\n${JSON.stringify(error)}`;
-    for (const v of values) assert.ok(!text.includes(v), `the error carries a secret value: ${error.message}`);
-    return error;
-  }
-  assert.fail(`expected a ${errorClass} rejection`);
 }
 
 function contract(name: string, makeDestination: () => Promise<ContractTarget>): void {

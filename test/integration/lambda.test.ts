@@ -3,41 +3,15 @@
 // failures published to SNS (read back through an SQS subscription in moto).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Writable } from "node:stream";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { pino } from "pino";
 import { DEADLINE_MARGIN_MS, handler, runLambda } from "../../src/runtime/lambda/handler.js";
-import { REDACTED_FIELDS } from "../../src/util/logger.js";
 import { peersForThisFile, type Scenario } from "../helpers/harness.js";
 
 // Real peers for this file; every byte emitted is scanned for canaries at the end.
 const peers = peersForThisFile();
 
-interface Invocation {
-  summary: Awaited<ReturnType<typeof runLambda>>;
-  logs: string;
-}
-
-async function invoke(s: Scenario, env: Record<string, string> = {}, remainingMs = 300_000): Promise<Invocation> {
-  let logs = "";
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      logs += chunk.toString();
-      cb();
-    },
-  });
-  const logger = pino({ redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: "[REDACTED]" } }, sink);
-  const summary = await runLambda(
-    { getRemainingTimeInMillis: () => remainingMs },
-    {
-      env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SYNC_NAME: "lambda", ...env },
-      logger,
-      secretsManager: peers.sm(),
-    },
-  );
-  peers.emitted.push(logs, JSON.stringify(summary));
-  return { summary, logs };
-}
+const invoke = (s: Scenario, env: Record<string, string> = {}, remainingMs = 300_000) => s.lambda(env, remainingMs);
 
 async function connectionSecret(s: Scenario, value: Record<string, unknown>): Promise<void> {
   await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/vault-connection-secret`, SecretString: JSON.stringify(value) }));

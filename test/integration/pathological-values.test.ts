@@ -4,12 +4,8 @@
 // Lambda alike. Before this file, a 9,000-deep value overflowed the stack while rendering and the
 // whole run ended with "unexpected error: Maximum call stack size exceeded" (exit 2).
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { pino } from "pino";
-import { runLambda } from "../../src/runtime/lambda/handler.js";
-import { REDACTED_FIELDS } from "../../src/util/logger.js";
 import { assertNoCanary, peersForThisFile, type CliRun, type Scenario } from "../helpers/harness.js";
 
 // Real peers for this file; every byte emitted is scanned for canaries at the end.
@@ -135,24 +131,9 @@ describe("pathological values fail one secret, never the run", () => {
     await peers.sm().send(
       new CreateSecretCommand({ Name: `${s.prefix}/vault-connection-secret`, SecretString: JSON.stringify({ vaultAddress: peers.bao.url, vaultToken: await s.readOnlyToken() }) }),
     );
-    let logs = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs += chunk.toString();
-        cb();
-      },
-    });
-    const logger = pino({ redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: "[REDACTED]" } }, sink);
-    const summary = await runLambda(
-      { getRemainingTimeInMillis: () => 300_000 },
-      {
-        env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SYNC_NAME: "lambda", SNS_TOPIC_ARN: topicArn },
-        logger,
-        secretsManager: peers.sm(),
-      },
-    );
+    const { summary } = await s.lambda({ SNS_TOPIC_ARN: topicArn });
     const published = await messages();
-    peers.emitted.push(logs, JSON.stringify(summary), ...published);
+    peers.emitted.push(...published);
     assert.equal(summary.exitCode, 1, JSON.stringify(summary));
     assert.deepEqual(summary.created, [`${s.prefix}/normal`]);
     assert.deepEqual(

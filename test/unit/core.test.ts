@@ -4,29 +4,14 @@ import { scrubSecretMaterial, SyncError } from "../../src/core/errors.js";
 import { createMapping, overlaps, type MappingSpec } from "../../src/core/mapping.js";
 import { nameShapeProblem } from "../../src/core/naming.js";
 import { pathProblem } from "../../src/core/paths.js";
-import { DEFAULT_POLICIES } from "../../src/core/policies.js";
+import { mappingSpec } from "../helpers/mapping-spec.js";
 import { legacyRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
 import { ownershipOf, tagKeysRecord } from "../../src/core/tags.js";
 import { canonicalJson, renderSecretString, secretStringFingerprint, valueFingerprint } from "../../src/core/value.js";
 import { awsSecretsManagerProfile as aws } from "../../src/destinations/aws-secrets-manager/profile.js";
 
 const source = { id: "default", address: "http://127.0.0.1:8200", mount: "kv" };
-const spec: MappingSpec = {
-  label: "source",
-  syncName: "s",
-  source,
-  subPath: "",
-  include: [],
-  exclude: [],
-  prefix: "pre",
-  nameTemplate: "{prefix}/{path}",
-  granularity: "secret",
-  valueShape: { type: "json" },
-  staticTags: {},
-  copyCustomMetadata: false,
-  replicaRegions: [],
-  policies: DEFAULT_POLICIES,
-};
+const spec: MappingSpec = mappingSpec({ syncName: "s", source, prefix: "pre" });
 const nameOf = (path: string, nameTemplate = "{prefix}/{path}", extra: Partial<MappingSpec> = {}) => createMapping({ ...spec, nameTemplate, ...extra }).nameFor(path);
 
 describe("naming", () => {

@@ -8,19 +8,12 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
 import { isSyncError } from "../../src/core/errors.js";
-import { iamPolicy, type IamPolicyInput, type IamScope } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
+import { iamPolicy, type IamPolicyInput, type IamScope, type PolicyStatement } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
 import { main } from "../../src/runtime/cli/main.js";
 import { iamScopesFromConfig } from "../../src/runtime/iam-scopes.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 
-type Statement = {
-  Sid: string;
-  Effect: "Allow" | "Deny";
-  Action: string | string[];
-  Resource?: string | string[];
-  NotResource?: string | string[];
-  Condition?: Record<string, Record<string, string | string[]>>;
-};
+type Statement = PolicyStatement;
 type Context = Record<string, string | string[]>;
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : ([] as string[]).concat(v));

@@ -4,26 +4,12 @@ import { createMapping, type MappingSpec, type ResolvedMapping } from "../../src
 import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/model.js";
 import { countActions, emptyFacts, factsNeeded, planRun, sourceFactKey, type Facts, type PlanOptions } from "../../src/core/plan.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "../../src/core/policies.js";
+import { mappingSpec } from "../helpers/mapping-spec.js";
 import { driftRepairTokenFor, legacyRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
 import { TAG } from "../../src/core/tags.js";
 import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
 
-const spec: MappingSpec = {
-  label: "source",
-  syncName: "prod",
-  source: { id: "default", address: "https://vault.example.com:8200", mount: "hybrid-aws-secrets" },
-  subPath: "",
-  include: [],
-  exclude: [],
-  prefix: "hybrid-aws-secrets",
-  nameTemplate: "{prefix}/{path}",
-  granularity: "secret",
-  valueShape: { type: "json" },
-  staticTags: {},
-  copyCustomMetadata: false,
-  replicaRegions: [],
-  policies: DEFAULT_POLICIES,
-};
+const spec: MappingSpec = mappingSpec();
 const mapping = (overrides: Partial<MappingSpec> = {}): ResolvedMapping => createMapping({ ...spec, ...overrides });
 const m0 = mapping();
 
