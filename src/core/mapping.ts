@@ -56,7 +56,8 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
   const exclude = spec.exclude.length ? picomatch(spec.exclude, { dot: true }) : () => false;
   const under = spec.subPath ? `${spec.subPath}/` : "";
   const inScope = (path: string) => pathProblem(path) === undefined && path.startsWith(under) && include(path) && !exclude(path);
-  const nameFor = (path: string, key?: string) => expandTemplate(spec.nameTemplate, spec.prefix, spec.source.mount, path, key ?? "");
+  const template = compileTemplate(spec.nameTemplate);
+  const nameFor = (path: string, key?: string) => expandTemplate(template, spec.prefix, spec.source.mount, path, key ?? "");
   return {
     ...spec,
     describe: `${spec.source.mount}${spec.subPath ? `/${spec.subPath}` : ""} -> ${spec.prefix}/`,
@@ -90,15 +91,39 @@ export function overlaps(a: MappingSpec, b: MappingSpec): boolean {
   return prefixes && sources;
 }
 
-function expandTemplate(template: string, prefix: string, mount: string, path: string, key: string): string {
+type TemplatePart = { literal: string } | { placeholder: string };
+
+/** A name template split once into literal text and placeholders (names are computed per secret). */
+function compileTemplate(template: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{(\w+)\}/g)) {
+    if (m.index > last) parts.push({ literal: template.slice(last, m.index) });
+    parts.push({ placeholder: m[1] ?? "" });
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) parts.push({ literal: template.slice(last) });
+  return parts;
+}
+
+function expandTemplate(parts: TemplatePart[], prefix: string, mount: string, path: string, key: string): string {
   const cut = path.lastIndexOf("/");
-  const values: Record<string, string> = {
-    prefix,
-    mount,
-    path,
-    dir: cut >= 0 ? path.slice(0, cut) : "",
-    name: cut >= 0 ? path.slice(cut + 1) : path,
-    key,
-  };
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole).replace(/\/{2,}/g, "/");
+  let name = "";
+  for (const part of parts) {
+    if ("literal" in part) {
+      name += part.literal;
+      continue;
+    }
+    switch (part.placeholder) {
+      case "prefix": name += prefix; break;
+      case "mount": name += mount; break;
+      case "path": name += path; break;
+      case "dir": name += cut >= 0 ? path.slice(0, cut) : ""; break;
+      case "name": name += cut >= 0 ? path.slice(cut + 1) : path; break;
+      case "key": name += key; break;
+      default: name += `{${part.placeholder}}`;
+    }
+  }
+  // An empty {dir} (a top-level secret) leaves a doubled slash.
+  return name.includes("//") ? name.replace(/\/{2,}/g, "/") : name;
 }

@@ -9,9 +9,14 @@ export const MAX_PATH_LENGTH = 1024;
  * Why a path relative to a mount is unusable, or undefined. Rejects empty paths and segments
  * (`a//b`, a leading or trailing `/`), `.` and `..` segments, and control characters.
  */
+// One pass for the common case (a valid path): an empty, "." or ".." segment, or a control character.
+// eslint-disable-next-line no-control-regex
+const SUSPECT = /(^|\/)\.{0,2}(\/|$)|[\u0000-\u001f\u007f]/;
+
 export function pathProblem(path: string): string | undefined {
-  if (path.length === 0) return "the path is empty";
   if (path.length > MAX_PATH_LENGTH) return `the path is ${path.length} characters; at most ${MAX_PATH_LENGTH} are accepted`;
+  if (path.length > 0 && !SUSPECT.test(path)) return undefined;
+  if (path.length === 0) return "the path is empty";
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return "the path contains control characters";
   for (const segment of path.split("/")) {

@@ -448,30 +448,39 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   }
 
   // Same source version: is the value in the destination still the one we wrote? (metadata only)
-  const recordedAddress = dest.tags[TAG.source];
-  const legacyToken = tokenInput && recordedAddress !== undefined ? legacyRequestTokenFor(tokenInput, recordedAddress) : undefined;
-  const ourVersions = [dest.tags[TAG.versionId], requestToken, legacyToken].filter((v): v is string => v !== undefined);
-  if (requestToken && dest.currentVersionId && !ourVersions.includes(dest.currentVersionId)) {
-    const drift = { ...withDest, currentVersionId: dest.currentVersionId, restoreVersionId: driftRepairTokenFor(requestToken, dest.currentVersionId) };
+  // The token of the write that made the current version, as this release derives it or as the
+  // secret's own tags say it was derived (another source id, or a release before source ids,
+  // which used the address in its `secretbridge:source` tag). Computed only when needed.
+  const current = dest.currentVersionId;
+  let writtenWith: string | undefined;
+  if (tokenInput && current !== undefined && current !== requestToken && current !== dest.tags[TAG.versionId]) {
+    const recordedId = dest.tags[TAG.sourceId] ?? DEFAULT_SOURCE_ID;
+    const recordedAddress = dest.tags[TAG.source];
+    const candidates = [
+      ...(recordedId !== m.source.id ? [requestTokenFor({ ...tokenInput, source: { ...m.source, id: recordedId } })] : []),
+      ...(recordedAddress !== undefined ? [legacyRequestTokenFor(tokenInput, recordedAddress)] : []),
+    ];
+    writtenWith = candidates.find((t) => t === current);
+  }
+  const ours = current === undefined || current === requestToken || current === dest.tags[TAG.versionId] || writtenWith !== undefined;
+  if (requestToken && !ours && current !== undefined) {
+    const drift = { ...withDest, currentVersionId: current, restoreVersionId: driftRepairTokenFor(requestToken, current) };
     if (m.policies.drift === "overwrite") {
-      return { ...drift, ...write, type: "update", reason: `drift: the current version is ${dest.currentVersionId}, not the version secretbridge wrote; restoring`, changes: ["value", "tags"] };
+      return { ...drift, ...write, type: "update", reason: `drift: the current version is ${current}, not the version secretbridge wrote; restoring`, changes: ["value", "tags"] };
     }
     if (m.policies.drift === "report") {
       return {
         ...drift,
         type: "drift",
         reason: "changed outside secretbridge (drift policy: report)",
-        failure: { errorClass: "drift", message: `${name} was changed outside secretbridge (current version ${dest.currentVersionId}); left as is by the drift policy "report"` },
+        failure: { errorClass: "drift", message: `${name} was changed outside secretbridge (current version ${current}); left as is by the drift policy "report"` },
       };
     }
     return { ...drift, type: "unchanged", reason: "changed outside secretbridge; ignored (drift policy: skip)" };
   }
-  // A value written by a release before 0.2 is recognised by its legacy token, which hangs on
-  // the address tag: record its version id before any tag write changes that tag.
-  const keepVersion: Record<string, string> =
-    dest.tags[TAG.versionId] === undefined && legacyToken !== undefined && legacyToken !== requestToken && dest.currentVersionId === legacyToken
-      ? { [TAG.versionId]: legacyToken }
-      : {};
+  // A value recognised by a token derived from the secret's own tags (source id, or address for
+  // releases before source ids): record its version id before a tag write changes those tags.
+  const keepVersion: Record<string, string> = writtenWith !== undefined ? { [TAG.versionId]: writtenWith } : {};
   const writeTags = { ...write, tags: { ...tags, ...keepVersion } };
   if (replicasStale) {
     return {

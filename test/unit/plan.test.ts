@@ -307,6 +307,15 @@ describe("source identity and versions of ours", () => {
     assert.equal(m0.produced(ours("a", 1, {}, named)), false, "a secret of another source id");
   });
 
+  test("setting source.id after secrets were written under the default id: one tags-only update, never drift", () => {
+    const written = ours("a", 2, { currentVersionId: tokenOf("a", 2) });
+    const named = mapping({ source: { ...spec.source, id: "onprem" }, policies: { ...DEFAULT_POLICIES, drift: "report" } });
+    const p = plan([src("a", 2)], [written], named);
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.tags?.[TAG.sourceId], p.actions[0]?.tags?.[TAG.versionId]], ["update", ["tags"], "onprem", tokenOf("a", 2)]);
+    const after = { ...written, tags: { ...(p.actions[0]?.tags ?? {}) } };
+    assert.equal(plan([src("a", 2)], [after], named).actions[0]?.type, "unchanged");
+  });
+
   test("drift: the current version is not one secretbridge wrote", () => {
     const token = tokenOf("a", 2);
     assert.equal(plan([src("a", 2)], [ours("a", 2, { currentVersionId: token })]).actions[0]?.type, "unchanged");
