@@ -5,6 +5,7 @@
 import { SyncError } from "../core/errors.js";
 import { createMapping, overlaps, type ResolvedMapping } from "../core/mapping.js";
 import { defaultNameTemplate } from "../core/naming.js";
+import type { LifecyclePolicies } from "../core/policies.js";
 import type { ValueShape } from "../core/value.js";
 import { vaultAddress } from "../sources/vault/credentials.js";
 import type { Config, MappingConfig } from "./schema.js";
@@ -15,6 +16,17 @@ export interface ResolvedConfig {
   /** The source address (config, $BAO_ADDR, $VAULT_ADDR); undefined when none is set. */
   sourceAddress: string | undefined;
   mappings: ResolvedMapping[];
+}
+
+/** A mapping's policies: each key it sets, else the top-level value (which has the defaults applied). */
+function inheritPolicies(top: Config["policies"], own: MappingConfig["policies"]): LifecyclePolicies {
+  const strip = <T extends object>(o: T | undefined): Partial<T> => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    deletion: { ...top.deletion, ...strip(own?.deletion) },
+    blastRadius: { ...top.blastRadius, ...strip(own?.blastRadius) },
+    drift: own?.drift ?? top.drift,
+    onConflict: own?.onConflict ?? top.onConflict,
+  };
 }
 
 /** Resolves the mappings of a config; throws config-invalid naming both mappings when two overlap. */
@@ -48,7 +60,7 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
       ...(resourcePolicy ? { resourcePolicy } : {}),
       ...(kmsKeyId ? { kmsKeyId } : {}),
       ...(description ? { description } : {}),
-      policies: m.policies ?? config.policies,
+      policies: inheritPolicies(config.policies, m.policies),
     });
   });
   const clashes: string[] = [];

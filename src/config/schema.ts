@@ -113,6 +113,7 @@ export const rateLimitsSchema = z.strictObject({
   list: z.number().positive().max(10_000).optional(),
   "batch-read": z.number().positive().max(10_000).optional(),
   read: z.number().positive().max(100_000).optional(),
+  delete: z.number().positive().max(10_000).optional(),
   other: z.number().positive().max(10_000).optional(),
 });
 
@@ -168,23 +169,44 @@ export const notificationsSchema = z.strictObject({
     .optional(),
 });
 
+const policyFields = {
+  /** retain: report only; tag: mark orphaned; delete: schedule deletion (recovery window) or delete at once. */
+  strategy: z.enum(["retain", "tag", "delete"], { error: "must be retain, tag or delete" }),
+  recoveryWindowDays: z.number().int().min(7, "AWS allows 7-30 days").max(30, "AWS allows 7-30 days"),
+  forceDeleteWithoutRecovery: z.boolean(),
+  maxShare: z.number().min(0).max(1, "a share between 0 and 1, e.g. 0.1 for 10%"),
+  maxCount: z.number().int().min(0),
+  drift: z.enum(["overwrite", "report", "skip"], { error: "must be overwrite, report or skip" }),
+  onConflict: z.enum(["fail", "adopt", "adopt-if-equal"], { error: "must be fail, adopt or adopt-if-equal" }),
+};
+
 export const policiesSchema = z.strictObject({
   deletion: z
     .strictObject({
-      /** retain: report only; tag: mark orphaned; delete: schedule deletion (recovery window) or delete at once. */
-      strategy: z.enum(["retain", "tag", "delete"], { error: "must be retain, tag or delete" }).default("retain"),
-      recoveryWindowDays: z.number().int().min(7, "AWS allows 7-30 days").max(30, "AWS allows 7-30 days").default(30),
-      forceDeleteWithoutRecovery: z.boolean().default(false),
+      strategy: policyFields.strategy.default("retain"),
+      recoveryWindowDays: policyFields.recoveryWindowDays.default(30),
+      forceDeleteWithoutRecovery: policyFields.forceDeleteWithoutRecovery.default(false),
     })
     .default({ strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false }),
   blastRadius: z
-    .strictObject({
-      maxShare: z.number().min(0).max(1, "a share between 0 and 1, e.g. 0.1 for 10%").default(0.1),
-      maxCount: z.number().int().min(0).optional(),
-    })
+    .strictObject({ maxShare: policyFields.maxShare.default(0.1), maxCount: policyFields.maxCount.optional() })
     .default({ maxShare: 0.1 }),
-  drift: z.enum(["overwrite", "report", "skip"], { error: "must be overwrite, report or skip" }).default("overwrite"),
-  onConflict: z.enum(["fail", "adopt", "adopt-if-equal"], { error: "must be fail, adopt or adopt-if-equal" }).default("fail"),
+  drift: policyFields.drift.default("overwrite"),
+  onConflict: policyFields.onConflict.default("fail"),
+});
+
+/** A mapping's policies: only what it overrides; every key left out is the top-level `policies` value. */
+export const mappingPoliciesSchema = z.strictObject({
+  deletion: z
+    .strictObject({
+      strategy: policyFields.strategy.optional(),
+      recoveryWindowDays: policyFields.recoveryWindowDays.optional(),
+      forceDeleteWithoutRecovery: policyFields.forceDeleteWithoutRecovery.optional(),
+    })
+    .optional(),
+  blastRadius: z.strictObject({ maxShare: policyFields.maxShare.optional(), maxCount: policyFields.maxCount.optional() }).optional(),
+  drift: policyFields.drift.optional(),
+  onConflict: policyFields.onConflict.optional(),
 });
 
 /** One source mount / sub-path to one destination prefix; unset keys inherit from source / destination / policies. */
@@ -204,7 +226,7 @@ export const mappingSchema = z.strictObject({
     .array(z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS Region, e.g. eu-west-1"), kmsKeyId: z.string().min(1).optional() }))
     .optional(),
   resourcePolicy: resourcePolicySchema.optional(),
-  policies: z.lazy(() => policiesSchema).optional(),
+  policies: mappingPoliciesSchema.optional(),
 });
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, "host:port, e.g. 127.0.0.1:8080");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
+import { resolveConfig } from "../../src/config/resolve.js";
 import { SyncError } from "../../src/core/errors.js";
 
 function errorOf(text: string): string {
@@ -83,5 +84,44 @@ describe("config", () => {
   test("source.mount is required without mappings; a resource policy must be JSON", () => {
     assert.match(errorOf("name: p\nsource: {}\n"), /source\.mount: is required \(or list the mounts under mappings\)/);
     assert.match(errorOf("name: p\nsource: {mount: m}\ndestination:\n  resourcePolicy: \"{not json\"\n"), /destination\.resourcePolicy: is not valid JSON/);
+  });
+});
+
+describe("resolved mappings", () => {
+  test("a mapping's policies override key by key; what it leaves out is the top-level value, not the default", () => {
+    const resolved = resolveConfig(
+      parseConfigText(
+        [
+          "name: p",
+          "source: {}",
+          "policies:",
+          "  deletion: { strategy: delete, recoveryWindowDays: 7 }",
+          "  blastRadius: { maxShare: 0.5 }",
+          "  drift: skip",
+          "mappings:",
+          "  - mount: a",
+          "    policies:",
+          "      drift: report",
+          "      deletion: { recoveryWindowDays: 14 }",
+          "  - mount: b",
+          "    prefix: other",
+          "",
+        ].join("\n"),
+      ),
+      {},
+    );
+    const [a, b] = resolved.mappings;
+    assert.deepEqual(a?.policies, { deletion: { strategy: "delete", recoveryWindowDays: 14, forceDeleteWithoutRecovery: false }, blastRadius: { maxShare: 0.5 }, drift: "report", onConflict: "fail" });
+    assert.deepEqual(b?.policies, { deletion: { strategy: "delete", recoveryWindowDays: 7, forceDeleteWithoutRecovery: false }, blastRadius: { maxShare: 0.5 }, drift: "skip", onConflict: "fail" });
+  });
+
+  test("every inherited setting is resolved once: prefix, template by granularity, tags, value shape, source id", () => {
+    const [m] = resolveConfig(
+      parseConfigText("name: p\nsource:\n  id: onprem\n  mount: kv\ndestination:\n  prefix: dst\n  granularity: key\n  tags: { team: a }\nmappings:\n  - mount: kv\n    tags: { env: prod }\n"),
+      { BAO_ADDR: "http://vault:8200" },
+    ).mappings;
+    assert.equal(m?.nameFor("db", "user"), "dst/db/user");
+    assert.deepEqual(m?.staticTags, { team: "a", env: "prod" });
+    assert.deepEqual(m?.source, { id: "onprem", address: "http://vault:8200", mount: "kv" });
   });
 });
