@@ -1,0 +1,90 @@
+// What the HTTP API and the status page may ask of the running service, and what the state store
+// keeps: plain data in and out, names, classes and messages only (never a value).
+import type { ErrorClass } from "../../core/errors.js";
+import type { RunCounts } from "../../engine/report.js";
+
+export type SecretState = "in-sync" | "pending" | "failed" | "drifted" | "conflict" | "held";
+
+/** One destination secret as the service last saw it. */
+export interface SecretStatus {
+  /** Destination name (from the resolved mapping, never re-derived). */
+  name: string;
+  /** Source path relative to the mount. */
+  path: string;
+  /** The mapping's config label (`source`, `mappings[1]`). */
+  mapping: string;
+  state: SecretState;
+  /** Source version the destination holds (or is pending). */
+  version?: string;
+  errorClass?: ErrorClass;
+  /** Why it failed, as the report says it: a message a user can act on, never a value. */
+  message?: string;
+  /** ISO time of the last change of this row. */
+  updatedAt: string;
+}
+
+export interface RunStatus {
+  runId: string;
+  kind: "full" | "targeted";
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  counts: RunCounts;
+  /** Targeted runs: how many paths. */
+  paths?: number;
+  /** Set when the run stopped before writing (source or destination unusable). */
+  fatal?: { errorClass: ErrorClass; message: string };
+  /** The run's failures, first 50: path, class, message. */
+  failures: { path: string; destinationName?: string; errorClass: ErrorClass; message: string }[];
+}
+
+export interface SecretQuery {
+  /** 1-based. */
+  page: number;
+  /** 1-500. */
+  pageSize: number;
+  /** Case-insensitive substring of the destination name or the path. */
+  filter?: string;
+  state?: SecretState;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+/** Deletions the blast-radius guard held back, waiting for an operator's approval. */
+export interface HeldDeletions {
+  /** Stable id of exactly this set (a hash of the sorted names): approving it approves these names only. */
+  id: string;
+  names: string[];
+  reason: string;
+  heldAt: string;
+}
+
+export interface PushResult {
+  /** Changes queued for a targeted sync. */
+  accepted: number;
+  /** Mounts no mapping covers (webhook: 422 naming them). */
+  unknownMounts: string[];
+  /** Paths refused before any request: `.`, `..`, empty segments, control characters. */
+  invalidPaths: { path: string; problem: string }[];
+}
+
+export interface ServiceControl {
+  readonly syncName: string;
+  mappings(): { label: string; mount: string; path: string; prefix: string }[];
+  /** /readyz: ready after a successful full sync while source and destination are usable; else why not. */
+  readiness(): { ready: boolean; reason: string };
+  metrics(): Promise<{ contentType: string; body: string }>;
+  summary(): { ready: boolean; reason: string; running: boolean; pending: { full: boolean; paths: number }; held?: HeldDeletions };
+  runs(limit: number): RunStatus[];
+  secrets(query: SecretQuery): Page<SecretStatus>;
+  requestFull(reason: string): void;
+  /** Changes from a push (webhook, audit stream), validated before anything is queued. */
+  push(changes: { mount: string; path: string }[], origin: "webhook" | "audit"): PushResult;
+  /** Approves exactly the held set with this id for the next run; false when no such set is held. */
+  approveDeletions(id: string): boolean;
+}
