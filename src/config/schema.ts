@@ -176,6 +176,8 @@ const policyFields = {
   forceDeleteWithoutRecovery: z.boolean(),
   maxShare: z.number().min(0).max(1, "a share between 0 and 1, e.g. 0.1 for 10%"),
   maxCount: z.number().int().min(0),
+  /** At most this many deletions never trip the guard, whatever their share. */
+  minCount: z.number().int().min(0).max(1000),
   drift: z.enum(["overwrite", "report", "skip"], { error: "must be overwrite, report or skip" }),
   onConflict: z.enum(["fail", "adopt", "adopt-if-equal"], { error: "must be fail, adopt or adopt-if-equal" }),
 };
@@ -189,8 +191,8 @@ export const policiesSchema = z.strictObject({
     })
     .default({ strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false }),
   blastRadius: z
-    .strictObject({ maxShare: policyFields.maxShare.default(0.1), maxCount: policyFields.maxCount.optional() })
-    .default({ maxShare: 0.1 }),
+    .strictObject({ maxShare: policyFields.maxShare.default(0.1), maxCount: policyFields.maxCount.optional(), minCount: policyFields.minCount.default(2) })
+    .default({ maxShare: 0.1, minCount: 2 }),
   drift: policyFields.drift.default("overwrite"),
   onConflict: policyFields.onConflict.default("fail"),
 });
@@ -204,7 +206,7 @@ export const mappingPoliciesSchema = z.strictObject({
       forceDeleteWithoutRecovery: policyFields.forceDeleteWithoutRecovery.optional(),
     })
     .optional(),
-  blastRadius: z.strictObject({ maxShare: policyFields.maxShare.optional(), maxCount: policyFields.maxCount.optional() }).optional(),
+  blastRadius: z.strictObject({ maxShare: policyFields.maxShare.optional(), maxCount: policyFields.maxCount.optional(), minCount: policyFields.minCount.optional() }).optional(),
   drift: policyFields.drift.optional(),
   onConflict: policyFields.onConflict.optional(),
 });

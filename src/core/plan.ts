@@ -26,6 +26,11 @@ export interface PlanOptions {
   /** Lift the blast-radius guard for this run only. */
   forceDeletions?: boolean;
   /**
+   * Destination names an operator approved after the guard held them: the guard is lifted for a
+   * mapping whose every pending deletion is in this set (a name added since is not approved).
+   */
+  approvedDeletions?: ReadonlySet<string>;
+  /**
    * The inventories cover only some paths (a push trigger): nothing can be concluded about
    * absences, so nothing is deleted or marked; the next full run does that.
    */
@@ -598,12 +603,14 @@ function planAbsences(
     return refuse(`the source listing was incomplete (${input.source.problems.length} unreadable path(s)), so absence proves nothing`);
   }
   const listedPresent = input.source.secrets.filter((s) => s.state === "present" && m.inScope(s.path)).length;
-  if (listedPresent === 0 && !options.forceDeletions) {
+  if (listedPresent === 0 && !options.forceDeletions && !pending.every((d) => options.approvedDeletions?.has(d.name))) {
     return refuse("the source listing came back empty; run with --force-deletions if that is really so");
   }
   const share = pending.length / ours.length;
-  const { maxShare, maxCount } = policies.blastRadius;
-  if (!options.forceDeletions && (share > maxShare || (maxCount !== undefined && pending.length > maxCount))) {
+  const { maxShare, maxCount, minCount } = policies.blastRadius;
+  const approved = options.approvedDeletions !== undefined && pending.every((d) => options.approvedDeletions?.has(d.name));
+  const tripped = pending.length > minCount && (share > maxShare || (maxCount !== undefined && pending.length > maxCount));
+  if (!options.forceDeletions && !approved && tripped) {
     const limit = maxCount !== undefined ? `${Math.round(maxShare * 100)}% or ${maxCount} secrets` : `${Math.round(maxShare * 100)}%`;
     return refuse(`${pending.length} of ${ours.length} managed secrets (${Math.round(share * 100)}%) is over the blast-radius limit of ${limit}; check the source, then run with --force-deletions`);
   }

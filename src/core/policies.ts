@@ -16,16 +16,17 @@ export interface LifecyclePolicies {
   };
   /**
    * A run that would delete or orphan more than this share (0-1) or this number of the secrets it
-   * manages deletes nothing, unless forced for that run.
+   * manages deletes nothing, unless forced or approved for that run. At most `minCount` deletions
+   * never trip it (one deletion in a small estate is not a blast).
    */
-  blastRadius: { maxShare: number; maxCount?: number };
+  blastRadius: { maxShare: number; maxCount?: number; minCount: number };
   drift: DriftPolicy;
   onConflict: ConflictPolicy;
 }
 
 export const DEFAULT_POLICIES: LifecyclePolicies = {
   deletion: { strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false },
-  blastRadius: { maxShare: 0.1 },
+  blastRadius: { maxShare: 0.1, minCount: 2 },
   drift: "overwrite",
   onConflict: "fail",
 };

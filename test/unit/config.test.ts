@@ -111,8 +111,8 @@ describe("resolved mappings", () => {
       {},
     );
     const [a, b] = resolved.mappings;
-    assert.deepEqual(a?.policies, { deletion: { strategy: "delete", recoveryWindowDays: 14, forceDeleteWithoutRecovery: false }, blastRadius: { maxShare: 0.5 }, drift: "report", onConflict: "fail" });
-    assert.deepEqual(b?.policies, { deletion: { strategy: "delete", recoveryWindowDays: 7, forceDeleteWithoutRecovery: false }, blastRadius: { maxShare: 0.5 }, drift: "skip", onConflict: "fail" });
+    assert.deepEqual(a?.policies, { deletion: { strategy: "delete", recoveryWindowDays: 14, forceDeleteWithoutRecovery: false }, blastRadius: { maxShare: 0.5, minCount: 2 }, drift: "report", onConflict: "fail" });
+    assert.deepEqual(b?.policies, { deletion: { strategy: "delete", recoveryWindowDays: 7, forceDeleteWithoutRecovery: false }, blastRadius: { maxShare: 0.5, minCount: 2 }, drift: "skip", onConflict: "fail" });
   });
 
   test("every inherited setting is resolved once: prefix, template by granularity, tags, value shape, source id", () => {

@@ -228,7 +228,7 @@ describe("names and collisions", () => {
 
 describe("ownership across mappings", () => {
   test("nested prefixes: a mapping never deletes, marks or writes what another mapping produced", () => {
-    const deleting = { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" as const }, blastRadius: { maxShare: 1 } };
+    const deleting = { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" as const }, blastRadius: { maxShare: 1, minCount: 0 } };
     const outer = mapping({ label: "mappings[0]", source: { ...spec.source, mount: "nest" }, prefix: "team", policies: deleting });
     const inner = mapping({ label: "mappings[1]", source: { ...spec.source, mount: "nest" }, subPath: "x", prefix: "team/legacy", policies: deleting });
     const source = { secrets: [src("x/a")], problems: [], method: "detailed-metadata-scan" as const };
@@ -437,14 +437,28 @@ describe("lifecycle policies", () => {
     assert.equal(refused.length, 3);
     assert.match(refused[0]?.failure?.message ?? "", /3 of 20 managed secrets \(15%\) is over the blast-radius limit of 10%; check the source, then run with --force-deletions/);
     assert.equal(plan(source, dest, deleteStrategy("delete"), { forceDeletions: true }).actions.filter((a) => a.type === "delete").length, 3);
-    const byCount = plan(names.slice(1).map((n) => src(n)), dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, maxCount: 0 } }));
+    const byCount = plan(names.slice(1).map((n) => src(n)), dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, maxCount: 0, minCount: 0 } }));
     assert.equal(byCount.actions.filter((a) => a.failure?.errorClass === "blast-radius").length, 1);
+  });
+
+  test("a few deletions (minCount) never trip the guard; an approved set lifts it for exactly those names", () => {
+    const names = many(5);
+    const dest = names.map((n) => ours(n, 1));
+    const oneGone = plan(names.slice(1).map((n) => src(n)), dest, deleteStrategy("delete"));
+    assert.deepEqual(oneGone.actions.filter((a) => a.type === "delete").map((a) => a.sourcePath), ["s00"], "1 of 5 is 20% but under the floor of 2");
+    const threeGone = names.slice(3).map((n) => src(n));
+    const held = plan(threeGone, dest, deleteStrategy("delete"));
+    assert.equal(held.actions.filter((a) => a.failure?.errorClass === "blast-radius").length, 3);
+    const approved = new Set(["hybrid-aws-secrets/s00", "hybrid-aws-secrets/s01", "hybrid-aws-secrets/s02"]);
+    assert.equal(plan(threeGone, dest, deleteStrategy("delete"), { approvedDeletions: approved }).actions.filter((a) => a.type === "delete").length, 3);
+    const oneMore = plan(names.slice(4).map((n) => src(n)), dest, deleteStrategy("delete"), { approvedDeletions: approved });
+    assert.equal(oneMore.actions.filter((a) => a.type === "delete").length, 0, "a name added since the approval is not approved");
   });
 
   test("an empty or incomplete source listing never deletes", () => {
     const names = many(3);
     const dest = names.map((n) => ours(n, 1));
-    const empty = plan([], dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1 } }));
+    const empty = plan([], dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, minCount: 0 } }));
     assert.equal(empty.actions.filter((a) => a.type === "delete").length, 0);
     assert.match(empty.actions[0]?.failure?.message ?? "", /the source listing came back empty/);
     const partial = planRun(
@@ -467,7 +481,7 @@ describe("lifecycle policies", () => {
 
   test("a push (targeted plan) never deletes", () => {
     const names = many(20);
-    const p = plan([src("s01")], names.map((n) => ours(n, 1)), deleteStrategy("delete", {}, { blastRadius: { maxShare: 1 } }), { targeted: true });
+    const p = plan([src("s01")], names.map((n) => ours(n, 1)), deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, minCount: 0 } }), { targeted: true });
     assert.deepEqual(p.actions.map((a) => a.type), ["unchanged"]);
   });
 });
@@ -486,7 +500,7 @@ describe("granularity key", () => {
     const failed = emptyFacts();
     failed.source.set(sourceFactKey("source", "db"), { error: { errorClass: "permission-denied", message: "db: denied" } });
     const existing = { name: "hybrid-aws-secrets/db/user", tags: { ...tagsOf(keyed, "db", 1), [TAG.key]: "user" } };
-    const strict = createMapping({ ...keyed, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1 } } });
+    const strict = createMapping({ ...keyed, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1, minCount: 0 } } });
     const p = planRun([{ ...inv([existing])[0]!, mapping: strict }], failed, profile);
     assert.deepEqual(p.actions.map((a) => [a.type, a.failure?.errorClass]), [["skip", "permission-denied"]]);
   });
