@@ -1,7 +1,7 @@
 // Prometheus metrics for `secretbridge serve` (prom-client): runs by outcome, actions by type,
 // API calls by provider / operation / status, failures by class, and the replication lag from the
 // source's write to ours. Labels are names and classes, never paths or values.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunReport } from "../../engine/report.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 
@@ -18,6 +18,13 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
   private readonly seenCalls = new Map<string, number>();
+  private readonly lastFullSuccess = new Gauge({ name: "secretbridge_last_successful_full_sync_timestamp_seconds", help: "When the last full sync without a fatal error finished", registers: [this.registry] });
+  private readonly inProgress = new Gauge({ name: "secretbridge_runs_in_progress", help: "Sync runs running now (0 or 1)", registers: [this.registry] });
+  private readonly secretStates = new Gauge({ name: "secretbridge_secrets", help: "Destination secrets by last known state", labelNames: ["state"], registers: [this.registry] });
+  private readonly notifications = new Counter({ name: "secretbridge_notifications_total", help: "Failure notices by outcome: sent, recovered, suppressed (same failures within the repeat window)", labelNames: ["outcome"], registers: [this.registry] });
+  private readonly coalesced = new Counter({ name: "secretbridge_full_syncs_coalesced_total", help: "Full syncs asked for by audit (re)connections or deletes that were folded into another one", registers: [this.registry] });
+  private readonly overflow = new Counter({ name: "secretbridge_pending_overflow_total", help: "Times the pending-path cap was reached and a full sync was asked for instead", registers: [this.registry] });
+  private readonly audit = new Gauge({ name: "secretbridge_audit_stream", help: "Audit stream counters since start: lines, changes, dropped and refused", labelNames: ["counter"], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "secretbridge_process_" });
@@ -34,6 +41,38 @@ export class ServiceMetrics {
       }
     }
     for (const f of report.failures) this.failures.inc({ class: f.errorClass });
+  }
+
+  runStarted(): void {
+    this.inProgress.set(1);
+  }
+
+  runFinished(): void {
+    this.inProgress.set(0);
+  }
+
+  fullSyncSucceeded(): void {
+    this.lastFullSuccess.set(Date.now() / 1000);
+  }
+
+  notification(outcome: "sent" | "recovered" | "suppressed"): void {
+    this.notifications.inc({ outcome });
+  }
+
+  fullSyncCoalesced(): void {
+    this.coalesced.inc();
+  }
+
+  pendingOverflow(): void {
+    this.overflow.inc();
+  }
+
+  setSecretStates(counts: Record<string, number>): void {
+    for (const [state, n] of Object.entries(counts)) this.secretStates.set({ state }, n);
+  }
+
+  setAuditCounters(counters: Record<string, number>): void {
+    for (const [counter, n] of Object.entries(counters)) this.audit.set({ counter }, n);
   }
 
   /** Adds what the recorder counted since the last call. */
