@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { nameShapeProblem, templateProblem } from "../core/naming.js";
 import { pathProblem } from "../core/paths.js";
+import { allowEntryProblem, DEFAULT_AUDIT_ALLOW_FROM, DEFAULT_AUDIT_IDLE_TIMEOUT_MS, DEFAULT_AUDIT_MAX_CONNECTIONS, DEFAULT_AUDIT_MAX_LINE_BYTES } from "../runtime/service/audit-stream.js";
 import { scheduleProblem } from "../runtime/service/schedule.js";
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
@@ -238,6 +239,26 @@ export const serviceSchema = z.strictObject({
   listen: hostPort.default("127.0.0.1:8080"),
   /** TCP listener for a Vault / OpenBao socket audit device (push trigger); off when unset. */
   auditListen: hostPort.optional(),
+  /** Peers that may connect to the audit listener: IP addresses or CIDRs. Loopback by default. */
+  auditAllowFrom: z
+    .array(
+      z.string().superRefine((entry, ctx) => {
+        const problem = allowEntryProblem(entry);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    )
+    .min(1, "list at least one address, or remove the key for loopback only")
+    .default([...DEFAULT_AUDIT_ALLOW_FROM]),
+  /** Audit connections served at once (a server uses one per socket device); more are refused. */
+  auditMaxConnections: positiveInt(1024).default(DEFAULT_AUDIT_MAX_CONNECTIONS),
+  /** Longest audit line kept, in bytes; a longer one is dropped and its connection closed (a full sync follows the reconnect). */
+  auditMaxLineBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(DEFAULT_AUDIT_MAX_LINE_BYTES),
+  /** An audit connection silent this long is closed; the server reconnects on its next write. */
+  auditIdleTimeoutSeconds: positiveInt(7 * 24 * 3600).default(DEFAULT_AUDIT_IDLE_TIMEOUT_MS / 1000),
+  /** Changed paths waiting for a targeted sync at most; more collapse into one full sync. */
+  maxPendingPaths: positiveInt(1_000_000).default(10_000),
+  /** At most one full sync triggered by audit reconnects (and deletes) per this many seconds. */
+  fullSyncMinIntervalSeconds: z.number().int().min(0).max(24 * 3600).default(60),
   /** Full syncs, the safety net: 5-field cron or EventBridge cron(...). */
   schedule: z
     .string()

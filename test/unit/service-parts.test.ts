@@ -1,33 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { changeFromAuditLine } from "../../src/runtime/service/audit-stream.js";
 import { scheduleProblem, toCronPattern } from "../../src/runtime/service/schedule.js";
 import { signWebhook, verifyWebhook } from "../../src/runtime/service/webhook-auth.js";
-
-const line = (o: unknown) => JSON.stringify(o);
-const mounts = [{ mount: "kv", kvVersion: 2 as const }, { mount: "old", kvVersion: 1 as const }];
-
-describe("audit stream parsing", () => {
-  test("successful KV v2 writes and deletes on configured mounts become changes", () => {
-    for (const [op, path] of [["create", "kv/data/a/b"], ["update", "kv/data/a/b"], ["delete", "kv/metadata/a/b"], ["update", "kv/destroy/a/b"], ["update", "kv/undelete/a/b"]]) {
-      assert.deepEqual(changeFromAuditLine(line({ type: "response", request: { operation: op, path } }), mounts), { mount: "kv", path: "a/b" }, `${op} ${path}`);
-    }
-    assert.deepEqual(changeFromAuditLine(line({ type: "response", request: { operation: "update", path: "old/x/y" } }), mounts), { mount: "old", path: "x/y" });
-  });
-  test("requests, errors, reads, lists, other mounts and garbage are ignored", () => {
-    const ignored = [
-      line({ type: "request", request: { operation: "create", path: "kv/data/a" } }),
-      line({ type: "response", error: "permission denied", request: { operation: "create", path: "kv/data/a" } }),
-      line({ type: "response", request: { operation: "read", path: "kv/data/a" } }),
-      line({ type: "response", request: { operation: "list", path: "kv/metadata/" } }),
-      line({ type: "response", request: { operation: "create", path: "other/data/a" } }),
-      line({ type: "response", request: { operation: "update", path: "kv/config" } }),
-      line({ type: "response", request: { operation: "update", path: "kvx/data/a" } }),
-      "not json",
-    ];
-    for (const l of ignored) assert.equal(changeFromAuditLine(l, mounts), undefined, l);
-  });
-});
 
 describe("schedules", () => {
   test("EventBridge cron becomes a 5-field pattern; bad expressions are named", () => {

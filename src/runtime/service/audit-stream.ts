@@ -1,101 +1,304 @@
 // The push trigger that works on every Vault / OpenBao edition: a socket audit device streams one
 // JSON line per request; we keep successful KV writes and deletes on the configured mounts and
-// turn them into "this secret path changed". Values in audit lines are HMAC-ed by the server, but
-// the stream is still treated as sensitive: nothing from it is logged but mount and path.
-import { createServer, type Server, type Socket } from "node:net";
+// turn them into "this secret path changed (written or deleted)". The port is an open door on the
+// host, so the listener is bounded: an allow-list of peers, a connection cap, a line-length cap
+// and an idle timeout. Values in audit lines are HMAC-ed by the server, but the stream is still
+// treated as sensitive: nothing from it is kept or logged but mount and path.
+import { BlockList, createServer, isIP, type Server, type Socket } from "node:net";
 import { pathProblem } from "../../core/paths.js";
 
-export interface SecretChange {
+/** A KV mount the audit stream may report on, with the KV version the source detected for it. */
+export interface AuditMount {
+  mount: string;
+  kvVersion: 1 | 2;
+  /** The Vault / OpenBao namespace the mount lives in (e.g. `team-a`); root when unset. */
+  namespace?: string;
+}
+
+/**
+ * A secret path that changed. `delete` covers KV v2 soft deletes, destroys and metadata deletes and
+ * KV v1 deletes: the service leaves those to the next full sync's deletion policy.
+ */
+export interface AuditChange {
   mount: string;
   path: string;
+  kind: "write" | "delete";
 }
 
-const KV2_SEGMENTS = new Set(["data", "metadata", "delete", "undelete", "destroy"]);
-const WRITE_OPERATIONS = new Set(["create", "update", "delete"]);
-const MAX_LINE_BYTES = 1024 * 1024;
+/** What one audit line means: a change, nothing for us, or something a real server never sends. */
+export type AuditLineResult = { type: "change"; change: AuditChange } | { type: "ignored" } | { type: "invalid"; reason: string };
 
-interface AuditLine {
-  type?: string;
-  error?: string;
-  request?: { operation?: string; path?: string; mount_point?: string };
+type Kind = AuditChange["kind"];
+
+/**
+ * Which operations on which KV v2 endpoint change a secret. `data` takes create/update (`kv put`),
+ * patch (`kv patch`) and delete (`kv delete`, a soft delete of the current version); `metadata`
+ * takes custom-metadata writes and the delete of every version; `delete`/`destroy`/`undelete` take
+ * a version list by POST, which the server audits as update.
+ */
+const KV2_ENDPOINTS: Record<string, Partial<Record<string, Kind>>> = {
+  data: { create: "write", update: "write", patch: "write", delete: "delete" },
+  metadata: { create: "write", update: "write", patch: "write", delete: "delete" },
+  delete: { update: "delete" },
+  destroy: { update: "delete" },
+  undelete: { update: "write" },
+};
+const KV1_OPERATIONS: Partial<Record<string, Kind>> = { create: "write", update: "write", delete: "delete" };
+
+interface AuditEntry {
+  type?: unknown;
+  error?: unknown;
+  request?: { operation?: unknown; path?: unknown; mount_point?: unknown; namespace?: { path?: unknown } };
 }
 
-/** The secret path a successful KV write or delete touched, or undefined for anything else. */
-export function changeFromAuditLine(line: string, mounts: { mount: string; kvVersion: 1 | 2 }[]): SecretChange | undefined {
-  let entry: AuditLine;
+const trimSlashes = (s: string) => s.replace(/^\/+|\/+$/g, "");
+
+/** The configured mount a request path falls under: exact on a segment boundary, longest wins. */
+function matchMount(path: string, namespace: string, mounts: readonly AuditMount[]): AuditMount | undefined {
+  let best: AuditMount | undefined;
+  let bestLength = -1;
+  for (const m of mounts) {
+    const mount = trimSlashes(m.mount);
+    if (trimSlashes(m.namespace ?? "") !== namespace) continue;
+    if (mount.length > bestLength && path.startsWith(`${mount}/`)) {
+      best = m;
+      bestLength = mount.length;
+    }
+  }
+  return best;
+}
+
+/** Reads one audit line: a change on a configured mount, ignored, or invalid (counted by the listener). */
+export function parseAuditLine(line: string, mounts: readonly AuditMount[]): AuditLineResult {
+  let entry: AuditEntry;
   try {
-    entry = JSON.parse(line) as AuditLine;
+    entry = JSON.parse(line) as AuditEntry;
   } catch {
-    return undefined;
+    return { type: "invalid", reason: "not JSON" };
   }
-  if (entry.type !== "response" || entry.error) return undefined;
-  const operation = entry.request?.operation ?? "";
-  const fullPath = entry.request?.path ?? "";
-  if (!WRITE_OPERATIONS.has(operation)) return undefined;
-  for (const { mount, kvVersion } of mounts) {
-    if (!fullPath.startsWith(`${mount}/`)) continue;
-    const rest = fullPath.slice(mount.length + 1);
-    if (kvVersion === 1) return rest && pathProblem(rest) === undefined ? { mount, path: rest } : undefined;
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return { type: "invalid", reason: "not a JSON object" };
+  if (entry.type !== "response" || entry.error) return { type: "ignored" };
+  const { operation, path: fullPath, mount_point: mountPoint, namespace } = entry.request ?? {};
+  if (typeof operation !== "string" || typeof fullPath !== "string") return { type: "ignored" };
+  // In a namespace the request path is relative to it; the namespace path comes separately.
+  const ns = typeof namespace?.path === "string" ? trimSlashes(namespace.path) : "";
+  const matched = matchMount(fullPath, ns, mounts);
+  if (!matched) return { type: "ignored" };
+  const mount = trimSlashes(matched.mount);
+  // The server names the mount that served the request: a mount nested under ours that we do
+  // not replicate (`kv/other` under `kv`) must not pass for a path in ours.
+  if (typeof mountPoint === "string" && trimSlashes(mountPoint) !== (ns ? `${ns}/${mount}` : mount)) return { type: "ignored" };
+  const rest = fullPath.slice(mount.length + 1);
+  let kind: Kind | undefined;
+  let path: string;
+  if (matched.kvVersion === 1) {
+    kind = KV1_OPERATIONS[operation];
+    path = rest;
+  } else {
     const cut = rest.indexOf("/");
-    const segment = cut >= 0 ? rest.slice(0, cut) : rest;
-    const path = cut >= 0 ? rest.slice(cut + 1) : "";
-    if (KV2_SEGMENTS.has(segment) && path && !path.endsWith("/") && pathProblem(path) === undefined) return { mount, path };
-    return undefined;
+    if (cut < 0) return { type: "ignored" }; // config, or an endpoint root
+    kind = KV2_ENDPOINTS[rest.slice(0, cut)]?.[operation];
+    path = rest.slice(cut + 1);
   }
-  return undefined;
+  if (!kind) return { type: "ignored" };
+  const problem = pathProblem(path);
+  if (problem) return { type: "invalid", reason: problem };
+  return { type: "change", change: { mount: matched.mount, path, kind } };
+}
+
+/** The change a successful KV write or delete made, or undefined for anything else (including invalid lines). */
+export function changeFromAuditLine(line: string, mounts: readonly AuditMount[]): AuditChange | undefined {
+  const result = parseAuditLine(line, mounts);
+  return result.type === "change" ? result.change : undefined;
+}
+
+/** Loopback only: IPv4, IPv6, and IPv4 loopback seen through a dual-stack (`::`) listener. */
+export const DEFAULT_AUDIT_ALLOW_FROM: readonly string[] = ["127.0.0.0/8", "::1/128", "::ffff:127.0.0.0/104"];
+/** A server uses one connection per socket device; a few spare for restarts and a second server. */
+export const DEFAULT_AUDIT_MAX_CONNECTIONS = 8;
+/** Values are HMAC-ed, so real lines stay far below this unless a secret has thousands of keys. */
+export const DEFAULT_AUDIT_MAX_LINE_BYTES = 1024 * 1024;
+export const DEFAULT_AUDIT_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
+
+/** Why an allow-list entry (an IP address or a CIDR) is unusable, or undefined. */
+export function allowEntryProblem(entry: string): string | undefined {
+  const parsed = parseAllowEntry(entry);
+  return typeof parsed === "string" ? parsed : undefined;
+}
+
+function parseAllowEntry(entry: string): { address: string; prefix: number; family: "ipv4" | "ipv6" } | string {
+  const [address = "", prefixText, extra] = entry.split("/");
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return `"${entry}" is not an IP address or CIDR (e.g. 127.0.0.1, 10.0.0.0/8, ::1/128)`;
+  const max = version === 4 ? 32 : 128;
+  if (prefixText === undefined) return { address, prefix: max, family: version === 4 ? "ipv4" : "ipv6" };
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return `"${entry}" has a prefix length outside 0-${max}`;
+  return { address, prefix: Number(prefixText), family: version === 4 ? "ipv4" : "ipv6" };
+}
+
+function allowList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const parsed = parseAllowEntry(entry);
+    if (typeof parsed === "string") throw new Error(`audit allow-list: ${parsed}`);
+    list.addSubnet(parsed.address, parsed.prefix, parsed.family);
+  }
+  return list;
+}
+
+/**
+ * Splits a byte stream into lines without ever holding more than `maxBytes` of an unfinished
+ * line: chunks are kept in a list with a running size and joined once, when the newline arrives.
+ */
+class LineReader {
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** The lines this chunk completes; `tooLong` once the unfinished line passes the limit (the reader is then empty). */
+  push(chunk: Buffer): { lines: string[]; tooLong: boolean } {
+    const lines: string[] = [];
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(0x0a, start);
+      const piece = chunk.subarray(start, newline < 0 ? chunk.length : newline);
+      if (this.size + piece.length > this.maxBytes) {
+        this.parts = [];
+        this.size = 0;
+        return { lines, tooLong: true };
+      }
+      if (newline < 0) {
+        if (piece.length > 0) {
+          this.parts.push(piece);
+          this.size += piece.length;
+        }
+        return { lines, tooLong: false };
+      }
+      const whole = this.parts.length === 0 ? piece : Buffer.concat([...this.parts, piece], this.size + piece.length);
+      this.parts = [];
+      this.size = 0;
+      const line = whole.toString("utf8").trim();
+      if (line) lines.push(line);
+      start = newline + 1;
+    }
+  }
 }
 
 export interface AuditStreamOptions {
   host: string;
   port: number;
-  mounts: { mount: string; kvVersion: 1 | 2 }[];
-  onChange: (change: SecretChange) => void;
-  /** A connection from the server opened (or closed): a reconnect may mean missed events. */
-  onConnection?: (event: "open" | "close") => void;
+  mounts: readonly AuditMount[];
+  /** Peers that may connect: IP addresses or CIDRs. Default: loopback. */
+  allowFrom?: readonly string[];
+  /** Connections served at once; more are refused. Default 8. */
+  maxConnections?: number;
+  /** Longest line kept; a longer one is dropped and its connection closed. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** A connection silent this long is closed (the server reconnects on its next write). Default 5 minutes. */
+  idleTimeoutMs?: number;
+  onChange: (change: AuditChange) => void;
+  /** A served connection opened or closed (refused ones are only counted): a reconnect may mean missed events. */
+  onConnection?: (event: "open" | "close", peer: string) => void;
 }
 
-/** A TCP listener for a socket audit device. Lines over 1 MiB are dropped, not buffered. */
+/** Plain numbers for metrics; every drop and refusal is counted, none is silent. (A type, not an interface, so it is a Record<string, number>.) */
+export type AuditStreamCounters = {
+  linesSeen: number;
+  changes: number;
+  droppedTooLong: number;
+  droppedInvalid: number;
+  refusedPeers: number;
+  refusedOverLimit: number;
+  idleClosed: number;
+};
+
+/** A bounded TCP listener for a socket audit device. */
 export class AuditStreamListener {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  linesSeen = 0;
+  private readonly allow: BlockList;
+  private readonly maxConnections: number;
+  private readonly maxLineBytes: number;
+  private readonly idleTimeoutMs: number;
+  private readonly counts: AuditStreamCounters = { linesSeen: 0, changes: 0, droppedTooLong: 0, droppedInvalid: 0, refusedPeers: 0, refusedOverLimit: 0, idleClosed: 0 };
 
-  constructor(private readonly options: AuditStreamOptions) {}
+  constructor(private readonly options: AuditStreamOptions) {
+    this.allow = allowList(options.allowFrom ?? DEFAULT_AUDIT_ALLOW_FROM);
+    this.maxConnections = options.maxConnections ?? DEFAULT_AUDIT_MAX_CONNECTIONS;
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_AUDIT_MAX_LINE_BYTES;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_AUDIT_IDLE_TIMEOUT_MS;
+  }
+
+  /** A snapshot of the counters. */
+  counters(): AuditStreamCounters {
+    return { ...this.counts };
+  }
+
+  /** Connections being served now. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
 
   async start(): Promise<{ host: string; port: number }> {
-    const server = createServer((socket) => this.accept(socket));
+    // Paused on connect: a refused peer is closed before a byte of it is read.
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(this.options.port, this.options.host, () => resolve());
+      server.listen(this.options.port, this.options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
     const address = server.address();
     return { host: this.options.host, port: typeof address === "object" && address ? address.port : this.options.port };
   }
 
   private accept(socket: Socket): void {
+    const address = socket.remoteAddress;
+    const peer = address ? (isIP(address) === 6 ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`) : "unknown";
+    if (!address || !this.allow.check(address, isIP(address) === 6 ? "ipv6" : "ipv4")) {
+      this.counts.refusedPeers += 1;
+      socket.destroy();
+      return;
+    }
+    if (this.sockets.size >= this.maxConnections) {
+      this.counts.refusedOverLimit += 1;
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
-    this.options.onConnection?.("open");
-    let buffer = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      buffer += chunk;
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        this.linesSeen += 1;
-        const change = changeFromAuditLine(line, this.options.mounts);
-        if (change) this.options.onChange(change);
-        newline = buffer.indexOf("\n");
-      }
-      if (Buffer.byteLength(buffer) > MAX_LINE_BYTES) buffer = "";
+    const reader = new LineReader(this.maxLineBytes);
+    socket.setTimeout(this.idleTimeoutMs);
+    socket.on("timeout", () => {
+      this.counts.idleClosed += 1;
+      socket.destroy();
     });
-    const closed = () => {
-      if (this.sockets.delete(socket)) this.options.onConnection?.("close");
-    };
-    socket.on("close", closed);
-    socket.on("error", closed);
+    socket.on("data", (chunk: Buffer) => {
+      const { lines, tooLong } = reader.push(chunk);
+      for (const line of lines) this.handle(line);
+      if (tooLong) {
+        // Closing makes the server reconnect, and the service converges with a full sync.
+        this.counts.droppedTooLong += 1;
+        socket.destroy();
+      }
+    });
+    socket.on("error", () => undefined); // a reset peer: "close" follows
+    socket.on("close", () => {
+      if (this.sockets.delete(socket)) this.options.onConnection?.("close", peer);
+    });
+    this.options.onConnection?.("open", peer);
+    socket.resume();
+  }
+
+  private handle(line: string): void {
+    this.counts.linesSeen += 1;
+    const result = parseAuditLine(line, this.options.mounts);
+    if (result.type === "invalid") this.counts.droppedInvalid += 1;
+    if (result.type !== "change") return;
+    this.counts.changes += 1;
+    this.options.onChange(result.change);
   }
 
   async stop(): Promise<void> {
