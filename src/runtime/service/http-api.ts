@@ -1,0 +1,314 @@
+// The service's HTTP surface: health, readiness, metrics, the status page, the bearer-token /api/*
+// and the signed /webhook, all through ServiceControl. Whatever arrives is answered inside error
+// handling with bounded bodies; request content never reaches a log (method, route, status only).
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { displayPath } from "../../core/paths.js";
+import type { Logger } from "../../util/logger.js";
+import type { SecretQuery, SecretState, ServiceControl } from "./control.js";
+import { verifyWebhook, WEBHOOK_MAX_BODY_BYTES, WebhookReplayCache } from "./webhook-auth.js";
+
+export interface HttpApiOptions {
+  /** Bearer token for /api/*; without it every /api/* request answers 401. */
+  apiToken?: string;
+  /** Shared secret for /webhook; without it /webhook does not exist (404). */
+  webhookSecret?: string;
+  logger: Logger;
+  statusPage: string;
+  /** How long a request body may take to arrive; a trickled body would hold a socket and memory. */
+  bodyTimeoutMs?: number;
+  /** Tests pass a small one to reach the "full" answer. */
+  replayCache?: WebhookReplayCache;
+}
+
+/** Longer request targets are refused (414): no route or query of ours comes near it. */
+export const MAX_TARGET_LENGTH = 2048;
+/** Bodies of the small JSON endpoints (approve, sync). */
+export const API_MAX_BODY_BYTES = 4 * 1024;
+export const WEBHOOK_MAX_CHANGES = 1000;
+const BODY_TIMEOUT_MS = 10_000;
+
+// Record, not array: adding a state to SecretState fails to compile until it is accepted here.
+const SECRET_STATES: Record<SecretState, true> = { "in-sync": true, pending: true, failed: true, drifted: true, conflict: true, held: true };
+
+// Origin-form only (RFC 9112 3.2.1): absolute URLs, `*` and `//host` are what URL parsers read as a
+// host, so they are refused instead of parsed. Characters are RFC 3986 pchar, escapes well formed.
+const TARGET = /^(\/(?!\/)[\w\-.~!$&'()*+,;=:@/%]*)(?:\?([\w\-.~!$&'()*+,;=:@/?%]*))?$/;
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+interface Reply {
+  status: number;
+  body: unknown;
+  /** JSON unless said otherwise. */
+  type?: string;
+  headers?: Record<string, string>;
+}
+const refusal = (status: number, message: string, extra: Record<string, unknown> = {}): Reply => ({ status, body: { error: message, ...extra } });
+
+interface Route {
+  methods: ("GET" | "POST")[];
+  auth: boolean;
+  /** 0: the request must carry no body. */
+  maxBody: number;
+  handle(request: { req: IncomingMessage; params: URLSearchParams; body: string }): Reply | Promise<Reply>;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; parameter: string; problem: string };
+
+function single(params: URLSearchParams, name: string): Parsed<string | undefined> {
+  const all = params.getAll(name);
+  return all.length > 1 ? { ok: false, parameter: name, problem: "given more than once" } : { ok: true, value: all[0] };
+}
+
+function integer(params: URLSearchParams, name: string, min: number, max: number, fallback: number): Parsed<number> {
+  const raw = single(params, name);
+  if (!raw.ok || raw.value === undefined) return raw.ok ? { ok: true, value: fallback } : raw;
+  const n = /^\d{1,9}$/.test(raw.value) ? Number(raw.value) : NaN;
+  return n >= min && n <= max ? { ok: true, value: n } : { ok: false, parameter: name, problem: `must be an integer from ${min} to ${max}` };
+}
+
+/** /api/secrets query: page 1-1,000,000 (1), pageSize 1-500 (100), filter ≤ 200 characters, state a SecretState. Unknown parameters are ignored. */
+export function parseSecretQuery(params: URLSearchParams): Parsed<SecretQuery> {
+  const page = integer(params, "page", 1, 1_000_000, 1);
+  if (!page.ok) return page;
+  const pageSize = integer(params, "pageSize", 1, 500, 100);
+  if (!pageSize.ok) return pageSize;
+  const filter = single(params, "filter");
+  if (!filter.ok) return filter;
+  if ((filter.value?.length ?? 0) > 200) return { ok: false, parameter: "filter", problem: "at most 200 characters" };
+  const state = single(params, "state");
+  if (!state.ok) return state;
+  if (state.value !== undefined && !Object.hasOwn(SECRET_STATES, state.value)) return { ok: false, parameter: "state", problem: `must be one of ${Object.keys(SECRET_STATES).join(", ")}` };
+  return {
+    ok: true,
+    value: { page: page.value, pageSize: pageSize.value, ...(filter.value ? { filter: filter.value } : {}), ...(state.value ? { state: state.value as SecretState } : {}) },
+  };
+}
+
+/** The webhook body: {"changes": [{"mount": string, "path": string}, ...]}, 1-1000 entries. Messages name positions, never content. */
+export function parseChanges(body: unknown): { ok: true; changes: { mount: string; path: string }[] } | { ok: false; problem: string } {
+  const shape = 'expected {"changes": [{"mount": "...", "path": "..."}]}';
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, problem: shape };
+  const list = (body as { changes?: unknown }).changes;
+  if (!Array.isArray(list)) return { ok: false, problem: `changes must be an array; ${shape}` };
+  if (list.length === 0) return { ok: false, problem: "changes is empty" };
+  if (list.length > WEBHOOK_MAX_CHANGES) return { ok: false, problem: `more than ${WEBHOOK_MAX_CHANGES} changes; send them in several requests` };
+  const changes: { mount: string; path: string }[] = [];
+  for (const [i, c] of list.entries()) {
+    if (typeof c !== "object" || c === null || Array.isArray(c)) return { ok: false, problem: `changes[${i}] must be an object {"mount", "path"}` };
+    const { mount, path } = c as { mount?: unknown; path?: unknown };
+    if (typeof mount !== "string" || mount === "") return { ok: false, problem: `changes[${i}].mount must be a non-empty string` };
+    if (typeof path !== "string") return { ok: false, problem: `changes[${i}].path must be a string` };
+    changes.push({ mount, path });
+  }
+  return { ok: true, changes };
+}
+
+/** Reads at most `limit` bytes within `timeoutMs`; a refusal otherwise. Never rejects. */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<{ ok: true; text: string } | { ok: false; reply: Reply }> {
+  const refuse = (status: number, message: string) => ({ ok: false as const, reply: refusal(status, message) });
+  const te = req.headers["transfer-encoding"];
+  const declared = req.headers["content-length"];
+  if (te === undefined && (declared === undefined || Number(declared) === 0)) return Promise.resolve({ ok: true, text: "" });
+  // Node's parser already refuses Content-Length with Transfer-Encoding and malformed lengths; a
+  // coding other than chunked leaves the body's end undefined (RFC 9112 6.3).
+  if (te !== undefined && te.toLowerCase() !== "chunked") return Promise.resolve(refuse(400, "only chunked transfer-encoding is accepted"));
+  if (limit === 0) return Promise.resolve(refuse(400, "this request takes no body"));
+  if (Number(declared) > limit) return Promise.resolve(refuse(413, `body over ${limit} bytes`));
+  if (req.destroyed) return Promise.resolve(refuse(400, "the body ended early"));
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: { ok: true; text: string } | { ok: false; reply: Reply }) => {
+      clearTimeout(timer);
+      req.off("data", onData).off("end", onEnd).off("close", onGone);
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(refuse(408, `the body did not arrive within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else finish(refuse(413, `body over ${limit} bytes`));
+    };
+    const onEnd = () => {
+      try {
+        finish({ ok: true, text: new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)) });
+      } catch {
+        finish(refuse(400, "the body is not UTF-8"));
+      }
+    };
+    const onGone = () => finish(refuse(400, "the body ended early"));
+    req.on("data", onData).once("end", onEnd).once("close", onGone);
+  });
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+export function createHttpHandler(control: ServiceControl, options: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { logger, webhookSecret } = options;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
+  const replays = options.replayCache ?? new WebhookReplayCache();
+  // Both sides are HMACed with a per-process key, so the comparison is constant-time over equal
+  // lengths and says nothing about the token's length.
+  const authKey = randomBytes(32);
+  const digest = (s: string) => createHmac("sha256", authKey).update(s).digest();
+  const expected = options.apiToken ? digest(options.apiToken) : undefined;
+  const authorized = (header: string | undefined) =>
+    expected !== undefined && header !== undefined && header.slice(0, 7).toLowerCase() === "bearer " && timingSafeEqual(digest(header.slice(7).trim()), expected);
+
+  const webhook = (req: IncomingMessage, body: string): Reply => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const timestamp = String(req.headers["x-secretbridge-timestamp"] ?? "");
+    const signature = String(req.headers["x-secretbridge-signature"] ?? "");
+    const verdict = verifyWebhook(webhookSecret ?? "", { timestamp, signature }, body, nowSeconds);
+    if (!verdict.ok) return refusal(verdict.status, verdict.reason);
+    const seen = replays.check(signature, nowSeconds);
+    if (seen === "replay") return refusal(409, "this signed request was already accepted");
+    if (seen === "full") return { ...refusal(429, "too many webhook requests inside the replay window"), headers: { "retry-after": "60" } };
+    const json = parseJson(body);
+    if (!json.ok) return refusal(400, "the body is not JSON");
+    const parsed = parseChanges(json.value);
+    if (!parsed.ok) return refusal(400, parsed.problem);
+    // The control validates every change before queueing any, so a refusal here queued nothing.
+    // Invalid paths come first: they are malformed input, unknown mounts are a config mismatch.
+    const result = control.push(parsed.changes, "webhook");
+    if (result.invalidPaths.length > 0) return refusal(400, "invalid-path", { paths: result.invalidPaths.map((p) => ({ path: displayPath(p.path), problem: p.problem })) });
+    if (result.unknownMounts.length > 0) return refusal(422, "unknown-mount", { mounts: result.unknownMounts.map(displayPath) });
+    replays.remember(signature, Number(timestamp));
+    return { status: 202, body: { accepted: result.accepted } };
+  };
+
+  const routes = new Map<string, Route>([
+    ["/", { methods: ["GET"], auth: false, maxBody: 0, handle: () => ({ status: 200, body: options.statusPage, type: "text/html; charset=utf-8", headers: STATUS_PAGE_HEADERS }) }],
+    ["/healthz", { methods: ["GET"], auth: false, maxBody: 0, handle: () => ({ status: 200, body: "ok", type: "text/plain; charset=utf-8" }) }],
+    ["/readyz", { methods: ["GET"], auth: false, maxBody: 0, handle: () => readiness(control) }],
+    ["/metrics", { methods: ["GET"], auth: false, maxBody: 0, handle: async () => metrics(await control.metrics()) }],
+    ["/api/status", { methods: ["GET"], auth: true, maxBody: 0, handle: () => status(control) }],
+    ["/api/secrets", { methods: ["GET"], auth: true, maxBody: 0, handle: ({ params }) => secrets(control, params) }],
+    ["/api/runs", { methods: ["GET"], auth: true, maxBody: 0, handle: ({ params }) => runs(control, params) }],
+    ["/api/sync", { methods: ["POST"], auth: true, maxBody: API_MAX_BODY_BYTES, handle: () => sync(control) }],
+    ["/api/deletions/approve", { methods: ["POST"], auth: true, maxBody: API_MAX_BODY_BYTES, handle: ({ body }) => approve(control, body) }],
+  ]);
+  if (webhookSecret) routes.set("/webhook", { methods: ["POST"], auth: false, maxBody: WEBHOOK_MAX_BODY_BYTES, handle: ({ req, body }) => webhook(req, body) });
+
+  const dispatch = async (req: IncomingMessage, route: { name: string }): Promise<Reply> => {
+    const target = req.url ?? "";
+    if (target.length > MAX_TARGET_LENGTH) return refusal(414, `request target over ${MAX_TARGET_LENGTH} characters`);
+    const match = TARGET.exec(target);
+    if (!match || BAD_ESCAPE.test(target)) return refusal(400, "malformed request target");
+    // Node's parser hands over HTTP/0.9-looking lines (no version) as 0.9.
+    if (req.httpVersionMajor !== 1) return refusal(400, "HTTP/1.0 or HTTP/1.1 only");
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    if (method !== "GET" && method !== "POST") return { ...refusal(405, "method not allowed"), headers: { allow: "GET, HEAD, POST" } };
+    const r = routes.get(match[1] ?? "");
+    if (!r) return refusal(404, "not found");
+    route.name = match[1] ?? "";
+    if (!r.methods.includes(method)) return { ...refusal(405, "method not allowed"), headers: { allow: r.methods.includes("GET") ? "GET, HEAD" : "POST" } };
+    if (r.auth && !authorized(req.headers.authorization)) return { ...refusal(401, "a valid bearer token is required"), headers: { "www-authenticate": "Bearer" } };
+    const body = await readBody(req, r.maxBody, bodyTimeoutMs);
+    return body.ok ? await r.handle({ req, params: new URLSearchParams(match[2] ?? ""), body: body.text }) : body.reply;
+  };
+
+  return (req, res) => {
+    const route = { name: "-" };
+    const finish = (reply: Reply, failure?: unknown) => {
+      try {
+        send(req, res, reply);
+      } catch (sendFailure) {
+        // A reply that cannot be serialised is our fault: say so, or at least free the socket.
+        [reply, failure] = [refusal(500, "internal error"), failure ?? sendFailure];
+        try {
+          send(req, res, reply);
+        } catch {
+          res.destroy();
+        }
+      }
+      const level = reply.status >= 500 ? "error" : reply.status >= 400 ? "info" : "debug";
+      // The error's name only: its message may quote what the client sent.
+      const fields = { method: req.method, route: route.name, status: reply.status, ...(failure ? { error: (failure as Error)?.name } : {}) };
+      try {
+        logger[level](fields, "http request");
+      } catch {
+        // A logger that throws must not take the request (or the process) with it.
+      }
+    };
+    try {
+      // An 'error' on either stream with no listener would be thrown by the emitter.
+      req.on("error", () => undefined);
+      res.on("error", () => undefined);
+      dispatch(req, route).then(
+        (reply) => finish(reply),
+        (failure: unknown) => finish(refusal(500, "internal error"), failure),
+      );
+    } catch (failure) {
+      finish(refusal(500, "internal error"), failure);
+    }
+  };
+}
+
+const STATUS_PAGE_HEADERS = {
+  "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+};
+
+function readiness(control: ServiceControl): Reply {
+  const { ready, reason } = control.readiness();
+  return { status: ready ? 200 : 503, body: ready ? "ready" : reason, type: "text/plain; charset=utf-8" };
+}
+
+function metrics(m: { contentType: string; body: string }): Reply {
+  return { status: 200, body: m.body, type: m.contentType };
+}
+
+/** The overview: summary, mappings and the last runs. Secrets are paged through /api/secrets, never listed here. */
+function status(control: ServiceControl): Reply {
+  return { status: 200, body: { syncName: control.syncName, ...control.summary(), mappings: control.mappings(), runs: control.runs(20) } };
+}
+
+function secrets(control: ServiceControl, params: URLSearchParams): Reply {
+  const query = parseSecretQuery(params);
+  return query.ok ? { status: 200, body: control.secrets(query.value) } : badParameter(query);
+}
+
+function runs(control: ServiceControl, params: URLSearchParams): Reply {
+  const limit = integer(params, "limit", 1, 200, 20);
+  return limit.ok ? { status: 200, body: control.runs(limit.value) } : badParameter(limit);
+}
+
+function sync(control: ServiceControl): Reply {
+  control.requestFull("api");
+  return { status: 202, body: { accepted: true } };
+}
+
+function approve(control: ServiceControl, body: string): Reply {
+  const json = parseJson(body);
+  const id = json.ok && typeof json.value === "object" && json.value !== null ? (json.value as { id?: unknown }).id : undefined;
+  if (typeof id !== "string" || !/^[\w.:-]{1,128}$/.test(id)) return refusal(400, 'expected {"id": "<the held set\'s id from /api/status>"}');
+  if (control.approveDeletions(id)) return { status: 200, body: { approved: true } };
+  // 409 rather than 404 when another set is held: it changed since the operator looked, so review it again.
+  return control.summary().held ? refusal(409, "a different set of deletions is held now; review it and approve its id") : refusal(404, "no deletions are held");
+}
+
+function badParameter(p: { parameter: string; problem: string }): Reply {
+  return refusal(400, "bad-parameter", { parameter: p.parameter, problem: p.problem });
+}
+
+function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = reply.type === undefined ? JSON.stringify(reply.body) : String(reply.body);
+  res.writeHead(reply.status, {
+    "content-type": reply.type ?? "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    // A body left unread (refused early) makes the connection unusable for the next request.
+    ...(req.complete ? {} : { connection: "close" }),
+    ...reply.headers,
+  });
+  res.end(text);
+}
