@@ -11,7 +11,8 @@ import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/i
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier } from "../notify/index.js";
-import { login, requireVaultAddress, resolveVaultConnection, TokenKeeper, VaultKvSource, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
+import { requireVaultAddress, resolveVaultConnection, TokenKeeper, VaultKvSource, type TokenKeeperState, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
+import { createLogger, type Logger } from "../util/logger.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
 import type { MappingSource } from "../engine/run.js";
 
@@ -22,12 +23,16 @@ export interface Wiring {
   mappings: MappingSource[];
   destination: SecretDestination;
   notifiers: Notifier[];
+  /** The source's auth: usable (for readiness), and with a login, the keeper's counts. */
+  sourceHealth(): SourceHealth;
   close(): Promise<void>;
 }
 
 export interface WireOptions {
   env?: NodeJS.ProcessEnv;
   recorder?: ApiCallRecorder;
+  /** Where Vault renewal and login failures are logged; default: JSON lines on stderr. */
+  logger?: Logger;
 }
 
 export interface AssumeRoleSettings {
@@ -91,8 +96,20 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, service: AwsService, opt
   };
 }
 
-/** A static token, or a login (AppRole, AWS IAM) whose token is renewed while the run lasts. */
-async function sourceConnection(config: Config, address: string | undefined, env: NodeJS.ProcessEnv, tls: VaultTlsOptions | undefined, recorder?: ApiCallRecorder) {
+/**
+ * A static token, or a login (AppRole, AWS IAM) held by a TokenKeeper: the sources read the
+ * keeper's current token at every request, and the keeper renews it and logs in again (same
+ * method; the secret id file is read again each time) when renewal fails or the max TTL is near.
+ * Its failures are logged with their class; the secret id never is.
+ */
+async function sourceConnection(
+  config: Config,
+  address: string | undefined,
+  env: NodeJS.ProcessEnv,
+  tls: VaultTlsOptions | undefined,
+  recorder: ApiCallRecorder | undefined,
+  logger: Logger | undefined,
+): Promise<{ address: string; token: string | TokenKeeper; keeper?: TokenKeeper }> {
   const auth = config.source.auth;
   if (!auth) {
     const connection = resolveVaultConnection(
@@ -103,7 +120,7 @@ async function sourceConnection(config: Config, address: string | undefined, env
       },
       env,
     );
-    return { connection, keeper: undefined };
+    return connection;
   }
   const settings = {
     address: requireVaultAddress(address, env),
@@ -111,8 +128,17 @@ async function sourceConnection(config: Config, address: string | undefined, env
     ...(tls ? { tls } : {}),
     ...(recorder ? { recorder } : {}),
   };
-  let method: VaultAuthConfig;
-  if (auth.method === "approle") {
+  const method = async (): Promise<VaultAuthConfig> => {
+    if (auth.method === "aws") {
+      return {
+        method: "aws",
+        role: auth.role,
+        mountPath: auth.mountPath,
+        ...(auth.serverIdHeader ? { serverIdHeader: auth.serverIdHeader } : {}),
+        ...(auth.stsEndpoint ? { stsEndpoint: auth.stsEndpoint } : {}),
+        ...(auth.stsRegion ? { stsRegion: auth.stsRegion } : {}),
+      };
+    }
     let secretId = env.VAULT_SECRET_ID;
     if (auth.secretIdFile) {
       try {
@@ -122,19 +148,36 @@ async function sourceConnection(config: Config, address: string | undefined, env
       }
     }
     if (!secretId) throw new SyncError("config-invalid", "source.auth: AppRole needs secretIdFile or $VAULT_SECRET_ID");
-    method = { method: "approle", roleId: auth.roleId, secretId, mountPath: auth.mountPath };
-  } else {
-    method = {
-      method: "aws",
-      role: auth.role,
-      mountPath: auth.mountPath,
-      ...(auth.serverIdHeader ? { serverIdHeader: auth.serverIdHeader } : {}),
-      ...(auth.stsEndpoint ? { stsEndpoint: auth.stsEndpoint } : {}),
-      ...(auth.stsRegion ? { stsRegion: auth.stsRegion } : {}),
-    };
-  }
-  const result = await login(settings, method);
-  return { connection: { address: settings.address, token: result.token }, keeper: new TokenKeeper(settings, result) };
+    return { method: "approle", roleId: auth.roleId, secretId, mountPath: auth.mountPath };
+  };
+  const log = logger ?? createLogger();
+  const keeper = await TokenKeeper.login(settings, method, {
+    onError: (error, context) =>
+      log.error(
+        { errorClass: error.errorClass, operation: context.operation, method: context.method, ...(context.retryInMs !== undefined ? { retryInMs: context.retryInMs } : {}) },
+        `Vault ${context.operation === "renew" ? "token renewal" : "login"} failed: ${error.message}`,
+      ),
+    onEvent: (event) =>
+      event.type === "logged-in"
+        ? log.info({ method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason }, "logged in to Vault again")
+        : log.debug({ method: event.method, ttlSeconds: event.ttlSeconds }, "Vault token renewed"),
+  });
+  return { address: settings.address, token: keeper, keeper };
+}
+
+/** Whether the source's token can be used now, for readiness; with a keeper, its counts. */
+export interface SourceHealth {
+  usable: boolean;
+  /** Why not usable, or the last auth failure not yet recovered from. */
+  reason?: string;
+  auth?: TokenKeeperState;
+}
+
+function sourceHealth(keeper: TokenKeeper | undefined): SourceHealth {
+  if (!keeper) return { usable: true };
+  const state = keeper.state();
+  const reason = state.lastError ? `${state.lastError.errorClass}: ${state.lastError.message}` : state.usable ? undefined : "the Vault token has expired";
+  return { usable: state.usable, ...(reason ? { reason } : {}), auth: state };
 }
 
 async function readCa(path: string): Promise<string> {
@@ -157,7 +200,8 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
         ...(tls.serverName ? { serverName: tls.serverName } : {}),
       }
     : undefined;
-  const { connection, keeper } = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder);
+  const connection = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder, options.logger);
+  const keeper = connection.keeper;
   const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
     mapping,
     source: new VaultKvSource({
@@ -203,6 +247,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     mappings,
     destination,
     notifiers,
+    sourceHealth: () => sourceHealth(keeper),
     close: async () => {
       keeper?.close();
       await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);

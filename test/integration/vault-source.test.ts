@@ -72,7 +72,7 @@ async function token(mount: string, listing: Listing = "scan", extraPolicy = "")
   return created.auth.client_token;
 }
 
-function source(options: Partial<VaultSourceOptions> & { mount: string; token: string }): VaultKvSource {
+function source(options: Partial<VaultSourceOptions> & { mount: string; token: VaultSourceOptions["token"] }): VaultKvSource {
   const src = new VaultKvSource({ address: bao.url, maxAttempts: 1, ...options });
   opened.push(src);
   return src;

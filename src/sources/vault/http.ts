@@ -1,7 +1,8 @@
 // A small Vault / OpenBao HTTP client on undici: token and namespace headers, custom CA and server
 // name, a timeout per request, retries with exponential backoff and full jitter on transient
 // failures, and one API-call record per attempt. Error messages carry the method, path, status
-// and Vault's own error strings, never a request or response body.
+// and Vault's own error strings, never a request or response body. The token comes from a
+// TokenSource read at each request, so a login done elsewhere (TokenKeeper) reaches every caller.
 import { Agent, request, type Dispatcher } from "undici";
 import { SyncError, type ErrorClass } from "../../core/errors.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
@@ -12,9 +13,25 @@ export interface VaultTlsOptions {
   serverName?: string;
 }
 
+/**
+ * Where requests get their token. `current()` is read for every request; `refresh(rejected)` is
+ * asked once when a request with `rejected` is refused (403) and answers a token worth one more
+ * attempt, or undefined when the refusal stands (the token is fine, the policy said no). It
+ * throws when the token is dead and no new one can be had.
+ */
+export interface TokenSource {
+  current(): string | undefined;
+  refresh?(rejected: string): Promise<string | undefined>;
+}
+
+/** A fixed token (config, env, file): never refreshed. */
+export function staticToken(token: string | undefined): TokenSource {
+  return { current: () => token };
+}
+
 export interface VaultHttpOptions {
   address: string;
-  token?: string;
+  token?: string | TokenSource;
   namespace?: string;
   tls?: VaultTlsOptions;
   timeoutMs?: number;
@@ -52,14 +69,24 @@ const RETRYABLE_STATUS = new Set([412, 429, 500, 502, 503, 504]);
 /** Vault's error strings are short; a long one is not Vault's and is cut, never echoed whole. */
 const MAX_ERROR_TEXT = 300;
 
+export interface SendOptions {
+  body?: unknown;
+  accept?: number[];
+  secretPath?: string;
+  /** This token instead of the token source's; null: send none (logins). */
+  token?: string | null;
+  /** false: a request that timed out is not sent again (the caller has a cheaper way on). */
+  retryTimeouts?: boolean;
+}
+
 export class VaultHttp {
   private readonly dispatcher: Dispatcher;
   private readonly base: string;
-  token: string | undefined;
+  private readonly tokens: TokenSource;
 
   constructor(private readonly options: VaultHttpOptions) {
     this.base = options.address.replace(/\/+$/, "");
-    this.token = options.token;
+    this.tokens = typeof options.token === "object" ? options.token : staticToken(options.token);
     const tls = options.tls;
     this.dispatcher = new Agent({
       connections: options.connections ?? 32,
@@ -79,20 +106,23 @@ export class VaultHttp {
   /**
    * Sends one request. 2xx and the statuses in `accept` are returned; anything else throws a
    * classified SyncError. `secretPath` is attached to errors so the report names the secret.
+   * A 403 with the token source's token is retried once with the token `refresh` answers (it
+   * expired between the keeper's checks); an explicit `token` (or null: none) is never refreshed.
    */
-  async send<T = unknown>(
-    operation: VaultOperation,
-    method: string,
-    path: string,
-    options: {
-      body?: unknown;
-      accept?: number[];
-      secretPath?: string;
-      token?: string | null;
-      /** false: a request that timed out is not sent again (the caller has a cheaper way on). */
-      retryTimeouts?: boolean;
-    } = {},
-  ): Promise<VaultResponse<T>> {
+  async send<T = unknown>(operation: VaultOperation, method: string, path: string, options: SendOptions = {}): Promise<VaultResponse<T>> {
+    if (options.token !== undefined) return this.exchange<T>(operation, method, path, options, options.token ?? undefined);
+    const token = this.tokens.current();
+    try {
+      return await this.exchange<T>(operation, method, path, options, token);
+    } catch (error) {
+      if (!token || !this.tokens.refresh || !(error instanceof SyncError) || error.errorClass !== "permission-denied") throw error;
+      const fresh = await this.tokens.refresh(token);
+      if (!fresh || fresh === token) throw error;
+      return this.exchange<T>(operation, method, path, options, fresh);
+    }
+  }
+
+  private async exchange<T>(operation: VaultOperation, method: string, path: string, options: SendOptions, token: string | undefined): Promise<VaultResponse<T>> {
     const maxAttempts = Math.max(1, this.options.maxAttempts ?? 4);
     // LIST and SCAN are not HTTP methods every proxy or load balancer passes; Vault and OpenBao
     // accept the same requests as GET with list=true / scan=true.
@@ -103,7 +133,6 @@ export class VaultHttp {
       wireMethod = "GET";
     }
     const url = `${this.base}/v1/${wirePath}`;
-    const token = options.token === null ? undefined : (options.token ?? this.token);
     const headers: Record<string, string> = {
       ...(token ? { "x-vault-token": token } : {}),
       ...(this.options.namespace ? { "x-vault-namespace": this.options.namespace } : {}),

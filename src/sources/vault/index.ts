@@ -1,6 +1,16 @@
 // Vault / OpenBao KV source: the public surface of this folder.
 export { VaultKvSource, type VaultSourceOptions } from "./vault-source.js";
-export { VaultHttp, type VaultHttpOptions, type VaultOperation, type VaultResponse, type VaultTlsOptions } from "./http.js";
+export { VaultHttp, staticToken, type TokenSource, type VaultHttpOptions, type VaultOperation, type VaultResponse, type VaultTlsOptions } from "./http.js";
 export { resolveVaultConnection, requireVaultAddress, vaultAddress, type VaultConnectionInput } from "./credentials.js";
 export { bootstrapVault, readOnlyPolicy, type BootstrapOptions, type BootstrapResult } from "./bootstrap.js";
-export { login, TokenKeeper, connectionFromSecret, type VaultAuthConfig, type VaultConnectionSecret } from "./auth.js";
+export {
+  login,
+  TokenKeeper,
+  connectionFromSecret,
+  type KeeperEvent,
+  type LoginResult,
+  type TokenKeeperOptions,
+  type TokenKeeperState,
+  type VaultAuthConfig,
+  type VaultConnectionSecret,
+} from "./auth.js";

@@ -12,11 +12,12 @@ import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecr
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../source.js";
-import { isTimeout, VaultHttp, type VaultTlsOptions } from "./http.js";
+import { isTimeout, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
 
 export interface VaultSourceOptions {
   address: string;
-  token: string;
+  /** A fixed token, or where to get the current one (a TokenKeeper that logs in again). */
+  token: string | TokenSource;
   namespace?: string;
   /** KV mount, without slashes. */
   mount: string;
@@ -79,11 +80,6 @@ export class VaultKvSource implements SecretSource {
       mount: options.mount,
       ...(options.namespace ? { namespace: options.namespace } : {}),
     };
-  }
-
-  /** Replaces the token (after a login or renewal); used by token keepers. */
-  setToken(token: string): void {
-    this.http.token = token;
   }
 
   async validate(): Promise<SourceCapabilities> {
