@@ -166,8 +166,16 @@ export const notificationsSchema = z.strictObject({
       url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
       headers: z.record(z.string(), z.string()).default({}),
       timeoutSeconds: z.number().positive().max(120).default(10),
+      /**
+       * Name of the environment variable holding the HMAC key that signs each notification
+       * (x-secretbridge-timestamp / x-secretbridge-signature, as incoming webhooks). The key itself
+       * never goes in the config file. Default: sign with $SECRETBRIDGE_NOTIFY_SECRET when it is set.
+       */
+      signingSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name, e.g. SECRETBRIDGE_NOTIFY_SECRET").optional(),
     })
     .optional(),
+  /** `serve` only: an identical failure set (paths and error classes) is re-sent after this long at the earliest. */
+  repeatAfterMinutes: z.number().min(0).default(60),
 });
 
 const policyFields = {
@@ -282,7 +290,7 @@ export const configSchema = z.strictObject({
       concurrency: positiveInt(256).default(8),
     })
     .default({ concurrency: 8 }),
-  notifications: notificationsSchema.default({}),
+  notifications: notificationsSchema.default(notificationsSchema.parse({})),
   policies: policiesSchema.default(policiesSchema.parse({})),
   service: serviceSchema.default(serviceSchema.parse({})),
   /** Several mounts / prefixes in one sync; default: one mapping from source.mount and destination.prefix. */

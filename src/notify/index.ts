@@ -1,10 +1,11 @@
 // Notifiers and the fan-out that never lets a failed notification change a run's result.
 import type { Logger } from "../util/logger.js";
-import type { FailureNotice, Notifier } from "./notifier.js";
+import { noticeFor, type FailureNotice, type Notifier, type ReportForNotice } from "./notifier.js";
 
+export { NotificationGate, type GateCounts, type GateDecision, type NotificationGateOptions } from "./gate.js";
 export { SnsNotifier, snsMessage, snsSubject, type SnsNotifierOptions } from "./sns-notifier.js";
-export { WebhookNotifier, type WebhookNotifierOptions } from "./webhook-notifier.js";
-export type { FailureNotice, Notifier } from "./notifier.js";
+export { WebhookNotifier, webhookSigningSecret, type WebhookNotifierOptions } from "./webhook-notifier.js";
+export { noticeFor, type FailureNotice, type Notifier, type ReportForNotice } from "./notifier.js";
 
 export interface NotifyOutcome {
   /** Kinds that delivered, in the order the notifiers were given. */
@@ -33,31 +34,13 @@ export async function notifyAll(notifiers: Notifier[], notice: FailureNotice, lo
   return outcome;
 }
 
-/** The fields of a run report a failure notice carries: names, classes and messages only. */
-interface ReportForNotice {
-  syncName: string;
-  runId: string;
-  mode: string;
-  startedAt: string;
-  finishedAt: string;
-  counts: object;
-  failures: FailureNotice["failures"];
-  notifications?: NotifyOutcome;
-}
-
 /**
  * Sends one failure notice for a sync run that failed (fatal or per secret), and records the
- * outcome on the report. Called by each runtime once per run; `plan` runs never notify.
+ * outcome on the report. Used by the CLI and the Lambda, one process per run: they send on every
+ * failing run. The service remembers what it sent and asks a NotificationGate first (gate.ts).
+ * `plan` runs never notify.
  */
 export async function notifyRun(notifiers: Notifier[], report: ReportForNotice, logger?: Logger): Promise<void> {
   if (report.mode !== "sync" || report.failures.length === 0) return;
-  const notice: FailureNotice = {
-    syncName: report.syncName,
-    runId: report.runId,
-    startedAt: report.startedAt,
-    finishedAt: report.finishedAt,
-    summary: { ...(report.counts as Record<string, number>) },
-    failures: report.failures.map((f) => ({ path: f.path, ...(f.destinationName ? { destinationName: f.destinationName } : {}), errorClass: f.errorClass, message: f.message })),
-  };
-  report.notifications = await notifyAll(notifiers, notice, logger);
+  report.notifications = await notifyAll(notifiers, noticeFor(report, "failure"), logger);
 }

@@ -1,6 +1,11 @@
 // Failure notifications. A notification lists paths and error classes, never values; sending one
 // can fail without changing the run's result.
 export interface FailureNotice {
+  /**
+   * "failure": the run had failures (listed). "recovered": the service's runs had failures and now
+   * have none (`failures` is empty). Absent means "failure" (notices built before the field existed).
+   */
+  kind?: "failure" | "recovered";
   syncName: string;
   runId: string;
   startedAt: string;
@@ -12,4 +17,34 @@ export interface FailureNotice {
 export interface Notifier {
   readonly kind: string;
   notify(notice: FailureNotice): Promise<void>;
+}
+
+/** The fields of a run report a notice is built from: names, classes and messages only. */
+export interface ReportForNotice {
+  syncName: string;
+  runId: string;
+  mode: string;
+  startedAt: string;
+  finishedAt: string;
+  counts: object;
+  /** Set when the run stopped before writing (its one failure then names the mount). */
+  fatal?: object;
+  failures: FailureNotice["failures"];
+  notifications?: { sent: string[]; failed: { kind: string; message: string }[] };
+}
+
+/** The notice for a run: its failures ("failure") or none ("recovered"). */
+export function noticeFor(report: ReportForNotice, kind: "failure" | "recovered"): FailureNotice {
+  return {
+    kind,
+    syncName: report.syncName,
+    runId: report.runId,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    summary: { ...(report.counts as Record<string, number>) },
+    failures:
+      kind === "recovered"
+        ? []
+        : report.failures.map((f) => ({ path: f.path, ...(f.destinationName ? { destinationName: f.destinationName } : {}), errorClass: f.errorClass, message: f.message })),
+  };
 }

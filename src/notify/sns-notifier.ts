@@ -1,6 +1,6 @@
-// Failure notices to an SNS topic (email, chat, paging): a short subject and the notice as JSON.
-// SNS refuses subjects of 100 characters or more, with line breaks, and messages over 256 KiB, so
-// both are fitted here rather than letting a long run's notice bounce.
+// Failure and recovered notices to an SNS topic (email, chat, paging): a short subject and the
+// notice as JSON. SNS refuses subjects of 100 characters or more, with line breaks, and messages
+// over 256 KiB, so both are fitted here rather than letting a long run's notice bounce.
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SyncError } from "../core/errors.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
@@ -39,13 +39,13 @@ export class SnsNotifier implements Notifier {
 }
 
 /**
- * `secretbridge: nightly had 3 failures`: printable ASCII only (SNS refuses line breaks and control
- * characters), under 100 characters. A long sync name is shortened, never the failure count.
+ * `secretbridge: nightly had 3 failures`, or `secretbridge nightly: recovered`: printable ASCII only
+ * (SNS refuses line breaks and control characters), under 100 characters. A long sync name is
+ * shortened, never the failure count.
  */
 export function snsSubject(notice: FailureNotice): string {
   const n = notice.summary.failed ?? notice.failures.length;
-  const tail = ` had ${n} failure${n === 1 ? "" : "s"}`;
-  const head = "secretbridge: ";
+  const [head, tail] = notice.kind === "recovered" ? ["secretbridge ", ": recovered"] : ["secretbridge: ", ` had ${n} failure${n === 1 ? "" : "s"}`];
   let name = notice.syncName.replace(/[^\x20-\x7e]/g, "?");
   const room = MAX_SUBJECT_CHARS - head.length - tail.length;
   if (name.length > room) name = `${name.slice(0, room - 3)}...`;

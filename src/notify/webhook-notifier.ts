@@ -1,14 +1,27 @@
-// Failure notices to any HTTP endpoint as a JSON POST (chat bridges, incident tools, CI). Only a
-// 2xx answer counts as delivered; redirects are not followed, so headers that carry a key are
+// Failure and recovered notices to any HTTP endpoint as a JSON POST (chat bridges, incident tools,
+// CI). Signed like incoming webhooks when a key is set, so the receiver can check the sender. Only
+// a 2xx answer counts as delivered; redirects are not followed, so headers that carry a key are
 // never sent to a second host.
 import { SyncError } from "../core/errors.js";
+// The one implementation of the signing scheme, shared with the service's incoming /webhook.
+import { signWebhook } from "../runtime/service/webhook-auth.js";
 import type { FailureNotice, Notifier } from "./notifier.js";
+
+/** Signing key variable used when the config names none. */
+export const DEFAULT_SIGNING_SECRET_ENV = "SECRETBRIDGE_NOTIFY_SECRET";
 
 export interface WebhookNotifierOptions {
   url: string;
   headers?: Record<string, string>;
   /** Whole request, connect to last byte; default 10 s. */
   timeoutMs?: number;
+  /**
+   * HMAC key: each request carries `x-secretbridge-timestamp` and `x-secretbridge-signature:
+   * sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, exactly as incoming webhooks. Unset: unsigned.
+   */
+  signingSecret?: string;
+  /** Milliseconds since the epoch, for the timestamp; default Date.now (tests). */
+  now?: () => number;
 }
 
 export class WebhookNotifier implements Notifier {
@@ -19,12 +32,21 @@ export class WebhookNotifier implements Notifier {
   async notify(notice: FailureNotice): Promise<void> {
     const target = new URL(this.options.url);
     const where = `${target.origin}${target.pathname}`; // never echo query strings: they often hold keys
+    const body = JSON.stringify(notice);
+    const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "secretbridge", ...this.options.headers };
+    if (this.options.signingSecret) {
+      // Set last, so a configured header of the same name cannot replace the signature.
+      const timestamp = Math.floor((this.options.now ?? Date.now)() / 1000);
+      for (const name of Object.keys(headers)) if (/^x-secretbridge-(timestamp|signature)$/i.test(name)) delete headers[name];
+      headers["x-secretbridge-timestamp"] = String(timestamp);
+      headers["x-secretbridge-signature"] = signWebhook(this.options.signingSecret, timestamp, body);
+    }
     let res: Response;
     try {
       res = await fetch(target, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "secretbridge", ...this.options.headers },
-        body: JSON.stringify(notice),
+        headers,
+        body,
         redirect: "manual",
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
@@ -38,4 +60,22 @@ export class WebhookNotifier implements Notifier {
       throw new SyncError("notification-failed", `webhook ${where} answered HTTP ${res.status}${res.status >= 300 && res.status < 400 ? " (redirects are not followed)" : ""}`);
     }
   }
+}
+
+/**
+ * The signing key for `notifications.webhook`, from the environment (never from the config file).
+ * A variable the config names must be set: a missing one is config-invalid rather than silently
+ * unsigned notices. Without `signingSecretEnv`, $SECRETBRIDGE_NOTIFY_SECRET signs when it is set.
+ * It is a separate key from the incoming webhook's $SECRETBRIDGE_WEBHOOK_SECRET on purpose: with
+ * one key, a notice captured by its receiver would carry a valid signature for the service's own
+ * /webhook.
+ */
+export function webhookSigningSecret(hook: { signingSecretEnv?: string | undefined }, env: NodeJS.ProcessEnv): string | undefined {
+  const name = hook.signingSecretEnv ?? DEFAULT_SIGNING_SECRET_ENV;
+  const secret = env[name];
+  if (secret) return secret;
+  if (hook.signingSecretEnv) {
+    throw new SyncError("config-invalid", `notifications.webhook.signingSecretEnv: $${name} is not set (it holds the key that signs webhook notifications)`);
+  }
+  return undefined;
 }

@@ -10,7 +10,7 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
-import { SnsNotifier, WebhookNotifier } from "../notify/index.js";
+import { SnsNotifier, WebhookNotifier, webhookSigningSecret } from "../notify/index.js";
 import { requireVaultAddress, resolveVaultConnection, TokenKeeper, VaultKvSource, type TokenKeeperState, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
@@ -192,6 +192,8 @@ async function readCa(path: string): Promise<string> {
 export async function wire(config: Config, options: WireOptions = {}): Promise<Wiring> {
   const env = options.env ?? process.env;
   const resolved = resolveConfig(config, env);
+  // Read before any connection is made: a missing key stops here with nothing to close.
+  const signingSecret = config.notifications.webhook ? webhookSigningSecret(config.notifications.webhook, env) : undefined;
   const tls = config.source.tls;
   const tlsOptions = tls
     ? {
@@ -240,7 +242,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
   }
   if (config.notifications.webhook) {
     const hook = config.notifications.webhook;
-    notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000) }));
+    notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000), ...(signingSecret ? { signingSecret } : {}) }));
   }
   return {
     resolved,

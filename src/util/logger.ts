@@ -1,5 +1,6 @@
 // Structured logging with pino. JSON lines when not on a TTY (for log shippers), human lines on a
 // TTY. Redaction is a safety net: code never passes values to the logger in the first place.
+import { format } from "node:util";
 import { pino, type Logger, type DestinationStream } from "pino";
 import pretty from "pino-pretty";
 
@@ -45,4 +46,60 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** A logger that drops everything (library use, benchmarks). */
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
+}
+
+type ConsoleMethod = "warn" | "error" | "trace";
+interface Route {
+  logger: Logger;
+  console: boolean;
+}
+/** Routes in effect, newest last: the newest one receives everything. */
+const routes: Route[] = [];
+let saved: { warningListeners: ((...args: unknown[]) => void)[]; console: Record<ConsoleMethod, (...args: unknown[]) => void> } | undefined;
+
+// The one place that takes console output over (src/ otherwise never touches console), to route it.
+const stdConsole = console;
+const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
+
+function onWarning(warning: Error & { code?: string }): void {
+  routes.at(-1)?.logger.warn({ warning: warning.name, ...(warning.code ? { code: warning.code } : {}) }, oneLine(warning.message));
+}
+
+/**
+ * Sends what other code writes to stderr by itself through `logger`, so stderr stays one record
+ * per line: Node process warnings (the AWS SDK's Node.js version notice, deprecations) always,
+ * replacing Node's own multi-line printout; and, with `console: true` (JSON mode), console.warn,
+ * console.error and console.trace, which the AWS SDK uses for some of its warnings. Returns the
+ * function that undoes it (the last one restores Node's handler and the console).
+ */
+export function routeStrayOutput(logger: Logger, options: { console: boolean }): () => void {
+  if (!saved) {
+    saved = {
+      warningListeners: process.listeners("warning") as ((...args: unknown[]) => void)[],
+      console: { warn: stdConsole.warn, error: stdConsole.error, trace: stdConsole.trace },
+    };
+    process.removeAllListeners("warning");
+    process.on("warning", onWarning);
+    for (const method of ["warn", "error", "trace"] as const) {
+      const original = saved.console[method];
+      stdConsole[method] = (...args: unknown[]) => {
+        const route = routes.at(-1);
+        if (!route?.console) return original.apply(stdConsole, args);
+        const level = method === "error" ? "error" : "warn";
+        route.logger[level]({ console: method }, oneLine(format(...args)));
+      };
+    }
+  }
+  const route: Route = { logger, console: options.console };
+  routes.push(route);
+  return () => {
+    const i = routes.indexOf(route);
+    if (i < 0) return;
+    routes.splice(i, 1);
+    if (routes.length > 0 || !saved) return;
+    process.off("warning", onWarning);
+    for (const listener of saved.warningListeners) process.on("warning", listener);
+    Object.assign(stdConsole, saved.console);
+    saved = undefined;
+  };
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { after, before } from "node:test";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -314,19 +314,24 @@ export function peersForThisFile(options: { leakCheck?: boolean; bao?: OpenBaoOp
   });
 }
 
-/** A local HTTP receiver for webhook notifications: records each body, answers 204. */
-export async function webhookReceiver(): Promise<{ received: string[]; url: string; close(): Promise<void> }> {
+/**
+ * A local HTTP receiver for webhook notifications: records each body (and, in `requests`, its
+ * headers, to check signatures), answers 204.
+ */
+export async function webhookReceiver(): Promise<{ received: string[]; requests: { headers: IncomingHttpHeaders; body: string }[]; url: string; close(): Promise<void> }> {
   const received: string[] = [];
+  const requests: { headers: IncomingHttpHeaders; body: string }[] = [];
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       received.push(body);
+      requests.push({ headers: req.headers, body });
       res.writeHead(204).end();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
-  return { received, url: `http://127.0.0.1:${port}/hook`, close: () => new Promise((r) => server.close(() => r())) };
+  return { received, requests, url: `http://127.0.0.1:${port}/hook`, close: () => new Promise((r) => server.close(() => r())) };
 }

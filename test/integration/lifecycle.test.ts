@@ -342,7 +342,8 @@ describe("mapping", () => {
     const yaml = ["mappings:", `  - mount: ${s.mount}`, `  - mount: ${s.mount}`, "    path: team", '    nameTemplate: "{prefix}/{path}"', ""].join("\n");
     const run = await s.cli(["plan", "-c", s.writeConfig({ yaml })], await s.readOnlyToken());
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /mappings\[0\] \(.* -> dest-.*\/\) and mappings\[1\] \(.*\/team -> dest-.*\/\) overlap/);
+    // Not a TTY: the error that ends the run is a log record (stderr stays JSON only).
+    assert.match(run.logs, /"errorClass":"config-invalid".*mappings\[0\] \(.* -> dest-.*\/\) and mappings\[1\] \(.*\/team -> dest-.*\/\) overlap/);
     assert.equal(run.recorder.count("aws", "ListSecrets"), 0);
   });
 

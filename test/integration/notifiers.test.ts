@@ -6,6 +6,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SyncError } from "../../src/core/errors.js";
 import { notifyAll, SnsNotifier, WebhookNotifier, type FailureNotice } from "../../src/notify/index.js";
+import { signWebhook, verifyWebhook } from "../../src/runtime/service/webhook-auth.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import type { Logger } from "../../src/util/logger.js";
 import { canary, startMoto, type MotoPeer } from "../helpers/peers.js";
@@ -125,6 +126,15 @@ describe("SnsNotifier", () => {
     });
     assert.deepEqual(recorder.snapshot(), { "aws Publish 404": 1 });
   });
+
+  test("a recovered notice: its own subject, and the notice (no failures) as the message", async () => {
+    const arn = await topic();
+    const recovered: FailureNotice = { ...notice(0), kind: "recovered" };
+    await new SnsNotifier({ topicArn: arn, client: sns() }).notify(recovered);
+    const sent = await published(arn);
+    assert.deepEqual(sent.map((m) => m.subject), ["secretbridge nightly: recovered"]);
+    assert.deepEqual(JSON.parse(sent[0]?.message ?? ""), { ...recovered, failures: [] });
+  });
 });
 
 describe("WebhookNotifier", () => {
@@ -140,6 +150,35 @@ describe("WebhookNotifier", () => {
       assert.equal(req?.headers["content-type"], "application/json");
       assert.equal(req?.headers["x-api-key"], key);
       assert.deepEqual(JSON.parse(req?.body ?? ""), notice(1));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("with a signing key, each POST is signed like an incoming webhook; without one there are no signature headers", async () => {
+    const server = await receiver();
+    try {
+      const key = canary("signing-key");
+      const now = Date.parse("2026-01-01T00:00:10.500Z");
+      // A configured header cannot stand in for the signature.
+      const headers = { "x-api-key": "k", "X-Secretbridge-Signature": "sha256=forged" };
+      await new WebhookNotifier({ url: `${server.url}/signed`, headers, signingSecret: key, now: () => now }).notify(notice(1));
+      await new WebhookNotifier({ url: `${server.url}/signed`, signingSecret: key }).notify({ ...notice(0), kind: "recovered" });
+      await new WebhookNotifier({ url: `${server.url}/plain` }).notify(notice(1));
+      const [first, second, plain] = server.received;
+      assert.equal(first?.headers["x-secretbridge-timestamp"], "1767225610");
+      assert.equal(first?.headers["x-secretbridge-signature"], signWebhook(key, 1767225610, first?.body ?? ""));
+      assert.equal(first?.headers["x-api-key"], "k");
+      assert.deepEqual(JSON.parse(first?.body ?? ""), notice(1));
+      for (const r of [first, second]) {
+        const timestamp = String(r?.headers["x-secretbridge-timestamp"]);
+        const verdict = verifyWebhook(key, { timestamp, signature: String(r?.headers["x-secretbridge-signature"]) }, r?.body ?? "", Number(timestamp));
+        assert.deepEqual(verdict, { ok: true });
+      }
+      assert.equal((JSON.parse(second?.body ?? "") as FailureNotice).kind, "recovered");
+      assert.equal(plain?.headers["x-secretbridge-signature"], undefined);
+      assert.equal(plain?.headers["x-secretbridge-timestamp"], undefined);
+      assert.ok(!JSON.stringify(server.received).includes(key));
     } finally {
       await server.close();
     }

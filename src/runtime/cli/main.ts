@@ -13,7 +13,7 @@ import type { RunMode, RunReport } from "../../engine/report.js";
 import { bootstrapVault } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
-import { createLogger, type Logger } from "../../util/logger.js";
+import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { iamScopesFromConfig } from "../iam-scopes.js";
 import { wire } from "../wire.js";
 import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
@@ -68,17 +68,19 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const isTTY = context.isTTY ?? Boolean(process.stderr.isTTY);
   let exitCode: number = EXIT.ok;
 
+  // The runtime commands (plan, sync, serve) log. When stderr is not a TTY it carries one JSON
+  // object per line and nothing else, for log shippers: the logger's records, process warnings and
+  // library console output routed through it, and the error that ends the command.
+  let logger: Logger | undefined;
+  let unroute: (() => void) | undefined;
   const loggerFor = (opts: CommonOptions): Logger => {
-    const logger = context.logger ?? createLogger({
+    logger = context.logger ?? createLogger({
         // On a terminal the table, the summary and the progress bar are the human output; logs
         // below warn would only tear the bar. Log shippers (not a TTY) get info.
         level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json || isTTY ? "warn" : "info"),
         pretty: isTTY,
       });
-    // Process warnings (e.g. the AWS SDK's Node.js version notice) become log records, so stderr
-    // stays one JSON object per line for log shippers.
-    process.removeAllListeners("warning");
-    process.on("warning", (warning) => logger.warn({ warning: warning.name }, warning.message.replace(/\s+/g, " ")));
+    unroute = routeStrayOutput(logger, { console: !isTTY });
     return logger;
   };
 
@@ -100,8 +102,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   });
 
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
-    const config = await loadConfigFile(opts.config);
     const logger = loggerFor(opts);
+    const config = await loadConfigFile(opts.config);
     const wiring = await wire(config, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
@@ -164,8 +166,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook).")
     .action(async (opts: CommonOptions) => {
-      const config = await loadConfigFile(opts.config);
       const logger = loggerFor(opts);
+      const config = await loadConfigFile(opts.config);
       const recorder = context.recorder ?? new ApiCallRecorder();
       const wiring = await wire(config, { env, recorder });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
@@ -183,7 +185,9 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         ...(env.SECRETBRIDGE_WEBHOOK_SECRET ? { webhookSecret: env.SECRETBRIDGE_WEBHOOK_SECRET } : {}),
       });
       const ports = await service.start();
-      output.err(`secretbridge serve: http on ${host}:${ports.httpPort}${ports.auditPort ? `, audit stream on ${audit?.[0]}:${ports.auditPort}` : ""}`);
+      const auditAt = ports.auditPort ? `${audit?.[0]}:${ports.auditPort}` : undefined;
+      if (isTTY) output.err(`secretbridge serve: http on ${host}:${ports.httpPort}${auditAt ? `, audit stream on ${auditAt}` : ""}`);
+      else logger.info({ http: `${host}:${ports.httpPort}`, ...(auditAt ? { audit: auditAt } : {}) }, "secretbridge serve: listening");
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGTERM", stop);
@@ -297,12 +301,13 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.unusable;
     }
-    if (isSyncError(error)) {
-      output.err(`secretbridge: [${error.errorClass}] ${error.message}`);
-      return EXIT.unusable;
-    }
-    output.err(`secretbridge: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    const errorClass = isSyncError(error) ? error.errorClass : undefined;
+    const message = isSyncError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    if (logger && !isTTY) logger.error(errorClass ? { errorClass } : {}, message);
+    else output.err(`secretbridge: ${errorClass ? `[${errorClass}] ` : ""}${message}`);
     return EXIT.unusable;
+  } finally {
+    unroute?.();
   }
 }
 
