@@ -277,6 +277,8 @@ export const serviceSchema = z.strictObject({
     .default("*/30 * * * *"),
   /** Milliseconds to wait after a trigger so a burst becomes one targeted sync. */
   coalesceMs: z.number().int().min(0).max(60_000).default(50),
+  /** Directory where run history, per-secret state and held deletions survive restarts (created 0700); in memory when unset. */
+  stateDir: z.string().min(1).optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -1,0 +1,445 @@
+// What `secretbridge serve` remembers across restarts: the last runs, each secret's state and the
+// held deletions, in an embedded LevelDB under `service.stateDir` (in memory when unset). Pages and
+// filters are computed here by streaming over the store, so a query holds one page, never a copy
+// of every secret.
+//
+// Why classic-level (LevelDB, from the Level project): its npm tarball carries N-API prebuilds
+// (linux x64 glibc and musl among them), so `npm install` needs neither GitHub nor a compiler, even
+// with install scripts off, and one binary loads on Node 20, 22 and 24; a batch is atomic behind a
+// write-ahead log (SIGKILL mid-write leaves the previous batch, never half of one); keys are
+// ordered, so "by name" is the storage order. Tried and rejected: better-sqlite3 12 downloads its
+// binary from GitHub or compiles, 13 needs Node 22; node:sqlite needs Node 22.5; lmdb's
+// transaction() never settled here on any of the three Nodes; sql.js keeps the whole database in
+// memory and rewrites the whole file on each save. classic-level is imported only when `open` gets
+// a directory, so the CLI's other commands and the Lambda bundle never load a native module.
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { ClassicLevel } from "classic-level";
+import { SyncError } from "../../core/errors.js";
+import type { HeldDeletions, Page, RunStatus, SecretQuery, SecretState, SecretStatus } from "./control.js";
+
+/** Runs kept, newest first; older ones are deleted as new ones arrive. */
+export const RUNS_KEPT = 200;
+/** Failures kept per run (the rest are in the run's log and notification). */
+export const RUN_FAILURES_KEPT = 50;
+/** The LevelDB directory inside `service.stateDir`. */
+export const STORE_SUBDIR = "leveldb";
+const FORMAT = "1";
+
+// Keys: `s!<name>` a SecretStatus, `r!<16-digit sequence>` a RunStatus, `h` the held set, `f` the format.
+const secretKey = (name: string) => `s!${name}`;
+const runKey = (seq: number) => `r!${String(seq).padStart(16, "0")}`;
+// '"' is the character after '!': [x!, x") is every key of that kind, whatever the name holds.
+const SECRETS = { gte: "s!", lt: 's"' };
+const RUNS = { gte: "r!", lt: 'r"' };
+const HELD = "h";
+const FORMAT_KEY = "f";
+
+const STATES: readonly SecretState[] = ["in-sync", "pending", "failed", "drifted", "conflict", "held"];
+
+export class StateStore {
+  private readonly lock = new ReadWriteLock();
+  private readonly recent: { seq: number; run: RunStatus }[];
+  private heldSet: HeldDeletions | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly kv: Kv,
+    /** The state directory, for messages; undefined in memory. */
+    readonly dir: string | undefined,
+    private readonly tally: Record<SecretState, number>,
+    recent: { seq: number; run: RunStatus }[],
+    held: HeldDeletions | undefined,
+  ) {
+    this.recent = recent;
+    this.heldSet = held;
+  }
+
+  /**
+   * Opens (creating it if needed) the store under `dir`, or an empty in-memory one when `dir` is
+   * undefined. A directory that cannot be used (not a directory, locked by another process,
+   * corrupted, not written by secretbridge) rejects with a config-invalid SyncError naming it.
+   */
+  static async open(dir: string | undefined): Promise<StateStore> {
+    if (dir === undefined) return StateStore.load(new MemoryKv(), undefined);
+    let kv: Kv;
+    try {
+      await mkdir(resolve(dir), { recursive: true, mode: 0o700 });
+      const { ClassicLevel } = await import("classic-level");
+      const db = new ClassicLevel<string, string>(join(resolve(dir), STORE_SUBDIR), { keyEncoding: "utf8", valueEncoding: "utf8" });
+      await db.open();
+      kv = new LevelKv(db);
+    } catch (error) {
+      throw unusable(dir, error);
+    }
+    try {
+      return await StateStore.load(kv, dir);
+    } catch (error) {
+      await kv.close().catch(() => undefined);
+      throw unusable(dir, error);
+    }
+  }
+
+  /** Reads the format, the counts (a full scan, which also finds corruption now rather than in a query), the runs and the held set. */
+  private static async load(kv: Kv, dir: string | undefined): Promise<StateStore> {
+    const [format, heldText] = await kv.get([FORMAT_KEY, HELD]);
+    const tally = emptyCounts();
+    let any = false;
+    for await (const chunk of kv.chunks(SECRETS, true)) {
+      for (const [, raw] of chunk) {
+        tally[parseSecret(raw).state]++;
+        any = true;
+      }
+    }
+    const runs: { seq: number; run: RunStatus }[] = [];
+    const stale: KvOp[] = [];
+    for await (const chunk of kv.chunks({ ...RUNS, reverse: true }, true)) {
+      for (const [key, raw] of chunk) {
+        if (runs.length < RUNS_KEPT) runs.push({ seq: Number(key.slice(2)), run: parseJson(raw, "run") as RunStatus });
+        else stale.push({ type: "del", key });
+      }
+    }
+    if (format === undefined && (any || runs.length > 0 || heldText !== undefined)) throw new StoreFormatError("it holds data but no secretbridge format marker: not a secretbridge state store");
+    if (format !== undefined && format !== FORMAT) throw new StoreFormatError(`it is in format ${format}, this secretbridge reads format ${FORMAT} (written by a newer release?)`);
+    const fixes: KvOp[] = [...stale, ...(format === undefined ? [{ type: "put" as const, key: FORMAT_KEY, value: FORMAT }] : [])];
+    if (fixes.length > 0) await kv.write(fixes);
+    const held = heldText === undefined ? undefined : (parseJson(heldText, "held deletions") as HeldDeletions);
+    return new StateStore(kv, dir, tally, runs, held);
+  }
+
+  /** Adds a run as the newest; the oldest beyond RUNS_KEPT is deleted in the same batch. */
+  async recordRun(run: RunStatus): Promise<void> {
+    const stored: RunStatus = { ...run, failures: run.failures.slice(0, RUN_FAILURES_KEPT) };
+    await this.lock.exclusive(async () => {
+      this.assertOpen();
+      const seq = (this.recent[0]?.seq ?? 0) + 1;
+      const dropped = this.recent.slice(RUNS_KEPT - 1);
+      await this.kv.write([{ type: "put", key: runKey(seq), value: JSON.stringify(stored) }, ...dropped.map((d) => ({ type: "del" as const, key: runKey(d.seq) }))]);
+      this.recent.splice(RUNS_KEPT - 1);
+      this.recent.unshift({ seq, run: stored });
+    });
+  }
+
+  /**
+   * Writes these rows in one atomic batch (the last row wins for a name given twice). A row equal
+   * to the stored one but for `updatedAt` is left alone: `updatedAt` says when the row last changed,
+   * and a full sync that changed nothing writes nothing.
+   */
+  async upsertSecrets(rows: SecretStatus[]): Promise<void> {
+    const byName = new Map(rows.map((r) => [r.name, JSON.stringify(plainRow(r))]));
+    if (byName.size === 0) return;
+    await this.lock.exclusive(async () => {
+      this.assertOpen();
+      const names = [...byName.keys()];
+      const before = await this.kv.get(names.map(secretKey));
+      const delta = emptyCounts();
+      const ops: KvOp[] = [];
+      names.forEach((name, i) => {
+        const raw = byName.get(name) as string;
+        const old = before[i] === undefined ? undefined : parseSecret(before[i]);
+        const row = JSON.parse(raw) as SecretStatus;
+        if (old && sameExceptTime(old, row)) return;
+        if (old) delta[old.state]--;
+        delta[row.state]++;
+        ops.push({ type: "put", key: secretKey(name), value: raw });
+      });
+      if (ops.length > 0) await this.kv.write(ops);
+      for (const s of STATES) this.tally[s] += delta[s];
+    });
+  }
+
+  /** Forgets these names (deleted at the destination, or no longer in any mapping). */
+  async removeSecrets(names: string[]): Promise<void> {
+    const unique = [...new Set(names)];
+    if (unique.length === 0) return;
+    await this.lock.exclusive(async () => {
+      this.assertOpen();
+      const before = await this.kv.get(unique.map(secretKey));
+      const delta = emptyCounts();
+      const ops: KvOp[] = [];
+      unique.forEach((name, i) => {
+        if (before[i] === undefined) return;
+        delta[parseSecret(before[i]).state]--;
+        ops.push({ type: "del", key: secretKey(name) });
+      });
+      if (ops.length > 0) await this.kv.write(ops);
+      for (const s of STATES) this.tally[s] += delta[s];
+    });
+  }
+
+  /**
+   * One page of secrets ordered by name: `filter` is a case-insensitive substring of the name or the
+   * path, `state` an exact state. Memory holds the page only; a filtered query reads every row once.
+   */
+  async secrets(query: SecretQuery): Promise<Page<SecretStatus>> {
+    const page = Number.isFinite(query.page) ? Math.max(1, Math.floor(query.page)) : 1;
+    const pageSize = Number.isFinite(query.pageSize) ? Math.min(500, Math.max(1, Math.floor(query.pageSize))) : 100;
+    const offset = (page - 1) * pageSize;
+    const needle = (query.filter ?? "").toLowerCase();
+    const state = query.state;
+    return this.lock.shared(async () => {
+      this.assertOpen();
+      if (needle === "" && state === undefined) {
+        // No predicate: the total is known, and rows before the page are skipped by key alone.
+        const keys: string[] = [];
+        let seen = 0;
+        outer: for await (const chunk of this.kv.chunks(SECRETS, false)) {
+          for (const [key] of chunk) {
+            if (seen++ < offset) continue;
+            keys.push(key);
+            if (keys.length === pageSize) break outer;
+          }
+        }
+        const items = (await this.kv.get(keys)).flatMap((raw) => (raw === undefined ? [] : [parseSecret(raw)]));
+        return { items, total: this.total(), page, pageSize };
+      }
+      // Cheap tests on the stored text first, the exact test on the parsed row after. The text test
+      // may only be used where it cannot miss: JSON escapes nothing in printable ASCII but " and \.
+      const stateText = state === undefined ? undefined : `"state":${JSON.stringify(state)}`;
+      const textNeedle = /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(needle) ? needle : undefined;
+      const items: SecretStatus[] = [];
+      let total = 0;
+      for await (const chunk of this.kv.chunks(SECRETS, true)) {
+        for (const [, raw] of chunk) {
+          if (stateText !== undefined && !raw.includes(stateText)) continue;
+          if (textNeedle !== undefined && !raw.toLowerCase().includes(textNeedle)) continue;
+          const row = parseSecret(raw);
+          if (state !== undefined && row.state !== state) continue;
+          if (needle !== "" && !row.name.toLowerCase().includes(needle) && !row.path.toLowerCase().includes(needle)) continue;
+          if (total >= offset && items.length < pageSize) items.push(row);
+          total++;
+        }
+      }
+      return { items, total, page, pageSize };
+    });
+  }
+
+  /** How many secrets are in each state (kept as rows change, no query). */
+  counts(): Record<SecretState, number> {
+    return { ...this.tally };
+  }
+
+  /** The last `limit` runs (at most RUNS_KEPT), newest first. */
+  runs(limit: number): RunStatus[] {
+    return this.recent.slice(0, Math.max(0, limit)).map((r) => r.run);
+  }
+
+  /** Replaces the held set (undefined: nothing is held). */
+  async setHeld(held: HeldDeletions | undefined): Promise<void> {
+    await this.lock.exclusive(async () => {
+      this.assertOpen();
+      await this.kv.write([held ? { type: "put", key: HELD, value: JSON.stringify(held) } : { type: "del", key: HELD }]);
+      this.heldSet = held;
+    });
+  }
+
+  held(): HeldDeletions | undefined {
+    return this.heldSet;
+  }
+
+  /** Waits for queries and writes under way, then closes; later calls reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.lock.exclusive(async () => {
+      this.closed = true;
+      await this.kv.close();
+    });
+  }
+
+  private total(): number {
+    return STATES.reduce((n, s) => n + this.tally[s], 0);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("the state store is closed");
+  }
+}
+
+function emptyCounts(): Record<SecretState, number> {
+  return { "in-sync": 0, pending: 0, failed: 0, drifted: 0, conflict: 0, held: 0 };
+}
+
+/** The stored form: the documented fields only, in one order (the state pre-test relies on it), so nothing else a caller attached is kept. */
+function plainRow(r: SecretStatus): SecretStatus {
+  return {
+    name: r.name,
+    path: r.path,
+    mapping: r.mapping,
+    state: r.state,
+    ...(r.version !== undefined ? { version: r.version } : {}),
+    ...(r.errorClass !== undefined ? { errorClass: r.errorClass } : {}),
+    ...(r.message !== undefined ? { message: r.message } : {}),
+    updatedAt: r.updatedAt,
+  };
+}
+
+function sameExceptTime(a: SecretStatus, b: SecretStatus): boolean {
+  return a.path === b.path && a.mapping === b.mapping && a.state === b.state && a.version === b.version && a.errorClass === b.errorClass && a.message === b.message;
+}
+
+class StoreFormatError extends Error {
+  override readonly name = "StoreFormatError";
+}
+
+function parseJson(raw: string, what: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new StoreFormatError(`a stored ${what} is not valid JSON`);
+  }
+}
+
+function parseSecret(raw: string): SecretStatus {
+  const row = parseJson(raw, "secret") as SecretStatus;
+  if (typeof row?.name !== "string" || !STATES.includes(row.state)) throw new StoreFormatError("a stored secret has no name or an unknown state");
+  return row;
+}
+
+/** Why the directory cannot be used, as a config error naming it and saying what to do. */
+function unusable(dir: string, error: unknown): SyncError {
+  // classic-level wraps the reason: LEVEL_DATABASE_NOT_OPEN with the cause inside.
+  const cause = (error as { cause?: unknown })?.cause ?? error;
+  const code = (cause as { code?: string })?.code ?? (error as { code?: string })?.code;
+  const detail = (cause as Error)?.message ?? String(cause);
+  const reason =
+    code === "LEVEL_LOCKED"
+      ? "it is in use by another process (another secretbridge serve with the same stateDir?)"
+      : code === "EEXIST" || code === "ENOTDIR"
+        ? "it exists and is not a directory"
+        : code === "EACCES" || code === "EPERM" || code === "EROFS"
+          ? `it is not writable by this user (${detail})`
+          : code === "ERR_MODULE_NOT_FOUND"
+            ? "the classic-level package is not installed (npm install)"
+            : code === "LEVEL_CORRUPTION" || cause instanceof StoreFormatError
+              ? `it is corrupted or not a secretbridge state store (${detail}); move it aside to start with an empty history`
+              : detail;
+  return new SyncError("config-invalid", `service.stateDir ${JSON.stringify(dir)} cannot be used: ${reason}`, undefined, { cause: error });
+}
+
+// ---- Storage: an ordered string map with atomic batches; LevelDB on disk, a Map in memory. ----
+
+type KvOp = { type: "put"; key: string; value: string } | { type: "del"; key: string };
+interface KvRange {
+  gte: string;
+  lt: string;
+  reverse?: boolean;
+}
+interface Kv {
+  get(keys: string[]): Promise<(string | undefined)[]>;
+  /** All or nothing, durable when it resolves. */
+  write(ops: KvOp[]): Promise<void>;
+  /** Entries of the range in key order, in chunks; values are "" when not asked for. */
+  chunks(range: KvRange, values: boolean): AsyncGenerator<[string, string][]>;
+  close(): Promise<void>;
+}
+
+const CHUNK = 1000;
+
+class LevelKv implements Kv {
+  constructor(private readonly db: ClassicLevel<string, string>) {}
+  get(keys: string[]): Promise<(string | undefined)[]> {
+    return keys.length === 0 ? Promise.resolve([]) : this.db.getMany(keys);
+  }
+  write(ops: KvOp[]): Promise<void> {
+    // sync: the batch reaches the disk before the promise resolves (one fsync per run, not per row).
+    return this.db.batch(ops, { sync: true });
+  }
+  async *chunks(range: KvRange, values: boolean): AsyncGenerator<[string, string][]> {
+    const it = this.db.iterator({ ...range, keys: true, values });
+    try {
+      for (;;) {
+        const batch = await it.nextv(CHUNK);
+        if (batch.length === 0) return;
+        yield values ? (batch as [string, string][]) : batch.map(([k]) => [k, ""] as [string, string]);
+      }
+    } finally {
+      await it.close();
+    }
+  }
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+/** No stateDir: the same store, forgotten on exit. Keys sort as JS strings, which is LevelDB's byte order for every name AWS allows. */
+class MemoryKv implements Kv {
+  private readonly map = new Map<string, string>();
+  private sorted: string[] | undefined;
+  async get(keys: string[]): Promise<(string | undefined)[]> {
+    return keys.map((k) => this.map.get(k));
+  }
+  async write(ops: KvOp[]): Promise<void> {
+    for (const op of ops) {
+      if (op.type === "put") {
+        if (!this.map.has(op.key)) this.sorted = undefined;
+        this.map.set(op.key, op.value);
+      } else if (this.map.delete(op.key)) {
+        this.sorted = undefined;
+      }
+    }
+  }
+  async *chunks(range: KvRange, values: boolean): AsyncGenerator<[string, string][]> {
+    // The key list is sorted once per change of the key set, not per query.
+    const keys = (this.sorted ??= [...this.map.keys()].sort());
+    const from = lowerBound(keys, range.gte);
+    const to = lowerBound(keys, range.lt);
+    const step = range.reverse ? -1 : 1;
+    let i = range.reverse ? to - 1 : from;
+    while (range.reverse ? i >= from : i < to) {
+      const chunk: [string, string][] = [];
+      for (; chunk.length < CHUNK && (range.reverse ? i >= from : i < to); i += step) {
+        const key = keys[i] as string;
+        chunk.push([key, values ? (this.map.get(key) ?? "") : ""]);
+      }
+      yield chunk;
+    }
+  }
+  async close(): Promise<void> {
+    this.map.clear();
+  }
+}
+
+function lowerBound(sorted: string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Writes one at a time; a write waits for the reads under way, reads wait for the writes queued
+ * before them. A page and the counts beside it are then always from the same state.
+ */
+class ReadWriteLock {
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly reading = new Set<Promise<unknown>>();
+
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(async () => {
+      await Promise.allSettled([...this.reading]);
+      return fn();
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    // Wait until no write is queued; from the check to `reading.add` nothing awaits, so a write
+    // queued later sees this read.
+    for (let seen = this.tail; ; seen = this.tail) {
+      await seen;
+      if (seen === this.tail) break;
+    }
+    const run = fn();
+    this.reading.add(run);
+    try {
+      return await run;
+    } finally {
+      this.reading.delete(run);
+    }
+  }
+}
