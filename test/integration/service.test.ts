@@ -128,16 +128,16 @@ describe("secretbridge serve", () => {
     const svc = await startService();
     try {
       assert.ok(await eventually("app/db", JSON.stringify({ pw: canaries.at(-1) })), "startup full sync");
-      const fullRuns = svc.service.runs.filter((r) => r.kind === "full").length;
+      const fullRuns = svc.service.runs().filter((r) => r.kind === "full").length;
       const v2 = { pw: secret("v2") };
       await put("app/db", v2);
       assert.ok(await eventually("app/db", JSON.stringify(v2)), "pushed change");
       await svc.service.idle();
-      assert.equal(svc.service.runs.filter((r) => r.kind === "full").length, fullRuns, "no full sync was needed");
-      assert.ok(svc.service.runs.some((r) => r.kind === "targeted" && r.counts.update === 1));
+      assert.equal(svc.service.runs().filter((r) => r.kind === "full").length, fullRuns, "no full sync was needed");
+      assert.ok(svc.service.runs().some((r) => r.kind === "targeted" && r.counts.update === 1));
 
       // A burst of writes to one path coalesces into fewer targeted syncs than writes.
-      const before = svc.service.runs.length;
+      const before = svc.service.runs().length;
       let last = "";
       for (let i = 0; i < 15; i++) {
         last = secret(`burst${i}`);
@@ -145,7 +145,7 @@ describe("secretbridge serve", () => {
       }
       assert.ok(await eventually("app/burst", JSON.stringify({ v: last })));
       await svc.service.idle();
-      const burstRuns = svc.service.runs.length - before;
+      const burstRuns = svc.service.runs().length - before;
       assert.ok(burstRuns >= 1 && burstRuns < 15, `${burstRuns} runs for 15 writes`);
 
       // Health, readiness, metrics, status.
@@ -156,13 +156,13 @@ describe("secretbridge serve", () => {
       assert.match(metrics, /secretbridge_api_calls_total\{provider="aws",operation="PutSecretValue",status="200"\} \d+/);
       assert.match(metrics, /secretbridge_replication_lag_seconds_count \d+/);
       assert.equal((await fetch(`${svc.url}/api/status`)).status, 401);
-      const status = (await (await fetch(`${svc.url}/api/status`, { headers: { authorization: "Bearer test-api-token" } })).json()) as {
-        ready: boolean;
-        secrets: Record<string, { state: string; version?: string }>;
-      };
+      const auth = { headers: { authorization: "Bearer test-api-token" } };
+      const status = (await (await fetch(`${svc.url}/api/status`, auth)).json()) as { ready: boolean; secrets?: unknown };
       assert.equal(status.ready, true);
-      assert.equal(status.secrets[`${PREFIX}/app/db`]?.state, "in-sync");
-      assert.equal(status.secrets[`${PREFIX}/app/db`]?.version, "2");
+      assert.equal(status.secrets, undefined, "secrets are paged through /api/secrets, never listed in the status");
+      const page = (await (await fetch(`${svc.url}/api/secrets?filter=${encodeURIComponent("app/db")}`, auth)).json()) as { items: { name: string; state: string; version?: string }[] };
+      const row = page.items.find((r) => r.name === `${PREFIX}/app/db`);
+      assert.deepEqual([row?.state, row?.version], ["in-sync", "2"]);
       emitted.push(metrics, JSON.stringify(status));
     } finally {
       await svc.stop();
@@ -191,9 +191,9 @@ describe("secretbridge serve", () => {
       assert.equal((await post(body, { "x-secretbridge-timestamp": String(now - 3600), "x-secretbridge-signature": signWebhook(key, now - 3600, body) })).status, 401);
       const huge = "x".repeat(100_000);
       assert.equal((await post(huge, { "x-secretbridge-timestamp": String(now), "x-secretbridge-signature": signWebhook(key, now, huge) })).status, 413);
-      const runsBefore = svc.service.runs.length;
+      const runsBefore = svc.service.runs().length;
       await svc.service.idle();
-      assert.equal(svc.service.runs.length, runsBefore, "nothing synced for refused requests");
+      assert.equal(svc.service.runs().length, runsBefore, "nothing synced for refused requests");
 
       const hooked = { v: secret("hooked") };
       await put("app/hooked", hooked);

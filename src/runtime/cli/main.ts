@@ -104,7 +104,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
     const logger = loggerFor(opts);
     const config = await loadConfigFile(opts.config);
-    const wiring = await wire(config, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
+    const wiring = await wire(config, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
     try {
@@ -169,7 +169,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       const logger = loggerFor(opts);
       const config = await loadConfigFile(opts.config);
       const recorder = context.recorder ?? new ApiCallRecorder();
-      const wiring = await wire(config, { env, recorder });
+      const wiring = await wire(config, { env, recorder, logger });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
       const audit = config.service.auditListen?.split(/:(?=\d+$)/);
       const service = new SyncService({
@@ -177,10 +177,25 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         logger,
         recorder,
         listen: { host, port: Number(port) },
-        ...(audit ? { audit: { host: audit[0] ?? "127.0.0.1", port: Number(audit[1]) } } : {}),
+        ...(audit
+          ? {
+              audit: {
+                host: audit[0] ?? "127.0.0.1",
+                port: Number(audit[1]),
+                allowFrom: config.service.auditAllowFrom,
+                maxConnections: config.service.auditMaxConnections,
+                maxLineBytes: config.service.auditMaxLineBytes,
+                idleTimeoutMs: config.service.auditIdleTimeoutSeconds * 1000,
+              },
+            }
+          : {}),
         schedule: config.service.schedule,
         coalesceMs: config.service.coalesceMs,
         concurrency: config.sync.concurrency,
+        maxPendingPaths: config.service.maxPendingPaths,
+        fullSyncMinIntervalMs: config.service.fullSyncMinIntervalSeconds * 1000,
+        notifyRepeatAfterMs: config.notifications.repeatAfterMinutes * 60_000,
+        ...(config.service.stateDir ? { stateDir: config.service.stateDir } : {}),
         ...(env.SECRETBRIDGE_API_TOKEN ? { apiToken: env.SECRETBRIDGE_API_TOKEN } : {}),
         ...(env.SECRETBRIDGE_WEBHOOK_SECRET ? { webhookSecret: env.SECRETBRIDGE_WEBHOOK_SECRET } : {}),
       });

@@ -81,7 +81,8 @@ export interface ServiceControl {
   metrics(): Promise<{ contentType: string; body: string }>;
   summary(): { ready: boolean; reason: string; running: boolean; pending: { full: boolean; paths: number }; held?: HeldDeletions };
   runs(limit: number): RunStatus[];
-  secrets(query: SecretQuery): Page<SecretStatus>;
+  /** Server-side paging and filtering (the store may answer asynchronously). */
+  secrets(query: SecretQuery): Page<SecretStatus> | Promise<Page<SecretStatus>>;
   requestFull(reason: string): void;
   /** Changes from a push (webhook, audit stream), validated before anything is queued. */
   push(changes: { mount: string; path: string }[], origin: "webhook" | "audit"): PushResult;

@@ -270,9 +270,9 @@ function status(control: ServiceControl): Reply {
   return { status: 200, body: { syncName: control.syncName, ...control.summary(), mappings: control.mappings(), runs: control.runs(20) } };
 }
 
-function secrets(control: ServiceControl, params: URLSearchParams): Reply {
+async function secrets(control: ServiceControl, params: URLSearchParams): Promise<Reply> {
   const query = parseSecretQuery(params);
-  return query.ok ? { status: 200, body: control.secrets(query.value) } : badParameter(query);
+  return query.ok ? { status: 200, body: await control.secrets(query.value) } : badParameter(query);
 }
 
 function runs(control: ServiceControl, params: URLSearchParams): Reply {

@@ -1,30 +1,42 @@
 // `secretbridge serve`: full syncs on a schedule as the safety net, and targeted syncs of just the
 // changed paths from push triggers (a socket audit device, a signed webhook). One worker runs
 // everything, so a targeted and a full sync never write at the same time; bursts coalesce (many
-// writes to one path are one sync of it). Health, readiness, Prometheus metrics and a status API
-// are served on loopback by default.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { timingSafeEqual } from "node:crypto";
-import { displayPath, pathProblem } from "../../core/paths.js";
+// writes to one path are one sync of it). Every bound is explicit: pending paths (overflow is one
+// full sync), reconnect-triggered full syncs (one per interval), the first full sync retried
+// with backoff until it succeeds. Health, readiness, metrics and the status API are served by
+// http-api.ts through the ServiceControl interface.
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { pathProblem, displayPath } from "../../core/paths.js";
 import { TAG } from "../../core/tags.js";
-import { notifyRun } from "../../notify/index.js";
 import { runMappings, type SecretChangeTarget } from "../../engine/run.js";
 import type { RunReport } from "../../engine/report.js";
+import { notifyAll, NotificationGate } from "../../notify/index.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
 import type { Wiring } from "../wire.js";
-import { AuditStreamListener } from "./audit-stream.js";
+import { AuditStreamListener, type AuditChange } from "./audit-stream.js";
+import type { HeldDeletions, Page, PushResult, RunStatus, SecretQuery, SecretStatus, ServiceControl } from "./control.js";
+import { createHttpHandler } from "./http-api.js";
 import { ServiceMetrics } from "./metrics.js";
 import { startSchedule } from "./schedule.js";
+import { StateStore } from "./state-store.js";
 import { STATUS_PAGE } from "./status-page.js";
-import { verifyWebhook, WEBHOOK_MAX_BODY_BYTES } from "./webhook-auth.js";
 
 export interface ServiceOptions {
   wiring: Wiring;
   logger: Logger;
   recorder: ApiCallRecorder;
   listen: { host: string; port: number };
-  audit?: { host: string; port: number };
+  audit?: {
+    host: string;
+    port: number;
+    /** Peer addresses or CIDRs allowed to connect; default loopback. */
+    allowFrom?: string[];
+    maxConnections?: number;
+    maxLineBytes?: number;
+    idleTimeoutMs?: number;
+  };
   schedule?: string;
   /** Bearer token for /api/*; without it the API answers 401 to everyone. */
   apiToken?: string;
@@ -34,36 +46,70 @@ export interface ServiceOptions {
   coalesceMs?: number;
   /** Secrets processed at once in a run. */
   concurrency?: number;
+  /** Pending changed paths kept at most; more collapse into one full sync. */
+  maxPendingPaths?: number;
+  /** At most one full sync triggered by audit (re)connections per this interval. */
+  fullSyncMinIntervalMs?: number;
+  /** Where run history and per-secret state survive restarts; in memory when unset. */
+  stateDir?: string;
+  /** Failure notices: the same failure set is not sent again within this window. */
+  notifyRepeatAfterMs?: number;
+  /** First-full-sync retries: the first delay, doubled up to `maxRetryDelayMs`. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
 }
 
-interface RunSummary {
-  kind: "full" | "targeted";
-  startedAt: string;
-  finishedAt: string;
-  exitCode: number;
-  counts: RunReport["counts"];
-  paths?: number;
-}
+const MAX_CHANGES_PER_PUSH = 1000;
 
-type SecretState = { path: string; state: "in-sync" | "pending" | "failed" | "drifted" | "conflict"; errorClass?: string; version?: string };
-
-export class SyncService {
+export class SyncService implements ServiceControl {
   private server: Server | undefined;
   private audit: AuditStreamListener | undefined;
   private schedule: { stop(): void } | undefined;
-  private readonly metrics = new ServiceMetrics();
-  private pendingFull = false;
+  private store: StateStore | undefined;
+  private readonly meters = new ServiceMetrics();
+  private readonly gate: NotificationGate;
+  private pendingFull: string | undefined;
   private readonly pendingTargets = new Map<string, SecretChangeTarget>();
   private worker: Promise<void> | undefined;
+  private running = false;
   private stopping = false;
-  private ready = false;
-  readonly runs: RunSummary[] = [];
-  readonly secrets = new Map<string, SecretState>();
+  private lastFull: RunStatus | undefined;
+  private everSucceeded = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  private lastReconnectFull = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private held: HeldDeletions | undefined;
+  private approved: { id: string; names: Set<string> } | undefined;
+  /** The last runs, newest first (the store keeps 200 across restarts). */
+  private readonly recent: RunStatus[] = [];
 
-  constructor(private readonly options: ServiceOptions) {}
+  constructor(private readonly options: ServiceOptions) {
+    this.retryDelay = options.retryDelayMs ?? 1000;
+    this.gate = new NotificationGate({ repeatAfterMs: options.notifyRepeatAfterMs ?? 60 * 60_000 });
+  }
+
+  get syncName(): string {
+    return this.options.wiring.resolved.syncName;
+  }
 
   async start(): Promise<{ httpPort: number; auditPort?: number }> {
-    const server = createServer((req, res) => void this.route(req, res));
+    const { logger } = this.options;
+    this.store = await StateStore.open(this.options.stateDir);
+    this.recent.push(...(await this.store.runs(50)));
+    this.held = await this.store.held();
+    if (!this.options.apiToken) logger.warn("SECRETBRIDGE_API_TOKEN is not set: /api/* answers 401 to everyone and the status page cannot show anything");
+    const handler = createHttpHandler(this, {
+      ...(this.options.apiToken ? { apiToken: this.options.apiToken } : {}),
+      ...(this.options.webhookSecret ? { webhookSecret: this.options.webhookSecret } : {}),
+      logger,
+      statusPage: STATUS_PAGE,
+    });
+    const server = createServer(handler);
+    // Bounded time for a client to send its headers and body: a slow client cannot hold a socket.
+    // (Node's own clientError handling answers parser errors with 400 / 431.)
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -73,40 +119,149 @@ export class SyncService {
     const httpPort = typeof address === "object" && address ? address.port : this.options.listen.port;
     let auditPort: number | undefined;
     if (this.options.audit) {
-      const mounts = this.options.wiring.mappings.map((m) => ({ mount: m.mapping.source.mount, kvVersion: 2 as const }));
+      const mounts = await this.auditMounts();
       this.audit = new AuditStreamListener({
         ...this.options.audit,
         mounts,
-        onChange: (change) => this.requestTargets([change], "audit"),
-        // A (re)connect may follow missed events: converge with a full sync.
+        onChange: (change) => this.onAuditChange(change),
+        // A (re)connect may follow missed events: converge with a full sync, at most one per interval.
         onConnection: (event) => {
-          if (event === "open" && this.ready) this.requestFull("audit stream reconnected");
+          if (event === "open" && this.everSucceeded) this.requestReconnectFull();
         },
       });
       auditPort = (await this.audit.start()).port;
     }
     if (this.options.schedule) this.schedule = startSchedule(this.options.schedule, () => this.requestFull("schedule"));
     this.requestFull("startup");
-    this.options.logger.info({ httpPort, auditPort, schedule: this.options.schedule }, "service started");
+    logger.info({ httpPort, auditPort, schedule: this.options.schedule }, "service started");
     return { httpPort, ...(auditPort !== undefined ? { auditPort } : {}) };
+  }
+
+  /** The mounts the audit stream watches, each with the KV version its source detected. */
+  private async auditMounts(): Promise<{ mount: string; kvVersion: 1 | 2; namespace?: string }[]> {
+    const namespace = this.options.wiring.resolved.config.source.namespace;
+    const byMount = new Map<string, 1 | 2>();
+    for (const { mapping, source } of this.options.wiring.mappings) {
+      if (byMount.has(mapping.source.mount)) continue;
+      try {
+        byMount.set(mapping.source.mount, (await source.validate()).kvVersion);
+      } catch {
+        // Not reachable now: assume KV v2 for the stream; the full sync reports the source.
+        byMount.set(mapping.source.mount, 2);
+      }
+    }
+    return [...byMount].map(([mount, kvVersion]) => ({ mount, kvVersion, ...(namespace ? { namespace } : {}) }));
+  }
+
+  // ---- ServiceControl -----------------------------------------------------------------------
+
+  mappings(): { label: string; mount: string; path: string; prefix: string }[] {
+    return this.options.wiring.mappings.map(({ mapping: m }) => ({ label: m.label, mount: m.source.mount, path: m.subPath, prefix: m.prefix }));
+  }
+
+  readiness(): { ready: boolean; reason: string } {
+    const source = this.options.wiring.sourceHealth();
+    if (source && !source.usable) return { ready: false, reason: `source not usable: ${source.reason ?? "unknown"}` };
+    if (!this.lastFull) return { ready: false, reason: this.running ? "first full sync running" : "no full sync yet" };
+    if (this.lastFull.fatal) return { ready: false, reason: `last full sync stopped: [${this.lastFull.fatal.errorClass}] ${this.lastFull.fatal.message}` };
+    return { ready: true, reason: "ready" };
+  }
+
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    this.meters.syncApiCalls(this.options.recorder);
+    if (this.store) this.meters.setSecretStates(await this.store.counts());
+    if (this.audit) this.meters.setAuditCounters({ ...this.audit.counters() });
+    return { contentType: this.meters.registry.contentType, body: await this.meters.registry.metrics() };
+  }
+
+  summary() {
+    const { ready, reason } = this.readiness();
+    return { ready, reason, running: this.running, pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size }, ...(this.held ? { held: this.held } : {}) };
+  }
+
+  runs(limit = 50): RunStatus[] {
+    return this.recent.slice(0, limit);
+  }
+
+  async secrets(query: SecretQuery): Promise<Page<SecretStatus>> {
+    return this.store ? this.store.secrets(query) : { items: [], total: 0, page: query.page, pageSize: query.pageSize };
   }
 
   requestFull(reason: string): void {
     if (this.stopping) return;
     this.options.logger.debug({ reason }, "full sync requested");
-    this.pendingFull = true;
+    this.pendingFull ??= reason;
+    this.pendingTargets.clear(); // the full run covers them
     this.kick();
   }
 
-  requestTargets(changes: SecretChangeTarget[], source: string): void {
-    if (this.stopping) return;
-    for (const c of changes) {
-      this.pendingTargets.set(`${c.mount}\u0000${c.path}`, c);
-      const name = this.nameOf(c);
-      if (name) this.secrets.set(name, { ...(this.secrets.get(name) ?? { path: c.path }), state: "pending" });
+  push(changes: { mount: string; path: string }[], origin: "webhook" | "audit"): PushResult {
+    const result: PushResult = { accepted: 0, unknownMounts: [], invalidPaths: [] };
+    const mounts = new Set(this.options.wiring.mappings.map((m) => m.mapping.source.mount));
+    for (const c of changes.slice(0, MAX_CHANGES_PER_PUSH)) {
+      const problem = pathProblem(c.path);
+      if (problem) result.invalidPaths.push({ path: displayPath(c.path), problem });
+      else if (!mounts.has(c.mount)) result.unknownMounts.push(c.mount.slice(0, 200));
     }
-    this.options.logger.debug({ changes: changes.length, source }, "targeted sync requested");
-    this.kick();
+    result.unknownMounts = [...new Set(result.unknownMounts)];
+    // Refused as a whole: nothing of a push with an invalid path or an unknown mount is queued.
+    if (result.invalidPaths.length || result.unknownMounts.length) return result;
+    for (const c of changes) {
+      // Out of every mapping's scope: not this sync's business, never kept pending.
+      if (!this.options.wiring.mappings.some(({ mapping }) => mapping.source.mount === c.mount && mapping.inScope(c.path))) continue;
+      result.accepted += 1;
+      if (this.pendingFull) continue; // the coming full run covers it
+      if (this.pendingTargets.size >= (this.options.maxPendingPaths ?? 10_000) && !this.pendingTargets.has(`${c.mount}\u0000${c.path}`)) {
+        this.meters.pendingOverflow();
+        this.options.logger.warn({ pending: this.pendingTargets.size }, "too many pending paths: one full sync instead");
+        this.requestFull("pending paths overflow");
+        continue;
+      }
+      this.pendingTargets.set(`${c.mount}\u0000${c.path}`, { mount: c.mount, path: c.path });
+    }
+    if (result.accepted > 0) {
+      this.options.logger.debug({ changes: result.accepted, origin }, "targeted sync requested");
+      this.kick();
+    }
+    return result;
+  }
+
+  approveDeletions(id: string): boolean {
+    if (!this.held || this.held.id !== id) return false;
+    this.approved = { id, names: new Set(this.held.names) };
+    this.options.logger.info({ deletions: this.held.names.length, id }, "held deletions approved for the next full sync");
+    this.requestFull("deletions approved");
+    return true;
+  }
+
+  // ---- triggers -----------------------------------------------------------------------------
+
+  private onAuditChange(change: AuditChange): void {
+    this.push([{ mount: change.mount, path: change.path }], "audit");
+    // A delete or destroy is an absence: only a full sync applies the deletion policy.
+    if (change.kind === "delete") this.requestReconnectFull();
+  }
+
+  /** A full sync for a (re)connection or a delete, at most one per interval; the rest are coalesced. */
+  private requestReconnectFull(): void {
+    const interval = this.options.fullSyncMinIntervalMs ?? 60_000;
+    const wait = this.lastReconnectFull + interval - Date.now();
+    if (this.pendingFull || this.reconnectTimer) {
+      this.meters.fullSyncCoalesced();
+      return;
+    }
+    if (wait <= 0) {
+      this.lastReconnectFull = Date.now();
+      this.requestFull("audit stream");
+      return;
+    }
+    this.meters.fullSyncCoalesced();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.lastReconnectFull = Date.now();
+      this.requestFull("audit stream");
+    }, wait);
+    this.reconnectTimer.unref();
   }
 
   /** Resolves when nothing is pending or running (tests, graceful shutdown). */
@@ -114,20 +269,14 @@ export class SyncService {
     while (this.worker) await this.worker;
   }
 
-  /** The destination name a changed path gets, from the mapping that covers it (none for per-key mappings). */
-  private nameOf(c: SecretChangeTarget): string | undefined {
-    const m = this.options.wiring.mappings.find((x) => x.mapping.source.mount === c.mount && x.mapping.inScope(c.path))?.mapping;
-    return m && m.granularity === "secret" ? m.nameFor(c.path) : undefined;
-  }
-
   private kick(): void {
-    if (this.worker) return;
+    if (this.worker || this.stopping) return;
     this.worker = (async () => {
-      while (!this.stopping && (this.pendingFull || this.pendingTargets.size > 0)) {
+      while (!this.stopping && (this.pendingFull !== undefined || this.pendingTargets.size > 0)) {
         await new Promise((r) => setTimeout(r, this.options.coalesceMs ?? 50));
-        if (this.pendingFull) {
-          this.pendingFull = false;
-          this.pendingTargets.clear(); // the full run covers them
+        if (this.pendingFull !== undefined) {
+          this.pendingFull = undefined;
+          this.pendingTargets.clear();
           await this.run("full");
         } else {
           const targets = [...this.pendingTargets.values()];
@@ -137,141 +286,83 @@ export class SyncService {
       }
     })().finally(() => {
       this.worker = undefined;
-      if (!this.stopping && (this.pendingFull || this.pendingTargets.size > 0)) this.kick();
+      if (!this.stopping && (this.pendingFull !== undefined || this.pendingTargets.size > 0)) this.kick();
     });
   }
 
   private async run(kind: "full" | "targeted", targets?: SecretChangeTarget[]): Promise<void> {
     const { wiring, logger } = this.options;
     let report: RunReport;
+    this.running = true;
+    this.meters.runStarted();
+    const approved = kind === "full" ? this.approved : undefined;
     try {
       report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
         mode: "sync",
         concurrency: this.options.concurrency ?? 8,
         ...(targets ? { targets } : {}),
+        ...(approved ? { approvedDeletions: approved.names } : {}),
       });
-      await notifyRun(wiring.notifiers, report, logger);
     } catch (error) {
       logger.error({ kind, err: { message: (error as Error).message } }, "sync failed unexpectedly");
       return;
+    } finally {
+      this.running = false;
+      this.meters.runFinished();
     }
-    if (kind === "full" && report.exitCode !== 2) this.ready = true;
-    this.metrics.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, r.action.tags?.[TAG.sourceCreated] ?? ""])));
-    this.metrics.syncApiCalls(this.options.recorder);
-    this.runs.unshift({
-      kind,
-      startedAt: report.startedAt,
-      finishedAt: report.finishedAt,
-      exitCode: report.exitCode,
-      counts: report.counts,
-      ...(targets ? { paths: targets.length } : {}),
-    });
-    this.runs.length = Math.min(this.runs.length, 50);
-    for (const r of report.results) {
-      const error = r.error ?? r.action.failure;
-      const state: SecretState["state"] =
-        r.action.type === "drift" ? "drifted" : r.action.type === "conflict" ? "conflict" : error ? "failed" : r.outcome === "deferred" ? "pending" : "in-sync";
-      this.secrets.set(r.action.destinationName, {
-        path: r.action.sourcePath,
-        state,
-        ...(error ? { errorClass: error.errorClass } : {}),
-        ...(r.action.tags?.[TAG.sourceVersion] ?? r.action.destinationVersion ? { version: r.action.tags?.[TAG.sourceVersion] ?? r.action.destinationVersion } : {}),
-      });
-    }
+    if (approved) this.approved = undefined; // used once
+    await this.notify(report, targets);
+    const status = runStatus(kind, report, targets);
+    this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, r.action.tags?.[TAG.sourceCreated] ?? ""])));
+    this.recent.unshift(status);
+    this.recent.length = Math.min(this.recent.length, 50);
+    if (kind === "full") this.afterFull(status, report);
+    await this.store?.recordRun(status);
+    await this.store?.upsertSecrets(secretRows(report));
+    const removed = report.results.filter((r) => r.action.type === "delete" && r.outcome === "done").map((r) => r.action.destinationName);
+    if (removed.length) await this.store?.removeSecrets(removed);
   }
 
-  private authorized(req: IncomingMessage): boolean {
-    const token = this.options.apiToken;
-    if (!token) return false;
-    const given = Buffer.from(String(req.headers.authorization ?? ""));
-    const expected = Buffer.from(`Bearer ${token}`);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  /** Readiness, retries and held deletions follow each full run. */
+  private afterFull(status: RunStatus, report: RunReport): void {
+    this.lastFull = status;
+    if (status.fatal) {
+      // Retried with backoff until a full sync succeeds (a later fatal run too: readiness is 503 meanwhile).
+      const delay = this.retryDelay;
+      this.retryDelay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5 * 60_000);
+      this.options.logger.warn({ errorClass: status.fatal.errorClass, retryInMs: delay }, "full sync stopped; retrying");
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.requestFull("retry after a failed full sync"), delay);
+      this.retryTimer.unref();
+      return;
+    }
+    this.everSucceeded = true;
+    this.retryDelay = this.options.retryDelayMs ?? 1000;
+    this.meters.fullSyncSucceeded();
+    const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
+    const reason = report.results.find((r) => r.action.failure?.errorClass === "blast-radius")?.action.failure?.message.replace(/^[^:]*: /, "") ?? "";
+    this.held = heldNames.length ? { id: createHash("sha256").update(heldNames.join("\n")).digest("hex").slice(0, 16), names: heldNames, reason, heldAt: status.finishedAt } : undefined;
+    void this.store?.setHeld(this.held);
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const send = (status: number, body: unknown, type = "application/json") => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-      res.end(type === "application/json" ? JSON.stringify(body) : String(body));
-    };
-    try {
-      if (req.method === "GET" && url.pathname === "/") {
-        res.writeHead(200, {
-          "content-type": "text/html; charset=utf-8",
-          "cache-control": "no-store",
-          "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
-          "x-content-type-options": "nosniff",
-        });
-        res.end(STATUS_PAGE);
-        return;
-      }
-      if (req.method === "GET" && url.pathname === "/healthz") return send(200, "ok", "text/plain");
-      if (req.method === "GET" && url.pathname === "/readyz") return send(this.ready ? 200 : 503, this.ready ? "ready" : "no successful full sync yet", "text/plain");
-      if (req.method === "GET" && url.pathname === "/metrics") return send(200, await this.metrics.registry.metrics(), this.metrics.registry.contentType);
-      if (url.pathname === "/webhook" && req.method === "POST") return await this.webhook(req, send);
-      if (url.pathname.startsWith("/api/")) {
-        if (!this.authorized(req)) return send(401, { error: "a valid bearer token is required" });
-        if (req.method === "GET" && url.pathname === "/api/status") {
-          return send(200, {
-            syncName: this.options.wiring.resolved.syncName,
-            mappings: this.options.wiring.mappings.map(({ mapping: m }) => ({ mount: m.source.mount, path: m.subPath, prefix: m.prefix })),
-            ready: this.ready,
-            pending: { full: this.pendingFull, paths: this.pendingTargets.size },
-            runs: this.runs,
-            secrets: Object.fromEntries([...this.secrets.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
-          });
-        }
-        if (req.method === "POST" && url.pathname === "/api/sync") {
-          this.requestFull("api");
-          return send(202, { accepted: true });
-        }
-      }
-      send(404, { error: "not found" });
-    } catch (error) {
-      this.options.logger.error({ err: { message: (error as Error).message } }, "request failed");
-      send(500, { error: "internal error" });
+  private async notify(report: RunReport, targets?: SecretChangeTarget[]): Promise<void> {
+    // A targeted run only speaks for its own paths: failures elsewhere stay open.
+    const decision = this.gate.decide(report, targets);
+    if (decision.kind === "suppress") {
+      this.meters.notification("suppressed");
+      return;
     }
+    if (decision.kind === "none") return;
+    report.notifications = await notifyAll(this.options.wiring.notifiers, decision.notice, this.options.logger);
+    if (report.notifications.sent.length === 0) this.gate.undelivered(); // not sent: the window must not silence it
+    else this.meters.notification(decision.kind === "recovered" ? "recovered" : "sent");
   }
 
-  private async webhook(req: IncomingMessage, send: (status: number, body: unknown) => void): Promise<void> {
-    const secret = this.options.webhookSecret;
-    if (!secret) return send(404, { error: "webhook not configured" });
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > WEBHOOK_MAX_BODY_BYTES) {
-      req.resume();
-      return send(413, { error: `body over ${WEBHOOK_MAX_BODY_BYTES} bytes` });
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > WEBHOOK_MAX_BODY_BYTES) return send(413, { error: `body over ${WEBHOOK_MAX_BODY_BYTES} bytes` });
-      chunks.push(chunk as Buffer);
-    }
-    const body = Buffer.concat(chunks).toString("utf8");
-    const verdict = verifyWebhook(secret, { timestamp: String(req.headers["x-secretbridge-timestamp"] ?? ""), signature: String(req.headers["x-secretbridge-signature"] ?? "") }, body);
-    if (!verdict.ok) return send(verdict.status, { error: verdict.reason });
-    let parsed: { changes?: { mount?: unknown; path?: unknown }[] };
-    try {
-      parsed = JSON.parse(body) as typeof parsed;
-    } catch {
-      return send(400, { error: "body is not JSON" });
-    }
-    const changes = (parsed.changes ?? []).filter((c): c is SecretChangeTarget => typeof c.mount === "string" && typeof c.path === "string" && c.path.length > 0);
-    if (changes.length === 0) return send(400, { error: 'expected {"changes": [{"mount": ..., "path": ...}]}' });
-    // Refused before anything is queued: a path with `.`, `..` or empty segments would be
-    // normalised by the HTTP client into another path, outside the mapping.
-    const invalid = changes.filter((c) => pathProblem(c.path) !== undefined);
-    if (invalid.length > 0) {
-      return send(400, { error: "invalid-path", paths: invalid.map((c) => ({ path: displayPath(c.path), problem: pathProblem(c.path) })) });
-    }
-    this.requestTargets(changes, "webhook");
-    send(202, { accepted: changes.length });
-  }
-
-  /** Stops taking work, lets the running sync finish, closes listeners. */
+  /** Stops taking work, lets the running sync finish, closes listeners and the store. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.reconnectTimer);
     this.schedule?.stop();
     await this.audit?.stop();
     const server = this.server;
@@ -281,5 +372,44 @@ export class SyncService {
       await closed;
     }
     await this.idle();
+    await this.store?.close();
   }
+}
+
+function runStatus(kind: "full" | "targeted", report: RunReport, targets?: SecretChangeTarget[]): RunStatus {
+  return {
+    runId: report.runId,
+    kind,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    exitCode: report.exitCode,
+    counts: report.counts,
+    ...(targets ? { paths: targets.length } : {}),
+    ...(report.fatal ? { fatal: report.fatal } : {}),
+    failures: report.failures.slice(0, 50).map((f) => ({ path: f.path, ...(f.destinationName ? { destinationName: f.destinationName } : {}), errorClass: f.errorClass, message: f.message })),
+  };
+}
+
+/** One row per destination secret a run decided about; names come from the plan (the resolved mapping). */
+function secretRows(report: RunReport): SecretStatus[] {
+  const now = report.finishedAt;
+  const rows: SecretStatus[] = [];
+  for (const r of report.results) {
+    const a = r.action;
+    if (!a.destinationName || a.type === "delete" || a.type === "orphan") continue;
+    const error = r.error ?? a.failure;
+    const state: SecretStatus["state"] =
+      error?.errorClass === "blast-radius" ? "held" : a.type === "drift" ? "drifted" : a.type === "conflict" ? "conflict" : error ? "failed" : r.outcome === "deferred" ? "pending" : "in-sync";
+    const version = a.tags?.[TAG.sourceVersion] ?? a.destinationVersion;
+    rows.push({
+      name: a.destinationName,
+      path: a.sourcePath,
+      mapping: a.mapping,
+      state,
+      ...(version !== undefined ? { version } : {}),
+      ...(error ? { errorClass: error.errorClass, message: error.message } : {}),
+      updatedAt: now,
+    });
+  }
+  return rows;
 }
