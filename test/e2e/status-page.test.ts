@@ -1,6 +1,7 @@
 // The status page in a real headless Chromium (Debian's chromium, driven by playwright-core),
 // against a service syncing real OpenBao into real moto: it renders the walkthrough's secrets
-// with their state, filters, and "Sync now" triggers a full sync.
+// with their state and failure reasons, pages and filters them through the API, "Sync now"
+// triggers a full sync, and after a restart on the same state directory the history is still there.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,7 @@ let browser: Browser;
 let wiring: Wiring;
 let service: SyncService;
 let url = "";
+const stateDir = mkdtempSync(join(tmpdir(), "sb-page-state-"));
 const values = [canary("first"), canary("second")];
 
 before(async () => {
@@ -34,7 +36,7 @@ before(async () => {
   const config = parseConfigText(`name: page\nsource:\n  address: ${bao.url}\n  mount: hybrid-aws-secrets\n`);
   const recorder = new ApiCallRecorder();
   wiring = await wire(config, { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
-  service = new SyncService({ wiring, logger: silentLogger(), recorder, listen: { host: "127.0.0.1", port: 0 }, apiToken: "page-token" });
+  service = new SyncService({ wiring, logger: silentLogger(), recorder, listen: { host: "127.0.0.1", port: 0 }, apiToken: "page-token", stateDir });
   url = `http://127.0.0.1:${(await service.start()).httpPort}/`;
   await service.idle();
   browser = await chromium.launch({
@@ -49,7 +51,7 @@ after(async () => {
   await Promise.allSettled([bao?.stop(), moto?.stop()]);
 });
 
-test("the status page shows the walkthrough's secrets with their state, filters them, and 'Sync now' runs a full sync", async () => {
+test("the status page shows the walkthrough's secrets with their state and why they failed, filters them on the server, and 'Sync now' runs a full sync", async () => {
   const page = await browser.newPage();
   await page.goto(url);
   await page.fill("#token", "wrong");
@@ -60,28 +62,37 @@ test("the status page shows the walkthrough's secrets with their state, filters 
   await page.click("text=Show status");
   await page.waitForSelector("#secrets tbody tr");
   const rows = await page.$$eval("#secrets tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+  // Destination, path, state, version, error class, message, mapping: names from the resolved mapping only.
   assert.deepEqual(
-    rows.map((r) => [r[0], r[2], r[3], r[4]]),
+    rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[6]]),
     [
-      ["hybrid-aws-secrets/bad name", "failed", "", "invalid-name"],
-      ["hybrid-aws-secrets/first-secret-for-replication", "in-sync", "1", ""],
-      ["hybrid-aws-secrets/second-secret-for-replication", "in-sync", "1", ""],
+      ["hybrid-aws-secrets/bad name", "bad name", "failed", "", "invalid-name", "source"],
+      ["hybrid-aws-secrets/first-secret-for-replication", "first-secret-for-replication", "in-sync", "1", "", "source"],
+      ["hybrid-aws-secrets/second-secret-for-replication", "second-secret-for-replication", "in-sync", "1", "", "source"],
     ],
   );
-  assert.deepEqual(await page.$$eval("#mappings tbody td", (tds) => tds.map((td) => td.textContent)), ["hybrid-aws-secrets", "(whole mount)", "hybrid-aws-secrets/"]);
+  assert.match(rows[0]?.[5] ?? "", /^bad name: /, "the failed secret says why");
+  assert.equal(await page.textContent("#page-info"), "1–3 of 3 (page 1 of 1)");
+  assert.deepEqual(await page.$$eval("#mappings tbody td", (tds) => tds.map((td) => td.textContent)), ["source", "hybrid-aws-secrets", "(whole mount)", "hybrid-aws-secrets/"]);
+  // The run that met the bad name lists it with its class and message.
+  await page.click("#runs tbody tr:first-child summary");
+  assert.match((await page.textContent("#runs li.failure")) ?? "", /bad name: invalid-name: bad name: /);
 
   await page.selectOption("#state-filter", "failed");
+  await page.waitForSelector("#page-info:has-text('1–1 of 1')");
   assert.equal(await page.locator("#secrets tbody tr").count(), 1);
   await page.selectOption("#state-filter", "");
-  await page.fill("#filter", "second");
-  assert.equal(await page.locator("#secrets tbody tr").count(), 1);
+  await page.waitForSelector("#page-info:has-text('1–3 of 3')");
+  await page.fill("#filter", "SECOND");
+  await page.waitForSelector("#page-info:has-text('1–1 of 1')");
+  assert.equal((await page.textContent("#secrets tbody td")) ?? "", "hybrid-aws-secrets/second-secret-for-replication");
 
-  const runsBefore = service.runs.length;
+  const runsBefore = service.runs(200).length;
   await page.click("#sync-now");
   await page.waitForSelector("#notice:has-text('sync requested')");
   await service.idle();
-  assert.equal(service.runs.length, runsBefore + 1);
-  assert.equal(service.runs[0]?.kind, "full");
+  assert.equal(service.runs(200).length, runsBefore + 1);
+  assert.equal(service.runs(1)[0]?.kind, "full");
   // A function, not a string: the page's CSP forbids eval, as it should.
   type Dom = { document: { querySelectorAll(selector: string): { length: number } } };
   await page.waitForFunction((n) => (globalThis as unknown as Dom).document.querySelectorAll("#runs tbody tr").length === n, runsBefore + 1);
@@ -90,6 +101,24 @@ test("the status page shows the walkthrough's secrets with their state, filters 
   await page.screenshot({ path: shot, fullPage: true });
   process.stdout.write(`# screenshot: ${shot}\n`);
   const html = await page.content();
-  assertNoCanary([html, JSON.stringify(await (await fetch(`${url}api/status`, { headers: { authorization: "Bearer page-token" } })).json())], values);
+  const api = async (path: string) => JSON.stringify(await (await fetch(`${url}${path}`, { headers: { authorization: "Bearer page-token" } })).json());
+  assertNoCanary([html, await api("api/status"), await api("api/secrets?pageSize=500"), await api("api/runs?limit=200")], values);
+  await page.close();
+});
+
+test("after a restart on the same state directory, the page shows the earlier runs and secrets", async () => {
+  const earlier = service.runs(200).map((r) => r.runId);
+  await service.stop();
+  service = new SyncService({ wiring, logger: silentLogger(), recorder: new ApiCallRecorder(), listen: { host: "127.0.0.1", port: 0 }, apiToken: "page-token", stateDir });
+  url = `http://127.0.0.1:${(await service.start()).httpPort}/`;
+  await service.idle();
+  assert.deepEqual(service.runs(200).slice(1).map((r) => r.runId), earlier, "the earlier runs, then this start's full sync");
+
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.fill("#token", "page-token");
+  await page.click("text=Show status");
+  await page.waitForSelector("#page-info:has-text('1–3 of 3')");
+  assert.equal(await page.locator("#runs tbody tr").count(), Math.min(20, earlier.length + 1));
   await page.close();
 });
