@@ -28,7 +28,7 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
   const result = await fn();
   const ms = performance.now() - t;
   const peak = process.memoryUsage().rss;
-  process.stdout.write(`${label.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   (rss +${mb(peak - rssBefore)} during; after: ${mem()})\n`);
+  process.stdout.write(`${label.padEnd(50)} ${ms.toFixed(0).padStart(6)} ms   (rss +${mb(peak - rssBefore)} during; after: ${mem()})\n`);
   return result;
 }
 
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   await timed(`upsert ${N} rows (one batch)`, () => store.upsertSecrets(rows));
   rows.length = 0;
   await timed("upsert the same rows again (no change)", () => store.upsertSecrets(Array.from({ length: N }, (_, i) => row(i))));
+  await store.upsertSecrets(Array.from({ length: 1000 }, (_, i) => row(N + i)));
+  await timed(`replace with the ${N} rows (1,000 others go)`, () => store.replaceSecrets(Array.from({ length: N }, (_, i) => row(i))));
   if (!dir) return queries(undefined, store);
   await store.close();
   process.stdout.write("-- a new process opens the store (a restart) --\n");
@@ -76,7 +78,7 @@ async function queries(dir: string | undefined, opened?: StateStore): Promise<vo
   ];
   for (const [label, query] of list) {
     const page = await timed(label, () => store.secrets(query));
-    process.stdout.write(`${"".padEnd(44)} total ${page.total}, items ${page.items.length}\n`);
+    process.stdout.write(`${"".padEnd(50)} total ${page.total}, items ${page.items.length}\n`);
   }
   await timed("10 filtered queries at once", () => Promise.all(Array.from({ length: 10 }, () => store.secrets({ page: 1, pageSize: 100, filter: "service-1" }))));
   process.stdout.write(`counts: ${JSON.stringify(store.counts())}\n`);

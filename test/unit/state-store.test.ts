@@ -54,6 +54,17 @@ for (const where of ["memory", "disk"] as const) {
       await store.close();
     });
 
+    test("replaceSecrets: after a complete full run, rows of names no mapping produces any more are gone, in the same batch", async () => {
+      const store = await open();
+      await store.upsertSecrets([secret("old-prefix/a", "failed", { errorClass: "throttled", message: "rate exceeded" }), secret("app/a"), secret("app/b", "pending")]);
+      await store.replaceSecrets([secret("app/a"), secret("app/b"), secret("app/c", "drifted")]);
+      assert.deepEqual(names((await store.secrets({ page: 1, pageSize: 10 })).items), ["app/a", "app/b", "app/c"]);
+      assert.deepEqual(store.counts(), { "in-sync": 2, pending: 0, failed: 0, drifted: 1, conflict: 0, held: 0 });
+      await store.replaceSecrets([]);
+      assert.deepEqual([(await store.secrets({ page: 1, pageSize: 10 })).total, store.counts()["in-sync"]], [0, 0]);
+      await store.close();
+    });
+
     test("pages, filter (name or path, any case) and state are applied in the store; totals count the matches", async () => {
       const store = await open();
       const rows: SecretStatus[] = [];

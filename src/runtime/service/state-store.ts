@@ -126,14 +126,36 @@ export class StateStore {
    * and a full sync that changed nothing writes nothing.
    */
   async upsertSecrets(rows: SecretStatus[]): Promise<void> {
+    await this.writeRows(rows, false);
+  }
+
+  /**
+   * Like upsertSecrets, and every stored row not among these goes in the same batch: for a full run
+   * that saw every secret of the current mappings (no fatal error, no inventory problem), so names
+   * from a renamed prefix or a removed mapping do not linger as phantom rows.
+   */
+  async replaceSecrets(rows: SecretStatus[]): Promise<void> {
+    await this.writeRows(rows, true);
+  }
+
+  private async writeRows(rows: SecretStatus[], replace: boolean): Promise<void> {
     const byName = new Map(rows.map((r) => [r.name, JSON.stringify(plainRow(r))]));
-    if (byName.size === 0) return;
+    if (byName.size === 0 && !replace) return;
     await this.lock.exclusive(async () => {
       this.assertOpen();
-      const names = [...byName.keys()];
-      const before = await this.kv.get(names.map(secretKey));
       const delta = emptyCounts();
       const ops: KvOp[] = [];
+      if (replace) {
+        for await (const chunk of this.kv.chunks(SECRETS, true)) {
+          for (const [key, raw] of chunk) {
+            if (byName.has(key.slice(2))) continue;
+            delta[parseSecret(raw).state]--;
+            ops.push({ type: "del", key });
+          }
+        }
+      }
+      const names = [...byName.keys()];
+      const before = await this.kv.get(names.map(secretKey));
       names.forEach((name, i) => {
         const raw = byName.get(name) as string;
         const old = before[i] === undefined ? undefined : parseSecret(before[i]);
