@@ -81,8 +81,6 @@ export class SyncService implements ServiceControl {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private held: HeldDeletions | undefined;
   private approved: { id: string; names: Set<string> } | undefined;
-  /** The last runs, newest first (the store keeps 200 across restarts). */
-  private readonly recent: RunStatus[] = [];
 
   constructor(private readonly options: ServiceOptions) {
     this.retryDelay = options.retryDelayMs ?? 1000;
@@ -94,10 +92,19 @@ export class SyncService implements ServiceControl {
   }
 
   async start(): Promise<{ httpPort: number; auditPort?: number }> {
-    const { logger } = this.options;
     this.store = await StateStore.open(this.options.stateDir);
-    this.recent.push(...(await this.store.runs(50)));
-    this.held = await this.store.held();
+    try {
+      return await this.listen();
+    } catch (error) {
+      // Nothing started: release the store (and its directory lock).
+      await this.store.close();
+      throw error;
+    }
+  }
+
+  private async listen(): Promise<{ httpPort: number; auditPort?: number }> {
+    const { logger } = this.options;
+    this.held = this.store?.held();
     if (!this.options.apiToken) logger.warn("SECRETBRIDGE_API_TOKEN is not set: /api/* answers 401 to everyone and the status page cannot show anything");
     const handler = createHttpHandler(this, {
       ...(this.options.apiToken ? { apiToken: this.options.apiToken } : {}),
@@ -179,8 +186,9 @@ export class SyncService implements ServiceControl {
     return { ready, reason, running: this.running, pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size }, ...(this.held ? { held: this.held } : {}) };
   }
 
+  /** The last runs, newest first (the store keeps 200, across restarts with a state directory). */
   runs(limit = 50): RunStatus[] {
-    return this.recent.slice(0, limit);
+    return this.store?.runs(limit) ?? [];
   }
 
   async secrets(query: SecretQuery): Promise<Page<SecretStatus>> {
@@ -314,13 +322,27 @@ export class SyncService implements ServiceControl {
     await this.notify(report, targets);
     const status = runStatus(kind, report, targets);
     this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, r.action.tags?.[TAG.sourceCreated] ?? ""])));
-    this.recent.unshift(status);
-    this.recent.length = Math.min(this.recent.length, 50);
     if (kind === "full") this.afterFull(status, report);
-    await this.store?.recordRun(status);
-    await this.store?.upsertSecrets(secretRows(report));
-    const removed = report.results.filter((r) => r.action.type === "delete" && r.outcome === "done").map((r) => r.action.destinationName);
-    if (removed.length) await this.store?.removeSecrets(removed);
+    await this.remember(kind, status, report);
+  }
+
+  /** Writes the run and its secrets to the store; a store failure is logged, never ends the worker. */
+  private async remember(kind: "full" | "targeted", status: RunStatus, report: RunReport): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    try {
+      await store.recordRun(status);
+      const rows = secretRows(report);
+      // A complete full run knows every secret: rows it did not mention (a removed mapping or
+      // prefix) go. A targeted or incomplete run only updates what it saw.
+      if (kind === "full" && !report.fatal && report.problems.length === 0) await store.replaceSecrets(rows);
+      else await store.upsertSecrets(rows);
+      const removed = report.results.filter((r) => r.action.type === "delete" && r.outcome === "done").map((r) => r.action.destinationName);
+      if (removed.length) await store.removeSecrets(removed);
+      await store.setHeld(kind === "full" && !report.fatal ? this.held : store.held());
+    } catch (error) {
+      this.options.logger.error({ err: { message: (error as Error).message } }, "state store write failed; run history may be incomplete");
+    }
   }
 
   /** Readiness, retries and held deletions follow each full run. */
@@ -342,7 +364,6 @@ export class SyncService implements ServiceControl {
     const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
     const reason = report.results.find((r) => r.action.failure?.errorClass === "blast-radius")?.action.failure?.message.replace(/^[^:]*: /, "") ?? "";
     this.held = heldNames.length ? { id: createHash("sha256").update(heldNames.join("\n")).digest("hex").slice(0, 16), names: heldNames, reason, heldAt: status.finishedAt } : undefined;
-    void this.store?.setHeld(this.held);
   }
 
   private async notify(report: RunReport, targets?: SecretChangeTarget[]): Promise<void> {
