@@ -129,8 +129,15 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
     }
     const sourceInventory = await source.inventoryOf(paths);
     sourceInventory.problems.push(...problems);
+    // Only paths the source has are looked up in the destination: a forged or deleted path costs
+    // one metadata read, nothing more.
+    const found = sourceInventory.secrets.map((s) => s.path);
     const destination =
-      mapping.granularity === "key" ? await deps.destination.inventory(mapping.prefix) : await deps.destination.describe(paths.map((p) => mapping.nameFor(p)));
+      mapping.granularity === "key"
+        ? await deps.destination.inventory(mapping.prefix)
+        : found.length > 0
+          ? await deps.destination.describe(found.map((p) => mapping.nameFor(p)))
+          : { secrets: [] };
     inputs.push({ mapping, source: sourceInventory, destination });
   }
   timings.inventoryMs = Math.round(performance.now() - started);

@@ -7,7 +7,7 @@
 //   4. KV v1 (no metadata): LIST per folder plus one value read per secret, kept as a fingerprint.
 // Values are read only on request, at the exact version the plan was made for.
 import pLimit from "p-limit";
-import { SyncError } from "../../core/errors.js";
+import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
@@ -184,8 +184,11 @@ export class VaultKvSource implements SecretSource {
             const res = await this.http.send<{ data?: KeyInfo }>("read-metadata", "GET", `${this.options.mount}/metadata/${encodePath(path)}`, { secretPath: path, accept: [404] });
             return res.status === 404 ? undefined : toMeta(path, res.body?.data ?? {});
           } catch (error) {
-            if (error instanceof SyncError && error.errorClass === "permission-denied") {
-              problems.push({ path, errorClass: "permission-denied", message: `${path}: metadata not readable (permission-denied)` });
+            // One path the server refuses (denied, a 4xx for this path) is that path's problem;
+            // only a source that is unusable as a whole stops the run.
+            if (error instanceof SyncError && !FATAL_CLASSES.has(error.errorClass)) {
+              const message = error.errorClass === "permission-denied" ? `${path}: metadata not readable (permission-denied)` : error.message;
+              problems.push({ path, errorClass: error.errorClass, message });
               return undefined;
             }
             throw error;
