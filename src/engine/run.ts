@@ -29,6 +29,8 @@ export interface RunOptions {
   concurrency: number;
   /** Lift the blast-radius guard for this run. */
   forceDeletions?: boolean;
+  /** Deletions an operator approved after the guard held them (exactly these names). */
+  approvedDeletions?: ReadonlySet<string>;
   /**
    * Epoch milliseconds after which no new write starts (Lambda: the invocation deadline less a
    * margin). Writes not started are reported as deferred; the next run picks them up.
@@ -69,7 +71,11 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
     const facts = await gatherFacts(deps.destination, inputs, bySource, options.concurrency);
     timings.inventoryMs = (timings.inventoryMs ?? 0) + Math.round(performance.now() - inventoryStart);
     const planStart = performance.now();
-    plan = planRun(inputs, facts, deps.destination.profile, { ...(options.forceDeletions ? { forceDeletions: true } : {}), ...(options.targets ? { targeted: true } : {}) });
+    plan = planRun(inputs, facts, deps.destination.profile, {
+      ...(options.forceDeletions ? { forceDeletions: true } : {}),
+      ...(options.approvedDeletions ? { approvedDeletions: options.approvedDeletions } : {}),
+      ...(options.targets ? { targeted: true } : {}),
+    });
     timings.planMs = Math.round(performance.now() - planStart);
   } catch (error) {
     const fatal = asSyncError(error, "source-unavailable", []);

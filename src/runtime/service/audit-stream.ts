@@ -217,13 +217,22 @@ export type AuditStreamCounters = {
 export class AuditStreamListener {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+
+  /** Watches these mounts from now on (a KV version detected after start). */
+  setMounts(mounts: readonly AuditMount[]): void {
+    this.mounts = mounts;
+  }
   private readonly allow: BlockList;
   private readonly maxConnections: number;
   private readonly maxLineBytes: number;
   private readonly idleTimeoutMs: number;
   private readonly counts: AuditStreamCounters = { linesSeen: 0, changes: 0, droppedTooLong: 0, droppedInvalid: 0, refusedPeers: 0, refusedOverLimit: 0, idleClosed: 0 };
 
+  /** The watched mounts with their KV versions (replaced when a version is detected later). */
+  private mounts: readonly AuditMount[];
+
   constructor(private readonly options: AuditStreamOptions) {
+    this.mounts = options.mounts;
     this.allow = allowList(options.allowFrom ?? DEFAULT_AUDIT_ALLOW_FROM);
     this.maxConnections = options.maxConnections ?? DEFAULT_AUDIT_MAX_CONNECTIONS;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_AUDIT_MAX_LINE_BYTES;
@@ -294,7 +303,7 @@ export class AuditStreamListener {
 
   private handle(line: string): void {
     this.counts.linesSeen += 1;
-    const result = parseAuditLine(line, this.options.mounts);
+    const result = parseAuditLine(line, this.mounts);
     if (result.type === "invalid") this.counts.droppedInvalid += 1;
     if (result.type !== "change") return;
     this.counts.changes += 1;

@@ -60,6 +60,8 @@ export interface ServiceOptions {
 }
 
 const MAX_CHANGES_PER_PUSH = 1000;
+/** Paths one targeted run syncs at most. */
+const TARGETED_BATCH = 500;
 
 export class SyncService implements ServiceControl {
   private server: Server | undefined;
@@ -80,6 +82,7 @@ export class SyncService implements ServiceControl {
   private lastReconnectFull = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private held: HeldDeletions | undefined;
+  private mountsUndetected = false;
   private approved: { id: string; names: Set<string> } | undefined;
 
   constructor(private readonly options: ServiceOptions) {
@@ -133,7 +136,7 @@ export class SyncService implements ServiceControl {
         onChange: (change) => this.onAuditChange(change),
         // A (re)connect may follow missed events: converge with a full sync, at most one per interval.
         onConnection: (event) => {
-          if (event === "open" && this.everSucceeded) this.requestReconnectFull();
+          if (event === "open" && this.everSucceeded) this.requestThrottledFull("audit stream (re)connected");
         },
       });
       auditPort = (await this.audit.start()).port;
@@ -145,16 +148,26 @@ export class SyncService implements ServiceControl {
   }
 
   /** The mounts the audit stream watches, each with the KV version its source detected. */
+  /**
+   * The mounts the audit stream watches, each with its KV version: as configured, else as its
+   * source detects it. A source not reachable yet is watched as KV v2 until a full sync succeeds,
+   * when the versions are detected again (`mountsUndetected`).
+   */
   private async auditMounts(): Promise<{ mount: string; kvVersion: 1 | 2; namespace?: string }[]> {
-    const namespace = this.options.wiring.resolved.config.source.namespace;
+    const { kvVersion: configured, namespace } = this.options.wiring.resolved.config.source;
     const byMount = new Map<string, 1 | 2>();
+    this.mountsUndetected = false;
     for (const { mapping, source } of this.options.wiring.mappings) {
       if (byMount.has(mapping.source.mount)) continue;
+      if (configured !== "auto") {
+        byMount.set(mapping.source.mount, configured);
+        continue;
+      }
       try {
         byMount.set(mapping.source.mount, (await source.validate()).kvVersion);
       } catch {
-        // Not reachable now: assume KV v2 for the stream; the full sync reports the source.
         byMount.set(mapping.source.mount, 2);
+        this.mountsUndetected = true;
       }
     }
     return [...byMount].map(([mount, kvVersion]) => ({ mount, kvVersion, ...(namespace ? { namespace } : {}) }));
@@ -214,15 +227,16 @@ export class SyncService implements ServiceControl {
     result.unknownMounts = [...new Set(result.unknownMounts)];
     // Refused as a whole: nothing of a push with an invalid path or an unknown mount is queued.
     if (result.invalidPaths.length || result.unknownMounts.length) return result;
-    for (const c of changes) {
+    for (const c of changes.slice(0, MAX_CHANGES_PER_PUSH)) {
       // Out of every mapping's scope: not this sync's business, never kept pending.
       if (!this.options.wiring.mappings.some(({ mapping }) => mapping.source.mount === c.mount && mapping.inScope(c.path))) continue;
       result.accepted += 1;
-      if (this.pendingFull) continue; // the coming full run covers it
+      if (this.pendingFull !== undefined || this.reconnectTimer) continue; // a coming full run covers it
       if (this.pendingTargets.size >= (this.options.maxPendingPaths ?? 10_000) && !this.pendingTargets.has(`${c.mount}\u0000${c.path}`)) {
         this.meters.pendingOverflow();
         this.options.logger.warn({ pending: this.pendingTargets.size }, "too many pending paths: one full sync instead");
-        this.requestFull("pending paths overflow");
+        this.pendingTargets.clear();
+        this.requestThrottledFull("pending paths overflow");
         continue;
       }
       this.pendingTargets.set(`${c.mount}\u0000${c.path}`, { mount: c.mount, path: c.path });
@@ -247,11 +261,14 @@ export class SyncService implements ServiceControl {
   private onAuditChange(change: AuditChange): void {
     this.push([{ mount: change.mount, path: change.path }], "audit");
     // A delete or destroy is an absence: only a full sync applies the deletion policy.
-    if (change.kind === "delete") this.requestReconnectFull();
+    if (change.kind === "delete") this.requestThrottledFull("audit: a secret was deleted");
   }
 
-  /** A full sync for a (re)connection or a delete, at most one per interval; the rest are coalesced. */
-  private requestReconnectFull(): void {
+  /**
+   * A full sync asked for by something a client controls (an audit (re)connection, a delete, the
+   * pending-path cap): at most one per interval; the rest are coalesced and counted.
+   */
+  private requestThrottledFull(reason: string): void {
     const interval = this.options.fullSyncMinIntervalMs ?? 60_000;
     const wait = this.lastReconnectFull + interval - Date.now();
     if (this.pendingFull || this.reconnectTimer) {
@@ -260,14 +277,14 @@ export class SyncService implements ServiceControl {
     }
     if (wait <= 0) {
       this.lastReconnectFull = Date.now();
-      this.requestFull("audit stream");
+      this.requestFull(reason);
       return;
     }
     this.meters.fullSyncCoalesced();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.lastReconnectFull = Date.now();
-      this.requestFull("audit stream");
+      this.requestFull(reason);
     }, wait);
     this.reconnectTimer.unref();
   }
@@ -287,8 +304,13 @@ export class SyncService implements ServiceControl {
           this.pendingTargets.clear();
           await this.run("full");
         } else {
-          const targets = [...this.pendingTargets.values()];
-          this.pendingTargets.clear();
+          // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
+          const targets: SecretChangeTarget[] = [];
+          for (const [key, target] of this.pendingTargets) {
+            if (targets.length >= TARGETED_BATCH) break;
+            targets.push(target);
+            this.pendingTargets.delete(key);
+          }
           await this.run("targeted", targets);
         }
       }
@@ -318,7 +340,7 @@ export class SyncService implements ServiceControl {
       this.running = false;
       this.meters.runFinished();
     }
-    if (approved) this.approved = undefined; // used once
+    if (approved && !report.fatal) this.approved = undefined; // used once, by a run that got to plan
     await this.notify(report, targets);
     const status = runStatus(kind, report, targets);
     this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, r.action.tags?.[TAG.sourceCreated] ?? ""])));
@@ -359,7 +381,12 @@ export class SyncService implements ServiceControl {
       return;
     }
     this.everSucceeded = true;
+    clearTimeout(this.retryTimer);
     this.retryDelay = this.options.retryDelayMs ?? 1000;
+    if (this.mountsUndetected && this.audit) {
+      const audit = this.audit;
+      void this.auditMounts().then((mounts) => audit.setMounts(mounts), () => undefined);
+    }
     this.meters.fullSyncSucceeded();
     const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
     const reason = report.results.find((r) => r.action.failure?.errorClass === "blast-radius")?.action.failure?.message.replace(/^[^:]*: /, "") ?? "";
