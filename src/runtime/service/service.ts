@@ -311,7 +311,8 @@ export class SyncService implements ServiceControl {
             targets.push(target);
             this.pendingTargets.delete(key);
           }
-          await this.run("targeted", targets);
+          // Emptied meanwhile (the pending cap gave way to a full sync): nothing to run.
+          if (targets.length > 0) await this.run("targeted", targets);
         }
       }
     })().finally(() => {
