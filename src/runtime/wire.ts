@@ -33,6 +33,11 @@ export interface WireOptions {
   recorder?: ApiCallRecorder;
   /** Where Vault renewal and login failures are logged; default: JSON lines on stderr. */
   logger?: Logger;
+  /**
+   * Log in (AppRole, AWS IAM) in the background, retried with backoff, instead of before
+   * returning: `serve` starts (and opens its audit listener) even while the source is down.
+   */
+  deferLogin?: boolean;
 }
 
 export interface AssumeRoleSettings {
@@ -109,6 +114,7 @@ async function sourceConnection(
   tls: VaultTlsOptions | undefined,
   recorder: ApiCallRecorder | undefined,
   logger: Logger | undefined,
+  deferLogin = false,
 ): Promise<{ address: string; token: string | TokenKeeper; keeper?: TokenKeeper }> {
   const auth = config.source.auth;
   if (!auth) {
@@ -151,7 +157,7 @@ async function sourceConnection(
     return { method: "approle", roleId: auth.roleId, secretId, mountPath: auth.mountPath };
   };
   const log = logger ?? createLogger();
-  const keeper = await TokenKeeper.login(settings, method, {
+  const keeperOptions: Parameters<typeof TokenKeeper.login>[2] = {
     onError: (error, context) =>
       log.error(
         { errorClass: error.errorClass, operation: context.operation, method: context.method, ...(context.retryInMs !== undefined ? { retryInMs: context.retryInMs } : {}) },
@@ -161,7 +167,8 @@ async function sourceConnection(
       event.type === "logged-in"
         ? log.info({ method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason }, "logged in to Vault again")
         : log.debug({ method: event.method, ttlSeconds: event.ttlSeconds }, "Vault token renewed"),
-  });
+  };
+  const keeper = deferLogin ? TokenKeeper.deferred(settings, auth.method, method, keeperOptions) : await TokenKeeper.login(settings, method, keeperOptions);
   return { address: settings.address, token: keeper, keeper };
 }
 
@@ -176,7 +183,13 @@ export interface SourceHealth {
 function sourceHealth(keeper: TokenKeeper | undefined): SourceHealth {
   if (!keeper) return { usable: true };
   const state = keeper.state();
-  const reason = state.lastError ? `${state.lastError.errorClass}: ${state.lastError.message}` : state.usable ? undefined : "the Vault token has expired";
+  const reason = state.lastError
+    ? `${state.lastError.errorClass}: ${state.lastError.message}`
+    : state.usable
+      ? undefined
+      : state.logins === 0 && state.method !== "token"
+        ? "not logged in to Vault yet"
+        : "the Vault token has expired";
   return { usable: state.usable, ...(reason ? { reason } : {}), auth: state };
 }
 
@@ -202,7 +215,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
         ...(tls.serverName ? { serverName: tls.serverName } : {}),
       }
     : undefined;
-  const connection = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder, options.logger);
+  const connection = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder, options.logger, options.deferLogin);
   const keeper = connection.keeper;
   const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
     mapping,

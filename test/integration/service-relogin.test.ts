@@ -149,3 +149,45 @@ describe("secretbridge serve with AppRole", () => {
     }
   });
 });
+
+describe("secretbridge serve before it can log in", () => {
+  test("the service starts without a login; the first login is retried until it works, then the first full sync follows", async () => {
+    const roleId = ((await bao.api("GET", "auth/approle/role/replicator/role-id")).json as { data: { role_id: string } }).data.role_id;
+    const secretIdFile = join(mkdtempSync(join(tmpdir(), "sb-secret-id-")), "secret-id"); // not there yet
+    const value = canary("deferred");
+    canaries.push(value);
+    assert.equal((await bao.api("POST", `${MOUNT}/data/app/late`, { data: { pw: value } })).status, 200);
+    let logs = "";
+    const logger = pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((logs += c.toString()), cb()) }));
+    const config = parseConfigText(
+      ["name: relogin-svc", "source:", `  address: ${bao.url}`, `  mount: ${MOUNT}`, "  auth:", "    method: approle", `    roleId: ${roleId}`, `    secretIdFile: ${secretIdFile}`, "destination:", `  prefix: ${PREFIX}`, ""].join("\n"),
+    );
+    const recorder = new ApiCallRecorder();
+    const wiring = await wire(config, { env: { ...moto.awsEnv, PATH: process.env.PATH ?? "" }, recorder, logger, deferLogin: true });
+    const service = new SyncService({ wiring, logger, recorder, listen: { host: "127.0.0.1", port: 0 }, apiToken: "test-api-token", coalesceMs: 50, retryDelayMs: 200, maxRetryDelayMs: 1000 });
+    try {
+      const { httpPort } = await service.start();
+      const readyz = async () => {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+        return { status: res.status, text: await res.text() };
+      };
+      const before = await readyz();
+      assert.equal(before.status, 503);
+      assert.match(before.text, /source not usable|last full sync stopped|no full sync yet|first full sync running/);
+      assert.equal(wiring.sourceHealth().usable, false);
+
+      const secretId = ((await bao.api("POST", "auth/approle/role/replicator/secret-id")).json as { data: { secret_id: string } }).data.secret_id;
+      canaries.push(secretId);
+      writeFileSync(secretIdFile, secretId);
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && (await readyz()).status !== 200) await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await readyz()).status, 200, "ready once the login worked and a full sync ran");
+      assert.equal(await destValue("app/late"), JSON.stringify({ pw: value }));
+      assert.match(logs, /"errorClass":"config-invalid".*Vault login failed/);
+    } finally {
+      await service.stop();
+      await wiring.close();
+      emitted.push(logs);
+    }
+  });
+});

@@ -169,7 +169,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       const logger = loggerFor(opts);
       const config = await loadConfigFile(opts.config);
       const recorder = context.recorder ?? new ApiCallRecorder();
-      const wiring = await wire(config, { env, recorder, logger });
+      const wiring = await wire(config, { env, recorder, logger, deferLogin: true });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
       const audit = config.service.auditListen?.split(/:(?=\d+$)/);
       const service = new SyncService({

@@ -221,6 +221,23 @@ export class TokenKeeper implements TokenSource {
     return keeper;
   }
 
+  /**
+   * A keeper whose first login happens in the background and is retried with backoff until it
+   * succeeds (`serve`: the service, its audit listener and its health endpoints come up before
+   * the secrets server does). Until then it holds no token and `state().usable` is false.
+   */
+  static deferred(
+    settings: VaultClientSettings,
+    method: Exclude<VaultAuthConfig["method"], "token">,
+    auth: () => Promise<VaultAuthConfig>,
+    options: Omit<TokenKeeperOptions, "relogin"> = {},
+  ): TokenKeeper {
+    const keeper = new TokenKeeper(settings, { token: "", ttlSeconds: 0, renewable: false }, { ...options, relogin: { method, login: async () => login(settings, await auth()) } });
+    keeper.expiresAt = 0;
+    keeper.relogin("first login").catch(() => undefined); // failures are reported and retried by relogin itself
+    return keeper;
+  }
+
   get token(): string {
     return this.held.token;
   }
