@@ -57,6 +57,9 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
   const under = spec.subPath ? `${spec.subPath}/` : "";
   const inScope = (path: string) => pathProblem(path) === undefined && path.startsWith(under) && include(path) && !exclude(path);
   const template = compileTemplate(spec.nameTemplate);
+  // Asked several times per secret and run (planner, absences, facts): answered once per
+  // inventory entry, which is a fresh object each run.
+  const producedMemo = new WeakMap<DestinationSecretMeta, boolean>();
   const nameFor = (path: string, key?: string) => expandTemplate(template, spec.prefix, spec.source.mount, path, key ?? "");
   return {
     ...spec,
@@ -64,20 +67,28 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
     inScope,
     nameFor,
     produced(secret) {
-      const tags = secret.tags;
-      if (ownershipOf(tags, spec.syncName) !== "ours") return false;
-      // Secrets written before source ids existed carry no id tag: they belong to the one source
-      // of the sync that wrote them.
-      const sourceId = tags[TAG.sourceId];
-      if (sourceId !== undefined && sourceId !== spec.source.id) return false;
-      if (tags[TAG.mount] !== spec.source.mount) return false;
-      const path = tags[TAG.path];
-      if (path === undefined || !inScope(path)) return false;
-      const key = tags[TAG.key];
-      if ((spec.granularity === "key") !== (key !== undefined)) return false;
-      return nameFor(path, key) === secret.name;
+      const known = producedMemo.get(secret);
+      if (known !== undefined) return known;
+      const answer = producedBy(secret);
+      producedMemo.set(secret, answer);
+      return answer;
     },
   };
+
+  function producedBy(secret: DestinationSecretMeta): boolean {
+    const tags = secret.tags;
+    if (ownershipOf(tags, spec.syncName) !== "ours") return false;
+    // Secrets written before source ids existed carry no id tag: they belong to the one source
+    // of the sync that wrote them.
+    const sourceId = tags[TAG.sourceId];
+    if (sourceId !== undefined && sourceId !== spec.source.id) return false;
+    if (tags[TAG.mount] !== spec.source.mount) return false;
+    const path = tags[TAG.path];
+    if (path === undefined || !inScope(path)) return false;
+    const key = tags[TAG.key];
+    if ((spec.granularity === "key") !== (key !== undefined)) return false;
+    return nameFor(path, key) === secret.name;
+  }
 }
 
 /** True when two mappings could write the same destination names. */

@@ -214,13 +214,17 @@ export function planRun(inputs: MappingInventory[], facts: Facts, profile: Desti
   }
 
   const claims = new Map<string, Candidate[]>();
-  for (const c of candidates) claims.set(c.name, [...(claims.get(c.name) ?? []), c]);
+  for (const c of candidates) {
+    const group = claims.get(c.name);
+    if (group) group.push(c);
+    else claims.set(c.name, [c]);
+  }
   const labelled = inputs.length > 1;
   const who = (c: Candidate) => `${c.secret.path}${c.key !== undefined ? ` (key ${c.key})` : ""}${labelled ? ` (${c.input.mapping.label})` : ""}`;
   for (const [name, group] of claims) {
     if (group.length === 1) {
       const c = group[0] as Candidate;
-      const otherProducer = (d: DestinationSecretMeta) => inputs.find((i) => i.mapping !== c.input.mapping && i.mapping.produced(d))?.mapping;
+      const otherProducer = (d: DestinationSecretMeta) => (inputs.length === 1 ? undefined : inputs.find((i) => i.mapping !== c.input.mapping && i.mapping.produced(d))?.mapping);
       actions.push(planOne(c, facts, profile, otherProducer));
       continue;
     }
@@ -404,8 +408,8 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
       message: `${name} is managed by sync "${dest.tags[TAG.sync]}", not "${m.syncName}"; it is left untouched: make the prefixes of the two syncs disjoint`,
     });
   }
-  const sourceFact = facts.source.get(sourceFactKey(m.label, secret.path));
-  const destFact = facts.destination.get(name);
+  const sourceFact = facts.source.size ? facts.source.get(sourceFactKey(m.label, secret.path)) : undefined;
+  const destFact = facts.destination.size ? facts.destination.get(name) : undefined;
   if (sourceFact && "error" in sourceFact) return skip("value not readable", sourceFact.error);
   if (destFact && "error" in destFact) return skip("destination value not readable", destFact.error);
   const sourceFingerprint =

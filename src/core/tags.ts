@@ -68,15 +68,17 @@ export function isOurTagKey(key: string): boolean {
  */
 export function recordedTagKeys(tags: Record<string, string>): Set<string> | undefined {
   const record = tags[TAG.tagKeys];
-  return record === undefined ? undefined : new Set(record.split(" ").filter(Boolean));
+  if (record === undefined) return undefined;
+  return record === "" ? new Set() : new Set(record.split(" ").filter(Boolean));
 }
 
 /** The record's value: sorted keys that fit in `maxLength` characters; the rest are returned as unrecorded. */
-export function tagKeysRecord(keys: Iterable<string>, maxLength: number): { value: string; unrecorded: string[] } {
+export function tagKeysRecord(keys: string[], maxLength: number): { value: string; unrecorded: string[] } {
+  if (keys.length === 0) return { value: "", unrecorded: [] };
   const recorded: string[] = [];
   const unrecorded: string[] = [];
   let length = 0;
-  for (const key of [...keys].sort()) {
+  for (const key of keys.slice().sort()) {
     const cost = key.length + (recorded.length ? 1 : 0);
     if (key.includes(" ") || length + cost > maxLength) unrecorded.push(key);
     else {

@@ -39,15 +39,26 @@ function valueProblem(value: RenderedValue): string | undefined {
   return `${what} ${bytes} bytes${"secretString" in value ? " as JSON" : ""}; AWS Secrets Manager allows at most ${MAX_SECRET_BYTES}: split the secret in the source`;
 }
 
+/** Keys already found valid: the same few keys are checked for every secret of a run. */
+const validKeys = new Set<string>();
+
+function keyProblems(key: string): string[] {
+  if (validKeys.has(key)) return [];
+  const problems: string[] = [];
+  if (key.length > MAX_TAG_KEY) problems.push(`tag key ${JSON.stringify(key.slice(0, 40))}... is longer than ${MAX_TAG_KEY} characters`);
+  if (key.toLowerCase().startsWith("aws:")) problems.push(`tag key ${key} uses the reserved aws: prefix`);
+  if (!TAG_CHARSET.test(key)) problems.push(`tag key ${JSON.stringify(key)} has characters AWS does not allow in tags`);
+  if (problems.length === 0 && validKeys.size < 10_000) validKeys.add(key);
+  return problems;
+}
+
 function tagProblems(tags: Record<string, string>): string[] {
   const problems: string[] = [];
   const keys = Object.keys(tags);
   if (keys.length > MAX_TAGS) problems.push(`${keys.length} tags; AWS allows at most ${MAX_TAGS} per secret`);
   for (const [key, value] of Object.entries(tags)) {
-    if (key.length > MAX_TAG_KEY) problems.push(`tag key ${JSON.stringify(key.slice(0, 40))}... is longer than ${MAX_TAG_KEY} characters`);
+    problems.push(...keyProblems(key));
     if (value.length > MAX_TAG_VALUE) problems.push(`tag ${key} would be ${value.length} characters; AWS allows at most ${MAX_TAG_VALUE}`);
-    if (key.toLowerCase().startsWith("aws:")) problems.push(`tag key ${key} uses the reserved aws: prefix`);
-    if (!TAG_CHARSET.test(key)) problems.push(`tag key ${JSON.stringify(key)} has characters AWS does not allow in tags`);
     if (!TAG_CHARSET.test(value)) problems.push(`tag ${key} has characters AWS does not allow in tag values (letters, digits, spaces and _ . : / = + - @)`);
   }
   return problems;
