@@ -164,7 +164,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     });
 
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
-    .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook).")
+    .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")
     .action(async (opts: CommonOptions) => {
       const logger = loggerFor(opts);
       const config = await loadConfigFile(opts.config);
