@@ -5,17 +5,13 @@
 // p99 / max, and the process's RSS and CPU while idle and under that load.
 //   npm run bench:latency -- [--changes 200] [--rate 10]
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { mkdtempSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseConfigText } from "../src/config/load.js";
 import { SyncService } from "../src/runtime/service/service.js";
 import { wire } from "../src/runtime/wire.js";
 import { ApiCallRecorder } from "../src/util/api-calls.js";
 import { silentLogger } from "../src/util/logger.js";
-import { freePort, startMoto, startOpenBao } from "../scripts/lib/peers.js";
+import { freePort, startMoto, startOpenBaoWithAuditDevice } from "../scripts/lib/peers.js";
 
 const { values } = parseArgs({ options: { changes: { type: "string", default: "200" }, rate: { type: "string", default: "10" } } });
 const CHANGES = Number(values.changes);
@@ -29,17 +25,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const auditPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "sb-latency-"));
-  const held = new Set<Socket>();
-  const placeholder = createServer((s) => {
-    held.add(s);
-    s.resume();
-  });
-  await new Promise<void>((r) => placeholder.listen(auditPort, "127.0.0.1", () => r()));
-  const extraConfig = `audit "file" "file" {\n  options {\n    file_path = "${join(dir, "audit.log")}"\n  }\n}\naudit "socket" "sb" {\n  options {\n    address = "127.0.0.1:${auditPort}"\n    socket_type = "tcp"\n  }\n}\n`;
-  const [bao, moto] = await Promise.all([startOpenBao({ extraConfig }), startMoto()]);
-  placeholder.close();
-  for (const s of held) s.destroy();
+  const [bao, moto] = await Promise.all([startOpenBaoWithAuditDevice({ auditPort }), startMoto()]);
   try {
     await bao.mountKv(MOUNT);
     const paths = Array.from({ length: 20 }, (_, i) => `svc-${i}/password`);

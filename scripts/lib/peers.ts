@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -232,6 +232,41 @@ export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBa
     restart,
     ...(caCertPem ? { caCertPem } : {}),
   };
+}
+
+/**
+ * HCL for audit devices declared as operators must: a file device writing `dir`/audit.log (so
+ * OpenBao keeps answering while a socket device's listener is away) beside one socket device per
+ * entry of `sockets` (device name -> TCP port on 127.0.0.1).
+ */
+export function auditDevicesConfig(dir: string, sockets: Record<string, number>): string {
+  return [
+    `audit "file" "file" {\n  options {\n    file_path = "${join(dir, "audit.log")}"\n  }\n}`,
+    ...Object.entries(sockets).map(([name, port]) => `audit "socket" "${name}" {\n  options {\n    address = "127.0.0.1:${port}"\n    socket_type = "tcp"\n  }\n}`),
+  ].join("\n");
+}
+
+/**
+ * A dev OpenBao with a file audit device (in `dir`, a new temporary folder by default) and a socket
+ * audit device "secretbridge" sending to 127.0.0.1:`auditPort`. OpenBao sends a test message to a
+ * socket device when it enables it and does not start if nobody listens, so a placeholder listener
+ * holds the port while it starts; it is closed afterwards, and the service's own listener takes the
+ * port over (OpenBao reconnects on its next write).
+ */
+export async function startOpenBaoWithAuditDevice(options: { auditPort: number; dir?: string }): Promise<OpenBaoPeer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "sb-audit-"));
+  const held = new Set<Socket>();
+  const placeholder = createServer((socket) => {
+    held.add(socket);
+    socket.resume();
+  });
+  await new Promise<void>((r) => placeholder.listen(options.auditPort, "127.0.0.1", () => r()));
+  try {
+    return await startOpenBao({ extraConfig: auditDevicesConfig(dir, { secretbridge: options.auditPort }) });
+  } finally {
+    placeholder.close();
+    for (const socket of held) socket.destroy();
+  }
 }
 
 /** A config file for a real server with on-disk storage, in a fresh temporary folder. */

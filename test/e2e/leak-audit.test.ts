@@ -2,10 +2,8 @@
 // including the paths that fail (oversized, unrenderable, throttled writes, drift, a refused
 // webhook); every byte they emit is scanned for the canaries, raw, JSON-escaped and base64.
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import { runLambda } from "../../src/runtime/lambda/handler.js";
 import { SyncService } from "../../src/runtime/service/service.js";
@@ -13,6 +11,7 @@ import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { Peers, webhookReceiver } from "../helpers/harness.js";
+import { captureLogger } from "../helpers/logs.js";
 
 let peers: Peers;
 before(async () => {
@@ -58,19 +57,19 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
 
     // Lambda: the handler with the connection secret, its logs and summary.
     await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/vault-connection-secret`, SecretString: JSON.stringify({ vaultAddress: peers.bao.url, vaultToken: token }) }));
-    let lambdaLogs = "";
+    const lambdaLog = captureLogger();
     const summary = await runLambda(
       { getRemainingTimeInMillis: () => 300_000 },
       {
         env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SNS_TOPIC_ARN: topic.topicArn ?? "" },
         secretsManager: peers.sm(),
-        logger: pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((lambdaLogs += c.toString()), cb()) })),
+        logger: lambdaLog.logger,
       },
     );
-    emitted.push(lambdaLogs, JSON.stringify(summary));
+    emitted.push(lambdaLog.logs(), JSON.stringify(summary));
 
     // Service: status API, page, metrics, a refused webhook, logs.
-    let serviceLogs = "";
+    const serviceLog = captureLogger();
     const recorder = new ApiCallRecorder();
     const wiring = await wire(parseConfigText(`name: it\nsource:\n  address: ${peers.bao.url}\n  mount: ${s.mount}\ndestination:\n  prefix: ${s.prefix}\n`), {
       env: { ...peers.moto.awsEnv, VAULT_TOKEN: token, PATH: process.env.PATH ?? "" },
@@ -79,7 +78,7 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     const service = new SyncService({
       wiring,
       recorder,
-      logger: pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((serviceLogs += c.toString()), cb()) })),
+      logger: serviceLog.logger,
       listen: { host: "127.0.0.1", port: 0 },
       apiToken: "leak-token",
       webhookSecret: "leak-hook",
@@ -92,7 +91,7 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     emitted.push(await (await fetch(`${url}/webhook`, { method: "POST", body: JSON.stringify({ changes: [{ mount: s.mount, path: "app/db" }] }) })).text());
     await service.stop();
     await wiring.close();
-    emitted.push(serviceLogs);
+    emitted.push(serviceLog.logs());
 
     // Notifications as delivered.
     const published = await topic.messages();

@@ -12,15 +12,14 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { assertNoCanary } from "../helpers/harness.js";
-import { BAO_BIN, canary, freePort, startMoto, startOpenBao, uniqueMount, type MotoPeer } from "../helpers/peers.js";
+import { captureLogger } from "../helpers/logs.js";
+import { auditDevicesConfig, BAO_BIN, canary, freePort, startMoto, startOpenBao, uniqueMount, type MotoPeer } from "../helpers/peers.js";
 
 let moto: MotoPeer;
 const canaries: string[] = [];
@@ -51,12 +50,6 @@ const children = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");
 });
-
-const auditDevices = (dir: string, auditPort: number) =>
-  [
-    `audit "file" "file" {\n  options {\n    file_path = "${join(dir, "audit.log")}"\n  }\n}`,
-    `audit "socket" "secretbridge" {\n  options {\n    address = "127.0.0.1:${auditPort}"\n    socket_type = "tcp"\n  }\n}`,
-  ].join("\n");
 
 /** Polls (bounded) until `check` holds; fails with `what` (and OpenBao's log) after `timeoutMs`. No timing is asserted. */
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, log?: () => string): Promise<void> {
@@ -214,16 +207,7 @@ class Bao {
 // ---- the service, as `secretbridge serve` builds it -----------------------------------------
 
 async function startService(bao: Bao, mount: string, auditPort: number) {
-  let logs = "";
-  const logger = pino(
-    { level: "debug" },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs += chunk.toString();
-        cb();
-      },
-    }),
-  );
+  const { logger, logs } = captureLogger();
   // Few, short attempts: the service starts while OpenBao is down, by design.
   const config = parseConfigText(`name: order\nsource:\n  address: ${bao.url}\n  mount: ${mount}\n  maxAttempts: 2\n  timeoutSeconds: 2\ndestination:\n  prefix: ${PREFIX}\n`);
   const recorder = new ApiCallRecorder();
@@ -260,7 +244,7 @@ async function startService(bao: Bao, mount: string, auditPort: number) {
       stopped = true;
       await service.stop();
       await wiring.close();
-      emitted.push(logs);
+      emitted.push(logs());
     },
   };
 }
@@ -290,7 +274,7 @@ describe("audit device start order", () => {
     const auditPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), "sb-order-a-"));
     // The shared launcher includes the server's log in its error when the server exits.
-    await assert.rejects(startOpenBao({ extraConfig: auditDevices(dir, auditPort) }), (error: Error) => {
+    await assert.rejects(startOpenBao({ extraConfig: auditDevicesConfig(dir, { secretbridge: auditPort }) }), (error: Error) => {
       assert.match(error.message, /exited with/);
       assert.match(error.message, /audit backend failed test message/);
       assert.match(error.message, /secretbridge/);
@@ -300,7 +284,7 @@ describe("audit device start order", () => {
 
   test("nothing listens: a new real server's init fails naming the audit backend, and its unseal keys are lost", async () => {
     const auditPort = await freePort();
-    const bao = await Bao.real(await freePort(), auditDevices(mkdtempSync(join(tmpdir(), "sb-order-a2-")), auditPort));
+    const bao = await Bao.real(await freePort(), auditDevicesConfig(mkdtempSync(join(tmpdir(), "sb-order-a2-")), { secretbridge: auditPort }));
     bao.spawn();
     try {
       await bao.waitHealth(); // listening, not initialised (501)
@@ -320,7 +304,7 @@ describe("audit device start order", () => {
     const mount = uniqueMount("order");
     const [auditPort, baoPort] = [await freePort(), await freePort()];
     const dir = mkdtempSync(join(tmpdir(), "sb-order-b-"));
-    const bao = Bao.dev(baoPort, auditDevices(dir, auditPort));
+    const bao = Bao.dev(baoPort, auditDevicesConfig(dir, { secretbridge: auditPort }));
 
     // 1. The service starts while OpenBao does not exist: listener up, not ready, retrying.
     let svc = await startService(bao, mount, auditPort);
@@ -371,7 +355,7 @@ describe("audit device start order", () => {
     const mount = uniqueMount("order-real");
     const [auditPort, baoPort] = [await freePort(), await freePort()];
     const dir = mkdtempSync(join(tmpdir(), "sb-order-c-"));
-    const bao = await Bao.real(baoPort, auditDevices(dir, auditPort));
+    const bao = await Bao.real(baoPort, auditDevicesConfig(dir, { secretbridge: auditPort }));
 
     // Before init there is no token yet: this service (the token it holds is not valid) listens,
     // is not ready and retries; init's test message reaches its listener. Then it is restarted

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { AuditStreamListener, type AuditChange } from "../../src/runtime/service/audit-stream.js";
-import { freePort, startOpenBao, uniqueMount, type OpenBaoPeer } from "../helpers/peers.js";
+import { auditDevicesConfig, freePort, startOpenBao, uniqueMount, type OpenBaoPeer } from "../helpers/peers.js";
 
 const KV2 = uniqueMount("audit-v2");
 const KV1 = uniqueMount("audit-v1");
@@ -43,9 +43,7 @@ before(async () => {
   await main.start();
   await idle.start();
   const dir = mkdtempSync(join(tmpdir(), "sb-audit-stream-"));
-  const socketDevice = (name: string, port: number) => `audit "socket" "${name}" {\n  options {\n    address = "127.0.0.1:${port}"\n    socket_type = "tcp"\n  }\n}`;
-  const extraConfig = [`audit "file" "file" {\n  options {\n    file_path = "${join(dir, "audit.log")}"\n  }\n}`, socketDevice("secretbridge", mainPort), socketDevice("idle", idlePort)].join("\n");
-  bao = await startOpenBao({ extraConfig });
+  bao = await startOpenBao({ extraConfig: auditDevicesConfig(dir, { secretbridge: mainPort, idle: idlePort }) });
   await bao.mountKv(KV2, 2);
   await bao.mountKv(KV1, 1);
   await bao.mountKv(OTHER, 2);

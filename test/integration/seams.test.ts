@@ -2,10 +2,8 @@
 // tags, notifications, iam-policy). Each encodes the behaviour the redesign implements, so each
 // fails on the code it was written against; the assertion messages say what happens instead.
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { CreateSecretCommand, DescribeSecretCommand, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
-import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import type { RunReport } from "../../src/engine/report.js";
 import type { VerifyReport } from "../../src/engine/verify.js";
@@ -15,6 +13,7 @@ import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { awsWrites, peersForThisFile, type CliRun, type Scenario } from "../helpers/harness.js";
+import { captureLogger } from "../helpers/logs.js";
 
 // Real peers for this file; every byte the CLI and the service emitted is scanned for canaries.
 const peers = peersForThisFile();
@@ -169,8 +168,7 @@ describe("seams", () => {
     const sourceUrls: string[] = [];
     const proxy = new FaultProxy(peers.bao.url, { onRequestBody: (req) => void sourceUrls.push(req.url ?? "") });
     const proxyUrl = await proxy.start();
-    let logs = "";
-    const logger = pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((logs += c.toString()), cb()) }));
+    const { logger, logs } = captureLogger();
     const config = parseConfigText(
       `name: svc\nsource:\n  address: ${proxyUrl}\n  mount: ${s.mount}\n  path: app\n  exclude: ["app/secret-*"]\ndestination:\n  prefix: ${s.prefix}\n`,
     );
@@ -192,7 +190,7 @@ describe("seams", () => {
           headers: { "x-secretbridge-timestamp": String(ts), "x-secretbridge-signature": signWebhook(key, ts, body) },
         });
         const text = await res.text();
-        logs += text;
+        peers.emitted.push(text);
         answers.push({ status: res.status, invalidPath: text.includes("invalid-path") });
         await service.idle(); // one targeted run per push: a fatal one must not hide another's effect
       }
@@ -222,7 +220,7 @@ describe("seams", () => {
       await service.stop();
       await wiring.close();
       await proxy.stop();
-      peers.emitted.push(logs);
+      peers.emitted.push(logs());
     }
   });
 

@@ -5,13 +5,11 @@
 // pushed, the paged secrets API, and state kept across a restart.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
-import { connect, createServer, type Socket } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import type { Page, RunStatus, SecretStatus } from "../../src/runtime/service/control.js";
 import { SyncService, type ServiceOptions } from "../../src/runtime/service/service.js";
@@ -20,7 +18,8 @@ import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { assertNoCanary } from "../helpers/harness.js";
-import { canary, freePort, startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
+import { captureLogger } from "../helpers/logs.js";
+import { canary, freePort, startMoto, startOpenBaoWithAuditDevice, uniqueMount, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
 let moto: MotoPeer;
@@ -38,24 +37,7 @@ const HOOK_KEY = "hardening-webhook-key";
 
 before(async () => {
   auditPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "sb-hardening-"));
-  const extraConfig = [
-    `audit "file" "file" {\n  options {\n    file_path = "${join(dir, "audit.log")}"\n  }\n}`,
-    `audit "socket" "secretbridge" {\n  options {\n    address = "127.0.0.1:${auditPort}"\n    socket_type = "tcp"\n  }\n}`,
-  ].join("\n");
-  // OpenBao tests the socket device when it enables it: something must listen at startup.
-  const held = new Set<Socket>();
-  const placeholder = createServer((socket) => {
-    held.add(socket);
-    socket.resume();
-  });
-  await new Promise<void>((r) => placeholder.listen(auditPort, "127.0.0.1", () => r()));
-  try {
-    [bao, moto] = await Promise.all([startOpenBao({ extraConfig }), startMoto()]);
-  } finally {
-    placeholder.close();
-    for (const socket of held) socket.destroy();
-  }
+  [bao, moto] = await Promise.all([startOpenBaoWithAuditDevice({ auditPort }), startMoto()]);
 });
 after(async () => {
   try {
@@ -130,16 +112,7 @@ interface Running {
  * intervals. `yaml` is the whole config; `awsEndpoint` puts a proxy between the service and moto.
  */
 async function startService(yaml: string, options: Partial<Omit<ServiceOptions, "wiring" | "logger" | "recorder" | "listen" | "audit">> & { audit?: boolean; awsEndpoint?: string; waitIdle?: boolean } = {}): Promise<Running> {
-  let logs = "";
-  const logger = pino(
-    { level: "debug" },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs += chunk.toString();
-        cb();
-      },
-    }),
-  );
+  const { logger, logs } = captureLogger();
   const recorder = new ApiCallRecorder();
   const env = { ...moto.awsEnv, ...(options.awsEndpoint ? { AWS_ENDPOINT_URL: options.awsEndpoint } : {}), VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" };
   const wiring = await wire(parseConfigText(yaml), { env, recorder, logger });
@@ -206,7 +179,7 @@ async function startService(yaml: string, options: Partial<Omit<ServiceOptions, 
     stop: async () => {
       await service.stop();
       await wiring.close();
-      emitted.push(logs);
+      emitted.push(logs());
     },
   };
 }

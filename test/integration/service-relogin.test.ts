@@ -6,15 +6,14 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { assertNoCanary } from "../helpers/harness.js";
+import { captureLogger } from "../helpers/logs.js";
 import { canary, startMoto, startOpenBao, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
@@ -85,16 +84,7 @@ describe("secretbridge serve with AppRole", () => {
     };
     await put(canary("start"));
 
-    let logs = "";
-    const logger = pino(
-      { level: "debug" },
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logs += chunk.toString();
-          cb();
-        },
-      }),
-    );
+    const { logger, logs } = captureLogger();
     const config = parseConfigText(
       [
         "name: relogin-svc",
@@ -140,12 +130,12 @@ describe("secretbridge serve with AppRole", () => {
       );
       assert.equal(health.usable, true);
       assert.ok((health.auth?.logins ?? 0) >= 4, `logins: ${health.auth?.logins}`);
-      assert.ok(!/"level":(50|60)/.test(logs), "nothing logged at error level");
-      assert.match(logs, /logged in to Vault again/);
+      assert.ok(!/"level":(50|60)/.test(logs()), "nothing logged at error level");
+      assert.match(logs(), /logged in to Vault again/);
     } finally {
       await service.stop();
       await wiring.close();
-      emitted.push(logs);
+      emitted.push(logs());
     }
   });
 });
@@ -157,8 +147,7 @@ describe("secretbridge serve before it can log in", () => {
     const value = canary("deferred");
     canaries.push(value);
     assert.equal((await bao.api("POST", `${MOUNT}/data/app/late`, { data: { pw: value } })).status, 200);
-    let logs = "";
-    const logger = pino({ level: "debug" }, new Writable({ write: (c: Buffer, _e, cb) => void ((logs += c.toString()), cb()) }));
+    const { logger, logs } = captureLogger();
     const config = parseConfigText(
       ["name: relogin-svc", "source:", `  address: ${bao.url}`, `  mount: ${MOUNT}`, "  auth:", "    method: approle", `    roleId: ${roleId}`, `    secretIdFile: ${secretIdFile}`, "destination:", `  prefix: ${PREFIX}`, ""].join("\n"),
     );
@@ -183,11 +172,11 @@ describe("secretbridge serve before it can log in", () => {
       while (Date.now() < deadline && (await readyz()).status !== 200) await new Promise((r) => setTimeout(r, 200));
       assert.equal((await readyz()).status, 200, "ready once the login worked and a full sync ran");
       assert.equal(await destValue("app/late"), JSON.stringify({ pw: value }));
-      assert.match(logs, /"errorClass":"config-invalid".*Vault login failed/);
+      assert.match(logs(), /"errorClass":"config-invalid".*Vault login failed/);
     } finally {
       await service.stop();
       await wiring.close();
-      emitted.push(logs);
+      emitted.push(logs());
     }
   });
 });

@@ -2,19 +2,15 @@
 // file (beside a file device, as operators must) and a real moto: pushes reach AWS without a
 // scheduled run, bursts coalesce, the webhook refuses what it must, and a restart converges.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import { signWebhook } from "../../src/runtime/service/webhook-auth.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { assertNoCanary } from "../helpers/harness.js";
-import { canary, freePort, startMoto, startOpenBao, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
+import { captureLogger } from "../helpers/logs.js";
+import { canary, freePort, startMoto, startOpenBaoWithAuditDevice, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
 let moto: MotoPeer;
@@ -31,27 +27,7 @@ const PREFIX = "push-dest";
 
 before(async () => {
   auditPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "sb-audit-"));
-  const extraConfig = [
-    `audit "file" "file" {\n  options {\n    file_path = "${join(dir, "audit.log")}"\n  }\n}`,
-    `audit "socket" "secretbridge" {\n  options {\n    address = "127.0.0.1:${auditPort}"\n    socket_type = "tcp"\n  }\n}`,
-  ].join("\n");
-  // OpenBao sends a test message to the socket device when it enables it, so something must
-  // listen at startup; the service's own listener takes the port over afterwards (OpenBao
-  // reconnects on its next write).
-  const { createServer } = await import("node:net");
-  const held = new Set<import("node:net").Socket>();
-  const placeholder = createServer((socket) => {
-    held.add(socket);
-    socket.resume();
-  });
-  await new Promise<void>((r) => placeholder.listen(auditPort, "127.0.0.1", () => r()));
-  try {
-    [bao, moto] = await Promise.all([startOpenBao({ extraConfig }), startMoto()]);
-  } finally {
-    placeholder.close();
-    for (const socket of held) socket.destroy();
-  }
+  [bao, moto] = await Promise.all([startOpenBaoWithAuditDevice({ auditPort }), startMoto()]);
   await bao.mountKv(MOUNT);
 });
 after(async () => {
@@ -63,16 +39,7 @@ after(async () => {
 });
 
 async function startService(options: { audit?: boolean; webhookSecret?: string } = {}) {
-  let logs = "";
-  const logger = pino(
-    { level: "debug" },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs += chunk.toString();
-        cb();
-      },
-    }),
-  );
+  const { logger, logs } = captureLogger();
   const config = parseConfigText(`name: svc\nsource:\n  address: ${bao.url}\n  mount: ${MOUNT}\ndestination:\n  prefix: ${PREFIX}\n`);
   const recorder = new ApiCallRecorder();
   const wiring: Wiring = await wire(config, { env: { ...moto.awsEnv, VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" }, recorder });
@@ -92,11 +59,11 @@ async function startService(options: { audit?: boolean; webhookSecret?: string }
   return {
     service,
     url,
-    logs: () => logs,
+    logs,
     stop: async () => {
       await service.stop();
       await wiring.close();
-      emitted.push(logs);
+      emitted.push(logs());
     },
   };
 }

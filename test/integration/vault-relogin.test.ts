@@ -6,9 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { pino } from "pino";
 import { parseConfigText } from "../../src/config/load.js";
 import { SyncError } from "../../src/core/errors.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
@@ -16,6 +14,7 @@ import { TokenKeeper } from "../../src/sources/vault/auth.js";
 import { VaultKvSource } from "../../src/sources/vault/vault-source.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import type { Logger } from "../../src/util/logger.js";
+import { captureLogger } from "../helpers/logs.js";
 import { startOpenBao, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
@@ -51,21 +50,6 @@ async function newSecretId(name: string): Promise<string> {
   const secretId = ((await bao.api("POST", `auth/approle/role/${name}/secret-id`)).json as { data: { secret_id: string } }).data.secret_id;
   secretIds.push(secretId);
   return secretId;
-}
-
-function captureLogger() {
-  let text = "";
-  const logger = pino(
-    { level: "debug" },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        text += chunk.toString();
-        cb();
-      },
-    }),
-  );
-  const lines = () => text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { logger, text: () => text, lines };
 }
 
 /** The CLI config a user writes for AppRole: role id inline, secret id in a file. */
@@ -192,7 +176,7 @@ describe("Vault logins are redone", () => {
       const up = wiring.sourceHealth();
       assert.equal(up.usable, true);
       assert.equal(up.reason, undefined);
-      for (const id of secretIds) assert.ok(!log.text().includes(id), "a secret id was logged");
+      for (const id of secretIds) assert.ok(!log.logs().includes(id), "a secret id was logged");
     } finally {
       await wiring.close();
     }

@@ -4,13 +4,12 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { pino } from "pino";
 import { pathProblem } from "../../src/core/paths.js";
 import type { HeldDeletions, PushResult, SecretQuery, ServiceControl } from "../../src/runtime/service/control.js";
 import { createHttpHandler, type HttpApiOptions } from "../../src/runtime/service/http-api.js";
 import { signWebhook, WebhookReplayCache } from "../../src/runtime/service/webhook-auth.js";
+import { captureLogger } from "../helpers/logs.js";
 
 /** Appears in every hostile URL, header and body; must never be logged or answered back. */
 const CANARY = "c4nary-Qx81";
@@ -267,16 +266,7 @@ const CORPUS: Case[] = [
   { name: "runs limit=201", request: () => authed("GET", "/api/runs?limit=201"), expect: [400] },
 ];
 
-let logs = "";
-const logger = pino(
-  { level: "debug" },
-  new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logs += chunk.toString();
-      callback();
-    },
-  }),
-);
+const { logger, logs } = captureLogger();
 
 async function listen(control: ServiceControl, options: Partial<HttpApiOptions> = {}): Promise<{ server: Server; port: number }> {
   const server = createServer(createHttpHandler(control, { apiToken: TOKEN, webhookSecret: KEY, logger, statusPage: STATUS_PAGE, bodyTimeoutMs: 300, ...options }));
@@ -359,10 +349,10 @@ describe("HTTP API: hostile and malformed requests", () => {
   });
 
   test("logs hold method, route and status only, never what the client sent", () => {
-    assert.ok(logs.length > 0);
-    assert.ok(!logs.includes(CANARY), "no request content in the logs");
-    assert.ok(!logs.includes(TOKEN), "no token in the logs");
-    for (const line of logs.trim().split("\n")) {
+    assert.ok(logs().length > 0);
+    assert.ok(!logs().includes(CANARY), "no request content in the logs");
+    assert.ok(!logs().includes(TOKEN), "no token in the logs");
+    for (const line of logs().trim().split("\n")) {
       const entry = JSON.parse(line) as Record<string, unknown>;
       const keys = Object.keys(entry).filter((k) => !["level", "time", "pid", "hostname", "msg"].includes(k));
       assert.deepEqual(keys.filter((k) => !["method", "route", "status", "error"].includes(k)), [], line);
@@ -496,7 +486,7 @@ describe("HTTP API: configuration", () => {
       const r = await exchange(port, (s) => s.write(authed("GET", "/api/runs")));
       assert.deepEqual([r.status, json(r)], [500, { error: "internal error" }]);
       assert.equal((await exchange(port, (s) => s.write(http("GET /healthz HTTP/1.1")))).status, 200);
-      assert.ok(!logs.includes(CANARY));
+      assert.ok(!logs().includes(CANARY));
     } finally {
       await close(server);
     }

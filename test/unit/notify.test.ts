@@ -2,12 +2,11 @@
 // suppressed, when "recovered" goes out), the recovered subject, where the webhook signing key
 // comes from, and stray stderr output (process warnings, console) turned into log records.
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, test } from "node:test";
-import { pino } from "pino";
 import { SyncError } from "../../src/core/errors.js";
 import { NotificationGate, snsSubject, webhookSigningSecret, type FailureNotice, type GateDecision, type ReportForNotice } from "../../src/notify/index.js";
 import { routeStrayOutput } from "../../src/util/logger.js";
+import { captureLogger } from "../helpers/logs.js";
 
 const MINUTE = 60_000;
 
@@ -180,19 +179,7 @@ describe("recovered notices and webhook signing keys", () => {
 });
 
 describe("stray stderr output becomes log records", () => {
-  function sink() {
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino(
-      { base: null, timestamp: false },
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          for (const l of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    );
-    return { logger, lines };
-  }
+  const sink = () => captureLogger({ base: null, timestamp: false });
 
   test("process warnings and console.warn/error become one record each (multi-line text on one line); undo restores both", async () => {
     const { logger, lines } = sink();
@@ -207,7 +194,7 @@ describe("stray stderr output becomes log records", () => {
     } finally {
       undo();
     }
-    assert.deepEqual(lines, [
+    assert.deepEqual(lines(), [
       { level: 40, warning: "NodeVersionSupportWarning", code: "SDK1", msg: "The AWS SDK for JavaScript (v3) will require node >=22. Please upgrade." },
       { level: 40, console: "warn", msg: "@aws-sdk/credential-provider-node WARNING: Multiple credential sources detected: AWS_PROFILE" },
       { level: 50, console: "error", msg: "boom" },
@@ -231,7 +218,7 @@ describe("stray stderr output becomes log records", () => {
       console.warn = consoleWarn;
     }
     assert.deepEqual(printed, [["human text"]]);
-    assert.deepEqual(lines, [{ level: 40, warning: "Warning", msg: "careful" }]);
+    assert.deepEqual(lines(), [{ level: 40, warning: "Warning", msg: "careful" }]);
   });
 
   test("overlapping routes: the newest receives, and only the last undo restores", () => {
@@ -247,7 +234,7 @@ describe("stray stderr output becomes log records", () => {
     undoB();
     undoB(); // twice is harmless
     assert.equal(console.warn, consoleWarn);
-    assert.deepEqual(a.lines, []);
-    assert.deepEqual(b.lines.map((l) => l.msg), ["to b", "still to b"]);
+    assert.deepEqual(a.lines(), []);
+    assert.deepEqual(b.lines().map((l) => l.msg), ["to b", "still to b"]);
   });
 });
