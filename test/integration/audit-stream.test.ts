@@ -122,7 +122,9 @@ describe("socket audit device → changes", () => {
     const counters = main.counters();
     assert.equal(counters.changes, changes.length);
     assert.deepEqual([counters.droppedInvalid, counters.droppedTooLong, counters.refusedPeers, counters.refusedOverLimit, counters.idleClosed], [0, 0, 0, 0, 0]);
-    assert.equal(main.openConnections, 1); // one connection per socket device
+    // One connection per socket device, though OpenBao sometimes still holds the connection of its
+    // start-up test line beside it (seen once in ~30 runs): at least one, at most two.
+    assert.ok(main.openConnections >= 1 && main.openConnections <= 2, `open connections: ${main.openConnections}`);
   });
 
   test("a connection closed for idleness is reopened by the server on its next write, and that write's change arrives", async () => {
