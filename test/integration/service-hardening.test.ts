@@ -264,6 +264,35 @@ describe("secretbridge serve, hardened", () => {
     }
   });
 
+  test("a full sync held back by the reconnect throttle does not hold back pushes", async () => {
+    const { mount, prefix } = await scenario();
+    await put(mount, "app/one", { v: secret("throttle-1") });
+    const svc = await startService(config(mount, prefix), { audit: true, fullSyncMinIntervalMs: 120_000 });
+    try {
+      const knock = () =>
+        new Promise<void>((resolve) => {
+          const socket = connect(auditPort, "127.0.0.1", () => socket.end());
+          socket.on("error", () => resolve());
+          socket.on("close", () => resolve());
+          socket.setTimeout(2000, () => socket.destroy());
+        });
+      await knock(); // the interval's full sync
+      await sleep(300);
+      await svc.service.idle();
+      await knock(); // the next one waits two minutes
+      await sleep(300);
+      await svc.service.idle();
+      const targetedBefore = svc.service.runs(200).filter((r) => r.kind === "targeted").length;
+      const value = { v: secret("throttle-2") };
+      await put(mount, "app/one", value);
+      assert.equal((await svc.hook([{ mount, path: "app/one" }])).status, 202);
+      await svc.service.idle();
+      assert.ok(svc.service.runs(200).filter((r) => r.kind === "targeted").length > targetedBefore, "the push ran at once");
+    } finally {
+      await svc.stop();
+    }
+  });
+
   test("pending cap: 50 pushed paths over maxPendingPaths 5 become one full sync, counted as an overflow", async () => {
     const { mount, prefix } = await scenario();
     await put(mount, "app/base", { v: secret("cap") });

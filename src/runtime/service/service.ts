@@ -83,6 +83,8 @@ export class SyncService implements ServiceControl {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private held: HeldDeletions | undefined;
   private mountsUndetected = false;
+  /** The pending cap gave way to a full sync that has not started yet: pushes wait for it. */
+  private overflowWaiting = false;
   private approved: { id: string; names: Set<string> } | undefined;
 
   constructor(private readonly options: ServiceOptions) {
@@ -147,7 +149,6 @@ export class SyncService implements ServiceControl {
     return { httpPort, ...(auditPort !== undefined ? { auditPort } : {}) };
   }
 
-  /** The mounts the audit stream watches, each with the KV version its source detected. */
   /**
    * The mounts the audit stream watches, each with its KV version: as configured, else as its
    * source detects it. A source not reachable yet is watched as KV v2 until a full sync succeeds,
@@ -231,11 +232,14 @@ export class SyncService implements ServiceControl {
       // Out of every mapping's scope: not this sync's business, never kept pending.
       if (!this.options.wiring.mappings.some(({ mapping }) => mapping.source.mount === c.mount && mapping.inScope(c.path))) continue;
       result.accepted += 1;
-      if (this.pendingFull !== undefined || this.reconnectTimer) continue; // a coming full run covers it
+      // A coming full run covers it: one asked for, or one the pending cap is waiting for. (A
+      // throttled reconnect full sync does not hold pushes back: they still go out at once.)
+      if (this.pendingFull !== undefined || this.overflowWaiting) continue;
       if (this.pendingTargets.size >= (this.options.maxPendingPaths ?? 10_000) && !this.pendingTargets.has(`${c.mount}\u0000${c.path}`)) {
         this.meters.pendingOverflow();
         this.options.logger.warn({ pending: this.pendingTargets.size }, "too many pending paths: one full sync instead");
         this.pendingTargets.clear();
+        this.overflowWaiting = true;
         this.requestThrottledFull("pending paths overflow");
         continue;
       }
@@ -301,6 +305,7 @@ export class SyncService implements ServiceControl {
         await new Promise((r) => setTimeout(r, this.options.coalesceMs ?? 50));
         if (this.pendingFull !== undefined) {
           this.pendingFull = undefined;
+          this.overflowWaiting = false;
           this.pendingTargets.clear();
           await this.run("full");
         } else {
