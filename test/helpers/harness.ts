@@ -278,6 +278,23 @@ export function awsWrites(recorder: ApiCallRecorder): number {
   );
 }
 
+/**
+ * For files that start their own peers: the canary values they wrote (`secret`) and everything
+ * they emitted, for one `assertNoCanary(emitted, canaries)` at the end.
+ */
+export function canaryBook(): { canaries: string[]; emitted: string[]; secret(label: string): string } {
+  const canaries: string[] = [];
+  return {
+    canaries,
+    emitted: [],
+    secret(label: string) {
+      const value = canary(label);
+      canaries.push(value);
+      return value;
+    },
+  };
+}
+
 export function assertNoCanary(haystacks: string[], canaries: string[]): void {
   for (const c of canaries) {
     const forms = [c, JSON.stringify(c).slice(1, -1), Buffer.from(c).toString("base64")];

@@ -17,18 +17,12 @@ import { parseConfigText } from "../../src/config/load.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
-import { assertNoCanary } from "../helpers/harness.js";
+import { assertNoCanary, canaryBook } from "../helpers/harness.js";
 import { captureLogger } from "../helpers/logs.js";
-import { auditDevicesConfig, BAO_BIN, canary, freePort, startMoto, startOpenBao, uniqueMount, type MotoPeer } from "../helpers/peers.js";
+import { auditDevicesConfig, BAO_BIN, freePort, startMoto, startOpenBao, uniqueMount, type MotoPeer } from "../helpers/peers.js";
 
 let moto: MotoPeer;
-const canaries: string[] = [];
-const emitted: string[] = [];
-const secret = (label: string) => {
-  const c = canary(label);
-  canaries.push(c);
-  return c;
-};
+const { canaries, emitted, secret } = canaryBook();
 const PREFIX = "start-order";
 
 before(async () => {

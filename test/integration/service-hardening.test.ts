@@ -17,21 +17,15 @@ import { signWebhook } from "../../src/runtime/service/webhook-auth.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
-import { assertNoCanary } from "../helpers/harness.js";
+import { assertNoCanary, canaryBook } from "../helpers/harness.js";
 import { captureLogger } from "../helpers/logs.js";
-import { canary, freePort, startMoto, startOpenBaoWithAuditDevice, uniqueMount, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
+import { freePort, startMoto, startOpenBaoWithAuditDevice, uniqueMount, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
 let moto: MotoPeer;
 let auditPort: number;
-const canaries: string[] = [];
-/** Every log line and API body the services produced: scanned for canaries at the end. */
-const emitted: string[] = [];
-const secret = (label: string) => {
-  const c = canary(label);
-  canaries.push(c);
-  return c;
-};
+/** canaries: values written; emitted: every log line and API body the services produced: scanned for canaries at the end. */
+const { canaries, emitted, secret } = canaryBook();
 const TOKEN = "test-api-token";
 const HOOK_KEY = "hardening-webhook-key";
 
@@ -88,6 +82,16 @@ async function scenario(kvVersion: 1 | 2 = 2): Promise<{ mount: string; prefix: 
   const mount = uniqueMount("hd");
   await bao.mountKv(mount, kvVersion);
   return { mount, prefix: `dest-${mount}` };
+}
+
+/** Opens and closes one connection to the audit listener: a "(re)connect" as the service sees it. */
+function knockAudit(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const socket = connect(auditPort, "127.0.0.1", () => socket.end());
+    socket.on("error", () => resolve());
+    socket.on("close", () => resolve());
+    socket.setTimeout(2000, () => socket.destroy());
+  });
 }
 
 async function put(mount: string, path: string, data: Record<string, string>, kvVersion: 1 | 2 = 2): Promise<void> {
@@ -244,12 +248,7 @@ describe("secretbridge serve, hardened", () => {
       assert.equal(svc.fullRuns(), 1, "the startup full sync");
       const before = svc.fullRuns();
       for (let i = 0; i < 100; i++) {
-        await new Promise<void>((resolve) => {
-          const socket = connect(auditPort, "127.0.0.1", () => socket.end());
-          socket.on("error", () => resolve());
-          socket.on("close", () => resolve());
-          socket.setTimeout(2000, () => socket.destroy());
-        });
+        await knockAudit();
         await sleep(8);
       }
       // The interval's deferred full sync fires at most 2 s after the first connection.
@@ -269,17 +268,10 @@ describe("secretbridge serve, hardened", () => {
     await put(mount, "app/one", { v: secret("throttle-1") });
     const svc = await startService(config(mount, prefix), { audit: true, fullSyncMinIntervalMs: 120_000 });
     try {
-      const knock = () =>
-        new Promise<void>((resolve) => {
-          const socket = connect(auditPort, "127.0.0.1", () => socket.end());
-          socket.on("error", () => resolve());
-          socket.on("close", () => resolve());
-          socket.setTimeout(2000, () => socket.destroy());
-        });
-      await knock(); // the interval's full sync
+      await knockAudit(); // the interval's full sync
       await sleep(300);
       await svc.service.idle();
-      await knock(); // the next one waits two minutes
+      await knockAudit(); // the next one waits two minutes
       await sleep(300);
       await svc.service.idle();
       const targetedBefore = svc.service.runs(200).filter((r) => r.kind === "targeted").length;

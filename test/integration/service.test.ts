@@ -8,20 +8,14 @@ import { signWebhook } from "../../src/runtime/service/webhook-auth.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
-import { assertNoCanary } from "../helpers/harness.js";
+import { assertNoCanary, canaryBook } from "../helpers/harness.js";
 import { captureLogger } from "../helpers/logs.js";
-import { canary, freePort, startMoto, startOpenBaoWithAuditDevice, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
+import { freePort, startMoto, startOpenBaoWithAuditDevice, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
 let moto: MotoPeer;
 let auditPort: number;
-const canaries: string[] = [];
-const emitted: string[] = [];
-const secret = (label: string) => {
-  const c = canary(label);
-  canaries.push(c);
-  return c;
-};
+const { canaries, emitted, secret } = canaryBook();
 const MOUNT = "pushed";
 const PREFIX = "push-dest";
 
