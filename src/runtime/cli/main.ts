@@ -17,6 +17,7 @@ import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.j
 import { iamScopesFromConfig } from "../iam-scopes.js";
 import { wire } from "../wire.js";
 import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
+import { packageVersion } from "./version.js";
 
 export const EXIT = { ok: 0, failures: 1, unusable: 2 } as const;
 
@@ -87,6 +88,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const program = new Command()
     .name("secretbridge")
     .description("Replicate Vault / OpenBao KV secrets into AWS Secrets Manager.")
+    .version(packageVersion(), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
     .showHelpAfterError();
