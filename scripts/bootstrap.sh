@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Makes a fresh clone runnable: installs npm packages from the lockfile when they are missing or
 # older than the lockfile, then the pinned test peers. Both README commands start with it.
+# `--browser` (npm test passes it) also installs Debian's Chromium for the status page test; the
+# sandbox and the benchmarks do not need a browser and do not ask for one.
 set -euo pipefail
+browser=false
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=true ;;
+    *) echo "bootstrap: unknown argument $arg (usage: bootstrap.sh [--browser])" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "bootstrap: installing npm packages (npm ci)" >&2
@@ -10,7 +19,7 @@ fi
 bash scripts/install-peers.sh
 
 # The status page is tested in a real headless Chromium (Debian's package; no browser download).
-if ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM_PATH:-}" ]]; then
+if $browser && ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM_PATH:-}" ]]; then
   if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing Debian's chromium for the status page test" >&2
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
