@@ -41,12 +41,6 @@ after(async () => {
   }
 });
 
-/** The service's recent runs, newest first (a field on SyncService, or a method after its rewrite). */
-function runsOf(service: SyncService): { kind: string; exitCode: number }[] {
-  const runs = (service as unknown as { runs: unknown }).runs;
-  return (typeof runs === "function" ? (runs as () => unknown).call(service) : runs) as { kind: string; exitCode: number }[];
-}
-
 async function destValue(path: string): Promise<string | undefined> {
   const client = new SecretsManagerClient({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
   try {
@@ -119,7 +113,7 @@ describe("secretbridge serve with AppRole", () => {
       }
       assert.equal(await destValue("app/db"), JSON.stringify({ pw: last }));
 
-      const runs = runsOf(service);
+      const runs = service.runs();
       const health = wiring.sourceHealth();
       console.log(`runs: ${runs.length}, logins: ${health.auth?.logins}, renewals: ${health.auth?.renewals}`);
       assert.ok(runs.length >= 11, `runs: ${runs.length}`);

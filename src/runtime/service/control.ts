@@ -64,6 +64,9 @@ export interface HeldDeletions {
   heldAt: string;
 }
 
+/** Changes one push may carry (a webhook body; the service looks at no more). */
+export const MAX_CHANGES_PER_PUSH = 1000;
+
 export interface PushResult {
   /** Changes queued for a targeted sync. */
   accepted: number;

@@ -5,7 +5,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { displayPath } from "../../core/paths.js";
 import type { Logger } from "../../util/logger.js";
-import type { SecretQuery, SecretState, ServiceControl } from "./control.js";
+import { MAX_CHANGES_PER_PUSH, type SecretQuery, type SecretState, type ServiceControl } from "./control.js";
 import { verifyWebhook, WEBHOOK_MAX_BODY_BYTES, WebhookReplayCache } from "./webhook-auth.js";
 
 export interface HttpApiOptions {
@@ -25,7 +25,8 @@ export interface HttpApiOptions {
 export const MAX_TARGET_LENGTH = 2048;
 /** Bodies of the small JSON endpoints (approve, sync). */
 export const API_MAX_BODY_BYTES = 4 * 1024;
-export const WEBHOOK_MAX_CHANGES = 1000;
+/** At most this many changes in one webhook body. */
+export const WEBHOOK_MAX_CHANGES = MAX_CHANGES_PER_PUSH;
 const BODY_TIMEOUT_MS = 10_000;
 
 // Record, not array: adding a state to SecretState fails to compile until it is accepted here.

@@ -16,7 +16,7 @@ import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
 import type { Wiring } from "../wire.js";
 import { AuditStreamListener, type AuditChange } from "./audit-stream.js";
-import type { HeldDeletions, Page, PushResult, RunStatus, SecretQuery, SecretStatus, ServiceControl } from "./control.js";
+import { MAX_CHANGES_PER_PUSH, type HeldDeletions, type Page, type PushResult, type RunStatus, type SecretQuery, type SecretStatus, type ServiceControl } from "./control.js";
 import { createHttpHandler } from "./http-api.js";
 import { ServiceMetrics } from "./metrics.js";
 import { startSchedule } from "./schedule.js";
@@ -59,7 +59,6 @@ export interface ServiceOptions {
   maxRetryDelayMs?: number;
 }
 
-const MAX_CHANGES_PER_PUSH = 1000;
 /** Paths one targeted run syncs at most. */
 const TARGETED_BATCH = 500;
 
