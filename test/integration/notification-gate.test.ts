@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { loadConfigFile } from "../../src/config/load.js";
 import { runMappings } from "../../src/engine/run.js";
 import { NotificationGate, notifyAll, type FailureNotice, type GateDecision } from "../../src/notify/index.js";
-import { verifyWebhook } from "../../src/runtime/service/webhook-auth.js";
+import { verifyWebhook } from "../../src/runtime/webhook.js";
 import { wire } from "../../src/runtime/wire.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { awsWrites, peersForThisFile, webhookReceiver } from "../helpers/harness.js";

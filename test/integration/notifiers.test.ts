@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SyncError } from "../../src/core/errors.js";
 import { notifyAll, SnsNotifier, WebhookNotifier, type FailureNotice } from "../../src/notify/index.js";
-import { signWebhook, verifyWebhook } from "../../src/runtime/service/webhook-auth.js";
+import { signWebhook, verifyWebhook } from "../../src/runtime/webhook.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import type { Logger } from "../../src/util/logger.js";
 import { canary, startMoto, type MotoPeer } from "../helpers/peers.js";

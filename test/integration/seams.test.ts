@@ -8,7 +8,7 @@ import { parseConfigText } from "../../src/config/load.js";
 import type { RunReport } from "../../src/engine/report.js";
 import type { VerifyReport } from "../../src/engine/verify.js";
 import { SyncService } from "../../src/runtime/service/service.js";
-import { signWebhook } from "../../src/runtime/service/webhook-auth.js";
+import { signWebhook } from "../../src/runtime/webhook.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";

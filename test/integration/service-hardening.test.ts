@@ -13,7 +13,7 @@ import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, List
 import { parseConfigText } from "../../src/config/load.js";
 import type { Page, RunStatus, SecretStatus } from "../../src/runtime/service/control.js";
 import { SyncService, type ServiceOptions } from "../../src/runtime/service/service.js";
-import { signWebhook } from "../../src/runtime/service/webhook-auth.js";
+import { signWebhook } from "../../src/runtime/webhook.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";

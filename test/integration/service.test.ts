@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
-import { signWebhook } from "../../src/runtime/service/webhook-auth.js";
+import { signWebhook } from "../../src/runtime/webhook.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";

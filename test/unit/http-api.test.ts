@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { pathProblem } from "../../src/core/paths.js";
 import type { HeldDeletions, PushResult, SecretQuery, ServiceControl } from "../../src/runtime/service/control.js";
 import { createHttpHandler, type HttpApiOptions } from "../../src/runtime/service/http-api.js";
-import { signWebhook, WebhookReplayCache } from "../../src/runtime/service/webhook-auth.js";
+import { signWebhook, WebhookReplayCache } from "../../src/runtime/webhook.js";
 import { captureLogger } from "../helpers/logs.js";
 
 /** Appears in every hostile URL, header and body; must never be logged or answered back. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { scheduleProblem, toCronPattern } from "../../src/runtime/service/schedule.js";
-import { signWebhook, verifyWebhook, WebhookReplayCache } from "../../src/runtime/service/webhook-auth.js";
+import { signWebhook, verifyWebhook, WebhookReplayCache } from "../../src/runtime/webhook.js";
 
 describe("schedules", () => {
   test("EventBridge cron becomes a 5-field pattern; bad expressions are named", () => {

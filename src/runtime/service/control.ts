@@ -2,6 +2,7 @@
 // keeps: plain data in and out, names, classes and messages only (never a value).
 import type { ErrorClass } from "../../core/errors.js";
 import type { RunCounts } from "../../engine/report.js";
+import { WEBHOOK_MAX_CHANGES } from "../webhook.js";
 
 export type SecretState = "in-sync" | "pending" | "failed" | "drifted" | "conflict" | "held";
 
@@ -65,7 +66,7 @@ export interface HeldDeletions {
 }
 
 /** Changes one push may carry (a webhook body; the service looks at no more). */
-export const MAX_CHANGES_PER_PUSH = 1000;
+export const MAX_CHANGES_PER_PUSH = WEBHOOK_MAX_CHANGES;
 
 export interface PushResult {
   /** Changes queued for a targeted sync. */

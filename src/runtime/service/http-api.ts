@@ -3,10 +3,9 @@
 // handling with bounded bodies; request content never reaches a log (method, route, status only).
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { displayPath } from "../../core/paths.js";
 import type { Logger } from "../../util/logger.js";
-import { MAX_CHANGES_PER_PUSH, type SecretQuery, type SecretState, type ServiceControl } from "./control.js";
-import { verifyWebhook, WEBHOOK_MAX_BODY_BYTES, WebhookReplayCache } from "./webhook-auth.js";
+import { type SecretQuery, type SecretState, type ServiceControl } from "./control.js";
+import { admitWebhook, screenRefusal, WEBHOOK_MAX_BODY_BYTES, WebhookReplayCache } from "../webhook.js";
 
 export interface HttpApiOptions {
   /** Bearer token for /api/*; without it every /api/* request answers 401. */
@@ -25,8 +24,6 @@ export interface HttpApiOptions {
 export const MAX_TARGET_LENGTH = 2048;
 /** Bodies of the small JSON endpoints (approve, sync). */
 export const API_MAX_BODY_BYTES = 4 * 1024;
-/** At most this many changes in one webhook body. */
-export const WEBHOOK_MAX_CHANGES = MAX_CHANGES_PER_PUSH;
 const BODY_TIMEOUT_MS = 10_000;
 
 // Record, not array: adding a state to SecretState fails to compile until it is accepted here.
@@ -84,25 +81,6 @@ export function parseSecretQuery(params: URLSearchParams): Parsed<SecretQuery> {
     ok: true,
     value: { page: page.value, pageSize: pageSize.value, ...(filter.value ? { filter: filter.value } : {}), ...(state.value ? { state: state.value as SecretState } : {}) },
   };
-}
-
-/** The webhook body: {"changes": [{"mount": string, "path": string}, ...]}, 1-1000 entries. Messages name positions, never content. */
-export function parseChanges(body: unknown): { ok: true; changes: { mount: string; path: string }[] } | { ok: false; problem: string } {
-  const shape = 'expected {"changes": [{"mount": "...", "path": "..."}]}';
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return { ok: false, problem: shape };
-  const list = (body as { changes?: unknown }).changes;
-  if (!Array.isArray(list)) return { ok: false, problem: `changes must be an array; ${shape}` };
-  if (list.length === 0) return { ok: false, problem: "changes is empty" };
-  if (list.length > WEBHOOK_MAX_CHANGES) return { ok: false, problem: `more than ${WEBHOOK_MAX_CHANGES} changes; send them in several requests` };
-  const changes: { mount: string; path: string }[] = [];
-  for (const [i, c] of list.entries()) {
-    if (typeof c !== "object" || c === null || Array.isArray(c)) return { ok: false, problem: `changes[${i}] must be an object {"mount", "path"}` };
-    const { mount, path } = c as { mount?: unknown; path?: unknown };
-    if (typeof mount !== "string" || mount === "") return { ok: false, problem: `changes[${i}].mount must be a non-empty string` };
-    if (typeof path !== "string") return { ok: false, problem: `changes[${i}].path must be a string` };
-    changes.push({ mount, path });
-  }
-  return { ok: true, changes };
 }
 
 /** Reads at most `limit` bytes within `timeoutMs`; a refusal otherwise. Never rejects. */
@@ -164,24 +142,17 @@ export function createHttpHandler(control: ServiceControl, options: HttpApiOptio
     expected !== undefined && header !== undefined && header.slice(0, 7).toLowerCase() === "bearer " && timingSafeEqual(digest(header.slice(7).trim()), expected);
 
   const webhook = (req: IncomingMessage, body: string): Reply => {
-    const nowSeconds = Math.floor(Date.now() / 1000);
-    const timestamp = String(req.headers["x-secretbridge-timestamp"] ?? "");
-    const signature = String(req.headers["x-secretbridge-signature"] ?? "");
-    const verdict = verifyWebhook(webhookSecret ?? "", { timestamp, signature }, body, nowSeconds);
-    if (!verdict.ok) return refusal(verdict.status, verdict.reason);
-    const seen = replays.check(signature, nowSeconds);
-    if (seen === "replay") return refusal(409, "this signed request was already accepted");
-    if (seen === "full") return { ...refusal(429, "too many webhook requests inside the replay window"), headers: { "retry-after": "60" } };
-    const json = parseJson(body);
-    if (!json.ok) return refusal(400, "the body is not JSON");
-    const parsed = parseChanges(json.value);
-    if (!parsed.ok) return refusal(400, parsed.problem);
-    // The control validates every change before queueing any, so a refusal here queued nothing.
-    // Invalid paths come first: they are malformed input, unknown mounts are a config mismatch.
-    const result = control.push(parsed.changes, "webhook");
-    if (result.invalidPaths.length > 0) return refusal(400, "invalid-path", { paths: result.invalidPaths.map((p) => ({ path: displayPath(p.path), problem: p.problem })) });
-    if (result.unknownMounts.length > 0) return refusal(422, "unknown-mount", { mounts: result.unknownMounts.map(displayPath) });
-    replays.remember(signature, Number(timestamp));
+    const admitted = admitWebhook(
+      webhookSecret ?? "",
+      { timestamp: String(req.headers["x-secretbridge-timestamp"] ?? ""), signature: String(req.headers["x-secretbridge-signature"] ?? ""), body },
+      replays,
+    );
+    if (!admitted.ok) return admitted.reply;
+    // The control screens every change before queueing any, so a refusal here queued nothing.
+    const result = control.push(admitted.changes, "webhook");
+    const refused = screenRefusal(result);
+    if (refused) return refused;
+    replays.remember(admitted.signature, admitted.timestamp);
     return { status: 202, body: { accepted: result.accepted } };
   };
 

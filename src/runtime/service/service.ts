@@ -7,7 +7,7 @@
 // http-api.ts through the ServiceControl interface.
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { pathProblem, displayPath } from "../../core/paths.js";
+import { screenPush } from "../../core/push.js";
 import { TAG } from "../../core/tags.js";
 import { runMappings, type SecretChangeTarget } from "../../engine/run.js";
 import type { RunReport } from "../../engine/report.js";
@@ -217,19 +217,14 @@ export class SyncService implements ServiceControl {
   }
 
   push(changes: { mount: string; path: string }[], origin: "webhook" | "audit"): PushResult {
-    const result: PushResult = { accepted: 0, unknownMounts: [], invalidPaths: [] };
-    const mounts = new Set(this.options.wiring.mappings.map((m) => m.mapping.source.mount));
-    for (const c of changes.slice(0, MAX_CHANGES_PER_PUSH)) {
-      const problem = pathProblem(c.path);
-      if (problem) result.invalidPaths.push({ path: displayPath(c.path), problem });
-      else if (!mounts.has(c.mount)) result.unknownMounts.push(c.mount.slice(0, 200));
-    }
-    result.unknownMounts = [...new Set(result.unknownMounts)];
+    const screen = screenPush(
+      this.options.wiring.mappings.map((m) => m.mapping),
+      changes.slice(0, MAX_CHANGES_PER_PUSH),
+    );
+    const result: PushResult = { accepted: 0, unknownMounts: screen.unknownMounts, invalidPaths: screen.invalidPaths };
     // Refused as a whole: nothing of a push with an invalid path or an unknown mount is queued.
     if (result.invalidPaths.length || result.unknownMounts.length) return result;
-    for (const c of changes.slice(0, MAX_CHANGES_PER_PUSH)) {
-      // Out of every mapping's scope: not this sync's business, never kept pending.
-      if (!this.options.wiring.mappings.some(({ mapping }) => mapping.source.mount === c.mount && mapping.inScope(c.path))) continue;
+    for (const c of screen.targets) {
       result.accepted += 1;
       // A coming full run covers it: one asked for, or one the pending cap is waiting for. (A
       // throttled reconnect full sync does not hold pushes back: they still go out at once.)
