@@ -1,6 +1,7 @@
 // Reads and validates a YAML config file. Errors name the key and what is wrong with it, and never
 // echo the value (a config may hold a token).
 import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { SyncError } from "../core/errors.js";
@@ -47,6 +48,26 @@ export function parseConfigText(text: string, origin = "config"): Config {
   return parseConfig(doc.toJS(), origin);
 }
 
+/**
+ * The files a config names (token, AppRole secret id, CA certificate), relative paths taken from
+ * the config file's own directory: the same file means the same files wherever it runs from (a
+ * shell, systemd, the Lambda package).
+ */
+export function anchorConfigPaths(config: Config, configPath: string): Config {
+  const dir = dirname(resolve(configPath));
+  const anchor = (file: string) => (isAbsolute(file) ? file : resolve(dir, file));
+  const source = { ...config.source };
+  if (source.tokenFile) source.tokenFile = anchor(source.tokenFile);
+  if (source.auth?.method === "approle" && source.auth.secretIdFile) source.auth = { ...source.auth, secretIdFile: anchor(source.auth.secretIdFile) };
+  if (source.tls?.caCertFile) source.tls = { ...source.tls, caCertFile: anchor(source.tls.caCertFile) };
+  return { ...config, source };
+}
+
+/** A config file's text, validated, with its file paths anchored at the file's directory. */
+export function configFromFileText(text: string, path: string): Config {
+  return anchorConfigPaths(parseConfigText(text, path), path);
+}
+
 export async function loadConfigFile(path: string): Promise<Config> {
   let text: string;
   try {
@@ -55,5 +76,5 @@ export async function loadConfigFile(path: string): Promise<Config> {
     const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
     throw new SyncError("config-invalid", `cannot read config file ${path}: ${code}`);
   }
-  return parseConfigText(text, path);
+  return configFromFileText(text, path);
 }

@@ -64,6 +64,12 @@ export class WebhookReplayCache {
     this.earliestExpiry = Math.min(this.earliestExpiry, expiry);
   }
 
+  /** Forgets every signature, as a fresh process would (tests of a new Lambda environment). */
+  clearForTests(): void {
+    this.seen.clear();
+    this.earliestExpiry = Infinity;
+  }
+
   private sweep(nowSeconds: number): void {
     if (nowSeconds <= this.earliestExpiry) return;
     let earliest = Infinity;

@@ -201,6 +201,33 @@ async function readCa(path: string): Promise<string> {
   }
 }
 
+/**
+ * The notifiers a config names. `wire` uses it, and so does a runtime that must report a failure
+ * from before wiring (the Lambda's setup), so both notify the same way. `close` frees the clients.
+ */
+export function buildNotifiers(
+  notifications: Pick<Config["notifications"], "sns" | "webhook">,
+  d: { region?: string | undefined; profile?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  signingSecret: string | undefined,
+  recorder?: ApiCallRecorder,
+): { notifiers: Notifier[]; close(): void } {
+  const notifiers: Notifier[] = [];
+  let snsClient: SNSClient | undefined;
+  if (notifications.sns) {
+    const topicArn = notifications.sns.topicArn;
+    // Publish in the topic's own Region, whatever the destination's Region is.
+    const region = topicArn.split(":")[3] || d.region;
+    snsClient = new SNSClient({ ...awsClientConfig(env, "SNS", { ...(region ? { region } : {}), ...(d.profile ? { profile: d.profile } : {}) }), maxAttempts: 3 });
+    notifiers.push(new SnsNotifier({ topicArn, client: snsClient, ...(recorder ? { recorder } : {}) }));
+  }
+  if (notifications.webhook) {
+    const hook = notifications.webhook;
+    notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000), ...(signingSecret ? { signingSecret } : {}) }));
+  }
+  return { notifiers, close: () => snsClient?.destroy() };
+}
+
 /** Builds the providers for a config, resolved once; every runtime wires through here. */
 export async function wire(config: Config, options: WireOptions = {}): Promise<Wiring> {
   const env = options.env ?? process.env;
@@ -244,19 +271,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     rateLimits: d.rateLimits,
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
-  const notifiers: Notifier[] = [];
-  let snsClient: SNSClient | undefined;
-  if (config.notifications.sns) {
-    const topicArn = config.notifications.sns.topicArn;
-    // Publish in the topic's own Region, whatever the destination's Region is.
-    const region = topicArn.split(":")[3] || d.region;
-    snsClient = new SNSClient({ ...awsClientConfig(env, "SNS", { ...(region ? { region } : {}), ...(d.profile ? { profile: d.profile } : {}) }), maxAttempts: 3 });
-    notifiers.push(new SnsNotifier({ topicArn, client: snsClient, ...(options.recorder ? { recorder: options.recorder } : {}) }));
-  }
-  if (config.notifications.webhook) {
-    const hook = config.notifications.webhook;
-    notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000), ...(signingSecret ? { signingSecret } : {}) }));
-  }
+  const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, signingSecret, options.recorder);
   return {
     resolved,
     mappings,
@@ -267,7 +282,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
       keeper?.close();
       await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);
       smClient.destroy();
-      snsClient?.destroy();
+      closeNotifiers();
     },
   };
 }

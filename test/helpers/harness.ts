@@ -11,7 +11,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
-import { runLambda, type LambdaSummary } from "../../src/runtime/lambda/handler.js";
+import { runLambda, type LambdaSummary, type LambdaTrigger } from "../../src/runtime/lambda/handler.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
 import { FaultProxy } from "./fault-proxy.js";
@@ -198,11 +198,17 @@ export class Scenario {
     return { code, stdout, stderr, logs, recorder };
   }
 
+  /** The connection secret the Lambda of this scenario reads (CONNECTION_SECRET_NAME). */
+  get connectionSecretName(): string {
+    return `${this.prefix}-conn/vault-connection-secret`;
+  }
+
   /**
-   * Invokes the Lambda handler in-process as the deployed function runs (settings from env, the
-   * connection secret under the prefix), with its logs captured for the leak check.
+   * Invokes the Lambda's run in-process as the deployed function runs: the config file the CLI
+   * tests write (default: writeConfig({ name: "lambda" })), the credentials from the connection
+   * secret, logs captured for the leak check.
    */
-  async lambda(env: Record<string, string> = {}, remainingMs = 300_000): Promise<{ summary: LambdaSummary; logs: string }> {
+  async lambda(options: { config?: string; env?: Record<string, string>; remainingMs?: number; trigger?: LambdaTrigger } = {}): Promise<{ summary: LambdaSummary; logs: string }> {
     let logs = "";
     const sink = new Writable({
       write(chunk: Buffer, _e, cb) {
@@ -212,12 +218,25 @@ export class Scenario {
     });
     const logger = pino({ redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: "[REDACTED]" } }, sink);
     const summary = await runLambda(
-      { getRemainingTimeInMillis: () => remainingMs },
-      { env: { ...this.peers.moto.awsEnv, SECRETS_PREFIX: this.prefix, VAULT_MOUNT: this.mount, SYNC_NAME: "lambda", ...env }, logger, secretsManager: this.peers.sm() },
+      { getRemainingTimeInMillis: () => options.remainingMs ?? 300_000 },
+      { env: this.lambdaEnv(options), logger, secretsManager: this.peers.sm() },
+      options.trigger,
     );
     this.peers.emitted.push(logs, JSON.stringify(summary));
     return { summary, logs };
   }
+
+  /** The function's environment as the stack sets it, pointed at moto and this scenario's config. */
+  lambdaEnv(options: { config?: string; env?: Record<string, string> } = {}): Record<string, string> {
+    return {
+      ...this.peers.moto.awsEnv,
+      SECRETBRIDGE_CONFIG: options.config ?? (this.defaultLambdaConfig ??= this.writeConfig({ name: "lambda" })),
+      CONNECTION_SECRET_NAME: this.connectionSecretName,
+      ...options.env,
+    };
+  }
+
+  private defaultLambdaConfig: string | undefined;
 
   /** Destination secrets under this scenario's prefix: name → tags. */
   async destination(): Promise<Map<string, Record<string, string>>> {

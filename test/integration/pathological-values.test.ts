@@ -129,9 +129,9 @@ describe("pathological values fail one secret, never the run", () => {
     await s.put("normal", { v: peers.secret("normal-lambda") });
     await putRaw(s, "deep", "v", deepArrayJson(DEPTH, peers.secret("deep-leaf-lambda")));
     await peers.sm().send(
-      new CreateSecretCommand({ Name: `${s.prefix}/vault-connection-secret`, SecretString: JSON.stringify({ vaultAddress: peers.bao.url, vaultToken: await s.readOnlyToken() }) }),
+      new CreateSecretCommand({ Name: s.connectionSecretName, SecretString: JSON.stringify({ vaultToken: await s.readOnlyToken() }) }),
     );
-    const { summary } = await s.lambda({ SNS_TOPIC_ARN: topicArn });
+    const { summary } = await s.lambda({ env: { SECRETBRIDGE_SNS_TOPIC_ARN: topicArn } });
     const published = await messages();
     peers.emitted.push(...published);
     assert.equal(summary.exitCode, 1, JSON.stringify(summary));

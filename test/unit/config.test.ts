@@ -125,3 +125,23 @@ describe("resolved mappings", () => {
     assert.deepEqual(m?.source, { id: "onprem", address: "http://vault:8200", mount: "kv" });
   });
 });
+
+describe("file paths in a config file", () => {
+  test("relative paths are taken from the config file's directory, absolute ones are kept", async () => {
+    const { configFromFileText } = await import("../../src/config/load.js");
+    const text = [
+      "name: anchored",
+      "source:",
+      "  mount: kv",
+      "  tokenFile: secrets/token",
+      "  tls:",
+      "    caCertFile: ../ca/vault-ca.pem",
+      "",
+    ].join("\n");
+    const config = configFromFileText(text, "/etc/secretbridge/prod.yaml");
+    assert.equal(config.source.tokenFile, "/etc/secretbridge/secrets/token");
+    assert.equal(config.source.tls?.caCertFile, "/etc/ca/vault-ca.pem");
+    const approle = configFromFileText("name: a\nsource:\n  mount: kv\n  auth:\n    method: approle\n    roleId: r\n    secretIdFile: /run/sid\n", "conf/x.yaml");
+    assert.equal(approle.source.auth?.method === "approle" ? approle.source.auth.secretIdFile : undefined, "/run/sid");
+  });
+});

@@ -13,14 +13,6 @@ export type VaultAuthConfig =
   | { method: "approle"; roleId: string; secretId: string; mountPath?: string }
   | { method: "aws"; role: string; mountPath?: string; serverIdHeader?: string; stsEndpoint?: string; stsRegion?: string; credentials?: () => Promise<AwsCredentials> };
 
-/** The connection secret's shape (reference walkthrough), extended with auth methods. */
-export interface VaultConnectionSecret {
-  vaultAddress?: string;
-  vaultToken?: string;
-  vaultNamespace?: string;
-  auth?: { method?: string; role?: string; roleId?: string; secretId?: string; mountPath?: string; serverIdHeader?: string };
-}
-
 export interface LoginResult {
   token: string;
   /** Seconds; 0 for tokens that never expire (root). */
@@ -425,41 +417,4 @@ export class TokenKeeper implements TokenSource {
     this.validity = { token, at: now, answer };
     return answer;
   }
-}
-
-/** Turns the Lambda's connection secret into an address and a logged-in token. */
-export async function connectionFromSecret(
-  secret: VaultConnectionSecret,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ address: string; token: string; close(): Promise<void> }> {
-  const address = env.VAULT_ADDRESS ?? secret.vaultAddress;
-  if (!address) throw new SyncError("config-invalid", "the Vault connection secret has no vaultAddress (and VAULT_ADDRESS is not set)");
-  const method = secret.auth?.method ?? "token";
-  const namespace = env.VAULT_NAMESPACE ?? secret.vaultNamespace;
-  const settings: VaultClientSettings = { address, ...(namespace ? { namespace } : {}) };
-  let auth: VaultAuthConfig;
-  if (method === "token") {
-    if (!secret.vaultToken) throw new SyncError("config-invalid", "the Vault connection secret has an empty vaultToken: put the read-only token into it");
-    auth = { method: "token", token: secret.vaultToken };
-  } else if (method === "approle") {
-    if (!secret.auth?.roleId || !secret.auth.secretId) throw new SyncError("config-invalid", "AppRole auth needs auth.roleId and auth.secretId in the connection secret");
-    auth = { method: "approle", roleId: secret.auth.roleId, secretId: secret.auth.secretId, ...(secret.auth.mountPath ? { mountPath: secret.auth.mountPath } : {}) };
-  } else if (method === "aws") {
-    const serverIdHeader = env.VAULT_IAM_SERVER_ID_HEADER ?? secret.auth?.serverIdHeader;
-    auth = {
-      method: "aws",
-      role: secret.auth?.role ?? "secretbridge",
-      ...(secret.auth?.mountPath ? { mountPath: secret.auth.mountPath } : {}),
-      ...(serverIdHeader ? { serverIdHeader } : {}),
-    };
-  } else {
-    throw new SyncError("config-invalid", `the Vault connection secret names auth method "${method}"; expected token, approle or aws`);
-  }
-  const result = await login(settings, auth);
-  const keeper = new TokenKeeper(settings, result);
-  return {
-    address,
-    token: result.token,
-    close: async () => keeper.close(),
-  };
 }

@@ -6,11 +6,9 @@ export { bootstrapVault, readOnlyPolicy, type BootstrapOptions, type BootstrapRe
 export {
   login,
   TokenKeeper,
-  connectionFromSecret,
   type KeeperEvent,
   type LoginResult,
   type TokenKeeperOptions,
   type TokenKeeperState,
   type VaultAuthConfig,
-  type VaultConnectionSecret,
 } from "./auth.js";
