@@ -510,6 +510,29 @@ describe("resolveVaultConnection", () => {
   });
 });
 
+describe("static token renewal", () => {
+  test("a periodic static token past half its period is renewed by the run's token check; a fresh one is not", async () => {
+    const mount = uniqueMount("renew");
+    await root("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: "2" } });
+    const name = uniqueMount("pol-renew");
+    await root("PUT", `sys/policies/acl/${name}`, { policy: `path "${mount}/*" { capabilities = ["read", "list"] }\npath "auth/token/renew-self" { capabilities = ["update"] }` });
+    const created = (await root("POST", "auth/token/create", { policies: [name], period: "6s" })) as { auth: { client_token: string } };
+    const periodic = created.auth.client_token;
+    const ttl = async () => ((await root("POST", "auth/token/lookup", { token: periodic })) as { data: { ttl: number } }).data.ttl;
+
+    const fresh = new ApiCallRecorder();
+    await source({ mount, token: periodic, recorder: fresh }).validate();
+    assert.equal(fresh.count("vault", "renew-self"), 0, "more than half of the period left: no renewal");
+
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.ok((await ttl()) <= 3, "the token is past half its period");
+    const late = new ApiCallRecorder();
+    await source({ mount, token: periodic, recorder: late }).validate();
+    assert.equal(late.count("vault", "renew-self"), 1);
+    assert.ok((await ttl()) >= 5, "renewed to a full period");
+  });
+});
+
 describe("TLS", () => {
   test("a custom CA is trusted when configured, and the connection is refused without it", async () => {
     const tlsBao = await startOpenBao({ tls: true });

@@ -85,7 +85,13 @@ export class VaultKvSource implements SecretSource {
   async validate(): Promise<SourceCapabilities> {
     if (this.capabilities) return this.capabilities;
     try {
-      await this.http.send("lookup-self", "GET", "auth/token/lookup-self", { accept: [] });
+      const self = await this.http.send<{ data?: TokenInfo }>("lookup-self", "GET", "auth/token/lookup-self", { accept: [] });
+      // A static token is nobody else's to renew: a periodic token (or one with a TTL) that is
+      // past half its life is renewed here, once per run, so a scheduled CLI or Lambda run keeps it
+      // alive. A logged-in token is renewed by its TokenKeeper.
+      if (typeof this.options.token === "string" && needsRenewal(self.body?.data)) {
+        await this.http.send("renew-self", "POST", "auth/token/renew-self", { body: {} }).catch(() => undefined);
+      }
     } catch (error) {
       if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-auth")) {
         throw new SyncError("source-auth", `${this.options.address} refused the token (invalid, expired or revoked): log in again or replace it`);
@@ -418,4 +424,18 @@ function encodePath(path: string): string {
     .split("/")
     .map((segment) => encodeURIComponent(segment))
     .join("/");
+}
+
+interface TokenInfo {
+  ttl?: number;
+  renewable?: boolean;
+  period?: number;
+  creation_ttl?: number;
+}
+
+/** Renewable, expiring, and with less than half of its period (or creation TTL) left. */
+export function needsRenewal(info: TokenInfo | undefined): boolean {
+  if (!info?.renewable || !info.ttl || info.ttl <= 0) return false;
+  const life = info.period || info.creation_ttl || 0;
+  return life > 0 && info.ttl < life / 2;
 }
