@@ -1,13 +1,30 @@
-// The CDK app: `npx cdk synth` (no AWS account or Docker needed). Settings come from cdk.json's
-// context and can be overridden with `-c key=value`.
+// The CDK app: `npx cdk synth` (no AWS account or Docker needed). Deployment settings come from
+// cdk.json's context and `-c key=value`; what to sync comes from `-c configFile=secretbridge.yaml`
+// (the CLI's config file, validated here), or from the reference sample's context keys.
 import { App } from "aws-cdk-lib";
+import { isSyncError } from "../src/core/errors.js";
 import { bundleLambda } from "./bundle.js";
+import { deployConfigFromFile, deployConfigFromShortcuts, type DeployConfig } from "./config.js";
 import { settingsFromContext } from "./settings.js";
 import { SecretBridgeStack } from "./stack.js";
 
 const app = new App();
-const settings = settingsFromContext((key) => app.node.tryGetContext(key) as unknown);
-new SecretBridgeStack(app, String(app.node.tryGetContext("stackName") ?? "SecretBridge"), settings, bundleLambda(), {
+const get = (key: string) => app.node.tryGetContext(key) as unknown;
+let deploy: DeployConfig;
+let settings: ReturnType<typeof settingsFromContext>;
+try {
+  settings = settingsFromContext(get);
+  const configFile = get("configFile");
+  deploy =
+    typeof configFile === "string" && configFile !== ""
+      ? deployConfigFromFile(configFile)
+      : deployConfigFromShortcuts(settings, { addressFromEnvironment: settings.deployDemoVault });
+} catch (error) {
+  // A bad config or context value: the message names the key; no stack trace to read through.
+  process.stderr.write(`secretbridge: ${isSyncError(error) ? `[${error.errorClass}] ` : ""}${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+new SecretBridgeStack(app, String(get("stackName") ?? "SecretBridge"), settings, deploy, bundleLambda(), {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 app.synth();

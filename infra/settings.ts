@@ -20,6 +20,12 @@ export function settingsFromContext(get: (key: string) => unknown): SecretBridge
     if (!Number.isFinite(n) || n <= 0) throw new Error(`context ${key}: expected a positive number`);
     return n;
   };
+  const flag = (key: keyof SecretBridgeSettings): boolean => {
+    const v = get(key);
+    if (v === undefined || v === null || v === "" || v === false || v === "false") return false;
+    if (v === true || v === "true") return true;
+    throw new Error(`context ${key}: expected true or false`);
+  };
   const method = str("vaultAuthMethod", DEFAULT_SETTINGS.vaultAuthMethod);
   if (method !== "token" && method !== "approle" && method !== "aws") throw new Error("context vaultAuthMethod: expected token, approle or aws");
   const schedule = str("lambdaCronSchedule", DEFAULT_SETTINGS.lambdaCronSchedule) ?? "";
@@ -38,8 +44,17 @@ export function settingsFromContext(get: (key: string) => unknown): SecretBridge
     logRetentionDays: num("logRetentionDays", DEFAULT_SETTINGS.logRetentionDays),
     timeoutSeconds: num("timeoutSeconds", DEFAULT_SETTINGS.timeoutSeconds),
     memoryMb: num("memoryMb", DEFAULT_SETTINGS.memoryMb),
-    separateEnvironmentKey: String(get("separateEnvironmentKey") ?? "false") === "true",
+    separateEnvironmentKey: flag("separateEnvironmentKey"),
+    pushEndpoint: flag("pushEndpoint"),
+    vpcEndpoints: flag("vpcEndpoints"),
+    deployDemoVault: flag("deployDemoVault"),
   };
+  for (const key of ["vaultInboundCidr", "demoKeyName"] as const) {
+    const v = str(key);
+    if (v && !settings.deployDemoVault) throw new Error(`context ${key}: only used with deployDemoVault=true`);
+    if (v) settings[key] = v;
+  }
+  if (settings.deployDemoVault && vpcId) throw new Error("context deployDemoVault: the demo creates its own VPC; remove vpcId");
   for (const key of ["vaultMount", "vaultPath", "vaultAuthRole", "vaultIamServerIdHeader", "vaultNamespace", "syncName"] as const) {
     const v = str(key);
     if (v) settings[key] = v;

@@ -2,7 +2,7 @@
 // built by the app itself; the template must carry the function and the schedule.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -23,4 +23,27 @@ test("cdk synth works offline with the reference sample's settings and with over
   assert.equal(byType("AWS::SNS::Topic").length, 1);
   assert.equal(byType("AWS::KMS::Alias")[0]?.Properties.AliasName, "alias/team-a-encryption-key");
   assert.ok(existsSync(join(repoRoot, "dist", "lambda", "index.mjs")));
+});
+
+test("cdk synth with -c configFile: the CLI's example config is packaged; a bad config fails synth naming the key", async () => {
+  const out = mkdtempSync(join(tmpdir(), "sb-synth-"));
+  const cdk = join(repoRoot, "node_modules", ".bin", "cdk");
+  const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+  const example = join(repoRoot, "examples", "multi-mapping.yaml");
+  await run(cdk, ["synth", "--quiet", "--no-notices", "-o", out, "-c", `configFile=${example}`, "-c", "pushEndpoint=true"], { cwd: repoRoot, env, timeout: 120_000 });
+  const template = JSON.parse(readFileSync(join(out, "SecretBridge.template.json"), "utf8")) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }> };
+  const fn = Object.values(template.Resources).find((r) => r.Type === "AWS::Lambda::Function");
+  const asset = fn?.Metadata?.["aws:asset:path"] ?? "";
+  assert.equal(readFileSync(join(out, asset, "secretbridge.yaml"), "utf8"), readFileSync(example, "utf8"), "the user's file, as written");
+  assert.ok(existsSync(join(out, asset, "index.mjs")));
+  assert.equal(Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Url").length, 1);
+
+  const bad = join(out, "bad.yaml");
+  writeFileSync(bad, "name: bad\nsource:\n  mount: kv\npolicies:\n  deletion:\n    recoveryWindowDays: 3\n");
+  const failed = await run(cdk, ["synth", "--quiet", "--no-notices", "-o", join(out, "bad"), "-c", `configFile=${bad}`], { cwd: repoRoot, env, timeout: 120_000 }).then(
+    () => undefined,
+    (error: { stderr?: string; code?: number }) => error,
+  );
+  assert.ok(failed, "synth must fail");
+  assert.match(failed.stderr ?? "", /policies.deletion.recoveryWindowDays: AWS allows 7-30 days/);
 });

@@ -224,8 +224,17 @@ describe("iam-policy: several mappings, Regions and features", () => {
     assert.equal(evaluate(p, "secretsmanager:GetSecretValue", secret("v2/x")), "implicit-deny");
   });
 
+  test("the connection secrets' key decrypts through Secrets Manager only, also when the secrets use an alias", () => {
+    const p = policyOf(input([{ ...scope("team-a"), kmsKeyId: "alias/replication" }], { connectionSecretNames: ["ops/vault-connection", "ops/webhook-key"], connectionSecretKmsKeyId: key(KEY_ID) }));
+    assert.equal(evaluate(p, "secretsmanager:GetSecretValue", secret("ops/webhook-key")), "allow");
+    assert.equal(evaluate(p, "kms:Decrypt", key(KEY_ID), viaSecretsManager()), "allow");
+    assert.equal(evaluate(p, "kms:GenerateDataKey", key(KEY_ID), viaSecretsManager()), "implicit-deny");
+    assert.equal(evaluate(p, "kms:Decrypt", key(KEY_ID), { "kms:ViaService": "s3.eu-west-1.amazonaws.com" }), "implicit-deny");
+    assert.equal(evaluate(p, "kms:Decrypt", key(OTHER_KEY_ID), viaSecretsManager()), "deny");
+  });
+
   test("the connection secret is readable and never writable, even outside every prefix", () => {
-    const p = policyOf(input([scope("team-a")], { connectionSecretName: "ops/vault-connection" }));
+    const p = policyOf(input([scope("team-a")], { connectionSecretNames: ["ops/vault-connection"] }));
     assert.equal(evaluate(p, "secretsmanager:GetSecretValue", secret("ops/vault-connection")), "allow");
     assert.equal(evaluate(p, "secretsmanager:PutSecretValue", secret("ops/vault-connection")), "deny");
     assert.equal(evaluate(p, "secretsmanager:GetSecretValue", secret("ops/other")), "deny");

@@ -7,15 +7,21 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { deployConfigFromFile, deployConfigFromShortcuts, PACKAGED_CA, PACKAGED_CONFIG, type DeployConfig } from "../../infra/config.js";
+import { configFromFileText } from "../../src/config/load.js";
+import { SyncError } from "../../src/core/errors.js";
+import { main } from "../../src/runtime/cli/main.js";
+import { repoRoot } from "../helpers/peers.js";
 import { settingsFromContext } from "../../infra/settings.js";
 import { DEFAULT_SETTINGS, SECRET_SCOPED_ACTIONS, SecretBridgeStack, type SecretBridgeSettings } from "../../infra/stack.js";
 
 const code = mkdtempSync(join(tmpdir(), "sb-cdk-"));
 writeFileSync(join(code, "index.mjs"), "export const handler = async () => ({});\n");
 
-function synth(overrides: Partial<SecretBridgeSettings> = {}): Template {
+export function synth(overrides: Partial<SecretBridgeSettings> = {}, deploy?: DeployConfig, env: { account?: string; region?: string } | null = { account: "123456789012", region: "eu-west-1" }): Template {
   const app = new App();
-  const stack = new SecretBridgeStack(app, "Test", { ...DEFAULT_SETTINGS, ...overrides }, code, { env: { account: "123456789012", region: "eu-west-1" } });
+  const settings = { ...DEFAULT_SETTINGS, ...overrides };
+  const stack = new SecretBridgeStack(app, "Test", settings, deploy ?? deployConfigFromShortcuts(settings, { addressFromEnvironment: settings.deployDemoVault }), code, env ? { env } : {});
   return Template.fromStack(stack);
 }
 
@@ -35,12 +41,13 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
 
   test("exactly the expected statements, no others", () => {
     assert.deepEqual([...s.keys()].sort(), [
+      "DecryptTheConnectionSecrets",
       "DenyOtherKeys",
       "DenySecretActionsOutsideThePrefix",
       "DenyWritingTheConnectionSecret",
       "ListSecretsForInventory",
       "ReadConnectionSecret",
-      "UseOnlyTheReplicationKey",
+      "UseTheReplicationKeyByAlias",
       "WriteLogs",
       "WriteReplicatedSecretsUnderPrefix",
     ]);
@@ -97,20 +104,27 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
     t.hasResourceProperties("AWS::SecretsManager::Secret", {
       Name: "hybrid-aws-secrets/vault-connection-secret",
       KmsKeyId: { "Fn::GetAtt": [Match.stringLikeRegexp("SecretsKey"), "Arn"] },
-      SecretString: JSON.stringify({ vaultAddress: "https://vault.example.com:8200", vaultToken: "" }),
+      SecretString: JSON.stringify({ vaultToken: "" }),
     });
   });
 
-  test("KMS: only its key, explicit deny on others; key rotation on; alias", () => {
-    const use = s.get("UseOnlyTheReplicationKey");
+  test("KMS: the replicated secrets use the stack's key by its alias, the connection secret by ARN; deny on others; rotation on", () => {
+    const use = s.get("UseTheReplicationKeyByAlias") as (Statement & { Condition?: unknown }) | undefined;
     assert.deepEqual(use?.Action, ["kms:Decrypt", "kms:GenerateDataKey"]);
+    assert.deepEqual(use?.Resource, { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":kms:eu-west-1:123456789012:key/*"]] });
+    assert.deepEqual(use?.Condition, {
+      StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" },
+      "ForAnyValue:StringEquals": { "kms:ResourceAliases": "alias/hybrid-aws-secrets-encryption-key" },
+    });
     const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0];
-    assert.deepEqual(use?.Resource, { "Fn::GetAtt": [keyId, "Arn"] });
-    assert.deepEqual((use as { Condition?: unknown }).Condition, { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } });
-    assert.deepEqual(s.get("DenyOtherKeys")?.NotResource, { "Fn::GetAtt": [keyId, "Arn"] });
-    const deny = s.get("DenyOtherKeys");
+    const connection = s.get("DecryptTheConnectionSecrets") as (Statement & { Condition?: unknown }) | undefined;
+    assert.deepEqual(connection?.Action, "kms:Decrypt");
+    assert.deepEqual(connection?.Resource, { "Fn::GetAtt": [keyId, "Arn"] });
+    const deny = s.get("DenyOtherKeys") as (Statement & { Condition?: unknown }) | undefined;
     assert.equal(deny?.Effect, "Deny");
     assert.equal(deny?.Action, "kms:*");
+    assert.deepEqual(deny?.NotResource, { "Fn::GetAtt": [keyId, "Arn"] });
+    assert.deepEqual(deny?.Condition, { "ForAllValues:StringNotEquals": { "kms:ResourceAliases": "alias/hybrid-aws-secrets-encryption-key" } });
     t.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
     t.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/hybrid-aws-secrets-encryption-key" });
     t.resourceCountIs("AWS::KMS::Key", 1);
@@ -139,19 +153,15 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
     });
   });
 
-  test("function: Node 22, one run at a time, environment, log retention", () => {
+  test("function: Node 22, one run at a time, no async retries, environment, log retention", () => {
     t.hasResourceProperties("AWS::Lambda::Function", {
       Runtime: "nodejs22.x",
       ReservedConcurrentExecutions: 1,
-      Environment: {
-        Variables: Match.objectLike({
-          SECRETS_PREFIX: "hybrid-aws-secrets",
-          VAULT_MOUNT: "hybrid-aws-secrets",
-          CONNECTION_SECRET_NAME: "hybrid-aws-secrets/vault-connection-secret",
-        }),
-      },
+      Environment: { Variables: { CONNECTION_SECRET_NAME: "hybrid-aws-secrets/vault-connection-secret", NODE_OPTIONS: "--enable-source-maps" } },
     });
+    t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 });
     t.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+    t.resourceCountIs("AWS::Lambda::Url", 0);
   });
 
   test("no topic and no SNS permissions without an email; an alarm on errors", () => {
@@ -162,7 +172,7 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
 
   test("outputs", () => {
     const outputs = Object.keys(t.toJSON().Outputs as object).sort();
-    assert.deepEqual(outputs, ["ConnectionSecretName", "FunctionName", "FunctionRoleArn", "KeyArn"]);
+    assert.deepEqual(outputs, ["ConnectionSecretName", "FunctionName", "FunctionRoleArn", "KeyArn", "LogGroupName"]);
   });
 });
 
@@ -205,8 +215,11 @@ describe("CDK stack with options", () => {
 
   test("VPC settings attach the function to the given subnets and security groups", () => {
     const t = synth({ vpc: { vpcId: "vpc-123", availabilityZones: ["eu-west-1a"], privateSubnetIds: ["subnet-1"], securityGroupIds: ["sg-0123456789abcdef0"] } });
-    t.hasResourceProperties("AWS::Lambda::Function", { VpcConfig: { SubnetIds: ["subnet-1"], SecurityGroupIds: ["sg-0123456789abcdef0"] } });
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      VpcConfig: { SubnetIds: ["subnet-1"], SecurityGroupIds: [{ "Fn::GetAtt": [Match.stringLikeRegexp("FunctionSecurityGroup"), "GroupId"] }, "sg-0123456789abcdef0"] },
+    });
     assert.ok(statements(t).has("ManageVpcNetworkInterfaces"));
+    t.resourceCountIs("AWS::EC2::VPCEndpoint", 0);
   });
 
   test("a custom prefix scopes every secret ARN and the key alias", () => {
@@ -216,11 +229,13 @@ describe("CDK stack with options", () => {
     t.hasResourceProperties("AWS::KMS::Alias", { AliasName: "alias/team-a-encryption-key" });
   });
 
-  test("AWS IAM auth: the connection secret holds no credential", () => {
-    const t = synth({ vaultAuthMethod: "aws", vaultAuthRole: "replicator" });
-    t.hasResourceProperties("AWS::SecretsManager::Secret", {
-      SecretString: JSON.stringify({ vaultAddress: "https://vault.example.com:8200", auth: { method: "aws", role: "replicator" } }),
-    });
+  test("AWS IAM auth: the connection secret holds no credential, the packaged config names the role", () => {
+    const settings = { ...DEFAULT_SETTINGS, vaultAuthMethod: "aws" as const, vaultAuthRole: "replicator" };
+    const t = synth(settings);
+    t.hasResourceProperties("AWS::SecretsManager::Secret", { SecretString: "{}" });
+    const packaged = deployConfigFromShortcuts(settings).config;
+    assert.deepEqual(packaged.source.auth, { method: "aws", role: "replicator", mountPath: "aws" });
+    assert.equal(packaged.source.address, "https://vault.example.com:8200");
   });
 });
 
@@ -245,36 +260,199 @@ describe("CDK settings from context", () => {
   });
 });
 
-describe("iam-policy (JSON for deployments without the CDK)", () => {
-  test("the same statements as the stack, with concrete ARNs", async () => {
-    const { iamPolicy } = await import("../../src/destinations/aws-secrets-manager/iam-policy.js");
-    const policy = iamPolicy({
-      region: "eu-west-1",
-      account: "123456789012",
-      scopes: [
-        {
-          prefix: "hybrid-aws-secrets",
-          kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-          replicas: [],
-          lifecycle: { delete: false, restore: false, tagOrphans: false },
-          resourcePolicy: false,
-          valueReads: false,
-        },
-      ],
-      snsTopicArns: ["arn:aws:sns:eu-west-1:123456789012:t"],
-      // The stack's topic is encrypted with its key.
-      snsTopicKmsKeyIds: ["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
-      connectionSecretName: "hybrid-aws-secrets/vault-connection-secret",
+describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
+  const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const dir = mkdtempSync(join(tmpdir(), "sb-iam-eq-"));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const configs: [string, string][] = [
+    ["the two-mapping example", join(repoRoot, "examples", "multi-mapping.yaml")],
+    ["the walkthrough example", join(repoRoot, "examples", "secretbridge.yaml")],
+    [
+      "deletion, replicas, a resource policy, adopt-if-equal and a topic",
+      file(
+        "full.yaml",
+        [
+          "name: full",
+          "source: { mount: kv }",
+          "destination:",
+          "  prefix: apps",
+          "  kmsKeyId: arn:aws:kms:eu-west-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab",
+          "  replicaRegions: [{ region: eu-central-1, kmsKeyId: alias/replica-key }]",
+          '  resourcePolicy: { Version: "2012-10-17", Statement: [] }',
+          "policies: { deletion: { strategy: delete }, onConflict: adopt-if-equal }",
+          "notifications: { sns: { topicArn: arn:aws:sns:eu-west-1:123456789012:ops } }",
+          "",
+        ].join("\n"),
+      ),
+    ],
+    [
+      "per-mapping policies, KV v1 and the AWS managed key",
+      file(
+        "mixed.yaml",
+        ["name: mixed", "source: { kvVersion: 1 }", "mappings:", "  - { mount: a, prefix: team-a, policies: { deletion: { strategy: tag } } }", "  - { mount: b, prefix: team-b, kmsKeyId: alias/aws/secretsmanager }", ""].join("\n"),
+      ),
+    ],
+  ];
+
+  /** The template's intrinsics, with the one deploy-time value (the stack key's ARN) given. */
+  function concrete(value: unknown, keyId: string): unknown {
+    if (Array.isArray(value)) return value.map((v) => concrete(v, keyId));
+    if (typeof value !== "object" || value === null) return value;
+    const o = value as Record<string, unknown>;
+    if (o.Ref === "AWS::Partition") return "aws";
+    if (Array.isArray(o["Fn::GetAtt"]) && o["Fn::GetAtt"][0] === keyId) return KEY;
+    if (Array.isArray(o["Fn::Join"])) return ((o["Fn::Join"][1] as unknown[]).map((v) => concrete(v, keyId)) as string[]).join(o["Fn::Join"][0] as string);
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, concrete(v, keyId)]));
+  }
+
+  for (const [what, path] of configs) {
+    test(what, async () => {
+      const t = synth({}, deployConfigFromFile(path));
+      const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0] ?? "";
+      const policy = Object.values(t.findResources("AWS::IAM::Policy"))[0] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
+      // What only the Lambda needs: its log group (and ENIs in a VPC).
+      const fromStack = (concrete(policy.Properties.PolicyDocument.Statement, keyId) as Statement[]).filter((st) => st.Sid !== "WriteLogs");
+
+      const out: string[] = [];
+      const code = await main(
+        ["iam-policy", "-c", path, "--account", "123456789012", "--region", "eu-west-1", "--connection-secret", "hybrid-aws-secrets/vault-connection-secret", "--connection-secret-key", KEY],
+        { env: {}, output: { out: (text) => out.push(text), err: (text) => out.push(text) } },
+      );
+      assert.equal(code, 0, out.join(""));
+      const fromCli = (JSON.parse(out.join("")) as { Statement: Statement[] }).Statement;
+      // CloudFormation lists one-element arrays as scalars; so does iam-policy. The order inside a
+      // list means nothing to IAM, and the key's ARN sorts differently as a token at synth.
+      const sorted = (v: unknown): unknown =>
+        Array.isArray(v) ? (v.every((x) => typeof x === "string") ? [...(v as string[])].sort() : v.map(sorted)) : typeof v === "object" && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sorted(x)])) : v;
+      assert.deepEqual(sorted(fromStack), sorted(fromCli));
     });
-    const bySid = new Map(policy.Statement.map((s) => [s.Sid, s]));
-    const stack = statements(synth({ notificationEmail: "ops@example.com" }));
-    const sids = (m: Map<string, unknown>) => [...m.keys()].filter((k) => k !== "WriteLogs").sort();
-    assert.deepEqual(sids(bySid), sids(stack));
-    for (const sid of bySid.keys()) {
-      assert.deepEqual(bySid.get(sid)?.Action, stack.get(sid)?.Action, sid);
-      assert.equal(bySid.get(sid)?.Effect, stack.get(sid)?.Effect, sid);
+  }
+
+  test("synth without an account or Region: no us-east-1 and no account id in the policy users copy", () => {
+    for (const [, path] of configs.filter(([w]) => w !== "deletion, replicas, a resource policy, adopt-if-equal and a topic")) {
+      const t = synth({}, deployConfigFromFile(path), null);
+      const text = JSON.stringify(Object.values(t.findResources("AWS::IAM::Policy")));
+      assert.ok(!text.includes("us-east-1"), path);
+      assert.ok(!/\d{12}/.test(text), path);
+      assert.match(text, /AWS::AccountId/);
     }
-    assert.equal(bySid.get("WriteReplicatedSecretsUnderPrefix")?.Resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hybrid-aws-secrets/*");
-    assert.equal(bySid.get("ReadConnectionSecret")?.Resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hybrid-aws-secrets/vault-connection-secret-??????");
+  });
+});
+
+describe("the deploy config (what the function runs)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sb-deploy-"));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  test("settings the Lambda cannot honour are refused by key", () => {
+    const cases: [string, RegExp][] = [
+      ["source: { mount: kv, token: s.abc }", /source.token: a token in the file would be packaged/],
+      ["source: { mount: kv, tokenFile: /run/t }", /source.tokenFile: the function reads its token from the connection secret/],
+      ["source: { mount: kv, auth: { method: approle, roleId: r, secretIdFile: sid } }", /source.auth.secretIdFile/],
+      ["source: { mount: kv }\ndestination: { profile: prod }", /destination.profile/],
+      ["source: { mount: kv, kvVersion: 3 }", /source.kvVersion: must be 1, 2 or auto/],
+    ];
+    for (const [yaml, message] of cases) {
+      const path = write("bad.yaml", `name: bad\n${yaml}\n`);
+      assert.throws(() => deployConfigFromFile(path), (e: unknown) => e instanceof SyncError && e.errorClass === "config-invalid" && message.test(e.message), yaml);
+    }
+    assert.throws(() => deployConfigFromFile(join(dir, "missing.yaml")), /context configFile: cannot read .*missing.yaml: ENOENT/);
+  });
+
+  test("a CA next to the config is packaged beside it, and the packaged text names the packaged copy (comments kept)", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    writeFileSync(join(dir, "corp-ca.pem"), pem);
+    const path = write("tls.yaml", "name: tls\n# our private CA\nsource:\n  mount: kv\n  tls:\n    caCertFile: corp-ca.pem\n");
+    const deploy = deployConfigFromFile(path);
+    assert.equal(deploy.files[PACKAGED_CA], pem);
+    assert.match(deploy.files[PACKAGED_CONFIG] ?? "", /# our private CA/);
+    assert.match(deploy.files[PACKAGED_CONFIG] ?? "", /caCertFile: vault-ca.pem/);
+    const packaged = mkdtempSync(join(tmpdir(), "sb-pkg-"));
+    writeFileSync(join(packaged, PACKAGED_CONFIG), deploy.files[PACKAGED_CONFIG] ?? "");
+    assert.equal(configFromFileText(deploy.files[PACKAGED_CONFIG] ?? "", join(packaged, PACKAGED_CONFIG)).source.tls?.caCertFile, join(packaged, PACKAGED_CA));
+    const missing = write("tls2.yaml", "name: tls\nsource:\n  mount: kv\n  tls:\n    caCertFile: nope.pem\n");
+    assert.throws(() => deployConfigFromFile(missing), /source.tls.caCertFile: cannot read .*nope.pem: ENOENT/);
+  });
+
+  test("the context shortcuts write a config the CLI's loader accepts, with the stack's key by alias", () => {
+    const deploy = deployConfigFromShortcuts({ ...DEFAULT_SETTINGS, secretsPrefix: "team-a", vaultMount: "kv", vaultPath: "prod" });
+    const again = configFromFileText(deploy.files[PACKAGED_CONFIG] ?? "", "x.yaml");
+    assert.equal(again.destination.kmsKeyId, "alias/team-a-encryption-key");
+    assert.equal(again.source.mount, "kv");
+    assert.equal(again.source.path, "prod");
+    assert.throws(() => deployConfigFromShortcuts({ ...DEFAULT_SETTINGS, vaultAuthMethod: "approle" }), /context vaultAuthRole: AppRole needs the role id/);
+  });
+});
+
+describe("push endpoint, VPC endpoints and the demo server", () => {
+  test("pushEndpoint: a public function URL (the handler checks the HMAC), a generated signing secret the function may only read", () => {
+    const t = synth({ pushEndpoint: true });
+    t.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
+    t.hasResourceProperties("AWS::SecretsManager::Secret", {
+      Name: "hybrid-aws-secrets/webhook-signing-key",
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+      KmsKeyId: { "Fn::GetAtt": [Match.stringLikeRegexp("SecretsKey"), "Arn"] },
+    });
+    const signing = Object.values(t.findResources("AWS::SecretsManager::Secret")).find((r) => (r as { Properties: { Name: string } }).Properties.Name.endsWith("webhook-signing-key")) as { Properties: Record<string, unknown> };
+    assert.equal(signing.Properties.SecretString, undefined, "no key material in the template");
+    t.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ WEBHOOK_SECRET_NAME: "hybrid-aws-secrets/webhook-signing-key" }) }, ReservedConcurrentExecutions: 1 });
+    const s = statements(t);
+    const read = JSON.stringify(s.get("ReadConnectionSecret")?.Resource);
+    assert.match(read, /webhook-signing-key-\?{6}/);
+    assert.match(read, /vault-connection-secret-\?{6}/);
+    assert.equal(JSON.stringify(s.get("DenyWritingTheConnectionSecret")?.Resource), read);
+    t.hasOutput("PushUrl", {});
+    t.hasOutput("WebhookSecretName", {});
+  });
+
+  test("vpcEndpoints: Secrets Manager, KMS, SNS and STS inside the VPC, reachable only from the function", () => {
+    const t = synth({ vpcEndpoints: true, vpc: { vpcId: "vpc-123", availabilityZones: ["eu-west-1a"], privateSubnetIds: ["subnet-1"] } });
+    t.resourceCountIs("AWS::EC2::VPCEndpoint", 4);
+    const services = Object.values(t.findResources("AWS::EC2::VPCEndpoint")).map((r) => JSON.stringify((r as { Properties: { ServiceName: unknown } }).Properties.ServiceName));
+    for (const service of ["secretsmanager", "kms", "sns", "sts"]) assert.ok(services.some((n) => n.includes(`.${service}`)), service);
+    t.hasResourceProperties("AWS::EC2::VPCEndpoint", { PrivateDnsEnabled: true, SubnetIds: ["subnet-1"] });
+    t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", { FromPort: 443, ToPort: 443, SourceSecurityGroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("FunctionSecurityGroup"), "GroupId"] } });
+  });
+
+  test("deployDemoVault: OpenBao on EC2 in its own VPC, private, wired as the source; the function in isolated subnets with endpoints", () => {
+    const t = synth({ deployDemoVault: true });
+    t.resourceCountIs("AWS::EC2::Instance", 1);
+    t.resourceCountIs("AWS::EC2::NatGateway", 0);
+    t.resourceCountIs("AWS::EC2::VPCEndpoint", 4);
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ VAULT_ADDR: { "Fn::Join": ["", ["http://", { "Fn::GetAtt": [Match.stringLikeRegexp("DemoVault"), "PrivateIp"] }, ":8200"]] } }) },
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+    });
+    const instance = Object.values(t.findResources("AWS::EC2::Instance"))[0] as { Properties: Record<string, unknown> };
+    assert.equal(instance.Properties.KeyName, undefined);
+    const ingress = Object.values(t.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).flatMap((r) =>
+      r.Type === "AWS::EC2::SecurityGroup" ? ((r.Properties.SecurityGroupIngress as unknown[] | undefined) ?? []) : r.Type === "AWS::EC2::SecurityGroupIngress" ? [r.Properties] : [],
+    ) as { CidrIp?: string; FromPort?: number }[];
+    assert.ok(ingress.length > 0);
+    assert.ok(ingress.every((rule) => rule.CidrIp !== "0.0.0.0/0" && rule.FromPort !== 22), "nothing open to the internet, no SSH");
+    const userData = JSON.stringify(instance.Properties.UserData);
+    assert.match(userData, /MOUNT='hybrid-aws-secrets'/);
+    assert.match(userData, /secrets enable -path=.*-version=2 kv/);
+    assert.match(userData, /releases\/download\/v\d+\.\d+\.\d+\/openbao_/);
+    // The packaged config has no address: it comes from the demo (env, then the connection secret).
+    assert.equal(deployConfigFromShortcuts(DEFAULT_SETTINGS, { addressFromEnvironment: true }).config.source.address, undefined);
+    t.hasOutput("DemoVaultInstanceId", {});
+
+    const open = synth({ deployDemoVault: true, vaultInboundCidr: "198.51.100.0/24", demoKeyName: "ops" });
+    open.hasResourceProperties("AWS::EC2::SecurityGroup", { SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: "198.51.100.0/24", FromPort: 8200, ToPort: 8200 })]) });
+    open.hasResourceProperties("AWS::EC2::Instance", { KeyName: "ops" });
+  });
+
+  test("context: demo-only keys need the demo; flags are true or false", () => {
+    const ctx = (values: Record<string, unknown>) => settingsFromContext((k) => values[k]);
+    assert.throws(() => ctx({ vaultInboundCidr: "10.0.0.0/8" }), /context vaultInboundCidr: only used with deployDemoVault=true/);
+    assert.throws(() => ctx({ pushEndpoint: "yes" }), /context pushEndpoint: expected true or false/);
+    assert.throws(() => ctx({ deployDemoVault: "true", vpcId: "vpc-1", subnetIds: "s", availabilityZones: "a" }), /the demo creates its own VPC/);
+    assert.equal(ctx({ pushEndpoint: "true", deployDemoVault: true }).pushEndpoint, true);
   });
 });

@@ -81,8 +81,10 @@ export interface IamPolicyInput {
   snsTopicArns?: string[];
   /** Keys the topics are encrypted with (SSE), in any of the four forms: publishing uses them, via SNS only. */
   snsTopicKmsKeyIds?: string[];
-  /** A secret (in the input's Region) the sync may read but never write: the Lambda's connection secret. */
-  connectionSecretName?: string;
+  /** Secrets (in the input's Region) the sync may read but never write: the Lambda's connection and webhook signing secrets. */
+  connectionSecretNames?: string[];
+  /** The key those secrets are encrypted with, in any of the four forms: kms:Decrypt via Secrets Manager only. */
+  connectionSecretKmsKeyId?: string;
   /** The key the Lambda's environment variables are encrypted with: kms:Decrypt, spared by the deny of other keys. */
   environmentKeyArn?: string;
   /**
@@ -118,7 +120,7 @@ const KMS_ARN = /^arn:([^:]*):kms:([^:]*):([^:]*):(key|alias)\/(.*)$/;
 const SNS_ARN = /^arn:([^:]*):sns:([^:]*):(\d{12}):[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/;
 
 type KeyRef = { kind: "managed" } | { kind: "arn"; arn: string; region: string } | { kind: "alias"; alias: string; region: string; account: string };
-type Purpose = "secrets" | "replicas" | "topics";
+type Purpose = "secrets" | "replicas" | "topics" | "connection";
 interface Grant {
   purpose: Purpose;
   key: Exclude<KeyRef, { kind: "managed" }>;
@@ -137,6 +139,7 @@ const PURPOSES: Record<Purpose, { sid: string; aliasSid: string; actions: string
   secrets: { sid: "UseOnlyTheReplicationKey", aliasSid: "UseTheReplicationKeyByAlias", actions: ["kms:Decrypt", "kms:GenerateDataKey"] },
   replicas: { sid: "UseTheReplicaKeys", aliasSid: "UseTheReplicaKeysByAlias", actions: ["kms:Encrypt", "kms:GenerateDataKey"] },
   topics: { sid: "UseTheTopicKey", aliasSid: "UseTheTopicKeyByAlias", actions: ["kms:Decrypt", "kms:GenerateDataKey"] },
+  connection: { sid: "DecryptTheConnectionSecrets", aliasSid: "DecryptTheConnectionSecretsByAlias", actions: ["kms:Decrypt"] },
 };
 
 const invalid = (message: string) => new SyncError("config-invalid", message);
@@ -313,21 +316,26 @@ export function iamPolicy(input: IamPolicyInput): PolicyDocument {
   }
 
   const allowedSecrets = [...writeArns];
-  if (input.connectionSecretName !== undefined) {
-    const name = input.connectionSecretName;
-    if (!unresolved(name) && !SECRET_NAME.test(name)) throw invalid(`connection secret name "${name}" is not a secret name`);
+  const connectionSecrets = sortedUnique(input.connectionSecretNames ?? []);
+  if (connectionSecrets.length > 0) {
+    for (const name of connectionSecrets) {
+      if (!unresolved(name) && !SECRET_NAME.test(name)) throw invalid(`connection secret name "${name}" is not a secret name`);
+    }
     // AWS appends "-" and six characters to secret ARNs.
-    const connection = secretArn(region, `${name}-??????`);
-    allowedSecrets.push(connection);
+    const arns = connectionSecrets.map((name) => secretArn(region, `${name}-??????`));
+    allowedSecrets.push(...arns);
     statements.push(
-      { Sid: "ReadConnectionSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: connection },
+      { Sid: "ReadConnectionSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: one(arns) },
       {
         Sid: "DenyWritingTheConnectionSecret",
         Effect: "Deny",
         Action: SECRET_SCOPED_ACTIONS.filter((a) => a !== "secretsmanager:GetSecretValue" && a !== "secretsmanager:DescribeSecret"),
-        Resource: connection,
+        Resource: one(arns),
       },
     );
+    if (input.connectionSecretKmsKeyId !== undefined) {
+      grant("connection", parseKey(input.connectionSecretKmsKeyId, region, "connection secret key", "alias/aws/secretsmanager"), [secretsManager(region)]);
+    }
   }
   // One Deny for all mappings: a Deny per prefix would deny every other prefix.
   statements.push({
@@ -339,7 +347,7 @@ export function iamPolicy(input: IamPolicyInput): PolicyDocument {
 
   // KMS: a key ARN is a resource; an alias is not (it would name the alias, not the key), so an
   // alias allows `key/*` in its Region and account on the condition that the key has that alias.
-  for (const purpose of ["secrets", "replicas", "topics"] as const) {
+  for (const purpose of ["secrets", "replicas", "topics", "connection"] as const) {
     const { sid, aliasSid, actions } = PURPOSES[purpose];
     const mine = grants.filter((g) => g.purpose === purpose);
     const byArn = mine.filter((g) => g.key.kind === "arn");
@@ -347,7 +355,7 @@ export function iamPolicy(input: IamPolicyInput): PolicyDocument {
       statements.push({
         Sid: sid,
         Effect: "Allow",
-        Action: actions,
+        Action: one(actions),
         Resource: one(sortedUnique(byArn.map((g) => (g.key as { arn: string }).arn))),
         Condition: { StringEquals: { "kms:ViaService": one(sortedUnique(byArn.flatMap((g) => g.via))) } },
       });
@@ -363,7 +371,7 @@ export function iamPolicy(input: IamPolicyInput): PolicyDocument {
       statements.push({
         Sid: `${aliasSid}${i ? i + 1 : ""}`,
         Effect: "Allow",
-        Action: actions,
+        Action: one(actions),
         Resource: resource,
         Condition: {
           StringEquals: { "kms:ViaService": one(sortedUnique(group.flatMap((g) => g.via))) },

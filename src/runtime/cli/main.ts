@@ -51,7 +51,8 @@ interface IamPolicyOptions {
   kmsKeyArn?: string;
   replicaRegion: string[];
   snsTopicArn?: string;
-  connectionSecret?: string;
+  connectionSecret: string[];
+  connectionSecretKey?: string;
   kvV1?: boolean;
   deletion?: boolean;
   replicas?: boolean;
@@ -262,7 +263,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--kms-key-arn <key>", "key the secrets are encrypted with: key id, key ARN, alias/name or alias ARN")
     .option("--replica-region <region[=key]>", "a replica Region, with its key in that Region (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--sns-topic-arn <arn>", "failure notification topic")
-    .option("--connection-secret <name>", "a secret to read but never write (the Lambda's connection secret)")
+    .option("--connection-secret <name>", "a secret to read but never write, e.g. the Lambda's connection secret (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--connection-secret-key <key>", "the key the --connection-secret secrets are encrypted with (kms:Decrypt via Secrets Manager)")
     .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts, adopt-if-equal, granularity key)")
     .option("--deletion", "allow the delete strategy (DeleteSecret, RestoreSecret)")
     .option("--replicas", "allow managing replica Regions (also without --replica-region, e.g. to remove them)")
@@ -306,7 +308,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         partition: opts.partition,
         scopes,
         snsTopicArns,
-        ...(opts.connectionSecret ? { connectionSecretName: opts.connectionSecret } : {}),
+        connectionSecretNames: opts.connectionSecret,
+        ...(opts.connectionSecretKey ? { connectionSecretKmsKeyId: opts.connectionSecretKey } : {}),
       });
       output.out(JSON.stringify(policy, null, 2));
     });
