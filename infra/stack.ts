@@ -194,6 +194,7 @@ export class SecretBridgeStack extends Stack {
       subnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     }
     let functionSecurityGroup: ec2.SecurityGroup | undefined;
+    let endpoints: ec2.InterfaceVpcEndpoint[] = [];
     let vpcConfig: Pick<lambda.FunctionProps, "vpc" | "vpcSubnets" | "securityGroups"> = {};
     if (vpc && subnets) {
       statements.push(
@@ -207,7 +208,7 @@ export class SecretBridgeStack extends Stack {
       const extra = (settings.vpc?.securityGroupIds ?? []).map((sgId, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sgId));
       vpcConfig = { vpc, vpcSubnets: subnets, securityGroups: [functionSecurityGroup, ...extra] };
       // The demo's function has no route out of the VPC: the endpoints are how it reaches AWS.
-      if (settings.vpcEndpoints || settings.deployDemoVault) addInterfaceEndpoints(this, vpc, subnets, functionSecurityGroup);
+      if (settings.vpcEndpoints || settings.deployDemoVault) endpoints = addInterfaceEndpoints(this, vpc, subnets, functionSecurityGroup);
     }
     const policy = new iam.Policy(this, "FunctionPolicy", { statements });
     role.attachInlinePolicy(policy);
@@ -224,6 +225,9 @@ export class SecretBridgeStack extends Stack {
         ...(settings.vaultInboundCidr ? { inboundCidr: settings.vaultInboundCidr } : {}),
         ...(settings.demoKeyName ? { keyName: settings.demoKeyName } : {}),
       });
+      // Private DNS sends the server's own Secrets Manager calls (init secret, connection secret)
+      // to the endpoints too.
+      for (const endpoint of endpoints) endpoint.connections.allowDefaultPortFrom(demo);
     }
 
     const fn = new lambda.Function(this, "ReplicationFunction", {

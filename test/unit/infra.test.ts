@@ -442,6 +442,8 @@ describe("push endpoint, VPC endpoints and the demo server", () => {
     // The packaged config has no address: it comes from the demo (env, then the connection secret).
     assert.equal(deployConfigFromShortcuts(DEFAULT_SETTINGS, { addressFromEnvironment: true }).config.source.address, undefined);
     t.hasOutput("DemoVaultInstanceId", {});
+    // The server writes the connection secret through the same endpoints (private DNS covers the VPC).
+    t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", { FromPort: 443, SourceSecurityGroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("DemoVault"), "GroupId"] } });
 
     const open = synth({ deployDemoVault: true, vaultInboundCidr: "198.51.100.0/24", demoKeyName: "ops" });
     open.hasResourceProperties("AWS::EC2::SecurityGroup", { SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: "198.51.100.0/24", FromPort: 8200, ToPort: 8200 })]) });
