@@ -4,17 +4,16 @@ import { ListSecretsCommand, ListSecretVersionIdsCommand, GetSecretValueCommand,
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { after, before } from "node:test";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { pino } from "pino";
 import { main } from "../../src/runtime/cli/main.js";
 import { runLambda, type LambdaSummary, type LambdaTrigger } from "../../src/runtime/lambda/handler.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
 import { FaultProxy } from "./fault-proxy.js";
+import { captureLogger } from "./logs.js";
 import { canary, startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoOptions, type OpenBaoPeer } from "./peers.js";
 
 export interface CliRun {
@@ -111,6 +110,9 @@ export class Peers {
   }
 }
 
+/** Logger options as the runtimes set them: the secret-bearing fields censored. */
+export const REDACTING_LOGGER = { redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: "[REDACTED]" } };
+
 export class Scenario {
   readonly dir = mkdtempSync(join(tmpdir(), "sb-test-"));
   constructor(
@@ -178,15 +180,7 @@ export class Scenario {
     const recorder = new ApiCallRecorder();
     let stdout = "";
     let stderr = "";
-    let logs = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logs += chunk.toString();
-        cb();
-      },
-    });
-    const paths = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
-    const logger = pino({ level: "debug", redact: { paths, censor: "[REDACTED]" } }, sink);
+    const { logger, logs: logged } = captureLogger({ level: "debug", ...REDACTING_LOGGER });
     const code = await main(args, {
       env: { PATH: process.env.PATH ?? "", ...this.peers.moto.awsEnv, VAULT_TOKEN: token, ...env },
       isTTY: false,
@@ -194,6 +188,7 @@ export class Scenario {
       recorder,
       output: { out: (t) => void (stdout += t + "\n"), err: (t) => void (stderr += t + "\n") },
     });
+    const logs = logged();
     this.peers.emitted.push(stdout, stderr, logs);
     return { code, stdout, stderr, logs, recorder };
   }
@@ -209,21 +204,14 @@ export class Scenario {
    * secret, logs captured for the leak check.
    */
   async lambda(options: { config?: string; env?: Record<string, string>; remainingMs?: number; trigger?: LambdaTrigger } = {}): Promise<{ summary: LambdaSummary; logs: string }> {
-    let logs = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs += chunk.toString();
-        cb();
-      },
-    });
-    const logger = pino({ redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: "[REDACTED]" } }, sink);
+    const { logger, logs } = captureLogger(REDACTING_LOGGER);
     const summary = await runLambda(
       { getRemainingTimeInMillis: () => options.remainingMs ?? 300_000 },
       { env: this.lambdaEnv(options), logger, secretsManager: this.peers.sm() },
       options.trigger,
     );
-    this.peers.emitted.push(logs, JSON.stringify(summary));
-    return { summary, logs };
+    this.peers.emitted.push(logs(), JSON.stringify(summary));
+    return { summary, logs: logs() };
   }
 
   /** The function's environment as the stack sets it, pointed at moto and this scenario's config. */

@@ -2,15 +2,13 @@
 // Lambda's handler against real OpenBao and moto. Forged, replayed, malformed and hostile requests
 // are refused before anything is read or written.
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { beforeEach, describe, test } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
-import { pino } from "pino";
 import { handlePush, handler, resetPushState, type FunctionUrlResult } from "../../src/runtime/lambda/handler.js";
 import { signWebhook } from "../../src/runtime/webhook.js";
-import { REDACTED_FIELDS } from "../../src/util/logger.js";
-import { peersForThisFile, type Scenario } from "../helpers/harness.js";
+import { peersForThisFile, REDACTING_LOGGER, type Scenario } from "../helpers/harness.js";
+import { captureLogger } from "../helpers/logs.js";
 
 const peers = peersForThisFile();
 const context = { getRemainingTimeInMillis: () => 300_000 };
@@ -58,16 +56,9 @@ async function rig(): Promise<PushRig> {
   const key = peers.secret("webhook-key-0123456789abcdef0123456789");
   await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}-conn/webhook-signing-key`, SecretString: key }));
   const push = async (event: LambdaFunctionURLEvent, env: Record<string, string> = {}) => {
-    let logs = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _e, cb) {
-        logs += chunk.toString();
-        cb();
-      },
-    });
-    const logger = pino({ redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: "[REDACTED]" } }, sink);
+    const { logger, logs } = captureLogger(REDACTING_LOGGER);
     const result = await handlePush(event, context, { env: s.lambdaEnv({ env: { WEBHOOK_SECRET_NAME: `${s.prefix}-conn/webhook-signing-key`, ...env } }), logger, secretsManager: peers.sm() });
-    peers.emitted.push(logs, result.body);
+    peers.emitted.push(logs(), result.body);
     return { ...result, json: JSON.parse(result.body) as Record<string, unknown> };
   };
   return { s, key, push };
