@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { parseConfigText } from "../../src/config/load.js";
-import { runLambda } from "../../src/runtime/lambda/handler.js";
+import { handlePush, runLambda } from "../../src/runtime/lambda/handler.js";
+import { signWebhook } from "../../src/runtime/webhook.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
@@ -55,18 +56,30 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     await s.cli(["sync", "-c", s.writeConfig({ yaml: notifications })], token, { AWS_ENDPOINT_URL: throttled });
     await throttling.stop();
 
-    // Lambda: the handler with the connection secret, its logs and summary.
-    await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/vault-connection-secret`, SecretString: JSON.stringify({ vaultAddress: peers.bao.url, vaultToken: token }) }));
+    // Lambda: the CLI's config file, the connection secret, its logs and summary; then a signed
+    // push through the function URL handler.
+    await peers.sm().send(new CreateSecretCommand({ Name: s.connectionSecretName, SecretString: JSON.stringify({ vaultToken: token }) }));
+    await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}-conn/webhook-key`, SecretString: "leak-audit-webhook-signing-key-0123456789" }));
+    const lambdaEnv = s.lambdaEnv({ config: s.writeConfig({ yaml: notifications }), env: { WEBHOOK_SECRET_NAME: `${s.prefix}-conn/webhook-key` } });
     const lambdaLog = captureLogger();
-    const summary = await runLambda(
-      { getRemainingTimeInMillis: () => 300_000 },
+    const summary = await runLambda({ getRemainingTimeInMillis: () => 300_000 }, { env: lambdaEnv, secretsManager: peers.sm(), logger: lambdaLog.logger });
+    assert.notEqual(summary.runId, "setup", JSON.stringify(summary.fatal));
+    const pushBody = JSON.stringify({ changes: [{ mount: s.mount, path: "app/db" }] });
+    const ts = Math.floor(Date.now() / 1000);
+    const pushed = await handlePush(
       {
-        env: { ...peers.moto.awsEnv, SECRETS_PREFIX: s.prefix, VAULT_MOUNT: s.mount, SNS_TOPIC_ARN: topic.topicArn ?? "" },
-        secretsManager: peers.sm(),
-        logger: lambdaLog.logger,
-      },
+        version: "2.0",
+        rawPath: "/webhook",
+        headers: { "x-secretbridge-timestamp": String(ts), "x-secretbridge-signature": signWebhook("leak-audit-webhook-signing-key-0123456789", ts, pushBody) },
+        requestContext: { http: { method: "POST" } },
+        body: pushBody,
+        isBase64Encoded: false,
+      } as never,
+      { getRemainingTimeInMillis: () => 300_000 },
+      { env: lambdaEnv, secretsManager: peers.sm(), logger: lambdaLog.logger },
     );
-    emitted.push(lambdaLog.logs(), JSON.stringify(summary));
+    assert.equal(pushed.statusCode, 200, pushed.body);
+    emitted.push(lambdaLog.logs(), JSON.stringify(summary), pushed.body);
 
     // Service: status API, page, metrics, a refused webhook, logs.
     const serviceLog = captureLogger();
