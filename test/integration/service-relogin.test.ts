@@ -13,6 +13,7 @@ import { SyncService } from "../../src/runtime/service/service.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { assertNoCanary } from "../helpers/harness.js";
+import { approleConfigText } from "../helpers/approle-config.js";
 import { captureLogger } from "../helpers/logs.js";
 import { canary, startMoto, startOpenBao, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
 
@@ -80,19 +81,7 @@ describe("secretbridge serve with AppRole", () => {
 
     const { logger, logs } = captureLogger();
     const config = parseConfigText(
-      [
-        "name: relogin-svc",
-        "source:",
-        `  address: ${bao.url}`,
-        `  mount: ${MOUNT}`,
-        "  auth:",
-        "    method: approle",
-        `    roleId: ${roleId}`,
-        `    secretIdFile: ${secretIdFile}`,
-        "destination:",
-        `  prefix: ${PREFIX}`,
-        "",
-      ].join("\n"),
+      approleConfigText({ name: "relogin-svc", address: bao.url, mount: MOUNT, roleId, secretIdFile, prefix: PREFIX }),
     );
     const recorder = new ApiCallRecorder();
     const wiring = await wire(config, { env: { ...moto.awsEnv, PATH: process.env.PATH ?? "" }, recorder, logger });
@@ -143,7 +132,7 @@ describe("secretbridge serve before it can log in", () => {
     assert.equal((await bao.api("POST", `${MOUNT}/data/app/late`, { data: { pw: value } })).status, 200);
     const { logger, logs } = captureLogger();
     const config = parseConfigText(
-      ["name: relogin-svc", "source:", `  address: ${bao.url}`, `  mount: ${MOUNT}`, "  auth:", "    method: approle", `    roleId: ${roleId}`, `    secretIdFile: ${secretIdFile}`, "destination:", `  prefix: ${PREFIX}`, ""].join("\n"),
+      approleConfigText({ name: "relogin-svc", address: bao.url, mount: MOUNT, roleId, secretIdFile, prefix: PREFIX }),
     );
     const recorder = new ApiCallRecorder();
     const wiring = await wire(config, { env: { ...moto.awsEnv, PATH: process.env.PATH ?? "" }, recorder, logger, deferLogin: true });

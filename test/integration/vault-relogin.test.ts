@@ -14,6 +14,7 @@ import { TokenKeeper } from "../../src/sources/vault/auth.js";
 import { VaultKvSource } from "../../src/sources/vault/vault-source.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import type { Logger } from "../../src/util/logger.js";
+import { approleConfigText } from "../helpers/approle-config.js";
 import { captureLogger } from "../helpers/logs.js";
 import { startOpenBao, type OpenBaoPeer } from "../helpers/peers.js";
 
@@ -55,19 +56,7 @@ async function newSecretId(name: string): Promise<string> {
 /** The CLI config a user writes for AppRole: role id inline, secret id in a file. */
 async function wireApprole(roleId: string, secretIdFile: string, logger: Logger): Promise<Wiring> {
   const config = parseConfigText(
-    [
-      "name: relogin",
-      "source:",
-      `  address: ${bao.url}`,
-      `  mount: ${MOUNT}`,
-      "  auth:",
-      "    method: approle",
-      `    roleId: ${roleId}`,
-      `    secretIdFile: ${secretIdFile}`,
-      "destination:",
-      "  prefix: relogin-dest",
-      "",
-    ].join("\n"),
+    approleConfigText({ name: "relogin", address: bao.url, mount: MOUNT, roleId, secretIdFile, prefix: "relogin-dest" }),
   );
   return wire(config, { env: { AWS_REGION: "us-east-1", PATH: process.env.PATH ?? "" }, logger });
 }

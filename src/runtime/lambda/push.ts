@@ -106,7 +106,7 @@ async function answer(event: LambdaFunctionURLEvent, context: Pick<Context, "get
   if (refused) return refused;
   replays.remember(admitted.signature, admitted.timestamp);
   if (screen.targets.length === 0) return { status: 202, body: { accepted: 0 } };
-  const summary = await runLambda(context, { ...deps, env, logger }, { kind: "push", targets: screen.targets });
+  const summary = await runLambda(context, { ...deps, env, logger }, { kind: "push", targets: screen.targets, config });
   if (summary.exitCode !== 0) {
     logger.error({ runId: summary.runId, exitCode: summary.exitCode }, "pushed run failed: the next scheduled run picks the changes up");
     return { status: 500, body: { error: "the run failed; the next scheduled run picks these changes up", accepted: screen.targets.length, summary } };

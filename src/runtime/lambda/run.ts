@@ -53,8 +53,8 @@ export interface HandlerDependencies {
   secretsManager?: SecretsManagerClient;
 }
 
-/** What an invocation runs: everything, or the pushed paths only. */
-export type LambdaTrigger = { kind: "scheduled" } | { kind: "push"; targets: PushedChange[] };
+/** What an invocation runs: everything, or the pushed paths only (screened against `config`, the config already loaded). */
+export type LambdaTrigger = { kind: "scheduled" } | { kind: "push"; targets: PushedChange[]; config: Config };
 
 export function configPath(env: NodeJS.ProcessEnv): string {
   return env[LAMBDA_ENV.config] || join(dirname(fileURLToPath(import.meta.url)), "secretbridge.yaml");
@@ -138,7 +138,7 @@ export async function runLambda(
   let env = baseEnv;
   let wiring: Awaited<ReturnType<typeof wire>>;
   try {
-    config = await lambdaConfig(baseEnv);
+    config = trigger.kind === "push" ? trigger.config : await lambdaConfig(baseEnv);
     const secretName = baseEnv[LAMBDA_ENV.connectionSecret];
     if (secretName) {
       const sm = secretsManagerFor(deps, baseEnv);
