@@ -20,8 +20,8 @@ export function bundleLambda(): string {
     minify: true,
     sourcemap: true,
     legalComments: "none",
-    // pino-pretty is only for terminals; some dependencies are CommonJS and need `require`.
-    external: ["pino-pretty"],
+    // Nothing is external: the function gets only this file (no node_modules), so every import
+    // must be inside it. Some dependencies are CommonJS and need `require`.
     banner: { js: "import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);" },
     logLevel: "warning",
   });

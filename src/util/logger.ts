@@ -1,8 +1,8 @@
-// Structured logging with pino. JSON lines when not on a TTY (for log shippers), human lines on a
-// TTY. Redaction is a safety net: code never passes values to the logger in the first place.
+// Structured logging with pino: JSON lines (for log shippers). The CLI's human lines for a terminal
+// are in runtime/cli/terminal-logger.ts, so nothing here needs a package only terminals use.
+// Redaction is a safety net: code never passes values to the logger in the first place.
 import { format } from "node:util";
 import { pino, type Logger, type DestinationStream } from "pino";
-import pretty from "pino-pretty";
 
 export type { Logger };
 
@@ -26,21 +26,18 @@ export const REDACTED_FIELDS = [
 
 export interface LoggerOptions {
   level?: string;
-  /** Human-readable lines (TTY). Default: JSON. */
-  pretty?: boolean;
   /** Where lines go; default stderr so stdout stays for plans and reports. */
   stream?: DestinationStream;
 }
 
-export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? process.env.SECRETBRIDGE_LOG_LEVEL ?? "info";
+/** Level, redaction and base fields: the same for JSON and terminal loggers. */
+export function loggerOptions(level?: string) {
   const paths = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
-  const base = { level, redact: { paths, censor: "[REDACTED]" }, base: { app: "secretbridge" } };
-  if (options.pretty) {
-    const stream = pretty({ colorize: true, destination: 2, sync: true, ignore: "pid,hostname,app", translateTime: "HH:MM:ss" });
-    return pino(base, stream);
-  }
-  return pino({ ...base, timestamp: pino.stdTimeFunctions.isoTime }, options.stream ?? pino.destination({ dest: 2, sync: true }));
+  return { level: level ?? process.env.SECRETBRIDGE_LOG_LEVEL ?? "info", redact: { paths, censor: "[REDACTED]" }, base: { app: "secretbridge" } };
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino({ ...loggerOptions(options.level), timestamp: pino.stdTimeFunctions.isoTime }, options.stream ?? pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that drops everything (library use, benchmarks). */

@@ -81,8 +81,13 @@ export interface IamPolicyInput {
   snsTopicArns?: string[];
   /** Keys the topics are encrypted with (SSE), in any of the four forms: publishing uses them, via SNS only. */
   snsTopicKmsKeyIds?: string[];
-  /** Secrets (in the input's Region) the sync may read but never write: the Lambda's connection and webhook signing secrets. */
+  /** Secrets the sync may read but never write: the Lambda's connection and webhook signing secrets. */
   connectionSecretNames?: string[];
+  /**
+   * The Region of those secrets and their key: where the runtime that reads them runs (the stack's
+   * Region for the Lambda), which need not be the destination's. Default: `region`.
+   */
+  connectionSecretRegion?: string;
   /** The key those secrets are encrypted with, in any of the four forms: kms:Decrypt via Secrets Manager only. */
   connectionSecretKmsKeyId?: string;
   /** The key the Lambda's environment variables are encrypted with: kms:Decrypt, spared by the deny of other keys. */
@@ -321,8 +326,10 @@ export function iamPolicy(input: IamPolicyInput): PolicyDocument {
     for (const name of connectionSecrets) {
       if (!unresolved(name) && !SECRET_NAME.test(name)) throw invalid(`connection secret name "${name}" is not a secret name`);
     }
+    const home = input.connectionSecretRegion ?? region;
+    checkRegion(home, "connection secret Region");
     // AWS appends "-" and six characters to secret ARNs.
-    const arns = connectionSecrets.map((name) => secretArn(region, `${name}-??????`));
+    const arns = connectionSecrets.map((name) => secretArn(home, `${name}-??????`));
     allowedSecrets.push(...arns);
     statements.push(
       { Sid: "ReadConnectionSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: one(arns) },
@@ -334,7 +341,7 @@ export function iamPolicy(input: IamPolicyInput): PolicyDocument {
       },
     );
     if (input.connectionSecretKmsKeyId !== undefined) {
-      grant("connection", parseKey(input.connectionSecretKmsKeyId, region, "connection secret key", "alias/aws/secretsmanager"), [secretsManager(region)]);
+      grant("connection", parseKey(input.connectionSecretKmsKeyId, home, "connection secret key", "alias/aws/secretsmanager"), [secretsManager(home)]);
     }
   }
   // One Deny for all mappings: a Deny per prefix would deny every other prefix.

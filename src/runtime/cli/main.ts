@@ -14,6 +14,7 @@ import { bootstrapVault } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
+import { createTerminalLogger } from "./terminal-logger.js";
 import { iamScopesFromConfig } from "../iam-scopes.js";
 import { wire } from "../wire.js";
 import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
@@ -53,6 +54,7 @@ interface IamPolicyOptions {
   snsTopicArn?: string;
   connectionSecret: string[];
   connectionSecretKey?: string;
+  connectionSecretRegion?: string;
   kvV1?: boolean;
   deletion?: boolean;
   replicas?: boolean;
@@ -76,12 +78,10 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   let logger: Logger | undefined;
   let unroute: (() => void) | undefined;
   const loggerFor = (opts: CommonOptions): Logger => {
-    logger = context.logger ?? createLogger({
-        // On a terminal the table, the summary and the progress bar are the human output; logs
-        // below warn would only tear the bar. Log shippers (not a TTY) get info.
-        level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json || isTTY ? "warn" : "info"),
-        pretty: isTTY,
-      });
+    // On a terminal the table, the summary and the progress bar are the human output; logs
+    // below warn would only tear the bar. Log shippers (not a TTY) get info.
+    const level = opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json || isTTY ? "warn" : "info");
+    logger = context.logger ?? (isTTY ? createTerminalLogger(level) : createLogger({ level }));
     unroute = routeStrayOutput(logger, { console: !isTTY });
     return logger;
   };
@@ -265,6 +265,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--sns-topic-arn <arn>", "failure notification topic")
     .option("--connection-secret <name>", "a secret to read but never write, e.g. the Lambda's connection secret (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--connection-secret-key <key>", "the key the --connection-secret secrets are encrypted with (kms:Decrypt via Secrets Manager)")
+    .option("--connection-secret-region <region>", "the Region of the --connection-secret secrets: where the function runs (default: the destination Region)")
     .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts, adopt-if-equal, granularity key)")
     .option("--deletion", "allow the delete strategy (DeleteSecret, RestoreSecret)")
     .option("--replicas", "allow managing replica Regions (also without --replica-region, e.g. to remove them)")
@@ -310,6 +311,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         snsTopicArns,
         connectionSecretNames: opts.connectionSecret,
         ...(opts.connectionSecretKey ? { connectionSecretKmsKeyId: opts.connectionSecretKey } : {}),
+        ...(opts.connectionSecretRegion ? { connectionSecretRegion: opts.connectionSecretRegion } : {}),
       });
       output.out(JSON.stringify(policy, null, 2));
     });
