@@ -24,7 +24,15 @@ try {
   process.stderr.write(`secretbridge: ${isSyncError(error) ? `[${error.errorClass}] ` : ""}${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }
+// Environment-agnostic unless the operator names the account or Region (-c account=... -c
+// region=...): the template then uses AWS::Region and AWS::AccountId, right wherever it is
+// deployed. The CDK CLI's CDK_DEFAULT_REGION is not used: it falls back to us-east-1 when nothing
+// is configured, and a policy naming a guessed Region fails in every other one.
+const pinned = (key: "account" | "region") => {
+  const value = get(key);
+  return typeof value === "string" && value !== "" ? { [key]: value } : {};
+};
 new SecretBridgeStack(app, String(get("stackName") ?? "SecretBridge"), settings, deploy, bundleLambda(), {
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  env: { ...pinned("account"), ...pinned("region") },
 });
 app.synth();

@@ -1,7 +1,8 @@
-// The serverless deployment: the secretbridge Lambda running a packaged config file on an
-// EventBridge schedule, with its own KMS key, an optional failure topic, the Vault connection
-// secret, an optional signed push endpoint (function URL), and a role derived from the config by
-// the same function as `secretbridge iam-policy -c` (with explicit denies everywhere else).
+// The serverless deployment: the secretbridge worker Lambda running a packaged config file, fed by
+// one SQS FIFO run queue that an EventBridge schedule (and, optionally, a signed push endpoint's
+// admission function) writes to; its own KMS key, an optional failure topic, the Vault connection
+// secret, alarms on failed, delayed and dropped runs, and a role derived from the config by the
+// same function as `secretbridge iam-policy -c` (with explicit denies everywhere else).
 // Optional: a VPC with interface endpoints, and a demo OpenBao server.
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Token, type StackProps } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -16,10 +17,12 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { resolveConfig } from "../src/config/resolve.js";
 import { iamPolicy, SECRET_SCOPED_ACTIONS } from "../src/destinations/aws-secrets-manager/iam-policy.js";
-import { LAMBDA_ENV } from "../src/runtime/lambda/run.js";
+import { RUN_MESSAGE_GROUP } from "../src/runtime/lambda/queue.js";
+import { LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE } from "../src/runtime/lambda/run.js";
 import { iamScopesFromConfig } from "../src/runtime/iam-scopes.js";
 import { packageLambda } from "./bundle.js";
 import type { DeployConfig } from "./config.js";
@@ -164,12 +167,16 @@ export class SecretBridgeStack extends Stack {
     this.functionPolicyDocument = iamPolicy({
       account: this.account,
       region: fromConfig.region ?? this.region,
+      // The function reads its connection secrets with its own Region's client: they are the
+      // stack's, whatever Region the config writes to.
+      connectionSecretRegion: this.region,
       partition: this.partition,
       scopes: fromConfig.scopes,
       snsTopicArns: [...fromConfig.snsTopicArns, ...(topic ? [topic.topicArn] : [])],
       // The stack's topic is encrypted with the stack's key: publishing uses it via SNS.
       ...(topic ? { snsTopicKmsKeyIds: [key.keyArn] } : {}),
-      connectionSecretNames: [connectionSecretName, ...(webhookSecret ? [webhookSecretName] : [])],
+      // The worker reads the connection secret only; the signing key is the admission function's.
+      connectionSecretNames: [connectionSecretName],
       connectionSecretKmsKeyId: key.keyArn,
       ...(environmentKey ? { environmentKeyArn: environmentKey.keyArn } : {}),
       isUnresolved: (value) => Token.isUnresolved(value),
@@ -230,25 +237,26 @@ export class SecretBridgeStack extends Stack {
       for (const endpoint of endpoints) endpoint.connections.allowDefaultPortFrom(demo);
     }
 
+    // One package for both functions: the bundle with the config file (and its CA) beside it.
+    const code = lambda.Code.fromAsset(packageLambda(bundleDir, deploy.files));
     const fn = new lambda.Function(this, "ReplicationFunction", {
       description: `secretbridge ${deploy.config.name}: ${resolved.mappings.map((m) => m.describe).join(", ")}`.slice(0, 256),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       handler: "index.handler",
-      // The bundle with the config file (and its CA) beside it: see infra/config.ts for why.
-      code: lambda.Code.fromAsset(packageLambda(bundleDir, deploy.files)),
+      code,
       role,
       timeout: Duration.seconds(settings.timeoutSeconds),
       memorySize: settings.memoryMb,
-      // One run at a time, scheduled or pushed: two overlapping runs would race on the same
-      // secrets. A push during a run gets 429 from Lambda; a schedule waits in the async queue.
+      // One run at a time: the run queue has one FIFO message group, so SQS hands the worker one
+      // batch at a time; the reserved concurrency of 1 also holds for a manual invoke, and keeps
+      // the worker's slot free of whatever else runs in the account.
       reservedConcurrentExecutions: 1,
       logGroup,
       ...(environmentKey ? { environmentEncryption: environmentKey } : {}),
       environment: {
         [LAMBDA_ENV.connectionSecret]: connectionSecretName,
         ...(topic ? { [LAMBDA_ENV.snsTopic]: topic.topicArn } : {}),
-        ...(webhookSecret ? { [LAMBDA_ENV.webhookSecret]: webhookSecretName } : {}),
         // The demo server's address, until its first boot writes it into the connection secret.
         ...(demo ? { VAULT_ADDR: demo.address } : {}),
         NODE_OPTIONS: "--enable-source-maps",
@@ -256,25 +264,147 @@ export class SecretBridgeStack extends Stack {
       ...vpcConfig,
     });
     fn.node.addDependency(policy);
-    // A failed scheduled run is not retried by Lambda (the next schedule is the retry); an event
-    // held back by a running push waits at most an hour.
+    // A manual asynchronous invoke is not retried: the next scheduled run is the retry.
     fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
 
-    new events.Rule(this, "Schedule", {
-      description: "Runs secretbridge on a schedule",
+    // Every run goes through one FIFO queue with one message group (src/runtime/lambda/queue.ts).
+    // A message whose batch the worker could not finish (a crash, a timeout) comes back after the
+    // visibility timeout; after three tries it lands in the dead-letter queue, which alarms.
+    const visibility = Math.min(6 * settings.timeoutSeconds, 12 * 3600);
+    const deadLetters = new sqs.Queue(this, "RunDeadLetterQueue", {
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const runQueue = new sqs.Queue(this, "RunQueue", {
+      fifo: true,
+      // The schedule's messages differ by time; pushes set their own id (the request signature).
+      contentBasedDeduplication: true,
+      visibilityTimeout: Duration.seconds(visibility),
+      retentionPeriod: Duration.days(1),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: 3 },
+    });
+    // The mapping by hand rather than SqsEventSource, so the consuming permission is a named
+    // statement of the function's one policy (not a grant in a second, default policy).
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: "ConsumeRunQueue",
+        actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+        resources: [runQueue.queueArn],
+      }),
+    );
+    const consumer = new lambda.EventSourceMapping(this, "RunQueueConsumer", { target: fn, eventSourceArn: runQueue.queueArn, batchSize: 10 });
+    consumer.node.addDependency(policy);
+    // Where the schedule's messages go when EventBridge cannot deliver them (a standard queue:
+    // EventBridge's dead-letter queues cannot be FIFO).
+    const undelivered = new sqs.Queue(this, "ScheduleDeadLetterQueue", { retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true });
+
+    const schedule = new events.Rule(this, "Schedule", {
+      description: "Queues a secretbridge full sync on a schedule",
       schedule: events.Schedule.expression(settings.lambdaCronSchedule),
-      targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
+      targets: [
+        new targets.SqsQueue(runQueue, {
+          messageGroupId: RUN_MESSAGE_GROUP,
+          message: events.RuleTargetInput.fromObject({ secretbridge: "scheduled", time: events.EventField.time }),
+          deadLetterQueue: undelivered,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
     });
 
-    const alarm = new cloudwatch.Alarm(this, "FailureAlarm", {
-      alarmDescription: "secretbridge run failed (per-secret failures or an unusable source/destination)",
-      metric: fn.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    // Alarms. A run that reports failures (per secret, or an unusable source or destination)
+    // consumes its message, so it is counted from the worker's one summary line per run.
+    const failedRuns = new logs.MetricFilter(this, "FailedRunsFilter", {
+      logGroup,
+      filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.numberValue("$.summary.exitCode", ">", 0)),
+      // Per stack: two stacks in one account must not share (and mask) each other's count.
+      metricNamespace: `secretbridge/${this.stackName}`,
+      metricName: "FailedRuns",
+      metricValue: "1",
     });
-    if (topic) alarm.addAlarmAction(new cwActions.SnsAction(topic));
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (topic) a.addAlarmAction(new cwActions.SnsAction(topic));
+      return a;
+    };
+    const fiveMinutes = { period: Duration.minutes(5), statistic: "Sum" };
+    alarm("FailureAlarm", "secretbridge run reported failures (per-secret failures or an unusable source/destination)", failedRuns.metric(fiveMinutes));
+    alarm("WorkerErrorAlarm", "secretbridge worker crashed or timed out (its batch comes back to the queue)", fn.metricErrors(fiveMinutes));
+    // A run waits behind another for at most one run: older than that, the worker is throttled,
+    // stuck or failing, and scheduled runs are being delayed.
+    alarm(
+      "RunDelayedAlarm",
+      "a queued secretbridge run has waited longer than two run timeouts",
+      runQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: "Maximum" }),
+      2 * settings.timeoutSeconds + 60,
+    );
+    alarm("RunDroppedAlarm", "a secretbridge run was dropped after three failed tries (dead-letter queue)", deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: "Maximum" }));
+    alarm(
+      "ScheduleUndeliveredAlarm",
+      "EventBridge could not queue a scheduled secretbridge run",
+      new cloudwatch.Metric({ namespace: "AWS/Events", metricName: "FailedInvocations", dimensionsMap: { RuleName: schedule.ruleName }, ...fiveMinutes }),
+    );
+
+    // The push endpoint: a public function URL in front of a small admission function that checks
+    // the signature and queues the changes. It cannot read Vault or write a secret; unsigned
+    // requests never reach the queue, so they cannot hold the worker or delay a scheduled run.
+    let pushUrl: lambda.FunctionUrl | undefined;
+    let admission: lambda.Function | undefined;
+    if (webhookSecret) {
+      const admissionLogs = new logs.LogGroup(this, "PushAdmissionLogs", { retention: settings.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+      const admissionRole = new iam.Role(this, "PushAdmissionRole", {
+        assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+        description: "secretbridge push admission: reads the signing key, queues runs",
+      });
+      admissionRole.attachInlinePolicy(
+        new iam.Policy(this, "PushAdmissionPolicy", {
+          statements: [
+            new iam.PolicyStatement({ sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [admissionLogs.logGroupArn, `${admissionLogs.logGroupArn}:*`] }),
+            new iam.PolicyStatement({ sid: "ReadSigningKey", actions: ["secretsmanager:GetSecretValue"], resources: [webhookSecret.secretArn] }),
+            new iam.PolicyStatement({
+              sid: "DecryptSigningKey",
+              actions: ["kms:Decrypt"],
+              resources: [key.keyArn],
+              conditions: { StringEquals: { "kms:ViaService": `secretsmanager.${this.region}.amazonaws.com` } },
+            }),
+            new iam.PolicyStatement({ sid: "QueueRuns", actions: ["sqs:SendMessage"], resources: [runQueue.queueArn] }),
+          ],
+        }),
+      );
+      admission = new lambda.Function(this, "PushAdmissionFunction", {
+        description: `secretbridge ${deploy.config.name}: signed push admission`.slice(0, 256),
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        handler: "index.admit",
+        code,
+        role: admissionRole,
+        timeout: Duration.seconds(10),
+        memorySize: 256,
+        // Bounds what a flood of requests can cost and take from the account; a flood then gets
+        // 429s for pushes too, but never touches the worker or the schedule.
+        reservedConcurrentExecutions: 10,
+        logGroup: admissionLogs,
+        ...(environmentKey ? { environmentEncryption: environmentKey } : {}),
+        environment: {
+          [LAMBDA_ENV.webhookSecret]: webhookSecretName,
+          [LAMBDA_ENV.queueUrl]: runQueue.queueUrl,
+          NODE_OPTIONS: "--enable-source-maps",
+        },
+      });
+      if (environmentKey) environmentKey.grantDecrypt(admissionRole);
+      pushUrl = admission.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    }
 
     new CfnOutput(this, "FunctionName", { value: fn.functionName });
     new CfnOutput(this, "FunctionRoleArn", { value: role.roleArn, description: "bind this role in Vault's AWS auth method" });
@@ -282,10 +412,11 @@ export class SecretBridgeStack extends Stack {
     new CfnOutput(this, "ConnectionSecretName", { value: connectionSecretName });
     new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });
     if (topic) new CfnOutput(this, "TopicArn", { value: topic.topicArn });
-    if (webhookSecret) {
-      // Authentication is the HMAC signature the handler checks (same scheme as `serve`), so the URL itself is public.
-      const url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-      new CfnOutput(this, "PushUrl", { value: url.url, description: "POST signed {\"changes\": [...]} here (x-secretbridge-timestamp, x-secretbridge-signature)" });
+    new CfnOutput(this, "RunQueueUrl", { value: runQueue.queueUrl, description: `queue a full sync: aws sqs send-message --message-group-id ${RUN_MESSAGE_GROUP} --message-body '{"secretbridge":"scheduled"}'` });
+    if (pushUrl && admission) {
+      // Authentication is the HMAC signature the admission function checks (same scheme as `serve`), so the URL itself is public.
+      new CfnOutput(this, "PushUrl", { value: pushUrl.url, description: "POST signed {\"changes\": [...]} here (x-secretbridge-timestamp, x-secretbridge-signature)" });
+      new CfnOutput(this, "PushAdmissionFunctionName", { value: admission.functionName });
       new CfnOutput(this, "WebhookSecretName", { value: webhookSecretName });
     }
     if (demo) new CfnOutput(this, "DemoVaultInstanceId", { value: demo.instance.instanceId, description: "aws ssm start-session --target <id>" });

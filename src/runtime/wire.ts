@@ -48,7 +48,7 @@ export interface AssumeRoleSettings {
 }
 
 /** The SDK's service ids of the clients we build; each has its own endpoint variable. */
-export type AwsService = "Secrets Manager" | "SNS" | "STS";
+export type AwsService = "Secrets Manager" | "SNS" | "STS" | "SQS";
 
 /**
  * The endpoint the SDK would use for this service from this environment: AWS_ENDPOINT_URL_<ID>

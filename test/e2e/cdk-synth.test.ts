@@ -23,6 +23,17 @@ test("cdk synth works offline with the reference sample's settings and with over
   assert.equal(byType("AWS::SNS::Topic").length, 1);
   assert.equal(byType("AWS::KMS::Alias")[0]?.Properties.AliasName, "alias/team-a-encryption-key");
   assert.ok(existsSync(join(repoRoot, "dist", "lambda", "index.mjs")));
+  // No Region configured on this machine: the CDK CLI falls back to us-east-1 in CDK_DEFAULT_REGION,
+  // which the app must not take for the operator's Region.
+  const policies = JSON.stringify([...byType("AWS::IAM::Policy"), ...byType("AWS::KMS::Key")]);
+  assert.ok(!policies.includes("us-east-1"), "no guessed Region in a policy or the key policy");
+  assert.match(policies, /AWS::Region/);
+
+  // Named with -c region=..., the Region is written out.
+  const pinned = mkdtempSync(join(tmpdir(), "sb-synth-"));
+  await run(cdk, ["synth", "--quiet", "--no-notices", "-o", pinned, "-c", "region=eu-central-1", "-c", "account=123456789012"], { cwd: repoRoot, env, timeout: 120_000 });
+  const pinnedText = readFileSync(join(pinned, "SecretBridge.template.json"), "utf8");
+  assert.match(pinnedText, /secretsmanager:eu-central-1:123456789012:secret:hybrid-aws-secrets\/vault-connection-secret-\?{6}/);
 });
 
 test("cdk synth with -c configFile: the CLI's example config is packaged; a bad config fails synth naming the key", async () => {

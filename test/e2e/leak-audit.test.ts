@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { parseConfigText } from "../../src/config/load.js";
-import { handlePush, runLambda } from "../../src/runtime/lambda/handler.js";
+import { consumeBatch, handlePush, runLambda } from "../../src/runtime/lambda/handler.js";
 import { signWebhook } from "../../src/runtime/webhook.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire } from "../../src/runtime/wire.js";
@@ -64,6 +64,7 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
     const lambdaLog = captureLogger();
     const summary = await runLambda({ getRemainingTimeInMillis: () => 300_000 }, { env: lambdaEnv, secretsManager: peers.sm(), logger: lambdaLog.logger });
     assert.notEqual(summary.runId, "setup", JSON.stringify(summary.fatal));
+    const queue = await peers.runQueue();
     const pushBody = JSON.stringify({ changes: [{ mount: s.mount, path: "app/db" }] });
     const ts = Math.floor(Date.now() / 1000);
     const pushed = await handlePush(
@@ -75,11 +76,12 @@ test("no canary in anything the CLI, the Lambda handler or the service emits", a
         body: pushBody,
         isBase64Encoded: false,
       } as never,
-      { getRemainingTimeInMillis: () => 300_000 },
-      { env: lambdaEnv, secretsManager: peers.sm(), logger: lambdaLog.logger },
+      { env: { ...lambdaEnv, SECRETBRIDGE_QUEUE_URL: queue.url }, secretsManager: peers.sm(), sqs: queue.sqs, logger: lambdaLog.logger },
     );
-    assert.equal(pushed.statusCode, 200, pushed.body);
-    emitted.push(lambdaLog.logs(), JSON.stringify(summary), pushed.body);
+    assert.equal(pushed.statusCode, 202, pushed.body);
+    const worked = await consumeBatch(await queue.batch(), { getRemainingTimeInMillis: () => 300_000 }, { env: lambdaEnv, secretsManager: peers.sm(), logger: lambdaLog.logger });
+    assert.equal(worked?.exitCode, 0, JSON.stringify(worked));
+    emitted.push(lambdaLog.logs(), JSON.stringify(summary), pushed.body, JSON.stringify(worked));
 
     // Service: status API, page, metrics, a refused webhook, logs.
     const serviceLog = captureLogger();

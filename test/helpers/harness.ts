@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { after, before } from "node:test";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSEvent } from "aws-lambda";
 import { main } from "../../src/runtime/cli/main.js";
 import { runLambda, type LambdaSummary, type LambdaTrigger } from "../../src/runtime/lambda/handler.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
@@ -63,6 +64,37 @@ export class Peers {
         return (r.Messages ?? []).map((m) => m.Body ?? "");
       },
     };
+  }
+
+  /**
+   * The stack's run queue in moto (SQS FIFO, content-based deduplication). `batch()` receives what
+   * it holds and deletes it, as the Lambda event source does on a successful invocation, and
+   * returns the SQS event the worker would get.
+   */
+  async runQueue(): Promise<{ url: string; sqs: SQSClient; batch(): Promise<SQSEvent>; depth(): Promise<number> }> {
+    const sqs = new SQSClient({ endpoint: this.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+    const name = `sb-runs-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.fifo`;
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" } }))).QueueUrl ?? "";
+    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }))).Attributes?.QueueArn ?? "";
+    const batch = async (): Promise<SQSEvent> => {
+      const messages = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }))).Messages ?? [];
+      for (const m of messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+      return {
+        Records: messages.map((m) => ({
+          messageId: m.MessageId ?? "",
+          receiptHandle: m.ReceiptHandle ?? "",
+          body: m.Body ?? "",
+          attributes: {} as never,
+          messageAttributes: {},
+          md5OfBody: m.MD5OfBody ?? "",
+          eventSource: "aws:sqs",
+          eventSourceARN: arn,
+          awsRegion: "us-east-1",
+        })),
+      };
+    };
+    const depth = async () => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages"] }))).Attributes?.ApproximateNumberOfMessages ?? 0);
+    return { url, sqs, batch, depth };
   }
 
   /** A canary secret value, remembered for the leak check. */

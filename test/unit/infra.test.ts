@@ -41,6 +41,7 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
 
   test("exactly the expected statements, no others", () => {
     assert.deepEqual([...s.keys()].sort(), [
+      "ConsumeRunQueue",
       "DecryptTheConnectionSecrets",
       "DenyOtherKeys",
       "DenySecretActionsOutsideThePrefix",
@@ -146,11 +147,35 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
     );
   });
 
-  test("schedule: the reference sample's cron, targeting the function without retries", () => {
+  test("schedule: the reference sample's cron, queueing a full sync in the run queue's one message group", () => {
+    const queues = t.findResources("AWS::SQS::Queue");
+    const id = (prefix: string) => Object.keys(queues).find((k) => k.startsWith(prefix)) ?? "";
     t.hasResourceProperties("AWS::Events::Rule", {
       ScheduleExpression: "cron(0,30 * * * ? *)",
-      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [id("RunQueue"), "Arn"] },
+          SqsParameters: { MessageGroupId: "secretbridge-runs" },
+          InputTransformer: { InputPathsMap: { time: "$.time" }, InputTemplate: '{"secretbridge":"scheduled","time":<time>}' },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [id("ScheduleDeadLetterQueue"), "Arn"] } },
+        }),
+      ],
     });
+    // FIFO, one group: one run at a time, in order; a batch the worker could not finish comes back
+    // after 6 function timeouts, and after 3 tries goes to the dead-letter queue.
+    t.hasResourceProperties("AWS::SQS::Queue", {
+      FifoQueue: true,
+      ContentBasedDeduplication: true,
+      VisibilityTimeout: 1800,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [id("RunDeadLetterQueue"), "Arn"] }, maxReceiveCount: 3 },
+    });
+    t.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [id("RunQueue"), "Arn"] },
+      FunctionName: { Ref: Match.stringLikeRegexp("ReplicationFunction") },
+      BatchSize: 10,
+    });
+    assert.deepEqual(statements(t).get("ConsumeRunQueue")?.Resource, { "Fn::GetAtt": [id("RunQueue"), "Arn"] });
   });
 
   test("function: Node 22, one run at a time, no async retries, environment, log retention", () => {
@@ -164,15 +189,30 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
     t.resourceCountIs("AWS::Lambda::Url", 0);
   });
 
-  test("no topic and no SNS permissions without an email; an alarm on errors", () => {
+  test("no topic and no SNS permissions without an email; alarms on failed, crashed, delayed, dropped and undelivered runs", () => {
     t.resourceCountIs("AWS::SNS::Topic", 0);
     assert.ok(![...s.keys()].some((k) => k.includes("Topic") || k.includes("Publish")));
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Errors", Threshold: 1 });
+    // A failed run is counted from the worker's summary line (src/runtime/lambda/run.ts logSummary).
+    t.hasResourceProperties("AWS::Logs::MetricFilter", {
+      FilterPattern: '{ ($.msg = "secretbridge run summary") && ($.summary.exitCode > 0) }',
+      MetricTransformations: [{ MetricNamespace: "secretbridge/Test", MetricName: "FailedRuns", MetricValue: "1" }],
+    });
+    const alarms = Object.values(t.findResources("AWS::CloudWatch::Alarm")).map((a) => (a as { Properties: { Namespace: string; MetricName: string; Threshold: number } }).Properties);
+    assert.deepEqual(
+      alarms.map((a) => [a.Namespace, a.MetricName, a.Threshold]).sort(),
+      [
+        ["AWS/Events", "FailedInvocations", 1],
+        ["AWS/Lambda", "Errors", 1],
+        ["AWS/SQS", "ApproximateAgeOfOldestMessage", 660],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", 1],
+        ["secretbridge/Test", "FailedRuns", 1],
+      ],
+    );
   });
 
   test("outputs", () => {
     const outputs = Object.keys(t.toJSON().Outputs as object).sort();
-    assert.deepEqual(outputs, ["ConnectionSecretName", "FunctionName", "FunctionRoleArn", "KeyArn", "LogGroupName"]);
+    assert.deepEqual(outputs, ["ConnectionSecretName", "FunctionName", "FunctionRoleArn", "KeyArn", "LogGroupName", "RunQueueUrl"]);
   });
 });
 
@@ -220,6 +260,25 @@ describe("CDK stack with options", () => {
     });
     assert.ok(statements(t).has("ManageVpcNetworkInterfaces"));
     t.resourceCountIs("AWS::EC2::VPCEndpoint", 0);
+  });
+
+  test("a stack in one Region writing to another: its own secrets, key and queue are the stack's Region, the replicated secrets the config's", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-region-"));
+    const path = join(dir, "cross.yaml");
+    writeFileSync(path, "name: cross\nsource: { mount: kv }\ndestination: { prefix: apps, region: eu-west-1 }\n");
+    const t = synth({ pushEndpoint: true }, deployConfigFromFile(path), { account: "123456789012", region: "ap-southeast-2" });
+    const s = statements(t);
+    const text = (sid: string) => JSON.stringify(s.get(sid));
+    assert.match(text("ReadConnectionSecret"), /:secretsmanager:ap-southeast-2:123456789012:secret:hybrid-aws-secrets\/vault-connection-secret-\?{6}/);
+    assert.doesNotMatch(text("ReadConnectionSecret"), /eu-west-1/);
+    assert.match(text("DecryptTheConnectionSecrets"), /secretsmanager\.ap-southeast-2\.amazonaws\.com/);
+    assert.match(text("WriteReplicatedSecretsUnderPrefix"), /:secretsmanager:eu-west-1:123456789012:secret:apps\/\*/);
+    assert.doesNotMatch(text("WriteReplicatedSecretsUnderPrefix"), /ap-southeast-2/);
+    // The deny outside the prefixes must not shut out the stack's own connection secret.
+    assert.match(JSON.stringify(s.get("DenySecretActionsOutsideThePrefix")?.NotResource), /ap-southeast-2:123456789012:secret:hybrid-aws-secrets\/vault-connection-secret/);
+    // The key policy and the admission function use the stack's Region too.
+    assert.doesNotMatch(JSON.stringify(t.findResources("AWS::KMS::Key")), /eu-west-1/);
+    assert.match(JSON.stringify(t.findResources("AWS::IAM::Policy")), /"kms:ViaService":"secretsmanager\.ap-southeast-2\.amazonaws\.com"/);
   });
 
   test("a custom prefix scopes every secret ARN and the key alias", () => {
@@ -314,8 +373,8 @@ describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
       const t = synth({}, deployConfigFromFile(path));
       const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0] ?? "";
       const policy = Object.values(t.findResources("AWS::IAM::Policy"))[0] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
-      // What only the Lambda needs: its log group (and ENIs in a VPC).
-      const fromStack = (concrete(policy.Properties.PolicyDocument.Statement, keyId) as Statement[]).filter((st) => st.Sid !== "WriteLogs");
+      // What only the Lambda needs: its log group and its run queue (and ENIs in a VPC).
+      const fromStack = (concrete(policy.Properties.PolicyDocument.Statement, keyId) as Statement[]).filter((st) => st.Sid !== "WriteLogs" && st.Sid !== "ConsumeRunQueue");
 
       const out: string[] = [];
       const code = await main(
@@ -390,9 +449,12 @@ describe("the deploy config (what the function runs)", () => {
 });
 
 describe("push endpoint, VPC endpoints and the demo server", () => {
-  test("pushEndpoint: a public function URL (the handler checks the HMAC), a generated signing secret the function may only read", () => {
+  test("pushEndpoint: a public function URL on an admission function that can only read the signing key and queue runs", () => {
     const t = synth({ pushEndpoint: true });
-    t.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
+    const functions = t.findResources("AWS::Lambda::Function");
+    const admissionId = Object.keys(functions).find((k) => k.startsWith("PushAdmissionFunction")) ?? "";
+    t.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE", TargetFunctionArn: { "Fn::GetAtt": [admissionId, "Arn"] } });
+    t.resourceCountIs("AWS::Lambda::Url", 1);
     t.hasResourceProperties("AWS::SecretsManager::Secret", {
       Name: "hybrid-aws-secrets/webhook-signing-key",
       GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
@@ -400,13 +462,31 @@ describe("push endpoint, VPC endpoints and the demo server", () => {
     });
     const signing = Object.values(t.findResources("AWS::SecretsManager::Secret")).find((r) => (r as { Properties: { Name: string } }).Properties.Name.endsWith("webhook-signing-key")) as { Properties: Record<string, unknown> };
     assert.equal(signing.Properties.SecretString, undefined, "no key material in the template");
-    t.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ WEBHOOK_SECRET_NAME: "hybrid-aws-secrets/webhook-signing-key" }) }, ReservedConcurrentExecutions: 1 });
-    const s = statements(t);
-    const read = JSON.stringify(s.get("ReadConnectionSecret")?.Resource);
-    assert.match(read, /webhook-signing-key-\?{6}/);
-    assert.match(read, /vault-connection-secret-\?{6}/);
-    assert.equal(JSON.stringify(s.get("DenyWritingTheConnectionSecret")?.Resource), read);
+    const queueId = Object.keys(t.findResources("AWS::SQS::Queue")).find((k) => k.startsWith("RunQueue")) ?? "";
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: "index.admit",
+      Environment: { Variables: { WEBHOOK_SECRET_NAME: "hybrid-aws-secrets/webhook-signing-key", SECRETBRIDGE_QUEUE_URL: { Ref: queueId }, NODE_OPTIONS: "--enable-source-maps" } },
+      ReservedConcurrentExecutions: 10,
+      Timeout: 10,
+    });
+    // The worker keeps its slot and never sees the signing key.
+    t.hasResourceProperties("AWS::Lambda::Function", { Handler: "index.handler", ReservedConcurrentExecutions: 1, Environment: { Variables: Match.not(Match.objectLike({ WEBHOOK_SECRET_NAME: Match.anyValue() })) } });
+    const policies = t.findResources("AWS::IAM::Policy");
+    const admission = Object.entries(policies).find(([k]) => k.startsWith("PushAdmissionPolicy"))?.[1] as { Properties: { PolicyDocument: { Statement: (Statement & { Condition?: unknown })[] } } };
+    const signingId = Object.keys(t.findResources("AWS::SecretsManager::Secret")).find((k) => k.startsWith("WebhookSigningSecret")) ?? "";
+    const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0] ?? "";
+    assert.deepEqual(
+      admission.Properties.PolicyDocument.Statement.map((st) => [st.Sid, st.Action, st.Resource, st.Condition]).filter(([sid]) => sid !== "WriteLogs"),
+      [
+        ["ReadSigningKey", "secretsmanager:GetSecretValue", { Ref: signingId }, undefined],
+        ["DecryptSigningKey", "kms:Decrypt", { "Fn::GetAtt": [keyId, "Arn"] }, { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } }],
+        ["QueueRuns", "sqs:SendMessage", { "Fn::GetAtt": [queueId, "Arn"] }, undefined],
+      ],
+    );
+    const worker = Object.entries(policies).find(([k]) => k.startsWith("FunctionPolicy"))?.[1] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
+    assert.ok(!JSON.stringify(worker.Properties.PolicyDocument).includes("webhook-signing-key"), "the worker cannot read the signing key");
     t.hasOutput("PushUrl", {});
+    t.hasOutput("PushAdmissionFunctionName", {});
     t.hasOutput("WebhookSecretName", {});
   });
 

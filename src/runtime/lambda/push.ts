@@ -1,20 +1,23 @@
-// Push without a server: the function URL accepts the same signed webhook as `serve`'s /webhook
-// (runtime/webhook.ts: HMAC over "<timestamp>.<body>", a 5-minute window, replays refused) and
-// runs a targeted sync of the paths it names, screened by the same function as `serve` uses.
+// Push without a server: the admission function behind the function URL. It accepts the same
+// signed webhook as `serve`'s /webhook (runtime/webhook.ts: HMAC over "<timestamp>.<body>", a
+// 5-minute window, replays refused), screens the paths with the same function as `serve`, and
+// queues the accepted changes for the worker (queue.ts). It never reads Vault or writes a secret:
+// its role can read the signing key and send to the queue, nothing else.
 //
-// Runs never overlap: the stack gives the function a reserved concurrency of 1, so a push that
-// arrives during a scheduled run is refused by Lambda with 429 (the sender retries) and a
-// schedule that arrives during a push waits in Lambda's asynchronous queue. A push whose run
-// fails answers 500; the sender may retry, and the next scheduled full sync picks the change up
-// in any case.
-import type { Context, LambdaFunctionURLEvent } from "aws-lambda";
+// Why a queue and not the worker itself: the URL is public (AuthType NONE), so anyone can make it
+// run. Here an unsigned request costs one short invocation and is refused; it never holds the
+// worker, so it cannot delay a scheduled run, and runs still never overlap (one FIFO group).
+import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { resolveConfig } from "../../config/resolve.js";
 import { SyncError } from "../../core/errors.js";
 import { screenPush } from "../../core/push.js";
-import { createLogger, type Logger } from "../../util/logger.js";
+import { createLogger } from "../../util/logger.js";
 import { admitWebhook, screenRefusal, WEBHOOK_MAX_BODY_BYTES, webhookRefusal, WebhookReplayCache, type WebhookReply } from "../webhook.js";
-import { LAMBDA_ENV, lambdaConfig, runLambda, secretsManagerFor, type HandlerDependencies } from "./run.js";
+import { awsClientConfig } from "../wire.js";
+import { enqueuePush } from "./queue.js";
+import { LAMBDA_ENV, lambdaConfig, secretsManagerFor, type HandlerDependencies } from "./run.js";
 
 export interface FunctionUrlResult {
   statusCode: number;
@@ -28,10 +31,9 @@ export const PUSH_PATHS = ["/", "/webhook"];
 export const SIGNING_KEY_TTL_MS = 5 * 60_000;
 
 /**
- * Accepted signatures, per execution environment. With a reserved concurrency of 1 there is one
- * environment at a time; a new one (after an idle spell or a deploy) starts empty, so a request
- * replayed inside its 5-minute window right after that runs one more targeted sync of the same
- * paths: idempotent, it writes nothing.
+ * Accepted signatures, per execution environment: a replay this environment has seen gets 409. A
+ * replay that reaches another environment is still queued only once: the queue deduplicates by
+ * signature for 5 minutes, the webhook's own window (queue.ts enqueuePush).
  */
 const replays = new WebhookReplayCache();
 let signingKey: { name: string; value: string; readAt: number } | undefined;
@@ -85,7 +87,20 @@ function bodyOf(event: LambdaFunctionURLEvent): { ok: true; text: string } | { o
   }
 }
 
-async function answer(event: LambdaFunctionURLEvent, context: Pick<Context, "getRemainingTimeInMillis">, deps: HandlerDependencies, env: NodeJS.ProcessEnv, logger: Logger): Promise<WebhookReply> {
+async function enqueue(deps: HandlerDependencies, env: NodeJS.ProcessEnv, signature: string, changes: Parameters<typeof enqueuePush>[3]): Promise<void> {
+  const queueUrl = env[LAMBDA_ENV.queueUrl];
+  if (!queueUrl) throw new SyncError("config-invalid", `${LAMBDA_ENV.queueUrl} is not set: the admission function has no queue to hand pushes to`);
+  const sqs = deps.sqs ?? new SQSClient(awsClientConfig(env, "SQS"));
+  try {
+    await enqueuePush(sqs, queueUrl, signature, changes);
+  } catch (error) {
+    throw new SyncError("destination-unavailable", `cannot queue the pushed changes: ${(error as { name?: string }).name ?? "Error"}`);
+  } finally {
+    if (!deps.sqs) sqs.destroy();
+  }
+}
+
+async function answer(event: LambdaFunctionURLEvent, deps: HandlerDependencies, env: NodeJS.ProcessEnv): Promise<WebhookReply> {
   const keyName = env[LAMBDA_ENV.webhookSecret];
   if (!keyName || !PUSH_PATHS.includes(event.rawPath)) return webhookRefusal(404, "not found");
   if (event.requestContext.http.method !== "POST") return { ...webhookRefusal(405, "method not allowed"), headers: { allow: "POST" } };
@@ -100,27 +115,22 @@ async function answer(event: LambdaFunctionURLEvent, context: Pick<Context, "get
   }
   if (!admitted.ok) return admitted.reply;
 
-  const config = await lambdaConfig(env);
-  const screen = screenPush(resolveConfig(config, env).mappings, admitted.changes);
+  const screen = screenPush(resolveConfig(await lambdaConfig(env), env).mappings, admitted.changes);
   const refused = screenRefusal(screen);
   if (refused) return refused;
+  if (screen.targets.length > 0) await enqueue(deps, env, admitted.signature, screen.targets);
+  // Remembered once queued: a request whose queueing failed can be sent again as it is.
   replays.remember(admitted.signature, admitted.timestamp);
-  if (screen.targets.length === 0) return { status: 202, body: { accepted: 0 } };
-  const summary = await runLambda(context, { ...deps, env, logger }, { kind: "push", targets: screen.targets, config });
-  if (summary.exitCode !== 0) {
-    logger.error({ runId: summary.runId, exitCode: summary.exitCode }, "pushed run failed: the next scheduled run picks the changes up");
-    return { status: 500, body: { error: "the run failed; the next scheduled run picks these changes up", accepted: screen.targets.length, summary } };
-  }
-  return { status: 200, body: { accepted: screen.targets.length, summary } };
+  return { status: 202, body: { accepted: screen.targets.length, queued: screen.targets.length > 0 } };
 }
 
 /** Answers a function URL request. Never throws: a failure is a 5xx with its class, never a stack. */
-export async function handlePush(event: LambdaFunctionURLEvent, context: Pick<Context, "getRemainingTimeInMillis">, deps: HandlerDependencies): Promise<FunctionUrlResult> {
+export async function handlePush(event: LambdaFunctionURLEvent, deps: HandlerDependencies): Promise<FunctionUrlResult> {
   const env = deps.env ?? process.env;
-  const logger = deps.logger ?? createLogger({ pretty: false, stream: process.stdout as never });
+  const logger = deps.logger ?? createLogger({ stream: process.stdout as never });
   let result: WebhookReply;
   try {
-    result = await answer(event, context, deps, env, logger);
+    result = await answer(event, deps, env);
   } catch (error) {
     const errorClass = error instanceof SyncError ? error.errorClass : "internal";
     logger.error({ errorClass }, error instanceof SyncError ? error.message : "unexpected error answering a pushed request");

@@ -3,6 +3,7 @@
 // come from the connection secret (connection.ts). Writes stop before the invocation deadline;
 // what is left is reported for the next run.
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +34,8 @@ export const LAMBDA_ENV = {
   webhookSecret: "WEBHOOK_SECRET_NAME",
   /** The stack's failure topic, used when the config names no SNS topic. */
   snsTopic: "SECRETBRIDGE_SNS_TOPIC_ARN",
+  /** The run queue the admission function hands accepted pushes to (queue.ts). */
+  queueUrl: "SECRETBRIDGE_QUEUE_URL",
 } as const;
 
 export interface LambdaSummary {
@@ -51,6 +54,8 @@ export interface HandlerDependencies {
   logger?: Logger;
   /** Client used to read the connection and webhook secrets (tests point it at moto). */
   secretsManager?: SecretsManagerClient;
+  /** Client the admission function queues pushes with. */
+  sqs?: SQSClient;
 }
 
 /** What an invocation runs: everything, or the pushed paths only (screened against `config`, the config already loaded). */
@@ -125,6 +130,13 @@ async function setupFailure(error: unknown, config: Config | undefined, env: Nod
   return summary;
 }
 
+/** The log line of LAMBDA_SUMMARY_MESSAGE: the stack counts failed runs from it (a metric filter on summary.exitCode). */
+export const LAMBDA_SUMMARY_MESSAGE = "secretbridge run summary";
+
+function logSummary(logger: Logger, summary: LambdaSummary, trigger: LambdaTrigger): void {
+  (summary.exitCode === 0 ? logger.info.bind(logger) : logger.error.bind(logger))({ summary, trigger: trigger.kind }, LAMBDA_SUMMARY_MESSAGE);
+}
+
 /** One run: full (scheduled) or targeted (pushed), with the packaged config. Never throws. */
 export async function runLambda(
   context: Pick<Context, "getRemainingTimeInMillis">,
@@ -132,7 +144,7 @@ export async function runLambda(
   trigger: LambdaTrigger = { kind: "scheduled" },
 ): Promise<LambdaSummary> {
   const baseEnv = deps.env ?? process.env;
-  const logger = deps.logger ?? createLogger({ pretty: false, stream: process.stdout as never });
+  const logger = deps.logger ?? createLogger({ stream: process.stdout as never });
   const startedAt = new Date().toISOString();
   let config: Config | undefined;
   let env = baseEnv;
@@ -150,7 +162,9 @@ export async function runLambda(
     }
     wiring = await wire(config, { env, logger });
   } catch (error) {
-    return setupFailure(error, config, env, logger, startedAt);
+    const summary = await setupFailure(error, config, env, logger, startedAt);
+    logSummary(logger, summary, trigger);
+    return summary;
   }
   try {
     const report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
@@ -161,7 +175,7 @@ export async function runLambda(
     });
     await notifyRun(wiring.notifiers, report, logger);
     const summary = summarize(report);
-    logger.info({ summary, trigger: trigger.kind }, "secretbridge run summary");
+    logSummary(logger, summary, trigger);
     return summary;
   } finally {
     await wiring.close();
