@@ -95,17 +95,23 @@ describe("planRun", () => {
   });
 
   test("scheduled for deletion (not ours), service-managed and rotating secrets are never written", () => {
+    // A service-managed secret under a name that passes every name check: only its OwningService
+    // keeps it from being written.
     const p = plan(
-      [src("deleted"), src("rds!cluster-1"), src("rotating")],
-      [{ name: "hybrid-aws-secrets/deleted", tags: {}, deletedDate: new Date() }, ours("rds!cluster-1", 0, { owningService: "rds" }), ours("rotating", 0, { rotationEnabled: true })],
+      [src("deleted"), src("cluster-credentials"), src("rotating")],
+      [{ name: "hybrid-aws-secrets/deleted", tags: {}, deletedDate: new Date() }, ours("cluster-credentials", 0, { owningService: "rds" }), ours("rotating", 0, { rotationEnabled: true })],
     );
     assert.deepEqual(
       p.actions.map((a) => [a.sourcePath, a.type, a.failure?.errorClass]),
       [
+        ["cluster-credentials", "conflict", "not-writable"],
         ["deleted", "conflict", "pending-deletion"],
-        ["rds!cluster-1", "skip", "invalid-name"],
         ["rotating", "conflict", "not-writable"],
       ],
+    );
+    assert.equal(
+      p.actions[0]?.failure?.message,
+      "hybrid-aws-secrets/cluster-credentials is managed by rds; secretbridge never writes it: change the prefix or the source path",
     );
   });
 
