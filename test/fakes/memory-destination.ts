@@ -294,9 +294,12 @@ export class MemoryDestination implements SecretDestination {
         if (action.changes?.includes("policy")) this.setResourcePolicy(name, action.resourcePolicy);
         return;
       case "delete": {
-        // As the real destination: DescribeSecret for the replica Regions, which must go first.
+        // As the real destination (this mirrors its apply, call for call): DescribeSecret first.
+        // Gone already, or already scheduled for deletion and not to be forced: done, nothing
+        // written. Then the replica Regions, which must go before the primary.
         const secret = this.enter("DescribeSecret", name);
-        if (!secret) throw notFound("DeleteSecret", name);
+        if (!secret) return;
+        if (secret.deletedDate && !action.deletion?.forceDeleteWithoutRecovery) return;
         if (secret.replicas.size > 0) this.removeRegions(name, [...secret.replicas.keys()]);
         this.deleteSecret(name, action.deletion ?? {});
         return;

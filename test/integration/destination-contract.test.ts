@@ -8,6 +8,7 @@ import type { PlannedAction } from "../../src/core/model.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/secrets-manager-destination.js";
+import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import type { SecretDestination } from "../../src/destinations/destination.js";
 import { MemoryDestination } from "../fakes/memory-destination.js";
 import { canary, startMoto, type MotoPeer } from "../helpers/peers.js";
@@ -22,6 +23,8 @@ interface ContractTarget {
   versionIds(name: string): Promise<string[]>;
   /** A new AWSCURRENT version written by someone else (drift); returns its version id. */
   outsiderPut(name: string, value: string): Promise<string>;
+  /** Starts counting the destination's API calls; the result gives them by operation since then. */
+  countCalls(): () => Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -255,6 +258,47 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.deepEqual(await d.readValues(["c/now"]), new Map());
     });
 
+    // A second delete happens when a run's answer was lost and the next run (or a retry) plans the
+    // deletion again: the deletion already asked for is the outcome wanted, so it is a success
+    // that writes nothing (AWS itself refuses a second DeleteSecret on a secret marked for deletion).
+    test("delete twice: the second, while the secret is pending deletion, succeeds and writes nothing", async () => {
+      await create("c/twice", canary("twice"), tokenOf(1), { ...OURS, owner: "me" });
+      const del = planned("delete", "c/twice", { deletion: { recoveryWindowDays: 7 } });
+      await d.apply(del, valueSource("unused").value);
+      const first = await only("c");
+      assert.ok(first.deletedDate instanceof Date);
+
+      const calls = target.countCalls();
+      await d.apply(del, valueSource("unused").value);
+      assert.deepEqual(calls(), { DescribeSecret: 1 });
+      const second = await only("c");
+      assert.equal(second.deletedDate?.getTime(), first.deletedDate.getTime());
+      assert.deepEqual(second.tags, { ...OURS, owner: "me" });
+      assert.equal(second.currentVersionId, tokenOf(1));
+    });
+
+    test("force delete twice, and a delete of a secret that no longer exists: success, nothing written", async () => {
+      await create("c/gone", canary("gone"), tokenOf(1));
+      const force = planned("delete", "c/gone", { deletion: { forceDeleteWithoutRecovery: true } });
+      await d.apply(force, valueSource("unused").value);
+
+      const calls = target.countCalls();
+      await d.apply(force, valueSource("unused").value);
+      await d.apply(planned("delete", "c/gone", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/never-was", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      assert.deepEqual(calls(), { DescribeSecret: 3 });
+      assert.deepEqual((await d.inventory("c")).secrets, []);
+    });
+
+    test("force delete of a secret pending deletion removes it at once", async () => {
+      await create("c/pending", canary("pending"), tokenOf(1));
+      await d.apply(planned("delete", "c/pending", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      const calls = target.countCalls();
+      await d.apply(planned("delete", "c/pending", { deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
+      assert.deepEqual(calls(), { DeleteSecret: 1, DescribeSecret: 1 });
+      assert.deepEqual((await d.inventory("c")).secrets, []);
+    });
+
     test("readValues: the values of existing names across batches; names that do not exist are left out", async () => {
       const names = Array.from({ length: 21 }, (_, i) => `r/s${String(i).padStart(2, "0")}`);
       const values = new Map(names.map((n) => [n, canary(n)]));
@@ -331,6 +375,14 @@ contract("MemoryDestination", async () => {
     reset: async () => fake.reset(),
     versionIds: async (name) => fake.versions(name).map((v) => v.versionId).sort(),
     outsiderPut: async (name, value) => fake.outsiderPut(name, value),
+    countCalls: () => {
+      const from = fake.calls.length;
+      return () => {
+        const counts: Record<string, number> = {};
+        for (const op of fake.calls.slice(from)) counts[op] = (counts[op] ?? 0) + 1;
+        return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+      };
+    },
     stop: async () => undefined,
   };
 });
@@ -340,8 +392,9 @@ contract("SecretsManagerDestination on moto", async () => {
   const client = () =>
     new SecretsManagerClient({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 2 });
   const sdk = client();
+  const recorder = new ApiCallRecorder();
   return {
-    destination: new SecretsManagerDestination({ client: client() }),
+    destination: new SecretsManagerDestination({ client: client(), recorder }),
     reset: () => moto.reset(),
     versionIds: async (name) => {
       const r = await sdk.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
@@ -351,6 +404,10 @@ contract("SecretsManagerDestination on moto", async () => {
       // No token: the SDK makes one up, as the console or the CLI would.
       const r = await sdk.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
       return r.VersionId ?? "";
+    },
+    countCalls: () => {
+      recorder.reset();
+      return () => Object.fromEntries(Object.entries(recorder.byOperation()).map(([op, n]) => [op.replace(/^aws /, ""), n]));
     },
     stop: () => moto.stop(),
   };

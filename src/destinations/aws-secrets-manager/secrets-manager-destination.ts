@@ -360,7 +360,10 @@ export class SecretsManagerDestination implements SecretDestination {
         if (awsErrorCode(error) === "ResourceNotFoundException") return;
         throw error;
       }
-      // Already scheduled for deletion: done, unless it must now go at once.
+      // Already scheduled for deletion (a retry, or a run whose answer was lost): the deletion
+      // asked for is the outcome wanted, so this is a success that writes nothing and keeps the
+      // first recovery window; AWS would refuse a second DeleteSecret anyway. Unless it must now
+      // go at once.
       if (described.DeletedDate && !options.forceDeleteWithoutRecovery) return;
       const regions = (described.ReplicationStatus ?? []).map((r) => r.Region).filter((r): r is string => Boolean(r));
       if (regions.length > 0) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: name, RemoveReplicaRegions: regions }));
