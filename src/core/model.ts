@@ -59,6 +59,9 @@ export interface DestinationSecretMeta {
   currentVersionId?: string;
 }
 
+/** A destination secret to address: its name, and its full identifier (ARN) when a listing gave one. */
+export type DestinationRef = Pick<DestinationSecretMeta, "name" | "arn">;
+
 export interface DestinationInventory {
   secrets: DestinationSecretMeta[];
 }
@@ -77,6 +80,12 @@ export interface PlannedAction {
   mapping: string;
   sourcePath: string;
   destinationName: string;
+  /**
+   * The existing destination secret's full identifier as its listing gave it (AWS: the ARN).
+   * Every write on an existing secret addresses it by this: a name can be mistaken for another
+   * secret's partial ARN, a full ARN cannot. Absent for a create, which goes by name.
+   */
+  arn?: string;
   sourceVersion: number | null;
   /** The source version recorded on the destination secret, when there is one. */
   destinationVersion?: string;

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { ErrorClass } from "./errors.js";
 import type { ResolvedMapping } from "./mapping.js";
-import type { DestinationInventory, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
 import { nameShapeProblem } from "./naming.js";
 import { displayPath, pathProblem } from "./paths.js";
 import type { LifecyclePolicies } from "./policies.js";
@@ -55,7 +55,8 @@ export interface Facts {
 
 export interface FactsNeeded {
   source: { mapping: string; path: string; version: number | null }[];
-  destination: string[];
+  /** Existing secrets whose values to read (by their listed ARN); facts are kept by name. */
+  destination: DestinationRef[];
 }
 
 export function emptyFacts(): Facts {
@@ -115,7 +116,7 @@ function keysAreCurrent(secret: SourceSecretMeta, existing: DestinationSecretMet
  */
 export function factsNeeded(inputs: MappingInventory[], facts: Facts): FactsNeeded {
   const source = new Map<string, FactsNeeded["source"][number]>();
-  const destination = new Set<string>();
+  const destination = new Map<string, DestinationRef>();
   for (const { mapping: m, source: inventory, destination: dest } of inputs) {
     const names = byName(dest);
     const adoptIfEqual = m.policies.onConflict === "adopt-if-equal";
@@ -123,8 +124,8 @@ export function factsNeeded(inputs: MappingInventory[], facts: Facts): FactsNeed
       const key = sourceFactKey(m.label, s.path);
       if (!facts.source.has(key)) source.set(key, { mapping: m.label, path: s.path, version: s.version });
     };
-    const needDestination = (name: string) => {
-      if (!facts.destination.has(name)) destination.add(name);
+    const needDestination = (d: DestinationSecretMeta) => {
+      if (!facts.destination.has(d.name)) destination.set(d.name, { name: d.name, ...(d.arn ? { arn: d.arn } : {}) });
     };
     for (const s of inventory.secrets) {
       if (s.state !== "present" || !m.inScope(s.path)) continue;
@@ -132,12 +133,12 @@ export function factsNeeded(inputs: MappingInventory[], facts: Facts): FactsNeed
         const existing = keySecretsOf(m, dest, s.path);
         if (!keysAreCurrent(s, existing)) needSource(s);
         // KV v1 has no version: compare each key's value.
-        if (s.version === null) for (const d of existing) if (!d.deletedDate) needDestination(d.name);
+        if (s.version === null) for (const d of existing) if (!d.deletedDate) needDestination(d);
         const known = facts.source.get(sourceFactKey(m.label, s.path));
         if (adoptIfEqual && known && "ok" in known) {
           for (const key of known.ok.keys) {
             const d = names.get(m.nameFor(s.path, key));
-            if (d && !d.deletedDate && ownershipOf(d.tags, m.syncName) === "unmanaged") needDestination(d.name);
+            if (d && !d.deletedDate && ownershipOf(d.tags, m.syncName) === "unmanaged") needDestination(d);
           }
         }
         continue;
@@ -146,11 +147,11 @@ export function factsNeeded(inputs: MappingInventory[], facts: Facts): FactsNeed
       if (!d || d.deletedDate) continue;
       const compare = (s.version === null && m.produced(d)) || (adoptIfEqual && ownershipOf(d.tags, m.syncName) === "unmanaged");
       if (!compare) continue;
-      needDestination(d.name);
+      needDestination(d);
       if (s.fingerprint === undefined || m.valueShape.type !== "json") needSource(s);
     }
   }
-  return { source: [...source.values()], destination: [...destination] };
+  return { source: [...source.values()], destination: [...destination.values()] };
 }
 
 interface Candidate {
@@ -384,7 +385,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
     };
   }
   const destinationVersion = dest.tags[TAG.sourceVersion];
-  const withDest = { ...base, ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
+  const withDest = { ...base, ...(dest.arn ? { arn: dest.arn } : {}), ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const owner = ownershipOf(dest.tags, m.syncName);
   // Ours, unless its tags say another mapping of this run wrote it. (Tags that match no mapping,
   // e.g. a provenance tag edited by hand, are ours to repair: the name is this mapping's.)
@@ -580,6 +581,7 @@ function planAbsences(
     mapping: m.label,
     sourcePath: d.tags[TAG.path] ?? "",
     destinationName: d.name,
+    ...(d.arn ? { arn: d.arn } : {}),
     sourceVersion: null,
     ...(d.tags[TAG.key] !== undefined ? { key: d.tags[TAG.key] } : {}),
     ...(d.tags[TAG.sourceVersion] !== undefined ? { destinationVersion: d.tags[TAG.sourceVersion] } : {}),

@@ -3,7 +3,7 @@
 // What to write, and whether a secret is ours, is decided by the core planner from the inventory
 // and the destination's profile; a destination never decides policy.
 import type { SyncError } from "../core/errors.js";
-import type { DestinationInventory, PlannedAction } from "../core/model.js";
+import type { DestinationInventory, DestinationRef, PlannedAction } from "../core/model.js";
 import type { DestinationProfile } from "../core/profile.js";
 import type { RenderedValue } from "../core/value.js";
 
@@ -23,12 +23,12 @@ export interface SecretDestination {
   /** Metadata of just these names (push triggers); names that do not exist are left out. */
   describe(names: string[]): Promise<DestinationInventory>;
   /**
-   * Current string values of the named secrets, batched (KV v1 comparison, adopt-if-equal,
-   * verify). A secret that cannot be read is an error for that name only; names that do not
-   * exist and binary values are left out. Throws only when the destination as a whole is
-   * unusable (a fatal class).
+   * Current string values of these secrets, batched (KV v1 comparison, adopt-if-equal, verify),
+   * by name. Each is read by its ARN when it has one (as listed), else by its name. A secret
+   * that cannot be read is an error for that name only; names that do not exist and binary
+   * values are left out. Throws only when the destination as a whole is unusable (a fatal class).
    */
-  readValues(names: string[]): Promise<Map<string, ValueRead>>;
+  readValues(secrets: DestinationRef[]): Promise<Map<string, ValueRead>>;
   /**
    * Carries out one write action of a plan (create, update, restore, adopt, delete, orphan) in
    * this destination's API order. `value` renders the source value; it is called only when the

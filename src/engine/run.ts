@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { FATAL_CLASSES, isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "../core/errors.js";
 import type { ResolvedMapping } from "../core/mapping.js";
-import type { ActionResult, DestinationInventory, Plan, PlannedAction, SourceInventory } from "../core/model.js";
+import type { ActionResult, DestinationInventory, DestinationRef, Plan, PlannedAction, SourceInventory } from "../core/model.js";
 import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, factsNeeded, planRun, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
@@ -177,10 +177,10 @@ async function gatherFacts(destination: SecretDestination, inputs: MappingInvent
   return facts;
 }
 
-async function readDestinationValues(destination: SecretDestination, names: string[], facts: Facts): Promise<void> {
-  if (names.length === 0) return;
-  const values = await destination.readValues(names);
-  for (const name of names) {
+async function readDestinationValues(destination: SecretDestination, secrets: DestinationRef[], facts: Facts): Promise<void> {
+  if (secrets.length === 0) return;
+  const values = await destination.readValues(secrets);
+  for (const { name } of secrets) {
     const read = values.get(name);
     if (!read) facts.destination.set(name, { ok: "" }); // absent or binary: nothing to compare with
     else if ("error" in read) facts.destination.set(name, { error: { errorClass: read.error.errorClass, message: read.error.message } });

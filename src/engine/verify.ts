@@ -50,7 +50,7 @@ async function verifyMapping({ mapping, source }: MappingSource, destination: Se
   const byName = new Map<string, DestinationSecretMeta>(dst.secrets.map((d) => [d.name, d]));
   const present = src.secrets.filter((s) => s.state === "present" && mapping.inScope(s.path));
   const firstEntry = entries.length;
-  const expected: { path: string; name: string; fingerprint?: string }[] = [];
+  const expected: { path: string; name: string; fingerprint?: string; arn?: string }[] = [];
   let next = 0;
   const worker = async () => {
     while (next < present.length) {
@@ -77,7 +77,7 @@ async function verifyMapping({ mapping, source }: MappingSource, destination: Se
     const d = byName.get(e.name);
     if (!d || d.deletedDate) entries.push({ sourcePath: e.path, destinationName: e.name, verdict: "missing" });
     else if (!mapping.produced(d)) entries.push({ sourcePath: e.path, destinationName: e.name, verdict: "not-ours" });
-    else toRead.push(e);
+    else toRead.push({ ...e, ...(d.arn ? { arn: d.arn } : {}) });
   }
   // A secret whose source could not be read is reported as unreadable, not extra.
   const unreadable = new Set(entries.slice(firstEntry).filter((e) => e.verdict === "unreadable").map((e) => e.sourcePath));
@@ -86,7 +86,7 @@ async function verifyMapping({ mapping, source }: MappingSource, destination: Se
     if (seen.has(d.name) || d.deletedDate || !mapping.produced(d) || unreadable.has(path)) continue;
     entries.push({ sourcePath: path, destinationName: d.name, verdict: "extra", detail: "ours, but no longer in the source" });
   }
-  const values = toRead.length ? await destination.readValues(toRead.map((r) => r.name)) : new Map();
+  const values = toRead.length ? await destination.readValues(toRead.map((r) => ({ name: r.name, ...(r.arn ? { arn: r.arn } : {}) }))) : new Map();
   for (const r of toRead) {
     const read = values.get(r.name);
     if (r.fingerprint === undefined) {

@@ -3,7 +3,7 @@
 // deletion, tag merging) and hooks to seed secrets as an outsider would, inject failures and count calls.
 import { randomBytes, randomUUID } from "node:crypto";
 import { FATAL_CLASSES, SyncError, type ErrorClass } from "../../src/core/errors.js";
-import type { DestinationInventory, DestinationSecretMeta, PlannedAction } from "../../src/core/model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../src/core/model.js";
 import type { DestinationProfile } from "../../src/core/profile.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
@@ -83,6 +83,16 @@ const BATCH_SIZE = 20;
 const NAME_RULE = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const MARKED_FOR_DELETION = "You can't perform this operation on the secret because it was marked for deletion.";
 const PENDING_HINT = ": restore it (aws secretsmanager restore-secret) or let it be purged";
+
+/**
+ * An existing secret as a call addresses it: by its ARN when the plan had one (a secret deleted
+ * and re-created under the same name has a new ARN, so the old one finds nothing), else by name.
+ * Messages name it by `name`, as the real destination's do.
+ */
+interface Target {
+  name: string;
+  arn?: string;
+}
 
 export class MemoryDestination implements SecretDestination {
   readonly profile: DestinationProfile;
@@ -245,34 +255,34 @@ export class MemoryDestination implements SecretDestination {
   async describe(names: string[]): Promise<DestinationInventory> {
     const secrets: DestinationSecretMeta[] = [];
     for (const name of names) {
-      this.enter("DescribeSecret", name);
-      const secret = this.store.get(name);
+      const secret = this.enter("DescribeSecret", { name });
       if (secret) secrets.push(toMeta(secret));
     }
     return { secrets };
   }
 
-  async readValues(names: string[]): Promise<Map<string, ValueRead>> {
+  async readValues(secrets: DestinationRef[]): Promise<Map<string, ValueRead>> {
     const out = new Map<string, ValueRead>();
-    for (let i = 0; i < names.length; i += BATCH_SIZE) {
-      const chunk = names.slice(i, i + BATCH_SIZE);
+    for (let i = 0; i < secrets.length; i += BATCH_SIZE) {
+      const chunk = secrets.slice(i, i + BATCH_SIZE);
       this.calls.push("BatchGetSecretValue");
       try {
-        this.takeOneShot("BatchGetSecretValue", `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0] ?? "?"})`);
+        this.takeOneShot("BatchGetSecretValue", `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0]?.name ?? "?"})`);
       } catch (error) {
         // As the real destination: a whole batch failing is fatal only when the destination is.
         const failure = error as SyncError;
         if (FATAL_CLASSES.has(failure.errorClass)) throw failure;
-        for (const name of chunk) out.set(name, { error: new SyncError(failure.errorClass, `${name}: ${failure.message}`, name) });
+        for (const { name } of chunk) out.set(name, { error: new SyncError(failure.errorClass, `${name}: ${failure.message}`, name) });
         continue;
       }
-      for (const name of chunk) {
+      for (const target of chunk) {
+        const name = target.name;
         const injected = this.perName.find((f) => f.name === name && f.op === "BatchGetSecretValue");
         if (injected) {
           out.set(name, { error: new SyncError(injected.errorClass, `BatchGetSecretValue ${name}: injected ${injected.errorClass}`, name) });
           continue;
         }
-        const secret = this.store.get(name);
+        const secret = this.find(target);
         if (!secret) continue;
         if (secret.deletedDate) {
           out.set(name, { error: awsError("BatchGetSecretValue", name, "InvalidRequestException", MARKED_FOR_DELETION, "pending-deletion", PENDING_HINT) });
@@ -287,42 +297,47 @@ export class MemoryDestination implements SecretDestination {
 
   async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
+    const t: Target = { name, ...(action.arn ? { arn: action.arn } : {}) };
     const tags = action.tags ?? {};
     switch (action.type) {
-      case "create":
-        this.createSecret(name, await value(), action.requestToken ?? randomUUID(), tags, action);
-        if (action.changes?.includes("policy")) this.setResourcePolicy(name, action.resourcePolicy);
+      case "create": {
+        const arn = this.createSecret(name, await value(), action.requestToken ?? randomUUID(), tags, action);
+        if (action.changes?.includes("policy")) this.setResourcePolicy({ name, arn }, action.resourcePolicy);
         return;
+      }
       case "delete": {
-        // As the real destination: DescribeSecret for the replica Regions, which must go first.
-        const secret = this.enter("DescribeSecret", name);
-        if (!secret) throw notFound("DeleteSecret", name);
-        if (secret.replicas.size > 0) this.removeRegions(name, [...secret.replicas.keys()]);
-        this.deleteSecret(name, action.deletion ?? {});
+        // As the real destination (this mirrors its apply, call for call): DescribeSecret first.
+        // Gone already, or already scheduled for deletion and not to be forced: done, nothing
+        // written. Then the replica Regions, which must go before the primary.
+        const secret = this.enter("DescribeSecret", t);
+        if (!secret) return;
+        if (secret.deletedDate && !action.deletion?.forceDeleteWithoutRecovery) return;
+        if (secret.replicas.size > 0) this.removeRegions(t, [...secret.replicas.keys()]);
+        this.deleteSecret(t, action.deletion ?? {});
         return;
       }
       case "orphan":
-        this.tagResource(name, { ...tags, [TAG.orphanedAt]: this.now().toISOString() });
+        this.tagResource(t, { ...tags, [TAG.orphanedAt]: this.now().toISOString() });
         return;
       case "update":
       case "restore":
       case "adopt": {
-        if (action.type === "restore") this.restoreSecret(name);
+        if (action.type === "restore") this.restoreSecret(t);
         const finalTags = { ...tags };
         if (action.restoreVersionId && action.currentVersionId) {
           // Drift repair: the version-id tag first, so a retry after a stop derives the same token;
           // it is part of the final tag set too, so it is never untagged.
           finalTags[TAG.versionId] = action.restoreVersionId;
-          this.tagResource(name, { [TAG.versionId]: action.restoreVersionId });
-          this.putSecretValue(name, await value(), action.restoreVersionId);
+          this.tagResource(t, { [TAG.versionId]: action.restoreVersionId });
+          this.putSecretValue(t, await value(), action.restoreVersionId);
         } else if (action.changes?.includes("value")) {
-          this.putSecretValue(name, await value(), action.requestToken ?? randomUUID());
+          this.putSecretValue(t, await value(), action.requestToken ?? randomUUID());
         }
-        if (action.changes?.includes("policy")) this.setResourcePolicy(name, action.resourcePolicy);
-        if (action.changes?.includes("replicas")) this.setReplicas(name, action.replicas ?? []);
-        if (Object.keys(finalTags).length > 0) this.tagResource(name, finalTags);
+        if (action.changes?.includes("policy")) this.setResourcePolicy(t, action.resourcePolicy);
+        if (action.changes?.includes("replicas")) this.setReplicas(t, action.replicas ?? []);
+        if (Object.keys(finalTags).length > 0) this.tagResource(t, finalTags);
         const untag = (action.untag ?? []).filter((key) => !(key in finalTags));
-        if (untag.length > 0) this.untagResource(name, untag);
+        if (untag.length > 0) this.untagResource(t, untag);
         return;
       }
       default:
@@ -337,8 +352,9 @@ export class MemoryDestination implements SecretDestination {
 
   // ---- the API operations, with AWS's rules --------------------------------------------------
 
-  private createSecret(name: string, value: RenderedValue, token: string, tags: Record<string, string>, action: PlannedAction): void {
-    this.enter("CreateSecret", name);
+  /** Returns the ARN of the secret (the new one, or the one a retried create already made). */
+  private createSecret(name: string, value: RenderedValue, token: string, tags: Record<string, string>, action: PlannedAction): string {
+    this.enter("CreateSecret", { name });
     checkToken("CreateSecret", name, token);
     if (!NAME_RULE.test(name)) {
       throw awsError("CreateSecret", name, "ValidationException", "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!", "invalid-name");
@@ -352,7 +368,7 @@ export class MemoryDestination implements SecretDestination {
       }
       const same = existing.versions.get(token);
       // A retry of a create that already happened: AWS answers success and changes nothing.
-      if (same && sameValue(same.value, value)) return;
+      if (same && sameValue(same.value, value)) return existing.arn;
       if (same) throw tokenInUse("CreateSecret", existing, token);
       throw awsError("CreateSecret", name, "ResourceExistsException", `The operation failed because the secret ${name} already exists.`, "destination-write-failed", ": a secret with this name or this request token already exists");
     }
@@ -374,10 +390,12 @@ export class MemoryDestination implements SecretDestination {
     };
     addVersion(secret, token, value, now);
     this.store.set(name, secret);
+    return secret.arn;
   }
 
-  private putSecretValue(name: string, value: RenderedValue, token: string): void {
-    const secret = this.writable("PutSecretValue", name);
+  private putSecretValue(t: Target, value: RenderedValue, token: string): void {
+    const name = t.name;
+    const secret = this.writable("PutSecretValue", t);
     checkToken("PutSecretValue", name, token);
     this.checkValue("PutSecretValue", name, value);
     const same = secret.versions.get(token);
@@ -389,21 +407,22 @@ export class MemoryDestination implements SecretDestination {
     addVersion(secret, token, value, this.now());
   }
 
-  private tagResource(name: string, tags: Record<string, string>): void {
-    const secret = this.writable("TagResource", name);
-    this.checkTags("TagResource", name, secret.tags, tags);
+  private tagResource(t: Target, tags: Record<string, string>): void {
+    const secret = this.writable("TagResource", t);
+    this.checkTags("TagResource", t.name, secret.tags, tags);
     Object.assign(secret.tags, tags);
     secret.lastChangedDate = this.now();
   }
 
-  private untagResource(name: string, keys: string[]): void {
-    const secret = this.writable("UntagResource", name);
+  private untagResource(t: Target, keys: string[]): void {
+    const secret = this.writable("UntagResource", t);
     for (const key of keys) delete secret.tags[key];
     secret.lastChangedDate = this.now();
   }
 
-  private deleteSecret(name: string, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): void {
-    this.enter("DeleteSecret", name);
+  private deleteSecret(t: Target, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): void {
+    const name = t.name;
+    this.enter("DeleteSecret", t);
     const window = options.recoveryWindowDays;
     if (window !== undefined && options.forceDeleteWithoutRecovery) {
       throw awsError("DeleteSecret", name, "InvalidParameterException", "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.", "destination-write-failed");
@@ -411,7 +430,7 @@ export class MemoryDestination implements SecretDestination {
     if (window !== undefined && (window < 7 || window > 30)) {
       throw awsError("DeleteSecret", name, "InvalidParameterException", "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).", "destination-write-failed");
     }
-    const secret = this.store.get(name);
+    const secret = this.find(t);
     if (!secret) {
       // AWS answers success to a forced delete of a name that does not exist.
       if (options.forceDeleteWithoutRecovery) return;
@@ -430,22 +449,22 @@ export class MemoryDestination implements SecretDestination {
     secret.lastChangedDate = secret.deletedDate;
   }
 
-  private restoreSecret(name: string): void {
-    this.enter("RestoreSecret", name);
-    const secret = this.store.get(name);
-    if (!secret) throw notFound("RestoreSecret", name);
+  private restoreSecret(t: Target): void {
+    const secret = this.enter("RestoreSecret", t);
+    if (!secret) throw notFound("RestoreSecret", t.name);
     delete secret.deletedDate;
     secret.lastChangedDate = this.now();
   }
 
   /** A policy text is put; null (or none) removes the policy. */
-  private setResourcePolicy(name: string, policy: string | null | undefined): void {
-    if (typeof policy === "string") this.putResourcePolicy(name, policy);
-    else this.deleteResourcePolicy(name);
+  private setResourcePolicy(t: Target, policy: string | null | undefined): void {
+    if (typeof policy === "string") this.putResourcePolicy(t, policy);
+    else this.deleteResourcePolicy(t);
   }
 
-  private putResourcePolicy(name: string, policy: string): void {
-    const secret = this.writable("PutResourcePolicy", name);
+  private putResourcePolicy(t: Target, policy: string): void {
+    const name = t.name;
+    const secret = this.writable("PutResourcePolicy", t);
     try {
       JSON.parse(policy);
     } catch {
@@ -454,21 +473,22 @@ export class MemoryDestination implements SecretDestination {
     secret.resourcePolicy = policy;
   }
 
-  private deleteResourcePolicy(name: string): void {
-    const secret = this.writable("DeleteResourcePolicy", name);
+  private deleteResourcePolicy(t: Target): void {
+    const secret = this.writable("DeleteResourcePolicy", t);
     delete secret.resourcePolicy;
   }
 
   /** Makes the secret have exactly these replica Regions: removals first, then additions. */
-  private setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): void {
-    const secret = this.enter("DescribeSecret", name);
+  private setReplicas(t: Target, replicas: { region: string; kmsKeyId?: string }[]): void {
+    const name = t.name;
+    const secret = this.enter("DescribeSecret", t);
     if (!secret) throw notFound("DescribeSecret", name);
     const wanted = new Set(replicas.map((r) => r.region));
     const remove = [...secret.replicas.keys()].filter((r) => !wanted.has(r));
     const add = replicas.filter((r) => !secret.replicas.has(r.region));
-    if (remove.length > 0) this.removeRegions(name, remove);
+    if (remove.length > 0) this.removeRegions(t, remove);
     if (add.length > 0) {
-      const target = this.writable("ReplicateSecretToRegions", name);
+      const target = this.writable("ReplicateSecretToRegions", t);
       for (const r of add) {
         if (r.region === this.region) throw awsError("ReplicateSecretToRegions", name, "InvalidParameterException", "Invalid replica region.", "destination-write-failed");
       }
@@ -476,26 +496,34 @@ export class MemoryDestination implements SecretDestination {
     }
   }
 
-  private removeRegions(name: string, regions: string[]): void {
-    const secret = this.enter("RemoveRegionsFromReplication", name);
-    if (!secret) throw notFound("RemoveRegionsFromReplication", name);
+  private removeRegions(t: Target, regions: string[]): void {
+    const secret = this.enter("RemoveRegionsFromReplication", t);
+    if (!secret) throw notFound("RemoveRegionsFromReplication", t.name);
     for (const region of regions) secret.replicas.delete(region);
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
   /** Records the call and throws an injected failure for it; returns the secret if it exists. */
-  private enter(op: FakeOperation, name: string): StoredSecret | undefined {
+  private enter(op: FakeOperation, t: Target): StoredSecret | undefined {
+    const name = t.name;
     this.calls.push(op);
     this.takeOneShot(op, `${op} ${name}`, name);
     const injected = this.perName.find((f) => f.name === name && f.op === op);
     if (injected) throw new SyncError(injected.errorClass, `${op} ${name}: injected ${injected.errorClass}`, name);
-    return this.store.get(name);
+    return this.find(t);
+  }
+
+  /** The secret a SecretId reaches: by ARN when given (exactly that secret), else by name. */
+  private find(t: Target): StoredSecret | undefined {
+    const secret = this.store.get(t.name);
+    return t.arn === undefined || secret?.arn === t.arn ? secret : undefined;
   }
 
   /** A write on an existing secret: it must exist and not be scheduled for deletion (AWS refuses tags too). */
-  private writable(op: FakeOperation, name: string): StoredSecret {
-    const secret = this.enter(op, name);
+  private writable(op: FakeOperation, t: Target): StoredSecret {
+    const name = t.name;
+    const secret = this.enter(op, t);
     if (!secret) throw notFound(op, name);
     if (secret.deletedDate) throw awsError(op, name, "InvalidRequestException", MARKED_FOR_DELETION, "pending-deletion", PENDING_HINT);
     return secret;

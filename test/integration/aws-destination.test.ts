@@ -193,13 +193,15 @@ describe("SecretsManagerDestination against moto", () => {
     assert.deepEqual(Object.fromEntries(tags.map((t) => [t.Key, t.Value])), { a: "1", b: "2", c: "3" });
   });
 
-  test("readValues: 31 names in 2 batch calls; a name that does not exist is left out", async () => {
+  test("readValues: 31 secrets in 2 batch calls, by their listed ARNs, keyed by name; one that does not exist is left out", async () => {
     const raw = client();
     const names = Array.from({ length: 30 }, (_, i) => `b/s${String(i).padStart(2, "0")}`);
     const values = new Map(names.map((n) => [n, canary(n)]));
     for (const n of names) await raw.send(new CreateSecretCommand({ Name: n, SecretString: values.get(n) }));
     const recorder = new ApiCallRecorder();
-    const read = await destination(recorder).readValues([...names, "b/missing"]);
+    const listed = (await destination().inventory("b")).secrets;
+    assert.ok(listed.every((s) => s.arn?.startsWith("arn:aws:secretsmanager:")));
+    const read = await destination(recorder).readValues([...listed, { name: "b/missing" }]);
     assert.deepEqual(new Map([...read].sort(([a], [b]) => a.localeCompare(b))), new Map([...values].map(([n, value]) => [n, { value }])));
     assert.deepEqual(recorder.snapshot(), { "aws BatchGetSecretValue 200": 2 });
   });
@@ -212,7 +214,8 @@ describe("SecretsManagerDestination against moto", () => {
     await raw.send(new CreateSecretCommand({ Name: "b/gone", SecretString: gone }));
     await raw.send(new DeleteSecretCommand({ SecretId: "b/gone", RecoveryWindowInDays: 7 }));
     const recorder = new ApiCallRecorder();
-    const read = await destination(recorder).readValues(["b/ok", "b/gone"]);
+    // By the ARNs the inventory lists (pending deletions included); the answer is keyed by name.
+    const read = await destination(recorder).readValues((await destination().inventory("b")).secrets);
     assert.deepEqual([...read.keys()].sort(), ["b/gone", "b/ok"]);
     assert.deepEqual(read.get("b/ok"), { value: ok });
     const entry = read.get("b/gone");
@@ -234,7 +237,7 @@ describe("SecretsManagerDestination against moto", () => {
     try {
       const recorder = new ApiCallRecorder();
       const d = new SecretsManagerDestination({ client: client(2, url), recorder });
-      const read = await d.readValues(["b/one", "b/two"]);
+      const read = await d.readValues([{ name: "b/one" }, { name: "b/two" }]);
       assert.deepEqual([...read.keys()].sort(), ["b/one", "b/two"]);
       for (const [name, entry] of read) {
         assert.ok("error" in entry, `expected an error for ${name}`);
@@ -249,7 +252,7 @@ describe("SecretsManagerDestination against moto", () => {
     // Nobody listening: the destination as a whole is unusable, which throws (no per-name entries).
     const recorder = new ApiCallRecorder();
     const dead = new SecretsManagerDestination({ client: client(1, deadEndpoint), recorder });
-    const error = await rejectsWith(dead.readValues(["b/one"]), "destination-unavailable");
+    const error = await rejectsWith(dead.readValues([{ name: "b/one" }]), "destination-unavailable");
     assert.match(error.message, /^BatchGetSecretValue \(1 secrets from b\/one\): ECONNREFUSED: /);
     assert.deepEqual(recorder.snapshot(), { "aws BatchGetSecretValue ECONNREFUSED": 1 });
   });

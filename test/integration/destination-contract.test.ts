@@ -4,10 +4,11 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { PlannedAction } from "../../src/core/model.js";
+import type { DestinationRef, PlannedAction } from "../../src/core/model.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/secrets-manager-destination.js";
+import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import type { SecretDestination } from "../../src/destinations/destination.js";
 import { MemoryDestination } from "../fakes/memory-destination.js";
 import { canary, startMoto, type MotoPeer } from "../helpers/peers.js";
@@ -22,6 +23,8 @@ interface ContractTarget {
   versionIds(name: string): Promise<string[]>;
   /** A new AWSCURRENT version written by someone else (drift); returns its version id. */
   outsiderPut(name: string, value: string): Promise<string>;
+  /** Starts counting the destination's API calls; the result gives them by operation since then. */
+  countCalls(): () => Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +78,19 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       await d.apply(planned("create", name, { requestToken: token, tags }), valueSource(value).value);
     }
 
+    /** Values as the planner asks for them: by the ARN the destination lists (by name for a secret it does not have). */
+    async function read(...names: string[]) {
+      const listed = new Map((await d.describe(names)).secrets.map((s) => [s.name, s]));
+      return d.readValues(names.map((name): DestinationRef => listed.get(name) ?? { name }));
+    }
+
+    /** The listed ARN of a secret, as a plan made from the inventory carries it. */
+    async function arnOf(name: string): Promise<string> {
+      const arn = (await d.describe([name])).secrets[0]?.arn;
+      assert.match(arn ?? "", /^arn:aws:secretsmanager:us-east-1:\d{12}:secret:/);
+      return arn ?? "";
+    }
+
     async function only(prefix: string) {
       const inv = await d.inventory(prefix);
       assert.equal(inv.secrets.length, 1, JSON.stringify(inv.secrets.map((s) => s.name)));
@@ -94,7 +110,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.equal(s.rotationEnabled, undefined);
       assert.equal(s.owningService, undefined);
       assert.equal(v.reads(), 1);
-      assert.deepEqual(await d.readValues(["c/db"]), new Map([["c/db", { value }]]));
+      assert.deepEqual(await read("c/db"), new Map([["c/db", { value }]]));
       assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1)]);
     });
 
@@ -112,7 +128,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       await create("c/db", first, tokenOf(1));
       const error = await rejectsWith(d.apply(planned("create", "c/db", { requestToken: tokenOf(1), tags: OURS }), valueSource(other).value), "destination-write-failed", "c/db", [first, other]);
       assert.match(error.message, /ResourceExistsException/);
-      assert.deepEqual(await d.readValues(["c/db"]), new Map([["c/db", { value: first }]]));
+      assert.deepEqual(await read("c/db"), new Map([["c/db", { value: first }]]));
       assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1)]);
     });
 
@@ -147,7 +163,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       const s = await only("c");
       assert.equal(s.currentVersionId, tokenOf(2));
       assert.deepEqual(s.tags, { ...OURS, [TAG.sourceVersion]: "2" });
-      assert.deepEqual(await d.readValues(["c/db"]), new Map([["c/db", { value: second }]]));
+      assert.deepEqual(await read("c/db"), new Map([["c/db", { value: second }]]));
       assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1), tokenOf(2)].sort());
       assert.equal(v.reads(), 2);
     });
@@ -163,7 +179,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.equal(s.currentVersionId, tokenOf(1));
       assert.equal(v.reads(), 0);
       assert.deepEqual(await target.versionIds("c/t"), [tokenOf(1)]);
-      assert.deepEqual(await d.readValues(["c/t"]), new Map([["c/t", { value }]]));
+      assert.deepEqual(await read("c/t"), new Map([["c/t", { value }]]));
     });
 
     test("untag removes exactly the listed keys, and never a key that is in action.tags", async () => {
@@ -211,13 +227,13 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.ok(described.secrets[0]?.deletedDate instanceof Date, "describe shows the deletedDate");
       assert.equal(v.reads(), 0);
 
-      const read = await d.readValues(["c/gone", "c/stays"]);
-      const failed = read.get("c/gone");
+      const values = await read("c/gone", "c/stays");
+      const failed = values.get("c/gone");
       assert.ok(failed && "error" in failed, `c/gone: ${JSON.stringify(failed)}`);
       assert.equal(failed.error.errorClass, "pending-deletion");
       assert.equal(failed.error.secretPath, "c/gone");
       assert.ok(!failed.error.message.includes(value));
-      assert.ok(read.get("c/stays") && "value" in (read.get("c/stays") ?? {}));
+      assert.ok(values.get("c/stays") && "value" in (values.get("c/stays") ?? {}));
     });
 
     test("restore clears the deletedDate; the value is readable again and the tags are written", async () => {
@@ -232,7 +248,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.deepEqual(s.tags, { ...OURS, restored: "yes" });
       assert.equal(s.currentVersionId, tokenOf(1));
       assert.equal(v.reads(), 0);
-      assert.deepEqual(await d.readValues(["c/back"]), new Map([["c/back", { value }]]));
+      assert.deepEqual(await read("c/back"), new Map([["c/back", { value }]]));
     });
 
     test("restore with a new value: restored first, then the new version is current", async () => {
@@ -244,7 +260,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       const s = await only("c");
       assert.equal(s.deletedDate, undefined);
       assert.equal(s.currentVersionId, tokenOf(2));
-      assert.deepEqual(await d.readValues(["c/back"]), new Map([["c/back", { value }]]));
+      assert.deepEqual(await read("c/back"), new Map([["c/back", { value }]]));
     });
 
     test("force delete removes the secret: not listed, not described, not read", async () => {
@@ -252,7 +268,73 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       await d.apply(planned("delete", "c/now", { deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
       assert.deepEqual((await d.inventory("c")).secrets, []);
       assert.deepEqual((await d.describe(["c/now"])).secrets, []);
-      assert.deepEqual(await d.readValues(["c/now"]), new Map());
+      assert.deepEqual(await read("c/now"), new Map());
+    });
+
+    // A second delete happens when a run's answer was lost and the next run (or a retry) plans the
+    // deletion again: the deletion already asked for is the outcome wanted, so it is a success
+    // that writes nothing (AWS itself refuses a second DeleteSecret on a secret marked for deletion).
+    test("delete twice: the second, while the secret is pending deletion, succeeds and writes nothing", async () => {
+      await create("c/twice", canary("twice"), tokenOf(1), { ...OURS, owner: "me" });
+      const arn = await arnOf("c/twice");
+      const del = planned("delete", "c/twice", { arn, deletion: { recoveryWindowDays: 7 } });
+      await d.apply(del, valueSource("unused").value);
+      const first = await only("c");
+      assert.ok(first.deletedDate instanceof Date);
+
+      const calls = target.countCalls();
+      await d.apply(del, valueSource("unused").value);
+      assert.deepEqual(calls(), { DescribeSecret: 1 });
+      const second = await only("c");
+      assert.equal(second.deletedDate?.getTime(), first.deletedDate.getTime());
+      assert.deepEqual(second.tags, { ...OURS, owner: "me" });
+      assert.equal(second.currentVersionId, tokenOf(1));
+    });
+
+    test("force delete twice, and a delete of a secret that no longer exists: success, nothing written", async () => {
+      await create("c/gone", canary("gone"), tokenOf(1));
+      const arn = await arnOf("c/gone");
+      const force = planned("delete", "c/gone", { arn, deletion: { forceDeleteWithoutRecovery: true } });
+      await d.apply(force, valueSource("unused").value);
+
+      const calls = target.countCalls();
+      await d.apply(force, valueSource("unused").value);
+      await d.apply(planned("delete", "c/gone", { arn, deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/never-was", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      assert.deepEqual(calls(), { DescribeSecret: 3 });
+      assert.deepEqual((await d.inventory("c")).secrets, []);
+    });
+
+    test("force delete of a secret pending deletion removes it at once", async () => {
+      await create("c/pending", canary("pending"), tokenOf(1));
+      const arn = await arnOf("c/pending");
+      await d.apply(planned("delete", "c/pending", { arn, deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      const calls = target.countCalls();
+      await d.apply(planned("delete", "c/pending", { arn, deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
+      assert.deepEqual(calls(), { DeleteSecret: 1, DescribeSecret: 1 });
+      assert.deepEqual((await d.inventory("c")).secrets, []);
+    });
+
+    test("an action carrying the ARN of a secret since re-created under its name never touches the new one", async () => {
+      await create("c/again", canary("old"), tokenOf(1));
+      const oldArn = await arnOf("c/again");
+      await d.apply(planned("delete", "c/again", { arn: oldArn, deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
+      const value = canary("new");
+      await create("c/again", value, tokenOf(2), { ...OURS, owner: "new" });
+      assert.notEqual(await arnOf("c/again"), oldArn);
+
+      const error = await rejectsWith(
+        d.apply(planned("update", "c/again", { arn: oldArn, changes: ["tags"], tags: { owner: "old" } }), valueSource("unused").value),
+        "destination-write-failed",
+        "c/again",
+        [value],
+      );
+      assert.match(error.message, /^TagResource c\/again: ResourceNotFoundException: /);
+      // A delete planned against the old secret finds it gone: done, and the new one stays.
+      await d.apply(planned("delete", "c/again", { arn: oldArn, deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      const s = await only("c");
+      assert.deepEqual([s.tags, s.deletedDate, s.currentVersionId], [{ ...OURS, owner: "new" }, undefined, tokenOf(2)]);
+      assert.deepEqual(await read("c/again"), new Map([["c/again", { value }]]));
     });
 
     test("readValues: the values of existing names across batches; names that do not exist are left out", async () => {
@@ -260,8 +342,8 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       const values = new Map(names.map((n) => [n, canary(n)]));
       // A version id is unique per secret only: one token for all is fine.
       for (const n of names) await create(n, values.get(n) ?? "", tokenOf(1));
-      const read = await d.readValues(["r/missing", ...names, "r/also-missing"]);
-      assert.deepEqual(new Map([...read].sort(([a], [b]) => a.localeCompare(b))), new Map([...values].map(([n, value]) => [n, { value }])));
+      const got = await read("r/missing", ...names, "r/also-missing");
+      assert.deepEqual(new Map([...got].sort(([a], [b]) => a.localeCompare(b))), new Map([...values].map(([n, value]) => [n, { value }])));
       assert.deepEqual(await d.readValues([]), new Map());
     });
 
@@ -317,7 +399,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.equal(s.currentVersionId, tokenOf(7));
       assert.equal(s.tags[TAG.versionId], tokenOf(7));
       assert.equal(s.tags[TAG.sourceVersion], "1");
-      assert.deepEqual(await d.readValues(["c/drift"]), new Map([["c/drift", { value: ours }]]));
+      assert.deepEqual(await read("c/drift"), new Map([["c/drift", { value: ours }]]));
       assert.deepEqual(await target.versionIds("c/drift"), [tokenOf(1), tokenOf(7), outsider].sort());
       assert.equal(v.reads(), 2);
     });
@@ -331,6 +413,14 @@ contract("MemoryDestination", async () => {
     reset: async () => fake.reset(),
     versionIds: async (name) => fake.versions(name).map((v) => v.versionId).sort(),
     outsiderPut: async (name, value) => fake.outsiderPut(name, value),
+    countCalls: () => {
+      const from = fake.calls.length;
+      return () => {
+        const counts: Record<string, number> = {};
+        for (const op of fake.calls.slice(from)) counts[op] = (counts[op] ?? 0) + 1;
+        return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+      };
+    },
     stop: async () => undefined,
   };
 });
@@ -340,8 +430,9 @@ contract("SecretsManagerDestination on moto", async () => {
   const client = () =>
     new SecretsManagerClient({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 2 });
   const sdk = client();
+  const recorder = new ApiCallRecorder();
   return {
-    destination: new SecretsManagerDestination({ client: client() }),
+    destination: new SecretsManagerDestination({ client: client(), recorder }),
     reset: () => moto.reset(),
     versionIds: async (name) => {
       const r = await sdk.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
@@ -351,6 +442,10 @@ contract("SecretsManagerDestination on moto", async () => {
       // No token: the SDK makes one up, as the console or the CLI would.
       const r = await sdk.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
       return r.VersionId ?? "";
+    },
+    countCalls: () => {
+      recorder.reset();
+      return () => Object.fromEntries(Object.entries(recorder.byOperation()).map(([op, n]) => [op.replace(/^aws /, ""), n]));
     },
     stop: () => moto.stop(),
   };

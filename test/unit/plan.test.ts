@@ -95,18 +95,43 @@ describe("planRun", () => {
   });
 
   test("scheduled for deletion (not ours), service-managed and rotating secrets are never written", () => {
+    // A service-managed secret under a name that passes every name check: only its OwningService
+    // keeps it from being written.
     const p = plan(
-      [src("deleted"), src("rds!cluster-1"), src("rotating")],
-      [{ name: "hybrid-aws-secrets/deleted", tags: {}, deletedDate: new Date() }, ours("rds!cluster-1", 0, { owningService: "rds" }), ours("rotating", 0, { rotationEnabled: true })],
+      [src("deleted"), src("cluster-credentials"), src("rotating")],
+      [{ name: "hybrid-aws-secrets/deleted", tags: {}, deletedDate: new Date() }, ours("cluster-credentials", 0, { owningService: "rds" }), ours("rotating", 0, { rotationEnabled: true })],
     );
     assert.deepEqual(
       p.actions.map((a) => [a.sourcePath, a.type, a.failure?.errorClass]),
       [
+        ["cluster-credentials", "conflict", "not-writable"],
         ["deleted", "conflict", "pending-deletion"],
-        ["rds!cluster-1", "skip", "invalid-name"],
         ["rotating", "conflict", "not-writable"],
       ],
     );
+    assert.equal(
+      p.actions[0]?.failure?.message,
+      "hybrid-aws-secrets/cluster-credentials is managed by rds; secretbridge never writes it: change the prefix or the source path",
+    );
+  });
+
+  test("every write on an existing secret carries the ARN it was listed with; a create goes by name; value reads ask by ARN", () => {
+    const arnOf = (path: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${m0.nameFor(path)}-AbCdEf`;
+    const deleting = withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1, minCount: 0 } });
+    const dest = [ours("app-config", 1, { arn: arnOf("app-config") }), ours("client-secret", 1, { arn: arnOf("client-secret"), deletedDate: new Date() }), ours("jwt-secret", 1, { arn: arnOf("jwt-secret") })];
+    const p = plan([src("app-config", 2), src("client-secret", 2), src("new-secret")], dest, deleting);
+    assert.deepEqual(
+      p.actions.map((a) => [a.sourcePath, a.type, a.arn]),
+      [
+        ["app-config", "update", arnOf("app-config")],
+        ["client-secret", "restore", arnOf("client-secret")],
+        ["jwt-secret", "delete", arnOf("jwt-secret")],
+        ["new-secret", "create", undefined],
+      ],
+    );
+    const kv1 = [ours("v1-secret", null, { arn: arnOf("v1-secret") })];
+    const needed = factsNeeded([{ mapping: m0, source: { secrets: [src("v1-secret", null, { fingerprint: "f" })], problems: [], method: "kv-v1-list-and-read" }, destination: { secrets: kv1 } }], emptyFacts());
+    assert.deepEqual(needed.destination, [{ name: m0.nameFor("v1-secret"), arn: arnOf("v1-secret") }]);
   });
 
   test("a secret of ours pending deletion whose source is back is restored, with its value and tags", () => {
@@ -115,12 +140,12 @@ describe("planRun", () => {
   });
 
   test("invalid names are skipped as failures naming the path; the rest is planned", () => {
-    const p = plan([src("ok"), src("has space"), src("ends-abc123"), src("x".repeat(600))], []);
+    const p = plan([src("ok"), src("has space"), src("client-secret"), src("x".repeat(600))], []);
     const byPath = Object.fromEntries(p.actions.map((a) => [a.sourcePath.slice(0, 20), a]));
     assert.equal(byPath["ok"]?.type, "create");
+    assert.equal(byPath["client-secret"]?.type, "create");
     assert.equal(byPath["has space"]?.failure?.errorClass, "invalid-name");
     assert.match(byPath["has space"]?.failure?.message ?? "", /^has space: .*" "/);
-    assert.match(byPath["ends-abc123"]?.failure?.message ?? "", /ARN suffix/);
     assert.match(byPath["x".repeat(20)]?.failure?.message ?? "", /619 characters; AWS allows at most 512/);
   });
 
@@ -163,7 +188,7 @@ describe("planRun", () => {
     const dest = [ours("same", null), ours("diff", null), ours("unknown", null)];
     assert.deepEqual(
       factsNeeded([{ mapping: m0, source: { secrets: source, problems: [], method: "kv-v1-list-and-read" }, destination: { secrets: dest } }], emptyFacts()),
-      { source: [], destination: ["hybrid-aws-secrets/same", "hybrid-aws-secrets/diff", "hybrid-aws-secrets/unknown"] },
+      { source: [], destination: [{ name: "hybrid-aws-secrets/same" }, { name: "hybrid-aws-secrets/diff" }, { name: "hybrid-aws-secrets/unknown" }] },
     );
     const p = plan(source, dest, m0, {}, facts);
     assert.deepEqual(

@@ -11,9 +11,6 @@ export const MAX_TAG_KEY = 127;
 export const MAX_TAG_VALUE = 255;
 const NAME_CHARSET = /^[A-Za-z0-9/_+=.@-]+$/;
 const TAG_CHARSET = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-// AWS appends "-" plus six random characters to secret ARNs; a name that already ends that way
-// makes partial-ARN lookups resolve to the wrong secret.
-const ARN_SUFFIX_TRAP = /-[A-Za-z0-9]{6}$/;
 
 function nameProblem(name: string): string | undefined {
   if (name.length === 0) return "the name is empty";
@@ -25,9 +22,6 @@ function nameProblem(name: string): string | undefined {
       .map((c) => JSON.stringify(c))
       .join(" ");
     return `the name contains characters AWS does not allow (${bad}); allowed: A-Z a-z 0-9 / _ + = . @ -: rename the source secret`;
-  }
-  if (ARN_SUFFIX_TRAP.test(name)) {
-    return "the name ends with a hyphen and six characters, which AWS confuses with its ARN suffix: rename the source secret";
   }
   return undefined;
 }

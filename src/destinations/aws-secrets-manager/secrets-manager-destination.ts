@@ -1,6 +1,8 @@
 // AWS Secrets Manager as a secretbridge destination: inventory from paginated ListSecrets (names and
 // tags, no per-secret calls, no values), create / put / tag for writes, BatchGetSecretValue for
 // the rare value comparisons. Rate limits and call counting live in the client's middleware.
+// Creates go by name; every other call names an existing secret by the full ARN its listing gave,
+// since a name ending in "-" and six characters can be read as another secret's partial ARN.
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
@@ -16,12 +18,13 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
   TagResourceCommand,
+  type DescribeSecretResponse,
   type SecretListEntry,
 } from "@aws-sdk/client-secrets-manager";
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationSecretMeta, PlannedAction } from "../../core/model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -61,6 +64,15 @@ interface CreateSecretRequest {
   description?: string;
   replicas?: { region: string; kmsKeyId?: string }[];
 }
+
+/** An existing secret: its name for messages, and the SecretId that reaches it (its full ARN when known). */
+interface Target {
+  name: string;
+  id: string;
+}
+
+/** A listed secret's SecretId: the full ARN; only a secret known by name alone goes by its name. */
+const secretIdOf = (secret: DestinationRef): string => secret.arn ?? secret.name;
 
 const valueField = (value: RenderedValue) => ("secretBinary" in value ? { SecretBinary: value.secretBinary } : { SecretString: value.secretString });
 const stringsOf = (value: RenderedValue) => ("secretString" in value ? [value.secretString] : []);
@@ -130,18 +142,28 @@ export class SecretsManagerDestination implements SecretDestination {
     const found = await Promise.all(
       names.map((name) =>
         limit(async () => {
-          try {
-            const d = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
-            // DescribeSecret returns the facts of a ListSecrets entry under the same names, except the version map.
-            return toMeta({ ...d, SecretVersionsToStages: d.VersionIdsToStages } as SecretListEntry);
-          } catch (error) {
-            if (awsErrorCode(error) === "ResourceNotFoundException") return undefined;
-            throw classifyAwsError(error, { what: `DescribeSecret ${name}`, scope: "destination", name });
-          }
+          const d = await this.describeByName(name, "destination");
+          // DescribeSecret returns the facts of a ListSecrets entry under the same names, except the version map.
+          return d && toMeta({ ...d, SecretVersionsToStages: d.VersionIdsToStages } as SecretListEntry);
         }),
       ),
     );
     return { secrets: found.filter((s): s is DestinationSecretMeta => s !== undefined) };
+  }
+
+  /**
+   * DescribeSecret of a name no listing gave an ARN for (push targets, a refused create).
+   * Undefined when it does not exist, or when the answer is another secret: a name ending in
+   * "-" and six characters may be read as that secret's partial ARN.
+   */
+  private async describeByName(name: string, scope: "destination" | "secret"): Promise<DescribeSecretResponse | undefined> {
+    try {
+      const d = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+      return d.Name === name ? d : undefined;
+    } catch (error) {
+      if (awsErrorCode(error) === "ResourceNotFoundException") return undefined;
+      throw classifyAwsError(error, { what: `DescribeSecret ${name}`, scope, name });
+    }
   }
 
   /**
@@ -153,13 +175,16 @@ export class SecretsManagerDestination implements SecretDestination {
    */
   async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
+    // A plan made from a listing carries the ARN of every existing secret; an action built
+    // without one (by hand) goes by its name.
+    const target: Target = { name, id: secretIdOf({ name, arn: action.arn }) };
     switch (action.type) {
       case "delete":
-        return this.delete(name, action.deletion ?? {});
+        return this.delete(target, action.deletion ?? {});
       case "orphan":
-        return this.tag(name, { ...(action.tags ?? {}), [TAG.orphanedAt]: new Date().toISOString() });
-      case "create":
-        await this.create({
+        return this.tag(target, { ...(action.tags ?? {}), [TAG.orphanedAt]: new Date().toISOString() });
+      case "create": {
+        const arn = await this.create({
           name,
           value: await value(),
           // KV v1 has no version to derive a token from; its value comparison makes a retry a no-op.
@@ -169,28 +194,30 @@ export class SecretsManagerDestination implements SecretDestination {
           ...(action.description ? { description: action.description } : {}),
           ...(action.replicas?.length ? { replicas: action.replicas } : {}),
         });
-        if (action.changes?.includes("policy")) await this.setResourcePolicy(name, action.resourcePolicy ?? undefined);
+        // The secret now exists: later calls reach it by the ARN the create answered with.
+        if (action.changes?.includes("policy")) await this.setResourcePolicy({ name, id: arn ?? name }, action.resourcePolicy ?? undefined);
         return;
+      }
       case "update":
       case "restore":
       case "adopt": {
-        if (action.type === "restore") await this.restore(name);
+        if (action.type === "restore") await this.restore(target);
         const tags = { ...(action.tags ?? {}) };
         if (action.restoreVersionId && action.currentVersionId) {
           // Drift repair: a new version whose token derives from ours and the outsider's version
           // id. The version-id tag goes first: if we stop before the put, the next run derives
           // the same token and the put still happens once.
           tags[TAG.versionId] = action.restoreVersionId;
-          await this.tag(name, { [TAG.versionId]: action.restoreVersionId });
-          await this.putValue(name, await value(), action.restoreVersionId);
+          await this.tag(target, { [TAG.versionId]: action.restoreVersionId });
+          await this.putValue(target, await value(), action.restoreVersionId);
         } else if (action.changes?.includes("value")) {
-          await this.putValue(name, await value(), action.requestToken ?? randomUUID());
+          await this.putValue(target, await value(), action.requestToken ?? randomUUID());
         }
-        if (action.changes?.includes("policy")) await this.setResourcePolicy(name, action.resourcePolicy ?? undefined);
-        if (action.changes?.includes("replicas")) await this.setReplicas(name, action.replicas ?? []);
-        if (Object.keys(tags).length > 0) await this.tag(name, tags);
+        if (action.changes?.includes("policy")) await this.setResourcePolicy(target, action.resourcePolicy ?? undefined);
+        if (action.changes?.includes("replicas")) await this.setReplicas(target, action.replicas ?? []);
+        if (Object.keys(tags).length > 0) await this.tag(target, tags);
         const untag = (action.untag ?? []).filter((key) => !(key in tags));
-        if (untag.length) await this.removeTags(name, untag);
+        if (untag.length) await this.removeTags(target, untag);
         return;
       }
       default:
@@ -198,10 +225,11 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  private async create(request: CreateSecretRequest): Promise<void> {
+  /** Creates by name (unambiguous: nothing is looked up); returns the new secret's ARN. */
+  private async create(request: CreateSecretRequest): Promise<string | undefined> {
     const secrets = stringsOf(request.value);
     try {
-      await this.client.send(
+      const created = await this.client.send(
         new CreateSecretCommand({
           Name: request.name,
           ...valueField(request.value),
@@ -214,6 +242,7 @@ export class SecretsManagerDestination implements SecretDestination {
             : {}),
         }),
       );
+      return created.ARN;
     } catch (error) {
       if (awsErrorCode(error) === "ResourceExistsException") {
         const pending = await this.pendingDeletionError(request.name, error);
@@ -230,8 +259,8 @@ export class SecretsManagerDestination implements SecretDestination {
    */
   private async pendingDeletionError(name: string, cause: unknown): Promise<SyncError | undefined> {
     try {
-      const d = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
-      if (!d.DeletedDate) return undefined;
+      const d = await this.describeByName(name, "secret");
+      if (!d?.DeletedDate) return undefined;
       return new SyncError(
         "pending-deletion",
         `CreateSecret ${name}: ${awsErrorCode(cause)}: the secret is scheduled for deletion (DeletedDate ${d.DeletedDate.toISOString()}): restore it (aws secretsmanager restore-secret) or let it be purged`,
@@ -243,11 +272,11 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  private async putValue(name: string, value: RenderedValue, requestToken: string): Promise<void> {
+  private async putValue({ name, id }: Target, value: RenderedValue, requestToken: string): Promise<void> {
     try {
       await this.client.send(
         new PutSecretValueCommand({
-          SecretId: name,
+          SecretId: id,
           ...valueField(value),
           // Same token and value again is a no-op in AWS: a retried write makes no second version.
           ClientRequestToken: requestToken,
@@ -258,43 +287,47 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  private async tag(name: string, tags: Record<string, string>): Promise<void> {
+  private async tag({ name, id }: Target, tags: Record<string, string>): Promise<void> {
     try {
-      await this.client.send(new TagResourceCommand({ SecretId: name, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+      await this.client.send(new TagResourceCommand({ SecretId: id, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
     } catch (error) {
       throw classifyAwsError(error, { what: `TagResource ${name}`, scope: "secret", name });
     }
   }
 
   /**
-   * String values in batches of 20, up to `concurrency` batches at once. A name that does not
-   * exist (deleted since the inventory) and a binary secret are left out of the map; a secret
+   * String values in batches of 20, up to `concurrency` batches at once, each secret asked for by
+   * its ARN, the map keyed by name. A secret that does not exist (deleted since the inventory,
+   * or deleted and re-created: a new ARN) and a binary secret are left out of the map; a secret
    * AWS could not give us (access denied, KMS, pending deletion) is an error for that name, and
    * so is every name of a batch that failed as a whole without making the destination unusable.
    */
-  async readValues(names: string[]): Promise<Map<string, ValueRead>> {
+  async readValues(secrets: DestinationRef[]): Promise<Map<string, ValueRead>> {
     const out = new Map<string, ValueRead>();
-    const chunks: string[][] = [];
-    for (let i = 0; i < names.length; i += BATCH_SIZE) chunks.push(names.slice(i, i + BATCH_SIZE));
+    const chunks: DestinationRef[][] = [];
+    for (let i = 0; i < secrets.length; i += BATCH_SIZE) chunks.push(secrets.slice(i, i + BATCH_SIZE));
     const limit = pLimit(this.concurrency);
     await Promise.all(
       chunks.map((chunk) =>
         limit(async () => {
+          // Answers name the secret by the id it was asked for (errors) or by its name and ARN (values).
+          const nameOf = new Map(chunk.flatMap((s) => [[secretIdOf(s), s.name] as const, [s.name, s.name] as const]));
           let res;
           try {
-            res = await this.client.send(new BatchGetSecretValueCommand({ SecretIdList: chunk }));
+            res = await this.client.send(new BatchGetSecretValueCommand({ SecretIdList: chunk.map(secretIdOf) }));
           } catch (error) {
-            const failure = classifyAwsError(error, { what: `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0] ?? "?"})`, scope: "destination" });
+            const failure = classifyAwsError(error, { what: `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0]?.name ?? "?"})`, scope: "destination" });
             if (FATAL_CLASSES.has(failure.errorClass)) throw failure;
-            for (const name of chunk) out.set(name, { error: new SyncError(failure.errorClass, `${name}: ${failure.message}`, name) });
+            for (const { name } of chunk) out.set(name, { error: new SyncError(failure.errorClass, `${name}: ${failure.message}`, name) });
             return;
           }
           for (const value of res.SecretValues ?? []) {
-            if (value.Name && value.SecretString !== undefined) out.set(value.Name, { value: value.SecretString });
+            const name = nameOf.get(value.ARN ?? "") ?? nameOf.get(value.Name ?? "");
+            if (name && value.SecretString !== undefined) out.set(name, { value: value.SecretString });
           }
           for (const failed of res.Errors ?? []) {
-            if (failed.ErrorCode === "ResourceNotFoundException" || !failed.SecretId) continue;
-            const name = failed.SecretId;
+            const name = nameOf.get(failed.SecretId ?? "");
+            if (failed.ErrorCode === "ResourceNotFoundException" || !name) continue;
             const error = classifyAwsError(Object.assign(new Error(failed.Message ?? ""), { name: failed.ErrorCode ?? "Error" }), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
             out.set(name, { error });
           }
@@ -304,26 +337,26 @@ export class SecretsManagerDestination implements SecretDestination {
     return out;
   }
 
-  private async removeTags(name: string, keys: string[]): Promise<void> {
+  private async removeTags({ name, id }: Target, keys: string[]): Promise<void> {
     try {
-      await this.client.send(new UntagResourceCommand({ SecretId: name, TagKeys: keys }));
+      await this.client.send(new UntagResourceCommand({ SecretId: id, TagKeys: keys }));
     } catch (error) {
       throw classifyAwsError(error, { what: `UntagResource ${name}`, scope: "secret", name });
     }
   }
 
-  private async setReplicas(name: string, replicas: { region: string; kmsKeyId?: string }[]): Promise<void> {
+  private async setReplicas({ name, id }: Target, replicas: { region: string; kmsKeyId?: string }[]): Promise<void> {
     try {
-      const described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+      const described = await this.client.send(new DescribeSecretCommand({ SecretId: id }));
       const current = new Set((described.ReplicationStatus ?? []).map((r) => r.Region).filter((r): r is string => Boolean(r)));
       const wanted = new Set(replicas.map((r) => r.region));
       const add = replicas.filter((r) => !current.has(r.region));
       const remove = [...current].filter((r) => !wanted.has(r));
-      if (remove.length) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: name, RemoveReplicaRegions: remove }));
+      if (remove.length) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: id, RemoveReplicaRegions: remove }));
       if (add.length) {
         await this.client.send(
           new ReplicateSecretToRegionsCommand({
-            SecretId: name,
+            SecretId: id,
             AddReplicaRegions: add.map((r) => ({ Region: r.region, ...(r.kmsKeyId ? { KmsKeyId: r.kmsKeyId } : {}) })),
           }),
         );
@@ -333,40 +366,43 @@ export class SecretsManagerDestination implements SecretDestination {
     }
   }
 
-  private async setResourcePolicy(name: string, policy: string | undefined): Promise<void> {
+  private async setResourcePolicy({ name, id }: Target, policy: string | undefined): Promise<void> {
     try {
-      if (policy === undefined) await this.client.send(new DeleteResourcePolicyCommand({ SecretId: name }));
-      else await this.client.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: policy, BlockPublicPolicy: true }));
+      if (policy === undefined) await this.client.send(new DeleteResourcePolicyCommand({ SecretId: id }));
+      else await this.client.send(new PutResourcePolicyCommand({ SecretId: id, ResourcePolicy: policy, BlockPublicPolicy: true }));
     } catch (error) {
       throw classifyAwsError(error, { what: `resource policy of ${name}`, scope: "secret", name });
     }
   }
 
-  private async restore(name: string): Promise<void> {
+  private async restore({ name, id }: Target): Promise<void> {
     try {
-      await this.client.send(new RestoreSecretCommand({ SecretId: name }));
+      await this.client.send(new RestoreSecretCommand({ SecretId: id }));
     } catch (error) {
       throw classifyAwsError(error, { what: `RestoreSecret ${name}`, scope: "secret", name });
     }
   }
 
-  private async delete(name: string, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): Promise<void> {
+  private async delete({ name, id }: Target, options: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean }): Promise<void> {
     try {
       let described;
       try {
-        described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+        described = await this.client.send(new DescribeSecretCommand({ SecretId: id }));
       } catch (error) {
         // Already gone (a delete whose answer was lost, retried): done.
         if (awsErrorCode(error) === "ResourceNotFoundException") return;
         throw error;
       }
-      // Already scheduled for deletion: done, unless it must now go at once.
+      // Already scheduled for deletion (a retry, or a run whose answer was lost): the deletion
+      // asked for is the outcome wanted, so this is a success that writes nothing and keeps the
+      // first recovery window; AWS would refuse a second DeleteSecret anyway. Unless it must now
+      // go at once.
       if (described.DeletedDate && !options.forceDeleteWithoutRecovery) return;
       const regions = (described.ReplicationStatus ?? []).map((r) => r.Region).filter((r): r is string => Boolean(r));
-      if (regions.length > 0) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: name, RemoveReplicaRegions: regions }));
+      if (regions.length > 0) await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: id, RemoveReplicaRegions: regions }));
       await this.client.send(
         new DeleteSecretCommand({
-          SecretId: name,
+          SecretId: id,
           ...(options.forceDeleteWithoutRecovery ? { ForceDeleteWithoutRecovery: true } : { RecoveryWindowInDays: options.recoveryWindowDays ?? 30 }),
         }),
       );
