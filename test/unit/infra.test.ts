@@ -1,7 +1,7 @@
 // Assertions on the synthesized CloudFormation template: every IAM statement, each explicit deny,
 // the key, the schedule, the connection secret's encryption, the topic only with an email.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -536,5 +536,29 @@ describe("push endpoint, VPC endpoints and the demo server", () => {
     assert.throws(() => ctx({ pushEndpoint: "yes" }), /context pushEndpoint: expected true or false/);
     assert.throws(() => ctx({ deployDemoVault: "true", vpcId: "vpc-1", subnetIds: "s", availabilityZones: "a" }), /the demo creates its own VPC/);
     assert.equal(ctx({ pushEndpoint: "true", deployDemoVault: true }).pushEndpoint, true);
+  });
+});
+
+describe("the README's Deploy on AWS section names what the template holds", () => {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Deploy on AWS"), readme.indexOf("## Behaviour on failure"));
+  const t = synth({ pushEndpoint: true, notificationEmail: "ops@example.com", deployDemoVault: true });
+  const template = t.toJSON() as { Outputs: Record<string, unknown>; Resources: Record<string, { Type: string }> };
+
+  test("the outputs it lists are exactly the template's (every option on)", () => {
+    const paragraph = section.slice(section.indexOf("Outputs:"), section.indexOf("\n\n", section.indexOf("Outputs:")));
+    const named = [...paragraph.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(named)].sort(), Object.keys(template.Outputs).sort());
+  });
+
+  test("every resource of the 'What the stack creates' table is in the template, and every statement id it names is in a policy", () => {
+    const table = section.slice(section.indexOf("### What the stack creates"), section.indexOf("**The role is the config's policy.**"));
+    const ids = Object.keys(template.Resources);
+    const named = [...table.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((m) => m[1] ?? "");
+    assert.ok(named.length >= 12, `names found: ${named.join(", ")}`);
+    const sids = [...statements(t).keys()];
+    for (const name of named) {
+      assert.ok(ids.some((id) => id.startsWith(name)) || sids.includes(name), `${name} is named in the README but is neither a resource nor a statement of the template`);
+    }
   });
 });
