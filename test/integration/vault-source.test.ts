@@ -553,6 +553,18 @@ describe("TLS", () => {
       await tlsBao.stop();
     }
   });
+
+  test("https:// against a plain-HTTP server says the server does not speak TLS (not caCertFile), without the URL's userinfo", async () => {
+    const recorder = new ApiCallRecorder();
+    const address = bao.url.replace("http://", "https://reader:CANARY-userinfo@");
+    const e = await syncError(() => source({ address, token: bao.rootToken, mount: "secret", maxAttempts: 3, recorder }).validate());
+    assert.equal(e.errorClass, "source-unavailable");
+    assert.equal(
+      e.message,
+      `GET auth/token/lookup-self: the server at https://127.0.0.1:${bao.port} does not speak TLS: use http:// or enable TLS on the server (ERR_SSL_WRONG_VERSION_NUMBER)`,
+    );
+    assert.equal(recorder.count("vault", "lookup-self"), 1, "not retried: another attempt cannot change the answer");
+  });
 });
 
 describe("no secret material in messages", () => {
