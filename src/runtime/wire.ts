@@ -113,7 +113,7 @@ async function sourceConnection(
   env: NodeJS.ProcessEnv,
   tls: VaultTlsOptions | undefined,
   recorder: ApiCallRecorder | undefined,
-  logger: Logger | undefined,
+  log: Logger,
   deferLogin = false,
 ): Promise<{ address: string; token: string | TokenKeeper; keeper?: TokenKeeper }> {
   const auth = config.source.auth;
@@ -156,7 +156,6 @@ async function sourceConnection(
     if (!secretId) throw new SyncError("config-invalid", "source.auth: AppRole needs secretIdFile or $VAULT_SECRET_ID");
     return { method: "approle", roleId: auth.roleId, secretId, mountPath: auth.mountPath };
   };
-  const log = logger ?? createLogger();
   const keeperOptions: Parameters<typeof TokenKeeper.login>[2] = {
     onError: (error, context) =>
       log.error(
@@ -242,7 +241,8 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
         ...(tls.serverName ? { serverName: tls.serverName } : {}),
       }
     : undefined;
-  const connection = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder, options.logger, options.deferLogin);
+  const log = options.logger ?? createLogger();
+  const connection = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder, log, options.deferLogin);
   const keeper = connection.keeper;
   const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
     mapping,
@@ -258,6 +258,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
       ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
       ...(tlsOptions ? { tls: tlsOptions } : {}),
       ...(options.recorder ? { recorder: options.recorder } : {}),
+      logger: log,
     }),
   }));
   const d = config.destination;

@@ -242,6 +242,11 @@ export class TokenKeeper implements TokenSource {
     return this.loginCount;
   }
 
+  /** TokenSource: a login stands behind the token (AppRole, AWS IAM), not a static token. */
+  get loggedIn(): boolean {
+    return this.options.relogin !== undefined;
+  }
+
   /** TokenSource: the token every request sends. */
   current(): string {
     return this.held.token;

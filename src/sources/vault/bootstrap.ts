@@ -31,10 +31,11 @@ export interface BootstrapResult {
 }
 
 /**
- * Read + list on the mount, and the token's own lookup and renewal (so it needs no default
- * policy). With `scan`, OpenBao's recursive scan of detailed-metadata (one call for the whole tree).
- * No `list_scan_response_keys_filter_path`: a filtered scan would drop a secret silently when it
- * becomes unreadable, which replication would take for a deletion.
+ * Read + list on the mount (required), and the token's own lookup and renewal (optional, so it
+ * needs no default policy). With `scan`, OpenBao's recursive scan of detailed-metadata (one call
+ * for the whole tree). No `list_scan_response_keys_filter_path`: a filtered scan would drop a
+ * secret silently when it becomes unreadable, which replication would take for a deletion. The
+ * README's "Vault policy" section shows this text for the default mount, verbatim.
  */
 export function readOnlyPolicy(mount: string, options: { scan?: boolean } = {}): string {
   const lines = [
@@ -45,17 +46,18 @@ export function readOnlyPolicy(mount: string, options: { scan?: boolean } = {}):
   ];
   if (options.scan ?? true) {
     lines.push(
-      `# OpenBao >= 2.3.1: recursive SCAN of metadata (one call for the whole tree)`,
+      `# optional, OpenBao >= 2.3.1: recursive SCAN of metadata (a few calls for the whole tree)`,
       `path "${mount}/detailed-metadata/*" {`,
       `  capabilities = ["read", "list", "scan"]`,
       `}`,
     );
   }
   lines.push(
-    `# the token checks and renews itself`,
+    `# optional: the token's TTL, so secretbridge knows when it expires and renews it in time`,
     `path "auth/token/lookup-self" {`,
     `  capabilities = ["read"]`,
     `}`,
+    `# optional: renewal, which keeps a periodic token alive (a renewable one up to its max TTL)`,
     `path "auth/token/renew-self" {`,
     `  capabilities = ["update"]`,
     `}`,

@@ -22,6 +22,11 @@ export interface VaultTlsOptions {
 export interface TokenSource {
   current(): string | undefined;
   refresh?(rejected: string): Promise<string | undefined>;
+  /**
+   * True when a login stands behind the token: its keeper knows its TTL, renews it and logs in
+   * again. Otherwise it is a static token (config, environment, file) that each run renews.
+   */
+  readonly loggedIn?: boolean;
 }
 
 /** A fixed token (config, env): never refreshed. */
@@ -68,6 +73,7 @@ export type VaultOperation =
   | "renew-self"
   | "login"
   | "mount-info"
+  | "list-mounts"
   | "scan-detailed-metadata"
   | "list-detailed-metadata"
   | "list-metadata"
