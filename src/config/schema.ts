@@ -67,6 +67,7 @@ export const sourceSchema = z.strictObject({
   address: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
   /** Prefer tokenFile or $BAO_TOKEN / $VAULT_TOKEN: a token in a config file is easy to leak. */
   token: z.string().min(1).optional(),
+  /** Read again when it changes or a request is refused, so a Vault Agent sink's new tokens are used. */
   tokenFile: z.string().min(1).optional(),
   namespace: z.string().min(1).optional(),
   /** Log in instead of using a static token. */

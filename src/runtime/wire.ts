@@ -102,9 +102,10 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, service: AwsService, opt
 }
 
 /**
- * A static token, or a login (AppRole, AWS IAM) held by a TokenKeeper: the sources read the
- * keeper's current token at every request, and the keeper renews it and logs in again (same
- * method; the secret id file is read again each time) when renewal fails or the max TTL is near.
+ * A static token, or one held by a TokenKeeper: a login (AppRole, AWS IAM) or a token file. The
+ * sources read the keeper's current token at every request; the keeper renews a login's token and
+ * logs in again (same method; the secret id file is read again each time) when renewal fails or
+ * the max TTL is near, and reads a token file again when it changes or a request is refused.
  * Its failures are logged with their class; the secret id never is.
  */
 async function sourceConnection(
@@ -117,23 +118,37 @@ async function sourceConnection(
   deferLogin = false,
 ): Promise<{ address: string; token: string | TokenKeeper; keeper?: TokenKeeper }> {
   const auth = config.source.auth;
-  if (!auth) {
-    const connection = resolveVaultConnection(
-      {
-        ...(address ? { address } : {}),
-        ...(config.source.token ? { token: config.source.token } : {}),
-        ...(config.source.tokenFile ? { tokenFile: config.source.tokenFile } : {}),
-      },
-      env,
-    );
-    return connection;
-  }
   const settings = {
     address: requireVaultAddress(address, env),
     ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
     ...(tls ? { tls } : {}),
     ...(recorder ? { recorder } : {}),
   };
+  const keeperOptions: Parameters<typeof TokenKeeper.login>[2] = {
+    onError: (error, context) =>
+      log.error(
+        { errorClass: error.errorClass, operation: context.operation, method: context.method, ...(context.retryInMs !== undefined ? { retryInMs: context.retryInMs } : {}) },
+        `Vault ${context.operation === "renew" ? "token renewal" : "login"} failed: ${error.message}`,
+      ),
+    onEvent: (event) => {
+      if (event.type === "logged-in") log.info({ method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason }, "logged in to Vault again");
+      else if (event.type === "token-file-read") log.info({ file: event.file, reason: event.reason }, "picked up a new Vault token from source.tokenFile");
+      else log.debug({ method: event.method, ttlSeconds: event.ttlSeconds }, "Vault token renewed");
+    },
+  };
+  if (!auth) {
+    const connection = resolveVaultConnection(
+      {
+        address: settings.address,
+        ...(config.source.token ? { token: config.source.token } : {}),
+        ...(config.source.tokenFile ? { tokenFile: config.source.tokenFile } : {}),
+      },
+      env,
+    );
+    if (!connection.tokenFile) return connection;
+    const keeper = TokenKeeper.fromFile(settings, connection.tokenFile, keeperOptions);
+    return { address: settings.address, token: keeper, keeper };
+  }
   const method = async (): Promise<VaultAuthConfig> => {
     if (auth.method === "aws") {
       return {
@@ -155,17 +170,6 @@ async function sourceConnection(
     }
     if (!secretId) throw new SyncError("config-invalid", "source.auth: AppRole needs secretIdFile or $VAULT_SECRET_ID");
     return { method: "approle", roleId: auth.roleId, secretId, mountPath: auth.mountPath };
-  };
-  const keeperOptions: Parameters<typeof TokenKeeper.login>[2] = {
-    onError: (error, context) =>
-      log.error(
-        { errorClass: error.errorClass, operation: context.operation, method: context.method, ...(context.retryInMs !== undefined ? { retryInMs: context.retryInMs } : {}) },
-        `Vault ${context.operation === "renew" ? "token renewal" : "login"} failed: ${error.message}`,
-      ),
-    onEvent: (event) =>
-      event.type === "logged-in"
-        ? log.info({ method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason }, "logged in to Vault again")
-        : log.debug({ method: event.method, ttlSeconds: event.ttlSeconds }, "Vault token renewed"),
   };
   const keeper = deferLogin ? TokenKeeper.deferred(settings, auth.method, method, keeperOptions) : await TokenKeeper.login(settings, method, keeperOptions);
   return { address: settings.address, token: keeper, keeper };

@@ -551,7 +551,7 @@ describe("resolveVaultConnection", () => {
     writeFileSync(join(dir, ".vault-token"), "from-home\n");
     const env = { HOME: dir, BAO_ADDR: "http://bao", VAULT_ADDR: "http://vault", BAO_TOKEN: "bao-t", VAULT_TOKEN: "vault-t" };
     assert.deepEqual(resolveVaultConnection({ address: "http://cfg", token: "cfg-t", tokenFile }, env), { address: "http://cfg", token: "cfg-t" });
-    assert.deepEqual(resolveVaultConnection({ tokenFile }, env), { address: "http://bao", token: "from-file" });
+    assert.deepEqual(resolveVaultConnection({ tokenFile }, env), { address: "http://bao", token: "from-file", tokenFile });
     assert.deepEqual(resolveVaultConnection({ address: "" }, env), { address: "http://bao", token: "bao-t" });
     assert.deepEqual(resolveVaultConnection({}, { ...env, BAO_ADDR: "", BAO_TOKEN: "" }), { address: "http://vault", token: "vault-t" });
     assert.deepEqual(resolveVaultConnection({}, { HOME: dir, VAULT_ADDR: "http://vault" }), { address: "http://vault", token: "from-home" });

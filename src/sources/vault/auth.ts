@@ -1,11 +1,14 @@
 // How secretbridge gets a Vault token: a static token (config, env, file), AppRole, or AWS IAM
 // (a signed sts:GetCallerIdentity: no stored credential). A TokenKeeper owns the current token:
 // it renews it at half its TTL and logs in again (same method) when renewal fails or the token's
-// max TTL is near, so long runs and long-lived services never hold an expired one.
+// max TTL is near, so long runs and long-lived services never hold an expired one. A token file
+// (a Vault Agent sink) is read again when it changes, so its new tokens reach every request.
+import { statSync } from "node:fs";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { SyncError, type ErrorClass } from "../../core/errors.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { awsIamLoginPayload, type AwsCredentials } from "./aws-iam-login.js";
+import { readTokenFile } from "./credentials.js";
 import { VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
 
 export type VaultAuthConfig =
@@ -145,7 +148,8 @@ export interface TokenKeeperState {
 
 export type KeeperEvent =
   | { type: "renewed"; method: VaultAuthConfig["method"]; ttlSeconds: number }
-  | { type: "logged-in"; method: VaultAuthConfig["method"]; ttlSeconds: number; reason: string };
+  | { type: "logged-in"; method: VaultAuthConfig["method"]; ttlSeconds: number; reason: string }
+  | { type: "token-file-read"; file: string; reason: "file changed" | "token refused" };
 
 export interface TokenKeeperOptions {
   /**
@@ -180,6 +184,8 @@ export class TokenKeeper implements TokenSource {
   private inflight: Promise<void> | undefined;
   private validity: { token: string; at: number; answer: Promise<boolean> } | undefined;
   private closed = false;
+  /** The token file and what its last read saw (inode, size, mtime), for a keeper made by `fromFile`. */
+  private file: { path: string; signature: string | undefined } | undefined;
   private loginCount = 0;
   private renewalCount = 0;
   private readonly method: VaultAuthConfig["method"];
@@ -230,6 +236,21 @@ export class TokenKeeper implements TokenSource {
     return keeper;
   }
 
+  /**
+   * A static token in a file that something else rewrites: a Vault Agent sink replaces it (temp
+   * file + rename) whenever it logs in again, and may revoke the old token. The file is checked
+   * (one stat) at every request and read again when it changed, and when a request was refused
+   * (that request is then retried once with the new token). The keeper neither renews nor
+   * replaces the token otherwise: its TTL is the file writer's business (a run renews it like
+   * any static token). Throws config-invalid when the file cannot be read or is empty.
+   */
+  static fromFile(settings: VaultClientSettings, path: string, options: Omit<TokenKeeperOptions, "relogin"> = {}): TokenKeeper {
+    const signature = fileSignature(path);
+    const keeper = new TokenKeeper(settings, { token: readTokenFile(path), ttlSeconds: 0, renewable: false }, options);
+    keeper.file = { path, signature };
+    return keeper;
+  }
+
   get token(): string {
     return this.held.token;
   }
@@ -247,18 +268,24 @@ export class TokenKeeper implements TokenSource {
     return this.options.relogin !== undefined;
   }
 
-  /** TokenSource: the token every request sends. */
+  /** TokenSource: the token every request sends (from a token file that changed, its new one). */
   current(): string {
+    this.readTokenFile("file changed");
     return this.held.token;
   }
 
   /**
-   * TokenSource: a request with `rejected` was refused (403). A token that lookup-self still
-   * accepts means the policy said no (undefined: no retry); a dead one is replaced by a login now.
-   * Throws the login's error when no new token can be had.
+   * TokenSource: a request with `rejected` was refused (403). A token file is read again: a new
+   * token there is worth one more attempt. Otherwise a token that lookup-self still accepts means
+   * the policy said no (undefined: no retry); a dead one is replaced by a login now. Throws the
+   * login's error when no new token can be had.
    */
   async refresh(rejected: string): Promise<string | undefined> {
     if (rejected !== this.held.token) return this.held.token;
+    if (this.file) {
+      this.readTokenFile("token refused");
+      return this.held.token !== rejected ? this.held.token : undefined;
+    }
     if (!this.options.relogin) return undefined;
     if (await this.stillValid(rejected)) return undefined;
     if (rejected === this.held.token) await this.relogin("token refused");
@@ -331,6 +358,31 @@ export class TokenKeeper implements TokenSource {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+  }
+
+  /**
+   * Reads the token file when it changed since the last read (always, for a refused token) and
+   * takes a new token from it. A file that is missing or empty for a moment (a writer that does
+   * not rename) keeps the held token; the next request looks again.
+   */
+  private readTokenFile(reason: "file changed" | "token refused"): void {
+    const file = this.file;
+    if (!file) return;
+    const signature = fileSignature(file.path);
+    if (reason === "file changed" && signature === file.signature) return;
+    let token: string;
+    try {
+      token = readTokenFile(file.path);
+    } catch {
+      return;
+    }
+    file.signature = signature;
+    if (token === this.held.token) return;
+    this.held = { token, ttlSeconds: 0, renewable: false };
+    this.adopt(this.held);
+    this.failures = 0;
+    this.lastError = undefined;
+    this.options.onEvent?.({ type: "token-file-read", file: file.path, reason });
   }
 
   /** Takes a login's token: its expiry, its max TTL if known, the TTL to ask for from now on. */
@@ -421,5 +473,15 @@ export class TokenKeeper implements TokenSource {
     })();
     this.validity = { token, at: now, answer };
     return answer;
+  }
+}
+
+/** What tells a rewritten file from the one last read: inode (a rename), size and mtime. */
+function fileSignature(path: string): string | undefined {
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : undefined;
+  } catch {
+    return undefined; // unreadable for now (a permission change): the read that follows says so
   }
 }

@@ -23,17 +23,26 @@ export function requireVaultAddress(configured: string | undefined, env: NodeJS.
   return address;
 }
 
-export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.ProcessEnv = process.env): { address: string; token: string } {
-  const address = requireVaultAddress(input.address, env);
-  let token = input.token;
-  if (!token && input.tokenFile) {
-    try {
-      token = readFileSync(input.tokenFile, "utf8").trim();
-    } catch (error) {
-      throw new SyncError("config-invalid", `source.tokenFile: cannot read ${input.tokenFile} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-    }
-    if (!token) throw new SyncError("config-invalid", `source.tokenFile: ${input.tokenFile} is empty`);
+/** The token in `source.tokenFile`, trimmed; config-invalid when the file cannot be read or is empty. */
+export function readTokenFile(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, "utf8").trim();
+  } catch (error) {
+    throw new SyncError("config-invalid", `source.tokenFile: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
+  if (!token) throw new SyncError("config-invalid", `source.tokenFile: ${path} is empty`);
+  return token;
+}
+
+/**
+ * The address and the token; `tokenFile` is set when the token came from that file, which
+ * something else may rewrite (a Vault Agent sink), so the caller keeps reading it.
+ */
+export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.ProcessEnv = process.env): { address: string; token: string; tokenFile?: string } {
+  const address = requireVaultAddress(input.address, env);
+  if (!input.token && input.tokenFile) return { address, token: readTokenFile(input.tokenFile), tokenFile: input.tokenFile };
+  let token = input.token;
   if (!token) token = env.BAO_TOKEN || env.VAULT_TOKEN || undefined;
   if (!token) {
     const file = join(env.HOME ?? homedir(), ".vault-token");
