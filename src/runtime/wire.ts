@@ -11,7 +11,17 @@ import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/i
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier, webhookSigningSecret } from "../notify/index.js";
-import { requireVaultAddress, resolveVaultConnection, TokenKeeper, VaultKvSource, type TokenKeeperState, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
+import {
+  readCaCert,
+  requireVaultAddress,
+  resolveVaultConnection,
+  TokenKeeper,
+  vaultCaCertFile,
+  VaultKvSource,
+  type TokenKeeperState,
+  type VaultAuthConfig,
+  type VaultTlsOptions,
+} from "../sources/vault/index.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
 import type { MappingSource } from "../engine/run.js";
@@ -111,6 +121,7 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, service: AwsService, opt
 async function sourceConnection(
   config: Config,
   address: string | undefined,
+  namespace: string | undefined,
   env: NodeJS.ProcessEnv,
   tls: VaultTlsOptions | undefined,
   recorder: ApiCallRecorder | undefined,
@@ -120,7 +131,7 @@ async function sourceConnection(
   const auth = config.source.auth;
   const settings = {
     address: requireVaultAddress(address, env),
-    ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+    ...(namespace ? { namespace } : {}),
     ...(tls ? { tls } : {}),
     ...(recorder ? { recorder } : {}),
   };
@@ -196,14 +207,6 @@ function sourceHealth(keeper: TokenKeeper | undefined): SourceHealth {
   return { usable: state.usable, ...(reason ? { reason } : {}), auth: state };
 }
 
-async function readCa(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    throw new SyncError("config-invalid", `source.tls.caCertFile: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
-  }
-}
-
 /**
  * The notifiers a config names. `wire` uses it, and so does a runtime that must report a failure
  * from before wiring (the Lambda's setup), so both notify the same way. `close` frees the clients.
@@ -238,15 +241,18 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
   // Read before any connection is made: a missing key stops here with nothing to close.
   const signingSecret = config.notifications.webhook ? webhookSigningSecret(config.notifications.webhook, env) : undefined;
   const tls = config.source.tls;
-  const tlsOptions = tls
-    ? {
-        insecureSkipVerify: tls.insecureSkipVerify,
-        ...(tls.caCertFile ? { caCertPem: await readCa(tls.caCertFile) } : {}),
-        ...(tls.serverName ? { serverName: tls.serverName } : {}),
-      }
-    : undefined;
+  const ca = vaultCaCertFile(tls?.caCertFile, env);
+  const tlsOptions =
+    tls || ca
+      ? {
+          insecureSkipVerify: tls?.insecureSkipVerify ?? false,
+          ...(ca ? { caCertPem: readCaCert(ca) } : {}),
+          ...(tls?.serverName ? { serverName: tls.serverName } : {}),
+        }
+      : undefined;
   const log = options.logger ?? createLogger();
-  const connection = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder, log, options.deferLogin);
+  const namespace = resolved.sourceNamespace;
+  const connection = await sourceConnection(config, resolved.sourceAddress, namespace, env, tlsOptions, options.recorder, log, options.deferLogin);
   const keeper = connection.keeper;
   const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
     mapping,
@@ -259,7 +265,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
       concurrency: config.source.concurrency,
       timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
       maxAttempts: config.source.maxAttempts,
-      ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+      ...(namespace ? { namespace } : {}),
       ...(tlsOptions ? { tls: tlsOptions } : {}),
       ...(options.recorder ? { recorder: options.recorder } : {}),
       logger: log,

@@ -3,12 +3,13 @@
 // creates a token that has only that policy. Idempotent: running it again changes nothing but
 // issuing another token (sample secrets are written only where absent, so no new versions).
 import { SyncError } from "../../core/errors.js";
-import { VaultHttp } from "./http.js";
+import { VaultHttp, type VaultTlsOptions } from "./http.js";
 
 export interface BootstrapOptions {
   address: string;
   adminToken: string;
   namespace?: string;
+  tls?: VaultTlsOptions;
   /** Replicated KV v2 mount; default `hybrid-aws-secrets`. */
   mount?: string;
   /** KV v2 mount the token must never read; default `super-secret-engine`. */
@@ -81,7 +82,13 @@ export async function bootstrapVault(options: BootstrapOptions): Promise<Bootstr
   const mount = options.mount ?? "hybrid-aws-secrets";
   const restricted = options.restrictedMount ?? "super-secret-engine";
   const policyName = options.policyName ?? "aws-replication-read-only";
-  const http = new VaultHttp({ address: options.address, token: options.adminToken, maxAttempts: 2, ...(options.namespace ? { namespace: options.namespace } : {}) });
+  const http = new VaultHttp({
+    address: options.address,
+    token: options.adminToken,
+    maxAttempts: 2,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
   try {
     const mounts = await http.send<{ data?: Record<string, MountInfo> } & Record<string, unknown>>("mount-info", "GET", "sys/mounts");
     const existing = (mounts.body.data ?? mounts.body) as Record<string, MountInfo | undefined>;
