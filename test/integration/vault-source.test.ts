@@ -475,6 +475,15 @@ describe("a token whose policy lacks auth/token/lookup-self", () => {
     );
   });
 
+  test("no token yet (a login still failing) is source-auth: the mount list answers anyone without a token", async () => {
+    const mount = await newMount();
+    const recorder = new ApiCallRecorder();
+    const e = await syncError(() => source({ mount, token: { current: () => "" }, recorder }).validate());
+    assert.equal(e.errorClass, "source-auth");
+    assert.equal(e.message, `no token to send to ${bao.url} yet: the login has not succeeded`);
+    assert.deepEqual(recorder.snapshot(), {}, "nothing is sent without a token");
+  });
+
   test("a valid token without the mount is told what to grant; a revoked one is told it is invalid", async () => {
     const mount = await newMount();
     await put(mount, "app/db", { pw: secretValue() });

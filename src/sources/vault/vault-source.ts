@@ -124,6 +124,10 @@ export class VaultKvSource implements SecretSource {
     // one with a TTL) past half its life is renewed here, once per run, so a scheduled CLI or
     // Lambda run keeps it alive. A logged-in token is renewed by its TokenKeeper.
     const isStatic = typeof token === "string" || !token.loggedIn;
+    // The mount list below answers a request without a token too, so it proves nothing then.
+    if (!(typeof token === "string" ? token : token.current())) {
+      throw new SyncError("source-auth", `no token to send to ${displayAddress(this.options.address)} yet: the login has not succeeded`);
+    }
     try {
       const self = await this.http.send<{ data?: TokenInfo }>("lookup-self", "GET", "auth/token/lookup-self", { accept: [403] });
       if (self.status === 200) {
