@@ -7,7 +7,7 @@ import { createMapping, overlaps, type ResolvedMapping } from "../core/mapping.j
 import { defaultNameTemplate } from "../core/naming.js";
 import type { LifecyclePolicies } from "../core/policies.js";
 import type { ValueShape } from "../core/value.js";
-import { vaultAddress } from "../sources/vault/credentials.js";
+import { vaultAddress, vaultNamespace } from "../sources/vault/credentials.js";
 import type { Config, MappingConfig } from "./schema.js";
 
 export interface ResolvedConfig {
@@ -15,6 +15,8 @@ export interface ResolvedConfig {
   syncName: string;
   /** The source address (config, $BAO_ADDR, $VAULT_ADDR); undefined when none is set. */
   sourceAddress: string | undefined;
+  /** The source namespace (config, $BAO_NAMESPACE, $VAULT_NAMESPACE); undefined for the root namespace. */
+  sourceNamespace: string | undefined;
   mappings: ResolvedMapping[];
 }
 
@@ -32,6 +34,7 @@ function inheritPolicies(top: Config["policies"], own: MappingConfig["policies"]
 /** Resolves the mappings of a config; throws config-invalid naming both mappings when two overlap. */
 export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const address = vaultAddress(config.source.address, env);
+  const namespace = vaultNamespace(config.source.namespace, env);
   const d = config.destination;
   const listed: { label: string; m: MappingConfig }[] = config.mappings
     ? config.mappings.map((m, i) => ({ label: `mappings[${i}]`, m }))
@@ -46,7 +49,7 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
     return createMapping({
       label,
       syncName: config.name,
-      source: { id: config.source.id, address: address ?? "", mount: m.mount, ...(config.source.namespace ? { namespace: config.source.namespace } : {}) },
+      source: { id: config.source.id, address: address ?? "", mount: m.mount, ...(namespace ? { namespace } : {}) },
       subPath: m.path,
       include: m.include ?? config.source.include,
       exclude: m.exclude ?? config.source.exclude,
@@ -70,5 +73,5 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
     }
   }
   if (clashes.length) throw new SyncError("config-invalid", `config is invalid:\n${clashes.join("\n")}`);
-  return { config, syncName: config.name, sourceAddress: address, mappings };
+  return { config, syncName: config.name, sourceAddress: address, sourceNamespace: namespace, mappings };
 }

@@ -67,7 +67,9 @@ export const sourceSchema = z.strictObject({
   address: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
   /** Prefer tokenFile or $BAO_TOKEN / $VAULT_TOKEN: a token in a config file is easy to leak. */
   token: z.string().min(1).optional(),
+  /** Read again when it changes or a request is refused, so a Vault Agent sink's new tokens are used. */
   tokenFile: z.string().min(1).optional(),
+  /** Default: $BAO_NAMESPACE, then $VAULT_NAMESPACE; none is the root namespace. */
   namespace: z.string().min(1).optional(),
   /** Log in instead of using a static token. */
   auth: z
@@ -98,6 +100,7 @@ export const sourceSchema = z.strictObject({
   kvVersion: z.union([z.literal(1), z.literal(2), z.literal("auto")], { error: "must be 1, 2 or auto" }).default("auto"),
   tls: z
     .strictObject({
+      /** Default: $BAO_CACERT, then $VAULT_CACERT. */
       caCertFile: z.string().min(1).optional(),
       insecureSkipVerify: z.boolean().default(false),
       serverName: z.string().min(1).optional(),

@@ -11,7 +11,17 @@ import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/i
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier, webhookSigningSecret } from "../notify/index.js";
-import { requireVaultAddress, resolveVaultConnection, TokenKeeper, VaultKvSource, type TokenKeeperState, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
+import {
+  readCaCert,
+  requireVaultAddress,
+  resolveVaultConnection,
+  TokenKeeper,
+  vaultCaCertFile,
+  VaultKvSource,
+  type TokenKeeperState,
+  type VaultAuthConfig,
+  type VaultTlsOptions,
+} from "../sources/vault/index.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
 import type { MappingSource } from "../engine/run.js";
@@ -102,38 +112,54 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, service: AwsService, opt
 }
 
 /**
- * A static token, or a login (AppRole, AWS IAM) held by a TokenKeeper: the sources read the
- * keeper's current token at every request, and the keeper renews it and logs in again (same
- * method; the secret id file is read again each time) when renewal fails or the max TTL is near.
+ * A static token, or one held by a TokenKeeper: a login (AppRole, AWS IAM) or a token file. The
+ * sources read the keeper's current token at every request; the keeper renews a login's token and
+ * logs in again (same method; the secret id file is read again each time) when renewal fails or
+ * the max TTL is near, and reads a token file again when it changes or a request is refused.
  * Its failures are logged with their class; the secret id never is.
  */
 async function sourceConnection(
   config: Config,
   address: string | undefined,
+  namespace: string | undefined,
   env: NodeJS.ProcessEnv,
   tls: VaultTlsOptions | undefined,
   recorder: ApiCallRecorder | undefined,
-  logger: Logger | undefined,
+  log: Logger,
   deferLogin = false,
 ): Promise<{ address: string; token: string | TokenKeeper; keeper?: TokenKeeper }> {
   const auth = config.source.auth;
+  const settings = {
+    address: requireVaultAddress(address, env),
+    ...(namespace ? { namespace } : {}),
+    ...(tls ? { tls } : {}),
+    ...(recorder ? { recorder } : {}),
+  };
+  const keeperOptions: Parameters<typeof TokenKeeper.login>[2] = {
+    onError: (error, context) =>
+      log.error(
+        { errorClass: error.errorClass, operation: context.operation, method: context.method, ...(context.retryInMs !== undefined ? { retryInMs: context.retryInMs } : {}) },
+        `Vault ${context.operation === "renew" ? "token renewal" : "login"} failed: ${error.message}`,
+      ),
+    onEvent: (event) => {
+      if (event.type === "logged-in") log.info({ method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason }, "logged in to Vault again");
+      else if (event.type === "token-file-read") log.info({ file: event.file, reason: event.reason }, "picked up a new Vault token from source.tokenFile");
+      else log.debug({ method: event.method, ttlSeconds: event.ttlSeconds }, "Vault token renewed");
+    },
+  };
   if (!auth) {
     const connection = resolveVaultConnection(
       {
-        ...(address ? { address } : {}),
+        address: settings.address,
         ...(config.source.token ? { token: config.source.token } : {}),
         ...(config.source.tokenFile ? { tokenFile: config.source.tokenFile } : {}),
       },
       env,
     );
-    return connection;
+    if (!connection.tokenFile) return connection;
+    const keeper = TokenKeeper.fromFile(settings, connection.tokenFile, keeperOptions);
+    return { address: settings.address, token: keeper, keeper };
   }
-  const settings = {
-    address: requireVaultAddress(address, env),
-    ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
-    ...(tls ? { tls } : {}),
-    ...(recorder ? { recorder } : {}),
-  };
   const method = async (): Promise<VaultAuthConfig> => {
     if (auth.method === "aws") {
       return {
@@ -155,18 +181,6 @@ async function sourceConnection(
     }
     if (!secretId) throw new SyncError("config-invalid", "source.auth: AppRole needs secretIdFile or $VAULT_SECRET_ID");
     return { method: "approle", roleId: auth.roleId, secretId, mountPath: auth.mountPath };
-  };
-  const log = logger ?? createLogger();
-  const keeperOptions: Parameters<typeof TokenKeeper.login>[2] = {
-    onError: (error, context) =>
-      log.error(
-        { errorClass: error.errorClass, operation: context.operation, method: context.method, ...(context.retryInMs !== undefined ? { retryInMs: context.retryInMs } : {}) },
-        `Vault ${context.operation === "renew" ? "token renewal" : "login"} failed: ${error.message}`,
-      ),
-    onEvent: (event) =>
-      event.type === "logged-in"
-        ? log.info({ method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason }, "logged in to Vault again")
-        : log.debug({ method: event.method, ttlSeconds: event.ttlSeconds }, "Vault token renewed"),
   };
   const keeper = deferLogin ? TokenKeeper.deferred(settings, auth.method, method, keeperOptions) : await TokenKeeper.login(settings, method, keeperOptions);
   return { address: settings.address, token: keeper, keeper };
@@ -191,14 +205,6 @@ function sourceHealth(keeper: TokenKeeper | undefined): SourceHealth {
         ? "not logged in to Vault yet"
         : "the Vault token has expired";
   return { usable: state.usable, ...(reason ? { reason } : {}), auth: state };
-}
-
-async function readCa(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    throw new SyncError("config-invalid", `source.tls.caCertFile: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
-  }
 }
 
 /**
@@ -235,14 +241,18 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
   // Read before any connection is made: a missing key stops here with nothing to close.
   const signingSecret = config.notifications.webhook ? webhookSigningSecret(config.notifications.webhook, env) : undefined;
   const tls = config.source.tls;
-  const tlsOptions = tls
-    ? {
-        insecureSkipVerify: tls.insecureSkipVerify,
-        ...(tls.caCertFile ? { caCertPem: await readCa(tls.caCertFile) } : {}),
-        ...(tls.serverName ? { serverName: tls.serverName } : {}),
-      }
-    : undefined;
-  const connection = await sourceConnection(config, resolved.sourceAddress, env, tlsOptions, options.recorder, options.logger, options.deferLogin);
+  const ca = vaultCaCertFile(tls?.caCertFile, env);
+  const tlsOptions =
+    tls || ca
+      ? {
+          insecureSkipVerify: tls?.insecureSkipVerify ?? false,
+          ...(ca ? { caCertPem: readCaCert(ca) } : {}),
+          ...(tls?.serverName ? { serverName: tls.serverName } : {}),
+        }
+      : undefined;
+  const log = options.logger ?? createLogger();
+  const namespace = resolved.sourceNamespace;
+  const connection = await sourceConnection(config, resolved.sourceAddress, namespace, env, tlsOptions, options.recorder, log, options.deferLogin);
   const keeper = connection.keeper;
   const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
     mapping,
@@ -255,9 +265,10 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
       concurrency: config.source.concurrency,
       timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
       maxAttempts: config.source.maxAttempts,
-      ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+      ...(namespace ? { namespace } : {}),
       ...(tlsOptions ? { tls: tlsOptions } : {}),
       ...(options.recorder ? { recorder: options.recorder } : {}),
+      logger: log,
     }),
   }));
   const d = config.destination;

@@ -49,6 +49,16 @@ describe("Vault auth", () => {
     });
   });
 
+  test("a refused login names the server without the address's userinfo", async () => {
+    const { roleId } = await approleCredentials();
+    const address = bao.url.replace("http://", "http://ops:CANARY-userinfo@");
+    await assert.rejects(login({ address }, { method: "approle", roleId, secretId: "wrong-secret-id-0123456789" }), (error: unknown) => {
+      assert.ok(error instanceof SyncError);
+      assert.match(error.message, new RegExp(`^${bao.url.replace(/[.]/g, "\\.")} refused the approle credentials \\(HTTP 400\\)`));
+      return true;
+    });
+  });
+
   test("a static token is checked with lookup-self; a bad one is source-auth", async () => {
     const ok = await login({ address: bao.url }, { method: "token", token: bao.rootToken });
     assert.equal(ok.ttlSeconds, 0);

@@ -13,6 +13,7 @@ import type { SourceInventory } from "../../src/core/model.js";
 import { bootstrapVault, resolveVaultConnection, VaultKvSource, type VaultSourceOptions } from "../../src/sources/vault/index.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
+import { captureLogger } from "../helpers/logs.js";
 import { canary, freePort, startOpenBao, uniqueMount, type OpenBaoPeer } from "../helpers/peers.js";
 
 let bao: OpenBaoPeer;
@@ -380,7 +381,8 @@ describe("VaultKvSource failures at the root", () => {
     const src = source({ mount, token: "bogus", recorder, maxAttempts: 4 });
     const e = await syncError(() => src.inventory());
     assert.equal(e.errorClass, "source-auth");
-    assert.deepEqual(recorder.snapshot(), { "vault lookup-self 403": 1 });
+    // A valid token whose policy lacks lookup-self is refused too: the mount list tells them apart.
+    assert.deepEqual(recorder.snapshot(), { "vault list-mounts 403": 1, "vault lookup-self 403": 1 });
   });
 
   test("a mount that does not exist is source-not-found, never an empty inventory", async () => {
@@ -443,6 +445,67 @@ describe("VaultKvSource failures at the root", () => {
   });
 });
 
+describe("a token whose policy lacks auth/token/lookup-self", () => {
+  /** An orphan with exactly `policy` (no default policy, so no lookup-self or renew-self). */
+  async function tokenWith(policy: string): Promise<string> {
+    const name = uniqueMount("pol-nolookup");
+    await root("PUT", `sys/policies/acl/${name}`, { policy });
+    const created = (await root("POST", "auth/token/create-orphan", { policies: [name], no_default_policy: true, ttl: "1h", renewable: true })) as { auth: { client_token: string } };
+    return created.auth.client_token;
+  }
+
+  test("runs without TTL knowledge: lists, reads, never renews, and says once that the TTL is unknown", async () => {
+    const mount = await newMount();
+    const value = { pw: secretValue("nolookup") };
+    await put(mount, "app/db", value);
+    const t = await tokenWith(`path "${mount}/*" { capabilities = ["read", "list"] }\npath "${mount}/detailed-metadata/*" { capabilities = ["read", "list", "scan"] }`);
+    assert.equal((await bao.api("GET", "auth/token/lookup-self", undefined, t)).status, 403, "the policy really denies lookup-self");
+    const recorder = new ApiCallRecorder();
+    const { logger, lines } = captureLogger();
+    const src = source({ mount, token: t, recorder, logger });
+    assert.equal((await src.validate()).listingMethod, "detailed-metadata-scan");
+    assert.deepEqual(paths(await src.inventory()), ["app/db"]);
+    assert.deepEqual(await src.readValue("app/db", 1), value);
+    assert.deepEqual(await src.inventoryOf(["app/db"]).then(paths), ["app/db"]);
+    assert.equal(recorder.count("vault", "renew-self"), 0);
+    const notices = lines().filter((l) => /TTL/.test(String(l.msg)));
+    assert.deepEqual(
+      notices.map((l) => [l.level, l.msg]),
+      [[30, `the Vault token's TTL is unknown (its policy does not allow auth/token/lookup-self): secretbridge cannot tell when it expires and does not renew it`]],
+    );
+  });
+
+  test("no token yet (a login still failing) is source-auth: the mount list answers anyone without a token", async () => {
+    const mount = await newMount();
+    const recorder = new ApiCallRecorder();
+    const e = await syncError(() => source({ mount, token: { current: () => "" }, recorder }).validate());
+    assert.equal(e.errorClass, "source-auth");
+    assert.equal(e.message, `no token to send to ${bao.url} yet: the login has not succeeded`);
+    assert.deepEqual(recorder.snapshot(), {}, "nothing is sent without a token");
+  });
+
+  test("a valid token without the mount is told what to grant; a revoked one is told it is invalid", async () => {
+    const mount = await newMount();
+    await put(mount, "app/db", { pw: secretValue() });
+    const other = await newMount();
+    const elsewhere = await tokenWith(`path "${other}/*" { capabilities = ["read", "list"] }`);
+    const denied = await syncError(() => source({ mount, token: elsewhere }).validate());
+    assert.equal(denied.errorClass, "source-not-found");
+    assert.equal(
+      denied.message,
+      `mount ${mount} does not exist on ${bao.url}, or the token's policy allows nothing on it: check source.mount, and grant "read" and "list" on "${mount}/*"`,
+    );
+
+    const revoked = await tokenWith(`path "${mount}/*" { capabilities = ["read", "list"] }`);
+    assert.equal((await bao.api("POST", "auth/token/revoke", { token: revoked })).status, 204);
+    const recorder = new ApiCallRecorder();
+    const invalid = await syncError(() => source({ mount, token: revoked, recorder, maxAttempts: 4 }).validate());
+    assert.equal(invalid.errorClass, "source-auth");
+    assert.equal(invalid.message, `${bao.url} refused the token: it is invalid, expired or revoked (not a policy problem): log in again or replace it`);
+    assert.equal(recorder.count("vault", "mount-info"), 0, "an invalid token is not asked about the mount");
+  });
+});
+
 describe("bootstrapVault", () => {
   test("creates both engines, the policy and a token that reads only the replicated mount; twice is fine", async () => {
     const mount = uniqueMount("hybrid");
@@ -497,7 +560,7 @@ describe("resolveVaultConnection", () => {
     writeFileSync(join(dir, ".vault-token"), "from-home\n");
     const env = { HOME: dir, BAO_ADDR: "http://bao", VAULT_ADDR: "http://vault", BAO_TOKEN: "bao-t", VAULT_TOKEN: "vault-t" };
     assert.deepEqual(resolveVaultConnection({ address: "http://cfg", token: "cfg-t", tokenFile }, env), { address: "http://cfg", token: "cfg-t" });
-    assert.deepEqual(resolveVaultConnection({ tokenFile }, env), { address: "http://bao", token: "from-file" });
+    assert.deepEqual(resolveVaultConnection({ tokenFile }, env), { address: "http://bao", token: "from-file", tokenFile });
     assert.deepEqual(resolveVaultConnection({ address: "" }, env), { address: "http://bao", token: "bao-t" });
     assert.deepEqual(resolveVaultConnection({}, { ...env, BAO_ADDR: "", BAO_TOKEN: "" }), { address: "http://vault", token: "vault-t" });
     assert.deepEqual(resolveVaultConnection({}, { HOME: dir, VAULT_ADDR: "http://vault" }), { address: "http://vault", token: "from-home" });
@@ -552,6 +615,18 @@ describe("TLS", () => {
     } finally {
       await tlsBao.stop();
     }
+  });
+
+  test("https:// against a plain-HTTP server says the server does not speak TLS (not caCertFile), without the URL's userinfo", async () => {
+    const recorder = new ApiCallRecorder();
+    const address = bao.url.replace("http://", "https://reader:CANARY-userinfo@");
+    const e = await syncError(() => source({ address, token: bao.rootToken, mount: "secret", maxAttempts: 3, recorder }).validate());
+    assert.equal(e.errorClass, "source-unavailable");
+    assert.equal(
+      e.message,
+      `GET auth/token/lookup-self: the server at https://127.0.0.1:${bao.port} does not speak TLS: use http:// or enable TLS on the server (ERR_SSL_WRONG_VERSION_NUMBER)`,
+    );
+    assert.equal(recorder.count("vault", "lookup-self"), 1, "not retried: another attempt cannot change the answer");
   });
 });
 

@@ -10,7 +10,7 @@ import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager
 import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode, RunReport } from "../../engine/report.js";
-import { bootstrapVault } from "../../sources/vault/index.js";
+import { bootstrapVault, readCaCert, vaultAddress, vaultCaCertFile, vaultNamespace } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
@@ -220,7 +220,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .command("bootstrap-vault")
     .description("enable the KV engines, write the read-only policy and create a read-only token (like the reference walkthrough)")
     .option("--address <url>", "Vault / OpenBao address (default $BAO_ADDR or $VAULT_ADDR)")
-    .option("--namespace <ns>", "Vault Enterprise / OpenBao namespace")
+    .option("--namespace <ns>", "Vault Enterprise / OpenBao namespace (default $BAO_NAMESPACE or $VAULT_NAMESPACE)")
     .option("--mount <mount>", "KV v2 mount to replicate", "hybrid-aws-secrets")
     .option("--restricted-mount <mount>", "KV v2 mount the replication token must never read", "super-secret-engine")
     .option("--policy-name <name>", "name of the read-only policy", "aws-replication-read-only")
@@ -228,13 +228,15 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
-      "\nThe admin token is read from $BAO_TOKEN or $VAULT_TOKEN (never from the command line, where it would land in shell history).",
+      "\nThe admin token is read from $BAO_TOKEN or $VAULT_TOKEN (never from the command line, where it would land in shell history). A private CA is trusted from $BAO_CACERT or $VAULT_CACERT.",
     )
     .action(async (opts: { address?: string; namespace?: string; mount: string; restrictedMount: string; policyName: string; sampleSecrets?: boolean; json?: boolean }) => {
-      const address = opts.address ?? env.BAO_ADDR ?? env.VAULT_ADDR;
-      const adminToken = env.BAO_TOKEN ?? env.VAULT_TOKEN;
+      const address = vaultAddress(opts.address, env);
+      const adminToken = env.BAO_TOKEN || env.VAULT_TOKEN;
       if (!address) throw new SyncError("config-invalid", "--address (or $BAO_ADDR / $VAULT_ADDR) is required");
       if (!adminToken) throw new SyncError("config-invalid", "set $BAO_TOKEN or $VAULT_TOKEN to an admin token");
+      const namespace = vaultNamespace(opts.namespace, env);
+      const ca = vaultCaCertFile(undefined, env);
       const result = await bootstrapVault({
         address,
         adminToken,
@@ -242,7 +244,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         restrictedMount: opts.restrictedMount,
         policyName: opts.policyName,
         sampleSecrets: Boolean(opts.sampleSecrets),
-        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        ...(namespace ? { namespace } : {}),
+        ...(ca ? { tls: { caCertPem: readCaCert(ca) } } : {}),
       });
       if (opts.json) {
         output.out(JSON.stringify(result, null, 2));

@@ -154,7 +154,8 @@ export class SyncService implements ServiceControl {
    * when the versions are detected again (`mountsUndetected`).
    */
   private async auditMounts(): Promise<{ mount: string; kvVersion: 1 | 2; namespace?: string }[]> {
-    const { kvVersion: configured, namespace } = this.options.wiring.resolved.config.source;
+    const { kvVersion: configured } = this.options.wiring.resolved.config.source;
+    const namespace = this.options.wiring.resolved.sourceNamespace;
     const byMount = new Map<string, 1 | 2>();
     this.mountsUndetected = false;
     for (const { mapping, source } of this.options.wiring.mappings) {

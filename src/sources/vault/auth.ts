@@ -1,12 +1,15 @@
 // How secretbridge gets a Vault token: a static token (config, env, file), AppRole, or AWS IAM
 // (a signed sts:GetCallerIdentity: no stored credential). A TokenKeeper owns the current token:
 // it renews it at half its TTL and logs in again (same method) when renewal fails or the token's
-// max TTL is near, so long runs and long-lived services never hold an expired one.
+// max TTL is near, so long runs and long-lived services never hold an expired one. A token file
+// (a Vault Agent sink) is read again when it changes, so its new tokens reach every request.
+import { statSync } from "node:fs";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { SyncError, type ErrorClass } from "../../core/errors.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { awsIamLoginPayload, type AwsCredentials } from "./aws-iam-login.js";
-import { VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
+import { readTokenFile } from "./credentials.js";
+import { displayAddress, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
 
 export type VaultAuthConfig =
   | { method: "token"; token: string }
@@ -48,7 +51,7 @@ const REFUSED = [400, 401, 403, 404, 405];
 export async function login(settings: VaultClientSettings, auth: VaultAuthConfig): Promise<LoginResult> {
   const http = new VaultHttp({ ...settings, maxAttempts: 3 });
   const unreachable = (error: unknown): never => {
-    throw error instanceof SyncError ? error : new SyncError("source-unavailable", `${auth.method} login at ${settings.address} failed`);
+    throw error instanceof SyncError ? error : new SyncError("source-unavailable", `${auth.method} login at ${displayAddress(settings.address)} failed`);
   };
   try {
     if (auth.method === "token") {
@@ -67,7 +70,7 @@ export async function login(settings: VaultClientSettings, auth: VaultAuthConfig
       try {
         credentials = await (auth.credentials ?? fromNodeProviderChain())();
       } catch (error) {
-        throw new SyncError("source-auth", `aws login at ${settings.address}: no AWS credentials to sign with (${(error as Error).name || "error"})`);
+        throw new SyncError("source-auth", `aws login at ${displayAddress(settings.address)}: no AWS credentials to sign with (${(error as Error).name || "error"})`);
       }
       body = await awsIamLoginPayload({
         credentials,
@@ -80,7 +83,7 @@ export async function login(settings: VaultClientSettings, auth: VaultAuthConfig
     const res = await http.send<AuthBody>("login", "POST", path, { body, token: null, accept: REFUSED }).catch(unreachable);
     if (res.status !== 200) throw refused(settings.address, auth, res.status);
     const token = res.body?.auth?.client_token;
-    if (!token) throw new SyncError("source-auth", `${auth.method} login at ${settings.address} returned no token`);
+    if (!token) throw new SyncError("source-auth", `${auth.method} login at ${displayAddress(settings.address)} returned no token`);
     const result: LoginResult = { token, ttlSeconds: res.body.auth?.lease_duration ?? 0, renewable: res.body.auth?.renewable ?? false };
     // The login answer has no max TTL; lookup-self shows an explicit one. Best effort: a policy
     // without lookup-self only costs the keeper its early warning.
@@ -115,7 +118,7 @@ function refused(address: string, auth: VaultAuthConfig, status: number): SyncEr
         : auth.method === "aws"
           ? ": check source.auth.role and that the role is bound to this IAM principal"
           : "";
-  return new SyncError("source-auth", `${address} refused the ${auth.method} credentials (HTTP ${status})${hint}`);
+  return new SyncError("source-auth", `${displayAddress(address)} refused the ${auth.method} credentials (HTTP ${status})${hint}`);
 }
 
 /** Fraction of the TTL left below which the keeper logs in again instead of renewing. */
@@ -145,7 +148,8 @@ export interface TokenKeeperState {
 
 export type KeeperEvent =
   | { type: "renewed"; method: VaultAuthConfig["method"]; ttlSeconds: number }
-  | { type: "logged-in"; method: VaultAuthConfig["method"]; ttlSeconds: number; reason: string };
+  | { type: "logged-in"; method: VaultAuthConfig["method"]; ttlSeconds: number; reason: string }
+  | { type: "token-file-read"; file: string; reason: "file changed" | "token refused" };
 
 export interface TokenKeeperOptions {
   /**
@@ -180,6 +184,8 @@ export class TokenKeeper implements TokenSource {
   private inflight: Promise<void> | undefined;
   private validity: { token: string; at: number; answer: Promise<boolean> } | undefined;
   private closed = false;
+  /** The token file and what its last read saw (inode, size, mtime), for a keeper made by `fromFile`. */
+  private file: { path: string; signature: string | undefined } | undefined;
   private loginCount = 0;
   private renewalCount = 0;
   private readonly method: VaultAuthConfig["method"];
@@ -230,6 +236,21 @@ export class TokenKeeper implements TokenSource {
     return keeper;
   }
 
+  /**
+   * A static token in a file that something else rewrites: a Vault Agent sink replaces it (temp
+   * file + rename) whenever it logs in again, and may revoke the old token. The file is checked
+   * (one stat) at every request and read again when it changed, and when a request was refused
+   * (that request is then retried once with the new token). The keeper neither renews nor
+   * replaces the token otherwise: its TTL is the file writer's business (a run renews it like
+   * any static token). Throws config-invalid when the file cannot be read or is empty.
+   */
+  static fromFile(settings: VaultClientSettings, path: string, options: Omit<TokenKeeperOptions, "relogin"> = {}): TokenKeeper {
+    const signature = fileSignature(path);
+    const keeper = new TokenKeeper(settings, { token: readTokenFile(path), ttlSeconds: 0, renewable: false }, options);
+    keeper.file = { path, signature };
+    return keeper;
+  }
+
   get token(): string {
     return this.held.token;
   }
@@ -242,18 +263,29 @@ export class TokenKeeper implements TokenSource {
     return this.loginCount;
   }
 
-  /** TokenSource: the token every request sends. */
+  /** TokenSource: a login stands behind the token (AppRole, AWS IAM), not a static token. */
+  get loggedIn(): boolean {
+    return this.options.relogin !== undefined;
+  }
+
+  /** TokenSource: the token every request sends (from a token file that changed, its new one). */
   current(): string {
+    this.readTokenFile("file changed");
     return this.held.token;
   }
 
   /**
-   * TokenSource: a request with `rejected` was refused (403). A token that lookup-self still
-   * accepts means the policy said no (undefined: no retry); a dead one is replaced by a login now.
-   * Throws the login's error when no new token can be had.
+   * TokenSource: a request with `rejected` was refused (403). A token file is read again: a new
+   * token there is worth one more attempt. Otherwise a token that lookup-self still accepts means
+   * the policy said no (undefined: no retry); a dead one is replaced by a login now. Throws the
+   * login's error when no new token can be had.
    */
   async refresh(rejected: string): Promise<string | undefined> {
     if (rejected !== this.held.token) return this.held.token;
+    if (this.file) {
+      this.readTokenFile("token refused");
+      return this.held.token !== rejected ? this.held.token : undefined;
+    }
     if (!this.options.relogin) return undefined;
     if (await this.stillValid(rejected)) return undefined;
     if (rejected === this.held.token) await this.relogin("token refused");
@@ -297,7 +329,7 @@ export class TokenKeeper implements TokenSource {
   /** Logs in again now (once, however many callers ask at the same time). */
   relogin(reason: string): Promise<void> {
     const relogin = this.options.relogin;
-    if (!relogin) return Promise.reject(new SyncError("source-auth", `the token at ${this.settings.address} cannot be replaced: no login method is configured`));
+    if (!relogin) return Promise.reject(new SyncError("source-auth", `the token at ${displayAddress(this.settings.address)} cannot be replaced: no login method is configured`));
     this.inflight ??= (async () => {
       try {
         const result = await relogin.login();
@@ -309,7 +341,7 @@ export class TokenKeeper implements TokenSource {
         this.options.onEvent?.({ type: "logged-in", method: this.method, ttlSeconds: result.ttlSeconds, reason });
         this.plan();
       } catch (error) {
-        const failure = error instanceof SyncError ? error : new SyncError("source-auth", `${this.method} login at ${this.settings.address} failed`);
+        const failure = error instanceof SyncError ? error : new SyncError("source-auth", `${this.method} login at ${displayAddress(this.settings.address)} failed`);
         this.loginDue = reason;
         this.failures += 1;
         const retryInMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** (this.failures - 1));
@@ -326,6 +358,31 @@ export class TokenKeeper implements TokenSource {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+  }
+
+  /**
+   * Reads the token file when it changed since the last read (always, for a refused token) and
+   * takes a new token from it. A file that is missing or empty for a moment (a writer that does
+   * not rename) keeps the held token; the next request looks again.
+   */
+  private readTokenFile(reason: "file changed" | "token refused"): void {
+    const file = this.file;
+    if (!file) return;
+    const signature = fileSignature(file.path);
+    if (reason === "file changed" && signature === file.signature) return;
+    let token: string;
+    try {
+      token = readTokenFile(file.path);
+    } catch {
+      return;
+    }
+    file.signature = signature;
+    if (token === this.held.token) return;
+    this.held = { token, ttlSeconds: 0, renewable: false };
+    this.adopt(this.held);
+    this.failures = 0;
+    this.lastError = undefined;
+    this.options.onEvent?.({ type: "token-file-read", file: file.path, reason });
   }
 
   /** Takes a login's token: its expiry, its max TTL if known, the TTL to ask for from now on. */
@@ -374,10 +431,10 @@ export class TokenKeeper implements TokenSource {
       } catch (error) {
         const failure =
           error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-auth")
-            ? new SyncError("source-auth", `token renewal at ${this.settings.address} refused (${error.message.replace(/^[A-Z]+ \S+: /, "").replace(/ \(.*$/, "")})`)
+            ? new SyncError("source-auth", `token renewal at ${displayAddress(this.settings.address)} refused (${error.message.replace(/^[A-Z]+ \S+: /, "").replace(/ \(.*$/, "")})`)
             : error instanceof SyncError
               ? error
-              : new SyncError("source-auth", `token renewal at ${this.settings.address} failed`);
+              : new SyncError("source-auth", `token renewal at ${displayAddress(this.settings.address)} failed`);
         if (!this.options.relogin) {
           this.failures += 1;
           const retryInMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** (this.failures - 1));
@@ -416,5 +473,15 @@ export class TokenKeeper implements TokenSource {
     })();
     this.validity = { token, at: now, answer };
     return answer;
+  }
+}
+
+/** What tells a rewritten file from the one last read: inode (a rename), size and mtime. */
+function fileSignature(path: string): string | undefined {
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : undefined;
+  } catch {
+    return undefined; // unreadable for now (a permission change): the read that follows says so
   }
 }

@@ -3,12 +3,13 @@
 // creates a token that has only that policy. Idempotent: running it again changes nothing but
 // issuing another token (sample secrets are written only where absent, so no new versions).
 import { SyncError } from "../../core/errors.js";
-import { VaultHttp } from "./http.js";
+import { VaultHttp, type VaultTlsOptions } from "./http.js";
 
 export interface BootstrapOptions {
   address: string;
   adminToken: string;
   namespace?: string;
+  tls?: VaultTlsOptions;
   /** Replicated KV v2 mount; default `hybrid-aws-secrets`. */
   mount?: string;
   /** KV v2 mount the token must never read; default `super-secret-engine`. */
@@ -31,10 +32,11 @@ export interface BootstrapResult {
 }
 
 /**
- * Read + list on the mount, and the token's own lookup and renewal (so it needs no default
- * policy). With `scan`, OpenBao's recursive scan of detailed-metadata (one call for the whole tree).
- * No `list_scan_response_keys_filter_path`: a filtered scan would drop a secret silently when it
- * becomes unreadable, which replication would take for a deletion.
+ * Read + list on the mount (required), and the token's own lookup and renewal (optional, so it
+ * needs no default policy). With `scan`, OpenBao's recursive scan of detailed-metadata (one call
+ * for the whole tree). No `list_scan_response_keys_filter_path`: a filtered scan would drop a
+ * secret silently when it becomes unreadable, which replication would take for a deletion. The
+ * README's "Vault policy" section shows this text for the default mount, verbatim.
  */
 export function readOnlyPolicy(mount: string, options: { scan?: boolean } = {}): string {
   const lines = [
@@ -45,17 +47,18 @@ export function readOnlyPolicy(mount: string, options: { scan?: boolean } = {}):
   ];
   if (options.scan ?? true) {
     lines.push(
-      `# OpenBao >= 2.3.1: recursive SCAN of metadata (one call for the whole tree)`,
+      `# optional, OpenBao >= 2.3.1: recursive SCAN of metadata (a few calls for the whole tree)`,
       `path "${mount}/detailed-metadata/*" {`,
       `  capabilities = ["read", "list", "scan"]`,
       `}`,
     );
   }
   lines.push(
-    `# the token checks and renews itself`,
+    `# optional: the token's TTL, so secretbridge knows when it expires and renews it in time`,
     `path "auth/token/lookup-self" {`,
     `  capabilities = ["read"]`,
     `}`,
+    `# optional: renewal, which keeps a periodic token alive (a renewable one up to its max TTL)`,
     `path "auth/token/renew-self" {`,
     `  capabilities = ["update"]`,
     `}`,
@@ -79,7 +82,13 @@ export async function bootstrapVault(options: BootstrapOptions): Promise<Bootstr
   const mount = options.mount ?? "hybrid-aws-secrets";
   const restricted = options.restrictedMount ?? "super-secret-engine";
   const policyName = options.policyName ?? "aws-replication-read-only";
-  const http = new VaultHttp({ address: options.address, token: options.adminToken, maxAttempts: 2, ...(options.namespace ? { namespace: options.namespace } : {}) });
+  const http = new VaultHttp({
+    address: options.address,
+    token: options.adminToken,
+    maxAttempts: 2,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
   try {
     const mounts = await http.send<{ data?: Record<string, MountInfo> } & Record<string, unknown>>("mount-info", "GET", "sys/mounts");
     const existing = (mounts.body.data ?? mounts.body) as Record<string, MountInfo | undefined>;

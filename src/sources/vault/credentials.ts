@@ -1,5 +1,6 @@
-// Where the Vault address and token come from, in the order operators expect from the Vault and
-// OpenBao CLIs: explicit config, then BAO_*, then VAULT_*, then ~/.vault-token.
+// Where the Vault address, namespace, CA certificate and token come from, in the order operators
+// expect from the Vault and OpenBao CLIs: explicit config, then BAO_*, then VAULT_*, then (for
+// the token) ~/.vault-token.
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -11,10 +12,37 @@ export interface VaultConnectionInput {
   tokenFile?: string;
 }
 
+/** The configured value, else the first of `variables` that is set, and which one it was. */
+function configuredOrEnv(configured: string | undefined, variables: readonly string[], env: NodeJS.ProcessEnv): { value: string; variable?: string } | undefined {
+  // `||`, not `??`: an empty value (a blank config key, `export VAULT_ADDR=`) means "not set".
+  if (configured) return { value: configured };
+  const variable = variables.find((name) => env[name]);
+  return variable ? { value: env[variable] ?? "", variable } : undefined;
+}
+
 /** The configured address, else $BAO_ADDR, else $VAULT_ADDR; undefined when none is set. */
 export function vaultAddress(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  // `||`, not `??`: an empty value (a blank config key, `export VAULT_ADDR=`) means "not set".
-  return configured || env.BAO_ADDR || env.VAULT_ADDR || undefined;
+  return configuredOrEnv(configured, ["BAO_ADDR", "VAULT_ADDR"], env)?.value;
+}
+
+/** The configured namespace, else $BAO_NAMESPACE, else $VAULT_NAMESPACE; undefined for the root namespace. */
+export function vaultNamespace(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return configuredOrEnv(configured, ["BAO_NAMESPACE", "VAULT_NAMESPACE"], env)?.value;
+}
+
+/** The CA certificate file to trust: the configured one, else $BAO_CACERT, else $VAULT_CACERT; `from` names where it was set. */
+export function vaultCaCertFile(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): { path: string; from: string } | undefined {
+  const found = configuredOrEnv(configured, ["BAO_CACERT", "VAULT_CACERT"], env);
+  return found && { path: found.value, from: found.variable ? `$${found.variable}` : "source.tls.caCertFile" };
+}
+
+/** The PEM text of a CA certificate file; config-invalid, naming where the file was set, when it cannot be read. */
+export function readCaCert(file: { path: string; from: string }): string {
+  try {
+    return readFileSync(file.path, "utf8");
+  } catch (error) {
+    throw new SyncError("config-invalid", `${file.from}: cannot read ${file.path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+  }
 }
 
 export function requireVaultAddress(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -23,17 +51,26 @@ export function requireVaultAddress(configured: string | undefined, env: NodeJS.
   return address;
 }
 
-export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.ProcessEnv = process.env): { address: string; token: string } {
-  const address = requireVaultAddress(input.address, env);
-  let token = input.token;
-  if (!token && input.tokenFile) {
-    try {
-      token = readFileSync(input.tokenFile, "utf8").trim();
-    } catch (error) {
-      throw new SyncError("config-invalid", `source.tokenFile: cannot read ${input.tokenFile} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-    }
-    if (!token) throw new SyncError("config-invalid", `source.tokenFile: ${input.tokenFile} is empty`);
+/** The token in `source.tokenFile`, trimmed; config-invalid when the file cannot be read or is empty. */
+export function readTokenFile(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, "utf8").trim();
+  } catch (error) {
+    throw new SyncError("config-invalid", `source.tokenFile: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
+  if (!token) throw new SyncError("config-invalid", `source.tokenFile: ${path} is empty`);
+  return token;
+}
+
+/**
+ * The address and the token; `tokenFile` is set when the token came from that file, which
+ * something else may rewrite (a Vault Agent sink), so the caller keeps reading it.
+ */
+export function resolveVaultConnection(input: VaultConnectionInput, env: NodeJS.ProcessEnv = process.env): { address: string; token: string; tokenFile?: string } {
+  const address = requireVaultAddress(input.address, env);
+  if (!input.token && input.tokenFile) return { address, token: readTokenFile(input.tokenFile), tokenFile: input.tokenFile };
+  let token = input.token;
   if (!token) token = env.BAO_TOKEN || env.VAULT_TOKEN || undefined;
   if (!token) {
     const file = join(env.HOME ?? homedir(), ".vault-token");

@@ -22,11 +22,32 @@ export interface VaultTlsOptions {
 export interface TokenSource {
   current(): string | undefined;
   refresh?(rejected: string): Promise<string | undefined>;
+  /**
+   * True when a login stands behind the token: its keeper knows its TTL, renews it and logs in
+   * again. Otherwise it is a static token (config, environment, file) that each run renews.
+   */
+  readonly loggedIn?: boolean;
 }
 
-/** A fixed token (config, env, file): never refreshed. */
+/** A fixed token (config, env): never refreshed. */
 export function staticToken(token: string | undefined): TokenSource {
   return { current: () => token };
+}
+
+/**
+ * The address as messages show it: without the URL's userinfo (`https://user:pass@host`), which
+ * would otherwise travel into every error, log line and report that names the server.
+ */
+export function displayAddress(address: string): string {
+  try {
+    const url = new URL(address);
+    if (!url.username && !url.password) return address;
+    url.username = "";
+    url.password = "";
+    return url.toString().replace(/\/$/, "");
+  } catch {
+    return address.replace(/\/\/[^/@]*@/, "//");
+  }
 }
 
 export interface VaultHttpOptions {
@@ -52,6 +73,7 @@ export type VaultOperation =
   | "renew-self"
   | "login"
   | "mount-info"
+  | "list-mounts"
   | "scan-detailed-metadata"
   | "list-detailed-metadata"
   | "list-metadata"
@@ -82,10 +104,13 @@ export interface SendOptions {
 export class VaultHttp {
   private readonly dispatcher: Dispatcher;
   private readonly base: string;
+  /** `base` as messages show it. */
+  private readonly shown: string;
   private readonly tokens: TokenSource;
 
   constructor(private readonly options: VaultHttpOptions) {
     this.base = options.address.replace(/\/+$/, "");
+    this.shown = displayAddress(this.base);
     this.tokens = typeof options.token === "object" ? options.token : staticToken(options.token);
     const tls = options.tls;
     this.dispatcher = new Agent({
@@ -162,16 +187,18 @@ export class VaultHttp {
       } catch (error) {
         const code = networkErrorCode(error);
         this.options.recorder?.record("vault", operation, code);
-        const tlsProblem = /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|VERIFY|SIGNATURE/i.test(code);
-        const why = tlsProblem
-          ? ": the server's certificate is not trusted: set source.tls.caCertFile (or serverName)"
-          : /timeout/i.test(code)
-            ? `: no answer within ${timeoutMs} ms`
-            : ": check the address and the network";
-        lastError = new SyncError("source-unavailable", `${method} ${path}: cannot reach ${this.base} (${code})${why}`, options.secretPath, {
-          cause: error,
-          retryable: !tlsProblem,
-        });
+        const plainHttp = speaksNoTls(error, code);
+        const tlsProblem = plainHttp || /CERT|SSL|TLS|SELF_SIGNED|HOSTNAME|VERIFY|SIGNATURE/i.test(code);
+        const message = plainHttp
+          ? `${method} ${path}: the server at ${this.shown} does not speak TLS: use http:// or enable TLS on the server (${code})`
+          : `${method} ${path}: cannot reach ${this.shown} (${code})${
+              tlsProblem
+                ? ": the server's certificate is not trusted: set source.tls.caCertFile (or serverName)"
+                : /timeout/i.test(code)
+                  ? `: no answer within ${timeoutMs} ms`
+                  : ": check the address and the network"
+            }`;
+        lastError = new SyncError("source-unavailable", message, options.secretPath, { cause: error, retryable: !tlsProblem });
         if (tlsProblem || (options.retryTimeouts === false && isTimeout(lastError))) break;
         continue;
       }
@@ -193,6 +220,16 @@ export class VaultHttp {
 /** True for an error raised because a request got no (complete) answer in time. */
 export function isTimeout(error: unknown): boolean {
   return error instanceof SyncError && error.errorClass === "source-unavailable" && /timeout/i.test(networkErrorCode(error.cause ?? {}));
+}
+
+/**
+ * True when a TLS handshake got a plain-HTTP answer (`https://` to a server without TLS): OpenSSL
+ * reads the HTTP bytes as a TLS record and reports a bad version or an impossible record length.
+ */
+function speaksNoTls(error: unknown, code: string): boolean {
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG") return true;
+  const e = error as { message?: unknown; cause?: { message?: unknown } };
+  return code === "EPROTO" && /wrong version number|packet length too long/i.test(`${String(e.message ?? "")} ${String(e.cause?.message ?? "")}`);
 }
 
 /** A short, stable name for a failed exchange: ECONNREFUSED, ENOTFOUND, TimeoutError, UND_ERR_... */

@@ -11,8 +11,9 @@ import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
+import type { Logger } from "../../util/logger.js";
 import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../source.js";
-import { isTimeout, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
+import { displayAddress, isTimeout, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
 
 export interface VaultSourceOptions {
   address: string;
@@ -35,6 +36,8 @@ export interface VaultSourceOptions {
    * makes OpenBao refuse the LIST (403) rather than cut it short, so lower it to match.
    */
   listPageSize?: number;
+  /** Where the one-time notice about a token whose TTL cannot be known goes. */
+  logger?: Logger;
 }
 
 /** A folder name no one uses, so the capability probe never scans a real subtree. */
@@ -84,20 +87,7 @@ export class VaultKvSource implements SecretSource {
 
   async validate(): Promise<SourceCapabilities> {
     if (this.capabilities) return this.capabilities;
-    try {
-      const self = await this.http.send<{ data?: TokenInfo }>("lookup-self", "GET", "auth/token/lookup-self", { accept: [] });
-      // A static token is nobody else's to renew: a periodic token (or one with a TTL) that is
-      // past half its life is renewed here, once per run, so a scheduled CLI or Lambda run keeps it
-      // alive. A logged-in token is renewed by its TokenKeeper.
-      if (typeof this.options.token === "string" && needsRenewal(self.body?.data)) {
-        await this.http.send("renew-self", "POST", "auth/token/renew-self", { body: {} }).catch(() => undefined);
-      }
-    } catch (error) {
-      if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-auth")) {
-        throw new SyncError("source-auth", `${this.options.address} refused the token (invalid, expired or revoked): log in again or replace it`);
-      }
-      throw error;
-    }
+    const ttlKnown = await this.checkToken();
     const configured = this.options.kvVersion === 1 || this.options.kvVersion === 2 ? this.options.kvVersion : undefined;
     let kvVersion: 1 | 2;
     try {
@@ -113,7 +103,48 @@ export class VaultKvSource implements SecretSource {
     }
     const method = kvVersion === 1 ? "kv-v1-list-and-read" : await this.detectListing();
     this.capabilities = { kvVersion, recursiveMetadataScan: method === "detailed-metadata-scan", listingMethod: method };
+    if (!ttlKnown) {
+      this.options.logger?.info(
+        { address: displayAddress(this.options.address), mount: this.options.mount },
+        "the Vault token's TTL is unknown (its policy does not allow auth/token/lookup-self): secretbridge cannot tell when it expires and does not renew it",
+      );
+    }
     return this.capabilities;
+  }
+
+  /**
+   * Proves the server accepts the token; false when it does but the token's TTL cannot be known.
+   * lookup-self is the check, and tells the TTL. It is optional in the policy, and a valid token
+   * without it is refused (403) just like a dead one, so then the list of mounts, which every
+   * valid token may read, tells the two apart.
+   */
+  private async checkToken(): Promise<boolean> {
+    const token = this.options.token;
+    // A static token (config, environment, file) is nobody else's to renew: a periodic token (or
+    // one with a TTL) past half its life is renewed here, once per run, so a scheduled CLI or
+    // Lambda run keeps it alive. A logged-in token is renewed by its TokenKeeper.
+    const isStatic = typeof token === "string" || !token.loggedIn;
+    // The mount list below answers a request without a token too, so it proves nothing then.
+    if (!(typeof token === "string" ? token : token.current())) {
+      throw new SyncError("source-auth", `no token to send to ${displayAddress(this.options.address)} yet: the login has not succeeded`);
+    }
+    try {
+      const self = await this.http.send<{ data?: TokenInfo }>("lookup-self", "GET", "auth/token/lookup-self", { accept: [403] });
+      if (self.status === 200) {
+        if (isStatic && needsRenewal(self.body?.data)) {
+          await this.http.send("renew-self", "POST", "auth/token/renew-self", { body: {} }).catch(() => undefined);
+        }
+        return true;
+      }
+      // Not `accept`ed: a refusal here goes through the token source, which may have a new token.
+      await this.http.send("list-mounts", "GET", "sys/internal/ui/mounts");
+      return !isStatic;
+    } catch (error) {
+      if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-auth")) {
+        throw new SyncError("source-auth", `${displayAddress(this.options.address)} refused the token: it is invalid, expired or revoked (not a policy problem): log in again or replace it`);
+      }
+      throw error;
+    }
   }
 
   private async detectKvVersion(): Promise<1 | 2> {
@@ -124,7 +155,7 @@ export class VaultKvSource implements SecretSource {
       if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-not-found")) {
         throw new SyncError(
           "source-not-found",
-          `mount ${this.options.mount} does not exist on ${this.options.address}, or the token may not use it: check source.mount and the token's policy`,
+          `mount ${this.options.mount} does not exist on ${displayAddress(this.options.address)}, or the token's policy allows nothing on it: check source.mount, and grant "read" and "list" on "${this.options.mount}/*"`,
         );
       }
       throw error;
