@@ -1,6 +1,7 @@
 // Turns a validated config into providers and run settings. Every runtime (CLI, service, Lambda)
 // wires through here, so they all run the same engine the same way.
 import { readFile } from "node:fs/promises";
+import { literalCredentialWarnings } from "../config/credentials.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
@@ -10,7 +11,7 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
-import { SnsNotifier, WebhookNotifier, webhookSigningSecret } from "../notify/index.js";
+import { SnsNotifier, WebhookNotifier, webhookCredentials, type WebhookCredentials } from "../notify/index.js";
 import { requireVaultAddress, resolveVaultConnection, TokenKeeper, VaultKvSource, type TokenKeeperState, type VaultAuthConfig, type VaultTlsOptions } from "../sources/vault/index.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
@@ -209,7 +210,7 @@ export function buildNotifiers(
   notifications: Pick<Config["notifications"], "sns" | "webhook">,
   d: { region?: string | undefined; profile?: string | undefined },
   env: NodeJS.ProcessEnv,
-  signingSecret: string | undefined,
+  webhook: WebhookCredentials | undefined,
   recorder?: ApiCallRecorder,
 ): { notifiers: Notifier[]; close(): void } {
   const notifiers: Notifier[] = [];
@@ -223,7 +224,15 @@ export function buildNotifiers(
   }
   if (notifications.webhook) {
     const hook = notifications.webhook;
-    notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000), ...(signingSecret ? { signingSecret } : {}) }));
+    notifiers.push(
+      new WebhookNotifier({
+        url: hook.url,
+        headers: { ...hook.headers, ...webhook?.headers },
+        query: webhook?.query ?? {},
+        timeoutMs: Math.round(hook.timeoutSeconds * 1000),
+        ...(webhook?.signingSecret ? { signingSecret: webhook.signingSecret } : {}),
+      }),
+    );
   }
   return { notifiers, close: () => snsClient?.destroy() };
 }
@@ -233,7 +242,12 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
   const env = options.env ?? process.env;
   const resolved = resolveConfig(config, env);
   // Read before any connection is made: a missing key stops here with nothing to close.
-  const signingSecret = config.notifications.webhook ? webhookSigningSecret(config.notifications.webhook, env) : undefined;
+  const webhook = config.notifications.webhook ? webhookCredentials(config.notifications.webhook, env) : undefined;
+  const warnings = literalCredentialWarnings(config);
+  if (warnings.length > 0) {
+    const log = options.logger ?? createLogger();
+    for (const warning of warnings) log.warn(warning);
+  }
   const tls = config.source.tls;
   const tlsOptions = tls
     ? {
@@ -271,7 +285,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     rateLimits: d.rateLimits,
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
-  const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, signingSecret, options.recorder);
+  const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, webhook, options.recorder);
   return {
     resolved,
     mappings,
