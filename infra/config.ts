@@ -5,11 +5,14 @@
 //
 // Packaged rather than read from SSM or S3 at run time: the config is reviewed and versioned with
 // the deployment, a change is a deploy (with the IAM it needs, derived from the same file), the
-// function needs no extra permission or request per cold start, and the file holds no secret
-// (credentials are in the connection secret; this module refuses a token in the file).
+// function needs no extra permission or request per cold start, and the file holds no secret:
+// anyone allowed lambda:GetFunction can read the package, so credentials go in the connection
+// secret, this module refuses them in the file and in the CA file, and what is packaged is the
+// validated config serialised again (never the user's text, whose comments could hold a token).
 import { readFileSync } from "node:fs";
-import { parseDocument, stringify } from "yaml";
-import { configFromFileText } from "../src/config/load.js";
+import { stringify } from "yaml";
+import { literalCredentials } from "../src/config/credentials.js";
+import { configFromFileText, parseConfig } from "../src/config/load.js";
 import type { Config } from "../src/config/schema.js";
 import { SyncError } from "../src/core/errors.js";
 
@@ -55,11 +58,43 @@ function lambdaProblems(config: Config): string[] {
     problems.push("source.auth.secretIdFile: the function reads the AppRole secret id from the connection secret (secretId); remove the key");
   }
   if (config.destination.profile) problems.push("destination.profile: the function uses its own role, not a named profile; remove the key (use destination.assumeRole for another account)");
+  for (const c of literalCredentials(config)) problems.push(`${c.key}: ${c.problem}, which would be packaged into the function's code; ${c.instead} and put the value in the connection secret's notifyEnv`);
   return problems;
 }
 
 function refuse(origin: string, problems: string[]): never {
   throw new SyncError("config-invalid", `${origin} cannot run in the Lambda:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+}
+
+/**
+ * The packaged config file: the validated config serialised (defaults applied, no comments), with
+ * the CA path naming the packaged copy. Loading it beside the handler gives back `config`.
+ */
+export function packagedConfigText(config: Config): string {
+  const tls = config.source.tls;
+  const packaged = tls?.caCertFile ? { ...config, source: { ...config.source, tls: { ...tls, caCertFile: PACKAGED_CA } } } : config;
+  return stringify(packaged, { lineWidth: 0 });
+}
+
+/** The first PEM private key block in a text (its label, e.g. "EC PRIVATE KEY"), if any. */
+function privateKeyLabel(pem: string): string | undefined {
+  return /-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY)-----/.exec(pem)?.[1];
+}
+
+/** The CA certificate file a config names, checked to hold a certificate and no private key. */
+function packagedCa(path: string, ca: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(ca, "utf8");
+  } catch (error) {
+    throw new SyncError("config-invalid", `${path}: source.tls.caCertFile: cannot read ${ca}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new SyncError("config-invalid", `${path}: source.tls.caCertFile: ${ca} holds no PEM certificate`);
+  const key = privateKeyLabel(pem);
+  if (key) {
+    throw new SyncError("config-invalid", `${path}: source.tls.caCertFile: ${ca} holds a private key (${key}), which would be packaged into the function's code; point caCertFile at a file with the CA certificate only`);
+  }
+  return pem;
 }
 
 /** A user's config file, validated as the CLI validates it, with its CA packaged beside it. */
@@ -73,21 +108,9 @@ export function deployConfigFromFile(path: string): DeployConfig {
   const config = configFromFileText(text, path);
   const problems = lambdaProblems(config);
   if (problems.length) refuse(path, problems);
-  const files: Record<string, string> = {};
   const ca = config.source.tls?.caCertFile;
-  if (ca) {
-    try {
-      files[PACKAGED_CA] = readFileSync(ca, "utf8");
-    } catch (error) {
-      throw new SyncError("config-invalid", `${path}: source.tls.caCertFile: cannot read ${ca}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
-    }
-    if (!files[PACKAGED_CA].includes("-----BEGIN CERTIFICATE-----")) throw new SyncError("config-invalid", `${path}: source.tls.caCertFile: ${ca} holds no PEM certificate`);
-    // The packaged copy names the packaged CA; everything else (comments included) is the user's text.
-    const doc = parseDocument(text);
-    doc.setIn(["source", "tls", "caCertFile"], PACKAGED_CA);
-    text = doc.toString();
-  }
-  files[PACKAGED_CONFIG] = text;
+  const files: Record<string, string> = ca ? { [PACKAGED_CA]: packagedCa(path, ca) } : {};
+  files[PACKAGED_CONFIG] = packagedConfigText(config);
   return { config, files, origin: path };
 }
 
@@ -111,7 +134,6 @@ export function deployConfigFromShortcuts(s: ShortcutSettings, options: { addres
     },
     destination: { prefix: s.secretsPrefix, kmsKeyId: stackKeyAlias(s.secretsPrefix) },
   };
-  const text = `# Written by the secretbridge CDK app from its context keys; deploy with -c configFile=... for more.\n${stringify(raw)}`;
-  const config = configFromFileText(text, "context");
-  return { config, files: { [PACKAGED_CONFIG]: text }, origin: "context" };
+  const config = parseConfig(raw, "context");
+  return { config, files: { [PACKAGED_CONFIG]: packagedConfigText(config) }, origin: "context" };
 }

@@ -8,6 +8,23 @@ import { scheduleProblem } from "../runtime/service/schedule.js";
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
+/**
+ * A URL without user:pass@: userinfo travels into every place a URL is shown (logs, errors, tags,
+ * the Lambda package). `instead` tells the user where the credential goes.
+ */
+const withoutUserinfo = <T extends z.ZodType<string>>(url: T, instead: string) =>
+  url.refine((u) => {
+    const parsed = URL.parse(u);
+    return !parsed || (parsed.username === "" && parsed.password === "");
+  }, `must not hold a user name or password (user:pass@host): ${instead}`);
+
+/** An http(s) URL without userinfo: every URL a config takes (the file, the Lambda's connection secret). */
+export const httpUrl = (instead: string) => withoutUserinfo(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }), instead);
+
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name, e.g. SECRETBRIDGE_NOTIFY_SECRET");
+/** RFC 9110 token characters: what a header name may hold. */
+const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 const syncNamePattern = /^[A-Za-z0-9_.:/=+@-]{1,128}$/;
 const prefixPattern = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
 
@@ -64,7 +81,7 @@ export const sourceSchema = z.strictObject({
    */
   id: z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . : / = + @ -").default("default"),
   /** Default: $BAO_ADDR, then $VAULT_ADDR. */
-  address: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+  address: httpUrl("the token goes in source.auth, source.tokenFile, $VAULT_TOKEN or the Lambda's connection secret").optional(),
   /** Prefer tokenFile or $BAO_TOKEN / $VAULT_TOKEN: a token in a config file is easy to leak. */
   token: z.string().min(1).optional(),
   /** Read again when it changes or a request is refused, so a Vault Agent sink's new tokens are used. */
@@ -86,7 +103,7 @@ export const sourceSchema = z.strictObject({
         role: z.string().min(1),
         mountPath: z.string().min(1).default("aws"),
         serverIdHeader: z.string().min(1).optional(),
-        stsEndpoint: z.url().optional(),
+        stsEndpoint: withoutUserinfo(z.url(), "AWS credentials come from the AWS SDK's credential chain").optional(),
         stsRegion: z.string().min(1).optional(),
       }),
     ], { error: "auth.method must be approle or aws (omit auth for a token)" })
@@ -166,15 +183,31 @@ export const notificationsSchema = z.strictObject({
   sns: z.strictObject({ topicArn: z.string().regex(/^arn:[a-z-]+:sns:/, "an SNS topic ARN") }).optional(),
   webhook: z
     .strictObject({
-      url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
+      url: httpUrl("name an environment variable in notifications.webhook.headersFromEnv (e.g. Authorization: Basic ...) instead"),
+      /** Headers sent as written; a credential header here is refused for the Lambda and warned about elsewhere (config/credentials.ts). */
       headers: z.record(z.string(), z.string()).default({}),
+      /** Headers whose values are read from environment variables (header name: variable name), so credentials stay out of the file. */
+      headersFromEnv: z.record(z.string(), envVarName).default({}),
+      /** Query parameters added to the URL from environment variables (parameter: variable name), for receivers that take a key only in the URL. */
+      queryFromEnv: z.record(z.string().min(1), envVarName).default({}),
       timeoutSeconds: z.number().positive().max(120).default(10),
       /**
        * Name of the environment variable holding the HMAC key that signs each notification
        * (x-secretbridge-timestamp / x-secretbridge-signature, as incoming webhooks). The key itself
        * never goes in the config file. Default: sign with $SECRETBRIDGE_NOTIFY_SECRET when it is set.
        */
-      signingSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name, e.g. SECRETBRIDGE_NOTIFY_SECRET").optional(),
+      signingSecretEnv: envVarName.optional(),
+    })
+    .superRefine((hook, ctx) => {
+      const written = new Set(Object.keys(hook.headers).map((h) => h.toLowerCase()));
+      for (const name of Object.keys(hook.headersFromEnv)) {
+        if (!headerNamePattern.test(name)) ctx.addIssue({ code: "custom", path: ["headersFromEnv", name], message: "a header name, e.g. Authorization" });
+        else if (written.has(name.toLowerCase())) ctx.addIssue({ code: "custom", path: ["headersFromEnv", name], message: "also set in notifications.webhook.headers; keep one" });
+      }
+      const inUrl = URL.parse(hook.url)?.searchParams;
+      for (const name of Object.keys(hook.queryFromEnv)) {
+        if (inUrl?.has(name)) ctx.addIssue({ code: "custom", path: ["queryFromEnv", name], message: "the url already has this parameter; remove it from the url" });
+      }
     })
     .optional(),
   /** `serve` only: an identical failure set (paths and error classes) is re-sent after this long at the earliest. */

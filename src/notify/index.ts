@@ -4,7 +4,7 @@ import { noticeFor, type FailureNotice, type Notifier, type ReportForNotice } fr
 
 export { NotificationGate, type GateCounts, type GateDecision, type NotificationGateOptions } from "./gate.js";
 export { SnsNotifier, snsMessage, snsSubject, type SnsNotifierOptions } from "./sns-notifier.js";
-export { WebhookNotifier, webhookSigningSecret, type WebhookNotifierOptions } from "./webhook-notifier.js";
+export { WebhookNotifier, webhookCredentials, webhookSigningSecret, type WebhookCredentials, type WebhookNotifierOptions } from "./webhook-notifier.js";
 export { noticeFor, type FailureNotice, type Notifier, type ReportForNotice } from "./notifier.js";
 
 export interface NotifyOutcome {

@@ -13,6 +13,8 @@ export const DEFAULT_SIGNING_SECRET_ENV = "SECRETBRIDGE_NOTIFY_SECRET";
 export interface WebhookNotifierOptions {
   url: string;
   headers?: Record<string, string>;
+  /** Query parameters added to `url` (values from the environment); never shown in messages. */
+  query?: Record<string, string>;
   /** Whole request, connect to last byte; default 10 s. */
   timeoutMs?: number;
   /**
@@ -31,6 +33,7 @@ export class WebhookNotifier implements Notifier {
 
   async notify(notice: FailureNotice): Promise<void> {
     const target = new URL(this.options.url);
+    for (const [name, value] of Object.entries(this.options.query ?? {})) target.searchParams.set(name, value);
     const where = `${target.origin}${target.pathname}`; // never echo query strings: they often hold keys
     const body = JSON.stringify(notice);
     const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "secretbridge", ...this.options.headers };
@@ -78,4 +81,59 @@ export function webhookSigningSecret(hook: { signingSecretEnv?: string | undefin
     throw new SyncError("config-invalid", `notifications.webhook.signingSecretEnv: $${name} is not set (it holds the key that signs webhook notifications)`);
   }
   return undefined;
+}
+
+/** What a webhook notifier sends that the config file does not hold, read from the environment. */
+export interface WebhookCredentials {
+  signingSecret?: string;
+  /** notifications.webhook.headersFromEnv, resolved: header name to value. */
+  headers: Record<string, string>;
+  /** notifications.webhook.queryFromEnv, resolved: parameter to value. */
+  query: Record<string, string>;
+}
+
+/** Bytes a header value cannot hold (tab is allowed). */
+// eslint-disable-next-line no-control-regex -- control characters are what it matches
+const HEADER_VALUE_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+type WebhookFromEnv = { signingSecretEnv?: string | undefined; headersFromEnv?: Record<string, string>; queryFromEnv?: Record<string, string> };
+
+/**
+ * The signing key and the header and query values `notifications.webhook` names by environment
+ * variable. A variable the config names must be set (config-invalid otherwise, naming the key and
+ * the variable, never a value); a header value must be one line. `lenient` leaves out what is
+ * missing instead: a notice about a failed setup is better sent without them than not at all.
+ */
+export function webhookCredentials(hook: WebhookFromEnv, env: NodeJS.ProcessEnv, options: { lenient?: boolean } = {}): WebhookCredentials {
+  const problems: string[] = [];
+  const read = (key: string, variable: string, header: boolean): string | undefined => {
+    const value = env[variable];
+    if (!value) {
+      problems.push(`notifications.webhook.${key}: $${variable} is not set (in the Lambda: notifyEnv.${variable} in the connection secret)`);
+      return undefined;
+    }
+    if (header && HEADER_VALUE_CONTROL.test(value)) {
+      problems.push(`notifications.webhook.${key}: $${variable} holds a line break or control character; a header value is one line`);
+      return undefined;
+    }
+    return value;
+  };
+  const resolve = (field: "headersFromEnv" | "queryFromEnv") => {
+    const out: Record<string, string> = {};
+    for (const [name, variable] of Object.entries(hook[field] ?? {})) {
+      const value = read(`${field}.${name}`, variable, field === "headersFromEnv");
+      if (value !== undefined) out[name] = value;
+    }
+    return out;
+  };
+  const headers = resolve("headersFromEnv");
+  const query = resolve("queryFromEnv");
+  let signingSecret: string | undefined;
+  try {
+    signingSecret = webhookSigningSecret(hook, env);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (problems.length > 0 && !options.lenient) throw new SyncError("config-invalid", problems.join("; "));
+  return { ...(signingSecret ? { signingSecret } : {}), headers, query };
 }

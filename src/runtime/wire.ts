@@ -1,6 +1,7 @@
 // Turns a validated config into providers and run settings. Every runtime (CLI, service, Lambda)
 // wires through here, so they all run the same engine the same way.
 import { readFile } from "node:fs/promises";
+import { literalCredentialWarnings } from "../config/credentials.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
@@ -10,7 +11,7 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
-import { SnsNotifier, WebhookNotifier, webhookSigningSecret } from "../notify/index.js";
+import { SnsNotifier, WebhookNotifier, webhookCredentials, type WebhookCredentials } from "../notify/index.js";
 import {
   readCaCert,
   requireVaultAddress,
@@ -215,7 +216,7 @@ export function buildNotifiers(
   notifications: Pick<Config["notifications"], "sns" | "webhook">,
   d: { region?: string | undefined; profile?: string | undefined },
   env: NodeJS.ProcessEnv,
-  signingSecret: string | undefined,
+  webhook: WebhookCredentials | undefined,
   recorder?: ApiCallRecorder,
 ): { notifiers: Notifier[]; close(): void } {
   const notifiers: Notifier[] = [];
@@ -229,7 +230,15 @@ export function buildNotifiers(
   }
   if (notifications.webhook) {
     const hook = notifications.webhook;
-    notifiers.push(new WebhookNotifier({ url: hook.url, headers: hook.headers, timeoutMs: Math.round(hook.timeoutSeconds * 1000), ...(signingSecret ? { signingSecret } : {}) }));
+    notifiers.push(
+      new WebhookNotifier({
+        url: hook.url,
+        headers: { ...hook.headers, ...webhook?.headers },
+        query: webhook?.query ?? {},
+        timeoutMs: Math.round(hook.timeoutSeconds * 1000),
+        ...(webhook?.signingSecret ? { signingSecret: webhook.signingSecret } : {}),
+      }),
+    );
   }
   return { notifiers, close: () => snsClient?.destroy() };
 }
@@ -239,7 +248,10 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
   const env = options.env ?? process.env;
   const resolved = resolveConfig(config, env);
   // Read before any connection is made: a missing key stops here with nothing to close.
-  const signingSecret = config.notifications.webhook ? webhookSigningSecret(config.notifications.webhook, env) : undefined;
+  const webhook = config.notifications.webhook ? webhookCredentials(config.notifications.webhook, env) : undefined;
+  const warnings = literalCredentialWarnings(config);
+  const log = options.logger ?? createLogger();
+  for (const warning of warnings) log.warn(warning);
   const tls = config.source.tls;
   const ca = vaultCaCertFile(tls?.caCertFile, env);
   const tlsOptions =
@@ -250,7 +262,6 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
           ...(tls?.serverName ? { serverName: tls.serverName } : {}),
         }
       : undefined;
-  const log = options.logger ?? createLogger();
   const namespace = resolved.sourceNamespace;
   const connection = await sourceConnection(config, resolved.sourceAddress, namespace, env, tlsOptions, options.recorder, log, options.deferLogin);
   const keeper = connection.keeper;
@@ -282,7 +293,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     rateLimits: d.rateLimits,
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
-  const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, signingSecret, options.recorder);
+  const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, webhook, options.recorder);
   return {
     resolved,
     mappings,

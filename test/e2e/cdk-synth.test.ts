@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import { configFromFileText } from "../../src/config/load.js";
 import { repoRoot } from "../helpers/peers.js";
 
 const run = promisify(execFile);
@@ -36,7 +37,7 @@ test("cdk synth works offline with the reference sample's settings and with over
   assert.match(pinnedText, /secretsmanager:eu-central-1:123456789012:secret:hybrid-aws-secrets\/vault-connection-secret-\?{6}/);
 });
 
-test("cdk synth with -c configFile: the CLI's example config is packaged; a bad config fails synth naming the key", async () => {
+test("cdk synth with -c configFile: the CLI's example config is packaged (validated, without comments); a bad config fails synth naming the key", async () => {
   const out = mkdtempSync(join(tmpdir(), "sb-synth-"));
   const cdk = join(repoRoot, "node_modules", ".bin", "cdk");
   const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
@@ -45,7 +46,10 @@ test("cdk synth with -c configFile: the CLI's example config is packaged; a bad 
   const template = JSON.parse(readFileSync(join(out, "SecretBridge.template.json"), "utf8")) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }> };
   const fn = Object.values(template.Resources).find((r) => r.Type === "AWS::Lambda::Function");
   const asset = fn?.Metadata?.["aws:asset:path"] ?? "";
-  assert.equal(readFileSync(join(out, asset, "secretbridge.yaml"), "utf8"), readFileSync(example, "utf8"), "the user's file, as written");
+  // The validated config serialised again, not the user's text: no comment ships, and it loads back to the same config.
+  const packaged = readFileSync(join(out, asset, "secretbridge.yaml"), "utf8");
+  assert.doesNotMatch(packaged, /#/);
+  assert.deepEqual(configFromFileText(packaged, join(out, asset, "secretbridge.yaml")), configFromFileText(readFileSync(example, "utf8"), example));
   assert.ok(existsSync(join(out, asset, "index.mjs")));
   assert.equal(Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Url").length, 1);
 

@@ -374,15 +374,15 @@ export function peersForThisFile(options: { leakCheck?: boolean; bao?: OpenBaoOp
  * A local HTTP receiver for webhook notifications: records each body (and, in `requests`, its
  * headers, to check signatures), answers 204.
  */
-export async function webhookReceiver(): Promise<{ received: string[]; requests: { headers: IncomingHttpHeaders; body: string }[]; url: string; close(): Promise<void> }> {
+export async function webhookReceiver(): Promise<{ received: string[]; requests: { url: string; headers: IncomingHttpHeaders; body: string }[]; url: string; close(): Promise<void> }> {
   const received: string[] = [];
-  const requests: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const requests: { url: string; headers: IncomingHttpHeaders; body: string }[] = [];
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       received.push(body);
-      requests.push({ headers: req.headers, body });
+      requests.push({ url: req.url ?? "", headers: req.headers, body });
       res.writeHead(204).end();
     });
   });

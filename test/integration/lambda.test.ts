@@ -2,11 +2,12 @@
 // the config file the CLI tests write (Scenario.writeConfig), the credentials from a Secrets
 // Manager secret, failures published to SNS (read back through an SQS subscription in moto).
 import assert from "node:assert/strict";
-import { copyFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { pino } from "pino";
+import { deployConfigFromFile, PACKAGED_CONFIG } from "../../infra/config.js";
 import { DEADLINE_MARGIN_MS, handler, runLambda } from "../../src/runtime/lambda/handler.js";
 import { verifyWebhook } from "../../src/runtime/webhook.js";
 import { peersForThisFile, webhookReceiver, type Scenario } from "../helpers/harness.js";
@@ -143,6 +144,48 @@ describe("Lambda run with the CLI's config file", () => {
       assert.ok(request);
       const verdict = verifyWebhook(signingKey, { timestamp: String(request.headers["x-secretbridge-timestamp"]), signature: String(request.headers["x-secretbridge-signature"]) }, request.body);
       assert.deepEqual(verdict, { ok: true });
+      peers.emitted.push(...hook.received);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  test("webhook credentials from the connection secret (notifyEnv): the packaged config names variables, the notice arrives with the header and the query token", async () => {
+    const s = await peers.scenario();
+    const hook = await webhookReceiver();
+    const bearer = peers.secret("notify-bearer");
+    const queryToken = peers.secret("notify-query-token");
+    const vaultToken = await s.readOnlyToken();
+    await connectionSecret(s, { vaultToken, notifyEnv: { HOOK_AUTH: `Bearer ${bearer}`, HOOK_TOKEN: queryToken } });
+    await s.put("bad name", { v: peers.secret("h1") });
+    const written = s.writeConfig({
+      name: "lambda-headers",
+      yaml: ["notifications:", "  webhook:", `    url: ${hook.url}?channel=ops`, "    headers: { X-Team: ops }", "    headersFromEnv: { Authorization: HOOK_AUTH }", "    queryFromEnv: { token: HOOK_TOKEN }", ""].join("\n"),
+    });
+    // As synth packages it: the validated config, serialised, alone in the function's directory.
+    const packaged = join(mkdtempSync(join(s.dir, "package-")), PACKAGED_CONFIG);
+    writeFileSync(packaged, deployConfigFromFile(written).files[PACKAGED_CONFIG] ?? "");
+    try {
+      const run = await s.lambda({ config: packaged });
+      assert.equal(run.summary.exitCode, 1, JSON.stringify(run.summary));
+      assert.equal(hook.requests.length, 1);
+      const request = hook.requests[0];
+      assert.equal(request?.headers.authorization, `Bearer ${bearer}`);
+      assert.equal(request?.headers["x-team"], "ops");
+      assert.equal(request?.url, `/hook?${new URLSearchParams({ channel: "ops", token: queryToken }).toString()}`);
+      assert.deepEqual((JSON.parse(request?.body ?? "{}") as { failures: { path: string }[] }).failures.map((f) => f.path), ["bad name"]);
+
+      // A variable the config does not name is refused by name; the setup failure is still notified, without the credentials.
+      await peers.sm().send(new PutSecretValueCommand({ SecretId: s.connectionSecretName, SecretString: JSON.stringify({ vaultToken, notifyEnv: { HOOK_AUHT: `Bearer ${bearer}` } }) }));
+      const typo = await s.lambda({ config: packaged });
+      assert.equal(typo.summary.exitCode, 2);
+      assert.equal(
+        typo.summary.fatal?.message,
+        `the Vault connection secret ${s.connectionSecretName}: notifyEnv.HOOK_AUHT is not a variable notifications.webhook names in headersFromEnv or queryFromEnv (it names HOOK_AUTH, HOOK_TOKEN)`,
+      );
+      assert.equal(hook.requests.length, 2);
+      assert.equal(hook.requests[1]?.headers.authorization, undefined);
+      assert.equal(hook.requests[1]?.url, "/hook?channel=ops");
       peers.emitted.push(...hook.received);
     } finally {
       await hook.close();

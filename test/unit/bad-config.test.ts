@@ -58,6 +58,25 @@ const cases: [string, string, RegExp][] = [
   ["listen address without a port", base + "service:\n  listen: localhost\n", /service\.listen: host:port/],
   ["listen address as a bare number", base + "service:\n  listen: 8080\n", /service\.listen: Invalid input: expected string, received number/],
   ["webhook URL not http", base + "notifications:\n  webhook:\n    url: mailto:x@y\n", /notifications\.webhook\.url: must be an http/],
+  [
+    "source address with user:pass@",
+    base + "  address: https://admin:pa55word@vault:8200\n",
+    /source\.address: must not hold a user name or password \(user:pass@host\): the token goes in source\.auth, source\.tokenFile, \$VAULT_TOKEN or the Lambda's connection secret/,
+  ],
+  [
+    "webhook URL with user:pass@",
+    base + "notifications:\n  webhook:\n    url: https://bot:pa55word@hooks.example.com/x\n",
+    /notifications\.webhook\.url: must not hold a user name or password \(user:pass@host\): name an environment variable in notifications\.webhook\.headersFromEnv \(e\.g\. Authorization: Basic \.\.\.\) instead/,
+  ],
+  [
+    "STS endpoint with a user name",
+    base + "  auth:\n    method: aws\n    role: r\n    stsEndpoint: https://AKIAEXAMPLE@sts.example.com/\n",
+    /source\.auth\.stsEndpoint: must not hold a user name or password \(user:pass@host\): AWS credentials come from the AWS SDK's credential chain/,
+  ],
+  ["header set twice", base + "notifications:\n  webhook:\n    url: https://h/x\n    headers: { authorization: x }\n    headersFromEnv: { Authorization: HOOK_AUTH }\n", /notifications\.webhook\.headersFromEnv\.Authorization: also set in notifications\.webhook\.headers; keep one/],
+  ["header from a bad variable name", base + "notifications:\n  webhook:\n    url: https://h/x\n    headersFromEnv: { Authorization: hook-auth }\n", /notifications\.webhook\.headersFromEnv\.Authorization: an environment variable name, e\.g\. SECRETBRIDGE_NOTIFY_SECRET/],
+  ["header name with a space", base + "notifications:\n  webhook:\n    url: https://h/x\n    headersFromEnv: { \"X Key\": HOOK_KEY }\n", /notifications\.webhook\.headersFromEnv\.X Key: a header name, e\.g\. Authorization/],
+  ["query parameter set twice", base + "notifications:\n  webhook:\n    url: https://h/x?token=a\n    queryFromEnv: { token: HOOK_TOKEN }\n", /notifications\.webhook\.queryFromEnv\.token: the url already has this parameter; remove it from the url/],
   ["SNS topic not an ARN", base + "notifications:\n  sns:\n    topicArn: my-topic\n", /notifications\.sns\.topicArn: an SNS topic ARN/],
   ["no mount and no mappings", "name: p\nsource: {}\n", /source\.mount: is required/],
   ["empty mappings list", base + "mappings: []\n", /list at least one mapping/],
@@ -90,6 +109,11 @@ describe("bad configuration corpus", () => {
       assert.ok(!/\n\s+at /.test(error.message), "no stack trace in the message");
     });
   }
+  test("a password in a URL is never echoed", () => {
+    for (const text of [base + "  address: https://admin:pa55w0rd-v4lue@vault:8200\n", base + "notifications:\n  webhook:\n    url: https://bot:pa55w0rd-v4lue@hooks.example.com/x\n"]) {
+      assert.throws(() => parseConfigText(text, "sb.yaml"), (error: Error) => error instanceof SyncError && !error.message.includes("pa55w0rd-v4lue"));
+    }
+  });
   test("a token in a broken config is never echoed", () => {
     for (const text of ["name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  bad: [\n", "name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  kvVersion: 9\n"]) {
       try {

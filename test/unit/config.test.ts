@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { isCredentialName } from "../../src/config/credentials.js";
 import { parseConfigText } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { SyncError } from "../../src/core/errors.js";
+import { main } from "../../src/runtime/cli/main.js";
+import { wire } from "../../src/runtime/wire.js";
+import { captureLogger } from "../helpers/logs.js";
 
 function errorOf(text: string): string {
   try {
@@ -143,5 +150,39 @@ describe("file paths in a config file", () => {
     assert.equal(config.source.tls?.caCertFile, "/etc/ca/vault-ca.pem");
     const approle = configFromFileText("name: a\nsource:\n  mount: kv\n  auth:\n    method: approle\n    roleId: r\n    secretIdFile: /run/sid\n", "conf/x.yaml");
     assert.equal(approle.source.auth?.method === "approle" ? approle.source.auth.secretIdFile : undefined, "/run/sid");
+  });
+});
+
+describe("credentials written into the config file", () => {
+  test("one rule names credentials, for header names and query parameters alike", () => {
+    const credentials = ["Authorization", "proxy-authorization", "Cookie", "X-Api-Key", "x-auth-token", "PRIVATE-TOKEN", "X-Vault-Token", "apikey", "access_token", "client_secret", "Password", "passwd", "pwd", "X-Amz-Signature", "sig", "code", "session_id", "X-Credential"];
+    const plain = ["Content-Type", "Accept", "X-Team", "X-Request-Id", "User-Agent", "channel", "format", "X-GitHub-Event"];
+    assert.deepEqual(credentials.filter((n) => !isCredentialName(n)), []);
+    assert.deepEqual(plain.filter((n) => isCredentialName(n)), []);
+  });
+
+  test("CLI and serve warn about a literal credential header or query parameter, naming the key, never the value", async () => {
+    const secret = `CANARY-literal-${Math.random().toString(36).slice(2)}`;
+    const path = join(mkdtempSync(join(tmpdir(), "sb-warn-")), "hook.yaml");
+    writeFileSync(
+      path,
+      ["name: warned", "source: { mount: kv }", "notifications:", "  webhook:", `    url: https://hooks.example.com/x?channel=ops&api_key=${secret}`, `    headers: { X-Team: ops, Authorization: "Bearer ${secret}" }`, ""].join("\n"),
+    );
+    const warnings = [
+      "notifications.webhook.headers.Authorization: a credential header with its value in the file; name an environment variable in notifications.webhook.headersFromEnv instead",
+      'notifications.webhook.url: query parameter "api_key" looks like a credential; name an environment variable in notifications.webhook.queryFromEnv instead',
+    ];
+
+    const out: string[] = [];
+    const err: string[] = [];
+    assert.equal(await main(["validate", "-c", path], { env: {}, output: { out: (t) => out.push(t), err: (t) => err.push(t) } }), 0);
+    assert.deepEqual(err, warnings.map((w) => `${path}: warning: ${w}`));
+
+    const { logger, lines } = captureLogger({ level: "warn", base: null, timestamp: false });
+    const config = parseConfigText(readFileSync(path, "utf8"), path);
+    const wiring = await wire(config, { env: { VAULT_ADDR: "https://vault.example.com:8200", VAULT_TOKEN: "t", AWS_REGION: "eu-west-1" }, logger });
+    await wiring.close();
+    assert.deepEqual(lines(), warnings.map((msg) => ({ level: 40, msg })));
+    assert.ok(![...out, ...err, JSON.stringify(lines())].some((t) => t.includes(secret)));
   });
 });

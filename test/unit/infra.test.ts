@@ -1,7 +1,7 @@
 // Assertions on the synthesized CloudFormation template: every IAM statement, each explicit deny,
 // the key, the schedule, the connection secret's encryption, the topic only with an email.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -319,43 +319,45 @@ describe("CDK settings from context", () => {
   });
 });
 
+/** Configs the stack is synthesized from below: the examples and two that use most of the schema. */
+const stackConfigDir = mkdtempSync(join(tmpdir(), "sb-iam-eq-"));
+const stackConfigFile = (name: string, text: string) => {
+  const path = join(stackConfigDir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const stackConfigs: [string, string][] = [
+  ["the two-mapping example", join(repoRoot, "examples", "multi-mapping.yaml")],
+  ["the walkthrough example", join(repoRoot, "examples", "secretbridge.yaml")],
+  [
+    "deletion, replicas, a resource policy, adopt-if-equal and a topic",
+    stackConfigFile(
+      "full.yaml",
+      [
+        "name: full",
+        "source: { mount: kv }",
+        "destination:",
+        "  prefix: apps",
+        "  kmsKeyId: arn:aws:kms:eu-west-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab",
+        "  replicaRegions: [{ region: eu-central-1, kmsKeyId: alias/replica-key }]",
+        '  resourcePolicy: { Version: "2012-10-17", Statement: [] }',
+        "policies: { deletion: { strategy: delete }, onConflict: adopt-if-equal }",
+        "notifications: { sns: { topicArn: arn:aws:sns:eu-west-1:123456789012:ops } }",
+        "",
+      ].join("\n"),
+    ),
+  ],
+  [
+    "per-mapping policies, KV v1 and the AWS managed key",
+    stackConfigFile(
+      "mixed.yaml",
+      ["name: mixed", "source: { kvVersion: 1 }", "mappings:", "  - { mount: a, prefix: team-a, policies: { deletion: { strategy: tag } } }", "  - { mount: b, prefix: team-b, kmsKeyId: alias/aws/secretsmanager }", ""].join("\n"),
+    ),
+  ],
+];
+
 describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
   const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-  const dir = mkdtempSync(join(tmpdir(), "sb-iam-eq-"));
-  const file = (name: string, text: string) => {
-    const path = join(dir, name);
-    writeFileSync(path, text);
-    return path;
-  };
-  const configs: [string, string][] = [
-    ["the two-mapping example", join(repoRoot, "examples", "multi-mapping.yaml")],
-    ["the walkthrough example", join(repoRoot, "examples", "secretbridge.yaml")],
-    [
-      "deletion, replicas, a resource policy, adopt-if-equal and a topic",
-      file(
-        "full.yaml",
-        [
-          "name: full",
-          "source: { mount: kv }",
-          "destination:",
-          "  prefix: apps",
-          "  kmsKeyId: arn:aws:kms:eu-west-1:123456789012:key/0000abcd-12ab-34cd-56ef-1234567890ab",
-          "  replicaRegions: [{ region: eu-central-1, kmsKeyId: alias/replica-key }]",
-          '  resourcePolicy: { Version: "2012-10-17", Statement: [] }',
-          "policies: { deletion: { strategy: delete }, onConflict: adopt-if-equal }",
-          "notifications: { sns: { topicArn: arn:aws:sns:eu-west-1:123456789012:ops } }",
-          "",
-        ].join("\n"),
-      ),
-    ],
-    [
-      "per-mapping policies, KV v1 and the AWS managed key",
-      file(
-        "mixed.yaml",
-        ["name: mixed", "source: { kvVersion: 1 }", "mappings:", "  - { mount: a, prefix: team-a, policies: { deletion: { strategy: tag } } }", "  - { mount: b, prefix: team-b, kmsKeyId: alias/aws/secretsmanager }", ""].join("\n"),
-      ),
-    ],
-  ];
 
   /** The template's intrinsics, with the one deploy-time value (the stack key's ARN) given. */
   function concrete(value: unknown, keyId: string): unknown {
@@ -368,7 +370,7 @@ describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, concrete(v, keyId)]));
   }
 
-  for (const [what, path] of configs) {
+  for (const [what, path] of stackConfigs) {
     test(what, async () => {
       const t = synth({}, deployConfigFromFile(path));
       const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0] ?? "";
@@ -392,7 +394,7 @@ describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
   }
 
   test("synth without an account or Region: no us-east-1 and no account id in the policy users copy", () => {
-    for (const [, path] of configs.filter(([w]) => w !== "deletion, replicas, a resource policy, adopt-if-equal and a topic")) {
+    for (const [, path] of stackConfigs.filter(([w]) => w !== "deletion, replicas, a resource policy, adopt-if-equal and a topic")) {
       const t = synth({}, deployConfigFromFile(path), null);
       const text = JSON.stringify(Object.values(t.findResources("AWS::IAM::Policy")));
       assert.ok(!text.includes("us-east-1"), path);
@@ -423,13 +425,13 @@ describe("the deploy config (what the function runs)", () => {
     assert.throws(() => deployConfigFromFile(join(dir, "missing.yaml")), /context configFile: cannot read .*missing.yaml: ENOENT/);
   });
 
-  test("a CA next to the config is packaged beside it, and the packaged text names the packaged copy (comments kept)", () => {
+  test("a CA next to the config is packaged beside it, and the packaged text names the packaged copy (comments dropped)", () => {
     const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     writeFileSync(join(dir, "corp-ca.pem"), pem);
     const path = write("tls.yaml", "name: tls\n# our private CA\nsource:\n  mount: kv\n  tls:\n    caCertFile: corp-ca.pem\n");
     const deploy = deployConfigFromFile(path);
     assert.equal(deploy.files[PACKAGED_CA], pem);
-    assert.match(deploy.files[PACKAGED_CONFIG] ?? "", /# our private CA/);
+    assert.doesNotMatch(deploy.files[PACKAGED_CONFIG] ?? "", /# our private CA/);
     assert.match(deploy.files[PACKAGED_CONFIG] ?? "", /caCertFile: vault-ca.pem/);
     const packaged = mkdtempSync(join(tmpdir(), "sb-pkg-"));
     writeFileSync(join(packaged, PACKAGED_CONFIG), deploy.files[PACKAGED_CONFIG] ?? "");
@@ -445,6 +447,128 @@ describe("the deploy config (what the function runs)", () => {
     assert.equal(again.source.mount, "kv");
     assert.equal(again.source.path, "prod");
     assert.throws(() => deployConfigFromShortcuts({ ...DEFAULT_SETTINGS, vaultAuthMethod: "approle" }), /context vaultAuthRole: AppRole needs the role id/);
+  });
+});
+
+/** What ships: the function's package as the synthesized cloud assembly holds it (what `cdk deploy` uploads). */
+function shipped(deploy: DeployConfig): Record<string, string> {
+  const app = new App({ context: { "aws:cdk:enable-asset-metadata": true } });
+  new SecretBridgeStack(app, "Shipped", DEFAULT_SETTINGS, deploy, code, { env: { account: "123456789012", region: "eu-west-1" } });
+  const assembly = app.synth();
+  const { Resources } = assembly.getStackByName("Shipped").template as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+  const fn = Object.values(Resources).find((r) => r.Type === "AWS::Lambda::Function");
+  const dir = join(assembly.directory, fn?.Metadata?.["aws:asset:path"] ?? "no-asset-path");
+  return Object.fromEntries(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name), "utf8")]));
+}
+
+describe("credentials never ship in the function's package", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sb-ship-"));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const CANARY = `CANARY-ship-${Math.random().toString(36).slice(2)}`;
+  const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const leaks = (files: Record<string, string>) => Object.keys(files).filter((name) => files[name]?.includes(CANARY));
+
+  /** Synth refuses the file with `message`; had it accepted it, the failure names the packaged files holding the credential. */
+  function assertRefused(path: string, message: RegExp): void {
+    let deploy: DeployConfig;
+    try {
+      deploy = deployConfigFromFile(path);
+    } catch (error) {
+      assert.ok(error instanceof SyncError && error.errorClass === "config-invalid", String(error));
+      assert.match(error.message, message);
+      assert.ok(!error.message.includes(CANARY), "the refusal never echoes the credential");
+      return;
+    }
+    assert.fail(`synth accepted ${path}; the package ships the credential in ${JSON.stringify(leaks(shipped(deploy)))}`);
+  }
+
+  test("a credential header written in the file is refused at synth", () => {
+    const path = write(
+      "header.yaml",
+      ["name: hdr", "source: { mount: kv }", "notifications:", "  webhook:", "    url: https://hooks.example.com/secretbridge", `    headers: { X-Team: ops, Authorization: "Bearer ${CANARY}" }`, ""].join("\n"),
+    );
+    assertRefused(
+      path,
+      /header\.yaml cannot run in the Lambda:\n {2}- notifications\.webhook\.headers\.Authorization: a credential header with its value in the file, which would be packaged into the function's code; name an environment variable in notifications\.webhook\.headersFromEnv instead and put the value in the connection secret's notifyEnv$/,
+    );
+  });
+
+  test("a credential in the webhook URL's query string is refused at synth", () => {
+    const path = write("query.yaml", ["name: query", "source: { mount: kv }", "notifications:", "  webhook:", `    url: https://hooks.example.com/secretbridge?channel=ops&token=${CANARY}`, ""].join("\n"));
+    assertRefused(
+      path,
+      /query\.yaml cannot run in the Lambda:\n {2}- notifications\.webhook\.url: query parameter "token" looks like a credential, which would be packaged into the function's code; name an environment variable in notifications\.webhook\.queryFromEnv instead and put the value in the connection secret's notifyEnv$/,
+    );
+  });
+
+  test("a CA file that also holds a private key is refused at synth, naming the key and the file", () => {
+    write("ca-and-key.pem", `${CERT}-----BEGIN EC PRIVATE KEY-----\n${CANARY}\n-----END EC PRIVATE KEY-----\n`);
+    const path = write("ca-key.yaml", ["name: cakey", "source:", "  mount: kv", "  tls: { caCertFile: ca-and-key.pem }", ""].join("\n"));
+    assertRefused(
+      path,
+      /ca-key\.yaml: source\.tls\.caCertFile: .*ca-and-key\.pem holds a private key \(EC PRIVATE KEY\), which would be packaged into the function's code; point caCertFile at a file with the CA certificate only$/,
+    );
+  });
+
+  test("comments are not packaged: the package holds the validated config, serialised", () => {
+    const path = write("commented.yaml", ["name: commented", "source:", "  mount: kv", `  # token: ${CANARY}   (the old one, kept for later)`, "destination: { prefix: apps } # eu-west-1", ""].join("\n"));
+    const deploy = deployConfigFromFile(path);
+    const files = shipped(deploy);
+    assert.deepEqual(leaks(files), []);
+    assert.equal(files[PACKAGED_CONFIG], deploy.files[PACKAGED_CONFIG]);
+    assert.doesNotMatch(files[PACKAGED_CONFIG] ?? "", /#/);
+    assert.deepEqual(configFromFileText(files[PACKAGED_CONFIG] ?? "", join(dir, "pkg", PACKAGED_CONFIG)), deploy.config);
+  });
+
+  test("headers and query parameters named by environment variable ship as the variables' names only", () => {
+    const path = write(
+      "from-env.yaml",
+      [
+        "name: from-env",
+        "source: { mount: kv }",
+        "notifications:",
+        "  webhook:",
+        "    url: https://hooks.example.com/secretbridge?channel=ops",
+        "    headers: { X-Team: ops }",
+        "    headersFromEnv: { Authorization: HOOK_AUTH }",
+        "    queryFromEnv: { token: HOOK_TOKEN }",
+        "",
+      ].join("\n"),
+    );
+    const deploy = deployConfigFromFile(path);
+    assert.deepEqual(deploy.config.notifications.webhook?.headersFromEnv, { Authorization: "HOOK_AUTH" });
+    assert.deepEqual(deploy.config.notifications.webhook?.queryFromEnv, { token: "HOOK_TOKEN" });
+    const packaged = shipped(deploy)[PACKAGED_CONFIG] ?? "";
+    assert.deepEqual(configFromFileText(packaged, join(dir, "pkg", PACKAGED_CONFIG)).notifications.webhook, deploy.config.notifications.webhook);
+  });
+
+  test("every config loads back from its package as it was validated (the CA path names the packaged copy), with no comment", () => {
+    writeFileSync(join(dir, "corp-ca.pem"), CERT);
+    const configs = [
+      ...stackConfigs.map(([, path]) => path),
+      write("tls.yaml", ["name: tls", "# our private CA", "source:", "  mount: kv", "  tls:", "    caCertFile: corp-ca.pem", "    serverName: vault.internal", ""].join("\n")),
+      write(
+        "webhook.yaml",
+        ["name: hook", "source: { mount: kv, auth: { method: approle, roleId: '0123' } }", "notifications:", "  webhook: { url: 'https://hooks.example.com/x?channel=ops', headersFromEnv: { X-Api-Key: HOOK_KEY }, signingSecretEnv: HOOK_SIGNING }", ""].join("\n"),
+      ),
+    ];
+    const packages: [string, () => DeployConfig][] = [
+      ...configs.map((path): [string, () => DeployConfig] => [path, () => deployConfigFromFile(path)]),
+      ["context shortcuts", () => deployConfigFromShortcuts({ ...DEFAULT_SETTINGS, vaultMount: "kv", vaultPath: "prod", vaultNamespace: "team-a" })],
+      ["context shortcuts, AWS IAM", () => deployConfigFromShortcuts({ ...DEFAULT_SETTINGS, vaultAuthMethod: "aws", vaultAuthRole: "replicator", vaultIamServerIdHeader: "vault.internal" })],
+    ];
+    for (const [what, make] of packages) {
+      const deploy = make();
+      const packaged = deploy.files[PACKAGED_CONFIG] ?? "";
+      assert.doesNotMatch(packaged, /^\s*#/m, `${what}: a comment is packaged`);
+      const at = join(dir, "pkg", PACKAGED_CONFIG);
+      const ca = deploy.config.source.tls?.caCertFile;
+      const expected = ca ? { ...deploy.config, source: { ...deploy.config.source, tls: { ...deploy.config.source.tls, caCertFile: join(dir, "pkg", PACKAGED_CA) } } } : deploy.config;
+      assert.deepEqual(configFromFileText(packaged, at), expected, what);
+    }
   });
 });
 

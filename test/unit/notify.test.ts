@@ -1,10 +1,13 @@
 // Notification decisions without any peer: the service's NotificationGate (what is sent, what is
-// suppressed, when "recovered" goes out), the recovered subject, where the webhook signing key
-// comes from, and stray stderr output (process warnings, console) turned into log records.
+// suppressed, when "recovered" goes out), the recovered subject, where the webhook signing key and
+// the webhook's header and query credentials come from (the environment, in the Lambda filled from
+// the connection secret), and stray stderr output (process warnings, console) turned into log records.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SyncError } from "../../src/core/errors.js";
-import { NotificationGate, snsSubject, webhookSigningSecret, type FailureNotice, type GateDecision, type ReportForNotice } from "../../src/notify/index.js";
+import { parseConfigText } from "../../src/config/load.js";
+import { NotificationGate, snsSubject, webhookCredentials, webhookSigningSecret, type FailureNotice, type GateDecision, type ReportForNotice } from "../../src/notify/index.js";
+import { environmentWithConnection } from "../../src/runtime/lambda/connection.js";
 import { routeStrayOutput } from "../../src/util/logger.js";
 import { captureLogger } from "../helpers/logs.js";
 
@@ -236,5 +239,48 @@ describe("stray stderr output becomes log records", () => {
     assert.equal(console.warn, consoleWarn);
     assert.deepEqual(a.lines(), []);
     assert.deepEqual(b.lines().map((l) => l.msg), ["to b", "still to b"]);
+  });
+});
+
+describe("webhook credentials from the environment (headersFromEnv, queryFromEnv)", () => {
+  const hook = { headersFromEnv: { Authorization: "HOOK_AUTH" }, queryFromEnv: { token: "HOOK_TOKEN" } };
+
+  test("values come from the variables the config names; a missing one is config-invalid naming key and variable", () => {
+    assert.deepEqual(webhookCredentials(hook, { HOOK_AUTH: "Bearer b", HOOK_TOKEN: "t", SECRETBRIDGE_NOTIFY_SECRET: "k" }), {
+      signingSecret: "k",
+      headers: { Authorization: "Bearer b" },
+      query: { token: "t" },
+    });
+    assert.throws(
+      () => webhookCredentials(hook, { HOOK_AUTH: "", HOOK_TOKEN: "t" }),
+      (e: unknown) =>
+        e instanceof SyncError &&
+        e.errorClass === "config-invalid" &&
+        e.message === "notifications.webhook.headersFromEnv.Authorization: $HOOK_AUTH is not set (in the Lambda: notifyEnv.HOOK_AUTH in the connection secret)",
+    );
+    assert.throws(
+      () => webhookCredentials(hook, { HOOK_AUTH: "Bearer b\r\nX-Evil: 1", HOOK_TOKEN: "t" }),
+      (e: unknown) => e instanceof SyncError && e.message === "notifications.webhook.headersFromEnv.Authorization: $HOOK_AUTH holds a line break or control character; a header value is one line",
+    );
+  });
+
+  test("lenient (a notice about a failed setup): what is missing is left out instead of stopping the notice", () => {
+    assert.deepEqual(webhookCredentials({ ...hook, signingSecretEnv: "HOOK_KEY" }, { HOOK_TOKEN: "t" }, { lenient: true }), { headers: {}, query: { token: "t" } });
+  });
+
+  test("the Lambda fills the named variables from the connection secret's notifyEnv, and refuses a name the config does not use", () => {
+    const config = parseConfigText(
+      ["name: l", "source: { mount: kv }", "notifications:", "  webhook:", "    url: https://hooks.example.com/x", "    headersFromEnv: { Authorization: HOOK_AUTH }", "    queryFromEnv: { token: HOOK_TOKEN }", ""].join("\n"),
+    );
+    const env = environmentWithConnection({ PATH: "/bin" }, config, { vaultToken: "v", notifyEnv: { HOOK_AUTH: "Bearer b", HOOK_TOKEN: "t" } }, "conn");
+    assert.equal(env.HOOK_AUTH, "Bearer b");
+    assert.equal(env.HOOK_TOKEN, "t");
+    assert.throws(
+      () => environmentWithConnection({}, config, { vaultToken: "v", notifyEnv: { HOOK_AUTH: "Bearer b", NODE_OPTIONS: "--require /tmp/x.js" } }, "conn"),
+      (e: unknown) =>
+        e instanceof SyncError &&
+        e.errorClass === "config-invalid" &&
+        e.message === "the Vault connection secret conn: notifyEnv.NODE_OPTIONS is not a variable notifications.webhook names in headersFromEnv or queryFromEnv (it names HOOK_AUTH, HOOK_TOKEN)",
+    );
   });
 });

@@ -2,6 +2,7 @@
 // providers, runs the engine and renders the report; exit codes 0 / 1 / 2 as documented.
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
+import { literalCredentialWarnings } from "../../config/credentials.js";
 import { loadConfigFile } from "../../config/load.js";
 import { resolveConfig } from "../../config/resolve.js";
 import { notifyRun } from "../../notify/index.js";
@@ -101,6 +102,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
 
   withCommon(program.command("validate").description("check the config file and exit (no network)")).action(async (opts: CommonOptions) => {
     const resolved = resolveConfig(await loadConfigFile(opts.config), env);
+    for (const warning of literalCredentialWarnings(resolved.config)) output.err(`${opts.config}: warning: ${warning}`);
     output.out(`${opts.config}: valid. sync "${resolved.syncName}": ${resolved.mappings.map((m) => m.describe).join("; ")}`);
   });
 

@@ -1,10 +1,11 @@
 // The Lambda's credentials: a Secrets Manager secret the operator writes after deploying (nothing
 // secret is in the template or the package). Its fields become the environment the CLI would read
-// (VAULT_TOKEN, VAULT_SECRET_ID, VAULT_ADDR, the notification signing key), so the config file
-// decides the auth method exactly as it does for `secretbridge sync`.
+// (VAULT_TOKEN, VAULT_SECRET_ID, VAULT_ADDR, the notification signing key, the variables the
+// webhook's headers and query parameters are read from), so the config file decides the auth
+// method and the notification credentials exactly as it does for `secretbridge sync`.
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { z } from "zod";
-import type { Config } from "../../config/schema.js";
+import { httpUrl, type Config } from "../../config/schema.js";
 import { SyncError } from "../../core/errors.js";
 import { DEFAULT_SIGNING_SECRET_ENV } from "../../notify/webhook-notifier.js";
 
@@ -15,9 +16,14 @@ export const connectionSecretSchema = z.strictObject({
   /** An AppRole secret id, for `source.auth.method: approle` (the role id is in the config). */
   secretId: z.string().min(1).optional(),
   /** The source address, when the config sets none (lets an operator move the server without a deploy). */
-  vaultAddress: z.url({ protocol: /^https?$/ }).optional(),
+  vaultAddress: httpUrl("the token goes in vaultToken (or secretId)").optional(),
   /** The key that signs webhook notifications (`notifications.webhook`), when the config asks for signing. */
   notifySigningSecret: z.string().min(1).optional(),
+  /**
+   * Values of the variables `notifications.webhook.headersFromEnv` and `queryFromEnv` name
+   * (variable name: value): the webhook's credentials, kept out of the packaged config.
+   */
+  notifyEnv: z.record(z.string(), z.string().min(1)).optional(),
   /** Earlier releases wrote `auth` into this secret; only its secretId is still read from here. */
   auth: z.looseObject({ secretId: z.string().min(1).optional() }).optional(),
 });
@@ -67,6 +73,21 @@ export function environmentWithConnection(env: NodeJS.ProcessEnv, config: Config
   }
   if (secret.notifySigningSecret && config.notifications.webhook) {
     out[config.notifications.webhook.signingSecretEnv ?? DEFAULT_SIGNING_SECRET_ENV] = secret.notifySigningSecret;
+  }
+  if (secret.notifyEnv) {
+    // Only the variables the config reads the webhook's credentials from: a typo is named, and the
+    // secret cannot set anything else in the function's environment (NODE_OPTIONS, AWS_*).
+    const hook = config.notifications.webhook;
+    const named = [...new Set([...Object.values(hook?.headersFromEnv ?? {}), ...Object.values(hook?.queryFromEnv ?? {})])].sort();
+    for (const [variable, value] of Object.entries(secret.notifyEnv)) {
+      if (!named.includes(variable)) {
+        throw new SyncError(
+          "config-invalid",
+          `the Vault connection secret ${name}: notifyEnv.${variable} is not a variable notifications.webhook names in headersFromEnv or queryFromEnv (${named.length ? `it names ${named.join(", ")}` : "it names none"})`,
+        );
+      }
+      out[variable] = value;
+    }
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { SyncError } from "../../core/errors.js";
 import type { PushedChange } from "../../core/push.js";
 import { runMappings } from "../../engine/run.js";
 import { emptyCounts, type RunReport } from "../../engine/report.js";
-import { notifyAll, notifyRun, webhookSigningSecret } from "../../notify/index.js";
+import { notifyAll, notifyRun, webhookCredentials } from "../../notify/index.js";
 import { createLogger, type Logger } from "../../util/logger.js";
 import { awsClientConfig, buildNotifiers, wire } from "../wire.js";
 import { environmentWithConnection, readConnectionSecret } from "./connection.js";
@@ -115,13 +115,9 @@ async function setupFailure(error: unknown, config: Config | undefined, env: Nod
   };
   const topicArn = env[LAMBDA_ENV.snsTopic];
   const notifications: Pick<Config["notifications"], "sns" | "webhook"> = config?.notifications ?? (topicArn ? { sns: { topicArn } } : {});
-  let signing: string | undefined;
-  try {
-    signing = notifications.webhook ? webhookSigningSecret(notifications.webhook, env) : undefined;
-  } catch {
-    signing = undefined; // an unsigned notice beats none
-  }
-  const { notifiers, close } = buildNotifiers(notifications, config?.destination ?? {}, env, signing);
+  // What the environment lacks is left out: an unsigned notice, or one without a header, beats none.
+  const webhook = notifications.webhook ? webhookCredentials(notifications.webhook, env, { lenient: true }) : undefined;
+  const { notifiers, close } = buildNotifiers(notifications, config?.destination ?? {}, env, webhook);
   if (notifiers.length > 0) {
     const notice = { syncName: config?.name ?? "secretbridge", runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: { ...summary.counts }, failures: summary.failed };
     await notifyAll(notifiers, notice, logger);
