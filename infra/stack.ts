@@ -133,7 +133,7 @@ export class SecretBridgeStack extends Stack {
     const usesToken = !deploy.config.source.auth;
     const connectionSecret = new secretsmanager.Secret(this, "VaultConnectionSecret", {
       secretName: connectionSecretName,
-      description: 'How secretbridge logs in to Vault/OpenBao: {"vaultToken": ...} or {"secretId": ...}, optionally "vaultAddress"',
+      description: 'How secretbridge logs in to Vault/OpenBao: {"vaultToken": ...} or {"secretId": ...}, optionally "vaultAddress", "notifySigningSecret", "notifyEnv"',
       encryptionKey: key,
       secretStringValue: SecretValue.unsafePlainText(JSON.stringify(usesToken ? { vaultToken: "" } : deploy.config.source.auth?.method === "approle" ? { secretId: "" } : {})),
       removalPolicy: RemovalPolicy.RETAIN,
