@@ -16,7 +16,7 @@ import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { iamScopesFromConfig } from "../iam-scopes.js";
 import { wire } from "../wire.js";
-import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
+import { processOutput, renderActions, renderError, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
 import { packageVersion } from "./version.js";
 
 export const EXIT = { ok: 0, failures: 1, unusable: 2 } as const;
@@ -71,12 +71,12 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   let exitCode: number = EXIT.ok;
 
   // The runtime commands (plan, sync, serve) log. When stderr is not a TTY it carries one JSON
-  // object per line and nothing else, for log shippers: the logger's records, process warnings and
-  // library console output routed through it, and the error that ends the command.
-  let logger: Logger | undefined;
+  // object per line, for log shippers: the logger's records, process warnings and library console
+  // output routed through it. The error that ends a command is the one exception, on every
+  // command: a readable line, printed whatever the log level (see the catch below).
   let unroute: (() => void) | undefined;
   const loggerFor = (opts: CommonOptions): Logger => {
-    logger = context.logger ?? createLogger({
+    const logger = context.logger ?? createLogger({
         // On a terminal the table, the summary and the progress bar are the human output; logs
         // below warn would only tear the bar. Log shippers (not a TTY) get info.
         level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json || isTTY ? "warn" : "info"),
@@ -130,6 +130,9 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       );
       bar?.stop();
       await notifyRun(wiring.notifiers, report, logger);
+      // A run that could not start is a setup error like any other: one line on stderr (and the
+      // JSON error object), not a report of zero actions.
+      if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
       render(report, opts, output);
       exitCode = report.exitCode;
     } finally {
@@ -314,17 +317,28 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       output.out(JSON.stringify(policy, null, 2));
     });
 
+  // Whether the command asked for JSON on stdout; set before its action runs.
+  let json = argv.includes("--json");
+  program.hook("preAction", (_program, command) => {
+    json = Boolean((command.opts() as { json?: boolean }).json);
+  });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT.ok : EXIT.unusable;
+      if (error.exitCode === 0) return EXIT.ok;
+      // Commander has printed the usage error on stderr already.
+      if (json) output.out(renderError({ class: "usage", message: error.message.replace(/^error: /, "") }, EXIT.unusable));
+      return EXIT.unusable;
     }
-    const errorClass = isSyncError(error) ? error.errorClass : undefined;
-    const message = isSyncError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-    if (logger && !isTTY) logger.error(errorClass ? { errorClass } : {}, message);
-    else output.err(`secretbridge: ${errorClass ? `[${errorClass}] ` : ""}${message}`);
+    const failure = isSyncError(error)
+      ? { class: error.errorClass, message: error.message }
+      : { class: "unexpected", message: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
+    // Always, whatever the log level and whether stderr is a terminal: the one line a user reads.
+    output.err(`secretbridge: [${failure.class}] ${failure.message}`);
+    if (json) output.out(renderError(failure, EXIT.unusable));
     return EXIT.unusable;
   } finally {
     unroute?.();
@@ -336,6 +350,6 @@ function render(report: RunReport, opts: CommonOptions, output: Output): void {
     output.out(renderJson(report));
     return;
   }
-  if (!report.fatal) output.out(renderActions(report, Boolean(opts.all)));
+  output.out(renderActions(report, Boolean(opts.all)));
   output.out(renderSummary(report));
 }

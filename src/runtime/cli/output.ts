@@ -56,8 +56,7 @@ export function renderSummary(report: RunReport): string {
   const lines = [
     `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures${lifecycle.map((x) => `, ${x}`).join("")} (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
   ];
-  if (report.fatal) lines.push(`Stopped before writing anything: [${report.fatal.errorClass}] ${report.fatal.message}`);
-  if (report.failures.length > 0 && !report.fatal) {
+  if (report.failures.length > 0) {
     lines.push("Failures:");
     for (const f of report.failures) lines.push(`  - [${f.errorClass}] ${f.message}`);
   }
@@ -68,6 +67,14 @@ export function renderSummary(report: RunReport): string {
   }
   for (const n of report.notifications?.failed ?? []) lines.push(`Notification via ${n.kind} failed: ${n.message}`);
   return lines.join("\n");
+}
+
+/**
+ * JSON for machines when a command could not do its job (exit 2): what went wrong, by class. A
+ * message never carries a value (errors are built from names, paths and status codes).
+ */
+export function renderError(error: { class: string; message: string }, exitCode: number): string {
+  return JSON.stringify({ error, exitCode }, null, 2);
 }
 
 /** JSON for machines: the report as is (it holds no values). */

@@ -1,0 +1,83 @@
+// What a user sees from the built CLI (`bin/secretbridge.js` in a child process, real peers): which
+// source, account and Region a run targets, a scope that lists nothing, setup errors that always
+// end in one readable line, and failures printed once on a terminal. Run after `npm run build`.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { peersForThisFile } from "../helpers/harness.js";
+import { freePort, repoRoot } from "../helpers/peers.js";
+
+const bin = join(repoRoot, "bin", "secretbridge.js");
+const peers = peersForThisFile();
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the binary with stdout and stderr piped (not a TTY), as a CI job does. */
+function cli(args: string[], env: Record<string, string>): Promise<Result> {
+  assert.ok(existsSync(join(repoRoot, "dist", "src", "runtime", "cli", "main.js")), "run `npm run build` first (npm run test:integration does)");
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env }, cwd: tmpdir() }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+      peers.emitted.push(stdout, stderr);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const occurrences = (text: string, needle: string) => text.split(needle).length - 1;
+
+describe("setup errors: one readable line on stderr, whatever the log level; with --json an error object on stdout", () => {
+  test("a missing config file, with --json and --log-level silent", async () => {
+    const config = join(tmpdir(), "no-such-secretbridge.yaml");
+    const run = await cli(["sync", "-c", config, "--json", "--log-level", "silent"], {});
+    assert.equal(run.code, 2);
+    const message = `cannot read config file ${config}: ENOENT`;
+    assert.equal(run.stderr, `secretbridge: [config-invalid] ${message}\n`);
+    assert.deepEqual(JSON.parse(run.stdout), { error: { class: "config-invalid", message }, exitCode: 2 });
+  });
+
+  test("an AppRole login the source refuses, with --log-level silent and with --json", async () => {
+    const s = await peers.scenario();
+    const config = s.writeConfig({ sourceYaml: "  auth:\n    method: approle\n    roleId: no-such-role\n" });
+    const message = `${peers.bao.url} refused the approle credentials (HTTP 403): check source.auth.roleId and the secret id (secretIdFile or $VAULT_SECRET_ID): wrong, expired or used up`;
+    const silent = await cli(["plan", "-c", config, "--log-level", "silent"], { ...peers.moto.awsEnv, VAULT_SECRET_ID: "not-a-secret-id" });
+    assert.equal(silent.code, 2);
+    assert.equal(silent.stderr, `secretbridge: [source-auth] ${message}\n`);
+    const json = await cli(["plan", "-c", config, "--json"], { ...peers.moto.awsEnv, VAULT_SECRET_ID: "not-a-secret-id" });
+    assert.equal(json.code, 2);
+    assert.deepEqual(JSON.parse(json.stdout), { error: { class: "source-auth", message }, exitCode: 2 });
+    assert.equal(json.stderr.trimEnd().split("\n").at(-1), `secretbridge: [source-auth] ${message}`);
+  });
+
+  test("a static token the source refuses: the error once, on stderr, and the JSON error object", async () => {
+    const s = await peers.scenario();
+    const config = s.writeConfig();
+    const message = `${peers.bao.url} refused the token (invalid, expired or revoked): log in again or replace it`;
+    const human = await cli(["sync", "-c", config, "--log-level", "silent"], { ...peers.moto.awsEnv, VAULT_TOKEN: "bogus" });
+    assert.equal(human.code, 2);
+    assert.equal(human.stderr, `secretbridge: [source-auth] ${message}\n`);
+    assert.equal(occurrences(human.stdout, message), 0, human.stdout);
+    const json = await cli(["sync", "-c", config, "--json", "--log-level", "silent"], { ...peers.moto.awsEnv, VAULT_TOKEN: "bogus" });
+    assert.equal(json.code, 2);
+    const parsed = JSON.parse(json.stdout) as { error: unknown; exitCode: number };
+    assert.deepEqual([parsed.error, parsed.exitCode], [{ class: "source-auth", message }, 2]);
+    assert.equal(json.stderr, `secretbridge: [source-auth] ${message}\n`);
+  });
+
+  test("an unreachable source, logs on: JSON records, then the readable line last", async () => {
+    const s = await peers.scenario();
+    const config = s.writeConfig({ address: `http://127.0.0.1:${await freePort()}` });
+    const run = await cli(["plan", "-c", config], { ...peers.moto.awsEnv, VAULT_TOKEN: "t" });
+    assert.equal(run.code, 2);
+    const lines = run.stderr.trimEnd().split("\n");
+    assert.match(lines.at(-1) ?? "", /^secretbridge: \[source-unavailable\] .*ECONNREFUSED/);
+    for (const line of lines.slice(0, -1)) assert.equal(typeof (JSON.parse(line) as { level: number }).level, "number", line);
+  });
+});
