@@ -89,11 +89,12 @@ async function fileProblem(file: string): Promise<string | undefined> {
  * the first login or TLS handshake. The files are still read when used (a secret id file is read
  * again at every login): this proves the path, not the content.
  */
-async function checkConfigFiles(config: Config, origin: string): Promise<void> {
+async function checkConfigFiles(config: Config, origin: string, options: LoadOptions): Promise<void> {
   const source = config.source;
+  const secretIdFile = source.auth?.method === "approle" && !options.secretIdFileMayComeLater ? source.auth.secretIdFile : undefined;
   const files: [string, string | undefined][] = [
     ["source.tokenFile", source.tokenFile],
-    ["source.auth.secretIdFile", source.auth?.method === "approle" ? source.auth.secretIdFile : undefined],
+    ["source.auth.secretIdFile", secretIdFile],
     ["source.tls.caCertFile", source.tls?.caCertFile],
   ];
   const problems: string[] = [];
@@ -104,8 +105,16 @@ async function checkConfigFiles(config: Config, origin: string): Promise<void> {
   if (problems.length) throw new SyncError("config-invalid", `${origin} is invalid:\n${problems.join("\n")}`);
 }
 
+export interface LoadOptions {
+  /**
+   * `serve` logs in in the background and retries until the login works, so an AppRole secret id
+   * file that an agent writes after the service starts is not an error there.
+   */
+  secretIdFileMayComeLater?: boolean;
+}
+
 /** A config file, validated, its file paths anchored at its directory and checked to be readable. */
-export async function loadConfigFile(path: string): Promise<Config> {
+export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -114,6 +123,6 @@ export async function loadConfigFile(path: string): Promise<Config> {
     throw new SyncError("config-invalid", `cannot read config file ${path}: ${code}`);
   }
   const config = configFromFileText(text, path);
-  await checkConfigFiles(config, path);
+  await checkConfigFiles(config, path, options);
   return config;
 }

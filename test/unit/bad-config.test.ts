@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parseConfigText } from "../../src/config/load.js";
+import { loadConfigFile, parseConfigText } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { SyncError } from "../../src/core/errors.js";
 import { main } from "../../src/runtime/cli/main.js";
@@ -132,4 +132,12 @@ describe("files the config names (token, AppRole secret id, CA certificate)", ()
       assert.equal(out, "");
     });
   }
+
+  test("serve waits for an AppRole secret id file that is not there yet (its login retries); the other files must exist", async () => {
+    const later = join(dir, "later.yaml");
+    writeFileSync(later, "name: p\nsource:\n  mount: m\n  auth:\n    method: approle\n    roleId: r\n    secretIdFile: written-by-the-agent\n");
+    assert.equal((await loadConfigFile(later, { secretIdFileMayComeLater: true })).source.auth?.method, "approle");
+    await assert.rejects(loadConfigFile(later), { name: "SyncError", message: `${later} is invalid:\n  - source.auth.secretIdFile: ${join(dir, "written-by-the-agent")} does not exist` });
+    await assert.rejects(loadConfigFile(config, { secretIdFileMayComeLater: true }), { message: expected.replace(/\n {2}- source\.auth\.secretIdFile: .*/, "") });
+  });
 });

@@ -173,7 +173,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")
     .action(async (opts: CommonOptions) => {
       const logger = loggerFor(opts);
-      const config = await loadConfigFile(opts.config);
+      const config = await loadConfigFile(opts.config, { secretIdFileMayComeLater: true });
       const recorder = context.recorder ?? new ApiCallRecorder();
       const wiring = await wire(config, { env, recorder, logger, deferLogin: true });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
