@@ -81,3 +81,20 @@ describe("setup errors: one readable line on stderr, whatever the log level; wit
     for (const line of lines.slice(0, -1)) assert.equal(typeof (JSON.parse(line) as { level: number }).level, "number", line);
   });
 });
+
+describe("a scope that lists nothing", () => {
+  test("a sub-path typo: exit 0, and the summary and the JSON report warn, naming the mapping and where", async () => {
+    const s = await peers.scenario();
+    await s.put("team-a/db", { password: peers.secret("team-a") });
+    const config = s.writeConfig({ sourceYaml: "  path: tema-a" });
+    const env = { ...peers.moto.awsEnv, VAULT_TOKEN: await s.readOnlyToken() };
+    const warning = `source: ${s.mount}/tema-a lists no secrets: check source.mount and source.path for a typo`;
+    const human = await cli(["plan", "-c", config], env);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^\(no secrets in scope\)$/m);
+    assert.match(human.stdout, new RegExp(`^Warnings:\\n {2}- ${warning.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`, "m"));
+    const json = await cli(["plan", "-c", config, "--json"], env);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual((JSON.parse(json.stdout) as { warnings: string[] }).warnings, [warning]);
+  });
+});

@@ -60,10 +60,9 @@ export function renderSummary(report: RunReport): string {
     lines.push("Failures:");
     for (const f of report.failures) lines.push(`  - [${f.errorClass}] ${f.message}`);
   }
-  const warnings = report.results.flatMap((r) => r.action.warnings ?? []);
-  if (warnings.length > 0) {
+  if (report.warnings.length > 0) {
     lines.push("Warnings:");
-    for (const w of warnings) lines.push(`  - ${w}`);
+    for (const w of report.warnings) lines.push(`  - ${w}`);
   }
   for (const n of report.notifications?.failed ?? []) lines.push(`Notification via ${n.kind} failed: ${n.message}`);
   return lines.join("\n");
