@@ -2,6 +2,7 @@
 // source, account and Region a run targets, a scope that lists nothing, setup errors that always
 // end in one readable line, and failures printed once on a terminal. Run after `npm run build`.
 import assert from "node:assert/strict";
+import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +28,24 @@ function cli(args: string[], env: Record<string, string>): Promise<Result> {
       const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       peers.emitted.push(stdout, stderr);
       resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Runs the binary under a pseudo-terminal (util-linux `script`), as a user at a shell does: the
+ * CLI sees a TTY on stdout and stderr and logs in its readable form. Returns everything the
+ * terminal showed, colours removed, with plain newlines.
+ */
+function onTerminal(args: string[], env: Record<string, string>): Promise<Result> {
+  const command = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  return new Promise((resolve) => {
+    execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), TERM: "xterm", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env }, cwd: tmpdir() }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+      // eslint-disable-next-line no-control-regex
+      const shown = stdout.replace(/\x1b\[[0-9;]*m/g, "").replace(/\r\n/g, "\n");
+      peers.emitted.push(shown, stderr);
+      resolve({ code, stdout: shown, stderr });
     });
   });
 }
@@ -96,5 +115,23 @@ describe("a scope that lists nothing", () => {
     const json = await cli(["plan", "-c", config, "--json"], env);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual((JSON.parse(json.stdout) as { warnings: string[] }).warnings, [warning]);
+  });
+});
+
+describe("on a terminal", () => {
+  test("each failure is printed once, with its path and class", async () => {
+    const s = await peers.scenario();
+    await s.put("good", { v: peers.secret("good") });
+    await s.put("bad name", { v: peers.secret("bad") });
+    await s.put("taken", { v: peers.secret("taken") });
+    // Someone else's secret where "taken" would go: a failure whose message names the destination.
+    await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/taken`, SecretString: "not ours" }));
+    const run = await onTerminal(["sync", "-c", s.writeConfig()], { ...peers.moto.awsEnv, VAULT_TOKEN: await s.readOnlyToken() });
+    assert.equal(run.code, 1, run.stdout);
+    assert.equal(occurrences(run.stdout, "the name contains characters AWS does not allow"), 1, run.stdout);
+    assert.equal(occurrences(run.stdout, "exists without secretbridge ownership tags"), 1, run.stdout);
+    assert.match(run.stdout, /^ {2}- \[invalid-name\] bad name: the name contains characters AWS does not allow \(" "\)/m);
+    assert.match(run.stdout, new RegExp(`^ {2}- \\[conflict-unmanaged\\] ${s.prefix}/taken exists without secretbridge ownership tags`, "m"));
+    assert.match(run.stdout, /^Sync it: 1 created, 0 updated, 0 unchanged, 1 conflicts, 1 skipped, 2 failures /m);
   });
 });

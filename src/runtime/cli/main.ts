@@ -75,13 +75,13 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   // output routed through it. The error that ends a command is the one exception, on every
   // command: a readable line, printed whatever the log level (see the catch below).
   let unroute: (() => void) | undefined;
-  const loggerFor = (opts: CommonOptions): Logger => {
-    const logger = context.logger ?? createLogger({
-        // On a terminal the table, the summary and the progress bar are the human output; logs
-        // below warn would only tear the bar. Log shippers (not a TTY) get info.
-        level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json || isTTY ? "warn" : "info"),
-        pretty: isTTY,
-      });
+  const loggerFor = (opts: CommonOptions, command: "run" | "serve"): Logger => {
+    // On a terminal, plan and sync print a report that holds every failure and warning, each
+    // once: their log records would print each a second time (and tear the progress bar), so
+    // they are off unless asked for. `serve` has no report: its terminal shows warnings. Log
+    // shippers (not a TTY) get info, or warn beside --json.
+    const fallback = isTTY ? (command === "serve" ? "warn" : "silent") : opts.json ? "warn" : "info";
+    const logger = context.logger ?? createLogger({ level: opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? fallback, pretty: isTTY });
     unroute = routeStrayOutput(logger, { console: !isTTY });
     return logger;
   };
@@ -105,7 +105,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   });
 
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
-    const logger = loggerFor(opts);
+    const logger = loggerFor(opts, "run");
     const config = await loadConfigFile(opts.config);
     const wiring = await wire(config, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
     let bar: cliProgress.SingleBar | undefined;
@@ -172,7 +172,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")
     .action(async (opts: CommonOptions) => {
-      const logger = loggerFor(opts);
+      const logger = loggerFor(opts, "serve");
       const config = await loadConfigFile(opts.config, { secretIdFileMayComeLater: true });
       const recorder = context.recorder ?? new ApiCallRecorder();
       const wiring = await wire(config, { env, recorder, logger, deferLogin: true });

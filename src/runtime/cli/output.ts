@@ -1,7 +1,7 @@
 // Renders plans and reports for people (tables) and machines (JSON). Values are never part of a
 // report, so nothing here can print one; this is the only module allowed to write to stdout.
 import type { PlannedAction } from "../../core/model.js";
-import type { RunReport } from "../../engine/report.js";
+import type { Failure, RunReport } from "../../engine/report.js";
 import type { VerifyReport } from "../../engine/verify.js";
 
 export interface Output {
@@ -39,6 +39,12 @@ export function renderActions(report: RunReport, includeUnchanged: boolean): str
   return unchanged > 0 ? `(nothing to do: ${unchanged} unchanged; --all lists them)` : "(no secrets in scope)";
 }
 
+/** A failure's message, which names its secret (path or destination name); prefixed with the path when it does not. */
+function failureText(f: Failure): string {
+  const named = f.message.includes(f.path) || (f.destinationName !== undefined && f.message.includes(f.destinationName));
+  return named || !f.path ? f.message : `${f.path}: ${f.message}`;
+}
+
 export function renderSummary(report: RunReport): string {
   const c = report.counts;
   const verb = report.mode === "plan" ? "Plan" : "Sync";
@@ -58,7 +64,7 @@ export function renderSummary(report: RunReport): string {
   ];
   if (report.failures.length > 0) {
     lines.push("Failures:");
-    for (const f of report.failures) lines.push(`  - [${f.errorClass}] ${f.message}`);
+    for (const f of report.failures) lines.push(`  - [${f.errorClass}] ${failureText(f)}`);
   }
   if (report.warnings.length > 0) {
     lines.push("Warnings:");

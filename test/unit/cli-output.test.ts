@@ -1,0 +1,57 @@
+// What `plan` and `sync` print for people: the summary names every failure's secret and class
+// once, and lists the warnings of the run.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { emptyCounts, type RunReport } from "../../src/engine/report.js";
+import { renderSummary } from "../../src/runtime/cli/output.js";
+
+function report(overrides: Partial<RunReport>): RunReport {
+  return {
+    runId: "r1",
+    syncName: "prod",
+    mode: "sync",
+    startedAt: "2030-01-01T00:00:00.000Z",
+    finishedAt: "2030-01-01T00:00:01.000Z",
+    durationMs: 1000,
+    sourceMethod: "detailed-metadata-scan",
+    exitCode: 0,
+    counts: emptyCounts(),
+    results: [],
+    problems: [],
+    failures: [],
+    warnings: [],
+    timings: {},
+    ...overrides,
+  };
+}
+
+describe("renderSummary", () => {
+  test("every failure line names its secret: the path is added to a message that names neither path nor destination", () => {
+    const text = renderSummary(
+      report({
+        exitCode: 1,
+        counts: { ...emptyCounts(), failed: 3 },
+        failures: [
+          { path: "app/db", destinationName: "p/app/db", errorClass: "source-read-failed", message: "HTTP 500 from the source (3 attempts)" },
+          { path: "bad name", destinationName: "p/bad name", errorClass: "invalid-name", message: "bad name: the name contains characters AWS does not allow" },
+          { path: "taken", destinationName: "p/taken", errorClass: "conflict-unmanaged", message: "p/taken exists without secretbridge ownership tags" },
+        ],
+      }),
+    );
+    assert.deepEqual(text.split("\n").slice(1), [
+      "Failures:",
+      "  - [source-read-failed] app/db: HTTP 500 from the source (3 attempts)",
+      "  - [invalid-name] bad name: the name contains characters AWS does not allow",
+      "  - [conflict-unmanaged] p/taken exists without secretbridge ownership tags",
+    ]);
+  });
+
+  test("warnings are listed after the counts; the exit code they come with stays 0", () => {
+    const text = renderSummary(report({ warnings: ["source: kv/tema-a lists no secrets: check source.mount and source.path for a typo"] }));
+    assert.deepEqual(text.split("\n"), [
+      "Sync prod: 0 created, 0 updated, 0 unchanged, 0 conflicts, 0 skipped, 0 failures (1000 ms, source listing: detailed-metadata-scan)",
+      "Warnings:",
+      "  - source: kv/tema-a lists no secrets: check source.mount and source.path for a typo",
+    ]);
+  });
+});
