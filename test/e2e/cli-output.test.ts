@@ -135,3 +135,46 @@ describe("on a terminal", () => {
     assert.match(run.stdout, /^Sync it: 1 created, 0 updated, 0 unchanged, 1 conflicts, 1 skipped, 2 failures /m);
   });
 });
+
+describe("the target of a run, before its output", () => {
+  test("plan prints the source, mounts, AWS account, Region and prefixes first; --json reports them as target", async () => {
+    const s = await peers.scenario();
+    await s.put("app/db", { password: peers.secret("target") });
+    const config = s.writeConfig({ yaml: `mappings:\n  - mount: ${s.mount}\n    path: app\n    prefix: ${s.prefix}/app\n  - mount: ${s.mount}\n    path: web\n    prefix: ${s.prefix}/web\n` });
+    const env = { ...peers.moto.awsEnv, VAULT_TOKEN: await s.readOnlyToken() };
+    const human = await cli(["plan", "-c", config], env);
+    assert.equal(human.code, 0, human.stderr);
+    const lines = human.stdout.split("\n");
+    assert.deepEqual(lines.slice(0, 2), [
+      `Source: ${peers.bao.url}, mounts ${s.mount}/app, ${s.mount}/web`,
+      `Destination: AWS Secrets Manager, account 123456789012, Region us-east-1, prefixes ${s.prefix}/app/, ${s.prefix}/web/`,
+    ]);
+    assert.match(lines[2] ?? "", /^ACTION {2}SOURCE PATH/, "then the plan");
+    const json = await cli(["plan", "-c", config, "--json"], env);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual((JSON.parse(json.stdout) as { target: unknown }).target, {
+      source: { address: peers.bao.url, mounts: [`${s.mount}/app`, `${s.mount}/web`] },
+      destination: { service: "AWS Secrets Manager", account: "123456789012", region: "us-east-1", prefixes: [`${s.prefix}/app/`, `${s.prefix}/web/`] },
+    });
+  });
+
+  test("credentials in the source address are never shown; an account that cannot be read is 'unknown (<code>)' and the run goes on", async () => {
+    const s = await peers.scenario();
+    const port = new URL(peers.bao.url).port;
+    const config = s.writeConfig({ address: `http://alice:s3cr3t-pw@127.0.0.1:${port}` });
+    const run = await cli(["plan", "-c", config], { ...peers.moto.awsEnv, VAULT_TOKEN: await s.readOnlyToken(), AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${await freePort()}` });
+    assert.deepEqual(run.stdout.split("\n").slice(0, 2), [
+      `Source: http://127.0.0.1:${port}, mount ${s.mount}`,
+      `Destination: AWS Secrets Manager, account unknown (ECONNREFUSED), Region us-east-1, prefix ${s.prefix}/`,
+    ]);
+    assert.ok(!run.stdout.includes("s3cr3t-pw") && !run.stderr.includes("s3cr3t-pw"), `${run.stdout}\n${run.stderr}`);
+  });
+
+  test("with destination.assumeRole the account is the role's: the one the secrets are written into", async () => {
+    const s = await peers.scenario();
+    const config = s.writeConfig({ yaml: "  assumeRole:\n    roleArn: arn:aws:iam::111111111111:role/secretbridge-writer\n" });
+    const run = await cli(["plan", "-c", config, "--json"], { ...peers.moto.awsEnv, VAULT_TOKEN: await s.readOnlyToken() });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { target: { destination: { account: string } } }).target.destination.account, "111111111111");
+  });
+});

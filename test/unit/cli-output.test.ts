@@ -1,9 +1,10 @@
-// What `plan` and `sync` print for people: the summary names every failure's secret and class
-// once, and lists the warnings of the run.
+// What `plan` and `sync` print for people: where the run reads and writes (never with credentials),
+// and a summary that names every failure's secret and class once and lists the run's warnings.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { emptyCounts, type RunReport } from "../../src/engine/report.js";
-import { renderSummary } from "../../src/runtime/cli/output.js";
+import { renderSummary, renderTarget } from "../../src/runtime/cli/output.js";
+import { withoutUserinfo } from "../../src/util/url.js";
 
 function report(overrides: Partial<RunReport>): RunReport {
   return {
@@ -52,6 +53,27 @@ describe("renderSummary", () => {
       "Sync prod: 0 created, 0 updated, 0 unchanged, 0 conflicts, 0 skipped, 0 failures (1000 ms, source listing: detailed-metadata-scan)",
       "Warnings:",
       "  - source: kv/tema-a lists no secrets: check source.mount and source.path for a typo",
+    ]);
+  });
+});
+
+describe("the run's target", () => {
+  test("an address is shown without its userinfo, whatever it holds; everything else as written", () => {
+    assert.equal(withoutUserinfo("https://alice:s3cr3t@vault.example.com:8200"), "https://vault.example.com:8200");
+    assert.equal(withoutUserinfo("http://token@127.0.0.1:8200/sub?x=1"), "http://127.0.0.1:8200/sub?x=1");
+    assert.equal(withoutUserinfo("https://u:p@ss@vault:8200"), "https://vault:8200");
+    assert.equal(withoutUserinfo("https://vault.example.com:8200"), "https://vault.example.com:8200");
+    assert.equal(withoutUserinfo("https://vault/path@with-at"), "https://vault/path@with-at");
+  });
+
+  test("two lines: source (namespace when set) and destination, an unknown account and Region said as such", () => {
+    const text = renderTarget({
+      source: { address: "https://vault.example.com:8200", namespace: "team-a", mounts: ["kv/app"] },
+      destination: { service: "AWS Secrets Manager", account: null, accountUnknown: "CredentialsProviderError", region: null, prefixes: ["app/", "web/"] },
+    });
+    assert.deepEqual(text.split("\n"), [
+      "Source: https://vault.example.com:8200, namespace team-a, mount kv/app",
+      "Destination: AWS Secrets Manager, account unknown (CredentialsProviderError), Region unknown, prefixes app/, web/",
     ]);
   });
 });

@@ -9,14 +9,14 @@ import { isSyncError, SyncError } from "../../core/errors.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
-import type { RunMode, RunReport } from "../../engine/report.js";
+import type { RunMode } from "../../engine/report.js";
 import { bootstrapVault } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { iamScopesFromConfig } from "../iam-scopes.js";
-import { wire } from "../wire.js";
-import { processOutput, renderActions, renderError, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
+import { wire, type RunTarget } from "../wire.js";
+import { processOutput, renderActions, renderError, renderJson, renderSummary, renderTarget, renderVerify, type Output } from "./output.js";
 import { packageVersion } from "./version.js";
 
 export const EXIT = { ok: 0, failures: 1, unusable: 2 } as const;
@@ -69,6 +69,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const env = context.env ?? process.env;
   const isTTY = context.isTTY ?? Boolean(process.stderr.isTTY);
   let exitCode: number = EXIT.ok;
+  // What plan or sync targets, once known: also part of the JSON error object of a run that stops.
+  let target: RunTarget | undefined;
 
   // The runtime commands (plan, sync, serve) log. When stderr is not a TTY it carries one JSON
   // object per line, for log shippers: the logger's records, process warnings and library console
@@ -111,6 +113,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
     try {
+      target = await wiring.target();
+      if (!opts.json) output.out(renderTarget(target));
       const report = await runMappings(
         {
           destination: wiring.destination,
@@ -133,7 +137,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       // A run that could not start is a setup error like any other: one line on stderr (and the
       // JSON error object), not a report of zero actions.
       if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
-      render(report, opts, output);
+      if (opts.json) output.out(renderJson(report, target));
+      else output.out(`${renderActions(report, Boolean(opts.all))}\n${renderSummary(report)}`);
       exitCode = report.exitCode;
     } finally {
       bar?.stop();
@@ -338,18 +343,10 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       : { class: "unexpected", message: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
     // Always, whatever the log level and whether stderr is a terminal: the one line a user reads.
     output.err(`secretbridge: [${failure.class}] ${failure.message}`);
-    if (json) output.out(renderError(failure, EXIT.unusable));
+    if (json) output.out(renderError(failure, EXIT.unusable, target));
     return EXIT.unusable;
   } finally {
     unroute?.();
   }
 }
 
-function render(report: RunReport, opts: CommonOptions, output: Output): void {
-  if (opts.json) {
-    output.out(renderJson(report));
-    return;
-  }
-  output.out(renderActions(report, Boolean(opts.all)));
-  output.out(renderSummary(report));
-}

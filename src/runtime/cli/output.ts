@@ -3,6 +3,7 @@
 import type { PlannedAction } from "../../core/model.js";
 import type { Failure, RunReport } from "../../engine/report.js";
 import type { VerifyReport } from "../../engine/verify.js";
+import type { RunTarget } from "../wire.js";
 
 export interface Output {
   out(text: string): void;
@@ -78,13 +79,24 @@ export function renderSummary(report: RunReport): string {
  * JSON for machines when a command could not do its job (exit 2): what went wrong, by class. A
  * message never carries a value (errors are built from names, paths and status codes).
  */
-export function renderError(error: { class: string; message: string }, exitCode: number): string {
-  return JSON.stringify({ error, exitCode }, null, 2);
+export function renderError(error: { class: string; message: string }, exitCode: number, target?: RunTarget): string {
+  return JSON.stringify({ error, exitCode, ...(target ? { target } : {}) }, null, 2);
 }
 
-/** JSON for machines: the report as is (it holds no values). */
-export function renderJson(report: RunReport): string {
-  return JSON.stringify(report, null, 2);
+/** JSON for machines: the report as is (it holds no values), with the run's target first. */
+export function renderJson(report: RunReport, target: RunTarget): string {
+  return JSON.stringify({ target, ...report }, null, 2);
+}
+
+/** The lines printed before a plan or a run's table: where it reads and where it writes. */
+export function renderTarget(target: RunTarget): string {
+  const list = (one: string, many: string, items: string[]) => `${items.length === 1 ? one : many} ${items.join(", ")}`;
+  const s = target.source;
+  const d = target.destination;
+  return [
+    `Source: ${s.address}${s.namespace ? `, namespace ${s.namespace}` : ""}, ${list("mount", "mounts", s.mounts)}`,
+    `Destination: ${d.service}, account ${d.account ?? `unknown (${d.accountUnknown ?? "?"})`}, Region ${d.region ?? "unknown"}, ${list("prefix", "prefixes", d.prefixes)}`,
+  ].join("\n");
 }
 
 export function renderVerify(report: VerifyReport): string {
