@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { emptyCounts, type RunReport } from "../../src/engine/report.js";
+import { main } from "../../src/runtime/cli/main.js";
 import { renderSummary, renderTarget } from "../../src/runtime/cli/output.js";
 import { withoutUserinfo } from "../../src/util/url.js";
 
@@ -75,5 +76,16 @@ describe("the run's target", () => {
       "Source: https://vault.example.com:8200, namespace team-a, mount kv/app",
       "Destination: AWS Secrets Manager, account unknown (CredentialsProviderError), Region unknown, prefixes app/, web/",
     ]);
+  });
+});
+
+describe("a command that cannot start, with --json", () => {
+  test("a usage error: commander's message on stderr, and the JSON error object (class usage) on stdout", async () => {
+    let out = "";
+    let err = "";
+    const code = await main(["plan", "--json", "--no-such-flag"], { env: {}, isTTY: false, output: { out: (t) => void (out += t), err: (t) => void (err += t) } });
+    assert.equal(code, 2);
+    assert.match(err, /unknown option '--no-such-flag'/);
+    assert.deepEqual(JSON.parse(out), { error: { class: "usage", message: "unknown option '--no-such-flag'" }, exitCode: 2 });
   });
 });
