@@ -112,9 +112,14 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     const wiring = await wire(config, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
+    // Asked beside the run (the identity call can be slow where STS is out of reach) and printed as
+    // soon as it is known: in any case before the plan, which is printed at the end. Never rejects.
+    const targetKnown = wiring.target().then((known) => {
+      target = known;
+      if (!opts.json) output.out(renderTarget(known));
+      return known;
+    });
     try {
-      target = await wiring.target();
-      if (!opts.json) output.out(renderTarget(target));
       const report = await runMappings(
         {
           destination: wiring.destination,
@@ -133,15 +138,17 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         { mode, concurrency: config.sync.concurrency, ...(opts.forceDeletions ? { forceDeletions: true } : {}) },
       );
       bar?.stop();
+      const known = await targetKnown;
       await notifyRun(wiring.notifiers, report, logger);
       // A run that could not start is a setup error like any other: one line on stderr (and the
       // JSON error object), not a report of zero actions.
       if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
-      if (opts.json) output.out(renderJson(report, target));
+      if (opts.json) output.out(renderJson(report, known));
       else output.out(`${renderActions(report, Boolean(opts.all))}\n${renderSummary(report)}`);
       exitCode = report.exitCode;
     } finally {
       bar?.stop();
+      await targetKnown;
       await wiring.close();
     }
   };
@@ -338,9 +345,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       if (json) output.out(renderError({ class: "usage", message: error.message.replace(/^error: /, "") }, EXIT.unusable));
       return EXIT.unusable;
     }
-    const failure = isSyncError(error)
-      ? { class: error.errorClass, message: error.message }
-      : { class: "unexpected", message: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
+    const failure = isSyncError(error) ? { class: error.errorClass, message: error.message } : { class: "unexpected", message: error instanceof Error ? error.message : String(error) };
     // Always, whatever the log level and whether stderr is a terminal: the one line a user reads.
     output.err(`secretbridge: [${failure.class}] ${failure.message}`);
     if (json) output.out(renderError(failure, EXIT.unusable, target));
