@@ -18,6 +18,29 @@ const PREFIX = "hybrid-aws-secrets";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const keep = process.argv.includes("--keep");
 
+/** The line before the commands below (test/e2e/sandbox.test.ts finds them by it). */
+const LOOK_AROUND_HEADING = "Look for yourself (while the servers run: npm run sandbox -- --keep), from a shell:";
+
+/**
+ * Commands to look around with, for a fresh machine with only Node.js and Python 3: the CLI
+ * itself, boto3 from the peers' virtualenv (moto ships it; botocore reads AWS_DEFAULT_REGION, not
+ * AWS_REGION, so both are set) and the `bao` binary the peers installed. A test runs every one.
+ */
+function lookAround(o: { moto: string; bao: string; token: string; configPath: string }): string[] {
+  const python = (code: string) => `.peers/venv/bin/python -c '${code}'`;
+  return [
+    `cd ${repoRoot}`,
+    `export AWS_ENDPOINT_URL=${o.moto} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing`,
+    `export BAO_ADDR=${o.bao} BAO_TOKEN=${o.token}   # the read-only replication token`,
+    `node bin/secretbridge.js plan -c ${o.configPath} --all   # both sides by metadata: everything unchanged`,
+    `node bin/secretbridge.js verify -c ${o.configPath}   # both sides by value; prints verdicts, never values`,
+    `${python(`import boto3; [print(s["Name"], {t["Key"]: t["Value"] for t in s.get("Tags", [])}) for s in boto3.client("secretsmanager").list_secrets(Filters=[{"Key": "name", "Values": ["${PREFIX}/"]}])["SecretList"]]`)}   # the secrets in AWS (moto) and their tags`,
+    `${python(`import boto3; print(boto3.client("secretsmanager").get_secret_value(SecretId="${PREFIX}/first-secret-for-replication")["SecretString"])`)}   # a replicated value`,
+    `.peers/bin/bao kv get ${PREFIX}/first-secret-for-replication   # the same secret in OpenBao`,
+    `.peers/bin/bao kv get super-secret-engine/super-secret   # denied: the replication token cannot read it`,
+  ];
+}
+
 function heading(text: string): void {
   process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
 }
@@ -100,18 +123,9 @@ async function sandbox(): Promise<number> {
       const tags = Object.fromEntries((s.Tags ?? []).map((t) => [t.Key, t.Value]));
       process.stdout.write(`${s.Name}\n  version=${tags.version ?? "-"} managed-by=${tags["secretbridge:managed-by"] ?? "-"} sync=${tags["secretbridge:sync"] ?? "-"}\n`);
     }
+    process.stdout.write(`\n${LOOK_AROUND_HEADING}\n${lookAround({ moto: moto.url, bao: bao.url, token: boot.token, configPath }).map((line) => `  ${line}`).join("\n")}\n\n`);
     process.stdout.write(
-      [
-        "",
-        "Look for yourself (while the servers run: npm run sandbox -- --keep):",
-        `  export AWS_ENDPOINT_URL=${moto.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing`,
-        `  aws secretsmanager list-secrets --filters Key=name,Values=${PREFIX}/`,
-        `  aws secretsmanager get-secret-value --secret-id ${PREFIX}/first-secret-for-replication`,
-        `  export BAO_ADDR=${bao.url} BAO_TOKEN=${boot.token}`,
-        `  node bin/secretbridge.js plan -c ${configPath}`,
-        `  .peers/bin/bao kv get super-secret-engine/super-secret   # denied: the replication token cannot read it`,
-        "",
-      ].join("\n"),
+      "For the aws CLI instead of Python: .peers/venv/bin/pip install awscli, then .peers/venv/bin/aws secretsmanager list-secrets (same exports).\n",
     );
     if (keep) {
       process.stdout.write("Servers keep running; press Ctrl-C to stop them.\n");

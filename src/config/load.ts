@@ -1,6 +1,7 @@
 // Reads and validates a YAML config file. Errors name the key and what is wrong with it, and never
 // echo the value (a config may hold a token).
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
@@ -68,7 +69,52 @@ export function configFromFileText(text: string, path: string): Config {
   return anchorConfigPaths(parseConfigText(text, path), path);
 }
 
-export async function loadConfigFile(path: string): Promise<Config> {
+/** Why a file the config names cannot be read now, or undefined when it can. */
+async function fileProblem(file: string): Promise<string | undefined> {
+  try {
+    if ((await stat(file)).isDirectory()) return `${file} is a directory, not a file`;
+    await access(file, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return `${file} does not exist`;
+    if (code === "EACCES" || code === "EPERM") return `${file} is not readable by this user`;
+    return `${file} cannot be read (${code ?? "error"})`;
+  }
+}
+
+/**
+ * Every file the config names must be readable when it is loaded, so a typo in a path fails
+ * `validate` and stops `plan`, `sync` and `serve` at once, naming the key, instead of surfacing at
+ * the first login or TLS handshake. The files are still read when used (a secret id file is read
+ * again at every login): this proves the path, not the content.
+ */
+async function checkConfigFiles(config: Config, origin: string, options: LoadOptions): Promise<void> {
+  const source = config.source;
+  const secretIdFile = source.auth?.method === "approle" && !options.secretIdFileMayComeLater ? source.auth.secretIdFile : undefined;
+  const files: [string, string | undefined][] = [
+    ["source.tokenFile", source.tokenFile],
+    ["source.auth.secretIdFile", secretIdFile],
+    ["source.tls.caCertFile", source.tls?.caCertFile],
+  ];
+  const problems: string[] = [];
+  for (const [key, file] of files) {
+    const problem = file === undefined ? undefined : await fileProblem(file);
+    if (problem) problems.push(`  - ${key}: ${problem}`);
+  }
+  if (problems.length) throw new SyncError("config-invalid", `${origin} is invalid:\n${problems.join("\n")}`);
+}
+
+export interface LoadOptions {
+  /**
+   * `serve` logs in in the background and retries until the login works, so an AppRole secret id
+   * file that an agent writes after the service starts is not an error there.
+   */
+  secretIdFileMayComeLater?: boolean;
+}
+
+/** A config file, validated, its file paths anchored at its directory and checked to be readable. */
+export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -76,5 +122,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
     const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
     throw new SyncError("config-invalid", `cannot read config file ${path}: ${code}`);
   }
-  return configFromFileText(text, path);
+  const config = configFromFileText(text, path);
+  await checkConfigFiles(config, path, options);
+  return config;
 }

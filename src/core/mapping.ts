@@ -47,6 +47,8 @@ export interface ResolvedMapping extends Readonly<MappingSpec> {
    * our sync and source, this mount, a path in scope, and the name this mapping gives that path.
    */
   produced(secret: DestinationSecretMeta): boolean;
+  /** Where it reads, for messages: `mount` or `mount/sub-path`. */
+  readonly sourceScope: string;
   /** One line for logs and messages: `mount/sub-path -> prefix/`. */
   readonly describe: string;
 }
@@ -61,9 +63,11 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
   // inventory entry, which is a fresh object each run.
   const producedMemo = new WeakMap<DestinationSecretMeta, boolean>();
   const nameFor = (path: string, key?: string) => expandTemplate(template, spec.prefix, spec.source.mount, path, key ?? "");
+  const sourceScope = `${spec.source.mount}${spec.subPath ? `/${spec.subPath}` : ""}`;
   return {
     ...spec,
-    describe: `${spec.source.mount}${spec.subPath ? `/${spec.subPath}` : ""} -> ${spec.prefix}/`,
+    sourceScope,
+    describe: `${sourceScope} -> ${spec.prefix}/`,
     inScope,
     nameFor,
     produced(secret) {

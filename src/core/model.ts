@@ -128,6 +128,8 @@ export interface Plan {
   actions: PlannedAction[];
   /** Inventory-level problems (denied subtrees ...) carried into the report. */
   problems: InventoryProblem[];
+  /** Not failures, but worth a line in the report: e.g. a mapping whose scope lists nothing. */
+  warnings: string[];
 }
 
 /** `deferred`: a write not started because the run's deadline came first (the next run does it). */

@@ -263,7 +263,22 @@ export function planRun(inputs: MappingInventory[], facts: Facts, profile: Desti
     sourceMethod: inputs[0]?.source.method ?? "list-and-metadata",
     actions,
     problems: inputs.flatMap((i) => i.source.problems),
+    // A push lists only the paths it names, so an empty scope says nothing there.
+    warnings: options.targeted ? [] : inputs.flatMap(emptyScopeWarning),
   };
+}
+
+/**
+ * A mount or sub-path with a typo lists as empty instead of failing, and "(no secrets in scope)"
+ * with exit 0 hides it. Not a failure (a new mount may be empty), but said in the report, naming
+ * the mapping and the keys to check. An incomplete listing already fails with its reasons.
+ */
+function emptyScopeWarning({ mapping: m, source }: MappingInventory): string[] {
+  if (source.problems.length > 0) return [];
+  if (source.secrets.length === 0) return [`${m.label}: ${m.sourceScope} lists no secrets: check ${m.label}.mount and ${m.label}.path for a typo`];
+  if (source.secrets.some((s) => m.inScope(s.path))) return [];
+  const n = source.secrets.length;
+  return [`${m.label}: ${m.sourceScope} lists ${n} secret${n === 1 ? "" : "s"}, but none is in scope of the include/exclude globs`];
 }
 
 function baseOf(c: Candidate) {

@@ -7,6 +7,19 @@ import type { DestinationInventory, DestinationRef, PlannedAction } from "../cor
 import type { DestinationProfile } from "../core/profile.js";
 import type { RenderedValue } from "../core/value.js";
 
+/**
+ * Where a destination writes, as far as it can tell: shown before a run, so a valid but wrong
+ * account or Region is seen before anything is written.
+ */
+export interface DestinationTarget {
+  /** The service, for people: `AWS Secrets Manager`. */
+  service: string;
+  /** The account the credentials write into; null when it could not be read (`accountUnknown` says why). */
+  account: string | null;
+  accountUnknown?: string;
+  region: string | null;
+}
+
 /** One value read: the string, or why it could not be read (for that secret only). */
 export type ValueRead = { value: string } | { error: SyncError };
 
@@ -36,5 +49,7 @@ export interface SecretDestination {
    * (request tokens make value writes exactly-once). Throws SyncError naming the secret.
    */
   apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void>;
+  /** Where this destination writes. Never throws: what could not be found out is part of the answer. */
+  target(): Promise<DestinationTarget>;
   close(): Promise<void>;
 }

@@ -48,6 +48,8 @@ export interface RunReport {
   results: ActionResult[];
   problems: InventoryProblem[];
   failures: Failure[];
+  /** Not failures (the exit code stays 0): the plan's own (a scope that lists nothing) and each action's. */
+  warnings: string[];
   notifications?: { sent: string[]; failed: { kind: string; message: string }[] };
   /** Where the time went, in milliseconds. */
   timings: { validateMs?: number; inventoryMs?: number; planMs?: number; applyMs?: number };

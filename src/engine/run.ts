@@ -87,7 +87,7 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   const results = options.mode === "plan" ? plan.actions.map((action): ActionResult => ({ action, outcome: action.failure ? "failed" : "planned" })) : await applyPlan(plan, deps, bySource, options, log);
   timings.applyMs = Math.round(performance.now() - applyStart);
   const report = finish(runId, syncName, options.mode, started, timings, plan, results, plan.problems);
-  for (const warning of plan.actions.flatMap((a) => a.warnings ?? [])) log.warn(warning);
+  for (const warning of report.warnings) log.warn(warning);
   for (const failure of report.failures) {
     log.warn({ path: failure.path, destinationName: failure.destinationName, errorClass: failure.errorClass }, failure.message);
   }
@@ -298,6 +298,7 @@ function finish(
     results,
     problems,
     failures,
+    warnings: [...(plan?.warnings ?? []), ...results.flatMap((r) => r.action.warnings ?? [])],
     timings,
   };
 }

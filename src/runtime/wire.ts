@@ -7,9 +7,10 @@ import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { STSClient } from "@aws-sdk/client-sts";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
-import type { SecretDestination } from "../destinations/destination.js";
+import type { DestinationTarget, SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier, webhookCredentials, type WebhookCredentials } from "../notify/index.js";
 import {
@@ -25,6 +26,7 @@ import {
 } from "../sources/vault/index.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
+import { withoutUserinfo } from "../util/url.js";
 import type { MappingSource } from "../engine/run.js";
 
 export interface Wiring {
@@ -36,7 +38,19 @@ export interface Wiring {
   notifiers: Notifier[];
   /** The source's auth: usable (for readiness), and with a login, the keeper's counts. */
   sourceHealth(): SourceHealth;
+  /** What a run of this config targets: one identity call to the destination, nothing else. */
+  target(): Promise<RunTarget>;
   close(): Promise<void>;
+}
+
+/**
+ * Which source, mounts, account, Region and prefixes a run targets: printed before `plan` and
+ * `sync` output (and in their JSON), so a valid but wrong Region or account is seen at once.
+ */
+export interface RunTarget {
+  /** The address without credentials (userinfo is removed). */
+  source: { address: string; namespace?: string; mounts: string[] };
+  destination: DestinationTarget & { prefixes: string[] };
 }
 
 export interface WireOptions {
@@ -288,8 +302,19 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     retryMode: "standard",
     maxAttempts: d.maxAttempts,
   });
+  const stsEndpoint = endpointFor(env, "STS");
+  // The destination's own Region and credentials (an assumed role included): the account it names
+  // is the one the secrets go into. Short: it only labels the run.
+  const identity = new STSClient({
+    region: smClient.config.region,
+    credentials: smClient.config.credentials,
+    ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+  });
   const destination = new SecretsManagerDestination({
     client: smClient,
+    identity,
     rateLimits: d.rateLimits,
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
@@ -300,10 +325,19 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     destination,
     notifiers,
     sourceHealth: () => sourceHealth(keeper),
+    target: async () => ({
+      source: {
+        address: withoutUserinfo(connection.address),
+        ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+        mounts: [...new Set(resolved.mappings.map((m) => m.sourceScope))],
+      },
+      destination: { ...(await destination.target()), prefixes: [...new Set(resolved.mappings.map((m) => `${m.prefix}/`))] },
+    }),
     close: async () => {
       keeper?.close();
       await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);
       smClient.destroy();
+      identity.destroy();
       closeNotifiers();
     },
   };

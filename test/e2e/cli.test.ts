@@ -158,6 +158,6 @@ describe("secretbridge CLI (built binary)", () => {
     const r = await cli(["sync", "-c", config], { ...peers.moto.awsEnv, VAULT_ADDR: peers.bao.url, VAULT_TOKEN: "bogus" });
     emitted.push(r.stdout, r.stderr);
     assert.equal(r.code, 2);
-    assert.match(r.stdout, /Stopped before writing anything: \[source-auth\]/);
+    assert.match(r.stderr, /^secretbridge: \[source-auth\] .* refused the token/m);
   });
 });

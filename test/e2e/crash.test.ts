@@ -1,7 +1,8 @@
 // Crash convergence: the built CLI syncs through a proxy that SIGKILLs it at a seeded write, at 20
 // different points (half just before a write reaches AWS, half just after AWS applied it but
-// before the answer came back). After every kill a normal rerun must converge: destination equal
-// to source, no secret with more versions than source versions it went through, no half-tagged
+// before the answer came back; no later write reaches AWS, so every round is killed exactly at the
+// write its messages name). After every kill a normal rerun must converge: destination equal to
+// source, no secret with more versions than source versions it went through, no half-tagged
 // secret, nothing deleted.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -48,13 +49,13 @@ function runCli(config: string, env: Record<string, string>, onChild?: (c: Child
   });
 }
 
-async function checkConverged(s: Scenario, sourceVersions: Map<string, number>, values: Map<string, string>): Promise<void> {
+async function checkConverged(s: Scenario, sourceVersions: Map<string, number>, values: Map<string, string>, where: string): Promise<void> {
   const dest = await s.destination();
-  assert.equal(dest.size, sourceVersions.size, "every source secret exists once in the destination");
+  assert.equal(dest.size, sourceVersions.size, `${where}: every source secret exists once in the destination`);
   for (const [path, version] of sourceVersions) {
     const tags = dest.get(`${s.prefix}/${path}`);
-    assert.equal(tags?.["secretbridge:source-version"], String(version), `${path}: version tag`);
-    assert.equal(tags?.version, String(version), `${path}: legacy version tag`);
+    assert.equal(tags?.["secretbridge:source-version"], String(version), `${where}: ${path}: version tag`);
+    assert.equal(tags?.version, String(version), `${where}: ${path}: legacy version tag`);
   }
   const names = [...sourceVersions.keys()];
   for (let i = 0; i < names.length; i += 20) {
@@ -62,7 +63,7 @@ async function checkConverged(s: Scenario, sourceVersions: Map<string, number>, 
     const got = await peers.sm().send(new BatchGetSecretValueCommand({ SecretIdList: chunk.map((p) => `${s.prefix}/${p}`) }));
     for (const v of got.SecretValues ?? []) {
       const path = (v.Name ?? "").slice(s.prefix.length + 1);
-      assert.equal(v.SecretString, JSON.stringify({ v: values.get(path) }), `${path}: value`);
+      assert.equal(v.SecretString, JSON.stringify({ v: values.get(path) }), `${where}: ${path}: value`);
     }
   }
 }
@@ -81,34 +82,41 @@ test("SIGKILL at 20 seeded write points: every rerun converges without extra ver
   };
   await Promise.all(paths.map((p) => limit(() => write(p))));
   const token = await s.readOnlyToken();
-  let writes = 0;
-  let killAt = Infinity;
+  // The write this round's kill is named after (undefined for the reruns: no faults), whether it
+  // is killed after AWS applied that write, and the writes that reached AWS.
+  let killAt: number | undefined;
   let killAfterForward = false;
+  let writes = 0;
+  let forwarded = 0;
   let child: ChildProcess | undefined;
   const isWrite = (req: import("node:http").IncomingMessage) => WRITE_TARGETS.has(String(req.headers["x-amz-target"] ?? ""));
   const writeNumber = new WeakMap<import("node:http").IncomingMessage, number>();
   const proxy = new FaultProxy(peers.moto.url, {
-    // Before forwarding: count writes; in the "before" half the Nth write is dropped (never
-    // reaches AWS) and the process killed.
+    // Before forwarding: count writes. In the "before" half the Nth write is dropped (never
+    // reaches AWS) and the process killed; in both halves every write after the Nth is dropped
+    // too, so what AWS holds is exactly writes 1..N-1 (before) or 1..N (after), whatever the
+    // concurrency and however long the kill takes to land.
     reset: 1,
     only: (req) => {
-      if (!isWrite(req)) return false;
+      if (!isWrite(req) || killAt === undefined) return false;
       writes += 1;
       writeNumber.set(req, writes);
-      if (writes !== killAt || killAfterForward) return false;
-      child?.kill("SIGKILL");
+      if (writes < killAt || (writes === killAt && killAfterForward)) {
+        forwarded += 1;
+        return false;
+      }
+      if (writes === killAt) child?.kill("SIGKILL");
       return true;
     },
     // After AWS applied the Nth write, before the client hears back (the "after" half).
     afterForward: (req) => {
-      if (killAfterForward && writeNumber.get(req) === killAt) child?.kill("SIGKILL");
+      if (killAfterForward && killAt !== undefined && writeNumber.get(req) === killAt) child?.kill("SIGKILL");
     },
   });
   const proxyUrl = await proxy.start();
   const config = s.writeConfig({ yaml: "  rateLimits: { write: 10000, tag: 10000, list: 10000 }\nsync:\n  concurrency: 4\n" });
   const env = { ...peers.moto.awsEnv, AWS_ENDPOINT_URL: proxyUrl, VAULT_TOKEN: token };
   const rand = seeded(20261122);
-  let killed = 0;
   try {
     // First round creates 200 secrets; each later round changes 15 of them first.
     for (let round = 0; round < 20; round++) {
@@ -120,19 +128,21 @@ test("SIGKILL at 20 seeded write points: every rerun converges without extra ver
       }
       // A create is one call (tags inline); an update is a put and a tag.
       const expectedWrites = round === 0 ? 200 : 2 * changedCount;
-      killAt = 1 + Math.floor(rand() * expectedWrites);
+      const target = 1 + Math.floor(rand() * expectedWrites);
       killAfterForward = round % 2 === 1;
+      const where = `round ${round}: kill ${killAfterForward ? "after AWS applied" : "before"} write ${target} of ${expectedWrites}`;
       writes = 0;
+      forwarded = 0;
+      killAt = target;
       const first = await runCli(config, env, (c) => (child = c));
-      if (first.signal === "SIGKILL") killed += 1;
-      else process.stdout.write(`# round ${round}: no kill (killAt ${killAt}, writes seen ${writes}, expected ${expectedWrites}, exit ${first.code})\n`);
-      killAt = Infinity;
+      killAt = undefined;
+      assert.equal(first.signal, "SIGKILL", `${where}: not killed (exit ${first.code}, ${writes} writes seen)\n${first.out}`);
+      assert.equal(forwarded, killAfterForward ? target : target - 1, `${where}: the writes that reached AWS`);
       const rerun = await runCli(config, env);
-      assert.equal(rerun.code, 0, `round ${round} (kill at write ${killAt}): ${rerun.out}`);
+      assert.equal(rerun.code, 0, `${where}: the rerun failed\n${rerun.out}`);
       assert.doesNotMatch(rerun.out, /"msg":"deleted"/);
-      await checkConverged(s, versions, values);
+      await checkConverged(s, versions, values, where);
     }
-    assert.equal(killed, 20, `the kill landed in ${killed} of 20 rounds`);
     // Versions: never more than the source versions a secret went through.
     for (const [path, n] of versions) {
       const listed = await peers.sm().send(new ListSecretVersionIdsCommand({ SecretId: `${s.prefix}/${path}`, IncludeDeprecated: true }));

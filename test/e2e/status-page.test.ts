@@ -3,20 +3,20 @@
 // with their state and failure reasons, pages and filters them through the API, "Sync now"
 // triggers a full sync, and after a restart on the same state directory the history is still there.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { parseConfigText } from "../../src/config/load.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { launchChromium } from "../helpers/chromium.js";
 import { assertNoCanary } from "../helpers/harness.js";
 import { canary, startMoto, startOpenBao, type MotoPeer, type OpenBaoPeer } from "../helpers/peers.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 let bao: OpenBaoPeer;
 let moto: MotoPeer;
 let browser: Browser;
@@ -27,7 +27,8 @@ const stateDir = mkdtempSync(join(tmpdir(), "sb-page-state-"));
 const values = [canary("first"), canary("second")];
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/bootstrap.sh installs Debian's chromium (or set CHROMIUM_PATH)`);
+  // First: without a browser, fail at once (saying how to install it) before starting any peer.
+  browser = await launchChromium();
   [bao, moto] = await Promise.all([startOpenBao(), startMoto()]);
   await bao.mountKv("hybrid-aws-secrets");
   await bao.api("POST", "hybrid-aws-secrets/data/first-secret-for-replication", { data: { secrets: values[0] } });
@@ -39,10 +40,6 @@ before(async () => {
   service = new SyncService({ wiring, logger: silentLogger(), recorder, listen: { host: "127.0.0.1", port: 0 }, apiToken: "page-token", stateDir });
   url = `http://127.0.0.1:${(await service.start()).httpPort}/`;
   await service.idle();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
 });
 after(async () => {
   await browser?.close();

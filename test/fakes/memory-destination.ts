@@ -8,7 +8,7 @@ import type { DestinationProfile } from "../../src/core/profile.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import { awsSecretsManagerProfile } from "../../src/destinations/aws-secrets-manager/profile.js";
-import type { SecretDestination, ValueRead } from "../../src/destinations/destination.js";
+import type { DestinationTarget, SecretDestination, ValueRead } from "../../src/destinations/destination.js";
 
 /** The Secrets Manager operations the fake answers, named as in the AWS API (and in `calls`). */
 export type FakeOperation =
@@ -344,6 +344,10 @@ export class MemoryDestination implements SecretDestination {
         // unchanged, conflict, skip, drift: a plan never sends these to apply.
         throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing`, name);
     }
+  }
+
+  async target(): Promise<DestinationTarget> {
+    return { service: "in-memory Secrets Manager", account: "000000000000", region: "test-region-1" };
   }
 
   async close(): Promise<void> {

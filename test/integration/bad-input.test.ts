@@ -109,7 +109,7 @@ describe("bad input at run time", () => {
     noStack(v2);
     assert.equal(v2.code, 2, v2.stdout);
     assert.equal(awsWrites(v2.recorder), 0);
-    assert.match(v2.stdout, /Stopped before writing anything: \[config-invalid\] source\.kvVersion is 2 but mount .* is KV v1: fix source\.kvVersion \(or use auto\)/);
+    assert.match(v2.stderr, /^secretbridge: \[config-invalid\] source\.kvVersion is 2 but mount .* is KV v1: fix source\.kvVersion \(or use auto\)/);
   });
 
   test("a KV v2 mount configured as v1: exit 2, nothing written", async () => {
@@ -119,7 +119,7 @@ describe("bad input at run time", () => {
     noStack(v1);
     assert.equal(v1.code, 2);
     assert.equal(awsWrites(v1.recorder), 0);
-    assert.match(v1.stdout, /\[config-invalid\] source\.kvVersion is 1 but mount .* is KV v2/);
+    assert.match(v1.stderr, /^secretbridge: \[config-invalid\] source\.kvVersion is 1 but mount .* is KV v2/);
   });
 
   test("a mount that does not exist: exit 2 naming it", async () => {
@@ -127,7 +127,7 @@ describe("bad input at run time", () => {
     const run = await s.cli(["sync", "-c", s.writeConfig({ mount: "no-such-mount" })], peers.bao.rootToken);
     noStack(run);
     assert.equal(run.code, 2);
-    assert.match(run.stdout, /\[source-not-found\] mount no-such-mount does not exist/);
+    assert.match(run.stderr, /^secretbridge: \[source-not-found\] mount no-such-mount does not exist/);
   });
 
   test("a token without list permission: exit 2, nothing written", async () => {
@@ -140,6 +140,6 @@ describe("bad input at run time", () => {
     noStack(run);
     assert.equal(run.code, 2);
     assert.equal(awsWrites(run.recorder), 0);
-    assert.match(run.stdout, /Stopped before writing anything: \[(permission-denied|source-not-found)\]/);
+    assert.match(run.stderr, /^secretbridge: \[(permission-denied|source-not-found)\] /);
   });
 });

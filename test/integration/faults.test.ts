@@ -94,7 +94,7 @@ describe("faults", () => {
       assert.equal(run.code, 2);
       assert.equal(awsWrites(run.recorder), 0);
       assert.equal(run.recorder.count("vault", "lookup-self"), 3);
-      assert.match(run.stdout, /Stopped before writing anything: \[source-unavailable\] GET auth\/token\/lookup-self: HTTP 50[03]/);
+      assert.match(run.stderr, /^secretbridge: \[source-unavailable\] GET auth\/token\/lookup-self: HTTP 50[03]/);
     } finally {
       await vaultProxy.stop();
     }

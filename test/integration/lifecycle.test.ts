@@ -342,8 +342,8 @@ describe("mapping", () => {
     const yaml = ["mappings:", `  - mount: ${s.mount}`, `  - mount: ${s.mount}`, "    path: team", '    nameTemplate: "{prefix}/{path}"', ""].join("\n");
     const run = await s.cli(["plan", "-c", s.writeConfig({ yaml })], await s.readOnlyToken());
     assert.equal(run.code, 2);
-    // Not a TTY: the error that ends the run is a log record (stderr stays JSON only).
-    assert.match(run.logs, /"errorClass":"config-invalid".*mappings\[0\] \(.* -> dest-.*\/\) and mappings\[1\] \(.*\/team -> dest-.*\/\) overlap/);
+    // The one readable line a command that cannot start ends with, whatever the log level.
+    assert.match(run.stderr, /^secretbridge: \[config-invalid\] .*\n.*mappings\[0\] \(.* -> dest-.*\/\) and mappings\[1\] \(.*\/team -> dest-.*\/\) overlap/);
     assert.equal(run.recorder.count("aws", "ListSecrets"), 0);
   });
 

@@ -265,7 +265,7 @@ describe("unusable source: exit 2, nothing written", () => {
     assert.equal(run.code, 2);
     assert.equal(awsWrites(run.recorder), 0);
     assert.equal((await s.destination()).size, 0);
-    assert.match(run.stdout, /Stopped before writing anything: \[source-auth\]/);
+    assert.match(run.stderr, /^secretbridge: \[source-auth\] /);
   });
 
   test("source unreachable", async () => {
@@ -273,7 +273,7 @@ describe("unusable source: exit 2, nothing written", () => {
     const run = await s.cli(["sync", "-c", s.writeConfig({ address: "http://127.0.0.1:9" })], "whatever");
     assert.equal(run.code, 2);
     assert.equal(awsWrites(run.recorder), 0);
-    assert.match(run.stdout, /Stopped before writing anything: \[source-unavailable\]/);
+    assert.match(run.stderr, /^secretbridge: \[source-unavailable\] /);
   });
 
   test("destination unreachable", async () => {
@@ -283,7 +283,7 @@ describe("unusable source: exit 2, nothing written", () => {
     const run = await s.cli(["sync", "-c", s.writeConfig()], token, { AWS_ENDPOINT_URL: "http://127.0.0.1:9" });
     assert.equal(run.code, 2);
     assert.equal(run.recorder.count("vault", "read-data"), 0);
-    assert.match(run.stdout, /Stopped before writing anything: \[destination-unavailable\]/);
+    assert.match(run.stderr, /^secretbridge: \[destination-unavailable\] /);
   });
 });
 

@@ -1,10 +1,15 @@
 // Bad-input corpus, configuration half: every case is a config a user could write, with the exact
 // message they get. None may crash, none may echo a value.
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parseConfigText } from "../../src/config/load.js";
+import { loadConfigFile, parseConfigText } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { SyncError } from "../../src/core/errors.js";
+import { main } from "../../src/runtime/cli/main.js";
+import { silentLogger } from "../../src/util/logger.js";
 
 const base = "name: p\nsource:\n  mount: m\n";
 const cases: [string, string, RegExp][] = [
@@ -123,5 +128,40 @@ describe("bad configuration corpus", () => {
         assert.ok(!(error as Error).message.includes("s3cr3t-t0ken-v4lue"));
       }
     }
+  });
+});
+
+describe("files the config names (token, AppRole secret id, CA certificate)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sb-files-"));
+  mkdirSync(join(dir, "ca"));
+  const config = join(dir, "sb.yaml");
+  writeFileSync(
+    config,
+    "name: p\nsource:\n  address: http://127.0.0.1:1\n  mount: m\n  tokenFile: missing-token\n  auth:\n    method: approle\n    roleId: r\n    secretIdFile: missing-sid\n  tls:\n    caCertFile: ca\n",
+  );
+  const expected = [
+    `${config} is invalid:`,
+    `  - source.tokenFile: ${join(dir, "missing-token")} does not exist`,
+    `  - source.auth.secretIdFile: ${join(dir, "missing-sid")} does not exist`,
+    `  - source.tls.caCertFile: ${join(dir, "ca")} is a directory, not a file`,
+  ].join("\n");
+
+  for (const command of ["validate", "plan", "sync"]) {
+    test(`${command} refuses a config whose files are missing, naming each key and path, before any request`, async () => {
+      let out = "";
+      let err = "";
+      const code = await main([command, "-c", config], { env: {}, isTTY: false, logger: silentLogger(), output: { out: (t) => void (out += t), err: (t) => void (err += `${t}\n`) } });
+      assert.equal(code, 2);
+      assert.equal(err, `secretbridge: [config-invalid] ${expected}\n`);
+      assert.equal(out, "");
+    });
+  }
+
+  test("serve waits for an AppRole secret id file that is not there yet (its login retries); the other files must exist", async () => {
+    const later = join(dir, "later.yaml");
+    writeFileSync(later, "name: p\nsource:\n  mount: m\n  auth:\n    method: approle\n    roleId: r\n    secretIdFile: written-by-the-agent\n");
+    assert.equal((await loadConfigFile(later, { secretIdFileMayComeLater: true })).source.auth?.method, "approle");
+    await assert.rejects(loadConfigFile(later), { name: "SyncError", message: `${later} is invalid:\n  - source.auth.secretIdFile: ${join(dir, "written-by-the-agent")} does not exist` });
+    await assert.rejects(loadConfigFile(config, { secretIdFileMayComeLater: true }), { message: expected.replace(/\n {2}- source\.auth\.secretIdFile: .*/, "") });
   });
 });

@@ -251,6 +251,34 @@ describe("names and collisions", () => {
   });
 });
 
+describe("a scope that lists nothing", () => {
+  const inv = (m: ResolvedMapping, secrets: SourceSecretMeta[], problems: { path: string; errorClass: "permission-denied"; message: string }[] = []) => ({
+    mapping: m,
+    source: { secrets, problems, method: "detailed-metadata-scan" as const },
+    destination: { secrets: [] },
+  });
+
+  test("a sub-path or mount that lists nothing, or globs that match nothing, is a warning naming the mapping and where", () => {
+    const typo = mapping({ label: "mappings[0]", subPath: "tema-a", prefix: "a" });
+    const empty = mapping({ label: "mappings[1]", source: { ...spec.source, mount: "kv-empty" }, prefix: "b" });
+    const globs = mapping({ label: "mappings[2]", source: { ...spec.source, mount: "kv-c" }, include: ["prod/**"], prefix: "c" });
+    const fine = mapping({ label: "mappings[3]", source: { ...spec.source, mount: "kv-d" }, prefix: "d" });
+    const p = planRun([inv(typo, []), inv(empty, []), inv(globs, [src("dev/db"), src("dev/api")]), inv(fine, [src("db")])], emptyFacts(), profile);
+    assert.deepEqual(p.warnings, [
+      "mappings[0]: hybrid-aws-secrets/tema-a lists no secrets: check mappings[0].mount and mappings[0].path for a typo",
+      "mappings[1]: kv-empty lists no secrets: check mappings[1].mount and mappings[1].path for a typo",
+      "mappings[2]: kv-c lists 2 secrets, but none is in scope of the include/exclude globs",
+    ]);
+    assert.deepEqual(p.actions.map((a) => [a.mapping, a.type]), [["mappings[3]", "create"]]);
+  });
+
+  test("no warning for an incomplete listing (its failures say why) or for a push, which lists nothing by design", () => {
+    const m = mapping({ subPath: "team-a" });
+    assert.deepEqual(planRun([inv(m, [], [{ path: "team-a/x", errorClass: "permission-denied", message: "denied" }])], emptyFacts(), profile).warnings, []);
+    assert.deepEqual(planRun([inv(m, [])], emptyFacts(), profile, { targeted: true }).warnings, []);
+  });
+});
+
 describe("ownership across mappings", () => {
   test("nested prefixes: a mapping never deletes, marks or writes what another mapping produced", () => {
     const deleting = { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" as const }, blastRadius: { maxShare: 1, minCount: 0 } };

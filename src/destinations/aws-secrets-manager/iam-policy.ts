@@ -5,6 +5,9 @@
 // The input is plain data, one IamScope per mapping; this file knows nothing of the config file.
 // Everything is checked before anything is built: a policy that looks right but blocks itself (an
 // alias as a KMS resource, one Deny per prefix) is worse than an error.
+//
+// No statement for sts:GetCallerIdentity, which `plan` and `sync` call once to name the account in
+// their header: AWS requires no permission for it, and an explicit deny cannot block it.
 import { SyncError } from "../../core/errors.js";
 
 /** Secret-scoped Secrets Manager actions. ListSecrets and BatchGetSecretValue are authorised on `*`. */

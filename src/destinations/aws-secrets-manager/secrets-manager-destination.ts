@@ -21,6 +21,7 @@ import {
   type DescribeSecretResponse,
   type SecretListEntry,
 } from "@aws-sdk/client-secrets-manager";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
@@ -29,7 +30,7 @@ import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
-import type { SecretDestination, ValueRead } from "../destination.js";
+import type { DestinationTarget, SecretDestination, ValueRead } from "../destination.js";
 import { awsSecretsManagerProfile } from "./profile.js";
 import type { RateLimits } from "./api-families.js";
 import { awsErrorCode, classifyAwsError } from "./errors.js";
@@ -50,6 +51,11 @@ export interface SecretsManagerDestinationOptions {
   recorder?: ApiCallRecorder;
   /** Calls in flight at once for `describe` and `readValues` (the rate limiter still applies); default 8. */
   concurrency?: number;
+  /**
+   * Answers "which account" (`target`). Default: one built from the Secrets Manager client's own
+   * Region and credentials (an assumed role included), endpoint from the environment.
+   */
+  identity?: STSClient;
 }
 
 /** BatchGetSecretValue takes at most 20 secret ids per call. */
@@ -82,9 +88,11 @@ export class SecretsManagerDestination implements SecretDestination {
   private readonly client: SecretsManagerClient;
   private readonly ownsClient: boolean;
   private readonly concurrency: number;
+  private readonly identity: STSClient | undefined;
 
   constructor(options: SecretsManagerDestinationOptions = {}) {
     this.ownsClient = options.client === undefined;
+    this.identity = options.identity;
     this.concurrency = Math.max(1, options.concurrency ?? 8);
     this.client =
       options.client ??
@@ -98,6 +106,29 @@ export class SecretsManagerDestination implements SecretDestination {
       ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
       ...(options.recorder ? { recorder: options.recorder } : {}),
     });
+  }
+
+  /**
+   * The account from one sts:GetCallerIdentity with the credentials the writes use, and the
+   * Region the client resolved. GetCallerIdentity needs no IAM permission (an explicit deny cannot
+   * block it either), so the policies `iam-policy` generates have no statement for it.
+   */
+  async target(): Promise<DestinationTarget> {
+    let region: string | null = null;
+    try {
+      region = await this.client.config.region();
+    } catch {
+      // No Region configured: shown as unknown here; the run itself says what to set.
+    }
+    const sts = this.identity ?? new STSClient({ region: this.client.config.region, credentials: this.client.config.credentials, maxAttempts: 2 });
+    try {
+      const { Account } = await sts.send(new GetCallerIdentityCommand({}));
+      return Account ? { service: "AWS Secrets Manager", account: Account, region } : { service: "AWS Secrets Manager", account: null, accountUnknown: "no account in the answer", region };
+    } catch (error) {
+      return { service: "AWS Secrets Manager", account: null, accountUnknown: awsErrorCode(error), region };
+    } finally {
+      if (!this.identity) sts.destroy();
+    }
   }
 
   async validate(): Promise<void> {

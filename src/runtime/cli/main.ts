@@ -10,15 +10,15 @@ import { isSyncError, SyncError } from "../../core/errors.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
-import type { RunMode, RunReport } from "../../engine/report.js";
+import type { RunMode } from "../../engine/report.js";
 import { bootstrapVault, readCaCert, vaultAddress, vaultCaCertFile, vaultNamespace } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { createTerminalLogger } from "./terminal-logger.js";
 import { iamScopesFromConfig } from "../iam-scopes.js";
-import { wire } from "../wire.js";
-import { processOutput, renderActions, renderJson, renderSummary, renderVerify, type Output } from "./output.js";
+import { wire, type RunTarget } from "../wire.js";
+import { processOutput, renderActions, renderError, renderJson, renderSummary, renderTarget, renderVerify, type Output } from "./output.js";
 import { packageVersion } from "./version.js";
 
 export const EXIT = { ok: 0, failures: 1, unusable: 2 } as const;
@@ -72,17 +72,22 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   const env = context.env ?? process.env;
   const isTTY = context.isTTY ?? Boolean(process.stderr.isTTY);
   let exitCode: number = EXIT.ok;
+  // What plan or sync targets, once known: also part of the JSON error object of a run that stops.
+  let target: RunTarget | undefined;
 
   // The runtime commands (plan, sync, serve) log. When stderr is not a TTY it carries one JSON
-  // object per line and nothing else, for log shippers: the logger's records, process warnings and
-  // library console output routed through it, and the error that ends the command.
-  let logger: Logger | undefined;
+  // object per line, for log shippers: the logger's records, process warnings and library console
+  // output routed through it. The error that ends a command is the one exception, on every
+  // command: a readable line, printed whatever the log level (see the catch below).
   let unroute: (() => void) | undefined;
-  const loggerFor = (opts: CommonOptions): Logger => {
-    // On a terminal the table, the summary and the progress bar are the human output; logs
-    // below warn would only tear the bar. Log shippers (not a TTY) get info.
-    const level = opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? (opts.json || isTTY ? "warn" : "info");
-    logger = context.logger ?? (isTTY ? createTerminalLogger(level) : createLogger({ level }));
+  const loggerFor = (opts: CommonOptions, command: "run" | "serve"): Logger => {
+    // On a terminal, plan and sync print a report that holds every failure and warning, each
+    // once: their log records would print each a second time (and tear the progress bar), so
+    // they are off unless asked for. `serve` has no report: its terminal shows warnings. Log
+    // shippers (not a TTY) get info, or warn beside --json.
+    const fallback = isTTY ? (command === "serve" ? "warn" : "silent") : opts.json ? "warn" : "info";
+    const level = opts.logLevel ?? env.SECRETBRIDGE_LOG_LEVEL ?? fallback;
+    const logger = context.logger ?? (isTTY ? createTerminalLogger(level) : createLogger({ level }));
     unroute = routeStrayOutput(logger, { console: !isTTY });
     return logger;
   };
@@ -107,11 +112,18 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   });
 
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
-    const logger = loggerFor(opts);
+    const logger = loggerFor(opts, "run");
     const config = await loadConfigFile(opts.config);
     const wiring = await wire(config, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
+    // Asked beside the run (the identity call can be slow where STS is out of reach) and printed as
+    // soon as it is known: in any case before the plan, which is printed at the end. Never rejects.
+    const targetKnown = wiring.target().then((known) => {
+      target = known;
+      if (!opts.json) output.out(renderTarget(known));
+      return known;
+    });
     try {
       const report = await runMappings(
         {
@@ -131,11 +143,17 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         { mode, concurrency: config.sync.concurrency, ...(opts.forceDeletions ? { forceDeletions: true } : {}) },
       );
       bar?.stop();
+      const known = await targetKnown;
       await notifyRun(wiring.notifiers, report, logger);
-      render(report, opts, output);
+      // A run that could not start is a setup error like any other: one line on stderr (and the
+      // JSON error object), not a report of zero actions.
+      if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
+      if (opts.json) output.out(renderJson(report, known));
+      else output.out(`${renderActions(report, Boolean(opts.all))}\n${renderSummary(report)}`);
       exitCode = report.exitCode;
     } finally {
       bar?.stop();
+      await targetKnown;
       await wiring.close();
     }
   };
@@ -171,8 +189,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")
     .action(async (opts: CommonOptions) => {
-      const logger = loggerFor(opts);
-      const config = await loadConfigFile(opts.config);
+      const logger = loggerFor(opts, "serve");
+      const config = await loadConfigFile(opts.config, { secretIdFileMayComeLater: true });
       const recorder = context.recorder ?? new ApiCallRecorder();
       const wiring = await wire(config, { env, recorder, logger, deferLogin: true });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
@@ -321,28 +339,29 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       output.out(JSON.stringify(policy, null, 2));
     });
 
+  // Whether the command asked for JSON on stdout; set before its action runs.
+  let json = argv.includes("--json");
+  program.hook("preAction", (_program, command) => {
+    json = Boolean((command.opts() as { json?: boolean }).json);
+  });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT.ok : EXIT.unusable;
+      if (error.exitCode === 0) return EXIT.ok;
+      // Commander has printed the usage error on stderr already.
+      if (json) output.out(renderError({ class: "usage", message: error.message.replace(/^error: /, "") }, EXIT.unusable));
+      return EXIT.unusable;
     }
-    const errorClass = isSyncError(error) ? error.errorClass : undefined;
-    const message = isSyncError(error) ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-    if (logger && !isTTY) logger.error(errorClass ? { errorClass } : {}, message);
-    else output.err(`secretbridge: ${errorClass ? `[${errorClass}] ` : ""}${message}`);
+    const failure = isSyncError(error) ? { class: error.errorClass, message: error.message } : { class: "unexpected", message: error instanceof Error ? error.message : String(error) };
+    // Always, whatever the log level and whether stderr is a terminal: the one line a user reads.
+    output.err(`secretbridge: [${failure.class}] ${failure.message}`);
+    if (json) output.out(renderError(failure, EXIT.unusable, target));
     return EXIT.unusable;
   } finally {
     unroute?.();
   }
 }
 
-function render(report: RunReport, opts: CommonOptions, output: Output): void {
-  if (opts.json) {
-    output.out(renderJson(report));
-    return;
-  }
-  if (!report.fatal) output.out(renderActions(report, Boolean(opts.all)));
-  output.out(renderSummary(report));
-}

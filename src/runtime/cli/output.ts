@@ -1,8 +1,9 @@
 // Renders plans and reports for people (tables) and machines (JSON). Values are never part of a
 // report, so nothing here can print one; this is the only module allowed to write to stdout.
 import type { PlannedAction } from "../../core/model.js";
-import type { RunReport } from "../../engine/report.js";
+import type { Failure, RunReport } from "../../engine/report.js";
 import type { VerifyReport } from "../../engine/verify.js";
+import type { RunTarget } from "../wire.js";
 
 export interface Output {
   out(text: string): void;
@@ -39,6 +40,12 @@ export function renderActions(report: RunReport, includeUnchanged: boolean): str
   return unchanged > 0 ? `(nothing to do: ${unchanged} unchanged; --all lists them)` : "(no secrets in scope)";
 }
 
+/** A failure's message, which names its secret (path or destination name); prefixed with the path when it does not. */
+function failureText(f: Failure): string {
+  const named = f.message.includes(f.path) || (f.destinationName !== undefined && f.message.includes(f.destinationName));
+  return named || !f.path ? f.message : `${f.path}: ${f.message}`;
+}
+
 export function renderSummary(report: RunReport): string {
   const c = report.counts;
   const verb = report.mode === "plan" ? "Plan" : "Sync";
@@ -56,23 +63,40 @@ export function renderSummary(report: RunReport): string {
   const lines = [
     `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures${lifecycle.map((x) => `, ${x}`).join("")} (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
   ];
-  if (report.fatal) lines.push(`Stopped before writing anything: [${report.fatal.errorClass}] ${report.fatal.message}`);
-  if (report.failures.length > 0 && !report.fatal) {
+  if (report.failures.length > 0) {
     lines.push("Failures:");
-    for (const f of report.failures) lines.push(`  - [${f.errorClass}] ${f.message}`);
+    for (const f of report.failures) lines.push(`  - [${f.errorClass}] ${failureText(f)}`);
   }
-  const warnings = report.results.flatMap((r) => r.action.warnings ?? []);
-  if (warnings.length > 0) {
+  if (report.warnings.length > 0) {
     lines.push("Warnings:");
-    for (const w of warnings) lines.push(`  - ${w}`);
+    for (const w of report.warnings) lines.push(`  - ${w}`);
   }
   for (const n of report.notifications?.failed ?? []) lines.push(`Notification via ${n.kind} failed: ${n.message}`);
   return lines.join("\n");
 }
 
-/** JSON for machines: the report as is (it holds no values). */
-export function renderJson(report: RunReport): string {
-  return JSON.stringify(report, null, 2);
+/**
+ * JSON for machines when a command could not do its job (exit 2): what went wrong, by class. A
+ * message never carries a value (errors are built from names, paths and status codes).
+ */
+export function renderError(error: { class: string; message: string }, exitCode: number, target?: RunTarget): string {
+  return JSON.stringify({ error, exitCode, ...(target ? { target } : {}) }, null, 2);
+}
+
+/** JSON for machines: the report as is (it holds no values), with the run's target first. */
+export function renderJson(report: RunReport, target: RunTarget): string {
+  return JSON.stringify({ target, ...report }, null, 2);
+}
+
+/** The lines printed before a plan or a run's table: where it reads and where it writes. */
+export function renderTarget(target: RunTarget): string {
+  const list = (one: string, many: string, items: string[]) => `${items.length === 1 ? one : many} ${items.join(", ")}`;
+  const s = target.source;
+  const d = target.destination;
+  return [
+    `Source: ${s.address}${s.namespace ? `, namespace ${s.namespace}` : ""}, ${list("mount", "mounts", s.mounts)}`,
+    `Destination: ${d.service}, account ${d.account ?? `unknown (${d.accountUnknown ?? "?"})`}, Region ${d.region ?? "unknown"}, ${list("prefix", "prefixes", d.prefixes)}`,
+  ].join("\n");
 }
 
 export function renderVerify(report: VerifyReport): string {

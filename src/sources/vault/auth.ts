@@ -9,7 +9,8 @@ import { SyncError, type ErrorClass } from "../../core/errors.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { awsIamLoginPayload, type AwsCredentials } from "./aws-iam-login.js";
 import { readTokenFile } from "./credentials.js";
-import { displayAddress, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
+import { VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
+import { withoutUserinfo } from "../../util/url.js";
 
 export type VaultAuthConfig =
   | { method: "token"; token: string }
@@ -51,7 +52,7 @@ const REFUSED = [400, 401, 403, 404, 405];
 export async function login(settings: VaultClientSettings, auth: VaultAuthConfig): Promise<LoginResult> {
   const http = new VaultHttp({ ...settings, maxAttempts: 3 });
   const unreachable = (error: unknown): never => {
-    throw error instanceof SyncError ? error : new SyncError("source-unavailable", `${auth.method} login at ${displayAddress(settings.address)} failed`);
+    throw error instanceof SyncError ? error : new SyncError("source-unavailable", `${auth.method} login at ${withoutUserinfo(settings.address)} failed`);
   };
   try {
     if (auth.method === "token") {
@@ -70,7 +71,7 @@ export async function login(settings: VaultClientSettings, auth: VaultAuthConfig
       try {
         credentials = await (auth.credentials ?? fromNodeProviderChain())();
       } catch (error) {
-        throw new SyncError("source-auth", `aws login at ${displayAddress(settings.address)}: no AWS credentials to sign with (${(error as Error).name || "error"})`);
+        throw new SyncError("source-auth", `aws login at ${withoutUserinfo(settings.address)}: no AWS credentials to sign with (${(error as Error).name || "error"})`);
       }
       body = await awsIamLoginPayload({
         credentials,
@@ -83,7 +84,7 @@ export async function login(settings: VaultClientSettings, auth: VaultAuthConfig
     const res = await http.send<AuthBody>("login", "POST", path, { body, token: null, accept: REFUSED }).catch(unreachable);
     if (res.status !== 200) throw refused(settings.address, auth, res.status);
     const token = res.body?.auth?.client_token;
-    if (!token) throw new SyncError("source-auth", `${auth.method} login at ${displayAddress(settings.address)} returned no token`);
+    if (!token) throw new SyncError("source-auth", `${auth.method} login at ${withoutUserinfo(settings.address)} returned no token`);
     const result: LoginResult = { token, ttlSeconds: res.body.auth?.lease_duration ?? 0, renewable: res.body.auth?.renewable ?? false };
     // The login answer has no max TTL; lookup-self shows an explicit one. Best effort: a policy
     // without lookup-self only costs the keeper its early warning.
@@ -118,7 +119,7 @@ function refused(address: string, auth: VaultAuthConfig, status: number): SyncEr
         : auth.method === "aws"
           ? ": check source.auth.role and that the role is bound to this IAM principal"
           : "";
-  return new SyncError("source-auth", `${displayAddress(address)} refused the ${auth.method} credentials (HTTP ${status})${hint}`);
+  return new SyncError("source-auth", `${withoutUserinfo(address)} refused the ${auth.method} credentials (HTTP ${status})${hint}`);
 }
 
 /** Fraction of the TTL left below which the keeper logs in again instead of renewing. */
@@ -329,7 +330,7 @@ export class TokenKeeper implements TokenSource {
   /** Logs in again now (once, however many callers ask at the same time). */
   relogin(reason: string): Promise<void> {
     const relogin = this.options.relogin;
-    if (!relogin) return Promise.reject(new SyncError("source-auth", `the token at ${displayAddress(this.settings.address)} cannot be replaced: no login method is configured`));
+    if (!relogin) return Promise.reject(new SyncError("source-auth", `the token at ${withoutUserinfo(this.settings.address)} cannot be replaced: no login method is configured`));
     this.inflight ??= (async () => {
       try {
         const result = await relogin.login();
@@ -341,7 +342,7 @@ export class TokenKeeper implements TokenSource {
         this.options.onEvent?.({ type: "logged-in", method: this.method, ttlSeconds: result.ttlSeconds, reason });
         this.plan();
       } catch (error) {
-        const failure = error instanceof SyncError ? error : new SyncError("source-auth", `${this.method} login at ${displayAddress(this.settings.address)} failed`);
+        const failure = error instanceof SyncError ? error : new SyncError("source-auth", `${this.method} login at ${withoutUserinfo(this.settings.address)} failed`);
         this.loginDue = reason;
         this.failures += 1;
         const retryInMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** (this.failures - 1));
@@ -431,10 +432,10 @@ export class TokenKeeper implements TokenSource {
       } catch (error) {
         const failure =
           error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-auth")
-            ? new SyncError("source-auth", `token renewal at ${displayAddress(this.settings.address)} refused (${error.message.replace(/^[A-Z]+ \S+: /, "").replace(/ \(.*$/, "")})`)
+            ? new SyncError("source-auth", `token renewal at ${withoutUserinfo(this.settings.address)} refused (${error.message.replace(/^[A-Z]+ \S+: /, "").replace(/ \(.*$/, "")})`)
             : error instanceof SyncError
               ? error
-              : new SyncError("source-auth", `token renewal at ${displayAddress(this.settings.address)} failed`);
+              : new SyncError("source-auth", `token renewal at ${withoutUserinfo(this.settings.address)} failed`);
         if (!this.options.relogin) {
           this.failures += 1;
           const retryInMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** (this.failures - 1));

@@ -6,6 +6,7 @@
 import { Agent, request, type Dispatcher } from "undici";
 import { SyncError, type ErrorClass } from "../../core/errors.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
+import { withoutUserinfo } from "../../util/url.js";
 
 export interface VaultTlsOptions {
   caCertPem?: string;
@@ -32,22 +33,6 @@ export interface TokenSource {
 /** A fixed token (config, env): never refreshed. */
 export function staticToken(token: string | undefined): TokenSource {
   return { current: () => token };
-}
-
-/**
- * The address as messages show it: without the URL's userinfo (`https://user:pass@host`), which
- * would otherwise travel into every error, log line and report that names the server.
- */
-export function displayAddress(address: string): string {
-  try {
-    const url = new URL(address);
-    if (!url.username && !url.password) return address;
-    url.username = "";
-    url.password = "";
-    return url.toString().replace(/\/$/, "");
-  } catch {
-    return address.replace(/\/\/[^/@]*@/, "//");
-  }
 }
 
 export interface VaultHttpOptions {
@@ -110,7 +95,7 @@ export class VaultHttp {
 
   constructor(private readonly options: VaultHttpOptions) {
     this.base = options.address.replace(/\/+$/, "");
-    this.shown = displayAddress(this.base);
+    this.shown = withoutUserinfo(this.base);
     this.tokens = typeof options.token === "object" ? options.token : staticToken(options.token);
     const tls = options.tls;
     this.dispatcher = new Agent({

@@ -13,7 +13,8 @@ import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
 import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../source.js";
-import { displayAddress, isTimeout, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
+import { isTimeout, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
+import { withoutUserinfo } from "../../util/url.js";
 
 export interface VaultSourceOptions {
   address: string;
@@ -105,7 +106,7 @@ export class VaultKvSource implements SecretSource {
     this.capabilities = { kvVersion, recursiveMetadataScan: method === "detailed-metadata-scan", listingMethod: method };
     if (!ttlKnown) {
       this.options.logger?.info(
-        { address: displayAddress(this.options.address), mount: this.options.mount },
+        { address: withoutUserinfo(this.options.address), mount: this.options.mount },
         "the Vault token's TTL is unknown (its policy does not allow auth/token/lookup-self): secretbridge cannot tell when it expires and does not renew it",
       );
     }
@@ -126,7 +127,7 @@ export class VaultKvSource implements SecretSource {
     const isStatic = typeof token === "string" || !token.loggedIn;
     // The mount list below answers a request without a token too, so it proves nothing then.
     if (!(typeof token === "string" ? token : token.current())) {
-      throw new SyncError("source-auth", `no token to send to ${displayAddress(this.options.address)} yet: the login has not succeeded`);
+      throw new SyncError("source-auth", `no token to send to ${withoutUserinfo(this.options.address)} yet: the login has not succeeded`);
     }
     try {
       const self = await this.http.send<{ data?: TokenInfo }>("lookup-self", "GET", "auth/token/lookup-self", { accept: [403] });
@@ -141,7 +142,7 @@ export class VaultKvSource implements SecretSource {
       return !isStatic;
     } catch (error) {
       if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-auth")) {
-        throw new SyncError("source-auth", `${displayAddress(this.options.address)} refused the token: it is invalid, expired or revoked (not a policy problem): log in again or replace it`);
+        throw new SyncError("source-auth", `${withoutUserinfo(this.options.address)} refused the token: it is invalid, expired or revoked (not a policy problem): log in again or replace it`);
       }
       throw error;
     }
@@ -155,7 +156,7 @@ export class VaultKvSource implements SecretSource {
       if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-not-found")) {
         throw new SyncError(
           "source-not-found",
-          `mount ${this.options.mount} does not exist on ${displayAddress(this.options.address)}, or the token's policy allows nothing on it: check source.mount, and grant "read" and "list" on "${this.options.mount}/*"`,
+          `mount ${this.options.mount} does not exist on ${withoutUserinfo(this.options.address)}, or the token's policy allows nothing on it: check source.mount, and grant "read" and "list" on "${this.options.mount}/*"`,
         );
       }
       throw error;
