@@ -78,7 +78,7 @@ describe("setup errors: one readable line on stderr, whatever the log level; wit
   test("a static token the source refuses: the error once, on stderr, and the JSON error object", async () => {
     const s = await peers.scenario();
     const config = s.writeConfig();
-    const message = `${peers.bao.url} refused the token (invalid, expired or revoked): log in again or replace it`;
+    const message = `${peers.bao.url} refused the token: it is invalid, expired or revoked (not a policy problem): log in again or replace it`;
     const human = await cli(["sync", "-c", config, "--log-level", "silent"], { ...peers.moto.awsEnv, VAULT_TOKEN: "bogus" });
     assert.equal(human.code, 2);
     assert.equal(human.stderr, `secretbridge: [source-auth] ${message}\n`);
@@ -158,16 +158,21 @@ describe("the target of a run, before its output", () => {
     });
   });
 
-  test("credentials in the source address are never shown; an account that cannot be read is 'unknown (<code>)' and the run goes on", async () => {
+  test("credentials in the source address are refused and never shown; an account that cannot be read is 'unknown (<code>)' and the run goes on", async () => {
     const s = await peers.scenario();
     const port = new URL(peers.bao.url).port;
-    const config = s.writeConfig({ address: `http://alice:s3cr3t-pw@127.0.0.1:${port}` });
+    const withPassword = s.writeConfig({ address: `http://alice:s3cr3t-pw@127.0.0.1:${port}` });
+    const refused = await cli(["plan", "-c", withPassword], { ...peers.moto.awsEnv, VAULT_TOKEN: await s.readOnlyToken() });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /\[config-invalid\][^]*source\.address: must not hold a user name or password/);
+    assert.ok(!refused.stdout.includes("s3cr3t-pw") && !refused.stderr.includes("s3cr3t-pw"), `${refused.stdout}\n${refused.stderr}`);
+
+    const config = s.writeConfig();
     const run = await cli(["plan", "-c", config], { ...peers.moto.awsEnv, VAULT_TOKEN: await s.readOnlyToken(), AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${await freePort()}` });
     assert.deepEqual(run.stdout.split("\n").slice(0, 2), [
       `Source: http://127.0.0.1:${port}, mount ${s.mount}`,
       `Destination: AWS Secrets Manager, account unknown (ECONNREFUSED), Region us-east-1, prefix ${s.prefix}/`,
     ]);
-    assert.ok(!run.stdout.includes("s3cr3t-pw") && !run.stderr.includes("s3cr3t-pw"), `${run.stdout}\n${run.stderr}`);
   });
 
   test("with destination.assumeRole the account is the role's: the one the secrets are written into", async () => {
