@@ -32,7 +32,7 @@ describe("namespace from the environment", () => {
 
     const rootNamespace = await s.cli(["sync", "-c", config], peers.bao.rootToken);
     assert.equal(rootNamespace.code, 2, "without a namespace the mount is not there");
-    assert.match(rootNamespace.stdout, new RegExp(`mount ${mount} does not exist`));
+    assert.match(rootNamespace.stderr, new RegExp(`mount ${mount} does not exist`));
 
     const fromEnv = await s.cli(["sync", "-c", config], peers.bao.rootToken, { VAULT_NAMESPACE: namespace });
     assert.equal(fromEnv.code, 0, fromEnv.stdout + fromEnv.stderr);
@@ -79,7 +79,7 @@ describe("CA certificate from the environment", () => {
 
       const untrusted = await s.cli(["sync", "-c", config], tlsBao.rootToken);
       assert.equal(untrusted.code, 2);
-      assert.match(untrusted.stdout, /certificate is not trusted: set source\.tls\.caCertFile/);
+      assert.match(untrusted.stderr, /certificate is not trusted: set source\.tls\.caCertFile/);
 
       const trusted = await s.cli(["sync", "-c", config], tlsBao.rootToken, { VAULT_CACERT: caFile });
       assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
@@ -94,8 +94,7 @@ describe("CA certificate from the environment", () => {
 
       const missing = await s.cli(["sync", "-c", config], tlsBao.rootToken, { VAULT_CACERT: join(s.dir, "missing.pem") });
       assert.equal(missing.code, 2);
-      const logged = missing.logs.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { errorClass?: string; msg?: string });
-      assert.deepEqual(logged.at(-1), { ...logged.at(-1), errorClass: "config-invalid", msg: `$VAULT_CACERT: cannot read ${join(s.dir, "missing.pem")}: ENOENT` });
+      assert.equal(missing.stderr, `secretbridge: [config-invalid] $VAULT_CACERT: cannot read ${join(s.dir, "missing.pem")}: ENOENT\n`);
     } finally {
       await tlsBao.stop();
     }
