@@ -2,7 +2,7 @@
 // unknown keys are errors, so a typo never silently falls back to a default.
 import { z } from "zod";
 import { nameShapeProblem, templateProblem } from "../core/naming.js";
-import { pathProblem } from "../core/paths.js";
+import { mountProblem, pathProblem } from "../core/paths.js";
 import { allowEntryProblem, DEFAULT_AUDIT_ALLOW_FROM, DEFAULT_AUDIT_IDLE_TIMEOUT_MS, DEFAULT_AUDIT_MAX_CONNECTIONS, DEFAULT_AUDIT_MAX_LINE_BYTES } from "../runtime/service/audit-stream.js";
 import { scheduleProblem } from "../runtime/service/schedule.js";
 
@@ -38,7 +38,10 @@ const mountSchema = z
   .string()
   .min(1)
   .regex(/^[^/\s][^\s]*[^/\s]$|^[^/\s]$/, "a mount path without leading or trailing slashes, e.g. hybrid-aws-secrets")
-  .refine((mount) => pathProblem(mount) === undefined, "a mount path without empty, . or .. segments or control characters");
+  .superRefine((mount, ctx) => {
+    const problem = mountProblem(mount);
+    if (problem) ctx.addIssue({ code: "custom", message: `a mount path without empty, . or .. segments, control characters, ? # % \\ " * or white space (${problem})` });
+  });
 
 const pathSchema = z.string().superRefine((path, ctx) => {
   const problem = path === "" ? undefined : pathProblem(path);

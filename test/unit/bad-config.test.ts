@@ -84,6 +84,12 @@ const cases: [string, string, RegExp][] = [
   ["path with a .. segment", base + "  path: team/../other\n", /source\.path: a sub-path .*"\.\." segment/],
   ["mapping path with a . segment", base + "mappings:\n  - mount: m\n    path: a/./b\n", /mappings\[0\]\.path: a sub-path .*"\." segment/],
   ["mount with a .. segment", "name: p\nsource:\n  mount: kv/../sys\n", /source\.mount: a mount path without empty, \. or \.\. segments/],
+  ["mount with a query", 'name: p\nsource:\n  mount: "kv?list=true"\n', /source\.mount: a mount path without .*\(the mount has "\?" in it; a mount name has none of \? # % \\ " \* or white space\)/],
+  ["mount with a fragment", 'name: p\nsource:\n  mount: "kv#x"\n', /source\.mount: .*\(the mount has "#" in it/],
+  ["mount with a percent-encoded ..", 'name: p\nsource:\n  mount: "%2e%2e"\n', /source\.mount: .*\(the mount has "%" in it/],
+  ["mapping mount with a percent-encoded ..", base + 'mappings:\n  - mount: "kv/%2e%2e/sys"\n', /mappings\[0\]\.mount: .*\(the mount has "%" in it/],
+  ["mount that is a . segment", 'name: p\nsource:\n  mount: "."\n', /source\.mount: .*\(the mount has a "\." segment\)/],
+  ["mount with a control character", 'name: p\nsource:\n  mount: "kv\\u0007"\n', /source\.mount: .*\(the mount contains control characters\)/],
   ["prefix with a .. segment", base + "destination:\n  prefix: a/../b\n", /destination\.prefix: must not have empty, \. or \.\. segments/],
   ["source id with a space", base + "  id: on prem\n", /source\.id: 1-64 characters/],
   [
