@@ -120,6 +120,18 @@ describe("bad configuration corpus", () => {
       assert.throws(() => parseConfigText(text, "sb.yaml"), (error: Error) => error instanceof SyncError && !error.message.includes("pa55w0rd-v4lue"));
     }
   });
+  test("an address with a password from $BAO_ADDR or $VAULT_ADDR is refused where the address is resolved, and never echoed", () => {
+    for (const variable of ["BAO_ADDR", "VAULT_ADDR"]) {
+      assert.throws(
+        () => resolveConfig(parseConfigText(base, "sb.yaml"), { [variable]: "https://admin:pa55w0rd-v4lue@vault:8200" }),
+        (error: Error) =>
+          error instanceof SyncError &&
+          error.errorClass === "config-invalid" &&
+          error.message === `$${variable} must not hold a user name or password (user:pass@host): the token goes in source.auth, source.tokenFile, $VAULT_TOKEN or the Lambda's connection secret`,
+      );
+    }
+    assert.equal(resolveConfig(parseConfigText(base, "sb.yaml"), { VAULT_ADDR: "https://vault:8200" }).sourceAddress, "https://vault:8200");
+  });
   test("a token in a broken config is never echoed", () => {
     for (const text of ["name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  bad: [\n", "name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  kvVersion: 9\n"]) {
       try {

@@ -34,6 +34,12 @@ export function staticToken(token: string | undefined): TokenSource {
   return { current: () => token };
 }
 
+/** True when a URL carries a user name or password (`https://user:pass@host`), parsable or not. */
+export function hasUserinfo(address: string): boolean {
+  const parsed = URL.parse(address);
+  return parsed ? parsed.username !== "" || parsed.password !== "" : /\/\/[^/]*@/.test(address);
+}
+
 /**
  * The address as messages show it: without the URL's userinfo (`https://user:pass@host`), which
  * would otherwise travel into every error, log line and report that names the server.
