@@ -16,13 +16,18 @@ export const MAX_PATH_LENGTH = 1024;
 const SUSPECT = /(^|\/)\.{0,2}(\/|$)|[\u0000-\u001f\u007f\ud800-\udfff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** True when the text holds half a UTF-16 character, which no URL (and no UTF-8) can carry. */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
 export function pathProblem(path: string): string | undefined {
   if (path.length > MAX_PATH_LENGTH) return `the path is ${path.length} characters; at most ${MAX_PATH_LENGTH} are accepted`;
   if (path.length > 0 && !SUSPECT.test(path)) return undefined;
   if (path.length === 0) return "the path is empty";
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return "the path contains control characters";
-  if (LONE_SURROGATE.test(path)) return "the path contains a lone UTF-16 surrogate (half of a character), which no request can carry";
+  if (hasLoneSurrogate(path)) return "the path contains a lone UTF-16 surrogate (half of a character), which no request can carry";
   for (const segment of path.split("/")) {
     if (segment === "") return "the path has an empty segment (a leading, trailing or doubled /)";
     if (segment === "." || segment === "..") return `the path has a "${segment}" segment`;

@@ -9,7 +9,7 @@
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
-import { displayPath, pathProblem } from "../../core/paths.js";
+import { displayPath, hasLoneSurrogate, pathProblem } from "../../core/paths.js";
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
@@ -387,6 +387,11 @@ export class VaultKvSource implements SecretSource {
       if (page.keys.length > limit || (fresh === 0 && (mode === "capped" || page.keys.length === limit))) break;
       if (mode === "page" && page.keys.length < limit) mode = "rest";
       after = page.keys[page.keys.length - 1] ?? after;
+      // The next page starts after this key, which must go in the request: a real server never
+      // names one with half a character, so the listing cannot be trusted past it.
+      if (after !== undefined && hasLoneSurrogate(after)) {
+        throw new SyncError("source-read-failed", `${where}: the answer is malformed (the key "${displayPath(after)}" holds half a UTF-16 character, and the next page starts after it): is the address a Vault or OpenBao server?`);
+      }
     }
     return out;
   }
