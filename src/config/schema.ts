@@ -2,9 +2,11 @@
 // unknown keys are errors, so a typo never silently falls back to a default.
 import { z } from "zod";
 import { nameShapeProblem, templateProblem } from "../core/naming.js";
-import { pathProblem } from "../core/paths.js";
+import { mountProblem, pathProblem } from "../core/paths.js";
 import { allowEntryProblem, DEFAULT_AUDIT_ALLOW_FROM, DEFAULT_AUDIT_IDLE_TIMEOUT_MS, DEFAULT_AUDIT_MAX_CONNECTIONS, DEFAULT_AUDIT_MAX_LINE_BYTES } from "../runtime/service/audit-stream.js";
 import { scheduleProblem } from "../runtime/service/schedule.js";
+import { SOURCE_CREDENTIALS_GO } from "../sources/vault/credentials.js";
+import { hasUserinfo } from "../util/url.js";
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
@@ -13,10 +15,7 @@ const positiveInt = (max: number) => z.number().int().min(1).max(max);
  * the Lambda package). `instead` tells the user where the credential goes.
  */
 const withoutUserinfo = <T extends z.ZodType<string>>(url: T, instead: string) =>
-  url.refine((u) => {
-    const parsed = URL.parse(u);
-    return !parsed || (parsed.username === "" && parsed.password === "");
-  }, `must not hold a user name or password (user:pass@host): ${instead}`);
+  url.refine((u) => !hasUserinfo(u), `must not hold a user name or password (user:pass@host): ${instead}`);
 
 /** An http(s) URL without userinfo: every URL a config takes (the file, the Lambda's connection secret). */
 export const httpUrl = (instead: string) => withoutUserinfo(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }), instead);
@@ -38,7 +37,10 @@ const mountSchema = z
   .string()
   .min(1)
   .regex(/^[^/\s][^\s]*[^/\s]$|^[^/\s]$/, "a mount path without leading or trailing slashes, e.g. hybrid-aws-secrets")
-  .refine((mount) => pathProblem(mount) === undefined, "a mount path without empty, . or .. segments or control characters");
+  .superRefine((mount, ctx) => {
+    const problem = mountProblem(mount);
+    if (problem) ctx.addIssue({ code: "custom", message: `a mount path without empty, . or .. segments, control characters, ? # % \\ " * or white space (${problem})` });
+  });
 
 const pathSchema = z.string().superRefine((path, ctx) => {
   const problem = path === "" ? undefined : pathProblem(path);
@@ -81,7 +83,7 @@ export const sourceSchema = z.strictObject({
    */
   id: z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . : / = + @ -").default("default"),
   /** Default: $BAO_ADDR, then $VAULT_ADDR. */
-  address: httpUrl("the token goes in source.auth, source.tokenFile, $VAULT_TOKEN or the Lambda's connection secret").optional(),
+  address: httpUrl(SOURCE_CREDENTIALS_GO).optional(),
   /** Prefer tokenFile or $BAO_TOKEN / $VAULT_TOKEN: a token in a config file is easy to leak. */
   token: z.string().min(1).optional(),
   /** Read again when it changes or a request is refused, so a Vault Agent sink's new tokens are used. */

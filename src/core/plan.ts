@@ -324,9 +324,10 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
   };
   const ours = dest !== undefined && ownershipOf(dest.tags, m.syncName) === "ours";
   const recorded = dest === undefined || !ours ? new Set<string>() : recordedTagKeys(dest.tags);
-  const theirs = (key: string) => dest !== undefined && recorded !== undefined && !recorded.has(key) && key in dest.tags;
+  const theirs = (key: string) => dest !== undefined && recorded !== undefined && !recorded.has(key) && Object.hasOwn(dest.tags, key);
   const warnings: string[] = [];
-  const other: Record<string, string> = {};
+  // No prototype: a custom_metadata key named __proto__ is a key like any other.
+  const other = Object.create(null) as Record<string, string>;
   for (const [key, value] of Object.entries(m.staticTags)) {
     if (theirs(key)) {
       if (dest?.tags[key] !== value) warnings.push(`${c.name}: tag ${key} was set by someone else; left as is (not ${JSON.stringify(value)})`);
@@ -337,7 +338,7 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
   if (m.copyCustomMetadata && s.customMetadata) {
     const dropped: string[] = [];
     for (const [key, value] of Object.entries(s.customMetadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (key in own || key in other || theirs(key)) continue;
+      if (Object.hasOwn(own, key) || Object.hasOwn(other, key) || theirs(key)) continue;
       // +1: the record of our tag keys takes a place too.
       if (isOurTagKey(key) || profile.tagProblems({ [key]: String(value) }).length > 0 || Object.keys(own).length + Object.keys(other).length + 1 >= profile.maxTags) {
         dropped.push(key);
@@ -356,7 +357,7 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
 function unwantedTagKeys(dest: DestinationSecretMeta, tags: Record<string, string>, recorded: Set<string> | undefined): string[] {
   const keep = new Set<string>([TAG.versionId, TAG.orphanedAt]);
   return Object.keys(dest.tags)
-    .filter((k) => !(k in tags) && !keep.has(k) && (isOurTagKey(k) || recorded?.has(k)))
+    .filter((k) => !Object.hasOwn(tags, k) && !keep.has(k) && (isOurTagKey(k) || recorded?.has(k)))
     .sort();
 }
 
@@ -442,7 +443,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   }
   const untag = unwantedTagKeys(dest, tags, tagging.recorded);
   const untagging = (extra: string[] = []) => {
-    const keys = [...new Set([...untag, ...extra])].filter((k) => k in dest.tags && !(k in tags));
+    const keys = [...new Set([...untag, ...extra])].filter((k) => Object.hasOwn(dest.tags, k) && !Object.hasOwn(tags, k));
     return keys.length ? { untag: keys } : {};
   };
 

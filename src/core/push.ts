@@ -2,7 +2,7 @@
 // checked before anything is queued or read. One function for every runtime, so `serve` and the
 // Lambda refuse and accept exactly the same changes.
 import type { ResolvedMapping } from "./mapping.js";
-import { displayPath, pathProblem } from "./paths.js";
+import { displayPath, mountProblem, pathProblem } from "./paths.js";
 
 /** One changed secret as a push names it: the mount and the path under it. */
 export interface PushedChange {
@@ -13,7 +13,7 @@ export interface PushedChange {
 export interface PushScreen {
   /** In-scope changes, in order (duplicates kept: the engine reads each path once). */
   targets: PushedChange[];
-  /** `.`, `..`, empty segments, control characters: malformed input, refused as a whole. */
+  /** `.`, `..`, empty segments, control characters, lone surrogates, a mount no mount name can be: malformed input, refused as a whole. */
   invalidPaths: { path: string; problem: string }[];
   /** Mounts no mapping covers: a config mismatch, refused as a whole. */
   unknownMounts: string[];
@@ -29,9 +29,9 @@ export function screenPush(mappings: readonly ResolvedMapping[], changes: readon
   const invalidPaths: PushScreen["invalidPaths"] = [];
   const unknown = new Set<string>();
   for (const c of changes) {
-    const problem = pathProblem(c.path);
+    const problem = mountProblem(c.mount) ?? pathProblem(c.path);
     if (problem) invalidPaths.push({ path: displayPath(c.path), problem });
-    else if (!mounts.has(c.mount)) unknown.add(c.mount.slice(0, 200));
+    else if (!mounts.has(c.mount)) unknown.add(displayPath(c.mount));
   }
   if (invalidPaths.length > 0 || unknown.size > 0) return { targets: [], invalidPaths, unknownMounts: [...unknown] };
   const targets = changes.filter((c) => mappings.some((m) => m.source.mount === c.mount && m.inScope(c.path)));

@@ -91,5 +91,5 @@ export function tagKeysRecord(keys: string[], maxLength: number): { value: strin
 
 /** Keys of `desired` whose value differs on the destination. */
 export function changedTagKeys(current: Record<string, string>, desired: Record<string, string>): string[] {
-  return Object.keys(desired).filter((k) => current[k] !== desired[k]);
+  return Object.keys(desired).filter((k) => !Object.hasOwn(current, k) || current[k] !== desired[k]);
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { FATAL_CLASSES, isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "../core/errors.js";
 import type { ResolvedMapping } from "../core/mapping.js";
-import type { ActionResult, DestinationInventory, DestinationRef, Plan, PlannedAction, SourceInventory } from "../core/model.js";
+import type { ActionResult, DestinationInventory, DestinationRef, InventoryProblem, Plan, PlannedAction, SourceInventory } from "../core/model.js";
 import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, factsNeeded, planRun, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
@@ -133,7 +133,7 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
       inputs.push({ mapping, source: { secrets: [], problems, method: "list-and-metadata" }, destination: { secrets: [] } });
       continue;
     }
-    const sourceInventory = await source.inventoryOf(paths);
+    const sourceInventory = await inventoryOfEach(source, paths);
     sourceInventory.problems.push(...problems);
     // Only paths the source has are looked up in the destination: a forged or deleted path costs
     // one metadata read, nothing more.
@@ -148,6 +148,36 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
   }
   timings.inventoryMs = Math.round(performance.now() - started);
   return inputs;
+}
+
+/**
+ * The metadata of pushed paths. A source reports a path it cannot read as that path's problem;
+ * should it throw for the batch all the same (an input it did not expect), the paths are asked
+ * again one by one, so what throws is that path's failure and the rest of the batch goes on. A
+ * fatal class (the source is unusable) still stops the run.
+ */
+async function inventoryOfEach(source: SecretSource, paths: string[]): Promise<SourceInventory> {
+  try {
+    return await source.inventoryOf(paths);
+  } catch (error) {
+    if (isSyncError(error) && FATAL_CLASSES.has(error.errorClass)) throw error;
+  }
+  const one = async (path: string): Promise<SourceInventory | InventoryProblem> => {
+    try {
+      return await source.inventoryOf([path]);
+    } catch (error) {
+      const failure = asSyncError(error, "source-read-failed", [], displayPath(path));
+      if (FATAL_CLASSES.has(failure.errorClass)) throw failure;
+      return { path: displayPath(path), errorClass: failure.errorClass, message: failure.message };
+    }
+  };
+  const parts = await Promise.all(paths.map(one));
+  const inventories = parts.filter((p): p is SourceInventory => "secrets" in p);
+  return {
+    secrets: inventories.flatMap((i) => i.secrets),
+    problems: [...inventories.flatMap((i) => i.problems), ...parts.filter((p): p is InventoryProblem => !("secrets" in p))],
+    method: inventories[0]?.method ?? "list-and-metadata",
+  };
 }
 
 /**

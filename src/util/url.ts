@@ -10,3 +10,9 @@ export function withoutUserinfo(url: string): string {
   const at = authority.lastIndexOf("@");
   return at < 0 ? url : `${scheme}${authority.slice(at + 1)}${rest}`;
 }
+
+/** True when a URL carries a user name or password (`https://user:pass@host`), parsable or not. */
+export function hasUserinfo(url: string): boolean {
+  const parsed = URL.parse(url);
+  return parsed ? parsed.username !== "" || parsed.password !== "" : /\/\/[^/]*@/.test(url);
+}

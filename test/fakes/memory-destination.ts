@@ -336,7 +336,7 @@ export class MemoryDestination implements SecretDestination {
         if (action.changes?.includes("policy")) this.setResourcePolicy(t, action.resourcePolicy);
         if (action.changes?.includes("replicas")) this.setReplicas(t, action.replicas ?? []);
         if (Object.keys(finalTags).length > 0) this.tagResource(t, finalTags);
-        const untag = (action.untag ?? []).filter((key) => !(key in finalTags));
+        const untag = (action.untag ?? []).filter((key) => !Object.hasOwn(finalTags, key));
         if (untag.length > 0) this.untagResource(t, untag);
         return;
       }

@@ -154,6 +154,8 @@ describe("function URL push", () => {
       ["1001 changes", urlEvent(sign(tooMany).body, sign(tooMany).headers), 400, /more than 1000 changes/],
       ["dot-dot", urlEvent(sign({ changes: [{ mount: s.mount, path: "app/../ok" }] }).body, sign({ changes: [{ mount: s.mount, path: "app/../ok" }] }).headers), 400, /invalid-path/],
       ["control character", urlEvent(sign({ changes: [{ mount: s.mount, path: "a\u0000b" }] }).body, sign({ changes: [{ mount: s.mount, path: "a\u0000b" }] }).headers), 400, /invalid-path/],
+      ["lone surrogate", urlEvent(sign({ changes: [{ mount: s.mount, path: "x\ud800" }] }).body, sign({ changes: [{ mount: s.mount, path: "x\ud800" }] }).headers), 400, /invalid-path.*lone UTF-16 surrogate/],
+      ["mount with a query", urlEvent(sign({ changes: [{ mount: `${s.mount}?list=true`, path: "ok" }] }).body, sign({ changes: [{ mount: `${s.mount}?list=true`, path: "ok" }] }).headers), 400, /invalid-path.*the mount has \\"\?\\" in it/],
       ["unknown mount", urlEvent(sign({ changes: [{ mount: "elsewhere", path: "ok" }] }).body, sign({ changes: [{ mount: "elsewhere", path: "ok" }] }).headers), 422, /unknown-mount/],
       ["over 64 KiB", urlEvent("x".repeat(300_000), {}), 413, /body over 65536 bytes/],
       ["base64 that is not UTF-8", { ...urlEvent("", {}), body: Buffer.from([0xff, 0xfe, 0xfd]).toString("base64"), isBase64Encoded: true }, 400, /not UTF-8/],

@@ -350,6 +350,13 @@ describe("secretbridge serve, hardened", () => {
       ]);
       assert.equal(invalid.status, 400);
       assert.deepEqual(invalid.json, { error: "invalid-path", paths: [{ path: "app/../other", problem: 'the path has a ".." segment' }] });
+      // Half a character: valid JSON, signed, but no request can carry it.
+      const surrogate = await svc.hook([
+        { mount, path: "app/one" },
+        { mount, path: "app/x\ud800" },
+      ]);
+      assert.equal(surrogate.status, 400);
+      assert.deepEqual(surrogate.json, { error: "invalid-path", paths: [{ path: "app/x\\ud800", problem: "the path contains a lone UTF-16 surrogate (half of a character), which no request can carry" }] });
       await svc.service.idle();
       assert.equal(svc.service.runs(200).length, runsBefore, "a refused push queues nothing, not even its valid changes");
 

@@ -89,6 +89,12 @@ const cases: [string, string, RegExp][] = [
   ["path with a .. segment", base + "  path: team/../other\n", /source\.path: a sub-path .*"\.\." segment/],
   ["mapping path with a . segment", base + "mappings:\n  - mount: m\n    path: a/./b\n", /mappings\[0\]\.path: a sub-path .*"\." segment/],
   ["mount with a .. segment", "name: p\nsource:\n  mount: kv/../sys\n", /source\.mount: a mount path without empty, \. or \.\. segments/],
+  ["mount with a query", 'name: p\nsource:\n  mount: "kv?list=true"\n', /source\.mount: a mount path without .*\(the mount has "\?" in it; a mount name has none of \? # % \\ " \* or white space\)/],
+  ["mount with a fragment", 'name: p\nsource:\n  mount: "kv#x"\n', /source\.mount: .*\(the mount has "#" in it/],
+  ["mount with a percent-encoded ..", 'name: p\nsource:\n  mount: "%2e%2e"\n', /source\.mount: .*\(the mount has "%" in it/],
+  ["mapping mount with a percent-encoded ..", base + 'mappings:\n  - mount: "kv/%2e%2e/sys"\n', /mappings\[0\]\.mount: .*\(the mount has "%" in it/],
+  ["mount that is a . segment", 'name: p\nsource:\n  mount: "."\n', /source\.mount: .*\(the mount has a "\." segment\)/],
+  ["mount with a control character", 'name: p\nsource:\n  mount: "kv\\u0007"\n', /source\.mount: .*\(the mount contains control characters\)/],
   ["prefix with a .. segment", base + "destination:\n  prefix: a/../b\n", /destination\.prefix: must not have empty, \. or \.\. segments/],
   ["source id with a space", base + "  id: on prem\n", /source\.id: 1-64 characters/],
   [
@@ -118,6 +124,18 @@ describe("bad configuration corpus", () => {
     for (const text of [base + "  address: https://admin:pa55w0rd-v4lue@vault:8200\n", base + "notifications:\n  webhook:\n    url: https://bot:pa55w0rd-v4lue@hooks.example.com/x\n"]) {
       assert.throws(() => parseConfigText(text, "sb.yaml"), (error: Error) => error instanceof SyncError && !error.message.includes("pa55w0rd-v4lue"));
     }
+  });
+  test("an address with a password from $BAO_ADDR or $VAULT_ADDR is refused where the address is resolved, and never echoed", () => {
+    for (const variable of ["BAO_ADDR", "VAULT_ADDR"]) {
+      assert.throws(
+        () => resolveConfig(parseConfigText(base, "sb.yaml"), { [variable]: "https://admin:pa55w0rd-v4lue@vault:8200" }),
+        (error: Error) =>
+          error instanceof SyncError &&
+          error.errorClass === "config-invalid" &&
+          error.message === `$${variable} must not hold a user name or password (user:pass@host): the token goes in source.auth, source.tokenFile, $VAULT_TOKEN or the Lambda's connection secret`,
+      );
+    }
+    assert.equal(resolveConfig(parseConfigText(base, "sb.yaml"), { VAULT_ADDR: "https://vault:8200" }).sourceAddress, "https://vault:8200");
   });
   test("a token in a broken config is never echoed", () => {
     for (const text of ["name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  bad: [\n", "name: p\nsource:\n  mount: m\n  token: s3cr3t-t0ken-v4lue\n  kvVersion: 9\n"]) {

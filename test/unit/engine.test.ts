@@ -56,6 +56,18 @@ describe("engine on fakes: one failure stays one failure", () => {
     assert.equal(report.counts.delete, 0);
   });
 
+  test("a push whose batch makes the source throw something unexpected for one path fails that path only; the rest of the batch is written", async () => {
+    const source = new ThrowingSource("app/poison");
+    for (const p of ["app/a", "app/b", "app/poison"]) source.put(p, { v: `${CANARY}-${p}` });
+    const { destination, run } = build(cfg({ mount: "kv" }, { destination: { prefix: "p" } }), [source]);
+    const report = await run({ targets: ["app/a", "app/poison", "app/b"].map((path) => ({ mount: "kv", path })) });
+    assert.equal(report.fatal, undefined, `the whole push stopped: ${JSON.stringify(report.fatal)}`);
+    assert.equal(report.exitCode, 1);
+    assert.deepEqual(report.failures.map((f) => [f.path, f.errorClass, f.message]), [["app/poison", "source-read-failed", "app/poison: TypeError: cannot read properties of undefined (reading 'data')"]]);
+    assert.deepEqual(destination.names(), ["p/app/a", "p/app/b"]);
+    assert.ok(!JSON.stringify(report).includes(CANARY));
+  });
+
   test("a source that becomes unusable during the pre-plan reads stops the run before any write (exit 2)", async () => {
     const source = new MemorySource({ mount: "kv", kvVersion: 1 });
     source.put("a", { v: "1" });
@@ -83,6 +95,17 @@ describe("engine on fakes: one failure stays one failure", () => {
     assert.ok(!JSON.stringify(report).includes(CANARY));
   });
 });
+
+/** A source that throws something unexpected (not a SyncError) when asked about one path, as a bug or an unforeseen input would. */
+class ThrowingSource extends MemorySource {
+  constructor(private readonly poison: string) {
+    super({ mount: "kv" });
+  }
+  override async inventoryOf(paths: string[]) {
+    if (paths.includes(this.poison)) throw new TypeError("cannot read properties of undefined (reading 'data')");
+    return super.inventoryOf(paths);
+  }
+}
 
 describe("engine on fakes: decisions made once", () => {
   test("a name collision refuses every side, whatever the order", async () => {

@@ -436,6 +436,21 @@ describe("tags secretbridge set, and tags others set", () => {
     assert.deepEqual(off.actions[0]?.untag, ["owner", "tier"]);
   });
 
+  test("custom_metadata keys named like Object's own members (hasOwnProperty, valueOf, __proto__, constructor, toString) are copied, and a second run is unchanged", () => {
+    const names = ["__proto__", "constructor", "hasOwnProperty", "toString", "valueOf"];
+    // As a listing's JSON.parse builds it: "__proto__" is an own key, not the prototype.
+    const cm = JSON.parse('{"__proto__":"v-__proto__","constructor":"v-constructor","hasOwnProperty":"v-hasOwnProperty","toString":"v-toString","valueOf":"v-valueOf"}') as Record<string, string>;
+    assert.deepEqual(Object.keys(cm), names);
+    const created = plan([src("a", 1, { customMetadata: cm })], [], withTags({}, true)).actions[0];
+    const copied = Object.entries(created?.tags ?? {}).filter(([k]) => names.includes(k));
+    assert.deepEqual(copied.sort(), names.map((k) => [k, `v-${k}`]), "every key copied with its value");
+    assert.equal(created?.tags?.[TAG.tagKeys], names.slice().sort().join(" "));
+    assert.deepEqual(created?.warnings ?? [], []);
+    const written = { ...ours("a", 1), tags: Object.fromEntries(Object.entries(created?.tags ?? {})) };
+    const again = plan([src("a", 1, { customMetadata: cm })], [written], withTags({}, true)).actions[0];
+    assert.deepEqual([again?.type, again?.reason], ["unchanged", "up to date"]);
+  });
+
   test("a static tag key someone else already set on the secret is neither overwritten nor recorded", () => {
     const written = { ...ours("a", 1), tags: { ...tagsOf(m0, "a", 1), team: "theirs" } };
     const p = plan([src("a", 1)], [written], withTags({ team: "ours" }));

@@ -247,7 +247,7 @@ export class SecretsManagerDestination implements SecretDestination {
         if (action.changes?.includes("policy")) await this.setResourcePolicy(target, action.resourcePolicy ?? undefined);
         if (action.changes?.includes("replicas")) await this.setReplicas(target, action.replicas ?? []);
         if (Object.keys(tags).length > 0) await this.tag(target, tags);
-        const untag = (action.untag ?? []).filter((key) => !(key in tags));
+        const untag = (action.untag ?? []).filter((key) => !Object.hasOwn(tags, key));
         if (untag.length) await this.removeTags(target, untag);
         return;
       }

@@ -251,7 +251,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       "\nThe admin token is read from $BAO_TOKEN or $VAULT_TOKEN (never from the command line, where it would land in shell history). A private CA is trusted from $BAO_CACERT or $VAULT_CACERT.",
     )
     .action(async (opts: { address?: string; namespace?: string; mount: string; restrictedMount: string; policyName: string; sampleSecrets?: boolean; json?: boolean }) => {
-      const address = vaultAddress(opts.address, env);
+      const address = vaultAddress(opts.address, env, "--address");
       const adminToken = env.BAO_TOKEN || env.VAULT_TOKEN;
       if (!address) throw new SyncError("config-invalid", "--address (or $BAO_ADDR / $VAULT_ADDR) is required");
       if (!adminToken) throw new SyncError("config-invalid", "set $BAO_TOKEN or $VAULT_TOKEN to an admin token");

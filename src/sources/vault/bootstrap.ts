@@ -3,6 +3,7 @@
 // creates a token that has only that policy. Idempotent: running it again changes nothing but
 // issuing another token (sample secrets are written only where absent, so no new versions).
 import { SyncError } from "../../core/errors.js";
+import { displayPath, mountProblem } from "../../core/paths.js";
 import { VaultHttp, type VaultTlsOptions } from "./http.js";
 
 export interface BootstrapOptions {
@@ -82,6 +83,10 @@ export async function bootstrapVault(options: BootstrapOptions): Promise<Bootstr
   const mount = options.mount ?? "hybrid-aws-secrets";
   const restricted = options.restrictedMount ?? "super-secret-engine";
   const policyName = options.policyName ?? "aws-replication-read-only";
+  for (const [flag, m] of [["--mount", mount], ["--restricted-mount", restricted]] as const) {
+    const problem = mountProblem(m);
+    if (problem) throw new SyncError("config-invalid", `${flag} ${JSON.stringify(displayPath(m))}: ${problem}`);
+  }
   const http = new VaultHttp({
     address: options.address,
     token: options.adminToken,

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { SyncError } from "../../core/errors.js";
+import { hasUserinfo } from "../../util/url.js";
 
 export interface VaultConnectionInput {
   address?: string;
@@ -20,9 +21,21 @@ function configuredOrEnv(configured: string | undefined, variables: readonly str
   return variable ? { value: env[variable] ?? "", variable } : undefined;
 }
 
-/** The configured address, else $BAO_ADDR, else $VAULT_ADDR; undefined when none is set. */
-export function vaultAddress(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return configuredOrEnv(configured, ["BAO_ADDR", "VAULT_ADDR"], env)?.value;
+/** Where the source's credentials go: never in its address. */
+export const SOURCE_CREDENTIALS_GO = "the token goes in source.auth, source.tokenFile, $VAULT_TOKEN or the Lambda's connection secret";
+
+/**
+ * The configured address, else $BAO_ADDR, else $VAULT_ADDR; undefined when none is set. The one
+ * place an address is resolved, so the one place it is refused when it holds a user name or
+ * password: userinfo would travel into every tag, report, log line and health answer that names
+ * the server. `configuredAs` names where `configured` came from, for the message.
+ */
+export function vaultAddress(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, configuredAs = "source.address"): string | undefined {
+  const found = configuredOrEnv(configured, ["BAO_ADDR", "VAULT_ADDR"], env);
+  if (found && hasUserinfo(found.value)) {
+    throw new SyncError("config-invalid", `${found.variable ? `$${found.variable}` : configuredAs} must not hold a user name or password (user:pass@host): ${SOURCE_CREDENTIALS_GO}`);
+  }
+  return found?.value;
 }
 
 /** The configured namespace, else $BAO_NAMESPACE, else $VAULT_NAMESPACE; undefined for the root namespace. */

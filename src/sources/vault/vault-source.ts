@@ -9,6 +9,7 @@
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
+import { displayPath, hasLoneSurrogate, pathProblem } from "../../core/paths.js";
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
@@ -43,17 +44,8 @@ export interface VaultSourceOptions {
 
 /** A folder name no one uses, so the capability probe never scans a real subtree. */
 const SCAN_PROBE = ".secretbridge-scan-probe";
-
-interface KeyInfo {
-  current_version?: number;
-  updated_time?: string;
-  custom_metadata?: Record<string, string> | null;
-  versions?: Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean }>;
-}
-
-interface ListBody {
-  data?: { keys?: string[]; key_info?: Record<string, KeyInfo> };
-}
+/** `limit` for the rest of a folder: more than any folder holds, and above any policy's `pagination_limit`, which refuses it. */
+const REST_OF_FOLDER = 2_147_483_647;
 
 export class VaultKvSource implements SecretSource {
   readonly identity: SourceIdentity;
@@ -62,6 +54,8 @@ export class VaultKvSource implements SecretSource {
   /** SCANs are heavy on the server (each walks a whole subtree): fewer at once than other reads. */
   private readonly scanLimit: ReturnType<typeof pLimit>;
   private readonly subPath: string;
+  /** The mount as it goes into a URL: each segment encoded, so no name can add a query or a dot segment. */
+  private readonly mountPath: string;
   private capabilities?: SourceCapabilities;
 
   constructor(private readonly options: VaultSourceOptions) {
@@ -78,6 +72,7 @@ export class VaultKvSource implements SecretSource {
     this.limit = pLimit(options.concurrency ?? 16);
     this.scanLimit = pLimit(Math.min(4, options.concurrency ?? 16));
     this.subPath = (options.path ?? "").replace(/^\/+|\/+$/g, "");
+    this.mountPath = encodePath(options.mount);
     this.identity = {
       kind: "vault",
       address: options.address,
@@ -151,7 +146,7 @@ export class VaultKvSource implements SecretSource {
   private async detectKvVersion(): Promise<1 | 2> {
     let res;
     try {
-      res = await this.http.send<{ data?: { type?: string; options?: { version?: string } | null } }>("mount-info", "GET", `sys/internal/ui/mounts/${this.options.mount}`);
+      res = await this.http.send<{ data?: { type?: string; options?: { version?: string } | null } }>("mount-info", "GET", `sys/internal/ui/mounts/${this.mountPath}`);
     } catch (error) {
       if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-not-found")) {
         throw new SyncError(
@@ -175,11 +170,11 @@ export class VaultKvSource implements SecretSource {
     // keys when scan works, 403 without the `scan` capability, 404/405 where SCAN or
     // detailed-metadata is unknown (Vault, old OpenBao).
     const base = this.subPath ? `${this.subPath}/` : "";
-    const scan = await this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${this.folderPath(`${base}${SCAN_PROBE}/`)}`, {
+    const scan = await this.http.send<unknown>("scan-detailed-metadata", "SCAN", `${this.mountPath}/detailed-metadata/${this.folderPath(`${base}${SCAN_PROBE}/`)}`, {
       accept: [400, 403, 404, 405, 501],
     });
     if (scan.status === 200) return "detailed-metadata-scan";
-    const list = await this.http.send<{ errors?: string[] }>("list-detailed-metadata", "LIST", `${this.options.mount}/detailed-metadata/${this.folderPath(base)}?limit=1`, {
+    const list = await this.http.send<{ errors?: string[] }>("list-detailed-metadata", "LIST", `${this.mountPath}/detailed-metadata/${this.folderPath(base)}?limit=1`, {
       accept: [400, 403, 404, 405, 501],
     });
     // An empty folder answers 404 with no errors; Vault answers 404 "unsupported path".
@@ -196,7 +191,7 @@ export class VaultKvSource implements SecretSource {
         secrets = await this.scanInventory(problems);
         break;
       case "detailed-metadata-list":
-        secrets = await this.walk(problems, (folder) => this.listDetailed(folder));
+        secrets = await this.walk(problems, (folder) => this.listDetailed(folder, problems));
         break;
       case "kv-v1-list-and-read":
         secrets = await this.walkV1(problems);
@@ -216,20 +211,24 @@ export class VaultKvSource implements SecretSource {
         this.limit(async (): Promise<SourceSecretMeta | undefined> => {
           try {
             if (caps.kvVersion === 1) {
-              const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.options.mount}/${encodePath(path)}`, { secretPath: path, accept: [404] });
+              const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.mountPath}/${encodePath(path)}`, { secretPath: path, accept: [404] });
               return res.status === 404 ? undefined : { path, version: null, state: "present", fingerprint: valueFingerprint(res.body?.data ?? {}) };
             }
-            const res = await this.http.send<{ data?: KeyInfo }>("read-metadata", "GET", `${this.options.mount}/metadata/${encodePath(path)}`, { secretPath: path, accept: [404] });
-            return res.status === 404 ? undefined : toMeta(path, res.body?.data ?? {});
-          } catch (error) {
-            // One path the server refuses (denied, a 4xx for this path) is that path's problem;
-            // only a source that is unusable as a whole stops the run.
-            if (error instanceof SyncError && !FATAL_CLASSES.has(error.errorClass)) {
-              const message = error.errorClass === "permission-denied" ? `${path}: metadata not readable (permission-denied)` : error.message;
-              problems.push({ path, errorClass: error.errorClass, message });
+            const res = await this.http.send<{ data?: unknown }>("read-metadata", "GET", `${this.mountPath}/metadata/${encodePath(path)}`, { secretPath: path, accept: [404] });
+            if (res.status === 404) return undefined;
+            const meta = metaOf(path, res.body?.data);
+            if ("message" in meta) {
+              problems.push(meta);
               return undefined;
             }
-            throw error;
+            return meta;
+          } catch (error) {
+            // One path the server refuses (denied, a 4xx for this path), or that cannot even be
+            // put in a request, is that path's problem; only a source that is unusable as a
+            // whole stops the run.
+            if (error instanceof SyncError && FATAL_CLASSES.has(error.errorClass)) throw error;
+            problems.push(pathFailure(path, error));
+            return undefined;
           }
         }),
       ),
@@ -241,11 +240,11 @@ export class VaultKvSource implements SecretSource {
     const caps = await this.validate();
     return this.limit(async () => {
       if (caps.kvVersion === 1) {
-        const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.options.mount}/${encodePath(path)}`, { secretPath: path });
+        const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.mountPath}/${encodePath(path)}`, { secretPath: path });
         return res.body.data ?? {};
       }
       const query = version === null ? "" : `?version=${version}`;
-      const res = await this.http.send<{ data?: { data?: SecretData | null } }>("read-data", "GET", `${this.options.mount}/data/${encodePath(path)}${query}`, {
+      const res = await this.http.send<{ data?: { data?: SecretData | null } }>("read-data", "GET", `${this.mountPath}/data/${encodePath(path)}${query}`, {
         secretPath: path,
         accept: [404],
       });
@@ -282,29 +281,30 @@ export class VaultKvSource implements SecretSource {
   }
 
   private async scanBelow(folder: string, problems: InventoryProblem[]): Promise<SourceSecretMeta[]> {
-    const listed = await this.listDetailed(folder);
+    const listed = await this.listDetailed(folder, problems);
     const nested = await Promise.all(listed.folders.map((sub) => this.scanFolder(sub, problems)));
     return listed.secrets.concat(...nested);
   }
 
   private async scanFolder(folder: string, problems: InventoryProblem[]): Promise<SourceSecretMeta[]> {
+    let answer: ListAnswer;
     try {
+      const where = `SCAN ${this.options.mount}/detailed-metadata/${displayPath(folder)}`;
       const res = await this.scanLimit(() =>
-        this.http.send<ListBody>("scan-detailed-metadata", "SCAN", `${this.options.mount}/detailed-metadata/${this.folderPath(folder)}`, {
+        this.http.send<unknown>("scan-detailed-metadata", "SCAN", `${this.mountPath}/detailed-metadata/${this.folderPath(folder)}`, {
           accept: [404],
           retryTimeouts: false,
         }),
       );
-      assertListable(res, this.options.mount, `detailed-metadata/${folder}`);
-      const keys = res.body?.data?.keys ?? [];
-      const info = res.body?.data?.key_info ?? {};
-      return keys.filter((k) => !k.endsWith("/")).map((k) => toMeta(`${folder}${k}`, info[k] ?? {}));
+      assertListable(res, where);
+      answer = listAnswer(res.body, where);
     } catch (error) {
       if (isTimeout(error)) return this.scanBelow(folder, problems);
       if (!(error instanceof SyncError) || error.errorClass !== "permission-denied") throw error;
       problems.push({ path: folder, errorClass: "permission-denied", message: `${folder}: listing denied by the token's policy; secrets below it are not replicated` });
       return [];
     }
+    return entriesOf(folder, answer, problems, "scan").secrets;
   }
 
   /**
@@ -334,60 +334,91 @@ export class VaultKvSource implements SecretSource {
     return out;
   }
 
-  private async listDetailed(folder: string): Promise<{ secrets: SourceSecretMeta[]; folders: string[] }> {
-    const secrets: SourceSecretMeta[] = [];
-    const folders: string[] = [];
-    const pageSize = this.options.listPageSize ?? 1000;
-    let after: string | undefined;
-    for (;;) {
-      const query = `?limit=${pageSize}${after ? `&after=${encodeURIComponent(after)}` : ""}`;
-      const res = await this.limit(() =>
-        this.http.send<ListBody>("list-detailed-metadata", "LIST", `${this.options.mount}/detailed-metadata/${this.folderPath(folder)}${query}`, {
-          accept: [404],
-        }),
-      );
-      assertListable(res, this.options.mount, `detailed-metadata/${folder}`);
-      const keys = res.body?.data?.keys ?? [];
-      const info = res.body?.data?.key_info ?? {};
-      for (const key of keys) {
-        if (key.endsWith("/")) folders.push(`${folder}${key}`);
-        else secrets.push(toMeta(`${folder}${key}`, info[key] ?? {}));
-      }
-      if (keys.length < pageSize) break;
-      after = keys[keys.length - 1];
-    }
-    return { secrets, folders };
+  private async listDetailed(folder: string, problems: InventoryProblem[]): Promise<{ secrets: SourceSecretMeta[]; folders: string[] }> {
+    const answer = await this.listAll("detailed-metadata/", folder);
+    return entriesOf(folder, answer, problems, "detailed-list");
   }
 
-  private async listKeys(prefix: "metadata/" | "", folder: string): Promise<string[]> {
-    const res = await this.limit(() =>
-      this.http.send<ListBody>("list-metadata", "LIST", `${this.options.mount}/${prefix}${this.folderPath(folder)}`, { accept: [404] }),
-    );
-    assertListable(res, this.options.mount, `${prefix}${folder}`);
-    return res.body?.data?.keys ?? [];
+  /**
+   * Every key of one folder, page by page, until the server says there is no more. Only a full
+   * page promises nothing: a short or even empty page is not the end, because OpenBao 2.4+
+   * removes the keys a token may not read from a page after paging it
+   * (`list_scan_response_keys_filter_path`). So a short page is followed by one request for the
+   * rest: everything after its last key, with a limit no page reaches. That is answered in full,
+   * or refused (403) by a policy `pagination_limit` (a LIST without `limit` would be cut to that
+   * limit silently); then paging goes on until a page brings no key not seen before. A server
+   * that ignores `after` and `limit` (Vault, KV v1) sends everything each time.
+   * Left over: under both a `pagination_limit` and a filter, a whole page of hidden keys ends the
+   * listing there, as no answer names the hidden keys to page past.
+   */
+  private async listAll(kind: "detailed-metadata/" | "metadata/" | "", folder: string): Promise<ListAnswer> {
+    const pageSize = this.options.listPageSize ?? 1000;
+    const where = `LIST ${this.options.mount}/${kind}${displayPath(folder)}`;
+    const seen = new Set<string>();
+    const out: ListAnswer = { keys: [], info: kind === "detailed-metadata/" ? new Map() : undefined, repeated: [] };
+    let mode: "page" | "rest" | "capped" = "page";
+    let after: string | undefined;
+    for (;;) {
+      const limit = mode === "rest" ? REST_OF_FOLDER : pageSize;
+      const query = `?limit=${limit}${after !== undefined ? `&after=${encodeURIComponent(after)}` : ""}`;
+      const res = await this.limit(() =>
+        this.http.send<unknown>(kind === "detailed-metadata/" ? "list-detailed-metadata" : "list-metadata", "LIST", `${this.mountPath}/${kind}${this.folderPath(folder)}${query}`, {
+          accept: mode === "rest" ? [403, 404] : [404],
+        }),
+      );
+      if (res.status === 403) {
+        mode = "capped";
+        continue;
+      }
+      assertListable(res, where);
+      const page = listAnswer(res.body, where);
+      out.repeated.push(...page.repeated);
+      let fresh = 0;
+      for (const key of page.keys) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        fresh += 1;
+        out.keys.push(key);
+        if (out.info && page.info?.has(key)) out.info.set(key, page.info.get(key));
+      }
+      // The rest came whole.
+      if (mode === "rest") break;
+      // More than asked for, or a full page with nothing new: the server does not paginate, and
+      // that was all. Under a policy's page limit, a page with nothing new is the end.
+      if (page.keys.length > limit || (fresh === 0 && (mode === "capped" || page.keys.length === limit))) break;
+      if (mode === "page" && page.keys.length < limit) mode = "rest";
+      after = page.keys[page.keys.length - 1] ?? after;
+      // The next page starts after this key, which must go in the request: a real server never
+      // names one with half a character, so the listing cannot be trusted past it.
+      if (after !== undefined && hasLoneSurrogate(after)) {
+        throw new SyncError("source-read-failed", `${where}: the answer is malformed (the key "${displayPath(after)}" holds half a UTF-16 character, and the next page starts after it): is the address a Vault or OpenBao server?`);
+      }
+    }
+    return out;
   }
 
   private async listThenReadMetadata(folder: string, problems: InventoryProblem[]): Promise<{ secrets: SourceSecretMeta[]; folders: string[] }> {
-    const keys = await this.listKeys("metadata/", folder);
-    const folders = keys.filter((k) => k.endsWith("/")).map((k) => `${folder}${k}`);
+    const { paths, folders } = namesOf(folder, await this.listAll("metadata/", folder), problems);
     const secrets = await Promise.all(
-      keys
-        .filter((k) => !k.endsWith("/"))
-        .map(async (k) => {
-          const path = `${folder}${k}`;
-          try {
-            const res = await this.limit(() =>
-              this.http.send<{ data?: KeyInfo }>("read-metadata", "GET", `${this.options.mount}/metadata/${encodePath(path)}`, { secretPath: path }),
-            );
-            return toMeta(path, res.body?.data ?? {});
-          } catch (error) {
-            if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-not-found")) {
-              problems.push({ path, errorClass: error.errorClass, message: `${path}: metadata not readable (${error.errorClass})` });
-              return undefined;
-            }
-            throw error;
+      paths.map(async (path) => {
+        try {
+          const res = await this.limit(() =>
+            this.http.send<{ data?: unknown }>("read-metadata", "GET", `${this.mountPath}/metadata/${encodePath(path)}`, { secretPath: path }),
+          );
+          const meta = metaOf(path, res.body?.data);
+          if ("message" in meta) {
+            problems.push(meta);
+            return undefined;
           }
-        }),
+          return meta;
+        } catch (error) {
+          if (error instanceof SyncError && (error.errorClass === "permission-denied" || error.errorClass === "source-not-found")) {
+            problems.push({ path, errorClass: error.errorClass, message: `${path}: metadata not readable (${error.errorClass})` });
+            return undefined;
+          }
+          throw error;
+        }
+      }),
     );
     return { secrets: secrets.filter((s): s is SourceSecretMeta => s !== undefined), folders };
   }
@@ -395,24 +426,20 @@ export class VaultKvSource implements SecretSource {
   /** KV v1 has no metadata: list, then read each value and keep only an in-memory fingerprint. */
   private async walkV1(problems: InventoryProblem[]): Promise<SourceSecretMeta[]> {
     return this.walk(problems, async (folder) => {
-      const keys = await this.listKeys("", folder);
-      const folders = keys.filter((k) => k.endsWith("/")).map((k) => `${folder}${k}`);
+      const { paths, folders } = namesOf(folder, await this.listAll("", folder), problems);
       const secrets = await Promise.all(
-        keys
-          .filter((k) => !k.endsWith("/"))
-          .map(async (k): Promise<SourceSecretMeta | undefined> => {
-            const path = `${folder}${k}`;
-            try {
-              const data = await this.readValue(path, null);
-              return { path, version: null, state: "present", fingerprint: valueFingerprint(data) };
-            } catch (error) {
-              if (error instanceof SyncError && error.errorClass === "permission-denied") {
-                problems.push({ path, errorClass: "permission-denied", message: `${path}: read denied by the token's policy` });
-                return undefined;
-              }
-              throw error;
+        paths.map(async (path): Promise<SourceSecretMeta | undefined> => {
+          try {
+            const data = await this.readValue(path, null);
+            return { path, version: null, state: "present", fingerprint: valueFingerprint(data) };
+          } catch (error) {
+            if (error instanceof SyncError && error.errorClass === "permission-denied") {
+              problems.push({ path, errorClass: "permission-denied", message: `${path}: read denied by the token's policy` });
+              return undefined;
             }
-          }),
+            throw error;
+          }
+        }),
       );
       return { secrets: secrets.filter((s): s is SourceSecretMeta => s !== undefined), folders };
     });
@@ -424,34 +451,149 @@ export class VaultKvSource implements SecretSource {
  * ("no handler for route", "unsupported path") when the mount or endpoint does not exist. Only the
  * first is "empty": the second must never read as "every secret is gone".
  */
-function assertListable(res: { status: number; body: unknown }, mount: string, path: string): void {
+function assertListable(res: { status: number; body: unknown }, where: string): void {
   if (res.status !== 404) return;
   const errors = (res.body as { errors?: unknown[] } | null)?.errors ?? [];
   if (errors.length > 0) {
-    throw new SyncError("source-not-found", `LIST ${mount}/${path}: ${errors.map(String).join("; ")}: check source.mount and source.kvVersion`);
+    throw new SyncError("source-not-found", `${where}: ${errors.map(String).join("; ")}: check source.mount and source.kvVersion`);
   }
 }
 
-function toMeta(path: string, info: KeyInfo): SourceSecretMeta {
-  const version = info.current_version ?? 0;
-  const current = info.versions?.[String(version)];
+/** One LIST or SCAN answer, checked: the keys in the server's order and, when detailed, each key's metadata as sent. */
+interface ListAnswer {
+  keys: string[];
+  info: Map<string, unknown> | undefined;
+  /** Keys the answer named more than once. */
+  repeated: string[];
+}
+
+/**
+ * The keys (and key_info) of a LIST or SCAN answer. An answer that is not a list of names is not
+ * a listing at all: the run stops (nothing is written on a listing that cannot be read).
+ */
+function listAnswer(body: unknown, where: string): ListAnswer {
+  const malformed = (what: string) => new SyncError("source-read-failed", `${where}: the answer is malformed (${what}): is the address a Vault or OpenBao server?`);
+  if (body === null || body === undefined) return { keys: [], info: undefined, repeated: [] };
+  if (!isRecord(body)) throw malformed("not a JSON object");
+  const data = body.data;
+  if (data === null || data === undefined) return { keys: [], info: undefined, repeated: [] };
+  if (!isRecord(data)) throw malformed("data is not an object");
+  const keys = data.keys ?? [];
+  if (!Array.isArray(keys)) throw malformed("keys is not a list");
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  for (const key of keys) {
+    if (typeof key !== "string" || key === "") throw malformed("keys holds something that is not a name");
+    if (seen.has(key)) repeated.push(key);
+    seen.add(key);
+  }
+  let info: Map<string, unknown> | undefined;
+  if (data.key_info !== undefined && data.key_info !== null) {
+    if (!isRecord(data.key_info)) throw malformed("key_info is not an object");
+    info = new Map(Object.entries(data.key_info));
+  }
+  return { keys: [...seen], info, repeated: [...new Set(repeated)] };
+}
+
+/**
+ * Sorts a folder's keys into secret paths and sub-folders. A LIST names one level (`name` or
+ * `name/`), a SCAN names paths below the folder. A key that cannot be one of those, or a folder
+ * that cannot go in a request (`..`, control characters ...), is a problem of its own, so the
+ * listing is not trusted for deletions; the rest is used.
+ */
+function namesOf(folder: string, answer: ListAnswer, problems: InventoryProblem[], style: "list" | "scan" = "list"): { paths: string[]; folders: string[] } {
+  const paths: string[] = [];
+  const folders: string[] = [];
+  for (const key of answer.repeated) {
+    problems.push({ path: displayPath(`${folder}${key}`), errorClass: "source-read-failed", message: `${displayPath(`${folder}${key}`)}: the server listed it twice in one answer; no deletion is trusted to this listing` });
+  }
+  for (const key of answer.keys) {
+    const isFolder = key.endsWith("/");
+    const name = isFolder ? key.slice(0, -1) : key;
+    if (isFolder && style === "scan") continue;
+    const full = `${folder}${name}`;
+    const problem = style === "list" && name.includes("/") ? `a LIST answer names one level, and ${JSON.stringify(displayPath(key))} is not a name in ${displayPath(folder) || "the mount's root"}` : isFolder ? pathProblem(full) : undefined;
+    if (problem) {
+      problems.push({ path: displayPath(full), errorClass: "invalid-path", message: `${displayPath(full)}: ${problem}; not listed, and no deletion is trusted to this listing` });
+      continue;
+    }
+    if (isFolder) folders.push(`${full}/`);
+    else paths.push(full);
+  }
+  return { paths, folders };
+}
+
+/** A detailed LIST or SCAN: each secret with its metadata; a key whose metadata is malformed is that key's problem. */
+function entriesOf(folder: string, answer: ListAnswer, problems: InventoryProblem[], style: "detailed-list" | "scan"): { secrets: SourceSecretMeta[]; folders: string[] } {
+  const { paths, folders } = namesOf(folder, answer, problems, style === "scan" ? "scan" : "list");
+  const secrets: SourceSecretMeta[] = [];
+  for (const path of paths) {
+    const meta = metaOf(path, answer.info?.get(path.slice(folder.length)));
+    if ("message" in meta) problems.push(meta);
+    else secrets.push(meta);
+  }
+  return { secrets, folders };
+}
+
+/**
+ * A secret's metadata as the server sent it (detailed listing or metadata read), checked field by
+ * field: a field of the wrong type is that secret's problem, never a guess. A missing
+ * `current_version` would otherwise read as "no version", which is a deletion.
+ */
+function metaOf(path: string, info: unknown): SourceSecretMeta | InventoryProblem {
+  const bad = (what: string): InventoryProblem => ({
+    path: displayPath(path),
+    errorClass: "source-read-failed",
+    message: `${displayPath(path)}: the server's metadata for it is malformed (${what}); not synced, and no deletion is trusted to this listing`,
+  });
+  if (!isRecord(info)) return bad(info === undefined ? "no metadata" : "not an object");
+  const version = info.current_version;
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 0) return bad("current_version is not a whole number");
+  const versions = info.versions ?? {};
+  if (!isRecord(versions)) return bad("versions is not an object");
+  const current = versions[String(version)];
+  if (current !== undefined && !isRecord(current)) return bad(`version ${version} is not an object`);
+  const created = current?.created_time;
+  const deletion = current?.deletion_time;
+  const destroyed = current?.destroyed;
+  if (created !== undefined && typeof created !== "string") return bad("created_time is not a string");
+  if (deletion !== undefined && typeof deletion !== "string") return bad("deletion_time is not a string");
+  if (destroyed !== undefined && typeof destroyed !== "boolean") return bad("destroyed is not true or false");
+  if (info.updated_time !== undefined && typeof info.updated_time !== "string") return bad("updated_time is not a string");
+  const custom = info.custom_metadata;
+  if (custom !== undefined && custom !== null && (!isRecord(custom) || Object.values(custom).some((v) => typeof v !== "string"))) {
+    return bad("custom_metadata is not a map of strings");
+  }
   let state: SourceSecretMeta["state"] = "present";
   // current_version 0: metadata written without any data version; there is nothing to replicate.
   if (version === 0) state = "deleted";
-  else if (current?.destroyed) state = "destroyed";
-  else if (current?.deletion_time && Date.parse(current.deletion_time) <= Date.now()) state = "deleted";
+  else if (destroyed) state = "destroyed";
+  else if (deletion && Date.parse(deletion) <= Date.now()) state = "deleted";
   return {
     path,
     version,
     state,
     ...(info.updated_time ? { updatedTime: info.updated_time } : {}),
-    ...(current?.created_time ? { versionCreatedTime: current.created_time } : {}),
-    ...(info.custom_metadata ? { customMetadata: info.custom_metadata } : {}),
+    ...(created ? { versionCreatedTime: created } : {}),
+    ...(custom ? { customMetadata: custom as Record<string, string> } : {}),
   };
 }
 
-/** Encodes each path segment (spaces, unicode) and keeps the slashes. */
-function encodePath(path: string): string {
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** What one path's failure says: its class, and for anything that is not ours, only the error's name. */
+function pathFailure(path: string, error: unknown): InventoryProblem {
+  const shown = displayPath(path);
+  if (error instanceof SyncError) {
+    return { path: shown, errorClass: error.errorClass, message: error.errorClass === "permission-denied" ? `${shown}: metadata not readable (permission-denied)` : error.message };
+  }
+  return { path: shown, errorClass: "source-read-failed", message: `${shown}: cannot be read (${error instanceof Error ? error.name : "error"}); the rest of the run goes on` };
+}
+
+/** Encodes each path segment (spaces, unicode) and keeps the slashes. Throws URIError on a lone surrogate, which pathProblem refuses first. */
+export function encodePath(path: string): string {
   return path
     .split("/")
     .map((segment) => encodeURIComponent(segment))
