@@ -21,6 +21,28 @@ const withoutUserinfo = <T extends z.ZodType<string>>(url: T, instead: string) =
 export const httpUrl = (instead: string) => withoutUserinfo(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }), instead);
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name, e.g. SECRETBRIDGE_NOTIFY_SECRET");
+
+/**
+ * Variables that hold secretbridge's own credentials (Vault token and AppRole secret id, AWS keys,
+ * its API and webhook keys). A notification may not send them anywhere: a config that names one
+ * as a header or query value would hand the receiver the keys to the source or the destination.
+ */
+const OWN_CREDENTIAL_VARIABLES = new Set([
+  "VAULT_TOKEN",
+  "BAO_TOKEN",
+  "VAULT_SECRET_ID",
+  "BAO_SECRET_ID",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "SECRETBRIDGE_API_TOKEN",
+  "SECRETBRIDGE_WEBHOOK_SECRET",
+  "SECRETBRIDGE_NOTIFY_SECRET",
+]);
+const notificationEnvVar = envVarName.refine((name) => !OWN_CREDENTIAL_VARIABLES.has(name.toUpperCase()), {
+  message: "holds one of secretbridge's own credentials; a notification must not send it: name a variable that holds only the receiver's key",
+});
 /** RFC 9110 token characters: what a header name may hold. */
 const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -189,9 +211,9 @@ export const notificationsSchema = z.strictObject({
       /** Headers sent as written; a credential header here is refused for the Lambda and warned about elsewhere (config/credentials.ts). */
       headers: z.record(z.string(), z.string()).default({}),
       /** Headers whose values are read from environment variables (header name: variable name), so credentials stay out of the file. */
-      headersFromEnv: z.record(z.string(), envVarName).default({}),
+      headersFromEnv: z.record(z.string(), notificationEnvVar).default({}),
       /** Query parameters added to the URL from environment variables (parameter: variable name), for receivers that take a key only in the URL. */
-      queryFromEnv: z.record(z.string().min(1), envVarName).default({}),
+      queryFromEnv: z.record(z.string().min(1), notificationEnvVar).default({}),
       timeoutSeconds: z.number().positive().max(120).default(10),
       /**
        * Name of the environment variable holding the HMAC key that signs each notification

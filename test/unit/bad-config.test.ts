@@ -80,6 +80,8 @@ const cases: [string, string, RegExp][] = [
   ],
   ["header set twice", base + "notifications:\n  webhook:\n    url: https://h/x\n    headers: { authorization: x }\n    headersFromEnv: { Authorization: HOOK_AUTH }\n", /notifications\.webhook\.headersFromEnv\.Authorization: also set in notifications\.webhook\.headers; keep one/],
   ["header from a bad variable name", base + "notifications:\n  webhook:\n    url: https://h/x\n    headersFromEnv: { Authorization: hook-auth }\n", /notifications\.webhook\.headersFromEnv\.Authorization: an environment variable name, e\.g\. SECRETBRIDGE_NOTIFY_SECRET/],
+  ["a header that would send the Vault token", base + "notifications:\n  webhook:\n    url: https://h/x\n    headersFromEnv: { Authorization: VAULT_TOKEN }\n", /notifications\.webhook\.headersFromEnv\.Authorization: holds one of secretbridge's own credentials/],
+  ["a query parameter that would send the AWS secret key", base + "notifications:\n  webhook:\n    url: https://h/x\n    queryFromEnv: { key: aws_secret_access_key }\n", /notifications\.webhook\.queryFromEnv\.key: holds one of secretbridge's own credentials/],
   ["header name with a space", base + "notifications:\n  webhook:\n    url: https://h/x\n    headersFromEnv: { \"X Key\": HOOK_KEY }\n", /notifications\.webhook\.headersFromEnv\.X Key: a header name, e\.g\. Authorization/],
   ["query parameter set twice", base + "notifications:\n  webhook:\n    url: https://h/x?token=a\n    queryFromEnv: { token: HOOK_TOKEN }\n", /notifications\.webhook\.queryFromEnv\.token: the url already has this parameter; remove it from the url/],
   ["SNS topic not an ARN", base + "notifications:\n  sns:\n    topicArn: my-topic\n", /notifications\.sns\.topicArn: an SNS topic ARN/],
