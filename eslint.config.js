@@ -1,5 +1,6 @@
-// Lint: the recommended rules of ESLint and typescript-eslint, plus a ban on console.* in src/
-// (everything user-facing goes through the logger or the renderer, which are the redaction points).
+// Lint: the recommended rules of ESLint and typescript-eslint, a ban on console.* in src/
+// (everything user-facing goes through the logger or the renderer, which are the redaction points),
+// and imports that only go down: runtimes wire the layers below them, never the other way round.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -17,5 +18,25 @@ export default tseslint.config(
     files: ["src/**/*.ts"],
     ignores: ["src/runtime/cli/output.ts"],
     rules: { "no-console": "error" },
+  },
+  {
+    // config, core, engine and the providers never import a runtime.
+    files: ["src/config/**/*.ts", "src/core/**/*.ts", "src/engine/**/*.ts", "src/sources/**/*.ts", "src/destinations/**/*.ts", "src/notify/**/*.ts", "src/util/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["**/runtime/**", "**/runtime/*"], message: "imports only go down: a runtime wires this module, never the other way round" }] }] },
+  },
+  {
+    // core is pure: no provider, engine, runtime or SDK.
+    files: ["src/core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/runtime/**", "**/runtime/*", "**/engine/*", "**/sources/**", "**/destinations/**", "**/notify/*", "**/config/*"], message: "core is pure: it imports nothing above it" },
+            { group: ["@aws-sdk/*", "@smithy/*", "undici", "pino"], message: "core holds no SDK or I/O library" },
+          ],
+        },
+      ],
+    },
   },
 );

@@ -3,8 +3,8 @@
 import { z } from "zod";
 import { nameShapeProblem, templateProblem } from "../core/naming.js";
 import { mountProblem, pathProblem } from "../core/paths.js";
-import { allowEntryProblem, DEFAULT_AUDIT_ALLOW_FROM, DEFAULT_AUDIT_IDLE_TIMEOUT_MS, DEFAULT_AUDIT_MAX_CONNECTIONS, DEFAULT_AUDIT_MAX_LINE_BYTES } from "../runtime/service/audit-stream.js";
-import { scheduleProblem } from "../runtime/service/schedule.js";
+import { allowEntryProblem, DEFAULT_AUDIT_ALLOW_FROM, DEFAULT_AUDIT_IDLE_TIMEOUT_MS, DEFAULT_AUDIT_MAX_CONNECTIONS, DEFAULT_AUDIT_MAX_LINE_BYTES } from "./audit-settings.js";
+import { scheduleProblem } from "./schedule.js";
 import { SOURCE_CREDENTIALS_GO } from "../sources/vault/credentials.js";
 import { hasUserinfo } from "../util/url.js";
 

@@ -4,7 +4,7 @@
 // never sent to a second host.
 import { SyncError } from "../core/errors.js";
 // The one implementation of the signing scheme, shared with the service's incoming /webhook.
-import { signWebhook } from "../runtime/webhook.js";
+import { signWebhook } from "../core/webhook-signature.js";
 import type { FailureNotice, Notifier } from "./notifier.js";
 
 /** Signing key variable used when the config names none. */

@@ -3,8 +3,9 @@
 // `x-secretbridge-signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the shared secret>`.
 // Anything else, a timestamp outside the window, a body over the limit, or a replay of a request
 // already accepted inside its window (WebhookReplayCache) is refused.
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { displayPath } from "../core/paths.js";
+import { signWebhook } from "../core/webhook-signature.js";
 import type { PushedChange } from "../core/push.js";
 
 export const WEBHOOK_MAX_BODY_BYTES = 64 * 1024;
@@ -12,9 +13,7 @@ export const WEBHOOK_WINDOW_SECONDS = 300;
 /** Changes one webhook body may carry. */
 export const WEBHOOK_MAX_CHANGES = 1000;
 
-export function signWebhook(secret: string, timestamp: number, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
-}
+export { signWebhook };
 
 export type WebhookVerdict = { ok: true } | { ok: false; status: 401 | 413; reason: string };
 

@@ -8,8 +8,8 @@ import { connect, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { allowEntryProblem } from "../../src/config/audit-settings.js";
 import {
-  allowEntryProblem,
   AuditStreamListener,
   changeFromAuditLine,
   parseAuditLine,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { scheduleProblem, toCronPattern } from "../../src/runtime/service/schedule.js";
+import { scheduleProblem, toCronPattern } from "../../src/config/schedule.js";
 import { signWebhook, verifyWebhook, WebhookReplayCache } from "../../src/runtime/webhook.js";
 
 describe("schedules", () => {
