@@ -1,5 +1,6 @@
-// AWS Secrets Manager's rules, as the planner consults them: names, value size, tags, and the
-// secrets that are not ours to write (managed by another AWS service, rotated by AWS).
+// AWS Secrets Manager's rules, as the planner consults them: names, value size, tags, the
+// secrets that are not ours to write (managed by another AWS service, rotated by AWS), and how
+// ownership is encoded: a version written with a ClientRequestToken has the token as its id.
 import type { DestinationSecretMeta } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -68,6 +69,21 @@ function notWritable(secret: DestinationSecretMeta): string | undefined {
   return undefined;
 }
 
+/**
+ * AWSCURRENT holds what readers get; AWSPREVIOUS the version before it, so after a hand edit our
+ * last write is still there to prove the secret is ours (older versions lose their labels).
+ */
+function writtenVersions(secret: DestinationSecretMeta): { current?: string; previous: string[] } {
+  if (secret.versionStages === undefined) return { ...(secret.currentVersionId ? { current: secret.currentVersionId } : {}), previous: [] };
+  let current: string | undefined;
+  const previous: string[] = [];
+  for (const [id, stages] of Object.entries(secret.versionStages)) {
+    if (stages.includes("AWSCURRENT")) current = id;
+    else if (stages.includes("AWSPREVIOUS")) previous.push(id);
+  }
+  return { ...(current !== undefined ? { current } : {}), previous };
+}
+
 export const awsSecretsManagerProfile: DestinationProfile = {
   kind: "aws-secrets-manager",
   nameProblem,
@@ -77,4 +93,5 @@ export const awsSecretsManagerProfile: DestinationProfile = {
   tagProblems,
   pendingDeletionHint: "restore it (aws secretsmanager restore-secret) or let it be purged",
   notWritable,
+  writtenVersions,
 };

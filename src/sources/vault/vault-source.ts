@@ -8,7 +8,7 @@
 // Values are read only on request, at the exact version the plan was made for.
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
+import type { Fact, InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
@@ -209,31 +209,46 @@ export class VaultKvSource implements SecretSource {
 
   async inventoryOf(paths: string[]): Promise<SourceInventory> {
     const caps = await this.validate();
+    const read = await this.readMetadata(paths);
+    const secrets: SourceSecretMeta[] = [];
     const problems: InventoryProblem[] = [];
-    const found = await Promise.all(
+    for (const path of paths) {
+      const fact = read.get(path);
+      if (fact && "error" in fact) problems.push({ path, ...fact.error });
+      else if (fact?.ok) secrets.push(fact.ok);
+    }
+    return { secrets, problems, method: caps.listingMethod };
+  }
+
+  async readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>> {
+    const caps = await this.validate();
+    const out = new Map<string, Fact<SourceSecretMeta | null>>();
+    await Promise.all(
       paths.map((path) =>
-        this.limit(async (): Promise<SourceSecretMeta | undefined> => {
+        this.limit(async () => {
           try {
             if (caps.kvVersion === 1) {
               const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.options.mount}/${encodePath(path)}`, { secretPath: path, accept: [404] });
-              return res.status === 404 ? undefined : { path, version: null, state: "present", fingerprint: valueFingerprint(res.body?.data ?? {}) };
+              out.set(path, { ok: res.status === 404 ? null : { path, version: null, state: "present", fingerprint: valueFingerprint(res.body?.data ?? {}) } });
+              return;
             }
             const res = await this.http.send<{ data?: KeyInfo }>("read-metadata", "GET", `${this.options.mount}/metadata/${encodePath(path)}`, { secretPath: path, accept: [404] });
-            return res.status === 404 ? undefined : toMeta(path, res.body?.data ?? {});
+            out.set(path, { ok: res.status === 404 ? null : toMeta(path, res.body?.data ?? {}) });
           } catch (error) {
-            // One path the server refuses (denied, a 4xx for this path) is that path's problem;
-            // only a source that is unusable as a whole stops the run.
+            // One path the server refuses (denied, a 4xx for this path) is that path's fact: it
+            // could not be read, so nothing is concluded about it. Only a source that is unusable
+            // as a whole stops the run.
             if (error instanceof SyncError && !FATAL_CLASSES.has(error.errorClass)) {
               const message = error.errorClass === "permission-denied" ? `${path}: metadata not readable (permission-denied)` : error.message;
-              problems.push({ path, errorClass: error.errorClass, message });
-              return undefined;
+              out.set(path, { error: { errorClass: error.errorClass, message } });
+              return;
             }
             throw error;
           }
         }),
       ),
     );
-    return { secrets: found.filter((s): s is SourceSecretMeta => s !== undefined), problems, method: caps.listingMethod };
+    return out;
   }
 
   async readValue(path: string, version: number | null): Promise<SecretData> {
