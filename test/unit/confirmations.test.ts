@@ -10,6 +10,9 @@ import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { runMappings, type RunOptions } from "../../src/engine/run.js";
 import type { RunReport } from "../../src/engine/report.js";
+import { SyncService } from "../../src/runtime/service/service.js";
+import type { Wiring } from "../../src/runtime/wire.js";
+import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { MemoryDestination } from "../fakes/memory-destination.js";
 import { MemorySource } from "../fakes/memory-source.js";
@@ -170,6 +173,39 @@ describe("the blast-radius guard (findings 6 and 7)", () => {
       if (held) assert.match(report.failures[0]?.message ?? "", /4 of 20 managed secrets \(20%\), 2 of them deleted in the last 24h, is over the blast-radius limit of 10%/);
     });
   }
+});
+
+describe("the blast-radius window under serve (finding 7)", () => {
+  test("deletions without a recovery window leave the destination's listing; the state store remembers them and the guard counts them", async () => {
+    const source = new MemorySource({ mount: "kv" });
+    seed(source, 20);
+    const destination = new MemoryDestination();
+    const resolved = resolveConfig(
+      parseConfig({ name: "t", source: { address: "http://127.0.0.1:8200", mount: "kv" }, destination: { prefix: "p" }, policies: { deletion: { strategy: "delete", forceDeleteWithoutRecovery: true } } }),
+      {},
+    );
+    const wiring: Wiring = { resolved, mappings: resolved.mappings.map((mapping) => ({ mapping, source })), destination, notifiers: [], sourceHealth: () => ({ usable: true }), close: async () => undefined };
+    const service = new SyncService({ wiring, logger: silentLogger(), recorder: new ApiCallRecorder(), listen: { host: "127.0.0.1", port: 0 }, apiToken: "t", coalesceMs: 5 });
+    await service.start();
+    try {
+      await service.idle();
+      assert.equal(destination.names().length, 20);
+      source.remove("team/s0");
+      source.remove("team/s1");
+      service.requestFull("test");
+      await service.idle();
+      assert.deepEqual(destination.names().filter((n) => n === "p/team/s0" || n === "p/team/s1"), [], "2 of 20, gone at once");
+      source.remove("team/s2");
+      source.remove("team/s3");
+      service.requestFull("test");
+      await service.idle();
+      assert.ok(destination.has("p/team/s2") && destination.has("p/team/s3"), "4 deletions within 24h of 20 secrets is over 10%");
+      assert.deepEqual(service.summary().held?.names, ["p/team/s2", "p/team/s3"]);
+      assert.match(service.summary().held?.reason ?? "", /4 of 20 managed secrets \(20%\), 2 of them deleted in the last 24h/);
+    } finally {
+      await service.stop();
+    }
+  });
 });
 
 describe("not writable governs every action (finding 8)", () => {
