@@ -51,10 +51,16 @@ export function proveOwnership(m: ResolvedMapping, dest: DestinationSecretMeta, 
   }
   // Computed one at a time: the first (this release's, from the tags) proves nearly every secret.
   const bases: TokenCandidate[] = [];
-  for (const c of tokensFromTags(m, dest)) {
-    bases.push(c);
-    const proof = check(c, false);
+  const first = thisReleaseToken(m, dest);
+  if (first !== undefined) {
+    const proof = check(first, false);
     if (proof) return proof;
+    bases.push(first);
+    for (const c of earlierTokens(m, dest)) {
+      bases.push(c);
+      const proof = check(c, false);
+      if (proof) return proof;
+    }
   }
   const replaced = [...new Set([current, ...previous, dest.tags[TAG.replacedVersion]].filter((id): id is string => id !== undefined && id !== ""))];
   for (const [fromPlan, list] of [[true, planned], [false, bases]] as const) {
@@ -69,27 +75,41 @@ export function proveOwnership(m: ResolvedMapping, dest: DestinationSecretMeta, 
 }
 
 /**
- * The tokens secretbridge could have written this secret with, from what its tags say (path,
- * version, version time, record of tag keys) and this mapping's identity: this release's, then
- * those of earlier releases (no record; before source ids, from the recorded address). A secret
- * without a source-id tag was written before ids, so with the default id.
+ * The token this release writes for what the secret's tags say (path, version, version time,
+ * record of tag keys) under this mapping's identity; undefined when the tags cannot name one.
  */
-function* tokensFromTags(m: ResolvedMapping, dest: DestinationSecretMeta): Generator<TokenCandidate> {
+function thisReleaseToken(m: ResolvedMapping, dest: DestinationSecretMeta): TokenCandidate | undefined {
   const tags = dest.tags;
   const sourcePath = tags[TAG.path];
   const versionTag = tags[TAG.sourceVersion];
-  if (sourcePath === undefined || versionTag === undefined) return;
+  if (sourcePath === undefined || versionTag === undefined) return undefined;
   const record = tags[TAG.tagKeys] ?? "";
-  const untagged = tags[TAG.sourceId] === undefined;
-  const sources = untagged && m.source.id !== DEFAULT_SOURCE_ID ? [m.source, { ...m.source, id: DEFAULT_SOURCE_ID }] : [m.source];
+  if (versionTag === KV1_VERSION_VALUE) return { token: kv1RequestTokenFor({ syncName: m.syncName, source: m.source, sourcePath, destinationName: dest.name, tagKeys: record }), record };
+  if (!/^[1-9]\d{0,15}$/.test(versionTag)) return undefined;
+  const created = tags[TAG.sourceCreated] ?? "";
+  return { token: requestTokenFor({ syncName: m.syncName, source: m.source, sourcePath, version: Number(versionTag), destinationName: dest.name, versionCreatedTime: created, tagKeys: record }), record };
+}
+
+/**
+ * The other tokens secretbridge could have written the secret with: the default source id's (a
+ * secret without a source-id tag was written before ids), then those of earlier releases (no
+ * record; before source ids, from the recorded address).
+ */
+function* earlierTokens(m: ResolvedMapping, dest: DestinationSecretMeta): Generator<TokenCandidate> {
+  const tags = dest.tags;
+  const sourcePath = tags[TAG.path] ?? "";
+  const versionTag = tags[TAG.sourceVersion] ?? "";
+  const record = tags[TAG.tagKeys] ?? "";
   const common = { syncName: m.syncName, sourcePath, destinationName: dest.name };
+  const untagged = tags[TAG.sourceId] === undefined;
+  const defaultId = untagged && m.source.id !== DEFAULT_SOURCE_ID ? [{ ...m.source, id: DEFAULT_SOURCE_ID }] : [];
   if (versionTag === KV1_VERSION_VALUE) {
-    for (const source of sources) yield { token: kv1RequestTokenFor({ ...common, source, tagKeys: record }), record };
+    for (const source of defaultId) yield { token: kv1RequestTokenFor({ ...common, source, tagKeys: record }), record };
     return;
   }
-  if (!/^[1-9]\d{0,15}$/.test(versionTag)) return;
+  const sources = [m.source, ...defaultId];
   const versioned = { ...common, version: Number(versionTag), ...(tags[TAG.sourceCreated] !== undefined ? { versionCreatedTime: tags[TAG.sourceCreated] } : {}) };
-  for (const source of sources) yield { token: requestTokenFor({ ...versioned, source, tagKeys: record }), record };
+  for (const source of defaultId) yield { token: requestTokenFor({ ...versioned, source, tagKeys: record }), record };
   for (const source of sources) yield { token: previousRequestTokenFor({ ...versioned, source }), record: undefined };
   const address = tags[TAG.source];
   if (untagged && address !== undefined) yield { token: legacyRequestTokenFor({ ...versioned, source: m.source }, address), record: undefined };

@@ -419,11 +419,19 @@ interface Trust {
 
 const NO_TRUST: Trust = { recorded: new Set(), removable: new Set() };
 
+/** Trust from a bound record, by its text: the same few records come up for every secret of a run. */
+const boundTrust = new Map<string, Trust>();
+
 function trustOf(dest: DestinationSecretMeta, proof: Proof | undefined): Trust {
   if (!proof) return NO_TRUST;
   if (proof.record !== undefined) {
-    const keys = recordedTagKeys({ [TAG.tagKeys]: proof.record }) ?? new Set<string>();
-    return { recorded: keys, removable: keys };
+    let trust = boundTrust.get(proof.record);
+    if (!trust) {
+      const keys = recordedTagKeys({ [TAG.tagKeys]: proof.record }) ?? new Set<string>();
+      trust = { recorded: keys, removable: keys };
+      if (boundTrust.size < 1000) boundTrust.set(proof.record, trust);
+    }
+    return trust;
   }
   // Written by a release that bound no record: its record is taken as it stands for what to
   // write, but proves nothing, so nothing outside our prefix is removed on its word.
@@ -494,9 +502,11 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
  * Keys on the destination that we set and no longer want: ours by name, or in a record a proven
  * version binds. Keys only an unbound record names are left, with a warning.
  */
+const KEPT_TAGS: ReadonlySet<string> = new Set<string>([TAG.replacedVersion, TAG.orphanedAt]);
+
 function unwantedTagKeys(dest: DestinationSecretMeta, tags: Record<string, string>, trust: Trust, warnings: string[]): string[] {
-  const keep = new Set<string>([TAG.replacedVersion, TAG.orphanedAt]);
-  const unwanted = Object.keys(dest.tags).filter((k) => !(k in tags) && !keep.has(k));
+  const unwanted = Object.keys(dest.tags).filter((k) => !(k in tags) && !KEPT_TAGS.has(k));
+  if (unwanted.length === 0) return unwanted;
   const unbound = unwanted.filter((k) => !isOurTagKey(k) && !trust.removable.has(k) && trust.recorded?.has(k));
   if (unbound.length) {
     warnings.push(`${dest.name}: tag ${unbound.join(", ")} left in place: recorded by a release that did not bind its record to a version, so the record proves nothing; remove it by hand if it is yours`);
@@ -578,15 +588,17 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(dest.arn ? { arn: dest.arn } : {}), ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const current = profile.writtenVersions(dest).current;
-  // A write on an existing KV v1 secret replaces the version that is current, so its token derives from it.
-  const token = secret.version === null && current !== undefined ? driftRepairTokenFor(tokenFor(tagging.record), current) : tokenFor(tagging.record);
-  const write = { tags: tagging.tags, valueShape, requestToken: token, ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) };
+  // Derived only for a write (an unchanged secret needs none). A write on an existing KV v1 secret
+  // replaces the version that is current, so its token derives from it.
+  let derived: string | undefined;
+  const token = (): string => (derived ??= secret.version === null && current !== undefined ? driftRepairTokenFor(tokenFor(tagging.record), current) : tokenFor(tagging.record));
+  const write = () => ({ tags: tagging.tags, valueShape, requestToken: token(), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
   const replacing = (): Partial<PlannedAction> =>
-    secret.version === null && current !== undefined ? { restoreVersionId: token, currentVersionId: current, tags: { ...tagging.tags, [TAG.replacedVersion]: current } } : {};
+    secret.version === null && current !== undefined ? { restoreVersionId: token(), currentVersionId: current, tags: { ...tagging.tags, [TAG.replacedVersion]: current } } : {};
 
   if (dest.deletedDate) {
     if (standing.kind === "ours") {
-      return { ...withDest, ...write, ...replacing(), type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
+      return { ...withDest, ...write(), ...replacing(), type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
     }
     return conflict("scheduled for deletion in the destination", {
       errorClass: "pending-deletion",
@@ -616,17 +628,18 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const sameValue = sourceFingerprint !== undefined && destFingerprint !== undefined && sourceFingerprint === destFingerprint;
 
   if (standing.kind === "unmanaged" || standing.kind === "unproven") {
-    return planNotProven(c, dest, standing.kind, withDest, { ...write, ...replacing() }, sameValue);
+    return planNotProven(c, dest, standing.kind, withDest, () => ({ ...write(), ...replacing() }), sameValue);
   }
   return planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue, replicas }, profile);
 }
 
 interface OursContext {
   withDest: Omit<PlannedAction, "type" | "reason">;
-  write: Pick<PlannedAction, "tags" | "requestToken" | "valueShape" | "warnings">;
+  /** The fields of any write: tags, value shape, request token. */
+  write: () => Pick<PlannedAction, "tags" | "requestToken" | "valueShape" | "warnings">;
   /** KV v1: the fields of a write that replaces the current version. */
   replacing: () => Partial<PlannedAction>;
-  token: string;
+  token: () => string;
   sameValue: boolean;
   replicas: { region: string; kmsKeyId?: string }[];
 }
@@ -648,7 +661,7 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
   const valueWrite = (reason: string, extra: Partial<PlannedAction> = {}): PlannedAction => ({
     ...withDest,
-    ...write,
+    ...write(),
     ...withWarnings,
     // A KV v2 write under our own token makes it current again: a past replaced-version mark goes.
     ...untagging(secret.version === null ? [] : [TAG.replacedVersion]),
@@ -661,7 +674,7 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   });
 
   if (dest.tags[TAG.orphanedAt] !== undefined) {
-    return { ...withDest, ...write, ...withWarnings, ...untagging([TAG.orphanedAt]), ...replacing(), type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"] };
+    return { ...withDest, ...write(), ...withWarnings, ...untagging([TAG.orphanedAt]), ...replacing(), type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"] };
   }
   // The path whose value the proving version holds: the tags' (their token says so), unless the
   // proof is this path's own token.
@@ -685,11 +698,11 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   // Same source version: is the value in the destination still the one we wrote? (metadata only)
   if (secret.version !== null && !proof.current) {
     const current = profile.writtenVersions(dest).current ?? "";
-    const drift = { ...withDest, currentVersionId: current, restoreVersionId: driftRepairTokenFor(token, current) };
+    const drift = { ...withDest, currentVersionId: current, restoreVersionId: driftRepairTokenFor(token(), current) };
     if (m.policies.drift === "overwrite") {
       return {
         ...drift,
-        ...write,
+        ...write(),
         ...withWarnings,
         tags: { ...tags, [TAG.replacedVersion]: current },
         type: "update",
@@ -713,12 +726,12 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     return valueWrite(`tag keys changed (${proof.record || "none"} -> ${tagging.record || "none"}): the value is written again so its version binds the new record`);
   }
   let update: PlannedAction | undefined;
-  const tagsOnly = { ...withDest, ...write, ...withWarnings, ...untagging() };
+  const tagsOnly = () => ({ ...withDest, ...write(), ...withWarnings, ...untagging() });
   if (replicasStale) {
-    update = { ...tagsOnly, replicas, type: "update", reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`, changes: ["replicas", "tags"] };
+    update = { ...tagsOnly(), replicas, type: "update", reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`, changes: ["replicas", "tags"] };
   } else if ((dest.tags[TAG.resourcePolicy] ?? "") !== (tags[TAG.resourcePolicy] ?? "")) {
     update = {
-      ...tagsOnly,
+      ...tagsOnly(),
       type: "update",
       reason: tags[TAG.resourcePolicy] ? "resource policy out of date" : "resource policy no longer configured: removing it",
       changes: ["policy", "tags"],
@@ -727,9 +740,9 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   } else {
     // The record of our tag keys is written along with other tag changes, never on its own: a
     // secret written before records existed needs no write for it.
-    const compared = recordedTagKeys(dest.tags) === undefined ? Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TAG.tagKeys)) : tags;
+    const compared = dest.tags[TAG.tagKeys] === undefined ? Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TAG.tagKeys)) : tags;
     const stale = [...changedTagKeys(dest.tags, compared), ...untag.map((k) => `-${k}`)];
-    if (stale.length > 0) update = { ...tagsOnly, type: "update", reason: `tags out of date: ${stale.join(", ")}`, changes: ["tags"] };
+    if (stale.length > 0) update = { ...tagsOnly(), type: "update", reason: `tags out of date: ${stale.join(", ")}`, changes: ["tags"] };
   }
   if (!update) return { ...withDest, type: "unchanged", reason: "up to date", ...withWarnings };
   // A tag write must not leave a secret we can no longer prove is ours (its proof rests on a tag
@@ -757,7 +770,7 @@ function planNotProven(
   dest: DestinationSecretMeta,
   kind: "unmanaged" | "unproven",
   withDest: Omit<PlannedAction, "type" | "reason">,
-  write: Partial<PlannedAction>,
+  write: () => Partial<PlannedAction>,
   sameValue: boolean,
 ): PlannedAction {
   const m = c.input.mapping;
@@ -765,7 +778,7 @@ function planNotProven(
   const onConflict = m.policies.onConflict;
   const what = kind === "unmanaged" ? "exists unmanaged" : "carries our tags but no version proves it is ours";
   if (onConflict === "adopt") {
-    return { ...withDest, ...write, type: "adopt", reason: `${what}; taking ownership and writing the source value (conflict policy: adopt)`, changes: ["value", "tags"] };
+    return { ...withDest, ...write(), type: "adopt", reason: `${what}; taking ownership and writing the source value (conflict policy: adopt)`, changes: ["value", "tags"] };
   }
   const refused: NonNullable<PlannedAction["failure"]> =
     kind === "unproven"
@@ -780,7 +793,7 @@ function planNotProven(
     if (sameValue) {
       return {
         ...withDest,
-        ...write,
+        ...write(),
         type: "adopt",
         reason: `${what} with the same value; taking ownership: the value is written once more with secretbridge's request token, so a version id proves it (conflict policy: adopt-if-equal)`,
         changes: ["value", "tags"],

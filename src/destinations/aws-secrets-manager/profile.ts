@@ -74,15 +74,21 @@ function notWritable(secret: DestinationSecretMeta): string | undefined {
  * last write is still there to prove the secret is ours (older versions lose their labels).
  */
 function writtenVersions(secret: DestinationSecretMeta): { current?: string; previous: string[] } {
-  if (secret.versionStages === undefined) return { ...(secret.currentVersionId ? { current: secret.currentVersionId } : {}), previous: [] };
-  let current: string | undefined;
+  // Asked several times per secret and run (planner, proofs): answered once per listed entry.
+  const known = labelled.get(secret);
+  if (known) return known;
+  let current = secret.versionStages === undefined ? secret.currentVersionId : undefined;
   const previous: string[] = [];
-  for (const [id, stages] of Object.entries(secret.versionStages)) {
+  for (const id in secret.versionStages) {
+    const stages = secret.versionStages[id] ?? [];
     if (stages.includes("AWSCURRENT")) current = id;
     else if (stages.includes("AWSPREVIOUS")) previous.push(id);
   }
-  return { ...(current !== undefined ? { current } : {}), previous };
+  const answer = { ...(current !== undefined ? { current } : {}), previous };
+  labelled.set(secret, answer);
+  return answer;
 }
+const labelled = new WeakMap<DestinationSecretMeta, { current?: string; previous: string[] }>();
 
 export const awsSecretsManagerProfile: DestinationProfile = {
   kind: "aws-secrets-manager",
