@@ -19,6 +19,8 @@ const input = JSON.parse(process.argv[2] ?? "{}") as {
   unlimited: boolean;
   /** Client-side cap for writes and tags per second (e.g. AWS's 50/s quota). */
   writeRate?: number;
+  /** The config's `policies` (e.g. a deletion strategy), as in a config file. */
+  policies?: Record<string, unknown>;
 };
 
 const recorder = new ApiCallRecorder();
@@ -50,7 +52,7 @@ const destination = new SecretsManagerDestination({
 });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const [mapping] = resolveConfig(parseConfig({ name: "bench", source: { address: input.baoUrl, mount: input.mount }, destination: { prefix: input.mount } })).mappings;
+const [mapping] = resolveConfig(parseConfig({ name: "bench", source: { address: input.baoUrl, mount: input.mount }, destination: { prefix: input.mount }, ...(input.policies ? { policies: input.policies } : {}) })).mappings;
 if (!mapping) throw new Error("no mapping");
 const report = await runMappings({ destination, logger: silentLogger() }, [{ mapping, source }], { mode: "sync", concurrency: input.concurrency });
 const wallMs = performance.now() - t0;

@@ -1,7 +1,8 @@
 // Benchmark (not a test): seeds N secrets in a real OpenBao, then runs an initial sync, a
 // no-change sync and a sync with 1% changed into a real moto, each in its own process, and prints
 // wall time, throughput, time by phase, API calls by type and status on both sides, peak RSS and
-// CPU time of the sync process.
+// CPU time of the sync process; last, one secret removed from the source and a sync with the
+// deletion strategy `delete`, to show what one deletion costs.
 //   npm run bench -- --n 1000 [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8] [--moto plain|indexed] [--profile]
 //   npm run bench:scale  (100,000 secrets, writes capped at AWS's 50/s quota; takes about an hour)
 // --unlimited lifts the client-side write rate limit (default 40/s, under AWS's 50/s quota) to
@@ -54,7 +55,7 @@ function print(label: string, r: ChildResult): void {
     [
       ``,
       `## ${label} (N=${N}, sync concurrency ${values.concurrency}, write limit ${values["write-rate"] ? `${values["write-rate"]}/s` : values.unlimited ? "lifted" : "40/s"})`,
-      `result               exit ${r.exitCode}; created ${c.create}, updated ${c.update}, unchanged ${c.unchanged}, failed ${c.failed}`,
+      `result               exit ${r.exitCode}; created ${c.create}, updated ${c.update}, unchanged ${c.unchanged}, deleted ${c.delete}, failed ${c.failed}`,
       `wall time            ${wall.toFixed(2)} s`,
       `throughput           ${(N / wall).toFixed(0)} secrets/s listed and planned; ${((c.create! + c.update!) / wall).toFixed(1)} writes/s`,
       `time by phase        validate ${r.timings.validateMs} ms, inventory ${r.timings.inventoryMs} ms, plan ${r.timings.planMs} ms, apply ${r.timings.applyMs} ms`,
@@ -108,9 +109,10 @@ async function main(): Promise<void> {
       unlimited: values.unlimited,
       ...(values["write-rate"] ? { writeRate: Number(values["write-rate"]) } : {}),
     });
-    const once = async (label: string) => {
+    const once = async (label: string, policies?: Record<string, unknown>) => {
       const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "sb-cpu-")) : undefined;
-      const { stdout } = await run(process.execPath, [...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []), child, arg], {
+      const childArg = policies ? JSON.stringify({ ...(JSON.parse(arg) as object), policies }) : arg;
+      const { stdout } = await run(process.execPath, [...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []), child, childArg], {
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
         maxBuffer: 16 * 1024 * 1024,
       });
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
     const changed = paths.filter((_, i) => i % 100 === 0);
     await Promise.all(changed.map((p) => limit(() => write(p, paths.indexOf(p), 2))));
     await once(`sync with 1% changed (${changed.length} secrets)`);
+    await bao.api("DELETE", `${mount}/metadata/${paths[1] ?? ""}`);
+    await once("sync with 1 secret removed from the source (deletion: delete)", { deletion: { strategy: "delete" } });
   } finally {
     await Promise.allSettled([bao.stop(), moto.stop()]);
   }

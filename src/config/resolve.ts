@@ -20,12 +20,20 @@ export interface ResolvedConfig {
   mappings: ResolvedMapping[];
 }
 
+/** A duration as the config writes it ("24h", "90m", "7d", "0s"), in milliseconds. */
+export function durationMs(text: string): number {
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1)];
+  if (unit === undefined || !/^\d+$/.test(text.slice(0, -1))) throw new SyncError("config-invalid", `${JSON.stringify(text)} is not a duration such as "24h"`);
+  return Number(text.slice(0, -1)) * unit;
+}
+
 /** A mapping's policies: each key it sets, else the top-level value (which has the defaults applied). */
 function inheritPolicies(top: Config["policies"], own: MappingConfig["policies"]): LifecyclePolicies {
   const strip = <T extends object>(o: T | undefined): Partial<T> => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const blastRadius = { ...top.blastRadius, ...strip(own?.blastRadius) };
   return {
     deletion: { ...top.deletion, ...strip(own?.deletion) },
-    blastRadius: { ...top.blastRadius, ...strip(own?.blastRadius) },
+    blastRadius: { ...blastRadius, window: durationMs(blastRadius.window) },
     drift: own?.drift ?? top.drift,
     onConflict: own?.onConflict ?? top.onConflict,
   };

@@ -238,6 +238,8 @@ export const notificationsSchema = z.strictObject({
   repeatAfterMinutes: z.number().min(0).default(60),
 });
 
+const WINDOW_HINT = 'a duration with its unit, such as "24h", "90m", "7d", or "0s" to count only this run\'s deletions';
+
 const policyFields = {
   /** retain: report only; tag: mark orphaned; delete: schedule deletion (recovery window) or delete at once. */
   strategy: z.enum(["retain", "tag", "delete"], { error: "must be retain, tag or delete" }),
@@ -247,6 +249,10 @@ const policyFields = {
   maxCount: z.number().int().min(0),
   /** At most this many deletions never trip the guard, whatever their share. */
   minCount: z.number().int().min(0).max(1000),
+  /** Deletions of this sync within this long before a run count with the run's (resolved to milliseconds). */
+  window: z
+    .string({ error: WINDOW_HINT })
+    .regex(/^\d{1,6}[smhd]$/, WINDOW_HINT),
   drift: z.enum(["overwrite", "report", "skip"], { error: "must be overwrite, report or skip" }),
   onConflict: z.enum(["fail", "adopt", "adopt-if-equal"], { error: "must be fail, adopt or adopt-if-equal" }),
 };
@@ -260,8 +266,13 @@ export const policiesSchema = z.strictObject({
     })
     .default({ strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false }),
   blastRadius: z
-    .strictObject({ maxShare: policyFields.maxShare.default(0.1), maxCount: policyFields.maxCount.optional(), minCount: policyFields.minCount.default(2) })
-    .default({ maxShare: 0.1, minCount: 2 }),
+    .strictObject({
+      maxShare: policyFields.maxShare.default(0.1),
+      maxCount: policyFields.maxCount.optional(),
+      minCount: policyFields.minCount.default(2),
+      window: policyFields.window.default("24h"),
+    })
+    .default({ maxShare: 0.1, minCount: 2, window: "24h" }),
   drift: policyFields.drift.default("overwrite"),
   onConflict: policyFields.onConflict.default("fail"),
 });
@@ -275,7 +286,9 @@ export const mappingPoliciesSchema = z.strictObject({
       forceDeleteWithoutRecovery: policyFields.forceDeleteWithoutRecovery.optional(),
     })
     .optional(),
-  blastRadius: z.strictObject({ maxShare: policyFields.maxShare.optional(), maxCount: policyFields.maxCount.optional(), minCount: policyFields.minCount.optional() }).optional(),
+  blastRadius: z
+    .strictObject({ maxShare: policyFields.maxShare.optional(), maxCount: policyFields.maxCount.optional(), minCount: policyFields.minCount.optional(), window: policyFields.window.optional() })
+    .optional(),
   drift: policyFields.drift.optional(),
   onConflict: policyFields.onConflict.optional(),
 });

@@ -26,7 +26,9 @@ export type ErrorClass =
   | "pending-deletion"
   | "notification-failed"
   | "blast-radius"
-  | "drift";
+  | "drift"
+  | "unreadable"
+  | "ownership-unproven";
 
 /** Classes that mean "this whole side is unusable": the run stops before writing anything. */
 export const FATAL_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([

@@ -38,6 +38,9 @@ export interface InventoryProblem {
  */
 export type SourceListingMethod = "detailed-metadata-scan" | "detailed-metadata-list" | "list-and-metadata" | "kv-v1-list-and-read";
 
+/** A fact read for the planner: its value, or why it could not be read (for that secret only). */
+export type Fact<T> = { ok: T } | { error: { errorClass: ErrorClass; message: string } };
+
 export interface SourceInventory {
   secrets: SourceSecretMeta[];
   problems: InventoryProblem[];
@@ -55,8 +58,13 @@ export interface DestinationSecretMeta {
   rotationEnabled?: boolean;
   /** Set for secrets managed by another AWS service (e.g. RDS). */
   owningService?: string;
-  /** The version id that carries the AWSCURRENT label (from ListSecrets), for drift detection. */
+  /** The id of the version that holds the current value (from the listing). */
   currentVersionId?: string;
+  /**
+   * The destination's labelled versions as listed: version id -> its labels. The destination's
+   * profile reads them (`writtenVersions`): they prove, or not, that secretbridge wrote the secret.
+   */
+  versionStages?: Record<string, string[]>;
 }
 
 /** A destination secret to address: its name, and its full identifier (ARN) when a listing gave one. */

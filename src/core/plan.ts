@@ -1,19 +1,24 @@
 // The planner: pure functions from the inventories of every mapping, the facts read for them and
 // the destination's profile to one plan (a list of actions with reasons). It is the only place
 // that decides: what to create, update, adopt or delete, what is ours, what is current, which
-// names collide. When it needs values to decide (KV v1, per-key mode, adopt-if-equal) it says
-// which (`factsNeeded`); the engine reads exactly those and calls it again.
+// names collide. When it needs facts to decide (values for KV v1, per-key mode, adopt-if-equal;
+// a metadata read to confirm an absence or a competing path) it says which (`factsNeeded`); the
+// engine reads exactly those and calls it again. Nothing destructive rests on a belief: every
+// action on an existing secret goes through `standingOf` (writable? ours by a version id?), and a
+// deletion or an overwrite of a name another path may claim waits for the source to confirm.
 import { createHash } from "node:crypto";
-import type { ErrorClass } from "./errors.js";
 import type { ResolvedMapping } from "./mapping.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
 import { nameShapeProblem } from "./naming.js";
+import { proveOwnership, type Proof, type TokenCandidate } from "./ownership.js";
 import { displayPath, pathProblem } from "./paths.js";
 import type { LifecyclePolicies } from "./policies.js";
 import type { DestinationProfile } from "./profile.js";
-import { driftRepairTokenFor, legacyRequestTokenFor, requestTokenFor, type TokenInput } from "./request-token.js";
+import { driftRepairTokenFor, kv1RequestTokenFor, requestTokenFor } from "./request-token.js";
 import { changedTagKeys, DEFAULT_SOURCE_ID, isOurTagKey, MANAGED_BY_VALUE, ownershipOf, recordedTagKeys, TAG, tagKeysRecord, versionTagValue } from "./tags.js";
 import { renderValue, secretStringFingerprint } from "./value.js";
+
+export type { Fact } from "./model.js";
 
 /** One mapping's view: its source listing and the destination secrets under its prefix. */
 export interface MappingInventory {
@@ -35,9 +40,15 @@ export interface PlanOptions {
    * absences, so nothing is deleted or marked; the next full run does that.
    */
   targeted?: boolean;
+  /** When the plan is made: the blast-radius window ends here. Default: now. */
+  now?: Date;
+  /**
+   * Deletions of this sync the destination no longer lists (deleted without a recovery window),
+   * remembered by the runtime (the service's state store): destination name and when, by mapping
+   * label. The blast-radius guard counts those inside its window with the pending ones.
+   */
+  forceDeleted?: ReadonlyMap<string, { name: string; at: Date }[]>;
 }
-
-export type Fact<T> = { ok: T } | { error: { errorClass: ErrorClass; message: string } };
 
 /** What a source value read tells the planner: key names and fingerprints, never the value. */
 export interface SourceValueFacts {
@@ -51,16 +62,23 @@ export interface Facts {
   source: Map<string, Fact<SourceValueFacts>>;
   /** Fingerprint of the destination value, by name; a name not here was not read or has no string value. */
   destination: Map<string, Fact<string>>;
+  /**
+   * One metadata read of a path, by `sourceFactKey`: the secret as the source has it (its state may
+   * be deleted or destroyed), null when the source has no such path, or why it could not be read.
+   */
+  presence: Map<string, Fact<SourceSecretMeta | null>>;
 }
 
 export interface FactsNeeded {
   source: { mapping: string; path: string; version: number | null }[];
   /** Existing secrets whose values to read (by their listed ARN); facts are kept by name. */
   destination: DestinationRef[];
+  /** Paths whose metadata to read one by one: an absence to confirm, or a path that may claim a name. */
+  presence: { mapping: string; path: string }[];
 }
 
 export function emptyFacts(): Facts {
-  return { source: new Map(), destination: new Map() };
+  return { source: new Map(), destination: new Map(), presence: new Map() };
 }
 
 export function sourceFactKey(mapping: string, path: string): string {
@@ -95,6 +113,16 @@ function byName(destination: DestinationInventory): Map<string, DestinationSecre
   return index;
 }
 
+const sourceIndex = new WeakMap<SourceInventory, Map<string, SourceSecretMeta>>();
+function listedByPath(source: SourceInventory): Map<string, SourceSecretMeta> {
+  let index = sourceIndex.get(source);
+  if (!index) {
+    index = new Map(source.secrets.map((s) => [s.path, s]));
+    sourceIndex.set(source, index);
+  }
+  return index;
+}
+
 /** Destination secrets this mapping wrote from one source path, one per key (granularity key). */
 function keySecretsOf(mapping: ResolvedMapping, destination: DestinationInventory, path: string): DestinationSecretMeta[] {
   return destination.secrets.filter((d) => d.tags[TAG.path] === path && mapping.produced(d));
@@ -109,12 +137,14 @@ function keysAreCurrent(secret: SourceSecretMeta, existing: DestinationSecretMet
   );
 }
 
-/**
- * Which values the plan needs that `facts` does not hold yet: source values (key names of a
- * changed version, or a fingerprint to compare) and destination values (to compare). Empty when
- * the plan can be made.
- */
-export function factsNeeded(inputs: MappingInventory[], facts: Facts): FactsNeeded {
+/** Our tags on it, but no version id proves it: the conflict policy treats it as not ours. */
+function unproven(m: ResolvedMapping, d: DestinationSecretMeta, profile: DestinationProfile): boolean {
+  const owner = ownershipOf(d.tags, m.syncName);
+  return owner === "unmanaged" || (owner === "ours" && proveOwnership(m, d, profile) === undefined);
+}
+
+/** Values to read before planning: source values (key names of a changed version, or a fingerprint to compare) and destination values (to compare). */
+function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: DestinationProfile): Pick<FactsNeeded, "source" | "destination"> {
   const source = new Map<string, FactsNeeded["source"][number]>();
   const destination = new Map<string, DestinationRef>();
   for (const { mapping: m, source: inventory, destination: dest } of inputs) {
@@ -138,20 +168,28 @@ export function factsNeeded(inputs: MappingInventory[], facts: Facts): FactsNeed
         if (adoptIfEqual && known && "ok" in known) {
           for (const key of known.ok.keys) {
             const d = names.get(m.nameFor(s.path, key));
-            if (d && !d.deletedDate && ownershipOf(d.tags, m.syncName) === "unmanaged") needDestination(d);
+            if (d && !d.deletedDate && unproven(m, d, profile)) needDestination(d);
           }
         }
         continue;
       }
       const d = names.get(m.nameFor(s.path));
       if (!d || d.deletedDate) continue;
-      const compare = (s.version === null && m.produced(d)) || (adoptIfEqual && ownershipOf(d.tags, m.syncName) === "unmanaged");
+      const compare = (s.version === null && m.produced(d)) || (adoptIfEqual && unproven(m, d, profile));
       if (!compare) continue;
       needDestination(d);
       if (s.fingerprint === undefined || m.valueShape.type !== "json") needSource(s);
     }
   }
   return { source: [...source.values()], destination: [...destination.values()] };
+}
+
+/** The metadata reads the plan is waiting for, collected while planning. */
+class Needs {
+  readonly presence = new Map<string, { mapping: string; path: string }>();
+  path(mapping: string, path: string): void {
+    this.presence.set(sourceFactKey(mapping, path), { mapping, path });
+  }
 }
 
 interface Candidate {
@@ -164,8 +202,13 @@ interface Candidate {
 const byPathThenName = (a: PlannedAction, b: PlannedAction) =>
   a.sourcePath < b.sourcePath ? -1 : a.sourcePath > b.sourcePath ? 1 : a.destinationName < b.destinationName ? -1 : a.destinationName > b.destinationName ? 1 : 0;
 
-/** Plans every mapping of a run together: one plan, collisions refused on every side. */
-export function planRun(inputs: MappingInventory[], facts: Facts, profile: DestinationProfile, options: PlanOptions = {}): Plan {
+/**
+ * One planning pass: the plan as far as the facts at hand allow, and the facts it still needs.
+ * A decision waiting for a fact is planned as its refusal, so a plan is never more permissive
+ * than its facts; the engine reads what is needed and plans again.
+ */
+export function planStep(inputs: MappingInventory[], facts: Facts, profile: DestinationProfile, options: PlanOptions = {}): { plan: Plan; needed: FactsNeeded } {
+  const needs = new Needs();
   const actions: PlannedAction[] = [];
   const candidates: Candidate[] = [];
   const presentByMapping = new Map<MappingInventory, Set<string>>();
@@ -226,21 +269,16 @@ export function planRun(inputs: MappingInventory[], facts: Facts, profile: Desti
     if (group.length === 1) {
       const c = group[0] as Candidate;
       const otherProducer = (d: DestinationSecretMeta) => (inputs.length === 1 ? undefined : inputs.find((i) => i.mapping !== c.input.mapping && i.mapping.produced(d))?.mapping);
-      actions.push(planOne(c, facts, profile, otherProducer));
+      actions.push(planOne(c, facts, profile, otherProducer, needs));
       continue;
     }
     for (const c of group) {
       const others = group.filter((o) => o !== c).map(who).join(", ");
-      actions.push({
-        ...baseOf(c),
-        type: "skip",
-        reason: "name collision",
-        failure: { errorClass: "invalid-name", message: `${who(c)} and ${others} both map to ${name}: none of them is written; rename one in the source or change a name template` },
-      });
+      actions.push({ ...baseOf(c), type: "skip", reason: "name collision", failure: collision(who(c), others, name) });
     }
   }
 
-  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deleted, options));
+  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deleted, facts, profile, options, needs));
   actions.push(...absences);
   // A secret deleted in the source is reported once: by its absence action when there is one.
   const covered = new Set(absences.map((a) => a.destinationName));
@@ -258,7 +296,7 @@ export function planRun(inputs: MappingInventory[], facts: Facts, profile: Desti
     });
   }
   actions.sort(byPathThenName);
-  return {
+  const plan: Plan = {
     syncName: inputs[0]?.mapping.syncName ?? "",
     sourceMethod: inputs[0]?.source.method ?? "list-and-metadata",
     actions,
@@ -266,6 +304,21 @@ export function planRun(inputs: MappingInventory[], facts: Facts, profile: Desti
     // A push lists only the paths it names, so an empty scope says nothing there.
     warnings: options.targeted ? [] : inputs.flatMap(emptyScopeWarning),
   };
+  return { plan, needed: { ...valueFactsNeeded(inputs, facts, profile), presence: [...needs.presence.values()] } };
+}
+
+/** Plans every mapping of a run together: one plan, collisions refused on every side. */
+export function planRun(inputs: MappingInventory[], facts: Facts, profile: DestinationProfile, options: PlanOptions = {}): Plan {
+  return planStep(inputs, facts, profile, options).plan;
+}
+
+/** The facts the plan needs that `facts` does not hold yet; empty when the plan can be made. */
+export function factsNeeded(inputs: MappingInventory[], facts: Facts, profile: DestinationProfile, options: PlanOptions = {}): FactsNeeded {
+  return planStep(inputs, facts, profile, options).needed;
+}
+
+function collision(who: string, others: string, name: string): NonNullable<PlannedAction["failure"]> {
+  return { errorClass: "invalid-name", message: `${who} and ${others} both map to ${name}: none of them is written; rename one in the source or change a name template` };
 }
 
 /**
@@ -291,19 +344,128 @@ function baseOf(c: Candidate) {
   };
 }
 
+// ---- what secretbridge may do to an existing secret ---------------------------------------------
+
+/**
+ * An existing destination secret as this mapping stands to it, decided here once for every action
+ * (update, restore, adopt, untag, mark, delete): not writable at all; another sync's or another
+ * mapping's; not ours (no ownership tags); ours by its tags but not by any version id (a tag
+ * writer can forge tags, not version ids); or ours, with the proof.
+ */
+type Standing =
+  | { kind: "not-writable"; message: string }
+  | { kind: "other-sync" }
+  | { kind: "other-mapping"; producer: ResolvedMapping }
+  | { kind: "unmanaged" }
+  | { kind: "unproven" }
+  | { kind: "ours"; proof: Proof };
+
+function standingOf(
+  m: ResolvedMapping,
+  dest: DestinationSecretMeta,
+  profile: DestinationProfile,
+  otherProducer: (d: DestinationSecretMeta) => ResolvedMapping | undefined = () => undefined,
+  planned: TokenCandidate[] = [],
+): Standing {
+  const notWritable = profile.notWritable(dest);
+  if (notWritable) return { kind: "not-writable", message: notWritable };
+  const owner = ownershipOf(dest.tags, m.syncName);
+  if (owner === "other-sync") return { kind: "other-sync" };
+  if (owner === "unmanaged") return { kind: "unmanaged" };
+  // Ours, unless its tags say another mapping of this run wrote it. (Tags that match no mapping,
+  // e.g. a provenance tag edited by hand, are ours to repair if a version id proves it.)
+  const producer = m.produced(dest) ? undefined : otherProducer(dest);
+  if (producer) return { kind: "other-mapping", producer };
+  const proof = proveOwnership(m, dest, profile, planned);
+  return proof ? { kind: "ours", proof } : { kind: "unproven" };
+}
+
+function unprovenMessage(name: string, m: ResolvedMapping): string {
+  return (
+    `${name} carries secretbridge's ownership tags for sync "${m.syncName}", but none of its current or previous versions is one secretbridge wrote ` +
+    `(anyone allowed to tag it can set those tags); it is left untouched: if its value is yours, set policies.onConflict to adopt-if-equal for one run ` +
+    `(the equal value is written once more with secretbridge's request token), otherwise remove its secretbridge: tags`
+  );
+}
+
+/**
+ * The existing secret's tags say another path of this mapping wrote it, so that path may claim the
+ * name too. A full sync refuses two claimants; a run that does not list that path (a push, or a
+ * listing that hides it) asks the source: the name is free only when the other path is confirmed
+ * gone. Undefined: not contested (or free).
+ */
+function contested(c: Candidate, dest: DestinationSecretMeta, facts: Facts, needs: Needs): PlannedAction | undefined {
+  const m = c.input.mapping;
+  const other = dest.tags[TAG.path];
+  if (other === undefined || other === c.secret.path || !m.produced(dest)) return undefined;
+  const listed = listedByPath(c.input.source).get(other);
+  let state: SourceSecretMeta["state"] | "absent" | undefined = listed?.state;
+  let unreadable: string | undefined;
+  if (!listed) {
+    const fact = facts.presence.get(sourceFactKey(m.label, other));
+    if (fact === undefined) {
+      needs.path(m.label, other);
+      unreadable = "not read yet";
+    } else if ("error" in fact) unreadable = fact.error.errorClass;
+    else state = fact.ok === null ? "absent" : fact.ok.state;
+  }
+  const base = baseOf(c);
+  if (unreadable !== undefined) {
+    return {
+      ...base,
+      type: "skip",
+      reason: "another source path may claim the name",
+      failure: { errorClass: "unreadable", message: `${c.secret.path}: not written to ${c.name}: it was written from ${other}, whose metadata could not be read (${unreadable}), so ${other} may still claim the name` },
+    };
+  }
+  if (state === "present") return { ...base, type: "skip", reason: "name collision", failure: collision(c.secret.path, other, c.name) };
+  return undefined;
+}
+
+// ---- one source secret (or key) against the destination --------------------------------------
+
+/** Which tag keys other than ours secretbridge may treat as its own on an existing secret. */
+interface Trust {
+  /** Keys it set, as far as it knows: never "someone else's". undefined: a secret from before records (every configured key is written). */
+  recorded: Set<string> | undefined;
+  /** Keys it may remove: only those in a record that a proven version binds. */
+  removable: Set<string>;
+}
+
+const NO_TRUST: Trust = { recorded: new Set(), removable: new Set() };
+
+/** Trust from a bound record, by its text: the same few records come up for every secret of a run. */
+const boundTrust = new Map<string, Trust>();
+
+function trustOf(dest: DestinationSecretMeta, proof: Proof | undefined): Trust {
+  if (!proof) return NO_TRUST;
+  if (proof.record !== undefined) {
+    let trust = boundTrust.get(proof.record);
+    if (!trust) {
+      const keys = recordedTagKeys({ [TAG.tagKeys]: proof.record }) ?? new Set<string>();
+      trust = { recorded: keys, removable: keys };
+      if (boundTrust.size < 1000) boundTrust.set(proof.record, trust);
+    }
+    return trust;
+  }
+  // Written by a release that bound no record: its record is taken as it stands for what to
+  // write, but proves nothing, so nothing outside our prefix is removed on its word.
+  return { recorded: recordedTagKeys(dest.tags), removable: new Set() };
+}
+
 interface TagPlan {
   tags: Record<string, string>;
-  /** The other tag keys we recorded before; undefined for a secret written before records existed. */
-  recorded: Set<string> | undefined;
+  /** The record of other tag keys in `tags` (`secretbridge:tag-keys`). */
+  record: string;
   warnings: string[];
 }
 
 /**
  * The tags a secret of this mapping must carry: ours (ownership, provenance, version), then the
  * static tags and copied custom_metadata, and the record of those other keys. A key someone else
- * set on the destination (not in our record) is theirs: never overwritten, never recorded.
+ * set on the destination (not in the record we can trust) is theirs: never overwritten, never recorded.
  */
-function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSecretMeta | undefined): TagPlan {
+function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSecretMeta | undefined, trust: Trust): TagPlan {
   const m = c.input.mapping;
   const s = c.secret;
   const version = versionTagValue(s.version);
@@ -322,8 +484,7 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
     ...(m.resourcePolicy ? { [TAG.resourcePolicy]: policyHash(m.resourcePolicy) } : {}),
     [TAG.legacyVersion]: version,
   };
-  const ours = dest !== undefined && ownershipOf(dest.tags, m.syncName) === "ours";
-  const recorded = dest === undefined || !ours ? new Set<string>() : recordedTagKeys(dest.tags);
+  const recorded = trust.recorded;
   const theirs = (key: string) => dest !== undefined && recorded !== undefined && !recorded.has(key) && Object.hasOwn(dest.tags, key);
   const warnings: string[] = [];
   // No prototype: a custom_metadata key named __proto__ is a key like any other.
@@ -350,22 +511,30 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
   }
   const record = tagKeysRecord(Object.keys(other), profile.maxTagValueLength);
   if (record.unrecorded.length) warnings.push(`${c.name}: tag keys ${record.unrecorded.join(", ")} could not be recorded (a space, or the record is full); secretbridge will never remove them`);
-  return { tags: { ...other, ...own, [TAG.tagKeys]: record.value }, recorded, warnings };
+  return { tags: { ...other, ...own, [TAG.tagKeys]: record.value }, record: record.value, warnings };
 }
 
-/** Keys on the destination that we set and no longer want (ours by name, or in our record). */
-function unwantedTagKeys(dest: DestinationSecretMeta, tags: Record<string, string>, recorded: Set<string> | undefined): string[] {
-  const keep = new Set<string>([TAG.versionId, TAG.orphanedAt]);
-  return Object.keys(dest.tags)
-    .filter((k) => !Object.hasOwn(tags, k) && !keep.has(k) && (isOurTagKey(k) || recorded?.has(k)))
-    .sort();
+/**
+ * Keys on the destination that we set and no longer want: ours by name, or in a record a proven
+ * version binds. Keys only an unbound record names are left, with a warning.
+ */
+const KEPT_TAGS: ReadonlySet<string> = new Set<string>([TAG.replacedVersion, TAG.orphanedAt]);
+
+function unwantedTagKeys(dest: DestinationSecretMeta, tags: Record<string, string>, trust: Trust, warnings: string[]): string[] {
+  const unwanted = Object.keys(dest.tags).filter((k) => !Object.hasOwn(tags, k) && !KEPT_TAGS.has(k));
+  if (unwanted.length === 0) return unwanted;
+  const unbound = unwanted.filter((k) => !isOurTagKey(k) && !trust.removable.has(k) && trust.recorded?.has(k));
+  if (unbound.length) {
+    warnings.push(`${dest.name}: tag ${unbound.join(", ")} left in place: recorded by a release that did not bind its record to a version, so the record proves nothing; remove it by hand if it is yours`);
+  }
+  return unwanted.filter((k) => isOurTagKey(k) || trust.removable.has(k)).sort();
 }
 
 /**
  * One source secret (or key) against the destination secret of its name. `otherProducer` names
  * another mapping of the run whose ownership tags claim that secret.
  */
-function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherProducer: (d: DestinationSecretMeta) => ResolvedMapping | undefined): PlannedAction {
+function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherProducer: (d: DestinationSecretMeta) => ResolvedMapping | undefined, needs: Needs): PlannedAction {
   const m = c.input.mapping;
   const { secret, name } = c;
   const base = baseOf(c);
@@ -375,23 +544,31 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const badName = nameShapeProblem(name) ?? profile.nameProblem(name);
   if (badName) return skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
   const dest = byName(c.input.destination).get(name);
-  const tagging = tagPlan(c, profile, dest);
-  const badTags = profile.tagProblems(tagging.tags);
-  if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
-  const tags = tagging.tags;
-  const tokenInput: TokenInput | undefined =
-    secret.version === null
-      ? undefined
-      : { syncName: m.syncName, source: m.source, sourcePath: secret.path, version: secret.version, destinationName: name, ...(secret.versionCreatedTime ? { versionCreatedTime: secret.versionCreatedTime } : {}) };
-  const requestToken = tokenInput ? requestTokenFor(tokenInput) : undefined;
   const valueShape = c.key !== undefined ? ({ type: "key", key: c.key } as const) : m.valueShape;
-  const write = { tags, valueShape, ...(requestToken ? { requestToken } : {}), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) };
   const replicas = [...m.replicaRegions].sort((a, b) => (a.region < b.region ? -1 : 1));
+  const tokenFor = (record: string): string =>
+    secret.version === null
+      ? kv1RequestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: secret.path, destinationName: name, tagKeys: record })
+      : requestTokenFor({
+          syncName: m.syncName,
+          source: m.source,
+          sourcePath: secret.path,
+          version: secret.version,
+          destinationName: name,
+          ...(secret.versionCreatedTime ? { versionCreatedTime: secret.versionCreatedTime } : {}),
+          tagKeys: record,
+        });
 
   if (!dest) {
+    const tagging = tagPlan(c, profile, undefined, NO_TRUST);
+    const badTags = profile.tagProblems(tagging.tags);
+    if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
     return {
       ...base,
-      ...write,
+      tags: tagging.tags,
+      valueShape,
+      requestToken: tokenFor(tagging.record),
+      ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}),
       ...(replicas.length ? { replicas } : {}),
       ...(m.kmsKeyId ? { kmsKeyId: m.kmsKeyId } : {}),
       ...(m.description ? { description: m.description } : {}),
@@ -400,29 +577,61 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
       reason: "not in the destination yet",
     };
   }
+
+  // An existing secret: what may be done to it is decided by its standing, on confirmed facts.
+  let standing = standingOf(m, dest, profile, otherProducer);
+  if (standing.kind === "not-writable") return conflict("not writable", { errorClass: "not-writable", message: standing.message });
+  if (standing.kind === "ours" || standing.kind === "unproven") {
+    const claim = contested(c, dest, facts, needs);
+    if (claim) return claim;
+  }
+  let trust = trustOf(dest, standing.kind === "ours" ? standing.proof : undefined);
+  let tagging = tagPlan(c, profile, dest, trust);
+  // Not proven current from its tags: maybe by the token this plan derives (a run that stopped
+  // between the value and the tags, or tags edited by hand).
+  if (standing.kind === "unproven" || (standing.kind === "ours" && !standing.proof.current)) {
+    // The record such a write bound is the one its tags show, if any: the token checks it.
+    const recorded = standing.kind === "unproven" ? tagPlan(c, profile, dest, { recorded: recordedTagKeys(dest.tags), removable: new Set() }).record : tagging.record;
+    const again = standingOf(m, dest, profile, otherProducer, [{ token: tokenFor(recorded), record: recorded }]);
+    if (again.kind === "ours" && (standing.kind === "unproven" || again.proof.current)) {
+      standing = again;
+      trust = trustOf(dest, again.proof);
+      tagging = tagPlan(c, profile, dest, trust);
+    }
+  }
+  const badTags = profile.tagProblems(tagging.tags);
+  if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(dest.arn ? { arn: dest.arn } : {}), ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
-  const owner = ownershipOf(dest.tags, m.syncName);
-  // Ours, unless its tags say another mapping of this run wrote it. (Tags that match no mapping,
-  // e.g. a provenance tag edited by hand, are ours to repair: the name is this mapping's.)
-  const producer = owner === "ours" && !m.produced(dest) ? otherProducer(dest) : undefined;
-  const producedHere = owner === "ours" && producer === undefined;
+  const current = profile.writtenVersions(dest).current;
+  // Derived only for a write (an unchanged secret needs none). A write on an existing KV v1 secret
+  // replaces the version that is current, so its token derives from it.
+  let derived: string | undefined;
+  const token = (): string => (derived ??= secret.version === null && current !== undefined ? driftRepairTokenFor(tokenFor(tagging.record), current) : tokenFor(tagging.record));
+  const write = () => ({ tags: tagging.tags, valueShape, requestToken: token(), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
+  const replacing = (): Partial<PlannedAction> =>
+    secret.version === null && current !== undefined ? { restoreVersionId: token(), currentVersionId: current, tags: { ...tagging.tags, [TAG.replacedVersion]: current } } : {};
 
   if (dest.deletedDate) {
-    if (producedHere) {
-      return { ...withDest, ...write, type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
+    if (standing.kind === "ours") {
+      return { ...withDest, ...write(), ...replacing(), type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
     }
     return conflict("scheduled for deletion in the destination", {
       errorClass: "pending-deletion",
       message: `${name} is scheduled for deletion in ${profile.kind}: ${profile.pendingDeletionHint}, then sync again`,
     });
   }
-  const notWritable = profile.notWritable(dest);
-  if (notWritable) return conflict("not writable", { errorClass: "not-writable", message: notWritable });
-  if (owner === "other-sync") {
+  if (standing.kind === "other-sync") {
     return conflict("managed by another sync", {
       errorClass: "conflict-other-sync",
       message: `${name} is managed by sync "${dest.tags[TAG.sync]}", not "${m.syncName}"; it is left untouched: make the prefixes of the two syncs disjoint`,
+    });
+  }
+  if (standing.kind === "other-mapping") {
+    const producer = standing.producer;
+    return conflict("written by another mapping", {
+      errorClass: "conflict-other-mapping",
+      message: `${name} was written by ${producer.label} (${producer.describe}) from ${dest.tags[TAG.path] ?? "?"}, not by ${m.label} (${m.describe}); it is left untouched: give the mappings names that cannot meet`,
     });
   }
   const sourceFact = facts.source.size ? facts.source.get(sourceFactKey(m.label, secret.path)) : undefined;
@@ -434,26 +643,64 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const destFingerprint = destFact?.ok;
   const sameValue = sourceFingerprint !== undefined && destFingerprint !== undefined && sourceFingerprint === destFingerprint;
 
-  if (owner === "unmanaged") return planUnmanaged(c, dest, withDest, write, sameValue);
-  if (producer) {
-    return conflict("written by another mapping", {
-      errorClass: "conflict-other-mapping",
-      message: `${name} was written by ${producer.label} (${producer.describe}) from ${dest.tags[TAG.path] ?? "?"}, not by ${m.label} (${m.describe}); it is left untouched: give the mappings names that cannot meet`,
-    });
+  if (standing.kind === "unmanaged" || standing.kind === "unproven") {
+    return planNotProven(c, dest, standing.kind, withDest, () => ({ ...write(), ...replacing() }), sameValue);
   }
-  const untag = unwantedTagKeys(dest, tags, tagging.recorded);
+  return planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue, replicas }, profile);
+}
+
+interface OursContext {
+  withDest: Omit<PlannedAction, "type" | "reason">;
+  /** The fields of any write: tags, value shape, request token. */
+  write: () => Pick<PlannedAction, "tags" | "requestToken" | "valueShape" | "warnings">;
+  /** KV v1: the fields of a write that replaces the current version. */
+  replacing: () => Partial<PlannedAction>;
+  token: () => string;
+  sameValue: boolean;
+  replicas: { region: string; kmsKeyId?: string }[];
+}
+
+/** A secret this mapping is proven to have written: bring it up to date. */
+function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust: Trust, tagging: TagPlan, x: OursContext, profile: DestinationProfile): PlannedAction {
+  const m = c.input.mapping;
+  const { secret } = c;
+  const { withDest, write, replacing, token, replicas } = x;
+  const tags = tagging.tags;
+  const warnings = [...tagging.warnings];
+  const untag = unwantedTagKeys(dest, tags, trust, warnings);
+  const withWarnings = warnings.length ? { warnings } : {};
   const untagging = (extra: string[] = []) => {
     const keys = [...new Set([...untag, ...extra])].filter((k) => Object.hasOwn(dest.tags, k) && !Object.hasOwn(tags, k));
     return keys.length ? { untag: keys } : {};
   };
+  const destinationVersion = dest.tags[TAG.sourceVersion];
+  const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
+  const valueWrite = (reason: string, extra: Partial<PlannedAction> = {}): PlannedAction => ({
+    ...withDest,
+    ...write(),
+    ...withWarnings,
+    // A KV v2 write under our own token makes it current again: a past replaced-version mark goes.
+    ...untagging(secret.version === null ? [] : [TAG.replacedVersion]),
+    ...replacing(),
+    type: "update",
+    reason,
+    changes: replicasStale ? ["value", "tags", "replicas"] : ["value", "tags"],
+    ...(replicasStale ? { replicas } : {}),
+    ...extra,
+  });
 
   if (dest.tags[TAG.orphanedAt] !== undefined) {
-    return { ...withDest, ...write, ...untagging([TAG.orphanedAt]), type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"] };
+    return { ...withDest, ...write(), ...withWarnings, ...untagging([TAG.orphanedAt]), ...replacing(), type: "update", reason: "the source secret is back: clear the orphan mark", changes: ["value", "tags"] };
+  }
+  // The path whose value the proving version holds: the tags' (their token says so), unless the
+  // proof is this path's own token.
+  const writtenFrom = proof.fromPlan ? secret.path : dest.tags[TAG.path];
+  if (writtenFrom !== undefined && writtenFrom !== secret.path) {
+    return valueWrite(`written from ${writtenFrom}, which the source no longer has; now written from ${secret.path}`);
   }
   const recreated =
     secret.version !== null && secret.versionCreatedTime !== undefined && dest.tags[TAG.sourceCreated] !== undefined && dest.tags[TAG.sourceCreated] !== secret.versionCreatedTime;
-  const valueChanged = secret.version === null ? !sameValue : destinationVersion !== String(secret.version) || recreated;
-  const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
+  const valueChanged = secret.version === null ? !x.sameValue : destinationVersion !== String(secret.version) || recreated;
   if (valueChanged) {
     const reason =
       secret.version === null
@@ -461,135 +708,148 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
         : destinationVersion === String(secret.version) && recreated
           ? `source re-created: version ${secret.version} written ${secret.versionCreatedTime ?? ""}`
           : `source version ${secret.version}, destination has ${destinationVersion ?? "no version tag"}`;
-    // A normal write makes our own token current again, so a past version-id mark goes.
-    return {
-      ...withDest,
-      ...write,
-      ...untagging([TAG.versionId]),
-      type: "update",
-      reason,
-      changes: replicasStale ? ["value", "tags", "replicas"] : ["value", "tags"],
-      ...(replicasStale ? { replicas } : {}),
-    };
+    return valueWrite(reason);
   }
 
   // Same source version: is the value in the destination still the one we wrote? (metadata only)
-  // The token of the write that made the current version, as this release derives it or as the
-  // secret's own tags say it was derived (another source id, or a release before source ids,
-  // which used the address in its `secretbridge:source` tag). Computed only when needed.
-  const current = dest.currentVersionId;
-  let writtenWith: string | undefined;
-  if (tokenInput && current !== undefined && current !== requestToken && current !== dest.tags[TAG.versionId]) {
-    const recordedId = dest.tags[TAG.sourceId] ?? DEFAULT_SOURCE_ID;
-    const recordedAddress = dest.tags[TAG.source];
-    const candidates = [
-      ...(recordedId !== m.source.id ? [requestTokenFor({ ...tokenInput, source: { ...m.source, id: recordedId } })] : []),
-      ...(recordedAddress !== undefined ? [legacyRequestTokenFor(tokenInput, recordedAddress)] : []),
-    ];
-    writtenWith = candidates.find((t) => t === current);
-  }
-  const ours = current === undefined || current === requestToken || current === dest.tags[TAG.versionId] || writtenWith !== undefined;
-  if (requestToken && !ours && current !== undefined) {
-    const drift = { ...withDest, currentVersionId: current, restoreVersionId: driftRepairTokenFor(requestToken, current) };
+  if (secret.version !== null && !proof.current) {
+    const current = profile.writtenVersions(dest).current ?? "";
+    const drift = { ...withDest, currentVersionId: current, restoreVersionId: driftRepairTokenFor(token(), current) };
     if (m.policies.drift === "overwrite") {
-      return { ...drift, ...write, type: "update", reason: `drift: the current version is ${current}, not the version secretbridge wrote; restoring`, changes: ["value", "tags"] };
+      return {
+        ...drift,
+        ...write(),
+        ...withWarnings,
+        tags: { ...tags, [TAG.replacedVersion]: current },
+        type: "update",
+        reason: `drift: the current version is ${current}, not the version secretbridge wrote; restoring`,
+        changes: ["value", "tags"],
+      };
     }
     if (m.policies.drift === "report") {
       return {
         ...drift,
         type: "drift",
         reason: "changed outside secretbridge (drift policy: report)",
-        failure: { errorClass: "drift", message: `${name} was changed outside secretbridge (current version ${current}); left as is by the drift policy "report"` },
+        failure: { errorClass: "drift", message: `${dest.name} was changed outside secretbridge (current version ${current}); left as is by the drift policy "report"` },
       };
     }
     return { ...drift, type: "unchanged", reason: "changed outside secretbridge; ignored (drift policy: skip)" };
   }
-  // A value recognised by a token derived from the secret's own tags (source id, or address for
-  // releases before source ids): record its version id before a tag write changes those tags.
-  const keepVersion: Record<string, string> = writtenWith !== undefined ? { [TAG.versionId]: writtenWith } : {};
-  const writeTags = { ...write, tags: { ...tags, ...keepVersion } };
-  if (replicasStale) {
-    return {
-      ...withDest,
-      ...writeTags,
-      ...untagging(),
-      replicas,
-      type: "update",
-      reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`,
-      changes: ["replicas", "tags"],
-    };
+  // The record of our tag keys is bound to the version that proves the secret: changing which
+  // keys we set means a new version (the same value) whose token binds the new record.
+  if (proof.record !== undefined && proof.record !== tagging.record) {
+    return valueWrite(`tag keys changed (${proof.record || "none"} -> ${tagging.record || "none"}): the value is written again so its version binds the new record`);
   }
-  if ((dest.tags[TAG.resourcePolicy] ?? "") !== (tags[TAG.resourcePolicy] ?? "")) {
-    return {
-      ...withDest,
-      ...writeTags,
-      ...untagging(),
+  let update: PlannedAction | undefined;
+  const tagsOnly = () => ({ ...withDest, ...write(), ...withWarnings, ...untagging() });
+  if (replicasStale) {
+    update = { ...tagsOnly(), replicas, type: "update", reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`, changes: ["replicas", "tags"] };
+  } else if ((dest.tags[TAG.resourcePolicy] ?? "") !== (tags[TAG.resourcePolicy] ?? "")) {
+    update = {
+      ...tagsOnly(),
       type: "update",
       reason: tags[TAG.resourcePolicy] ? "resource policy out of date" : "resource policy no longer configured: removing it",
       changes: ["policy", "tags"],
       resourcePolicy: m.resourcePolicy ?? null,
     };
+  } else {
+    // The record of our tag keys is written along with other tag changes, never on its own: a
+    // secret written before records existed needs no write for it.
+    const compared = dest.tags[TAG.tagKeys] === undefined ? Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TAG.tagKeys)) : tags;
+    const stale = [...changedTagKeys(dest.tags, compared), ...untag.map((k) => `-${k}`)];
+    if (stale.length > 0) update = { ...tagsOnly(), type: "update", reason: `tags out of date: ${stale.join(", ")}`, changes: ["tags"] };
   }
-  // The record of our tag keys is written along with other tag changes, never on its own: a
-  // secret written before records existed needs no write for it.
-  const compared = tagging.recorded === undefined ? Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TAG.tagKeys)) : tags;
-  const stale = [...changedTagKeys(dest.tags, compared), ...untag.map((k) => `-${k}`)];
-  if (stale.length > 0) return { ...withDest, ...writeTags, ...untagging(), type: "update", reason: `tags out of date: ${stale.join(", ")}`, changes: ["tags"] };
-  return { ...withDest, type: "unchanged", reason: "up to date", ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) };
+  if (!update) return { ...withDest, type: "unchanged", reason: "up to date", ...withWarnings };
+  // A tag write must not leave a secret we can no longer prove is ours (its proof rests on a tag
+  // this write changes: the address of a release before source ids, a source id set since): then
+  // the value is written again with this release's token, once.
+  const after = { ...dest.tags, ...tags };
+  for (const k of update.untag ?? []) delete after[k];
+  if (proveOwnership(m, { ...dest, tags: after }, profile) === undefined) {
+    return valueWrite(`${update.reason}; the value is written again with this release's request token, since the tag change would leave no version that proves the secret is ours`, {
+      changes: [...new Set<NonNullable<PlannedAction["changes"]>[number]>(["value", ...(update.changes ?? [])])],
+      ...(update.resourcePolicy !== undefined ? { resourcePolicy: update.resourcePolicy } : {}),
+      ...(update.replicas ? { replicas: update.replicas } : {}),
+    });
+  }
+  return update;
 }
 
-function planUnmanaged(
+/**
+ * A name held by a secret not proven ours: no ownership tags, or ours by tags only. Only the
+ * conflict policy may take it over, and a takeover always writes the value with our token, so
+ * from then on a version id proves it.
+ */
+function planNotProven(
   c: Candidate,
   dest: DestinationSecretMeta,
+  kind: "unmanaged" | "unproven",
   withDest: Omit<PlannedAction, "type" | "reason">,
-  write: Pick<PlannedAction, "tags" | "requestToken" | "valueShape" | "warnings">,
+  write: () => Partial<PlannedAction>,
   sameValue: boolean,
 ): PlannedAction {
   const m = c.input.mapping;
   const name = dest.name;
   const onConflict = m.policies.onConflict;
+  const what = kind === "unmanaged" ? "exists unmanaged" : "carries our tags but no version proves it is ours";
   if (onConflict === "adopt") {
-    return { ...withDest, ...write, type: "adopt", reason: "exists unmanaged; taking ownership and writing the source value (conflict policy: adopt)", changes: ["value", "tags"] };
+    return { ...withDest, ...write(), type: "adopt", reason: `${what}; taking ownership and writing the source value (conflict policy: adopt)`, changes: ["value", "tags"] };
   }
+  const refused: NonNullable<PlannedAction["failure"]> =
+    kind === "unproven"
+      ? { errorClass: "ownership-unproven", message: unprovenMessage(name, m) }
+      : onConflict === "adopt-if-equal"
+        ? { errorClass: "conflict-unmanaged", message: `${name} exists without secretbridge ownership tags and its value differs from the source; left untouched (conflict policy: adopt-if-equal)` }
+        : {
+            errorClass: "conflict-unmanaged",
+            message: `${name} exists without secretbridge ownership tags; it is left untouched: delete or rename it, set policies.onConflict to adopt, or set it to adopt-if-equal if its value is the source's`,
+          };
   if (onConflict === "adopt-if-equal") {
     if (sameValue) {
-      // The value stays as it is: its version id is recorded as ours, so it is not drift later.
-      const tags = { ...(write.tags ?? {}), ...(dest.currentVersionId ? { [TAG.versionId]: dest.currentVersionId } : {}) };
-      return { ...withDest, ...write, tags, type: "adopt", reason: "exists unmanaged with the same value; taking ownership (conflict policy: adopt-if-equal)", changes: ["tags"] };
+      return {
+        ...withDest,
+        ...write(),
+        type: "adopt",
+        reason: `${what} with the same value; taking ownership: the value is written once more with secretbridge's request token, so a version id proves it (conflict policy: adopt-if-equal)`,
+        changes: ["value", "tags"],
+      };
     }
-    return {
-      ...withDest,
-      type: "conflict",
-      reason: "exists unmanaged with a different value (conflict policy: adopt-if-equal)",
-      failure: { errorClass: "conflict-unmanaged", message: `${name} exists without secretbridge ownership tags and its value differs from the source; left untouched (conflict policy: adopt-if-equal)` },
-    };
+    return { ...withDest, type: "conflict", reason: `${what}, with a different value (conflict policy: adopt-if-equal)`, failure: refused };
   }
-  return {
-    ...withDest,
-    type: "conflict",
-    reason: "exists and is not managed by secretbridge",
-    failure: {
-      errorClass: "conflict-unmanaged",
-      message: `${name} exists without secretbridge ownership tags; it is left untouched: delete or rename it, set policies.onConflict to adopt, or tag it ${TAG.managedBy}=${MANAGED_BY_VALUE} and ${TAG.sync}=${m.syncName} to hand it over`,
-    },
-  };
+  return { ...withDest, type: "conflict", reason: kind === "unmanaged" ? "exists and is not managed by secretbridge" : "ownership not proven", failure: refused };
+}
+
+// ---- absences -----------------------------------------------------------------------------------
+
+function windowText(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000]] as const) {
+    if (ms % size === 0 && (unit !== "d" || ms / size > 1)) return `${ms / size}${unit}`;
+  }
+  return `${Math.round(ms / 1000)}s`;
 }
 
 /**
  * Destination secrets this mapping wrote whose source is gone (missing, soft-deleted or
- * destroyed), handled by the deletion strategy, behind the blast-radius guard. A listing with
- * problems (a denied subtree) or an empty listing never counts as "everything was deleted".
+ * destroyed), handled by the deletion strategy. Each must be proven ours and writable, and the
+ * blast-radius guard must pass; then the absence is confirmed by the source: its listing's
+ * metadata (deleted or destroyed), the value read (a key gone from a secret), or a metadata read
+ * of the path. A listing with problems (a denied subtree) or an empty listing never counts as
+ * "everything was deleted".
  */
 function planAbsences(
   input: MappingInventory,
   present: Set<string>,
   deleted: { input: MappingInventory; secret: SourceSecretMeta }[],
+  facts: Facts,
+  profile: DestinationProfile,
   options: PlanOptions,
+  needs: Needs,
 ): PlannedAction[] {
   const m = input.mapping;
   const policies: LifecyclePolicies = m.policies;
-  const ours = input.destination.secrets.filter((d) => m.produced(d));
-  const gone = ours.filter((d) => !present.has(d.name) && !d.deletedDate);
+  const produced = input.destination.secrets.filter((d) => m.produced(d));
+  const gone = produced.filter((d) => !present.has(d.name) && !d.deletedDate);
   if (gone.length === 0) return [];
 
   const strategy = policies.deletion.strategy;
@@ -602,25 +862,34 @@ function planAbsences(
     ...(d.tags[TAG.key] !== undefined ? { key: d.tags[TAG.key] } : {}),
     ...(d.tags[TAG.sourceVersion] !== undefined ? { destinationVersion: d.tags[TAG.sourceVersion] } : {}),
   });
-  const deletedPaths = new Set(deleted.filter((x) => x.input === input).map((x) => x.secret.path));
-  const why = (d: DestinationSecretMeta) => (deletedPaths.has(d.tags[TAG.path] ?? "") ? "the source's current version is deleted or destroyed" : "the source secret no longer exists");
+  const listedGone = new Set(deleted.filter((x) => x.input === input).map((x) => x.secret.path));
+  const why = (d: DestinationSecretMeta) => (listedGone.has(d.tags[TAG.path] ?? "") ? "the source's current version is deleted or destroyed" : "the source secret no longer exists");
 
   if (strategy === "retain") {
     return gone.map((d) => ({ ...base(d), type: "skip", reason: `${why(d)}; kept (deletion strategy: retain)` }));
   }
-  const already = (d: DestinationSecretMeta) => strategy === "tag" && d.tags[TAG.orphanedAt] !== undefined;
-  const pending = gone.filter((d) => !already(d));
-  const kept = gone.filter(already).map((d): PlannedAction => ({ ...base(d), type: "unchanged", reason: `${why(d)}; already marked orphaned` }));
+  const verb = strategy === "delete" ? "deleted" : "marked orphaned";
+  const refusal = (d: DestinationSecretMeta, reason: string, failure: NonNullable<PlannedAction["failure"]>): PlannedAction => ({
+    ...base(d),
+    type: "skip",
+    reason: `${why(d)}; not ${strategy === "delete" ? "deleted" : "marked"}: ${reason}`,
+    failure: { errorClass: failure.errorClass, message: `${d.name}: not ${verb}: ${failure.message}` },
+  });
 
-  const refuse = (reason: string): PlannedAction[] => [
-    ...kept,
-    ...pending.map((d): PlannedAction => ({
-      ...base(d),
-      type: "skip",
-      reason: `${why(d)}; not ${strategy === "delete" ? "deleted" : "marked"}: ${reason}`,
-      failure: { errorClass: "blast-radius", message: `${d.name}: not ${strategy === "delete" ? "deleted" : "marked orphaned"}: ${reason}` },
-    })),
-  ];
+  const out: PlannedAction[] = [];
+  const pending: DestinationSecretMeta[] = [];
+  const proven = new Map<DestinationSecretMeta, boolean>();
+  for (const d of gone) {
+    const standing = standingOf(m, d, profile);
+    proven.set(d, standing.kind === "ours");
+    if (standing.kind === "not-writable") out.push(refusal(d, "not writable", { errorClass: "not-writable", message: standing.message }));
+    else if (standing.kind !== "ours") out.push(refusal(d, "ownership not proven", { errorClass: "ownership-unproven", message: unprovenMessage(d.name, m) }));
+    else if (strategy === "tag" && d.tags[TAG.orphanedAt] !== undefined) out.push({ ...base(d), type: "unchanged", reason: `${why(d)}; already marked orphaned` });
+    else pending.push(d);
+  }
+  if (pending.length === 0) return out;
+
+  const refuse = (reason: string): PlannedAction[] => [...out, ...pending.map((d) => refusal(d, reason, { errorClass: "blast-radius", message: reason }))];
   if (input.source.problems.length > 0) {
     return refuse(`the source listing was incomplete (${input.source.problems.length} unreadable path(s)), so absence proves nothing`);
   }
@@ -628,27 +897,69 @@ function planAbsences(
   if (listedPresent === 0 && !options.forceDeletions && !pending.every((d) => options.approvedDeletions?.has(d.name))) {
     return refuse("the source listing came back empty; run with --force-deletions if that is really so");
   }
-  const share = pending.length / ours.length;
-  const { maxShare, maxCount, minCount } = policies.blastRadius;
+  // The guard weighs what would go against what is live, counting this sync's recent deletions
+  // (still listed, pending deletion; or remembered by the runtime) with this run's.
+  const isProven = (d: DestinationSecretMeta) => {
+    let known = proven.get(d);
+    if (known === undefined) proven.set(d, (known = proveOwnership(m, d, profile) !== undefined));
+    return known;
+  };
+  const { maxShare, maxCount, minCount, window } = policies.blastRadius;
+  const now = (options.now ?? new Date()).getTime();
+  // A date ahead of our clock (the destination's clock runs ahead) is inside the window.
+  const inWindow = (at: Date) => window > 0 && now - at.getTime() < window;
+  const recent =
+    produced.filter((d) => d.deletedDate !== undefined && inWindow(d.deletedDate) && isProven(d)).length +
+    (options.forceDeleted?.get(m.label) ?? []).filter((x) => inWindow(x.at)).length;
+  const live = produced.filter((d) => !d.deletedDate && isProven(d)).length;
+  const count = pending.length + recent;
+  const total = live + recent;
+  const share = total > 0 ? count / total : 1;
   const approved = options.approvedDeletions !== undefined && pending.every((d) => options.approvedDeletions?.has(d.name));
-  const tripped = pending.length > minCount && (share > maxShare || (maxCount !== undefined && pending.length > maxCount));
+  const tripped = count > minCount && (share > maxShare || (maxCount !== undefined && count > maxCount));
   if (!options.forceDeletions && !approved && tripped) {
     const limit = maxCount !== undefined ? `${Math.round(maxShare * 100)}% or ${maxCount} secrets` : `${Math.round(maxShare * 100)}%`;
-    return refuse(`${pending.length} of ${ours.length} managed secrets (${Math.round(share * 100)}%) is over the blast-radius limit of ${limit}; check the source, then run with --force-deletions`);
+    const recently = recent > 0 ? `, ${recent} of them deleted in the last ${windowText(window)},` : "";
+    return refuse(`${count} of ${total} managed secrets (${Math.round(share * 100)}%)${recently} is over the blast-radius limit of ${limit}; check the source, then run with --force-deletions`);
   }
-  return [
-    ...kept,
-    ...pending.map((d): PlannedAction =>
+
+  const listed = listedByPath(input.source);
+  for (const d of pending) {
+    const path = d.tags[TAG.path] ?? "";
+    // Confirmed by the listing's own metadata (deleted or destroyed), or by the value read that
+    // gave a listed secret's keys (a key gone); else by a metadata read of the path.
+    let confirmed = listedGone.has(path) || listed.get(path)?.state === "present";
+    let reason = why(d);
+    if (!confirmed) {
+      const fact = facts.presence.get(sourceFactKey(m.label, path));
+      if (fact === undefined) {
+        needs.path(m.label, path);
+        out.push(refusal(d, "absence not confirmed yet", { errorClass: "unreadable", message: `${path} is missing from the source listing and its metadata was not read yet` }));
+        continue;
+      }
+      if ("error" in fact) {
+        out.push(refusal(d, "the source could not confirm the absence", { errorClass: "unreadable", message: `${path} is missing from the source listing and its metadata could not be read (${fact.error.errorClass}); it may still exist` }));
+        continue;
+      }
+      if (fact.ok !== null && fact.ok.state === "present") {
+        out.push({ ...base(d), type: "skip", reason: `missing from the source listing, but its metadata read shows version ${fact.ok.version ?? "kv1"}: kept` });
+        continue;
+      }
+      confirmed = true;
+      reason = fact.ok === null ? "the source secret no longer exists (confirmed by a metadata read)" : `the source's current version is ${fact.ok.state} (confirmed by a metadata read)`;
+    }
+    out.push(
       strategy === "tag"
-        ? { ...base(d), type: "orphan", reason: `${why(d)}; marking it orphaned (deletion strategy: tag)`, tags: { [TAG.orphanedAt]: "" } }
+        ? { ...base(d), type: "orphan", reason: `${reason}; marking it orphaned (deletion strategy: tag)`, tags: { [TAG.orphanedAt]: "" } }
         : {
             ...base(d),
             type: "delete",
-            reason: `${why(d)}; ${policies.deletion.forceDeleteWithoutRecovery ? "deleting without recovery" : `scheduling deletion with a ${policies.deletion.recoveryWindowDays}-day recovery window`}`,
+            reason: `${reason}; ${policies.deletion.forceDeleteWithoutRecovery ? "deleting without recovery" : `scheduling deletion with a ${policies.deletion.recoveryWindowDays}-day recovery window`}`,
             deletion: policies.deletion.forceDeleteWithoutRecovery ? { forceDeleteWithoutRecovery: true } : { recoveryWindowDays: policies.deletion.recoveryWindowDays },
           },
-    ),
-  ];
+    );
+  }
+  return out;
 }
 
 export function countActions(plan: Plan): Record<string, number> {

@@ -17,16 +17,19 @@ export interface LifecyclePolicies {
   /**
    * A run that would delete or orphan more than this share (0-1) or this number of the secrets it
    * manages deletes nothing, unless forced or approved for that run. At most `minCount` deletions
-   * never trip it (one deletion in a small estate is not a blast).
+   * never trip it (one deletion in a small estate is not a blast). Deletions of this sync's secrets
+   * within the last `window` milliseconds (still pending in the destination) count with the run's,
+   * so a slow trickle is held as a burst is; 0 counts the run's alone. The share is of the live
+   * secrets (and those recent deletions), never of secrets already pending deletion.
    */
-  blastRadius: { maxShare: number; maxCount?: number; minCount: number };
+  blastRadius: { maxShare: number; maxCount?: number; minCount: number; window: number };
   drift: DriftPolicy;
   onConflict: ConflictPolicy;
 }
 
 export const DEFAULT_POLICIES: LifecyclePolicies = {
   deletion: { strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false },
-  blastRadius: { maxShare: 0.1, minCount: 2 },
+  blastRadius: { maxShare: 0.1, minCount: 2, window: 24 * 60 * 60 * 1000 },
   drift: "overwrite",
   onConflict: "fail",
 };

@@ -19,6 +19,16 @@ export interface DestinationProfile {
   tagProblems(tags: Record<string, string>): string[];
   /** What a user does about a secret scheduled for deletion, e.g. how to restore it. */
   readonly pendingDeletionHint: string;
-  /** Why secretbridge must never write this existing secret (managed by a service, rotated by the destination), or undefined. */
+  /**
+   * Why secretbridge must never write this existing secret (managed by a service, rotated by the
+   * destination), or undefined. It governs every action: no update, restore, tag, untag or delete.
+   */
   notWritable(secret: DestinationSecretMeta): string | undefined;
+  /**
+   * How ownership is encoded here: the version ids that can prove secretbridge wrote the secret
+   * (a value written with a request token carries the token as its id, which no tag writer can
+   * set), as the listing gave them. `current` holds the value readers get; `previous` those a
+   * later write pushed aside that the destination still keeps labelled (after a hand edit).
+   */
+  writtenVersions(secret: DestinationSecretMeta): { current?: string; previous: string[] };
 }

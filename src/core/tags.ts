@@ -17,8 +17,12 @@ export const TAG = {
   sourceVersion: "secretbridge:source-version",
   /** When the source version was written: tells a re-created secret's version 1 from the old one. */
   sourceCreated: "secretbridge:source-version-created",
-  /** The version id that holds our value when it is not the one our request token names (drift repair, adoption, older releases). */
-  versionId: "secretbridge:version-id",
+  /**
+   * The version id a write replaced when its token derives from that id (a drift repair, a KV v1
+   * write on an existing secret): the token can be recomputed, and ownership proven, after a hand
+   * edit has pushed both versions out of the destination's labels. Forging it proves nothing.
+   */
+  replacedVersion: "secretbridge:replaced-version",
   /** Short hash of the resource policy secretbridge set, to notice a changed policy without reading it. */
   resourcePolicy: "secretbridge:resource-policy",
   /** The replica Regions secretbridge set up (sorted, comma-separated). */

@@ -7,7 +7,7 @@ import { FATAL_CLASSES, isSyncError, scrubSecretMaterial, SyncError, type ErrorC
 import type { ResolvedMapping } from "../core/mapping.js";
 import type { ActionResult, DestinationInventory, DestinationRef, InventoryProblem, Plan, PlannedAction, SourceInventory } from "../core/model.js";
 import { displayPath, pathProblem } from "../core/paths.js";
-import { emptyFacts, factsNeeded, planRun, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory } from "../core/plan.js";
+import { emptyFacts, planStep, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory, type PlanOptions } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
@@ -38,6 +38,8 @@ export interface RunOptions {
   deadline?: number;
   /** Push triggers: sync just these paths (never delete). */
   targets?: SecretChangeTarget[];
+  /** Secrets this sync deleted without a recovery window lately, by mapping label (the blast-radius window counts them). */
+  forceDeleted?: PlanOptions["forceDeleted"];
 }
 
 export interface RunDependencies {
@@ -67,16 +69,13 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   let plan: Plan;
   try {
     const inputs = await inventories(deps, mappings, options, log, timings);
-    const inventoryStart = performance.now();
-    const facts = await gatherFacts(deps.destination, inputs, bySource, options.concurrency);
-    timings.inventoryMs = (timings.inventoryMs ?? 0) + Math.round(performance.now() - inventoryStart);
-    const planStart = performance.now();
-    plan = planRun(inputs, facts, deps.destination.profile, {
+    plan = await planWithFacts(deps.destination, inputs, bySource, options.concurrency, timings, {
       ...(options.forceDeletions ? { forceDeletions: true } : {}),
       ...(options.approvedDeletions ? { approvedDeletions: options.approvedDeletions } : {}),
       ...(options.targets ? { targeted: true } : {}),
+      ...(options.forceDeleted ? { forceDeleted: options.forceDeleted } : {}),
+      now: new Date(),
     });
-    timings.planMs = Math.round(performance.now() - planStart);
   } catch (error) {
     const fatal = asSyncError(error, "source-unavailable", []);
     log.error({ errorClass: fatal.errorClass, err: fatal.toJSON() }, "run stopped before writing anything");
@@ -181,30 +180,62 @@ async function inventoryOfEach(source: SecretSource, paths: string[]): Promise<S
 }
 
 /**
- * Reads what the planner asks for, until it asks for nothing more. A value that cannot be read
- * is a fact about that secret (planned as its failure); a fatal class (source or destination
- * unusable) stops the run, which has written nothing yet.
+ * Plans, reads what the planner asks for, and plans again, until it asks for nothing more. A
+ * value or metadata read that fails is a fact about that secret (planned as its refusal); a
+ * fatal class (source or destination unusable) stops the run, which has written nothing yet.
  */
-async function gatherFacts(destination: SecretDestination, inputs: MappingInventory[], bySource: Map<string, MappingSource>, concurrency: number): Promise<Facts> {
+async function planWithFacts(
+  destination: SecretDestination,
+  inputs: MappingInventory[],
+  bySource: Map<string, MappingSource>,
+  concurrency: number,
+  timings: RunReport["timings"],
+  planOptions: PlanOptions,
+): Promise<Plan> {
   const facts = emptyFacts();
-  for (let round = 0; round < 3; round++) {
-    const needed: FactsNeeded = factsNeeded(inputs, facts);
-    if (needed.source.length === 0 && needed.destination.length === 0) break;
-    const reads = needed.source.map((need) => async () => {
-      const entry = bySource.get(need.mapping);
-      if (!entry) return;
-      const key = sourceFactKey(need.mapping, need.path);
-      try {
-        facts.source.set(key, { ok: valueFactsOf(entry.mapping, await entry.source.readValue(need.path, need.version)) });
-      } catch (error) {
-        const failure = asSyncError(error, "source-read-failed", [], need.path);
-        if (FATAL_CLASSES.has(failure.errorClass)) throw failure;
-        facts.source.set(key, { error: { errorClass: failure.errorClass, message: failure.message } });
-      }
-    });
-    await Promise.all([pool(reads, concurrency), readDestinationValues(destination, needed.destination, facts)]);
+  let planMs = 0;
+  let readMs = 0;
+  try {
+    // Each round's needs follow from the last round's facts (keys, then the values and absences
+    // they lead to); a plan whose facts are still missing refuses what they would have allowed.
+    for (let round = 0; ; round++) {
+      let t = performance.now();
+      const { plan, needed } = planStep(inputs, facts, destination.profile, planOptions);
+      planMs += performance.now() - t;
+      if ((needed.source.length === 0 && needed.destination.length === 0 && needed.presence.length === 0) || round === MAX_FACT_ROUNDS) return plan;
+      t = performance.now();
+      await readFacts(destination, needed, facts, bySource, concurrency);
+      readMs += performance.now() - t;
+    }
+  } finally {
+    timings.planMs = Math.round(planMs);
+    timings.inventoryMs = (timings.inventoryMs ?? 0) + Math.round(readMs);
   }
-  return facts;
+}
+
+const MAX_FACT_ROUNDS = 4;
+
+async function readFacts(destination: SecretDestination, needed: FactsNeeded, facts: Facts, bySource: Map<string, MappingSource>, concurrency: number): Promise<void> {
+  const reads = needed.source.map((need) => async () => {
+    const entry = bySource.get(need.mapping);
+    if (!entry) return;
+    const key = sourceFactKey(need.mapping, need.path);
+    try {
+      facts.source.set(key, { ok: valueFactsOf(entry.mapping, await entry.source.readValue(need.path, need.version)) });
+    } catch (error) {
+      const failure = asSyncError(error, "source-read-failed", [], need.path);
+      if (FATAL_CLASSES.has(failure.errorClass)) throw failure;
+      facts.source.set(key, { error: { errorClass: failure.errorClass, message: failure.message } });
+    }
+  });
+  const byMapping = new Map<string, string[]>();
+  for (const { mapping, path } of needed.presence) byMapping.set(mapping, [...(byMapping.get(mapping) ?? []), path]);
+  const lookups = [...byMapping].map(async ([mapping, paths]) => {
+    const entry = bySource.get(mapping);
+    if (!entry) return;
+    for (const [path, fact] of await entry.source.readMetadata(paths)) facts.presence.set(sourceFactKey(mapping, path), fact);
+  });
+  await Promise.all([pool(reads, concurrency), readDestinationValues(destination, needed.destination, facts), ...lookups]);
 }
 
 async function readDestinationValues(destination: SecretDestination, secrets: DestinationRef[], facts: Facts): Promise<void> {

@@ -328,7 +328,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     target: async () => ({
       source: {
         address: withoutUserinfo(connection.address),
-        ...(config.source.namespace ? { namespace: config.source.namespace } : {}),
+        ...(resolved.sourceNamespace ? { namespace: resolved.sourceNamespace } : {}),
         mounts: [...new Set(resolved.mappings.map((m) => m.sourceScope))],
       },
       destination: { ...(await destination.target()), prefixes: [...new Set(resolved.mappings.map((m) => `${m.prefix}/`))] },

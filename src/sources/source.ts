@@ -1,6 +1,6 @@
 // The contract every source system implements. Inventory (cheap, metadata only) is separate from
 // value reads, which the engine asks for only for the secrets a plan creates or updates.
-import type { SourceInventory, SourceListingMethod } from "../core/model.js";
+import type { Fact, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../core/model.js";
 
 /** The KV map of one secret version. Treat as radioactive: never log, never put in an error. */
 export type SecretData = Record<string, unknown>;
@@ -35,6 +35,14 @@ export interface SecretSource {
   inventory(): Promise<SourceInventory>;
   /** Metadata of just these paths (push triggers); paths that do not exist are left out. */
   inventoryOf(paths: string[]): Promise<SourceInventory>;
+  /**
+   * One metadata read per path, the authority on whether it exists: the secret (its current
+   * version may be deleted or destroyed), null when the source answers that there is no such
+   * path, or why it could not be read (refused, any other answer) for that path only. A listing
+   * can leave out a path that exists (a filtered listing); this read cannot. Throws only when the
+   * source as a whole is unusable (a fatal class).
+   */
+  readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>>;
   /**
    * Reads one secret version's data. `version` is the KV v2 version the plan was made for, so the
    * value written always matches the version tagged; `null` on KV v1.

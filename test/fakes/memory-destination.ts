@@ -325,10 +325,10 @@ export class MemoryDestination implements SecretDestination {
         if (action.type === "restore") this.restoreSecret(t);
         const finalTags = { ...tags };
         if (action.restoreVersionId && action.currentVersionId) {
-          // Drift repair: the version-id tag first, so a retry after a stop derives the same token;
-          // it is part of the final tag set too, so it is never untagged.
-          finalTags[TAG.versionId] = action.restoreVersionId;
-          this.tagResource(t, { [TAG.versionId]: action.restoreVersionId });
+          // A write replacing someone else's current version (drift repair, KV v1): the replaced
+          // id is tagged first, as the real destination does; it stays in the final tag set.
+          finalTags[TAG.replacedVersion] = action.currentVersionId;
+          this.tagResource(t, { [TAG.replacedVersion]: action.currentVersionId });
           this.putSecretValue(t, await value(), action.restoreVersionId);
         } else if (action.changes?.includes("value")) {
           this.putSecretValue(t, await value(), action.requestToken ?? randomUUID());
@@ -563,6 +563,8 @@ function toMeta(secret: StoredSecret): DestinationSecretMeta {
   const current = currentVersion(secret);
   return {
     ...(current ? { currentVersionId: current.versionId } : {}),
+    // SecretVersionsToStages as ListSecrets gives it: only versions that carry a label.
+    versionStages: Object.fromEntries([...secret.versions.values()].filter((v) => v.stages.length > 0).map((v) => [v.versionId, [...v.stages]])),
     name: secret.name,
     arn: secret.arn,
     tags: { ...secret.tags },

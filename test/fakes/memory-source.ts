@@ -1,8 +1,9 @@
 // An in-memory KV mount for tests: the SecretSource contract over a map of paths, with KV v2
 // versions (soft delete, destroy, custom metadata, creation times) or KV v1 (no versions, an
-// in-memory fingerprint), per-path and listing failure injection, and a record of value reads.
+// in-memory fingerprint), per-path and listing failure injection, paths a filtered listing hides
+// while they still exist, and a record of value and metadata reads.
 import { SyncError, type ErrorClass } from "../../src/core/errors.js";
-import type { InventoryProblem, SourceInventory, SourceSecretMeta } from "../../src/core/model.js";
+import type { Fact, InventoryProblem, SourceInventory, SourceSecretMeta } from "../../src/core/model.js";
 import { valueFingerprint } from "../../src/core/value.js";
 import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../../src/sources/source.js";
 
@@ -36,6 +37,8 @@ export class MemorySource implements SecretSource {
   readonly kvVersion: 1 | 2;
   /** Paths whose value was read, in order (one entry per readValue call, failed ones included). */
   readonly reads: string[] = [];
+  /** Paths whose metadata was read one by one (`readMetadata`), in order. */
+  readonly metadataReads: string[] = [];
   /** How many times `inventory()` / `inventoryOf()` ran. */
   listings = 0;
   closed = false;
@@ -44,6 +47,7 @@ export class MemorySource implements SecretSource {
   private readonly now: () => Date;
   private readonly readFailures = new Map<string, ErrorClass>();
   private readonly folderFailures = new Map<string, ErrorClass>();
+  private readonly hidden = new Map<string, "readable" | "denied">();
   private listingFailure?: ErrorClass;
   private validateFailure?: ErrorClass;
 
@@ -139,6 +143,15 @@ export class MemorySource implements SecretSource {
     else this.folderFailures.set(folder.endsWith("/") ? folder : `${folder}/`, errorClass);
   }
 
+  /**
+   * The path still exists but `inventory()` leaves it out, as an OpenBao listing filtered by a
+   * policy (`list_scan_response_keys_filter_path`) does. Its metadata read answers (`readable`)
+   * or is refused with permission-denied (`denied`).
+   */
+  hideFromListing(path: string, metadata: "readable" | "denied"): void {
+    this.hidden.set(path, metadata);
+  }
+
   /** validate() throws a SyncError of this class (source-unavailable, source-sealed, source-auth ...). */
   failValidate(errorClass: ErrorClass): void {
     this.validateFailure = errorClass;
@@ -147,6 +160,7 @@ export class MemorySource implements SecretSource {
   clearFailures(): void {
     this.readFailures.clear();
     this.folderFailures.clear();
+    this.hidden.clear();
     this.listingFailure = undefined;
     this.validateFailure = undefined;
   }
@@ -169,17 +183,37 @@ export class MemorySource implements SecretSource {
       if (folder.startsWith(root)) problems.push({ path: folder, errorClass, message: `${folder}: listing failed (${errorClass}); secrets below it are not replicated` });
     }
     const secrets = [...this.paths.keys()]
-      .filter((path) => path.startsWith(root) && ![...this.folderFailures.keys()].some((folder) => path.startsWith(folder)))
+      .filter((path) => path.startsWith(root) && !this.hidden.has(path) && ![...this.folderFailures.keys()].some((folder) => path.startsWith(folder)))
       .sort()
       .map((path) => this.meta(path));
     return { secrets, problems, method: this.listingMethod() };
   }
 
+  /** As the Vault source's: one metadata read per path (a hidden path is found, or refused). */
   async inventoryOf(paths: string[]): Promise<SourceInventory> {
     this.listings += 1;
+    const read = await this.readMetadata(paths);
+    const secrets: SourceSecretMeta[] = [];
+    const problems: InventoryProblem[] = [];
+    for (const path of paths) {
+      const fact = read.get(path);
+      if (fact && "error" in fact) problems.push({ path, ...fact.error });
+      else if (fact?.ok) secrets.push(fact.ok);
+    }
+    return { secrets, problems, method: this.listingMethod() };
+  }
+
+  /** One metadata read per path, as the Vault source's: found (any state), null when absent, or that path's error. */
+  async readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>> {
     this.throwListingFailure();
-    const secrets = paths.filter((path) => this.paths.has(path)).map((path) => this.meta(path));
-    return { secrets, problems: [], method: this.listingMethod() };
+    const out = new Map<string, Fact<SourceSecretMeta | null>>();
+    for (const path of paths) {
+      this.metadataReads.push(path);
+      if (this.hidden.get(path) === "denied") {
+        out.set(path, { error: { errorClass: "permission-denied", message: `${path}: metadata not readable (permission-denied)` } });
+      } else out.set(path, { ok: this.paths.has(path) ? this.meta(path) : null });
+    }
+    return out;
   }
 
   async readValue(path: string, version: number | null): Promise<SecretData> {

@@ -377,7 +377,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.deepEqual(await target.versionIds("c/same"), [tokenOf(1)]);
     });
 
-    test("drift repair: the restoreVersionId version becomes current, tagged secretbridge:version-id; retried, nothing more", async () => {
+    test("drift repair: the restoreVersionId version becomes current, the replaced version id tagged secretbridge:replaced-version; retried, nothing more", async () => {
       const ours = canary("ours");
       const theirs = canary("theirs");
       await create("c/drift", ours, tokenOf(1), { ...OURS, [TAG.sourceVersion]: "1" });
@@ -397,7 +397,9 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
 
       const s = await only("c");
       assert.equal(s.currentVersionId, tokenOf(7));
-      assert.equal(s.tags[TAG.versionId], tokenOf(7));
+      assert.equal(s.tags[TAG.replacedVersion], outsider);
+      // The listing carries the labelled versions: the repair is current, the hand edit it replaced is previous.
+      assert.deepEqual(d.profile.writtenVersions(s), { current: tokenOf(7), previous: [outsider] });
       assert.equal(s.tags[TAG.sourceVersion], "1");
       assert.deepEqual(await read("c/drift"), new Map([["c/drift", { value: ours }]]));
       assert.deepEqual(await target.versionIds("c/drift"), [tokenOf(1), tokenOf(7), outsider].sort());

@@ -115,7 +115,7 @@ describe("drift", () => {
   test("overwrite (default): a value changed in AWS is put back, once, and stays", async () => {
     const { s, token, config } = await seeded(1, "  drift: overwrite\n");
     const outside = peers.secret("outside");
-    await peers.sm().send(new PutSecretValueCommand({ SecretId: `${s.prefix}/app/s0`, SecretString: outside }));
+    const edit = await peers.sm().send(new PutSecretValueCommand({ SecretId: `${s.prefix}/app/s0`, SecretString: outside }));
     assert.equal(await s.versionCount("app/s0"), 2);
     const plan = await s.cli(["plan", "-c", config], token);
     assert.match(plan.stdout, /update\s+app\/s0 .* drift: the current version is /);
@@ -125,7 +125,9 @@ describe("drift", () => {
     assert.notEqual(await s.value("app/s0"), outside);
     assert.match((await s.value("app/s0")) ?? "", /CANARY-s0-/);
     assert.equal(await s.versionCount("app/s0"), 3);
-    assert.match((await s.destination()).get(`${s.prefix}/app/s0`)?.["secretbridge:version-id"] ?? "", /^[0-9a-f-]{36}$/);
+    // The repair's token derives from ours and the version it replaced, which is tagged: a later
+    // hand edit can push both out of the labels and the secret is still proven ours.
+    assert.equal((await s.destination()).get(`${s.prefix}/app/s0`)?.["secretbridge:replaced-version"], edit.VersionId);
     const again = await s.cli(["sync", "-c", config], token);
     assert.equal(awsWrites(again.recorder), 0);
   });
@@ -151,15 +153,16 @@ describe("conflicts", () => {
     return { s, run };
   }
 
-  test("adopt-if-equal takes ownership of an equal value without a new version", async () => {
+  test("adopt-if-equal takes ownership of an equal value: the same value written once with secretbridge's token, so a version id proves it", async () => {
     const v = { k: peers.secret("equal") };
     const { s, run } = await withForeign(JSON.stringify(v), v, "adopt-if-equal");
     assert.equal(run.code, 0, run.stdout);
-    assert.equal(run.recorder.count("aws", "PutSecretValue"), 0);
+    assert.equal(run.recorder.count("aws", "PutSecretValue"), 1);
     const tags = (await s.destination()).get(`${s.prefix}/shared`);
     assert.equal(tags?.["secretbridge:sync"], "it");
     assert.equal(tags?.team, "dba");
-    assert.equal(await s.versionCount("shared"), 1);
+    assert.equal(await s.versionCount("shared"), 2);
+    assert.equal(await s.value("shared"), JSON.stringify(v));
   });
 
   test("adopt-if-equal leaves a different value alone and reports it", async () => {
@@ -259,8 +262,8 @@ describe("metadata and replicas", () => {
     assert.equal(tags.k00, "v0");
     assert.equal(tags["secretbridge:sync"], "it");
     assert.match(run.stdout, /Warnings:\n {2}- db: custom_metadata not copied to tags .*: bad;key, .*owner/);
-    // A metadata change (no new version) is a tags-only update.
-    await peers.bao.api("POST", `${s.mount}/metadata/db`, { custom_metadata: { k00: "changed" } });
+    // A metadata value change (same keys, no new version) is a tags-only update.
+    await peers.bao.api("POST", `${s.mount}/metadata/db`, { custom_metadata: { ...custom, owner: "payments", "bad;key": "x", k00: "changed" } });
     const again = await s.cli(["sync", "-c", s.writeConfig({ yaml: "  copyCustomMetadata: true\n" })], token);
     assert.equal(again.recorder.count("aws", "PutSecretValue"), 0);
     assert.equal((await s.destination()).get(`${s.prefix}/db`)?.k00, "changed");

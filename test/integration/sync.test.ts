@@ -148,6 +148,7 @@ describe("crash safety", () => {
           version: 2,
           destinationName: `${s.prefix}/db`,
           versionCreatedTime: meta.data.versions["2"]?.created_time,
+          tagKeys: "",
         }),
       }),
     );

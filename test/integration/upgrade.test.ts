@@ -1,6 +1,8 @@
 // Secrets written by releases before source ids and tag records: the previous release derived
 // request tokens from the source address and recorded no tag keys. Upgrading must not rewrite
-// them (no new version, no write at all), and a later address change must not look like drift.
+// them (no new version, no write at all), and a later address change must not look like drift:
+// since their token was derived from the address tag, changing that tag writes the value once
+// more under this release's token, so a version id still proves the secret is ours.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
@@ -32,7 +34,7 @@ async function writtenByPreviousRelease(s: Scenario, path: string, data: Record<
 }
 
 describe("upgrade from a release without source ids", () => {
-  test("its secrets are ours as they are: no write on upgrade, none after an address change either", async () => {
+  test("its secrets are ours as they are: no write on upgrade; an address change writes each value once more under this release's token, then nothing", async () => {
     const s = await peers.scenario();
     const paths = ["a", "b", "team/c"];
     for (const p of paths) {
@@ -47,26 +49,41 @@ describe("upgrade from a release without source ids", () => {
     assert.equal(awsWrites(upgraded.recorder), 0, "nothing is rewritten on upgrade, not even the new tag record");
     assert.equal(upgraded.recorder.count("vault", "read-data"), 0);
 
-    // The same server under another spelling: one informational tag per secret, never a value.
+    // The same server under another spelling: the address tag the legacy token was derived from
+    // changes, so each value is written once more (same value, this release's token), never drift.
     const address = peers.bao.url.replace("127.0.0.1", "localhost");
     const moved = await s.cli(["sync", "--json", "-c", s.writeConfig({ address, yaml: tags })], token);
     assert.equal(moved.code, 0, moved.stdout);
-    assert.equal(moved.recorder.count("aws", "PutSecretValue"), 0);
+    assert.equal(moved.recorder.count("aws", "PutSecretValue"), 3);
     assert.equal(moved.recorder.count("aws", "TagResource"), 3);
-    for (const p of paths) assert.equal(await s.versionCount(p), 1, p);
+    for (const p of paths) assert.equal(await s.versionCount(p), 2, p);
     const after = (await s.destination()).get(`${s.prefix}/a`) ?? {};
     assert.equal(after["secretbridge:source"], address);
-    assert.equal(after["secretbridge:tag-keys"], "team", "the record is written along with that tag change");
-    assert.match(after["secretbridge:version-id"] ?? "", /^[0-9a-f-]{36}$/, "the legacy version id is recorded before the address tag changes");
+    assert.equal(after["secretbridge:tag-keys"], "team", "the record is written along with that write, and bound to it");
 
     const again = await s.cli(["sync", "-c", s.writeConfig({ address, yaml: tags })], token);
     assert.deepEqual([again.code, awsWrites(again.recorder)], [0, 0]);
 
-    // Now that the record exists, a static tag dropped from config is removed.
+    // Now that a version binds the record, a static tag dropped from config is removed; the new
+    // record is bound to a new version (the same value) in the same update.
     const dropped = await s.cli(["sync", "-c", s.writeConfig({ address, yaml: "policies:\n  drift: report\n" })], token);
     assert.equal(dropped.code, 0, dropped.stdout);
     assert.equal(dropped.recorder.count("aws", "UntagResource"), 3);
     assert.equal((await s.destination()).get(`${s.prefix}/a`)?.team, undefined);
-    assert.equal(dropped.recorder.count("aws", "PutSecretValue"), 0);
+    assert.equal(dropped.recorder.count("aws", "PutSecretValue"), 3);
+  });
+
+  test("a static tag dropped before any write of this release is left in place, with a warning: the old record proves nothing", async () => {
+    const s = await peers.scenario();
+    const data = { v: peers.secret("up-x") };
+    await s.put("x", data);
+    await writtenByPreviousRelease(s, "x", data, { team: "payments", "secretbridge:tag-keys": "team" });
+    const token = await s.readOnlyToken();
+    const run = await s.cli(["sync", "-c", s.writeConfig({ yaml: "policies:\n  drift: report\n" })], token);
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(run.recorder.count("aws", "UntagResource"), 0);
+    assert.equal(run.recorder.count("aws", "PutSecretValue"), 0);
+    assert.equal((await s.destination()).get(`${s.prefix}/x`)?.team, "payments");
+    assert.match(run.stdout, /tag team left in place: recorded by a release that did not bind its record to a version/);
   });
 });

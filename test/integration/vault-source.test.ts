@@ -293,6 +293,24 @@ describe("VaultKvSource inventory", () => {
     assert.match(denied.message, /^GET \S+\/data\/secret-sub\/deeper\/c\?version=1: HTTP 403: .*permission denied/);
   });
 
+  test("readMetadata is the authority on one path: found (any state), null when the server says not found, that path's error when refused; one read each", async () => {
+    const mount = await newMount();
+    for (const p of ["live", "soft", "denied"]) await put(mount, p, { v: secretValue() });
+    await root("DELETE", `${mount}/data/soft`);
+    const recorder = new ApiCallRecorder();
+    const src = source({ mount, recorder, token: await token(mount, "scan", `path "${mount}/metadata/denied" { capabilities = ["deny"] }`) });
+    const read = await src.readMetadata(["live", "soft", "never-was", "denied"]);
+    const shown = [...read].map(([path, fact]) => [path, "error" in fact ? fact.error.errorClass : fact.ok === null ? null : fact.ok.state]).sort();
+    assert.deepEqual(shown, [["denied", "permission-denied"], ["live", "present"], ["never-was", null], ["soft", "deleted"]]);
+    assert.equal(recorder.count("vault", "read-metadata"), 4);
+    const v1 = await newMount(1);
+    await put(v1, "x", { v: secretValue() }, 1);
+    const v1read = await source({ mount: v1, token: await token(v1, "reference") }).readMetadata(["x", "y"]);
+    const x = v1read.get("x");
+    assert.deepEqual(x && "ok" in x && x.ok ? [x.ok.path, x.ok.version, x.ok.state] : x, ["x", null, "present"]);
+    assert.deepEqual(v1read.get("y"), { ok: null });
+  });
+
   test("a root that cannot be listed throws instead of reading as empty", async () => {
     const mount = await newMount();
     await put(mount, "x", { v: secretValue() });

@@ -56,6 +56,7 @@ const cases: [string, string, RegExp][] = [
   ["unknown deletion strategy", base + "policies:\n  deletion:\n    strategy: purge\n", /must be retain, tag or delete/],
   ["recovery window too short", base + "policies:\n  deletion:\n    recoveryWindowDays: 3\n", /AWS allows 7-30 days/],
   ["blast radius share over 1", base + "policies:\n  blastRadius:\n    maxShare: 10\n", /a share between 0 and 1/],
+  ["blast radius window without a unit", base + "policies:\n  blastRadius:\n    window: 24\n", /policies\.blastRadius\.window: a duration with its unit, such as "24h", "90m", "7d", or "0s"/],
   ["unknown drift policy", base + "policies:\n  drift: ignore\n", /must be overwrite, report or skip/],
   ["unknown conflict policy", base + "policies:\n  onConflict: replace\n", /must be fail, adopt or adopt-if-equal/],
   ["bad cron", base + "service:\n  schedule: every hour\n", /service\.schedule: is not a valid schedule/],

@@ -59,7 +59,7 @@ describe("paths and scope", () => {
 });
 
 describe("request tokens", () => {
-  const input = { syncName: "s", source, sourcePath: "p", version: 3, destinationName: "pre/p" };
+  const input = { syncName: "s", source, sourcePath: "p", version: 3, destinationName: "pre/p", tagKeys: "team" };
   test("deterministic for the same source identity and version, different otherwise", () => {
     const t = requestTokenFor(input);
     assert.equal(t, requestTokenFor(input));
@@ -71,8 +71,9 @@ describe("request tokens", () => {
       requestTokenFor({ ...input, sourcePath: "q" }),
       requestTokenFor({ ...input, version: 4 }),
       requestTokenFor({ ...input, destinationName: "pre2/p" }),
+      requestTokenFor({ ...input, tagKeys: "owner team" }),
     ];
-    assert.equal(new Set([t, ...variants]).size, 7);
+    assert.equal(new Set([t, ...variants]).size, 8, "the record of tag keys is bound to the version too");
   });
   test("the address is not part of a token; the legacy token (releases before source ids) was", () => {
     assert.equal(requestTokenFor(input), requestTokenFor({ ...input, source: { ...source, address: "http://localhost:8200" } }));

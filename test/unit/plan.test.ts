@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createMapping, type MappingSpec, type ResolvedMapping } from "../../src/core/mapping.js";
 import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/model.js";
-import { countActions, emptyFacts, factsNeeded, planRun, sourceFactKey, type Facts, type PlanOptions } from "../../src/core/plan.js";
+import { countActions, emptyFacts, factsNeeded, planRun, planStep, sourceFactKey, type Facts, type PlanOptions } from "../../src/core/plan.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "../../src/core/policies.js";
 import { mappingSpec } from "../helpers/mapping-spec.js";
-import { driftRepairTokenFor, legacyRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
+import { driftRepairTokenFor, kv1RequestTokenFor, legacyRequestTokenFor, previousRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
 import { TAG } from "../../src/core/tags.js";
 import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
 
@@ -18,15 +18,34 @@ const src = (path: string, version: number | null = 1, extra: Partial<SourceSecr
 /** The tags a create of this path carries, as the planner builds them (fixtures for "ours"). */
 const tagsOf = (m: ResolvedMapping, path: string, version: number | null, extra: Partial<SourceSecretMeta> = {}): Record<string, string> =>
   planRun([{ mapping: m, source: { secrets: [src(path, version, extra)], problems: [], method: "detailed-metadata-scan" }, destination: { secrets: [] } }], emptyFacts(), profile).actions[0]?.tags ?? {};
-const ours = (path: string, version: number | null, extra: Partial<DestinationSecretMeta> = {}, m = m0): DestinationSecretMeta => ({
-  name: m.nameFor(path),
-  tags: tagsOf(m, path, version),
-  ...extra,
-});
-const plan = (source: SourceSecretMeta[], dest: DestinationSecretMeta[], m = m0, options: PlanOptions = {}, facts: Facts = emptyFacts()) =>
-  planRun([{ mapping: m, source: { secrets: source, problems: [], method: "detailed-metadata-scan" }, destination: { secrets: dest } }], facts, profile, options);
+/** The token secretbridge wrote a secret with, recomputed from its tags (a fixture's version id). */
+const writtenToken = (m: ResolvedMapping, d: DestinationSecretMeta): string => {
+  const t = d.tags;
+  const common = { syncName: m.syncName, source: m.source, sourcePath: t[TAG.path] ?? "", destinationName: d.name, tagKeys: t[TAG.tagKeys] ?? "" };
+  if (t[TAG.sourceVersion] === "kv1") return kv1RequestTokenFor(common);
+  return requestTokenFor({ ...common, version: Number(t[TAG.sourceVersion]), ...(t[TAG.sourceCreated] ? { versionCreatedTime: t[TAG.sourceCreated] } : {}) });
+};
+/** A secret this mapping wrote: its tags (or `extra.tags`), and as current version the token they name, unless `extra` says otherwise. */
+const ours = (path: string, version: number | null, extra: Partial<DestinationSecretMeta> = {}, m = m0): DestinationSecretMeta => {
+  const d: DestinationSecretMeta = { name: m.nameFor(path), tags: tagsOf(m, path, version), ...extra };
+  return extra.currentVersionId !== undefined || extra.versionStages !== undefined ? d : { ...d, currentVersionId: writtenToken(m, d) };
+};
+/**
+ * A plan with the facts it asks for about absences and competing paths answered as a complete
+ * listing would: every path the listing left out is gone (a metadata read answers "not found").
+ */
+const plan = (source: SourceSecretMeta[], dest: DestinationSecretMeta[], m = m0, options: PlanOptions = {}, facts: Facts = emptyFacts()) => {
+  const inputs = [{ mapping: m, source: { secrets: source, problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: dest } }];
+  for (;;) {
+    const step = planStep(inputs, facts, profile, options);
+    const unanswered = step.needed.presence.filter((n) => !facts.presence.has(sourceFactKey(n.mapping, n.path)));
+    if (unanswered.length === 0) return step.plan;
+    for (const n of unanswered) facts.presence.set(sourceFactKey(n.mapping, n.path), { ok: null });
+  }
+};
 const withPolicies = (overrides: Partial<LifecyclePolicies>, extra: Partial<MappingSpec> = {}) => mapping({ policies: { ...DEFAULT_POLICIES, ...overrides }, ...extra });
-const tokenOf = (path: string, version: number, m = m0) => requestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: path, version, destinationName: m.nameFor(path) });
+const tokenOf = (path: string, version: number, m = m0, tagKeys = "") => requestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: path, version, destinationName: m.nameFor(path), tagKeys });
+const BR = DEFAULT_POLICIES.blastRadius;
 
 describe("planRun", () => {
   test("walkthrough first run: both secrets are created with ownership, version and tag-record tags", () => {
@@ -69,10 +88,16 @@ describe("planRun", () => {
     assert.equal(plan([src("a", 1)], [ours("a", 5)]).actions[0]?.type, "update");
   });
 
-  test("changed static tags are a tags-only update that reads no value", () => {
-    const p = plan([src("a", 2)], [ours("a", 2)], mapping({ staticTags: { team: "payments" } }));
-    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.reason], ["update", ["tags"], "tags out of date: team, secretbridge:tag-keys"]);
-    assert.equal(p.actions[0]?.tags?.[TAG.tagKeys], "team");
+  test("a static tag's new value is a tags-only update that reads no value; a new static tag key is bound to a new version", () => {
+    const tagged = (team: string) => mapping({ staticTags: { team } });
+    const p = plan([src("a", 2)], [ours("a", 2, {}, tagged("payments"))], tagged("billing"));
+    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.reason], ["update", ["tags"], "tags out of date: team"]);
+    const added = plan([src("a", 2)], [ours("a", 2)], tagged("payments")).actions[0];
+    assert.deepEqual(
+      [added?.type, added?.changes, added?.reason, added?.requestToken],
+      ["update", ["value", "tags"], "tag keys changed (none -> team): the value is written again so its version binds the new record", tokenOf("a", 2, m0, "team")],
+    );
+    assert.equal(added?.tags?.[TAG.tagKeys], "team");
   });
 
   test("an unmanaged secret with the same name is a conflict and untouched", () => {
@@ -117,7 +142,7 @@ describe("planRun", () => {
 
   test("every write on an existing secret carries the ARN it was listed with; a create goes by name; value reads ask by ARN", () => {
     const arnOf = (path: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${m0.nameFor(path)}-AbCdEf`;
-    const deleting = withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1, minCount: 0 } });
+    const deleting = withPolicies({ deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { ...BR, maxShare: 1, minCount: 0 } });
     const dest = [ours("app-config", 1, { arn: arnOf("app-config") }), ours("client-secret", 1, { arn: arnOf("client-secret"), deletedDate: new Date() }), ours("jwt-secret", 1, { arn: arnOf("jwt-secret") })];
     const p = plan([src("app-config", 2), src("client-secret", 2), src("new-secret")], dest, deleting);
     assert.deepEqual(
@@ -130,7 +155,7 @@ describe("planRun", () => {
       ],
     );
     const kv1 = [ours("v1-secret", null, { arn: arnOf("v1-secret") })];
-    const needed = factsNeeded([{ mapping: m0, source: { secrets: [src("v1-secret", null, { fingerprint: "f" })], problems: [], method: "kv-v1-list-and-read" }, destination: { secrets: kv1 } }], emptyFacts());
+    const needed = factsNeeded([{ mapping: m0, source: { secrets: [src("v1-secret", null, { fingerprint: "f" })], problems: [], method: "kv-v1-list-and-read" }, destination: { secrets: kv1 } }], emptyFacts(), profile);
     assert.deepEqual(needed.destination, [{ name: m0.nameFor("v1-secret"), arn: arnOf("v1-secret") }]);
   });
 
@@ -187,16 +212,18 @@ describe("planRun", () => {
     const source = [src("same", null, { fingerprint: "f1" }), src("diff", null, { fingerprint: "f2" }), src("unknown", null, { fingerprint: "f3" })];
     const dest = [ours("same", null), ours("diff", null), ours("unknown", null)];
     assert.deepEqual(
-      factsNeeded([{ mapping: m0, source: { secrets: source, problems: [], method: "kv-v1-list-and-read" }, destination: { secrets: dest } }], emptyFacts()),
-      { source: [], destination: [{ name: "hybrid-aws-secrets/same" }, { name: "hybrid-aws-secrets/diff" }, { name: "hybrid-aws-secrets/unknown" }] },
+      factsNeeded([{ mapping: m0, source: { secrets: source, problems: [], method: "kv-v1-list-and-read" }, destination: { secrets: dest } }], emptyFacts(), profile),
+      { source: [], destination: [{ name: "hybrid-aws-secrets/same" }, { name: "hybrid-aws-secrets/diff" }, { name: "hybrid-aws-secrets/unknown" }], presence: [] },
     );
     const p = plan(source, dest, m0, {}, facts);
+    // KV v1 has no version: a write on an existing secret derives its token from the version it replaces.
+    const replacing = (path: string) => driftRepairTokenFor(kv1RequestTokenFor({ syncName: "prod", source: m0.source, sourcePath: path, destinationName: m0.nameFor(path), tagKeys: "" }), dest.find((d) => d.name === m0.nameFor(path))?.currentVersionId ?? "");
     assert.deepEqual(
-      p.actions.map((a) => [a.sourcePath, a.type, a.requestToken]),
+      p.actions.map((a) => [a.sourcePath, a.type, a.restoreVersionId]),
       [
-        ["diff", "update", undefined],
+        ["diff", "update", replacing("diff")],
         ["same", "unchanged", undefined],
-        ["unknown", "update", undefined],
+        ["unknown", "update", replacing("unknown")],
       ],
     );
   });
@@ -281,7 +308,7 @@ describe("a scope that lists nothing", () => {
 
 describe("ownership across mappings", () => {
   test("nested prefixes: a mapping never deletes, marks or writes what another mapping produced", () => {
-    const deleting = { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" as const }, blastRadius: { maxShare: 1, minCount: 0 } };
+    const deleting = { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" as const }, blastRadius: { ...BR, maxShare: 1, minCount: 0 } };
     const outer = mapping({ label: "mappings[0]", source: { ...spec.source, mount: "nest" }, prefix: "team", policies: deleting });
     const inner = mapping({ label: "mappings[1]", source: { ...spec.source, mount: "nest" }, subPath: "x", prefix: "team/legacy", policies: deleting });
     const source = { secrets: [src("x/a")], problems: [], method: "detailed-metadata-scan" as const };
@@ -340,16 +367,18 @@ describe("source identity and versions of ours", () => {
     assert.equal(p.actions[0]?.restoreVersionId, undefined);
   });
 
-  test("secrets written by releases before source ids (address-derived token) are ours: no rewrite on upgrade", () => {
+  test("secrets written by releases before source ids (address-derived token) are ours: no rewrite on upgrade; an address change writes the value once under this release's token", () => {
     const legacyToken = legacyRequestTokenFor({ syncName: "prod", source: spec.source, sourcePath: "a", version: 2, destinationName: "hybrid-aws-secrets/a" }, spec.source.address);
     const legacyTags = Object.fromEntries(Object.entries(tagsOf(m0, "a", 2)).filter(([k]) => k !== TAG.tagKeys));
     const legacy = { name: "hybrid-aws-secrets/a", tags: legacyTags, currentVersionId: legacyToken };
     assert.equal(plan([src("a", 2)], [legacy]).actions[0]?.type, "unchanged");
-    // Then the address is respelled: the address tag changes, and the version id is recorded first.
-    const respelled = plan([src("a", 2)], [legacy], mapping({ source: { ...spec.source, address: "https://other-name:8200" } }));
-    assert.deepEqual([respelled.actions[0]?.type, respelled.actions[0]?.tags?.[TAG.versionId]], ["update", legacyToken]);
-    const after = { ...legacy, tags: { ...(respelled.actions[0]?.tags ?? {}) } };
-    assert.equal(plan([src("a", 2)], [after], mapping({ source: { ...spec.source, address: "https://other-name:8200" } })).actions[0]?.type, "unchanged");
+    // The address tag is what the legacy token was derived from: changing it alone would leave no
+    // proof, so the value is written again under this release's token (one version, once).
+    const moved = mapping({ source: { ...spec.source, address: "https://other-name:8200" } });
+    const respelled = plan([src("a", 2)], [legacy], moved).actions[0];
+    assert.deepEqual([respelled?.type, respelled?.changes, respelled?.requestToken], ["update", ["value", "tags"], tokenOf("a", 2, moved)]);
+    const after = { ...legacy, tags: { ...(respelled?.tags ?? {}) }, currentVersionId: respelled?.requestToken ?? "" };
+    assert.equal(plan([src("a", 2)], [after], moved).actions[0]?.type, "unchanged");
   });
 
   test("a source id in config is recorded in a tag and in the token; secrets without the tag stay ours", () => {
@@ -360,26 +389,34 @@ describe("source identity and versions of ours", () => {
     assert.equal(m0.produced(ours("a", 1, {}, named)), false, "a secret of another source id");
   });
 
-  test("setting source.id after secrets were written under the default id: one tags-only update, never drift", () => {
-    const written = ours("a", 2, { currentVersionId: tokenOf("a", 2) });
+  test("setting source.id after secrets were written under the default id: proven by the default id's token, then written once under the new id, never drift", () => {
+    const written = ours("a", 2);
     const named = mapping({ source: { ...spec.source, id: "onprem" }, policies: { ...DEFAULT_POLICIES, drift: "report" } });
-    const p = plan([src("a", 2)], [written], named);
-    assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.tags?.[TAG.sourceId], p.actions[0]?.tags?.[TAG.versionId]], ["update", ["tags"], "onprem", tokenOf("a", 2)]);
-    const after = { ...written, tags: { ...(p.actions[0]?.tags ?? {}) } };
+    const p = plan([src("a", 2)], [written], named).actions[0];
+    assert.deepEqual([p?.type, p?.changes, p?.tags?.[TAG.sourceId], p?.requestToken], ["update", ["value", "tags"], "onprem", tokenOf("a", 2, named)]);
+    const after = { ...written, tags: { ...(p?.tags ?? {}) }, currentVersionId: p?.requestToken ?? "" };
     assert.equal(plan([src("a", 2)], [after], named).actions[0]?.type, "unchanged");
   });
 
-  test("drift: the current version is not one secretbridge wrote", () => {
+  test("drift: the current version is not one secretbridge wrote; the version it pushed aside proves the secret is ours", () => {
     const token = tokenOf("a", 2);
     assert.equal(plan([src("a", 2)], [ours("a", 2, { currentVersionId: token })]).actions[0]?.type, "unchanged");
-    const drifted = [ours("a", 2, { currentVersionId: "someone-else" })];
+    const stages = (current: string, previous: string) => ({ versionStages: { [current]: ["AWSCURRENT"], [previous]: ["AWSPREVIOUS"] } });
+    const drifted = [ours("a", 2, stages("someone-else", token))];
     const overwrite = plan([src("a", 2)], drifted);
+    const repair = driftRepairTokenFor(token, "someone-else");
     assert.deepEqual(
-      [overwrite.actions[0]?.type, overwrite.actions[0]?.restoreVersionId, overwrite.actions[0]?.currentVersionId],
-      ["update", driftRepairTokenFor(token, "someone-else"), "someone-else"],
+      [overwrite.actions[0]?.type, overwrite.actions[0]?.restoreVersionId, overwrite.actions[0]?.currentVersionId, overwrite.actions[0]?.tags?.[TAG.replacedVersion]],
+      ["update", repair, "someone-else", "someone-else"],
     );
-    const repaired = ours("a", 2, { currentVersionId: "repair-1", tags: { ...tagsOf(m0, "a", 2), [TAG.versionId]: "repair-1" } });
-    assert.equal(plan([src("a", 2)], [repaired]).actions[0]?.type, "unchanged");
+    // Repaired: the repair's token derives from ours and the version it replaced.
+    assert.equal(plan([src("a", 2)], [ours("a", 2, stages(repair, "someone-else"))]).actions[0]?.type, "unchanged");
+    // Edited by hand again: both earlier versions lost their labels; the tag names the replaced id, and the token proves it.
+    const again = ours("a", 2, { ...stages("someone-2", repair), tags: { ...tagsOf(m0, "a", 2), [TAG.replacedVersion]: "someone-else" } });
+    assert.deepEqual(plan([src("a", 2)], [again]).actions.map((a) => [a.type, a.restoreVersionId]), [["update", driftRepairTokenFor(token, "someone-2")]]);
+    // No version of ours left among the labelled ones, and no tag that leads to one: not proven.
+    const lost = ours("a", 2, stages("someone-3", "someone-2"));
+    assert.deepEqual(plan([src("a", 2)], [lost]).actions.map((a) => [a.type, a.failure?.errorClass]), [["conflict", "ownership-unproven"]]);
     const recreated = plan([src("a", 1, { versionCreatedTime: "2026-11-22T10:00:00Z" })], [ours("a", 1, { tags: tagsOf(m0, "a", 1, { versionCreatedTime: "2026-11-01T10:00:00Z" }) })]);
     assert.match(recreated.actions[0]?.reason ?? "", /^source re-created: version 1 written 2026-11-22T10:00:00Z/);
     const report = plan([src("a", 2)], drifted, withPolicies({ drift: "report" }));
@@ -388,15 +425,15 @@ describe("source identity and versions of ours", () => {
     assert.deepEqual([skip.actions[0]?.type, skip.actions[0]?.failure], ["unchanged", undefined]);
   });
 
-  test("adopt-if-equal records the adopted version as ours, so the next plan sees no drift", () => {
+  test("adopt-if-equal writes the equal value once with secretbridge's token, so a version id proves it and the next plan sees no drift", () => {
     const unmanaged = { name: "hybrid-aws-secrets/a", tags: { team: "x" }, currentVersionId: "outsider-v1" };
     const m = withPolicies({ onConflict: "adopt-if-equal" });
     const facts = emptyFacts();
     facts.source.set(sourceFactKey("source", "a"), { ok: { keys: ["k"], fingerprints: { "": "f" } } });
     facts.destination.set("hybrid-aws-secrets/a", { ok: "f" });
     const adopt = plan([src("a", 1)], [unmanaged], m, {}, facts).actions[0];
-    assert.deepEqual([adopt?.type, adopt?.changes, adopt?.tags?.[TAG.versionId], adopt?.tags?.team], ["adopt", ["tags"], "outsider-v1", undefined]);
-    const adopted = { ...unmanaged, tags: { ...unmanaged.tags, ...(adopt?.tags ?? {}) } };
+    assert.deepEqual([adopt?.type, adopt?.changes, adopt?.requestToken, adopt?.tags?.team], ["adopt", ["value", "tags"], tokenOf("a", 1), undefined]);
+    const adopted = { ...unmanaged, tags: { ...unmanaged.tags, ...(adopt?.tags ?? {}) }, versionStages: { [adopt?.requestToken ?? ""]: ["AWSCURRENT"], "outsider-v1": ["AWSPREVIOUS"] } };
     assert.deepEqual(plan([src("a", 1)], [adopted], withPolicies({ onConflict: "adopt-if-equal", drift: "report" })).actions.map((a) => a.type), ["unchanged"]);
   });
 
@@ -420,7 +457,7 @@ describe("tags secretbridge set, and tags others set", () => {
   const withTags = (staticTags: Record<string, string>, copy = false) => mapping({ staticTags, copyCustomMetadata: copy });
 
   test("a static tag dropped from config is removed; a tag someone else added is kept", () => {
-    const written = { ...ours("a", 1), tags: { ...tagsOf(withTags({ team: "a", cost: "x" }), "a", 1), "abac-team": "payments" } as Record<string, string> };
+    const written = ours("a", 1, { tags: { ...tagsOf(withTags({ team: "a", cost: "x" }), "a", 1), "abac-team": "payments" } });
     assert.equal(written.tags[TAG.tagKeys], "cost team");
     const p = plan([src("a", 1)], [written], withTags({ team: "a" }));
     assert.deepEqual([p.actions[0]?.type, p.actions[0]?.untag, p.actions[0]?.tags?.[TAG.tagKeys]], ["update", ["cost"], "team"]);
@@ -429,7 +466,7 @@ describe("tags secretbridge set, and tags others set", () => {
 
   test("copied custom_metadata keys are removed when deleted in the source or when copying is turned off", () => {
     const cm = { owner: "o1", tier: "gold" };
-    const written = { ...ours("a", 1), tags: tagsOf(withTags({}, true), "a", 1, { customMetadata: cm }) };
+    const written = ours("a", 1, { tags: tagsOf(withTags({}, true), "a", 1, { customMetadata: cm }) });
     const deletedKey = plan([src("a", 1, { customMetadata: { owner: "o1" } })], [written], withTags({}, true));
     assert.deepEqual(deletedKey.actions[0]?.untag, ["tier"]);
     const off = plan([src("a", 1, { customMetadata: cm })], [written], withTags({}, false));
@@ -446,20 +483,22 @@ describe("tags secretbridge set, and tags others set", () => {
     assert.deepEqual(copied.sort(), names.map((k) => [k, `v-${k}`]), "every key copied with its value");
     assert.equal(created?.tags?.[TAG.tagKeys], names.slice().sort().join(" "));
     assert.deepEqual(created?.warnings ?? [], []);
-    const written = { ...ours("a", 1), tags: Object.fromEntries(Object.entries(created?.tags ?? {})) };
+    // Written by that create: its version id is the create's request token (the proof of ownership).
+    const written = { ...ours("a", 1), tags: Object.fromEntries(Object.entries(created?.tags ?? {})), currentVersionId: created?.requestToken ?? "" };
     const again = plan([src("a", 1, { customMetadata: cm })], [written], withTags({}, true)).actions[0];
     assert.deepEqual([again?.type, again?.reason], ["unchanged", "up to date"]);
   });
 
   test("a static tag key someone else already set on the secret is neither overwritten nor recorded", () => {
-    const written = { ...ours("a", 1), tags: { ...tagsOf(m0, "a", 1), team: "theirs" } };
+    const written = ours("a", 1, { tags: { ...tagsOf(m0, "a", 1), team: "theirs" } });
     const p = plan([src("a", 1)], [written], withTags({ team: "ours" }));
     assert.equal(p.actions[0]?.type, "unchanged");
     assert.match((p.actions[0]?.warnings ?? []).join(), /tag team was set by someone else; left as is/);
   });
 
   test("a secret written before tag records: static tags are ours as before, and no write just for the record", () => {
-    const legacy = { ...ours("a", 1), tags: Object.fromEntries(Object.entries(tagsOf(withTags({ team: "a" }), "a", 1)).filter(([k]) => k !== TAG.tagKeys)) };
+    const previous = previousRequestTokenFor({ syncName: "prod", source: m0.source, sourcePath: "a", version: 1, destinationName: m0.nameFor("a") });
+    const legacy = ours("a", 1, { tags: Object.fromEntries(Object.entries(tagsOf(withTags({ team: "a" }), "a", 1)).filter(([k]) => k !== TAG.tagKeys)), currentVersionId: previous });
     assert.equal(plan([src("a", 1)], [legacy], withTags({ team: "a" })).actions[0]?.type, "unchanged");
     const changed = plan([src("a", 1)], [legacy], withTags({ team: "b" })).actions[0];
     assert.deepEqual([changed?.type, changed?.tags?.team, changed?.tags?.[TAG.tagKeys]], ["update", "b", "team"]);
@@ -505,7 +544,7 @@ describe("lifecycle policies", () => {
     assert.equal(refused.length, 3);
     assert.match(refused[0]?.failure?.message ?? "", /3 of 20 managed secrets \(15%\) is over the blast-radius limit of 10%; check the source, then run with --force-deletions/);
     assert.equal(plan(source, dest, deleteStrategy("delete"), { forceDeletions: true }).actions.filter((a) => a.type === "delete").length, 3);
-    const byCount = plan(names.slice(1).map((n) => src(n)), dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, maxCount: 0, minCount: 0 } }));
+    const byCount = plan(names.slice(1).map((n) => src(n)), dest, deleteStrategy("delete", {}, { blastRadius: { ...BR, maxShare: 1, maxCount: 0, minCount: 0 } }));
     assert.equal(byCount.actions.filter((a) => a.failure?.errorClass === "blast-radius").length, 1);
   });
 
@@ -526,7 +565,7 @@ describe("lifecycle policies", () => {
   test("an empty or incomplete source listing never deletes", () => {
     const names = many(3);
     const dest = names.map((n) => ours(n, 1));
-    const empty = plan([], dest, deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, minCount: 0 } }));
+    const empty = plan([], dest, deleteStrategy("delete", {}, { blastRadius: { ...BR, maxShare: 1, minCount: 0 } }));
     assert.equal(empty.actions.filter((a) => a.type === "delete").length, 0);
     assert.match(empty.actions[0]?.failure?.message ?? "", /the source listing came back empty/);
     const partial = planRun(
@@ -549,7 +588,7 @@ describe("lifecycle policies", () => {
 
   test("a push (targeted plan) never deletes", () => {
     const names = many(20);
-    const p = plan([src("s01")], names.map((n) => ours(n, 1)), deleteStrategy("delete", {}, { blastRadius: { maxShare: 1, minCount: 0 } }), { targeted: true });
+    const p = plan([src("s01")], names.map((n) => ours(n, 1)), deleteStrategy("delete", {}, { blastRadius: { ...BR, maxShare: 1, minCount: 0 } }), { targeted: true });
     assert.deepEqual(p.actions.map((a) => a.type), ["unchanged"]);
   });
 });
@@ -558,7 +597,7 @@ describe("granularity key", () => {
   const keyed = mapping({ granularity: "key", nameTemplate: "{prefix}/{path}/{key}" });
   test("a changed version asks for its keys; the keys name one secret each; an unreadable value fails that path and keeps its secrets", () => {
     const inv = (dest: DestinationSecretMeta[]) => [{ mapping: keyed, source: { secrets: [src("db", 2)], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: dest } }];
-    assert.deepEqual(factsNeeded(inv([]), emptyFacts()).source, [{ mapping: "source", path: "db", version: 2 }]);
+    assert.deepEqual(factsNeeded(inv([]), emptyFacts(), profile).source, [{ mapping: "source", path: "db", version: 2 }]);
     const facts = emptyFacts();
     facts.source.set(sourceFactKey("source", "db"), { ok: { keys: ["user", "pass"], fingerprints: {} } });
     assert.deepEqual(planRun(inv([]), facts, profile).actions.map((a) => [a.type, a.destinationName, a.valueShape]), [
@@ -568,7 +607,7 @@ describe("granularity key", () => {
     const failed = emptyFacts();
     failed.source.set(sourceFactKey("source", "db"), { error: { errorClass: "permission-denied", message: "db: denied" } });
     const existing = { name: "hybrid-aws-secrets/db/user", tags: { ...tagsOf(keyed, "db", 1), [TAG.key]: "user" } };
-    const strict = createMapping({ ...keyed, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { maxShare: 1, minCount: 0 } } });
+    const strict = createMapping({ ...keyed, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { ...BR, maxShare: 1, minCount: 0 } } });
     const p = planRun([{ ...inv([existing])[0]!, mapping: strict }], failed, profile);
     assert.deepEqual(p.actions.map((a) => [a.type, a.failure?.errorClass]), [["skip", "permission-denied"]]);
   });

@@ -205,6 +205,36 @@ describe("state store on disk across restarts", () => {
   });
 });
 
+describe("deletions without a recovery window", () => {
+  test("are remembered across a restart, by mapping, until they are older than the window", async () => {
+    const dir = freshDir();
+    const now = new Date("2030-01-02T00:00:00.000Z");
+    const first = await StateStore.open(dir);
+    await first.recordForceDeleted(
+      [
+        { name: "app/old", mapping: "source", at: "2030-01-01T00:00:00.000Z" },
+        { name: "app/a", mapping: "source", at: "2030-01-01T12:00:00.000Z" },
+        { name: "b/x", mapping: "mappings[1]", at: "2030-01-01T23:00:00.000Z" },
+      ],
+      86_400_000,
+      now,
+    );
+    await first.close();
+    const second = await StateStore.open(dir);
+    assert.deepEqual(
+      [...second.forceDeleted()].map(([m, list]) => [m, list.map((d) => [d.name, d.at.toISOString()])]),
+      [
+        ["source", [["app/a", "2030-01-01T12:00:00.000Z"], ["app/old", "2030-01-01T00:00:00.000Z"]]],
+        ["mappings[1]", [["b/x", "2030-01-01T23:00:00.000Z"]]],
+      ],
+    );
+    // The next record forgets what the window no longer covers.
+    await second.recordForceDeleted([], 86_400_000, new Date("2030-01-02T12:00:00.000Z"));
+    assert.deepEqual([...second.forceDeleted().values()].flat().map((d) => d.name).sort(), ["b/x"]);
+    await second.close();
+  });
+});
+
 describe("an unusable state directory is a config error naming it, and nothing crashes", () => {
   const refusal = async (dir: string, pattern: RegExp) => {
     const error = await rejectsWith(StateStore.open(dir), "config-invalid");

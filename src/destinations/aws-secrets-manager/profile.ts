@@ -1,5 +1,6 @@
-// AWS Secrets Manager's rules, as the planner consults them: names, value size, tags, and the
-// secrets that are not ours to write (managed by another AWS service, rotated by AWS).
+// AWS Secrets Manager's rules, as the planner consults them: names, value size, tags, the
+// secrets that are not ours to write (managed by another AWS service, rotated by AWS), and how
+// ownership is encoded: a version written with a ClientRequestToken has the token as its id.
 import type { DestinationSecretMeta } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -68,6 +69,27 @@ function notWritable(secret: DestinationSecretMeta): string | undefined {
   return undefined;
 }
 
+/**
+ * AWSCURRENT holds what readers get; AWSPREVIOUS the version before it, so after a hand edit our
+ * last write is still there to prove the secret is ours (older versions lose their labels).
+ */
+function writtenVersions(secret: DestinationSecretMeta): { current?: string; previous: string[] } {
+  // Asked several times per secret and run (planner, proofs): answered once per listed entry.
+  const known = labelled.get(secret);
+  if (known) return known;
+  let current = secret.versionStages === undefined ? secret.currentVersionId : undefined;
+  const previous: string[] = [];
+  for (const id in secret.versionStages) {
+    const stages = secret.versionStages[id] ?? [];
+    if (stages.includes("AWSCURRENT")) current = id;
+    else if (stages.includes("AWSPREVIOUS")) previous.push(id);
+  }
+  const answer = { ...(current !== undefined ? { current } : {}), previous };
+  labelled.set(secret, answer);
+  return answer;
+}
+const labelled = new WeakMap<DestinationSecretMeta, { current?: string; previous: string[] }>();
+
 export const awsSecretsManagerProfile: DestinationProfile = {
   kind: "aws-secrets-manager",
   nameProblem,
@@ -77,4 +99,5 @@ export const awsSecretsManagerProfile: DestinationProfile = {
   tagProblems,
   pendingDeletionHint: "restore it (aws secretsmanager restore-secret) or let it be purged",
   notWritable,
+  writtenVersions,
 };

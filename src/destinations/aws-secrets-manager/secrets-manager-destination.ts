@@ -218,7 +218,7 @@ export class SecretsManagerDestination implements SecretDestination {
         const arn = await this.create({
           name,
           value: await value(),
-          // KV v1 has no version to derive a token from; its value comparison makes a retry a no-op.
+          // A plan always derives one; an action built by hand without one gets a fresh token.
           requestToken: action.requestToken ?? randomUUID(),
           tags: action.tags ?? {},
           ...(action.kmsKeyId ? { kmsKeyId: action.kmsKeyId } : {}),
@@ -235,11 +235,11 @@ export class SecretsManagerDestination implements SecretDestination {
         if (action.type === "restore") await this.restore(target);
         const tags = { ...(action.tags ?? {}) };
         if (action.restoreVersionId && action.currentVersionId) {
-          // Drift repair: a new version whose token derives from ours and the outsider's version
-          // id. The version-id tag goes first: if we stop before the put, the next run derives
-          // the same token and the put still happens once.
-          tags[TAG.versionId] = action.restoreVersionId;
-          await this.tag(target, { [TAG.versionId]: action.restoreVersionId });
+          // A write that replaces someone else's current version (drift repair, KV v1): its token
+          // derives from ours and that version's id, which is tagged first, so the token can be
+          // recomputed (and the secret proven ours) even if another hand edit follows at once.
+          tags[TAG.replacedVersion] = action.currentVersionId;
+          await this.tag(target, { [TAG.replacedVersion]: action.currentVersionId });
           await this.putValue(target, await value(), action.restoreVersionId);
         } else if (action.changes?.includes("value")) {
           await this.putValue(target, await value(), action.requestToken ?? randomUUID());
@@ -451,6 +451,7 @@ function toMeta(entry: SecretListEntry): DestinationSecretMeta {
   const current = Object.entries(entry.SecretVersionsToStages ?? {}).find(([, stages]) => stages.includes("AWSCURRENT"))?.[0];
   return {
     ...(current ? { currentVersionId: current } : {}),
+    ...(entry.SecretVersionsToStages ? { versionStages: entry.SecretVersionsToStages } : {}),
     name: entry.Name ?? "",
     ...(entry.ARN ? { arn: entry.ARN } : {}),
     tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])),

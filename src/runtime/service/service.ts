@@ -333,6 +333,7 @@ export class SyncService implements ServiceControl {
         concurrency: this.options.concurrency ?? 8,
         ...(targets ? { targets } : {}),
         ...(approved ? { approvedDeletions: approved.names } : {}),
+        ...(this.store ? { forceDeleted: this.store.forceDeleted() } : {}),
       });
     } catch (error) {
       logger.error({ kind, err: { message: (error as Error).message } }, "sync failed unexpectedly");
@@ -360,8 +361,13 @@ export class SyncService implements ServiceControl {
       // prefix) go. A targeted or incomplete run only updates what it saw.
       if (kind === "full" && !report.fatal && report.problems.length === 0) await store.replaceSecrets(rows);
       else await store.upsertSecrets(rows);
-      const removed = report.results.filter((r) => r.action.type === "delete" && r.outcome === "done").map((r) => r.action.destinationName);
-      if (removed.length) await store.removeSecrets(removed);
+      const removed = report.results.filter((r) => r.action.type === "delete" && r.outcome === "done");
+      if (removed.length) await store.removeSecrets(removed.map((r) => r.action.destinationName));
+      // Deleted without a recovery window: gone from the destination's listing, so remembered here
+      // for the blast-radius window (the longest any mapping uses).
+      const forced = removed.filter((r) => r.action.deletion?.forceDeleteWithoutRecovery).map((r) => ({ name: r.action.destinationName, mapping: r.action.mapping, at: status.finishedAt }));
+      const keepMs = Math.max(0, ...this.options.wiring.mappings.map((m) => m.mapping.policies.blastRadius.window));
+      await store.recordForceDeleted(forced, keepMs, new Date());
       await store.setHeld(kind === "full" && !report.fatal ? this.held : store.held());
     } catch (error) {
       this.options.logger.error({ err: { message: (error as Error).message } }, "state store write failed; run history may be incomplete");

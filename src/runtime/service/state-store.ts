@@ -1,5 +1,5 @@
-// What `secretbridge serve` remembers across restarts: the last runs, each secret's state and the
-// held deletions, in an embedded LevelDB under `service.stateDir` (in memory when unset). Pages and
+// What `secretbridge serve` remembers across restarts: the last runs, each secret's state, the
+// held deletions and the recent deletions without a recovery window, in an embedded LevelDB under `service.stateDir` (in memory when unset). Pages and
 // filters are computed here by streaming over the store, so a query holds one page, never a copy
 // of every secret.
 //
@@ -26,12 +26,15 @@ export const RUN_FAILURES_KEPT = 50;
 export const STORE_SUBDIR = "leveldb";
 const FORMAT = "1";
 
-// Keys: `s!<name>` a SecretStatus, `r!<16-digit sequence>` a RunStatus, `h` the held set, `f` the format.
+// Keys: `s!<name>` a SecretStatus, `r!<16-digit sequence>` a RunStatus, `h` the held set, `f` the
+// format, `x!<name>` a deletion without a recovery window ({mapping, at}).
 const secretKey = (name: string) => `s!${name}`;
+const forcedKey = (name: string) => `x!${name}`;
 const runKey = (seq: number) => `r!${String(seq).padStart(16, "0")}`;
 // '"' is the character after '!': [x!, x") is every key of that kind, whatever the name holds.
 const SECRETS = { gte: "s!", lt: 's"' };
 const RUNS = { gte: "r!", lt: 'r"' };
+const FORCED = { gte: "x!", lt: 'x"' };
 const HELD = "h";
 const FORMAT_KEY = "f";
 
@@ -50,6 +53,8 @@ export class StateStore {
     private readonly tally: Record<SecretState, number>,
     recent: { seq: number; run: RunStatus }[],
     held: HeldDeletions | undefined,
+    /** Deletions without a recovery window, by name: the destination lists them no more. */
+    private readonly forced: Map<string, ForceDeleted>,
   ) {
     this.recent = recent;
     this.heldSet = held;
@@ -104,7 +109,40 @@ export class StateStore {
     const fixes: KvOp[] = [...stale, ...(format === undefined ? [{ type: "put" as const, key: FORMAT_KEY, value: FORMAT }] : [])];
     if (fixes.length > 0) await kv.write(fixes);
     const held = heldText === undefined ? undefined : (parseJson(heldText, "held deletions") as HeldDeletions);
-    return new StateStore(kv, dir, tally, runs, held);
+    const forced = new Map<string, ForceDeleted>();
+    for await (const chunk of kv.chunks(FORCED, true)) {
+      for (const [key, raw] of chunk) forced.set(key.slice(2), parseJson(raw, "deletion") as ForceDeleted);
+    }
+    return new StateStore(kv, dir, tally, runs, held, forced);
+  }
+
+  /**
+   * Remembers deletions made without a recovery window (the destination no longer lists them, so
+   * the blast-radius guard cannot see them there), and forgets those older than `keepMs`.
+   */
+  async recordForceDeleted(deleted: { name: string; mapping: string; at: string }[], keepMs: number, now: Date): Promise<void> {
+    await this.lock.exclusive(async () => {
+      this.assertOpen();
+      const ops: KvOp[] = [];
+      for (const [name, d] of this.forced) {
+        if (now.getTime() - Date.parse(d.at) >= keepMs) {
+          ops.push({ type: "del", key: forcedKey(name) });
+          this.forced.delete(name);
+        }
+      }
+      for (const { name, mapping, at } of deleted) {
+        ops.push({ type: "put", key: forcedKey(name), value: JSON.stringify({ mapping, at }) });
+        this.forced.set(name, { mapping, at });
+      }
+      if (ops.length > 0) await this.kv.write(ops);
+    });
+  }
+
+  /** The remembered deletions without a recovery window, by mapping label. */
+  forceDeleted(): Map<string, { name: string; at: Date }[]> {
+    const out = new Map<string, { name: string; at: Date }[]>();
+    for (const [name, { mapping, at }] of this.forced) out.set(mapping, [...(out.get(mapping) ?? []), { name, at: new Date(at) }]);
+    return out;
   }
 
   /** Adds a run as the newest; the oldest beyond RUNS_KEPT is deleted in the same batch. */
@@ -275,6 +313,11 @@ export class StateStore {
   private assertOpen(): void {
     if (this.closed) throw new Error("the state store is closed");
   }
+}
+
+interface ForceDeleted {
+  mapping: string;
+  at: string;
 }
 
 function emptyCounts(): Record<SecretState, number> {

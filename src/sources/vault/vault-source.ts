@@ -8,7 +8,7 @@
 // Values are read only on request, at the exact version the plan was made for.
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
+import type { Fact, InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../../core/model.js";
 import { displayPath, hasLoneSurrogate, pathProblem } from "../../core/paths.js";
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
@@ -205,35 +205,49 @@ export class VaultKvSource implements SecretSource {
 
   async inventoryOf(paths: string[]): Promise<SourceInventory> {
     const caps = await this.validate();
+    const read = await this.readMetadata(paths);
+    const secrets: SourceSecretMeta[] = [];
     const problems: InventoryProblem[] = [];
-    const found = await Promise.all(
+    for (const path of paths) {
+      const fact = read.get(path);
+      if (fact && "error" in fact) problems.push({ path, ...fact.error });
+      else if (fact?.ok) secrets.push(fact.ok);
+    }
+    return { secrets, problems, method: caps.listingMethod };
+  }
+
+  async readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>> {
+    const caps = await this.validate();
+    const out = new Map<string, Fact<SourceSecretMeta | null>>();
+    await Promise.all(
       paths.map((path) =>
-        this.limit(async (): Promise<SourceSecretMeta | undefined> => {
+        this.limit(async () => {
           try {
             if (caps.kvVersion === 1) {
               const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.mountPath}/${encodePath(path)}`, { secretPath: path, accept: [404] });
-              return res.status === 404 ? undefined : { path, version: null, state: "present", fingerprint: valueFingerprint(res.body?.data ?? {}) };
+              out.set(path, { ok: res.status === 404 ? null : { path, version: null, state: "present", fingerprint: valueFingerprint(res.body?.data ?? {}) } });
+              return;
             }
             const res = await this.http.send<{ data?: unknown }>("read-metadata", "GET", `${this.mountPath}/metadata/${encodePath(path)}`, { secretPath: path, accept: [404] });
-            if (res.status === 404) return undefined;
-            const meta = metaOf(path, res.body?.data);
-            if ("message" in meta) {
-              problems.push(meta);
-              return undefined;
+            if (res.status === 404) {
+              out.set(path, { ok: null });
+              return;
             }
-            return meta;
+            // Malformed metadata confirms nothing: it is that path's failure, never an absence.
+            const meta = metaOf(path, res.body?.data);
+            out.set(path, "message" in meta ? { error: { errorClass: meta.errorClass, message: meta.message } } : { ok: meta });
           } catch (error) {
             // One path the server refuses (denied, a 4xx for this path), or that cannot even be
-            // put in a request, is that path's problem; only a source that is unusable as a
-            // whole stops the run.
+            // put in a request, is that path's fact: it could not be read, so nothing is
+            // concluded about it. Only a source that is unusable as a whole stops the run.
             if (error instanceof SyncError && FATAL_CLASSES.has(error.errorClass)) throw error;
-            problems.push(pathFailure(path, error));
-            return undefined;
+            const failure = pathFailure(path, error);
+            out.set(path, { error: { errorClass: failure.errorClass, message: failure.message } });
           }
         }),
       ),
     );
-    return { secrets: found.filter((s): s is SourceSecretMeta => s !== undefined), problems, method: caps.listingMethod };
+    return out;
   }
 
   async readValue(path: string, version: number | null): Promise<SecretData> {
