@@ -30,6 +30,8 @@ export interface MemorySourceOptions {
   path?: string;
   /** The clock for created / updated / deletion times; default the wall clock. */
   now?: () => Date;
+  /** The mount does not exist: every call is source-not-found, as the Vault source says it (KV version auto). */
+  mountMissing?: boolean;
 }
 
 export class MemorySource implements SecretSource {
@@ -50,12 +52,14 @@ export class MemorySource implements SecretSource {
   private readonly hidden = new Map<string, "readable" | "denied">();
   private listingFailure?: ErrorClass;
   private validateFailure?: ErrorClass;
+  private readonly mountMissing: boolean;
 
   constructor(options: MemorySourceOptions = {}) {
     this.kvVersion = options.kvVersion ?? 2;
     this.subPath = (options.path ?? "").replace(/^\/+|\/+$/g, "");
     this.now = options.now ?? (() => new Date());
     this.identity = { kind: "memory", address: options.address ?? "memory://source", mount: options.mount ?? "kv" };
+    this.mountMissing = options.mountMissing ?? false;
   }
 
   // ---- writing, as a Vault user would ----------------------------------------------------------
@@ -168,6 +172,7 @@ export class MemorySource implements SecretSource {
   // ---- SecretSource --------------------------------------------------------------------------
 
   async validate(): Promise<SourceCapabilities> {
+    this.throwIfMountMissing();
     if (this.validateFailure) throw new SyncError(this.validateFailure, `${this.identity.address}: injected ${this.validateFailure}`);
     // KV v2 answers as OpenBao with the scan allowed; KV v1 has no metadata, as with the Vault source.
     const listingMethod = this.listingMethod();
@@ -176,6 +181,7 @@ export class MemorySource implements SecretSource {
 
   async inventory(): Promise<SourceInventory> {
     this.listings += 1;
+    this.throwIfMountMissing();
     this.throwListingFailure();
     const root = this.subPath ? `${this.subPath}/` : "";
     const problems: InventoryProblem[] = [];
@@ -205,6 +211,7 @@ export class MemorySource implements SecretSource {
 
   /** One metadata read per path, as the Vault source's: found (any state), null when absent, or that path's error. */
   async readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>> {
+    this.throwIfMountMissing();
     this.throwListingFailure();
     const out = new Map<string, Fact<SourceSecretMeta | null>>();
     for (const path of paths) {
@@ -218,9 +225,12 @@ export class MemorySource implements SecretSource {
 
   async readValue(path: string, version: number | null): Promise<SecretData> {
     this.reads.push(path);
+    this.throwIfMountMissing();
     const injected = this.readFailures.get(path);
     if (injected) throw new SyncError(injected, `${path}: injected ${injected}`, path);
     const stored = this.paths.get(path);
+    // KV v1 has no versions to speak of: the Vault source gives the request that found nothing.
+    if (!stored && this.kvVersion === 1) throw new SyncError("source-not-found", `GET ${this.identity.mount}/${path}: HTTP 404`, path);
     const v = stored?.versions.get(this.kvVersion === 1 ? 0 : (version ?? stored.currentVersion));
     if (!v || v.destroyed || (v.deletionTime !== undefined && Date.parse(v.deletionTime) <= this.now().getTime())) {
       throw new SyncError("source-not-found", `${path}: version ${version ?? "latest"} is deleted or destroyed in the source; the next run replans it`, path);
@@ -236,6 +246,12 @@ export class MemorySource implements SecretSource {
 
   private listingMethod(): SourceInventory["method"] {
     return this.kvVersion === 1 ? "kv-v1-list-and-read" : "detailed-metadata-scan";
+  }
+
+  private throwIfMountMissing(): void {
+    if (!this.mountMissing) return;
+    const { mount, address } = this.identity;
+    throw new SyncError("source-not-found", `mount ${mount} does not exist on ${address}, or the token's policy allows nothing on it: check source.mount, and grant "read" and "list" on "${mount}/*"`);
   }
 
   private throwListingFailure(): void {
