@@ -291,3 +291,27 @@ for (const kvVersion of [2, 1] as const) {
     };
   });
 }
+
+// With the KV version configured, the source trusts it when the mount's type cannot be read (a
+// token without access to sys/internal/ui/mounts), so a missing mount is found only by the reads
+// themselves: a 404 naming no route. That must never read as "this secret does not exist", which
+// is what confirms a deletion.
+describe("VaultKvSource: a missing mount with the KV version configured", () => {
+  for (const kvVersion of [2, 1] as const) {
+    test(`KV v${kvVersion}: no path reads as absent; each is that path's source-not-found, and the listing stops`, async () => {
+      const peer = await openBao();
+      const mount = uniqueMount("absent");
+      const source = new VaultKvSource({ address: peer.url, token: peer.rootToken, mount, kvVersion, maxAttempts: 1 });
+      try {
+        const route = kvVersion === 2 ? `${mount}/metadata/a` : `${mount}/a`;
+        const expected = { error: { errorClass: "source-not-found", message: `GET ${route}: no handler for route "${route}". route entry not found.: check source.mount and source.kvVersion` } };
+        assert.deepEqual([...(await source.readMetadata(["a"]))], [["a", expected]]);
+        const of = await source.inventoryOf(["a"]);
+        assert.deepEqual([of.secrets, of.problems], [[], [{ path: "a", ...expected.error }]]);
+        await rejectsClass(source.inventory(), "source-not-found", /no handler for route .*: check source.mount and source.kvVersion$/);
+      } finally {
+        await source.close();
+      }
+    });
+  }
+});
