@@ -90,8 +90,8 @@ export class MemorySource implements SecretSource {
     }
     const v = stored.versions.get(version ?? stored.currentVersion);
     if (!v) throw new Error(`MemorySource: ${path} has no version ${version ?? stored.currentVersion}`);
+    // OpenBao keeps updated_time on a delete (it moves with data and metadata writes only).
     v.deletionTime = this.now().toISOString();
-    stored.updatedTime = v.deletionTime;
   }
 
   undelete(path: string, version?: number): void {
@@ -105,9 +105,9 @@ export class MemorySource implements SecretSource {
     const stored = this.mustExist(path);
     const v = stored.versions.get(version ?? stored.currentVersion);
     if (!v) throw new Error(`MemorySource: ${path} has no version ${version ?? stored.currentVersion}`);
+    // As a delete: updated_time stays.
     v.destroyed = true;
     v.data = {};
-    stored.updatedTime = this.now().toISOString();
   }
 
   /** Deletes the metadata and every version (`kv metadata delete`): the path is gone; a new put starts at version 1. */
@@ -118,6 +118,8 @@ export class MemorySource implements SecretSource {
   /** Sets the path's custom metadata (KV v2); the path may have no version yet. */
   setCustomMetadata(path: string, metadata: Record<string, string> | undefined): void {
     const stored = this.paths.get(path) ?? { versions: new Map<number, StoredVersion>(), currentVersion: 0, updatedTime: this.now().toISOString() };
+    // A metadata write moves updated_time, as a data write does.
+    stored.updatedTime = this.now().toISOString();
     if (metadata === undefined) delete stored.customMetadata;
     else stored.customMetadata = { ...metadata };
     this.paths.set(path, stored);

@@ -22,6 +22,8 @@ interface Mount {
   setCustomMetadata(path: string, metadata: Record<string, string>): Promise<void>;
   /** A source on this mount whose token may not read `path` (its metadata on v2, its data on v1). */
   denying(path: string): Promise<SecretSource>;
+  /** A source on this mount that lists only under `subPath` (`source.path`). */
+  scoped(subPath: string): Promise<SecretSource>;
 }
 
 interface SourceTarget {
@@ -147,6 +149,35 @@ function contract(name: string, kvVersion: 1 | 2, makeTarget: () => Promise<Sour
       await rejectsClass(m.source.readValue("absent", v2() ? 1 : null), "source-not-found", v2() ? /^absent: version 1 is deleted or destroyed/ : /^GET \S+\/absent: HTTP 404$/);
     });
 
+    test("a sub-path scopes the inventory; paths stay relative to the mount", async () => {
+      const m = await target.mount();
+      for (const path of ["app/a", "app/deep/b", "app-other/c", "apps/d", "top"]) await m.put(path, { k: path });
+      const inv = await (await m.scoped("app")).inventory();
+      assert.deepEqual(inv.problems, []);
+      assert.deepEqual(inv.secrets.map((s) => s.path), ["app/a", "app/deep/b"]);
+    });
+
+    test("a value change shows in the metadata alone: a new version on KV v2, a new fingerprint on KV v1; inventory and readMetadata agree", async () => {
+      const m = await target.mount();
+      await m.put("db", { password: "one" });
+      await m.put("same", { password: "one" });
+      const before = await m.source.inventory();
+      await m.put("db", { password: "two" });
+      const after = await m.source.inventory();
+      const [db0, same0] = before.secrets;
+      const [db1, same1] = after.secrets;
+      const read = await m.source.readMetadata(["db", "same"]);
+      assert.deepEqual(["db", "same"].map((path) => read.get(path)), after.secrets.map((ok) => ({ ok })));
+      if (v2()) {
+        assert.deepEqual([db0?.version, db1?.version, same0?.version, same1?.version], [1, 2, 1, 1]);
+      } else {
+        assert.match(db0?.fingerprint ?? "", /./);
+        assert.notEqual(db1?.fingerprint, db0?.fingerprint);
+        assert.equal(same1?.fingerprint, same0?.fingerprint);
+        assert.equal(same0?.fingerprint, db0?.fingerprint, "the same value has the same fingerprint whatever its path");
+      }
+    });
+
     if (kvVersion === 2) {
       test("KV v2: versions and states: current, soft-deleted, destroyed; inventory and readMetadata agree", async () => {
         const m = await target.mount();
@@ -213,6 +244,43 @@ function contract(name: string, kvVersion: 1 | 2, makeTarget: () => Promise<Sour
           expected,
         );
       });
+      test("KV v2: updated_time moves with a data or metadata write, not with a soft delete or a destroy; a version's created_time never moves", async () => {
+        const m = await target.mount();
+        const meta = async () => {
+          const fact = (await m.source.readMetadata(["t"])).get("t");
+          assert.ok(fact && "ok" in fact && fact.ok, JSON.stringify(fact));
+          return { state: fact.ok.state, version: fact.ok.version, updated: Date.parse(fact.ok.updatedTime ?? ""), created: fact.ok.versionCreatedTime };
+        };
+        // Apart by more than a clock tick, so that a time that moved is later.
+        const tick = () => new Promise((r) => setTimeout(r, 5));
+        await m.put("t", { n: 1 });
+        const written = await meta();
+        await tick();
+        await m.softDelete("t");
+        const deleted = await meta();
+        await tick();
+        await m.destroy("t", 1);
+        const destroyed = await meta();
+        await tick();
+        await m.setCustomMetadata("t", { owner: "me" });
+        const described = await meta();
+        await tick();
+        await m.put("t", { n: 2 });
+        const rewritten = await meta();
+
+        assert.deepEqual(
+          [written, deleted, destroyed].map((x) => [x.state, x.updated, x.created]),
+          [
+            ["present", written.updated, written.created],
+            ["deleted", written.updated, written.created],
+            ["destroyed", written.updated, written.created],
+          ],
+        );
+        assert.ok(described.updated > written.updated, "a metadata write moves updated_time");
+        assert.ok(rewritten.updated > described.updated, "a data write moves updated_time");
+        assert.deepEqual([rewritten.state, rewritten.version], ["present", 2]);
+        assert.notEqual(rewritten.created, written.created);
+      });
     }
   });
 }
@@ -221,15 +289,25 @@ for (const kvVersion of [2, 1] as const) {
   contract("MemorySource", kvVersion, async () => ({
     mount: async () => {
       const source = new MemorySource({ kvVersion, mount: uniqueMount("mem") });
+      // A sub-path is set when a fake is made: a scoped one is the same writes replayed into it.
+      const writes: [string, SecretData][] = [];
       return {
         source,
-        put: async (path, data) => void source.put(path, data),
+        put: async (path, data) => {
+          writes.push([path, data]);
+          source.put(path, data);
+        },
         softDelete: async (path) => source.softDelete(path),
         destroy: async (path, version) => source.destroy(path, version),
         setCustomMetadata: async (path, metadata) => source.setCustomMetadata(path, metadata),
         denying: async (path) => {
           source.hideFromListing(path, "denied");
           return source;
+        },
+        scoped: async (subPath) => {
+          const scoped = new MemorySource({ kvVersion, mount: source.identity.mount, path: subPath });
+          for (const [path, data] of writes) scoped.put(path, data);
+          return scoped;
         },
       };
     },
@@ -278,6 +356,11 @@ for (const kvVersion of [2, 1] as const) {
           destroy: (path, version) => root("PUT", `${mount}/destroy/${encodePath(path)}`, { versions: [version] }),
           setCustomMetadata: (path, metadata) => root("POST", `${mount}/metadata/${encodePath(path)}`, { custom_metadata: metadata }),
           denying: async (path) => open(mount, await tokenFor(mount, `path "${mount}/${kvVersion === 2 ? "metadata/" : ""}${path}" { capabilities = ["deny"] }`)),
+          scoped: async (subPath) => {
+            const source = new VaultKvSource({ address: peer.url, token: await tokenFor(mount), mount, path: subPath, kvVersion, maxAttempts: 1, listPageSize: 5 });
+            opened.push(source);
+            return source;
+          },
         };
       },
       missingMount: async (name) => {
