@@ -188,7 +188,10 @@ export class MemorySource implements SecretSource {
     const root = this.subPath ? `${this.subPath}/` : "";
     const problems: InventoryProblem[] = [];
     for (const [folder, errorClass] of this.folderFailures) {
-      if (folder.startsWith(root)) problems.push({ path: folder, errorClass, message: `${folder}: listing failed (${errorClass}); secrets below it are not replicated` });
+      if (!folder.startsWith(root)) continue;
+      // A refusal reads as the Vault source words it; any other class says which it was.
+      const why = errorClass === "permission-denied" ? "listing denied by the token's policy" : `listing failed (${errorClass})`;
+      problems.push({ path: folder, errorClass, message: `${folder}: ${why}; secrets below it are not replicated` });
     }
     const secrets = [...this.paths.keys()]
       .filter((path) => path.startsWith(root) && !this.hidden.has(path) && ![...this.folderFailures.keys()].some((folder) => path.startsWith(folder)))

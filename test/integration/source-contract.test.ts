@@ -22,6 +22,12 @@ interface Mount {
   setCustomMetadata(path: string, metadata: Record<string, string>): Promise<void>;
   /** A source on this mount whose token may not read `path` (its metadata on v2, its data on v1). */
   denying(path: string): Promise<SecretSource>;
+  /** A source on this mount whose token may not list the folder `folder` (`team/`) nor anything below it. */
+  denyingList(folder: string): Promise<SecretSource>;
+  /** Deletes the path for good: KV v2 its metadata and every version (`kv metadata delete`), KV v1 the secret. */
+  remove(path: string): Promise<void>;
+  /** KV v2: brings back the current version after a soft delete. */
+  undelete(path: string, version: number): Promise<void>;
   /** A source on this mount that lists only under `subPath` (`source.path`). */
   scoped(subPath: string): Promise<SecretSource>;
 }
@@ -178,6 +184,28 @@ function contract(name: string, kvVersion: 1 | 2, makeTarget: () => Promise<Sour
       }
     });
 
+    test("a folder the token may not list is one problem with its path; the rest is listed", async () => {
+      const m = await target.mount();
+      for (const path of ["open/a", "team/b", "team/deep/c", "top"]) await m.put(path, { k: path });
+      const inv = await (await m.denyingList("team/")).inventory();
+      assert.deepEqual(inv.secrets.map((s) => s.path), ["open/a", "top"]);
+      assert.deepEqual(inv.problems, [{ path: "team/", errorClass: "permission-denied", message: "team/: listing denied by the token's policy; secrets below it are not replicated" }]);
+    });
+
+    test("a path deleted for good is neither listed nor found; written again, it is a new secret", async () => {
+      const m = await target.mount();
+      await m.put("gone", { n: 1 });
+      await m.put("gone", { n: 2 });
+      await m.put("stays", { n: 1 });
+      await m.remove("gone");
+      assert.deepEqual((await m.source.inventory()).secrets.map((s) => s.path), ["stays"]);
+      assert.deepEqual((await m.source.readMetadata(["gone"])).get("gone"), { ok: null });
+      await m.put("gone", { n: 3 });
+      const back = (await m.source.inventory()).secrets.find((s) => s.path === "gone");
+      assert.deepEqual(back && facts(back), { path: "gone", version: v2() ? 1 : null, state: "present" });
+      assert.deepEqual(await m.source.readValue("gone", v2() ? 1 : null), { n: 3 });
+    });
+
     if (kvVersion === 2) {
       test("KV v2: versions and states: current, soft-deleted, destroyed; inventory and readMetadata agree", async () => {
         const m = await target.mount();
@@ -281,6 +309,15 @@ function contract(name: string, kvVersion: 1 | 2, makeTarget: () => Promise<Sour
         assert.deepEqual([rewritten.state, rewritten.version], ["present", 2]);
         assert.notEqual(rewritten.created, written.created);
       });
+      test("KV v2: an undeleted version is present again and readable", async () => {
+        const m = await target.mount();
+        await m.put("u", { n: "1" });
+        await m.softDelete("u");
+        await m.undelete("u", 1);
+        const fact = (await m.source.readMetadata(["u"])).get("u");
+        assert.deepEqual(fact && "ok" in fact && fact.ok ? facts(fact.ok) : fact, { path: "u", version: 1, state: "present" });
+        assert.deepEqual(await m.source.readValue("u", 1), { n: "1" });
+      });
     }
   });
 }
@@ -304,6 +341,12 @@ for (const kvVersion of [2, 1] as const) {
           source.hideFromListing(path, "denied");
           return source;
         },
+        denyingList: async (folder) => {
+          source.failListing("permission-denied", folder);
+          return source;
+        },
+        remove: async (path) => source.remove(path),
+        undelete: async (path, version) => source.undelete(path, version),
         scoped: async (subPath) => {
           const scoped = new MemorySource({ kvVersion, mount: source.identity.mount, path: subPath });
           for (const [path, data] of writes) scoped.put(path, data);
@@ -356,6 +399,12 @@ for (const kvVersion of [2, 1] as const) {
           destroy: (path, version) => root("PUT", `${mount}/destroy/${encodePath(path)}`, { versions: [version] }),
           setCustomMetadata: (path, metadata) => root("POST", `${mount}/metadata/${encodePath(path)}`, { custom_metadata: metadata }),
           denying: async (path) => open(mount, await tokenFor(mount, `path "${mount}/${kvVersion === 2 ? "metadata/" : ""}${path}" { capabilities = ["deny"] }`)),
+          denyingList: async (folder) => {
+            const denied = kvVersion === 2 ? [`${mount}/metadata/${folder}*`, `${mount}/detailed-metadata/${folder}*`] : [`${mount}/${folder}*`];
+            return open(mount, await tokenFor(mount, denied.map((path) => `path "${path}" { capabilities = ["deny"] }`).join("\n")));
+          },
+          remove: (path) => root("DELETE", kvVersion === 2 ? `${mount}/metadata/${encodePath(path)}` : `${mount}/${encodePath(path)}`),
+          undelete: (path, version) => root("POST", `${mount}/undelete/${encodePath(path)}`, { versions: [version] }),
           scoped: async (subPath) => {
             const source = new VaultKvSource({ address: peer.url, token: await tokenFor(mount), mount, path: subPath, kvVersion, maxAttempts: 1, listPageSize: 5 });
             opened.push(source);
