@@ -28,6 +28,11 @@ interface Mount {
   remove(path: string): Promise<void>;
   /** KV v2: brings back the current version after a soft delete. */
   undelete(path: string, version: number): Promise<void>;
+  /**
+   * KV v2: a source on this mount whose listing is filtered (OpenBao's
+   * `list_scan_response_keys_filter_path`) and whose token may not read these paths' metadata.
+   */
+  filtering(paths: string[]): Promise<SecretSource>;
   /** A source on this mount that lists only under `subPath` (`source.path`). */
   scoped(subPath: string): Promise<SecretSource>;
 }
@@ -318,6 +323,19 @@ function contract(name: string, kvVersion: 1 | 2, makeTarget: () => Promise<Sour
         assert.deepEqual(fact && "ok" in fact && fact.ok ? facts(fact.ok) : fact, { path: "u", version: 1, state: "present" });
         assert.deepEqual(await m.source.readValue("u", 1), { n: "1" });
       });
+      test("KV v2: a filtered listing leaves out the paths the token may not read; their metadata read is refused, never absent", async () => {
+        const m = await target.mount();
+        for (const path of ["a", "h1", "team/b", "team/h2"]) await m.put(path, { k: path });
+        const source = await m.filtering(["h1", "team/h2"]);
+        const inv = await source.inventory();
+        assert.deepEqual(inv.secrets.map((s) => s.path), ["a", "team/b"]);
+        assert.deepEqual(inv.problems, []);
+        const read = await source.readMetadata(["h1", "team/h2", "a"]);
+        assert.deepEqual(read.get("h1"), { error: { errorClass: "permission-denied", message: "h1: metadata not readable (permission-denied)" } });
+        assert.deepEqual(read.get("team/h2"), { error: { errorClass: "permission-denied", message: "team/h2: metadata not readable (permission-denied)" } });
+        const a = read.get("a");
+        assert.deepEqual(a && "ok" in a && a.ok ? facts(a.ok) : a, { path: "a", version: 1, state: "present" });
+      });
     }
   });
 }
@@ -343,6 +361,10 @@ for (const kvVersion of [2, 1] as const) {
         },
         denyingList: async (folder) => {
           source.failListing("permission-denied", folder);
+          return source;
+        },
+        filtering: async (paths) => {
+          for (const path of paths) source.hideFromListing(path, "denied");
           return source;
         },
         remove: async (path) => source.remove(path),
@@ -402,6 +424,24 @@ for (const kvVersion of [2, 1] as const) {
           denyingList: async (folder) => {
             const denied = kvVersion === 2 ? [`${mount}/metadata/${folder}*`, `${mount}/detailed-metadata/${folder}*`] : [`${mount}/${folder}*`];
             return open(mount, await tokenFor(mount, denied.map((path) => `path "${path}" { capabilities = ["deny"] }`).join("\n")));
+          },
+          filtering: async (paths) => {
+            const policy = [
+              `path "${mount}/detailed-metadata/*" {`,
+              `  capabilities = ["read", "list", "scan"]`,
+              `  list_scan_response_keys_filter_path = "{{ .path | replace \\"${mount}/detailed-metadata/\\" \\"${mount}/metadata/\\" }}{{ .key }}"`,
+              `}`,
+              `path "${mount}/metadata/*" {`,
+              `  capabilities = ["read", "list"]`,
+              `  list_scan_response_keys_filter_path = "{{ .path }}{{ .key }}"`,
+              `}`,
+              `path "${mount}/data/*" { capabilities = ["read"] }`,
+              ...paths.map((path) => `path "${mount}/metadata/${path}" { capabilities = ["deny"] }`),
+            ].join("\n");
+            const name = uniqueMount("filtered");
+            await root("PUT", `sys/policies/acl/${name}`, { policy });
+            const res = await peer.api("POST", "auth/token/create", { policies: [name], ttl: "1h" });
+            return open(mount, (res.json as { auth: { client_token: string } }).auth.client_token);
           },
           remove: (path) => root("DELETE", kvVersion === 2 ? `${mount}/metadata/${encodePath(path)}` : `${mount}/${encodePath(path)}`),
           undelete: (path, version) => root("POST", `${mount}/undelete/${encodePath(path)}`, { versions: [version] }),
