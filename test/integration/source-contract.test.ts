@@ -481,6 +481,9 @@ describe("VaultKvSource: a missing mount with the KV version configured", () => 
         const of = await source.inventoryOf(["a"]);
         assert.deepEqual([of.secrets, of.problems], [[], [{ path: "a", ...expected.error }]]);
         await rejectsClass(source.inventory(), "source-not-found", /no handler for route .*: check source.mount and source.kvVersion$/);
+        // A value read says the same, not that the secret's version was deleted.
+        const data = kvVersion === 2 ? `${mount}/data/a` : `${mount}/a`;
+        await rejectsClass(source.readValue("a", kvVersion === 2 ? 1 : null), "source-not-found", new RegExp(`^GET ${data}: .*no handler for route "${data}"`));
       } finally {
         await source.close();
       }

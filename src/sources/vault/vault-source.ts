@@ -265,6 +265,7 @@ export class VaultKvSource implements SecretSource {
         secretPath: path,
         accept: [404],
       });
+      if (res.status === 404) assertListable(res, `GET ${this.options.mount}/data/${displayPath(path)}`, path);
       const data = res.body?.data?.data;
       if (res.status === 404 || data === null || data === undefined) {
         throw new SyncError("source-not-found", `${path}: version ${version ?? "latest"} is deleted or destroyed in the source; the next run replans it`, path);
@@ -469,11 +470,11 @@ export class VaultKvSource implements SecretSource {
  * not exist. Only the first is "empty" or "absent": the second must never read as "every secret is
  * gone", nor as "this secret is gone".
  */
-function assertListable(res: { status: number; body: unknown }, where: string): void {
+function assertListable(res: { status: number; body: unknown }, where: string, secretPath?: string): void {
   if (res.status !== 404) return;
   const errors = (res.body as { errors?: unknown[] } | null)?.errors ?? [];
   if (errors.length > 0) {
-    throw new SyncError("source-not-found", `${where}: ${errors.map(String).join("; ")}: check source.mount and source.kvVersion`);
+    throw new SyncError("source-not-found", `${where}: ${errors.map(String).join("; ")}: check source.mount and source.kvVersion`, secretPath);
   }
 }
 
