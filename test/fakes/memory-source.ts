@@ -4,6 +4,7 @@
 // while they still exist, and a record of value and metadata reads.
 import { SyncError, type ErrorClass } from "../../src/core/errors.js";
 import type { Fact, InventoryProblem, SourceInventory, SourceSecretMeta } from "../../src/core/model.js";
+import { displayPath, hasLoneSurrogate } from "../../src/core/paths.js";
 import { valueFingerprint } from "../../src/core/value.js";
 import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../../src/sources/source.js";
 
@@ -208,7 +209,7 @@ export class MemorySource implements SecretSource {
     const problems: InventoryProblem[] = [];
     for (const path of paths) {
       const fact = read.get(path);
-      if (fact && "error" in fact) problems.push({ path, ...fact.error });
+      if (fact && "error" in fact) problems.push({ path: displayPath(path), ...fact.error });
       else if (fact?.ok) secrets.push(fact.ok);
     }
     return { secrets, problems, method: this.listingMethod() };
@@ -221,7 +222,10 @@ export class MemorySource implements SecretSource {
     const out = new Map<string, Fact<SourceSecretMeta | null>>();
     for (const path of paths) {
       this.metadataReads.push(path);
-      if (this.hidden.get(path) === "denied") {
+      if (hasLoneSurrogate(path)) {
+        // The Vault source cannot put such a path in a URL: that path's failure, never an absence.
+        out.set(path, { error: { errorClass: "source-read-failed", message: `${displayPath(path)}: cannot be read (URIError); the rest of the run goes on` } });
+      } else if (this.hidden.get(path) === "denied") {
         out.set(path, { error: { errorClass: "permission-denied", message: `${path}: metadata not readable (permission-denied)` } });
       } else out.set(path, { ok: this.paths.has(path) ? this.meta(path) : null });
     }

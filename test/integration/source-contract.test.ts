@@ -211,6 +211,18 @@ function contract(name: string, kvVersion: 1 | 2, makeTarget: () => Promise<Sour
       assert.deepEqual(await m.source.readValue("gone", v2() ? 1 : null), { n: 3 });
     });
 
+    test("a path that cannot go in a request (half a UTF-16 character) is that path's failure, shown escaped; the others are read", async () => {
+      const m = await target.mount();
+      await m.put("app/a", { k: "v" });
+      const broken = "app/x\ud800";
+      const failure = { errorClass: "source-read-failed", message: "app/x\\ud800: cannot be read (URIError); the rest of the run goes on" };
+      const read = await m.source.readMetadata(["app/a", broken]);
+      assert.deepEqual(read.get(broken), { error: failure });
+      const inv = await m.source.inventoryOf(["app/a", broken]);
+      assert.deepEqual(inv.secrets.map((s) => s.path), ["app/a"]);
+      assert.deepEqual(inv.problems, [{ path: "app/x\\ud800", ...failure }]);
+    });
+
     if (kvVersion === 2) {
       test("KV v2: versions and states: current, soft-deleted, destroyed; inventory and readMetadata agree", async () => {
         const m = await target.mount();

@@ -210,7 +210,8 @@ export class VaultKvSource implements SecretSource {
     const problems: InventoryProblem[] = [];
     for (const path of paths) {
       const fact = read.get(path);
-      if (fact && "error" in fact) problems.push({ path, ...fact.error });
+      // A problem names its path as shown (escaped), as every other problem does.
+      if (fact && "error" in fact) problems.push({ path: displayPath(path), ...fact.error });
       else if (fact?.ok) secrets.push(fact.ok);
     }
     return { secrets, problems, method: caps.listingMethod };
