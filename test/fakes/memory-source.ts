@@ -4,6 +4,7 @@
 // while they still exist, and a record of value and metadata reads.
 import { SyncError, type ErrorClass } from "../../src/core/errors.js";
 import type { Fact, InventoryProblem, SourceInventory, SourceSecretMeta } from "../../src/core/model.js";
+import { displayPath, hasLoneSurrogate } from "../../src/core/paths.js";
 import { valueFingerprint } from "../../src/core/value.js";
 import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../../src/sources/source.js";
 
@@ -30,6 +31,8 @@ export interface MemorySourceOptions {
   path?: string;
   /** The clock for created / updated / deletion times; default the wall clock. */
   now?: () => Date;
+  /** The mount does not exist: every call is source-not-found, as the Vault source says it (KV version auto). */
+  mountMissing?: boolean;
 }
 
 export class MemorySource implements SecretSource {
@@ -50,12 +53,14 @@ export class MemorySource implements SecretSource {
   private readonly hidden = new Map<string, "readable" | "denied">();
   private listingFailure?: ErrorClass;
   private validateFailure?: ErrorClass;
+  private readonly mountMissing: boolean;
 
   constructor(options: MemorySourceOptions = {}) {
     this.kvVersion = options.kvVersion ?? 2;
     this.subPath = (options.path ?? "").replace(/^\/+|\/+$/g, "");
     this.now = options.now ?? (() => new Date());
     this.identity = { kind: "memory", address: options.address ?? "memory://source", mount: options.mount ?? "kv" };
+    this.mountMissing = options.mountMissing ?? false;
   }
 
   // ---- writing, as a Vault user would ----------------------------------------------------------
@@ -86,8 +91,8 @@ export class MemorySource implements SecretSource {
     }
     const v = stored.versions.get(version ?? stored.currentVersion);
     if (!v) throw new Error(`MemorySource: ${path} has no version ${version ?? stored.currentVersion}`);
+    // OpenBao keeps updated_time on a delete (it moves with data and metadata writes only).
     v.deletionTime = this.now().toISOString();
-    stored.updatedTime = v.deletionTime;
   }
 
   undelete(path: string, version?: number): void {
@@ -101,9 +106,9 @@ export class MemorySource implements SecretSource {
     const stored = this.mustExist(path);
     const v = stored.versions.get(version ?? stored.currentVersion);
     if (!v) throw new Error(`MemorySource: ${path} has no version ${version ?? stored.currentVersion}`);
+    // As a delete: updated_time stays.
     v.destroyed = true;
     v.data = {};
-    stored.updatedTime = this.now().toISOString();
   }
 
   /** Deletes the metadata and every version (`kv metadata delete`): the path is gone; a new put starts at version 1. */
@@ -114,6 +119,8 @@ export class MemorySource implements SecretSource {
   /** Sets the path's custom metadata (KV v2); the path may have no version yet. */
   setCustomMetadata(path: string, metadata: Record<string, string> | undefined): void {
     const stored = this.paths.get(path) ?? { versions: new Map<number, StoredVersion>(), currentVersion: 0, updatedTime: this.now().toISOString() };
+    // A metadata write moves updated_time, as a data write does.
+    stored.updatedTime = this.now().toISOString();
     if (metadata === undefined) delete stored.customMetadata;
     else stored.customMetadata = { ...metadata };
     this.paths.set(path, stored);
@@ -168,6 +175,7 @@ export class MemorySource implements SecretSource {
   // ---- SecretSource --------------------------------------------------------------------------
 
   async validate(): Promise<SourceCapabilities> {
+    this.throwIfMountMissing();
     if (this.validateFailure) throw new SyncError(this.validateFailure, `${this.identity.address}: injected ${this.validateFailure}`);
     // KV v2 answers as OpenBao with the scan allowed; KV v1 has no metadata, as with the Vault source.
     const listingMethod = this.listingMethod();
@@ -176,11 +184,15 @@ export class MemorySource implements SecretSource {
 
   async inventory(): Promise<SourceInventory> {
     this.listings += 1;
+    this.throwIfMountMissing();
     this.throwListingFailure();
     const root = this.subPath ? `${this.subPath}/` : "";
     const problems: InventoryProblem[] = [];
     for (const [folder, errorClass] of this.folderFailures) {
-      if (folder.startsWith(root)) problems.push({ path: folder, errorClass, message: `${folder}: listing failed (${errorClass}); secrets below it are not replicated` });
+      if (!folder.startsWith(root)) continue;
+      // A refusal reads as the Vault source words it; any other class says which it was.
+      const why = errorClass === "permission-denied" ? "listing denied by the token's policy" : `listing failed (${errorClass})`;
+      problems.push({ path: folder, errorClass, message: `${folder}: ${why}; secrets below it are not replicated` });
     }
     const secrets = [...this.paths.keys()]
       .filter((path) => path.startsWith(root) && !this.hidden.has(path) && ![...this.folderFailures.keys()].some((folder) => path.startsWith(folder)))
@@ -197,7 +209,7 @@ export class MemorySource implements SecretSource {
     const problems: InventoryProblem[] = [];
     for (const path of paths) {
       const fact = read.get(path);
-      if (fact && "error" in fact) problems.push({ path, ...fact.error });
+      if (fact && "error" in fact) problems.push({ path: displayPath(path), ...fact.error });
       else if (fact?.ok) secrets.push(fact.ok);
     }
     return { secrets, problems, method: this.listingMethod() };
@@ -205,11 +217,15 @@ export class MemorySource implements SecretSource {
 
   /** One metadata read per path, as the Vault source's: found (any state), null when absent, or that path's error. */
   async readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>> {
+    this.throwIfMountMissing();
     this.throwListingFailure();
     const out = new Map<string, Fact<SourceSecretMeta | null>>();
     for (const path of paths) {
       this.metadataReads.push(path);
-      if (this.hidden.get(path) === "denied") {
+      if (hasLoneSurrogate(path)) {
+        // The Vault source cannot put such a path in a URL: that path's failure, never an absence.
+        out.set(path, { error: { errorClass: "source-read-failed", message: `${displayPath(path)}: cannot be read (URIError); the rest of the run goes on` } });
+      } else if (this.hidden.get(path) === "denied") {
         out.set(path, { error: { errorClass: "permission-denied", message: `${path}: metadata not readable (permission-denied)` } });
       } else out.set(path, { ok: this.paths.has(path) ? this.meta(path) : null });
     }
@@ -218,9 +234,12 @@ export class MemorySource implements SecretSource {
 
   async readValue(path: string, version: number | null): Promise<SecretData> {
     this.reads.push(path);
+    this.throwIfMountMissing();
     const injected = this.readFailures.get(path);
     if (injected) throw new SyncError(injected, `${path}: injected ${injected}`, path);
     const stored = this.paths.get(path);
+    // KV v1 has no versions to speak of: the Vault source gives the request that found nothing.
+    if (!stored && this.kvVersion === 1) throw new SyncError("source-not-found", `GET ${this.identity.mount}/${path}: HTTP 404`, path);
     const v = stored?.versions.get(this.kvVersion === 1 ? 0 : (version ?? stored.currentVersion));
     if (!v || v.destroyed || (v.deletionTime !== undefined && Date.parse(v.deletionTime) <= this.now().getTime())) {
       throw new SyncError("source-not-found", `${path}: version ${version ?? "latest"} is deleted or destroyed in the source; the next run replans it`, path);
@@ -236,6 +255,12 @@ export class MemorySource implements SecretSource {
 
   private listingMethod(): SourceInventory["method"] {
     return this.kvVersion === 1 ? "kv-v1-list-and-read" : "detailed-metadata-scan";
+  }
+
+  private throwIfMountMissing(): void {
+    if (!this.mountMissing) return;
+    const { mount, address } = this.identity;
+    throw new SyncError("source-not-found", `mount ${mount} does not exist on ${address}, or the token's policy allows nothing on it: check source.mount, and grant "read" and "list" on "${mount}/*"`);
   }
 
   private throwListingFailure(): void {

@@ -210,6 +210,7 @@ export class VaultKvSource implements SecretSource {
     const problems: InventoryProblem[] = [];
     for (const path of paths) {
       const fact = read.get(path);
+      // A problem names its path as shown (escaped), as every other problem does.
       if (fact && "error" in fact) problems.push({ path: displayPath(path), ...fact.error });
       else if (fact?.ok) secrets.push(fact.ok);
     }
@@ -225,11 +226,14 @@ export class VaultKvSource implements SecretSource {
           try {
             if (caps.kvVersion === 1) {
               const res = await this.http.send<{ data?: SecretData }>("read-data", "GET", `${this.mountPath}/${encodePath(path)}`, { secretPath: path, accept: [404] });
+              // A 404 naming no route is a missing mount, never this path's absence.
+              assertListable(res, `GET ${this.options.mount}/${displayPath(path)}`);
               out.set(path, { ok: res.status === 404 ? null : { path, version: null, state: "present", fingerprint: valueFingerprint(res.body?.data ?? {}) } });
               return;
             }
             const res = await this.http.send<{ data?: unknown }>("read-metadata", "GET", `${this.mountPath}/metadata/${encodePath(path)}`, { secretPath: path, accept: [404] });
             if (res.status === 404) {
+              assertListable(res, `GET ${this.options.mount}/metadata/${displayPath(path)}`);
               out.set(path, { ok: null });
               return;
             }
@@ -262,6 +266,7 @@ export class VaultKvSource implements SecretSource {
         secretPath: path,
         accept: [404],
       });
+      if (res.status === 404) assertListable(res, `GET ${this.options.mount}/data/${displayPath(path)}`, path);
       const data = res.body?.data?.data;
       if (res.status === 404 || data === null || data === undefined) {
         throw new SyncError("source-not-found", `${path}: version ${version ?? "latest"} is deleted or destroyed in the source; the next run replans it`, path);
@@ -461,15 +466,16 @@ export class VaultKvSource implements SecretSource {
 }
 
 /**
- * Vault answers 404 with an empty `errors` array for an empty folder, and 404 with an error
- * ("no handler for route", "unsupported path") when the mount or endpoint does not exist. Only the
- * first is "empty": the second must never read as "every secret is gone".
+ * Vault answers 404 with an empty `errors` array for an empty folder or a path with no secret, and
+ * 404 with an error ("no handler for route", "unsupported path") when the mount or endpoint does
+ * not exist. Only the first is "empty" or "absent": the second must never read as "every secret is
+ * gone", nor as "this secret is gone".
  */
-function assertListable(res: { status: number; body: unknown }, where: string): void {
+function assertListable(res: { status: number; body: unknown }, where: string, secretPath?: string): void {
   if (res.status !== 404) return;
   const errors = (res.body as { errors?: unknown[] } | null)?.errors ?? [];
   if (errors.length > 0) {
-    throw new SyncError("source-not-found", `${where}: ${errors.map(String).join("; ")}: check source.mount and source.kvVersion`);
+    throw new SyncError("source-not-found", `${where}: ${errors.map(String).join("; ")}: check source.mount and source.kvVersion`, secretPath);
   }
 }
 
