@@ -12,7 +12,7 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { wire, type Wiring } from "../../src/runtime/wire.js";
@@ -27,6 +27,12 @@ const PREFIX = "start-order";
 
 before(async () => {
   moto = await startMoto();
+});
+// Every test writes under the same prefix with the same sync name, from its own mount: a clean
+// destination per test, or a secret an earlier test wrote from another mount is (rightly) not
+// this test's to overwrite.
+beforeEach(async () => {
+  await moto.reset();
 });
 after(async () => {
   try {
