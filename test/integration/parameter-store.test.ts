@@ -143,6 +143,31 @@ describe("Parameter Store walkthrough on moto", () => {
   });
 });
 
+describe("Parameter Store: tags too long for the record", () => {
+  test("are listed per parameter instead; a no-change run still writes nothing, and a changed tag value is set without a new version", async () => {
+    const long = (c: string) => c.repeat(200);
+    const tags = { team: long("a"), app: long("b"), env: long("c"), owner: long("d"), cost: long("e"), data: long("f") };
+    const source = new MemorySource({ mount: "hybrid-aws-secrets" });
+    source.put("app", { k: "v" });
+    const first = build(source, { destination: { prefix: "hybrid-aws-secrets", tags } });
+    assert.equal((await first.run()).counts.create, 1);
+    const { Parameters } = await ssm.call("DescribeParameters", { ParameterFilters: [{ Key: "Name", Option: "Equals", Values: ["/hybrid-aws-secrets/app"] }] });
+    assert.equal(decodeRecord(Parameters?.[0]?.Description)?.tags, undefined);
+
+    first.recorder.reset();
+    const quiet = await first.run();
+    assert.equal(quiet.counts.unchanged, 1);
+    assert.deepEqual(first.recorder.byOperation(), { "ssm DescribeParameters": 2, "ssm ListTagsForResource": 1 });
+
+    const changed = build(source, { destination: { prefix: "hybrid-aws-secrets", tags: { ...tags, team: long("z") } } });
+    const retagged = await changed.run();
+    assert.equal(retagged.counts.update, 1);
+    const p = await parameter("/hybrid-aws-secrets/app");
+    assert.deepEqual([p.versions, p.tags.team], [1, long("z")]);
+    assert.equal((await changed.run()).counts.unchanged, 1);
+  });
+});
+
 describe("Parameter Store: a retried write makes no second version", () => {
   test("a write whose answer was lost, applied again, leaves one version (PutParameter has no request token)", async () => {
     const source = new MemorySource({ mount: "hybrid-aws-secrets" });

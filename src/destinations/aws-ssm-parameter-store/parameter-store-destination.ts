@@ -206,16 +206,19 @@ export class ParameterStoreDestination implements SecretDestination {
       // repeated run, an answer that was lost).
       const [current] = await this.listNames([parameterName], "secret");
       const record = current && decodeRecord(current.Description);
-      if (current && record && record.token === token && record.version === current.Version && sameTags(record.tags, tags)) return;
+      const written = current !== undefined && record !== undefined && record.token === token && record.version === current.Version;
+      if (written && sameTags(record.tags, tags)) return;
+      if (written && record.tags === undefined) {
+        // Tags too long for the record live only as real tags (the inventory lists those): this
+        // value is written already, so only the tags are brought up to date.
+        await this.retag(name, parameterName, tags, action.untag ?? []);
+        return;
+      }
       if (current && action.type === "create") {
         // Not ours (or not this write's): a create never overwrites what is there.
         throw new SyncError("conflict-unmanaged", `${name}: the parameter ${parameterName} already exists and was not written by this sync; it is left untouched`, name);
       }
-      if (current) {
-        await this.tagParameter(name, parameterName, tags);
-        const untag = (action.untag ?? []).filter((k) => !Object.hasOwn(tags, k));
-        if (untag.length) await this.untagParameter(name, parameterName, untag);
-      }
+      if (current) await this.retag(name, parameterName, tags, action.untag ?? []);
       const rendered = await value();
       if (!("secretString" in rendered)) throw new SyncError("invalid-value", `${name}: Parameter Store holds text only; this value is binary`, name);
       const bytes = Buffer.byteLength(rendered.secretString, "utf8");
@@ -247,6 +250,12 @@ export class ParameterStoreDestination implements SecretDestination {
         if (!failure.retryable || FATAL_CLASSES.has(failure.errorClass) || attempt >= this.maxAttempts) throw failure;
       }
     }
+  }
+
+  private async retag(name: string, parameterName: string, tags: Record<string, string>, untag: string[]): Promise<void> {
+    await this.tagParameter(name, parameterName, tags);
+    const remove = untag.filter((k) => !Object.hasOwn(tags, k));
+    if (remove.length) await this.untagParameter(name, parameterName, remove);
   }
 
   private async tagParameter(name: string, parameterName: string, tags: Record<string, string>): Promise<void> {
