@@ -3,7 +3,7 @@
 // the description (never a value; malformed or foreign descriptions are not ours).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decodeRecord, encodeRecord, parameterStoreDestinationSchema, parameterStoreProfile, tierFor } from "../../src/destinations/aws-ssm-parameter-store/index.js";
+import { decodeRecord, encodeRecord, parameterStoreDestinationSchema, parameterStoreProfile, parameterStoreStatements, tierFor } from "../../src/destinations/aws-ssm-parameter-store/index.js";
 
 const profile = parameterStoreProfile("standard");
 
@@ -61,5 +61,36 @@ describe("Parameter Store config", () => {
     const bad = parameterStoreDestinationSchema.safeParse({ type: "aws-ssm-parameter-store", deletion: { strategy: "tag" } });
     assert.equal(bad.success, false);
     assert.equal(bad.error?.issues[0]?.message, "must be retain or delete (Parameter Store has no recovery window and no orphan mark)");
+  });
+});
+
+describe("Parameter Store IAM statements", () => {
+  test("list on *, writes and tags under the prefix; reads, deletes and the key only when used", () => {
+    const base = { account: "123456789012", region: "eu-west-1", prefix: "hybrid-aws-secrets", delete: false, valueReads: false };
+    assert.deepEqual(parameterStoreStatements(base), [
+      { Sid: "ListParameters", Effect: "Allow", Action: "ssm:DescribeParameters", Resource: "*" },
+      {
+        Sid: "WriteParametersUnderThePrefix",
+        Effect: "Allow",
+        Action: ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource"],
+        Resource: "arn:aws:ssm:eu-west-1:123456789012:parameter/hybrid-aws-secrets/*",
+      },
+    ]);
+    const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const full = parameterStoreStatements({ ...base, delete: true, valueReads: true, kmsKeyArn: key });
+    assert.deepEqual(full[1]?.Action, ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameters", "ssm:DeleteParameter"]);
+    assert.deepEqual(full[2], {
+      Sid: "UseTheParameterKeyThroughParameterStore",
+      Effect: "Allow",
+      Action: ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: key,
+      Condition: { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } },
+    });
+  });
+
+  test("a prefix that would widen the ARN and a key alias are refused", () => {
+    const base = { account: "123456789012", region: "eu-west-1", delete: false, valueReads: false };
+    assert.throws(() => parameterStoreStatements({ ...base, prefix: "app*" }), { name: "SyncError", message: 'prefix "app*": only A-Z a-z 0-9 _ . - / may appear in a policy\'s parameter ARN' });
+    assert.throws(() => parameterStoreStatements({ ...base, prefix: "app", kmsKeyArn: "alias/app" }), { name: "SyncError", message: /needs the key's ARN/ });
   });
 });

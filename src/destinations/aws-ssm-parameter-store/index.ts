@@ -5,3 +5,4 @@ export { parameterStoreDestinationSchema, type ParameterStoreDestinationConfig }
 export { DEFAULT_RATE_LIMITS, familyOf, type ApiFamily, type RateLimits } from "./quotas.js";
 export { decodeRecord, encodeRecord, type WriteRecord } from "./record.js";
 export { SsmHttpClient, SsmServiceError, type SsmApi } from "./ssm-api.js";
+export { parameterStoreStatements, type ParameterStoreIamScope } from "./iam-policy.js";
