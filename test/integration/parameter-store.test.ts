@@ -7,6 +7,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { runMappings, type RunOptions } from "../../src/engine/run.js";
+import { verify } from "../../src/engine/verify.js";
 import { ParameterStoreDestination, SsmHttpClient, decodeRecord, type SsmApi, type Tier } from "../../src/destinations/aws-ssm-parameter-store/index.js";
 import { TAG } from "../../src/core/tags.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
@@ -140,6 +141,23 @@ describe("Parameter Store walkthrough on moto", () => {
     const { InvalidParameters } = await ssm.call("GetParameters", { Names: ["/hybrid-aws-secrets/gone"] });
     assert.deepEqual(InvalidParameters, ["/hybrid-aws-secrets/gone"]);
     await del.destination.apply({ type: "delete", mapping: "source", sourcePath: "gone", destinationName: "hybrid-aws-secrets/gone", sourceVersion: null, reason: "again" }, () => Promise.reject(new Error("no value")));
+  });
+});
+
+describe("Parameter Store verify", () => {
+  test("compares every value by decrypting it: in sync after a run, differs after a hand edit", async () => {
+    const source = new MemorySource({ mount: "hybrid-aws-secrets" });
+    source.put("a", { k: "1" });
+    source.put("b", { k: "2" });
+    const { destination, run } = build(source);
+    await run();
+    const mappings = resolveConfig(parseConfig({ name: "t", source: { address: "http://127.0.0.1:8200", mount: "hybrid-aws-secrets" }, destination: { prefix: "hybrid-aws-secrets" } }), {}).mappings.map((mapping) => ({ mapping, source }));
+    const clean = await verify(mappings, destination);
+    assert.deepEqual([clean.exitCode, clean.counts["in-sync"]], [0, 2]);
+    await ssm.call("PutParameter", { Name: "/hybrid-aws-secrets/b", Value: "by hand", Type: "SecureString", Overwrite: true });
+    const edited = await verify(mappings, destination);
+    assert.equal(edited.exitCode, 1);
+    assert.deepEqual(edited.entries.map((e) => [e.destinationName, e.verdict]), [["hybrid-aws-secrets/a", "in-sync"], ["hybrid-aws-secrets/b", "differs"]]);
   });
 });
 
