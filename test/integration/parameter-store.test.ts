@@ -112,6 +112,18 @@ describe("Parameter Store walkthrough on moto", () => {
     assert.equal(again.counts.unchanged, 1);
   });
 
+  test("a hand put-parameter that also replaces the description is still drift: the history holds our last record", async () => {
+    const source = new MemorySource({ mount: "hybrid-aws-secrets" });
+    source.put("app", { k: "ours" });
+    const { run, recorder } = build(source, { policies: { drift: "report" } });
+    await run();
+    await ssm.call("PutParameter", { Name: "/hybrid-aws-secrets/app", Value: "by hand", Type: "SecureString", Overwrite: true, Description: "edited in the console" });
+    recorder.reset();
+    const seen = await run();
+    assert.deepEqual(seen.failures.map((f) => [f.path, f.errorClass]), [["app", "drift"]]);
+    assert.deepEqual(recorder.byOperation(), { "ssm DescribeParameters": 2, "ssm ListTagsForResource": 1, "ssm GetParameterHistory": 1 });
+  });
+
   test("a parameter under the prefix that is not ours is a conflict and is never written", async () => {
     await ssm.call("PutParameter", { Name: "/hybrid-aws-secrets/app", Value: "someone else's", Type: "SecureString" });
     const source = new MemorySource({ mount: "hybrid-aws-secrets" });

@@ -8,13 +8,14 @@ import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
+import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { TokenBucket } from "../../util/rate-limiter.js";
 import { awsErrorCode, classifyAwsError } from "../aws-secrets-manager/errors.js";
 import type { DestinationTarget, SecretDestination, ValueRead } from "../destination.js";
 import { parameterNameOf, parameterStoreProfile, PREVIOUS, tierFor, type Tier } from "./profile.js";
-import { decodeRecord, encodeRecord } from "./record.js";
+import { decodeRecord, encodeRecord, type WriteRecord } from "./record.js";
 import { DEFAULT_RATE_LIMITS, familyOf, type RateLimits } from "./quotas.js";
 import { SsmHttpClient, type ParameterMetadata, type SsmApi, type SsmOperation, type SsmOperations } from "./ssm-api.js";
 
@@ -138,9 +139,13 @@ export class ParameterStoreDestination implements SecretDestination {
     return Promise.all(
       listed.map((p) =>
         limit(async () => {
-          const record = decodeRecord(p.Description);
           const parameterName = p.Name ?? "";
-          const tags = record?.tags ?? (await this.listTags(parameterName));
+          const listed = decodeRecord(p.Description);
+          const realTags = listed?.tags ? undefined : await this.listTags(parameterName);
+          // A hand write that replaced the description too: the history still holds our last
+          // write's record (one call, only for a parameter whose tags say it is ours).
+          const record = listed ?? (realTags?.[TAG.managedBy] !== undefined ? await this.lastRecord(parameterName) : undefined);
+          const tags = listed?.tags ?? realTags ?? {};
           // Proven current only when the record was written with the version that is current now.
           // A later version written by hand (which keeps the description) leaves the record naming
           // an earlier version of ours: Parameter Store keeps it in the history, like AWSPREVIOUS.
@@ -156,6 +161,25 @@ export class ParameterStoreDestination implements SecretDestination {
         }),
       ),
     );
+  }
+
+  /** The record of the latest version whose own description names it, from the parameter's history. */
+  private async lastRecord(parameterName: string): Promise<WriteRecord | undefined> {
+    let found: WriteRecord | undefined;
+    let NextToken: string | undefined;
+    try {
+      do {
+        const page = await this.call("GetParameterHistory", { Name: parameterName, WithDecryption: false, MaxResults: 50, ...(NextToken ? { NextToken } : {}) });
+        for (const version of page.Parameters ?? []) {
+          const record = decodeRecord(version.Description);
+          if (record && record.version === version.Version && (found === undefined || record.version > found.version)) found = record;
+        }
+        NextToken = page.NextToken;
+      } while (NextToken);
+    } catch (error) {
+      throw classifyAwsError(error, { what: `GetParameterHistory ${parameterName}`, scope: "secret", name: parameterName.slice(1) });
+    }
+    return found;
   }
 
   private async listTags(parameterName: string): Promise<Record<string, string>> {
