@@ -233,6 +233,34 @@ describe("Parameter Store: a retried write makes no second version", () => {
   });
 });
 
+describe("Parameter Store: an answer lost on the wire", () => {
+  test("a PutParameter that landed but whose answer was lost is retried without a second version, in the same run", async () => {
+    const source = new MemorySource({ mount: "hybrid-aws-secrets" });
+    source.put("app", { k: "v1" });
+    await build(source).run();
+    source.put("app", { k: "v2" });
+    let lost = 0;
+    // The write reaches Parameter Store; the connection drops before its answer comes back.
+    const lossy: SsmApi = {
+      region: ssm.region,
+      destroy: () => undefined,
+      async call(operation, input) {
+        const out = await ssm.call(operation, input);
+        if (operation === "PutParameter" && lost++ === 0) throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+        return out;
+      },
+    };
+    const recorder = new ApiCallRecorder();
+    const destination = new ParameterStoreDestination({ client: lossy, recorder, rateLimits: FAST });
+    const mappings = resolveConfig(parseConfig({ name: "t", source: { address: "http://127.0.0.1:8200", mount: "hybrid-aws-secrets" }, destination: { prefix: "hybrid-aws-secrets" } }), {}).mappings.map((mapping) => ({ mapping, source }));
+    const report = await runMappings({ destination, logger: silentLogger() }, mappings, { mode: "sync", concurrency: 1 });
+    assert.deepEqual([report.exitCode, report.counts.update], [0, 1]);
+    assert.equal(recorder.count("ssm", "PutParameter"), 1);
+    const p = await parameter("/hybrid-aws-secrets/app");
+    assert.deepEqual([p.versions, p.value], [2, JSON.stringify({ k: "v2" })]);
+  });
+});
+
 describe("Parameter Store limits moto does not enforce", () => {
   test("moto accepts a 5,000-byte standard value and 16 levels; the profile refuses both before anything is written", async () => {
     // moto's gaps, shown first so the test says why the planner must check.

@@ -271,7 +271,8 @@ export class ParameterStoreDestination implements SecretDestination {
           // Created by someone else since the listing (or by our own write whose answer was lost): look again.
           if (attempt < this.maxAttempts) continue;
         }
-        if (!failure.retryable || FATAL_CLASSES.has(failure.errorClass) || attempt >= this.maxAttempts) throw failure;
+        // A lost answer (reset, timeout, 5xx) may hide a write that landed: the loop re-lists first.
+        if (!failure.retryable || attempt >= this.maxAttempts) throw failure;
       }
     }
   }
