@@ -2,6 +2,9 @@
 // AWS's default ("standard") throughput is shared by GetParameter, GetParameters and PutParameter
 // per account and Region and is far below Secrets Manager's; higher throughput is a paid account
 // setting. The defaults stay low so a sync never crowds out the applications reading parameters.
+// Published default: 40/s shared by GetParameter, GetParameters and GetParametersByPath (reads get
+// half of it). PutParameter's default was not confirmed in the sources at hand: writes stay at a
+// conservative 3/s until it is; `destination.rateLimits` overrides any family.
 import type { SsmOperation } from "./ssm-api.js";
 
 export type ApiFamily = "write" | "read" | "list" | "tag" | "delete";
