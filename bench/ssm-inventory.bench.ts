@@ -5,21 +5,23 @@
 import { parseArgs } from "node:util";
 import pLimit from "p-limit";
 import { startMoto } from "../scripts/lib/peers.js";
-import { SsmHttpClient, type SsmApi } from "../src/destinations/aws-ssm-parameter-store/ssm-api.js";
+import { SdkSsmApi, type SsmApi } from "../src/destinations/aws-ssm-parameter-store/ssm-api.js";
 
 const { values } = parseArgs({ options: { n: { type: "string", default: "1000" }, concurrency: { type: "string", default: "8" } } });
 const n = Number(values.n);
 const concurrency = Number(values.concurrency);
 const moto = await startMoto();
 let calls = 0;
-const ssm: SsmApi = new SsmHttpClient({
-  endpoint: moto.url,
-  region: "us-east-1",
-  credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-  beforeSend: () => {
+const sdk = new SdkSsmApi("us-east-1", { endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+// Every request counted: one call of the seam is one request (the client's own retries are off).
+const ssm: SsmApi = {
+  region: sdk.region,
+  destroy: () => sdk.destroy(),
+  call: (operation, input) => {
     calls++;
+    return sdk.call(operation, input);
   },
-});
+};
 const limit = pLimit(concurrency);
 const name = (i: number) => `/bench/team-${i % 10}/secret-${i}`;
 

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import pLimit from "p-limit";
 import { parseConfig } from "../src/config/load.js";
 import { resolveConfig } from "../src/config/resolve.js";
-import { ParameterStoreDestination, SsmHttpClient } from "../src/destinations/aws-ssm-parameter-store/index.js";
+import { ParameterStoreDestination, SdkSsmApi } from "../src/destinations/aws-ssm-parameter-store/index.js";
 import { runMappings } from "../src/engine/run.js";
 import { VaultKvSource } from "../src/sources/vault/vault-source.js";
 import { ApiCallRecorder } from "../src/util/api-calls.js";
@@ -28,7 +28,7 @@ try {
 
   const recorder = new ApiCallRecorder();
   const unlimited = { write: 10_000, read: 10_000, list: 10_000, tag: 10_000, delete: 10_000 };
-  const client = new SsmHttpClient({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  const client = new SdkSsmApi("us-east-1", { endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
   const destination = new ParameterStoreDestination({ client, recorder, rateLimits: unlimited, concurrency: 16 });
   const config = resolveConfig(parseConfig({ name: "bench", source: { address: bao.url, mount }, destination: { prefix: "bench" } }), {});
   const source = new VaultKvSource({ address: bao.url, token: bao.rootToken, mount, concurrency: 16, recorder, logger: silentLogger() });

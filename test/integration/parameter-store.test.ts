@@ -8,7 +8,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { runMappings, type RunOptions } from "../../src/engine/run.js";
 import { verify } from "../../src/engine/verify.js";
-import { ParameterStoreDestination, SsmHttpClient, decodeRecord, type SsmApi, type Tier } from "../../src/destinations/aws-ssm-parameter-store/index.js";
+import { ParameterStoreDestination, SdkSsmApi, decodeRecord, type SsmApi, type Tier } from "../../src/destinations/aws-ssm-parameter-store/index.js";
 import { TAG } from "../../src/core/tags.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -19,7 +19,7 @@ let moto: MotoPeer;
 let ssm: SsmApi;
 before(async () => {
   moto = await startMoto();
-  ssm = new SsmHttpClient({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  ssm = new SdkSsmApi("us-east-1", { endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
 });
 after(async () => {
   await moto.stop();

@@ -4,5 +4,5 @@ export { parameterStoreProfile, parameterNameOf, tierFor, type Tier, MAX_LEVELS,
 export { parameterStoreDestinationSchema, type ParameterStoreDestinationConfig } from "./schema.js";
 export { DEFAULT_RATE_LIMITS, familyOf, type ApiFamily, type RateLimits } from "./quotas.js";
 export { decodeRecord, encodeRecord, type WriteRecord } from "./record.js";
-export { SsmHttpClient, SsmServiceError, type SsmApi } from "./ssm-api.js";
+export { SdkSsmApi, SsmServiceError, type SsmApi } from "./ssm-api.js";
 export { parameterStoreStatements, type ParameterStoreIamScope } from "./iam-policy.js";

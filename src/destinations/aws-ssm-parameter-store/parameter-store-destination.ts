@@ -17,7 +17,7 @@ import type { DestinationTarget, SecretDestination, ValueRead } from "../destina
 import { parameterNameOf, parameterStoreProfile, PREVIOUS, tierFor, type Tier } from "./profile.js";
 import { decodeRecord, encodeRecord, type WriteRecord } from "./record.js";
 import { DEFAULT_RATE_LIMITS, familyOf, type RateLimits } from "./quotas.js";
-import { SsmHttpClient, type ParameterMetadata, type SsmApi, type SsmOperation, type SsmOperations } from "./ssm-api.js";
+import { SdkSsmApi, type ParameterMetadata, type SsmApi, type SsmOperation, type SsmOperations } from "./ssm-api.js";
 
 export interface ParameterStoreDestinationOptions {
   /** A client (tests point it at moto); default one from the environment (Region, credentials, AWS_ENDPOINT_URL_SSM). */
@@ -57,7 +57,7 @@ export class ParameterStoreDestination implements SecretDestination {
     this.concurrency = Math.max(1, options.concurrency ?? 8);
     this.recorder = options.recorder;
     this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) };
-    this.client = options.client ?? new SsmHttpClient({ ...(options.region ? { region: options.region } : {}) });
+    this.client = options.client ?? new SdkSsmApi(options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1");
   }
 
   /** One call: rate-limited by its quota family, counted, retried only when retrying is safe. */

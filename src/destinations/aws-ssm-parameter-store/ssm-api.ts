@@ -1,13 +1,23 @@
 // The seam between the Parameter Store destination and AWS: the few SSM operations it uses, with
-// the SDK's request and answer field names, so the client can be swapped for @aws-sdk/client-ssm
-// (or a fake) without touching the destination. The default client speaks the SSM JSON protocol
-// with SigV4 and the SDK's credential chain; it retries nothing itself: the destination decides,
-// per operation, whether a retry is safe (PutParameter has no request token).
-import { Sha256 } from "@aws-crypto/sha256-js";
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+// the SDK's request and answer field names, so a test can hand in a fake without touching the
+// destination. The default is the AWS SDK's SSMClient with its own retries turned off: the
+// destination decides, per operation, whether a retry is safe (PutParameter has no request token,
+// so a retry after a lost answer could write a second version).
+import {
+  AddTagsToResourceCommand,
+  DeleteParameterCommand,
+  DescribeParametersCommand,
+  GetParameterHistoryCommand,
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  LabelParameterVersionCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  RemoveTagsFromResourceCommand,
+  SSMClient,
+  SSMServiceException,
+  type SSMClientConfig,
+} from "@aws-sdk/client-ssm";
 
 export interface Tag {
   Key: string;
@@ -82,63 +92,46 @@ export class SsmServiceError extends Error {
   }
 }
 
-export interface SsmHttpClientOptions {
-  region?: string;
-  /** Default: AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL, else the Region's public endpoint. */
-  endpoint?: string;
-  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Per request; default 30 s. */
-  timeoutMs?: number;
-  /** Called once per request sent (call counting, rate limiting). */
-  beforeSend?: (operation: SsmOperation) => Promise<void> | void;
-}
+/** SDK commands by operation name: the one table `SdkSsmApi.call` dispatches on. */
+const COMMANDS = {
+  DescribeParameters: DescribeParametersCommand,
+  GetParametersByPath: GetParametersByPathCommand,
+  GetParameters: GetParametersCommand,
+  GetParameterHistory: GetParameterHistoryCommand,
+  PutParameter: PutParameterCommand,
+  LabelParameterVersion: LabelParameterVersionCommand,
+  AddTagsToResource: AddTagsToResourceCommand,
+  RemoveTagsFromResource: RemoveTagsFromResourceCommand,
+  ListTagsForResource: ListTagsForResourceCommand,
+  DeleteParameter: DeleteParameterCommand,
+} as const satisfies Record<SsmOperation, unknown>;
 
-export class SsmHttpClient implements SsmApi {
+/**
+ * The SDK client behind `SsmApi`. `config` is the SDK's own (Region, endpoint, credentials,
+ * middleware); `maxAttempts` is forced to 1 for the reason above. Errors AWS answered become
+ * `SsmServiceError` with the exception type and HTTP status; anything else (a network failure)
+ * is passed on as the SDK raised it.
+ */
+export class SdkSsmApi implements SsmApi {
   readonly region: string;
-  private readonly endpoint: URL;
-  private readonly signer: SignatureV4;
-  private readonly timeoutMs: number;
-  private readonly beforeSend: SsmHttpClientOptions["beforeSend"];
+  private readonly client: SSMClient;
 
-  constructor(options: SsmHttpClientOptions = {}) {
-    this.region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
-    this.endpoint = new URL(options.endpoint ?? process.env.AWS_ENDPOINT_URL_SSM ?? process.env.AWS_ENDPOINT_URL ?? `https://ssm.${this.region}.amazonaws.com`);
-    this.signer = new SignatureV4({ credentials: options.credentials ?? fromNodeProviderChain(), region: this.region, service: "ssm", sha256: Sha256, applyChecksum: false });
-    this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.beforeSend = options.beforeSend;
+  constructor(region: string, config: Omit<SSMClientConfig, "region" | "maxAttempts"> = {}) {
+    this.region = region;
+    this.client = new SSMClient({ ...config, region, maxAttempts: 1 });
   }
 
   async call<O extends SsmOperation>(operation: O, input: SsmOperations[O]["input"]): Promise<SsmOperations[O]["output"]> {
-    await this.beforeSend?.(operation);
-    const body = JSON.stringify(input);
-    const request = new HttpRequest({
-      method: "POST",
-      protocol: this.endpoint.protocol,
-      hostname: this.endpoint.hostname,
-      ...(this.endpoint.port ? { port: Number(this.endpoint.port) } : {}),
-      path: this.endpoint.pathname || "/",
-      headers: { host: this.endpoint.host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `AmazonSSM.${operation}` },
-      body,
-    });
-    const signed = await this.signer.sign(request);
-    const response = await fetch(this.endpoint, { method: "POST", headers: signed.headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
-    const text = await response.text();
-    let parsed: Record<string, unknown> = {};
+    const Command = COMMANDS[operation] as unknown as new (input: unknown) => Parameters<SSMClient["send"]>[0];
     try {
-      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      // Not JSON (a proxy's error page): the status says enough, the body is not repeated.
+      return (await this.client.send(new Command(input))) as unknown as SsmOperations[O]["output"];
+    } catch (error) {
+      if (error instanceof SSMServiceException) throw new SsmServiceError(error.name, error.message, error.$metadata.httpStatusCode ?? 500);
+      throw error;
     }
-    if (!response.ok) {
-      const type = String(parsed.__type ?? parsed.code ?? `HTTP${response.status}`).split("#").pop() ?? "Error";
-      // The answer's message names the parameter at most; values are never echoed by SSM.
-      const message = typeof parsed.message === "string" ? parsed.message : typeof parsed.Message === "string" ? parsed.Message : `HTTP ${response.status}`;
-      throw new SsmServiceError(type, message, response.status);
-    }
-    return parsed as SsmOperations[O]["output"];
   }
 
   destroy(): void {
-    // fetch keeps no per-client resources.
+    this.client.destroy();
   }
 }
