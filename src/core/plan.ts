@@ -8,7 +8,7 @@
 // deletion or an overwrite of a name another path may claim waits for the source to confirm.
 import { createHash } from "node:crypto";
 import type { ResolvedMapping } from "./mapping.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
+import type { ActionBase, DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta, UpdateAction, ValueWriteFields, WriteChange } from "./model.js";
 import { nameShapeProblem } from "./naming.js";
 import { proveOwnership, type Proof, type TokenCandidate } from "./ownership.js";
 import { displayPath, pathProblem } from "./paths.js";
@@ -572,7 +572,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
       ...(replicas.length ? { replicas } : {}),
       ...(m.kmsKeyId ? { kmsKeyId: m.kmsKeyId } : {}),
       ...(m.description ? { description: m.description } : {}),
-      ...(m.resourcePolicy ? { changes: ["policy"] as NonNullable<PlannedAction["changes"]>, resourcePolicy: m.resourcePolicy } : {}),
+      ...(m.resourcePolicy ? { changes: ["policy"] as WriteChange[], resourcePolicy: m.resourcePolicy } : {}),
       type: "create",
       reason: "not in the destination yet",
     };
@@ -609,7 +609,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   let derived: string | undefined;
   const token = (): string => (derived ??= secret.version === null && current !== undefined ? driftRepairTokenFor(tokenFor(tagging.record), current) : tokenFor(tagging.record));
   const write = () => ({ tags: tagging.tags, valueShape, requestToken: token(), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
-  const replacing = (): Partial<PlannedAction> =>
+  const replacing = (): Partial<ValueWriteFields> =>
     secret.version === null && current !== undefined ? { restoreVersionId: token(), currentVersionId: current, tags: { ...tagging.tags, [TAG.replacedVersion]: current } } : {};
 
   if (dest.deletedDate) {
@@ -650,11 +650,11 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
 }
 
 interface OursContext {
-  withDest: Omit<PlannedAction, "type" | "reason">;
+  withDest: Omit<ActionBase, "reason">;
   /** The fields of any write: tags, value shape, request token. */
-  write: () => Pick<PlannedAction, "tags" | "requestToken" | "valueShape" | "warnings">;
+  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Pick<ActionBase, "warnings">;
   /** KV v1: the fields of a write that replaces the current version. */
-  replacing: () => Partial<PlannedAction>;
+  replacing: () => Partial<ValueWriteFields>;
   token: () => string;
   sameValue: boolean;
   replicas: { region: string; kmsKeyId?: string }[];
@@ -675,7 +675,7 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   };
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
-  const valueWrite = (reason: string, extra: Partial<PlannedAction> = {}): PlannedAction => ({
+  const valueWrite = (reason: string, extra: Partial<ValueWriteFields> = {}): UpdateAction => ({
     ...withDest,
     ...write(),
     ...withWarnings,
@@ -741,7 +741,7 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   if (proof.record !== undefined && proof.record !== tagging.record) {
     return valueWrite(`tag keys changed (${proof.record || "none"} -> ${tagging.record || "none"}): the value is written again so its version binds the new record`);
   }
-  let update: PlannedAction | undefined;
+  let update: UpdateAction | undefined;
   const tagsOnly = () => ({ ...withDest, ...write(), ...withWarnings, ...untagging() });
   if (replicasStale) {
     update = { ...tagsOnly(), replicas, type: "update", reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`, changes: ["replicas", "tags"] };
@@ -768,7 +768,7 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   for (const k of update.untag ?? []) delete after[k];
   if (proveOwnership(m, { ...dest, tags: after }, profile) === undefined) {
     return valueWrite(`${update.reason}; the value is written again with this release's request token, since the tag change would leave no version that proves the secret is ours`, {
-      changes: [...new Set<NonNullable<PlannedAction["changes"]>[number]>(["value", ...(update.changes ?? [])])],
+      changes: [...new Set<WriteChange>(["value", ...(update.changes ?? [])])],
       ...(update.resourcePolicy !== undefined ? { resourcePolicy: update.resourcePolicy } : {}),
       ...(update.replicas ? { replicas: update.replicas } : {}),
     });
@@ -785,8 +785,8 @@ function planNotProven(
   c: Candidate,
   dest: DestinationSecretMeta,
   kind: "unmanaged" | "unproven",
-  withDest: Omit<PlannedAction, "type" | "reason">,
-  write: () => Partial<PlannedAction>,
+  withDest: Omit<ActionBase, "reason">,
+  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Partial<ValueWriteFields> & Pick<ActionBase, "warnings">,
   sameValue: boolean,
 ): PlannedAction {
   const m = c.input.mapping;

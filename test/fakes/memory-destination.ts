@@ -3,7 +3,7 @@
 // deletion, tag merging) and hooks to seed secrets as an outsider would, inject failures and count calls.
 import { randomBytes, randomUUID } from "node:crypto";
 import { FATAL_CLASSES, SyncError, type ErrorClass } from "../../src/core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../src/core/model.js";
+import type { CreateAction, DestinationInventory, DestinationRef, DestinationSecretMeta, WriteAction } from "../../src/core/model.js";
 import type { DestinationProfile } from "../../src/core/profile.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
@@ -295,10 +295,10 @@ export class MemoryDestination implements SecretDestination {
     return out;
   }
 
-  async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     const t: Target = { name, ...(action.arn ? { arn: action.arn } : {}) };
-    const tags = action.tags ?? {};
+    const tags = "tags" in action ? action.tags : {};
     switch (action.type) {
       case "create": {
         const arn = this.createSecret(name, await value(), action.requestToken ?? randomUUID(), tags, action);
@@ -342,7 +342,7 @@ export class MemoryDestination implements SecretDestination {
       }
       default:
         // unchanged, conflict, skip, drift: a plan never sends these to apply.
-        throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing`, name);
+        throw new SyncError("config-invalid", `${name}: a ${(action as { type: string }).type} action writes nothing`, name);
     }
   }
 
@@ -357,7 +357,7 @@ export class MemoryDestination implements SecretDestination {
   // ---- the API operations, with AWS's rules --------------------------------------------------
 
   /** Returns the ARN of the secret (the new one, or the one a retried create already made). */
-  private createSecret(name: string, value: RenderedValue, token: string, tags: Record<string, string>, action: PlannedAction): string {
+  private createSecret(name: string, value: RenderedValue, token: string, tags: Record<string, string>, action: CreateAction): string {
     this.enter("CreateSecret", { name });
     checkToken("CreateSecret", name, token);
     if (!NAME_RULE.test(name)) {

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { DestinationRef, PlannedAction } from "../../src/core/model.js";
+import type { ActionType, DestinationRef, WriteAction } from "../../src/core/model.js";
+import { handBuilt, type AnyAction } from "../helpers/actions.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/secrets-manager-destination.js";
@@ -33,16 +34,8 @@ const tokenOf = (digit: number) => `${digit}`.repeat(8) + "-" + `${digit}`.repea
 
 const OURS = { [TAG.managedBy]: "secretbridge", [TAG.sync]: "contract" };
 
-function planned(type: PlannedAction["type"], destinationName: string, fields: Partial<PlannedAction> = {}): PlannedAction {
-  return {
-    type,
-    mapping: "source",
-    sourcePath: destinationName.split("/").slice(1).join("/"),
-    destinationName,
-    sourceVersion: 1,
-    reason: "contract test",
-    ...fields,
-  };
+function planned(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): WriteAction {
+  return handBuilt(type, { mapping: "source", sourcePath: destinationName.split("/").slice(1).join("/"), destinationName, sourceVersion: 1, reason: "contract test" }, fields);
 }
 
 /** The value callback `apply` gets, counting how often it was asked. */

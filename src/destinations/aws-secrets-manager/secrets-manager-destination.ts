@@ -25,7 +25,7 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../core/model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, WriteAction } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -204,7 +204,7 @@ export class SecretsManagerDestination implements SecretDestination {
    * we stop in between, the stale version tag makes the next run repeat the put with the same
    * token, which AWS treats as a no-op.
    */
-  async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     // A plan made from a listing carries the ARN of every existing secret; an action built
     // without one (by hand) goes by its name.
@@ -252,7 +252,7 @@ export class SecretsManagerDestination implements SecretDestination {
         return;
       }
       default:
-        throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing`, name);
+        throw new SyncError("config-invalid", `${name}: a ${(action as { type: string }).type} action writes nothing`, name);
     }
   }
 
