@@ -5,11 +5,10 @@ import { literalCredentialWarnings } from "../config/credentials.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { STSClient } from "@aws-sdk/client-sts";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
-import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
+import type { AwsService } from "../destinations/provider.js";
+import { destinationProvider } from "../destinations/registry.js";
 import type { DestinationTarget, SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier, webhookCredentials, type WebhookCredentials } from "../notify/index.js";
@@ -73,7 +72,7 @@ export interface AssumeRoleSettings {
 }
 
 /** The SDK's service ids of the clients we build; each has its own endpoint variable. */
-export type AwsService = "Secrets Manager" | "SNS" | "STS" | "SQS";
+export type { AwsService } from "../destinations/provider.js";
 
 /**
  * The endpoint the SDK would use for this service from this environment: AWS_ENDPOINT_URL_<ID>
@@ -297,27 +296,11 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     }),
   }));
   const d = config.destination;
-  const smClient = new SecretsManagerClient({
-    ...awsClientConfig(env, "Secrets Manager", { ...(d.region ? { region: d.region } : {}), ...(d.profile ? { profile: d.profile } : {}), ...(d.assumeRole ? { assumeRole: d.assumeRole } : {}) }),
-    retryMode: "standard",
-    maxAttempts: d.maxAttempts,
-  });
-  const stsEndpoint = endpointFor(env, "STS");
-  // The destination's own Region and credentials (an assumed role included): the account it names
-  // is the one the secrets go into. Short: it only labels the run.
-  const identity = new STSClient({
-    region: smClient.config.region,
-    credentials: smClient.config.credentials,
-    ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
-  });
-  const destination = new SecretsManagerDestination({
-    client: smClient,
-    identity,
-    rateLimits: d.rateLimits,
+  const built = destinationProvider(d.type).build(d, {
+    awsClientSettings: (service, where) => awsClientConfig(env, service, where),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
+  const destination = built.destination;
   const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, webhook, options.recorder);
   return {
     resolved,
@@ -336,8 +319,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     close: async () => {
       keeper?.close();
       await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);
-      smClient.destroy();
-      identity.destroy();
+      built.close();
       closeNotifiers();
     },
   };

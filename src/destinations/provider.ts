@@ -1,0 +1,52 @@
+// What a destination provider folder exports, so a runtime can build it from `destination:` and
+// config/ can validate it, without either naming the provider: its config fields, its profile,
+// a factory taking its SDK client (built by the runtime's one AWS client factory, or a test's),
+// and its IAM policy fragment. Registered with one line in registry.ts.
+import type { z } from "zod";
+import type { DestinationProfile } from "../core/profile.js";
+import type { ApiCallRecorder } from "../util/api-calls.js";
+import type { SecretDestination } from "./destination.js";
+
+/** The SDK's service ids of the AWS clients a provider asks the runtime for. */
+export type AwsService = "Secrets Manager" | "SNS" | "STS" | "SQS" | "SSM";
+
+/** AWS client settings (Region, endpoint, credentials) as the runtime's client factory builds them. */
+export interface AwsClientSettings {
+  region?: string;
+  endpoint?: string;
+  profile?: string;
+  credentials?: unknown;
+}
+
+/** What the runtime hands a provider's factory: client settings for its services, and the call counter. */
+export interface DestinationBuildContext {
+  /** Settings for a client of this service, for this destination's Region, profile and role. */
+  awsClientSettings(service: AwsService, overrides?: { region?: string; profile?: string; assumeRole?: AssumeRole }): AwsClientSettings;
+  recorder?: ApiCallRecorder;
+}
+
+export interface AssumeRole {
+  roleArn: string;
+  externalId?: string;
+  sessionName?: string;
+  durationSeconds?: number;
+}
+
+/** A built destination, and what closing it releases (the clients it built). */
+export interface BuiltDestination {
+  destination: SecretDestination;
+  close(): void;
+}
+
+export interface DestinationProvider<Type extends string = string, Fields extends z.core.$ZodLooseShape = z.core.$ZodLooseShape, Config = unknown, IamInput = never> {
+  /** `destination.type` in the config. */
+  readonly type: Type;
+  /** This provider's own settings under `destination:` (the shared ones are config/'s). */
+  readonly configFields: Fields;
+  /** Name rules, limits, ownership encoding: what the planner consults. */
+  readonly profile: DestinationProfile;
+  /** Builds the destination from its parsed `destination:` settings. */
+  build(config: Config, context: DestinationBuildContext): BuiltDestination;
+  /** The IAM policy a config using this destination needs, and nothing more. */
+  iamPolicy(input: IamInput): { Version: string; Statement: unknown[] };
+}
