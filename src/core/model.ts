@@ -106,8 +106,15 @@ export interface ActionBase {
   warnings?: string[];
 }
 
-/** What an update brings up to date. A tags-only update reads no value. */
-export type WriteChange = "value" | "tags" | "replicas" | "policy";
+/**
+ * Data only the destination's provider reads (its write options: keys, replicas, policies ...),
+ * computed by its profile from the mapping's provider settings; opaque to core and engine, the
+ * way External Secrets Operator hands PushSecret metadata to one provider.
+ */
+export type ProviderData = Readonly<Record<string, unknown>>;
+
+/** What an update brings up to date: the value, the tags, or a provider setting its profile names. A tags-only update reads no value. */
+export type WriteChange = "value" | "tags" | (string & {});
 
 /** The fields of an action that writes the source value and tags (create, update, restore, adopt). */
 export interface ValueWriteFields {
@@ -117,7 +124,7 @@ export interface ValueWriteFields {
   valueShape: ValueShape;
   /** `ClientRequestToken` for the write: same source identity and version, same token. */
   requestToken: string;
-  /** What is out of date (a create writes everything; `policy` when it sets a resource policy). */
+  /** What is out of date (a create writes everything). */
   changes?: WriteChange[];
   /** Tag keys to remove (e.g. the orphan mark when a source comes back). */
   untag?: string[];
@@ -127,17 +134,12 @@ export interface ValueWriteFields {
    */
   restoreVersionId?: string;
   currentVersionId?: string;
-  /** Replica Regions the secret must have (create, or replicas out of date). */
-  replicas?: { region: string; kmsKeyId?: string }[];
-  /** With changes "policy": the resource policy to set (JSON text), or null to remove it. */
-  resourcePolicy?: string | null;
+  /** The provider's own write options (create: all of them; update: those of the changed settings). */
+  provider?: ProviderData;
 }
 
 export interface CreateAction extends ActionBase, ValueWriteFields {
   type: "create";
-  /** Encryption key and description of the new secret. */
-  kmsKeyId?: string;
-  description?: string;
 }
 export interface UpdateAction extends ActionBase, ValueWriteFields {
   type: "update";

@@ -3,6 +3,7 @@
 // a factory taking its SDK client (built by the runtime's one AWS client factory, or a test's),
 // and its IAM policy fragment. Registered with one line in registry.ts.
 import type { z } from "zod";
+import type { ProviderData } from "../core/model.js";
 import type { DestinationProfile } from "../core/profile.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
 import type { SecretDestination } from "./destination.js";
@@ -45,6 +46,11 @@ export interface DestinationProvider<Type extends string = string, Fields extend
   readonly configFields: Fields;
   /** Name rules, limits, ownership encoding: what the planner consults. */
   readonly profile: DestinationProfile;
+  /**
+   * A mapping's provider settings (`ResolvedMapping.destinationOptions`): the mapping's own
+   * (`mappings[i]` keys this provider knows) over the destination's. Only its profile reads them.
+   */
+  mappingOptions(config: Config, mapping: Record<string, unknown>): ProviderData;
   /** Builds the destination from its parsed `destination:` settings. */
   build(config: Config, context: DestinationBuildContext): BuiltDestination;
   /** The IAM policy a config using this destination needs, and nothing more. */

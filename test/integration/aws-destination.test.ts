@@ -129,8 +129,7 @@ describe("SecretsManagerDestination against moto", () => {
       action("create", "p/db", {
         requestToken: tokenOf(1),
         tags: { owner: "team-a", "secretbridge:sync": "s1" },
-        kmsKeyId: key.KeyMetadata?.Arn,
-        description: "Replicated by secretbridge",
+        provider: { kmsKeyId: key.KeyMetadata?.Arn, description: "Replicated by secretbridge" },
       }),
       async () => {
         rendered++;
@@ -353,14 +352,16 @@ describe("SecretsManagerDestination against moto", () => {
       { step: "finalizeRequest", priority: "low", name: "captureBody" },
     );
     const d = new SecretsManagerDestination({ client: raw });
-    await d.apply(action("create", "r/a", { requestToken: tokenOf(9), tags: {}, replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] }), valueOf(canary()));
+    await d.apply(action("create", "r/a", { requestToken: tokenOf(9), tags: {}, provider: { replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] } }), valueOf(canary()));
     await d.apply(
       action("update", "r/a", {
         changes: ["replicas"],
-        replicas: [
-          { region: "eu-west-1", kmsKeyId: "alias/eu" },
-          { region: "us-west-2", kmsKeyId: "alias/us" },
-        ],
+        provider: {
+          replicas: [
+            { region: "eu-west-1", kmsKeyId: "alias/eu" },
+            { region: "us-west-2", kmsKeyId: "alias/us" },
+          ],
+        },
       }),
       noValue,
     );

@@ -6,6 +6,7 @@ import type { BuiltDestination, DestinationBuildContext, DestinationProvider } f
 import { SECRETS_MANAGER_TYPE, secretsManagerConfigFields, type SecretsManagerConfig } from "./config.js";
 import { awsSecretsManagerProfile } from "./profile.js";
 import { SecretsManagerDestination } from "./secrets-manager-destination.js";
+import { resolveMappingOptions } from "./settings.js";
 
 import { iamPolicy, type IamPolicyInput } from "./iam-policy.js";
 
@@ -45,6 +46,7 @@ export const awsSecretsManagerProvider = {
   type: SECRETS_MANAGER_TYPE,
   configFields: secretsManagerConfigFields,
   profile: awsSecretsManagerProfile,
+  mappingOptions: (config: SecretsManagerConfig, mapping: Parameters<typeof resolveMappingOptions>[1]) => resolveMappingOptions(config, mapping),
   build: buildSecretsManagerDestination,
   /** The IAM policy fragment `iam-policy -c` and the CDK stack grant for this destination. */
   iamPolicy,

@@ -32,6 +32,7 @@ import type { RenderedValue } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { DestinationTarget, SecretDestination, ValueRead } from "../destination.js";
 import { awsSecretsManagerProfile } from "./profile.js";
+import { writeDataOf } from "./settings.js";
 import type { RateLimits } from "./api-families.js";
 import { awsErrorCode, classifyAwsError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
@@ -209,6 +210,7 @@ export class SecretsManagerDestination implements SecretDestination {
     // A plan made from a listing carries the ARN of every existing secret; an action built
     // without one (by hand) goes by its name.
     const target: Target = { name, id: secretIdOf({ name, arn: action.arn }) };
+    const options = writeDataOf(action);
     switch (action.type) {
       case "delete":
         return this.delete(target, action.deletion ?? {});
@@ -221,12 +223,12 @@ export class SecretsManagerDestination implements SecretDestination {
           // A plan always derives one; an action built by hand without one gets a fresh token.
           requestToken: action.requestToken ?? randomUUID(),
           tags: action.tags ?? {},
-          ...(action.kmsKeyId ? { kmsKeyId: action.kmsKeyId } : {}),
-          ...(action.description ? { description: action.description } : {}),
-          ...(action.replicas?.length ? { replicas: action.replicas } : {}),
+          ...(options.kmsKeyId ? { kmsKeyId: options.kmsKeyId } : {}),
+          ...(options.description ? { description: options.description } : {}),
+          ...(options.replicas?.length ? { replicas: options.replicas } : {}),
         });
         // The secret now exists: later calls reach it by the ARN the create answered with.
-        if (action.changes?.includes("policy")) await this.setResourcePolicy({ name, id: arn ?? name }, action.resourcePolicy ?? undefined);
+        if (options.resourcePolicy) await this.setResourcePolicy({ name, id: arn ?? name }, options.resourcePolicy);
         return;
       }
       case "update":
@@ -244,8 +246,8 @@ export class SecretsManagerDestination implements SecretDestination {
         } else if (action.changes?.includes("value")) {
           await this.putValue(target, await value(), action.requestToken ?? randomUUID());
         }
-        if (action.changes?.includes("policy")) await this.setResourcePolicy(target, action.resourcePolicy ?? undefined);
-        if (action.changes?.includes("replicas")) await this.setReplicas(target, action.replicas ?? []);
+        if (action.changes?.includes("policy")) await this.setResourcePolicy(target, options.resourcePolicy ?? undefined);
+        if (action.changes?.includes("replicas")) await this.setReplicas(target, options.replicas ?? []);
         if (Object.keys(tags).length > 0) await this.tag(target, tags);
         const untag = (action.untag ?? []).filter((key) => !Object.hasOwn(tags, key));
         if (untag.length) await this.removeTags(target, untag);
