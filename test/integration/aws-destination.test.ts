@@ -9,7 +9,9 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
+  InvalidRequestException,
   ListSecretVersionIdsCommand,
+  ResourceExistsException,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
@@ -317,9 +319,11 @@ describe("SecretsManagerDestination against moto", () => {
 
   test("AWS errors moto does not produce are classified from their code and message", () => {
     const err = (name: string, message: string, status = 400) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+    // Secrets Manager's own exceptions as the SDK throws them: instances of its classes.
+    const sm = (type: typeof InvalidRequestException | typeof ResourceExistsException, message: string) => new type({ message, $metadata: { httpStatusCode: 400 } });
     const cases: [Error, "destination" | "secret", string][] = [
-      [err("InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion."), "secret", "pending-deletion"],
-      [err("InvalidRequestException", "You can't perform this operation on the secret because it was marked for deletion."), "secret", "pending-deletion"],
+      [sm(InvalidRequestException, "You can't create this secret because a secret with this name is already scheduled for deletion."), "secret", "pending-deletion"],
+      [sm(InvalidRequestException, "You can't perform this operation on the secret because it was marked for deletion."), "secret", "pending-deletion"],
       [err("AccessDeniedException", "User: arn:aws:iam::1:user/x is not authorized to perform: secretsmanager:ListSecrets"), "destination", "destination-auth"],
       [err("AccessDeniedException", "not authorized to perform: secretsmanager:PutSecretValue"), "secret", "permission-denied"],
       [err("UnrecognizedClientException", "The security token included in the request is invalid."), "destination", "destination-auth"],
@@ -327,7 +331,7 @@ describe("SecretsManagerDestination against moto", () => {
       [Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }), "destination", "destination-auth"],
       [err("ThrottlingException", "Rate exceeded"), "secret", "throttled"],
       [err("ValidationException", "1 validation error detected: Value at 'tags.1.member.key' failed to satisfy constraint"), "secret", "invalid-tags"],
-      [err("ResourceExistsException", "The operation failed because the secret p/x already exists."), "secret", "destination-write-failed"],
+      [sm(ResourceExistsException, "The operation failed because the secret p/x already exists."), "secret", "destination-write-failed"],
       [err("InternalServiceError", "internal", 500), "destination", "destination-unavailable"],
       [err("InternalServiceError", "internal", 500), "secret", "destination-write-failed"],
     ];

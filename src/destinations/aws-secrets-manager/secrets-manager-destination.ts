@@ -16,6 +16,9 @@ import {
   UntagResourceCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
+  paginateListSecrets,
+  ResourceExistsException,
+  ResourceNotFoundException,
   SecretsManagerClient,
   TagResourceCommand,
   type DescribeSecretResponse,
@@ -34,7 +37,7 @@ import type { DestinationTarget, SecretDestination, ValueRead } from "../destina
 import { awsSecretsManagerProfile } from "./profile.js";
 import { writeDataOf } from "./settings.js";
 import type { RateLimits } from "./api-families.js";
-import { awsErrorCode, classifyAwsError } from "./errors.js";
+import { awsErrorCode, batchEntryError, classifyAwsError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
 
 export interface SecretsManagerDestinationOptions {
@@ -143,29 +146,25 @@ export class SecretsManagerDestination implements SecretDestination {
   async inventory(prefix: string): Promise<DestinationInventory> {
     const namePrefix = `${prefix}/`;
     const secrets: DestinationSecretMeta[] = [];
-    let NextToken: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new ListSecretsCommand({
-            MaxResults: 100,
-            // Secrets pending deletion are listed too: the planner must not try to recreate them.
-            IncludePlannedDeletion: true,
-            // A case-sensitive prefix match on the name (AWS and moto alike); the check below
-            // keeps the filter from being the only guard on what counts as ours.
-            Filters: [{ Key: "name", Values: [namePrefix] }],
-            ...(NextToken ? { NextToken } : {}),
-          }),
-        );
-      } catch (error) {
-        throw classifyAwsError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
+    const pages = paginateListSecrets(
+      { client: this.client, pageSize: 100 },
+      {
+        // Secrets pending deletion are listed too: the planner must not try to recreate them.
+        IncludePlannedDeletion: true,
+        // A case-sensitive prefix match on the name (AWS and moto alike); the check below
+        // keeps the filter from being the only guard on what counts as ours.
+        Filters: [{ Key: "name", Values: [namePrefix] }],
+      },
+    );
+    try {
+      for await (const page of pages) {
+        for (const entry of page.SecretList ?? []) {
+          if (entry.Name?.startsWith(namePrefix)) secrets.push(toMeta(entry));
+        }
       }
-      for (const entry of page.SecretList ?? []) {
-        if (entry.Name?.startsWith(namePrefix)) secrets.push(toMeta(entry));
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    } catch (error) {
+      throw classifyAwsError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
+    }
     return { secrets };
   }
 
@@ -193,7 +192,7 @@ export class SecretsManagerDestination implements SecretDestination {
       const d = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
       return d.Name === name ? d : undefined;
     } catch (error) {
-      if (awsErrorCode(error) === "ResourceNotFoundException") return undefined;
+      if (error instanceof ResourceNotFoundException) return undefined;
       throw classifyAwsError(error, { what: `DescribeSecret ${name}`, scope, name });
     }
   }
@@ -277,7 +276,7 @@ export class SecretsManagerDestination implements SecretDestination {
       );
       return created.ARN;
     } catch (error) {
-      if (awsErrorCode(error) === "ResourceExistsException") {
+      if (error instanceof ResourceExistsException) {
         const pending = await this.pendingDeletionError(request.name, error);
         if (pending) throw pending;
       }
@@ -361,7 +360,7 @@ export class SecretsManagerDestination implements SecretDestination {
           for (const failed of res.Errors ?? []) {
             const name = nameOf.get(failed.SecretId ?? "");
             if (failed.ErrorCode === "ResourceNotFoundException" || !name) continue;
-            const error = classifyAwsError(Object.assign(new Error(failed.Message ?? ""), { name: failed.ErrorCode ?? "Error" }), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
+            const error = classifyAwsError(batchEntryError(failed.ErrorCode, failed.Message), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
             out.set(name, { error });
           }
         }),
@@ -423,7 +422,7 @@ export class SecretsManagerDestination implements SecretDestination {
         described = await this.client.send(new DescribeSecretCommand({ SecretId: id }));
       } catch (error) {
         // Already gone (a delete whose answer was lost, retried): done.
-        if (awsErrorCode(error) === "ResourceNotFoundException") return;
+        if (error instanceof ResourceNotFoundException) return;
         throw error;
       }
       // Already scheduled for deletion (a retry, or a run whose answer was lost): the deletion
