@@ -11,18 +11,13 @@ import type { SecretDestination } from "./destination.js";
 /** The SDK's service ids of the AWS clients a provider asks the runtime for. */
 export type AwsService = "Secrets Manager" | "SNS" | "STS" | "SQS" | "SSM";
 
-/** AWS client settings (Region, endpoint, credentials) as the runtime's client factory builds them. */
-export interface AwsClientSettings {
-  region?: string;
-  endpoint?: string;
-  profile?: string;
-  credentials?: unknown;
-}
-
-/** What the runtime hands a provider's factory: client settings for its services, and the call counter. */
+/** What the runtime hands a provider's factory: its one AWS client factory, and the call counter. */
 export interface DestinationBuildContext {
-  /** Settings for a client of this service, for this destination's Region, profile and role. */
-  awsClientSettings(service: AwsService, overrides?: { region?: string; profile?: string; assumeRole?: AssumeRole }): AwsClientSettings;
+  /**
+   * A client of this service for this destination's Region, profile and role, from the runtime's
+   * environment (endpoints, credentials); `extra` adds the client's own settings.
+   */
+  client<C>(Client: new (config: Record<string, unknown>) => C, service: AwsService, where?: { region?: string; profile?: string; assumeRole?: AssumeRole }, extra?: Record<string, unknown>): C;
   recorder?: ApiCallRecorder;
 }
 

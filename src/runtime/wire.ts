@@ -126,6 +126,21 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, service: AwsService, opt
 }
 
 /**
+ * Every AWS SDK client secretbridge builds (destination, identity, SNS, SQS, the Lambda's
+ * Secrets Manager) is built here, from `env` as `awsClientConfig` reads it, plus the client's own
+ * settings (`extra`: attempts, timeouts, or a Region and credentials shared with another client).
+ */
+export function awsClient<C>(
+  Client: new (config: ReturnType<typeof awsClientConfig> & Record<string, unknown>) => C,
+  env: NodeJS.ProcessEnv,
+  service: AwsService,
+  options: Parameters<typeof awsClientConfig>[2] = {},
+  extra: Record<string, unknown> = {},
+): C {
+  return new Client({ ...awsClientConfig(env, service, options), ...extra });
+}
+
+/**
  * A static token, or one held by a TokenKeeper: a login (AppRole, AWS IAM) or a token file. The
  * sources read the keeper's current token at every request; the keeper renews a login's token and
  * logs in again (same method; the secret id file is read again each time) when renewal fails or
@@ -238,7 +253,7 @@ export function buildNotifiers(
     const topicArn = notifications.sns.topicArn;
     // Publish in the topic's own Region, whatever the destination's Region is.
     const region = topicArn.split(":")[3] || d.region;
-    snsClient = new SNSClient({ ...awsClientConfig(env, "SNS", { ...(region ? { region } : {}), ...(d.profile ? { profile: d.profile } : {}) }), maxAttempts: 3 });
+    snsClient = awsClient(SNSClient, env, "SNS", { ...(region ? { region } : {}), ...(d.profile ? { profile: d.profile } : {}) }, { maxAttempts: 3 });
     notifiers.push(new SnsNotifier({ topicArn, client: snsClient, ...(recorder ? { recorder } : {}) }));
   }
   if (notifications.webhook) {
@@ -297,7 +312,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
   }));
   const d = config.destination;
   const built = destinationProvider(d.type).build(d, {
-    awsClientSettings: (service, where) => awsClientConfig(env, service, where),
+    client: (Client, service, where, extra) => awsClient(Client, env, service, where, extra),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
   const destination = built.destination;

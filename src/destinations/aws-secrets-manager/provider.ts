@@ -17,13 +17,11 @@ import { iamPolicy, type IamPolicyInput } from "./iam-policy.js";
  */
 export function buildSecretsManagerDestination(config: SecretsManagerConfig, context: DestinationBuildContext, client?: SecretsManagerClient): BuiltDestination {
   const where = { ...(config.region ? { region: config.region } : {}), ...(config.profile ? { profile: config.profile } : {}), ...(config.assumeRole ? { assumeRole: config.assumeRole } : {}) };
-  const sm = client ?? new SecretsManagerClient({ ...(context.awsClientSettings("Secrets Manager", where) as object), retryMode: "standard", maxAttempts: config.maxAttempts });
-  const { endpoint } = context.awsClientSettings("STS");
+  const sm = client ?? context.client(SecretsManagerClient, "Secrets Manager", where, { retryMode: "standard", maxAttempts: config.maxAttempts });
   // Short: it only labels the run.
-  const identity = new STSClient({
+  const identity = context.client(STSClient, "STS", {}, {
     region: sm.config.region,
     credentials: sm.config.credentials,
-    ...(endpoint ? { endpoint } : {}),
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
   });
