@@ -63,3 +63,11 @@ describe("provider settings travel as provider data that only the provider reads
     assert.deepEqual([update?.type, update?.changes, update?.reason, update?.provider], ["update", ["tier", "tags"], "tier: standard -> advanced", { tier: "advanced" }]);
   });
 });
+
+describe("replica Regions recorded in a tag AWS accepts", () => {
+  test("two replica Regions: the create is planned, its tag lists them space-separated (a comma is not allowed in AWS tag values)", () => {
+    const m = createMapping(mappingSpec({ destinationOptions: { replicaRegions: [{ region: "us-west-2" }, { region: "eu-west-1" }] } }));
+    const create = plan(m, 1, [], awsSecretsManagerProfile);
+    assert.deepEqual([create?.type, create?.failure, create?.tags?.["secretbridge:replicas"]], ["create", undefined, "eu-west-1 us-west-2"]);
+  });
+});

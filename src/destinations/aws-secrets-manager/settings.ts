@@ -27,7 +27,7 @@ export type SecretsManagerWriteData = {
 export const SETTING_TAG = {
   /** Short hash of the resource policy secretbridge set, to notice a changed policy without reading it. */
   resourcePolicy: "secretbridge:resource-policy",
-  /** The replica Regions secretbridge set up (sorted, comma-separated). */
+  /** The replica Regions secretbridge set up (sorted, space-separated: AWS allows no comma in a tag value). */
   replicas: "secretbridge:replicas",
 } as const;
 
@@ -72,7 +72,7 @@ function sortedReplicas(o: SecretsManagerOptions): { region: string; kmsKeyId?: 
 export function settingTags(options: ProviderData | undefined): Record<string, string> {
   const o = optionsOf(options);
   return {
-    ...(o.replicaRegions.length ? { [SETTING_TAG.replicas]: o.replicaRegions.map((r) => r.region).sort().join(",") } : {}),
+    ...(o.replicaRegions.length ? { [SETTING_TAG.replicas]: o.replicaRegions.map((r) => r.region).sort().join(" ") } : {}),
     ...(o.resourcePolicy ? { [SETTING_TAG.resourcePolicy]: policyHash(o.resourcePolicy) } : {}),
   };
 }
