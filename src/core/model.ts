@@ -155,7 +155,10 @@ export interface AdoptAction extends ActionBase, ValueWriteFields {
 /** The source is gone and the deletion strategy deletes. */
 export interface DeleteAction extends ActionBase {
   type: "delete";
-  deletion: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean };
+  /** Gone at once (no recovery window): the destination will not list it again. */
+  immediate: boolean;
+  /** How the provider deletes (its recovery window, or none), as its profile put it. */
+  provider?: ProviderData;
 }
 /** The source is gone and the deletion strategy marks it: the tags to add (the orphan mark). */
 export interface OrphanAction extends ActionBase {

@@ -910,6 +910,7 @@ function planAbsences(
   }
 
   const listed = listedByPath(input.source);
+  const deletion = profile.deletionOf(policies.deletion);
   for (const d of pending) {
     const path = d.tags[TAG.path] ?? "";
     // Confirmed by the listing's own metadata (deleted or destroyed), or by the value read that
@@ -940,8 +941,9 @@ function planAbsences(
         : {
             ...base(d),
             type: "delete",
-            reason: `${reason}; ${policies.deletion.forceDeleteWithoutRecovery ? "deleting without recovery" : `scheduling deletion with a ${policies.deletion.recoveryWindowDays}-day recovery window`}`,
-            deletion: policies.deletion.forceDeleteWithoutRecovery ? { forceDeleteWithoutRecovery: true } : { recoveryWindowDays: policies.deletion.recoveryWindowDays },
+            reason: `${reason}; ${deletion.describe}`,
+            immediate: deletion.immediate,
+            ...providerData(deletion.provider),
           },
     );
   }

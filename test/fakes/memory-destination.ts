@@ -313,9 +313,9 @@ export class MemoryDestination implements SecretDestination {
         // written. Then the replica Regions, which must go before the primary.
         const secret = this.enter("DescribeSecret", t);
         if (!secret) return;
-        if (secret.deletedDate && !action.deletion?.forceDeleteWithoutRecovery) return;
+        if (secret.deletedDate && !writeDataOf(action).forceDeleteWithoutRecovery) return;
         if (secret.replicas.size > 0) this.removeRegions(t, [...secret.replicas.keys()]);
-        this.deleteSecret(t, action.deletion ?? {});
+        this.deleteSecret(t, writeDataOf(action));
         return;
       }
       case "orphan":

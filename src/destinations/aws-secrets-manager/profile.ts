@@ -4,7 +4,7 @@
 import type { DestinationSecretMeta } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import type { RenderedValue } from "../../core/value.js";
-import { createData, settingTags, settingUpdates } from "./settings.js";
+import { createData, deletionOf, settingTags, settingUpdates } from "./settings.js";
 
 export const MAX_NAME_LENGTH = 512;
 export const MAX_SECRET_BYTES = 65_536;
@@ -104,4 +104,5 @@ export const awsSecretsManagerProfile: DestinationProfile = {
   settingTags,
   createData,
   settingUpdates,
+  deletionOf,
 };

@@ -212,7 +212,7 @@ export class SecretsManagerDestination implements SecretDestination {
     const options = writeDataOf(action);
     switch (action.type) {
       case "delete":
-        return this.delete(target, action.deletion ?? {});
+        return this.delete(target, options);
       case "orphan":
         return this.tag(target, { ...(action.tags ?? {}), [TAG.orphanedAt]: new Date().toISOString() });
       case "create": {

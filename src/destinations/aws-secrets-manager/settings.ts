@@ -15,6 +15,9 @@ export type SecretsManagerOptions = {
 
 /** What this provider's apply reads from an action's provider data. */
 export type SecretsManagerWriteData = {
+  /** delete: the recovery window, or none. */
+  recoveryWindowDays?: number;
+  forceDeleteWithoutRecovery?: boolean;
   /** create: the new secret's key and description. */
   kmsKeyId?: string;
   description?: string;
@@ -87,6 +90,13 @@ export function createData(options: ProviderData | undefined): SecretsManagerWri
     ...(replicas.length ? { replicas } : {}),
     ...(o.resourcePolicy ? { resourcePolicy: o.resourcePolicy } : {}),
   };
+}
+
+/** A deletion in Secrets Manager: scheduled with a recovery window, or at once when the policy says so explicitly. */
+export function deletionOf(policy: { recoveryWindowDays: number; forceDeleteWithoutRecovery: boolean }): { describe: string; immediate: boolean; provider: SecretsManagerWriteData } {
+  return policy.forceDeleteWithoutRecovery
+    ? { describe: "deleting without recovery", immediate: true, provider: { forceDeleteWithoutRecovery: true } }
+    : { describe: `scheduling deletion with a ${policy.recoveryWindowDays}-day recovery window`, immediate: false, provider: { recoveryWindowDays: policy.recoveryWindowDays } };
 }
 
 /** The settings whose recorded tag differs from the wanted one: replicas first, then the policy. */

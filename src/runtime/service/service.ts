@@ -365,7 +365,7 @@ export class SyncService implements ServiceControl {
       if (removed.length) await store.removeSecrets(removed.map((r) => r.action.destinationName));
       // Deleted without a recovery window: gone from the destination's listing, so remembered here
       // for the blast-radius window (the longest any mapping uses).
-      const forced = removed.filter((r) => r.action.type === "delete" && r.action.deletion.forceDeleteWithoutRecovery).map((r) => ({ name: r.action.destinationName, mapping: r.action.mapping, at: status.finishedAt }));
+      const forced = removed.filter((r) => r.action.type === "delete" && r.action.immediate).map((r) => ({ name: r.action.destinationName, mapping: r.action.mapping, at: status.finishedAt }));
       const keepMs = Math.max(0, ...this.options.wiring.mappings.map((m) => m.mapping.policies.blastRadius.window));
       await store.recordForceDeleted(forced, keepMs, new Date());
       await store.setHeld(kind === "full" && !report.fatal ? this.held : store.held());
