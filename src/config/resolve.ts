@@ -8,6 +8,7 @@ import { defaultNameTemplate } from "../core/naming.js";
 import type { LifecyclePolicies } from "../core/policies.js";
 import type { ValueShape } from "../core/value.js";
 import { vaultAddress, vaultNamespace } from "../sources/vault/credentials.js";
+import { destinationProvider } from "../destinations/registry.js";
 import type { Config, MappingConfig } from "./schema.js";
 
 export interface ResolvedConfig {
@@ -51,9 +52,6 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
     const granularity = m.granularity ?? d.granularity ?? "secret";
     const shape = m.valueShape ?? d.valueShape ?? "json";
     const valueShape: ValueShape = shape === "json" ? { type: "json" } : { type: shape, key: m.valueKey ?? d.valueKey ?? "" };
-    const kmsKeyId = m.kmsKeyId ?? d.kmsKeyId;
-    const resourcePolicy = m.resourcePolicy ?? d.resourcePolicy;
-    const description = m.description ?? d.description;
     return createMapping({
       label,
       syncName: config.name,
@@ -67,10 +65,7 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
       valueShape,
       staticTags: { ...d.tags, ...m.tags },
       copyCustomMetadata: m.copyCustomMetadata ?? d.copyCustomMetadata,
-      replicaRegions: m.replicaRegions ?? d.replicaRegions,
-      ...(resourcePolicy ? { resourcePolicy } : {}),
-      ...(kmsKeyId ? { kmsKeyId } : {}),
-      ...(description ? { description } : {}),
+      destinationOptions: destinationProvider(d.type).mappingOptions(d, m),
       policies: inheritPolicies(config.policies, m.policies),
     });
   });

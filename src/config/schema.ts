@@ -7,6 +7,10 @@ import { allowEntryProblem, DEFAULT_AUDIT_ALLOW_FROM, DEFAULT_AUDIT_IDLE_TIMEOUT
 import { scheduleProblem } from "./schedule.js";
 import { SOURCE_CREDENTIALS_GO } from "../sources/vault/credentials.js";
 import { hasUserinfo } from "../util/url.js";
+import { resourcePolicySchema } from "../destinations/aws-secrets-manager/config.js";
+import { DEFAULT_DESTINATION_TYPE, DESTINATION_PROVIDERS } from "../destinations/registry.js";
+
+export { rateLimitsSchema } from "../destinations/aws-secrets-manager/config.js";
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
@@ -74,20 +78,6 @@ const nameTemplateSchema = z.string().superRefine((t, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
-const resourcePolicySchema = z
-  .union([z.string().min(2), z.record(z.string(), z.unknown())], { error: "a JSON policy document (object) or its text" })
-  .transform((p, ctx) => {
-    let text = typeof p === "string" ? p : JSON.stringify(p);
-    try {
-      text = JSON.stringify(JSON.parse(text));
-    } catch {
-      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
-      return z.NEVER;
-    }
-    if (text.length > 20_480) ctx.addIssue({ code: "custom", message: `is ${text.length} characters; AWS allows 20,480` });
-    return text;
-  });
-
 const valueShapeFields = {
   /** secret: one destination secret per source secret (default); key: one per key. */
   granularity: z.enum(["secret", "key"], { error: "must be secret or key" }).optional(),
@@ -152,15 +142,6 @@ export const sourceSchema = z.strictObject({
   maxAttempts: positiveInt(20).default(4),
 });
 
-export const rateLimitsSchema = z.strictObject({
-  write: z.number().positive().max(10_000).optional(),
-  tag: z.number().positive().max(10_000).optional(),
-  list: z.number().positive().max(10_000).optional(),
-  "batch-read": z.number().positive().max(10_000).optional(),
-  read: z.number().positive().max(100_000).optional(),
-  delete: z.number().positive().max(10_000).optional(),
-  other: z.number().positive().max(10_000).optional(),
-});
 
 const staticTags = z.record(z.string(), z.string().max(255, "tag values are at most 255 characters")).superRefine((tags, ctx) => {
   for (const key of Object.keys(tags)) {
@@ -170,38 +151,38 @@ const staticTags = z.record(z.string(), z.string().max(255, "tag values are at m
   }
 });
 
-export const destinationSchema = z.strictObject({
-  type: z.literal("aws-secrets-manager").default("aws-secrets-manager"),
-  /** Default: the SDK's own resolution ($AWS_REGION, profile ...). */
-  region: z.string().min(1).optional(),
-  profile: z.string().min(1).optional(),
+/** What every destination has: where names go and how values and tags are shaped. */
+const destinationCommonFields = {
   prefix: prefixSchema.default("hybrid-aws-secrets"),
-  kmsKeyId: z.string().min(1).optional(),
-  description: z.string().max(2048).default("Replicated by secretbridge; do not edit: changes are overwritten."),
   tags: staticTags.default({}),
-  maxAttempts: positiveInt(20).default(8),
-  rateLimits: rateLimitsSchema.default({}),
   /** Destination names; placeholders {prefix} {mount} {path} {dir} {name}. */
   nameTemplate: nameTemplateSchema.optional(),
   ...valueShapeFields,
-  /** Resource policy on every replicated secret (e.g. member accounts reading from a central account). */
-  resourcePolicy: resourcePolicySchema.optional(),
-  /** Copy each source secret's custom_metadata into tags (within AWS limits; overflow reported). */
+  /** Copy each source secret's custom_metadata into tags (within the destination's limits; overflow reported). */
   copyCustomMetadata: z.boolean().default(false),
-  /** Multi-Region replicas of every replicated secret, each with its own KMS key if given. */
-  replicaRegions: z
-    .array(z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS Region, e.g. eu-west-1"), kmsKeyId: z.string().min(1).optional() }))
-    .default([]),
-  /** Write into another account: every destination call uses this role's temporary credentials. */
-  assumeRole: z
-    .strictObject({
-      roleArn: z.string().regex(/^arn:[a-z-]+:iam::\d{12}:role\/.+$/, "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/secretbridge-writer"),
-      externalId: z.string().min(2).max(1224).optional(),
-      sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, "2-64 characters of letters, digits and +=,.@-").optional(),
-      durationSeconds: z.number().int().min(900).max(43_200).default(3600),
-    })
-    .optional(),
+};
+
+/**
+ * `destination.type` selects a registered provider and its own settings; a config without `type`
+ * is the default provider's, as every config was before there were several.
+ */
+function variantOf(provider: (typeof DESTINATION_PROVIDERS)[number]) {
+  return z.strictObject({ type: z.literal(provider.type), ...destinationCommonFields, ...provider.configFields });
+}
+type DestinationVariant = ReturnType<typeof variantOf>;
+const destinationUnion = z.discriminatedUnion("type", DESTINATION_PROVIDERS.map(variantOf) as [DestinationVariant, ...DestinationVariant[]], {
+  // Zod's own message names only the options; say what was given, and what is registered.
+  error: (issue) => {
+    if (issue.code !== "invalid_union" || issue.input === null || typeof issue.input !== "object") return undefined;
+    const given = (issue.input as { type?: unknown }).type;
+    return `${JSON.stringify(given)} is not a destination type; registered: ${DESTINATION_PROVIDERS.map((p) => p.type).join(", ")}`;
+  },
 });
+
+export const destinationSchema = z.preprocess(
+  (value) => (value !== null && typeof value === "object" && !Array.isArray(value) && !("type" in value) ? { ...value, type: DEFAULT_DESTINATION_TYPE } : value),
+  destinationUnion,
+);
 
 export const notificationsSchema = z.strictObject({
   sns: z.strictObject({ topicArn: z.string().regex(/^arn:[a-z-]+:sns:/, "an SNS topic ARN") }).optional(),

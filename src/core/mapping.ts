@@ -3,7 +3,7 @@
 // that decides which source paths a sync covers (`inScope`), what a destination secret is named
 // (`nameFor`) and whether an existing destination secret was produced by it (`produced`).
 import picomatch from "picomatch";
-import type { DestinationSecretMeta } from "./model.js";
+import type { DestinationSecretMeta, ProviderData } from "./model.js";
 import { pathProblem } from "./paths.js";
 import type { LifecyclePolicies } from "./policies.js";
 import { ownershipOf, TAG, type SourceRef } from "./tags.js";
@@ -29,11 +29,8 @@ export interface MappingSpec {
   valueShape: ValueShape;
   staticTags: Record<string, string>;
   copyCustomMetadata: boolean;
-  replicaRegions: { region: string; kmsKeyId?: string }[];
-  /** Resource policy (JSON text) every secret of this mapping carries. */
-  resourcePolicy?: string;
-  kmsKeyId?: string;
-  description?: string;
+  /** The destination provider's own settings for this mapping, resolved by its provider; only its profile reads them. */
+  destinationOptions?: ProviderData;
   policies: LifecyclePolicies;
 }
 

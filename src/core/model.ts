@@ -80,10 +80,10 @@ export interface DestinationInventory {
  * back. adopt: take over an unmanaged secret (policy). drift: changed outside secretbridge and the
  * policy is to report it. delete / orphan: the source is gone and the deletion policy says so.
  */
-export type ActionType = "create" | "update" | "unchanged" | "conflict" | "skip" | "restore" | "adopt" | "drift" | "delete" | "orphan";
+export type ActionType = PlannedAction["type"];
 
-export interface PlannedAction {
-  type: ActionType;
+/** What every action says: which source secret, which destination secret, why. */
+export interface ActionBase {
   /** The mapping (its config label) whose source the value is read from. */
   mapping: string;
   sourcePath: string;
@@ -100,33 +100,98 @@ export interface PlannedAction {
   reason: string;
   /** Set when this action is a failure the run must report (exit code 1). */
   failure?: { errorClass: ErrorClass; message: string };
-  /** The complete tag set a create or update must leave on the destination secret. */
-  tags?: Record<string, string>;
-  /** `ClientRequestToken` for the write: same source identity and version, same token. */
-  requestToken?: string;
-  /** For updates: what is out of date. A tags-only update reads no value. */
-  changes?: ("value" | "tags" | "replicas" | "policy")[];
-  /** Drift repair: the request token of the repairing write (derived, so a retry is a no-op). */
-  restoreVersionId?: string;
-  /** The version id that holds AWSCURRENT now (drift). */
-  currentVersionId?: string;
-  /** delete: how. */
-  deletion?: { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean };
-  /** Tag keys to remove (e.g. the orphan mark when a source comes back). */
-  untag?: string[];
-  /** Replica Regions the secret must have (create, or replicas out of date). */
-  replicas?: { region: string; kmsKeyId?: string }[];
-  /** create: encryption key and description of the new secret. */
-  kmsKeyId?: string;
-  description?: string;
-  /** With changes "policy": the resource policy to set (JSON text), or null to remove it. */
-  resourcePolicy?: string | null;
-  /** The value as this action writes it: the mapping's shape, or one key's value (granularity key). */
-  valueShape?: ValueShape;
   /** One destination secret per key: the key this action writes. */
   key?: string;
   /** Not failures, but worth a line in the report (e.g. metadata that did not fit in tags). */
   warnings?: string[];
+}
+
+/**
+ * Data only the destination's provider reads (its write options: keys, replicas, policies ...),
+ * computed by its profile from the mapping's provider settings; opaque to core and engine, the
+ * way External Secrets Operator hands PushSecret metadata to one provider.
+ */
+export type ProviderData = Readonly<Record<string, unknown>>;
+
+/** What an update brings up to date: the value, the tags, or a provider setting its profile names. A tags-only update reads no value. */
+export type WriteChange = "value" | "tags" | (string & {});
+
+/** The fields of an action that writes the source value and tags (create, update, restore, adopt). */
+export interface ValueWriteFields {
+  /** The complete tag set the write must leave on the destination secret. */
+  tags: Record<string, string>;
+  /** The value as this action writes it: the mapping's shape, or one key's value (granularity key). */
+  valueShape: ValueShape;
+  /** `ClientRequestToken` for the write: same source identity and version, same token. */
+  requestToken: string;
+  /** What is out of date (a create writes everything). */
+  changes?: WriteChange[];
+  /** Tag keys to remove (e.g. the orphan mark when a source comes back). */
+  untag?: string[];
+  /**
+   * A write that replaces a version someone else made current (drift repair, KV v1): the token
+   * of the repairing write (derived, so a retry is a no-op) and the version id it replaces.
+   */
+  restoreVersionId?: string;
+  currentVersionId?: string;
+  /** The provider's own write options (create: all of them; update: those of the changed settings). */
+  provider?: ProviderData;
+}
+
+export interface CreateAction extends ActionBase, ValueWriteFields {
+  type: "create";
+}
+export interface UpdateAction extends ActionBase, ValueWriteFields {
+  type: "update";
+}
+/** A secret of ours pending deletion whose source came back. */
+export interface RestoreAction extends ActionBase, ValueWriteFields {
+  type: "restore";
+}
+/** Take over a secret not proven ours (conflict policy). */
+export interface AdoptAction extends ActionBase, ValueWriteFields {
+  type: "adopt";
+}
+/** The source is gone and the deletion strategy deletes. */
+export interface DeleteAction extends ActionBase {
+  type: "delete";
+  /** Gone at once (no recovery window): the destination will not list it again. */
+  immediate: boolean;
+  /** How the provider deletes (its recovery window, or none), as its profile put it. */
+  provider?: ProviderData;
+}
+/** The source is gone and the deletion strategy marks it: the tags to add (the orphan mark). */
+export interface OrphanAction extends ActionBase {
+  type: "orphan";
+  tags: Record<string, string>;
+}
+/** Changed outside secretbridge and the policy is to report it. */
+export interface DriftAction extends ActionBase {
+  type: "drift";
+  /** The version id that is current now, and the token a repair would write with. */
+  currentVersionId: string;
+  restoreVersionId: string;
+}
+/** unchanged: up to date. conflict: not ours to write. skip: not replicated (with a reason, a failure when it is one). */
+export interface NoWriteAction extends ActionBase {
+  type: "unchanged" | "conflict" | "skip";
+  /** unchanged by the drift policy "skip": what a repair would have used. */
+  currentVersionId?: string;
+  restoreVersionId?: string;
+}
+
+/** An action that writes to the destination: what `apply` takes. */
+export type WriteAction = CreateAction | UpdateAction | RestoreAction | AdoptAction | DeleteAction | OrphanAction;
+export type ValueWriteAction = CreateAction | UpdateAction | RestoreAction | AdoptAction;
+
+/** One planned action: each type carries only its own fields. */
+export type PlannedAction = WriteAction | DriftAction | NoWriteAction;
+
+const WRITE_TYPES: ReadonlySet<ActionType> = new Set<ActionType>(["create", "update", "restore", "adopt", "delete", "orphan"]);
+
+/** Whether this action writes to the destination. */
+export function isWrite(action: PlannedAction): action is WriteAction {
+  return WRITE_TYPES.has(action.type);
 }
 
 export interface Plan {

@@ -6,9 +6,8 @@
 // engine reads exactly those and calls it again. Nothing destructive rests on a belief: every
 // action on an existing secret goes through `standingOf` (writable? ours by a version id?), and a
 // deletion or an overwrite of a name another path may claim waits for the source to confirm.
-import { createHash } from "node:crypto";
 import type { ResolvedMapping } from "./mapping.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta } from "./model.js";
+import type { ActionBase, DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta, ProviderData, UpdateAction, ValueWriteFields, WriteChange } from "./model.js";
 import { nameShapeProblem } from "./naming.js";
 import { proveOwnership, type Proof, type TokenCandidate } from "./ownership.js";
 import { displayPath, pathProblem } from "./paths.js";
@@ -96,11 +95,6 @@ export function valueFactsOf(mapping: ResolvedMapping, data: Record<string, unkn
     if ("secretString" in rendered) fingerprints[key] = secretStringFingerprint(rendered.secretString);
   }
   return { keys, fingerprints };
-}
-
-/** A short, stable hash of a resource policy's text, kept in a tag to notice changes. */
-export function policyHash(policy: string): string {
-  return createHash("sha256").update(policy).digest("hex").slice(0, 16);
 }
 
 const destinationIndex = new WeakMap<DestinationInventory, Map<string, DestinationSecretMeta>>();
@@ -480,8 +474,7 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
     ...(c.key !== undefined ? { [TAG.key]: c.key } : {}),
     [TAG.sourceVersion]: version,
     ...(s.versionCreatedTime ? { [TAG.sourceCreated]: s.versionCreatedTime } : {}),
-    ...(m.replicaRegions.length ? { [TAG.replicas]: m.replicaRegions.map((r) => r.region).sort().join(",") } : {}),
-    ...(m.resourcePolicy ? { [TAG.resourcePolicy]: policyHash(m.resourcePolicy) } : {}),
+    ...profile.settingTags(m.destinationOptions),
     [TAG.legacyVersion]: version,
   };
   const recorded = trust.recorded;
@@ -545,7 +538,6 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   if (badName) return skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
   const dest = byName(c.input.destination).get(name);
   const valueShape = c.key !== undefined ? ({ type: "key", key: c.key } as const) : m.valueShape;
-  const replicas = [...m.replicaRegions].sort((a, b) => (a.region < b.region ? -1 : 1));
   const tokenFor = (record: string): string =>
     secret.version === null
       ? kv1RequestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: secret.path, destinationName: name, tagKeys: record })
@@ -569,10 +561,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
       valueShape,
       requestToken: tokenFor(tagging.record),
       ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}),
-      ...(replicas.length ? { replicas } : {}),
-      ...(m.kmsKeyId ? { kmsKeyId: m.kmsKeyId } : {}),
-      ...(m.description ? { description: m.description } : {}),
-      ...(m.resourcePolicy ? { changes: ["policy"] as NonNullable<PlannedAction["changes"]>, resourcePolicy: m.resourcePolicy } : {}),
+      ...providerData(profile.createData(m.destinationOptions)),
       type: "create",
       reason: "not in the destination yet",
     };
@@ -609,7 +598,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   let derived: string | undefined;
   const token = (): string => (derived ??= secret.version === null && current !== undefined ? driftRepairTokenFor(tokenFor(tagging.record), current) : tokenFor(tagging.record));
   const write = () => ({ tags: tagging.tags, valueShape, requestToken: token(), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
-  const replacing = (): Partial<PlannedAction> =>
+  const replacing = (): Partial<ValueWriteFields> =>
     secret.version === null && current !== undefined ? { restoreVersionId: token(), currentVersionId: current, tags: { ...tagging.tags, [TAG.replacedVersion]: current } } : {};
 
   if (dest.deletedDate) {
@@ -646,25 +635,29 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   if (standing.kind === "unmanaged" || standing.kind === "unproven") {
     return planNotProven(c, dest, standing.kind, withDest, () => ({ ...write(), ...replacing() }), sameValue);
   }
-  return planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue, replicas }, profile);
+  return planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue }, profile);
 }
 
 interface OursContext {
-  withDest: Omit<PlannedAction, "type" | "reason">;
+  withDest: Omit<ActionBase, "reason">;
   /** The fields of any write: tags, value shape, request token. */
-  write: () => Pick<PlannedAction, "tags" | "requestToken" | "valueShape" | "warnings">;
+  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Pick<ActionBase, "warnings">;
   /** KV v1: the fields of a write that replaces the current version. */
-  replacing: () => Partial<PlannedAction>;
+  replacing: () => Partial<ValueWriteFields>;
   token: () => string;
   sameValue: boolean;
-  replicas: { region: string; kmsKeyId?: string }[];
+}
+
+/** Provider data on an action only when there is some. */
+function providerData(data: ProviderData): { provider?: ProviderData } {
+  return Object.keys(data).length > 0 ? { provider: data } : {};
 }
 
 /** A secret this mapping is proven to have written: bring it up to date. */
 function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust: Trust, tagging: TagPlan, x: OursContext, profile: DestinationProfile): PlannedAction {
   const m = c.input.mapping;
   const { secret } = c;
-  const { withDest, write, replacing, token, replicas } = x;
+  const { withDest, write, replacing, token } = x;
   const tags = tagging.tags;
   const warnings = [...tagging.warnings];
   const untag = unwantedTagKeys(dest, tags, trust, warnings);
@@ -674,8 +667,11 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     return keys.length ? { untag: keys } : {};
   };
   const destinationVersion = dest.tags[TAG.sourceVersion];
-  const replicasStale = (dest.tags[TAG.replicas] ?? "") !== (tags[TAG.replicas] ?? "");
-  const valueWrite = (reason: string, extra: Partial<PlannedAction> = {}): PlannedAction => ({
+  // Provider settings out of date (replicas, a policy ...): brought up to date by any write.
+  const settings = profile.settingUpdates(m.destinationOptions, dest.tags);
+  const settingChanges = settings.map((u) => u.change);
+  const settingData = providerData(Object.assign({}, ...settings.map((u) => u.provider)) as ProviderData);
+  const valueWrite = (reason: string, extra: Partial<ValueWriteFields> = {}): UpdateAction => ({
     ...withDest,
     ...write(),
     ...withWarnings,
@@ -684,8 +680,8 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     ...replacing(),
     type: "update",
     reason,
-    changes: replicasStale ? ["value", "tags", "replicas"] : ["value", "tags"],
-    ...(replicasStale ? { replicas } : {}),
+    changes: ["value", "tags", ...settingChanges],
+    ...settingData,
     ...extra,
   });
 
@@ -741,18 +737,10 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   if (proof.record !== undefined && proof.record !== tagging.record) {
     return valueWrite(`tag keys changed (${proof.record || "none"} -> ${tagging.record || "none"}): the value is written again so its version binds the new record`);
   }
-  let update: PlannedAction | undefined;
+  let update: UpdateAction | undefined;
   const tagsOnly = () => ({ ...withDest, ...write(), ...withWarnings, ...untagging() });
-  if (replicasStale) {
-    update = { ...tagsOnly(), replicas, type: "update", reason: `replica Regions: ${dest.tags[TAG.replicas] || "none"} -> ${tags[TAG.replicas] || "none"}`, changes: ["replicas", "tags"] };
-  } else if ((dest.tags[TAG.resourcePolicy] ?? "") !== (tags[TAG.resourcePolicy] ?? "")) {
-    update = {
-      ...tagsOnly(),
-      type: "update",
-      reason: tags[TAG.resourcePolicy] ? "resource policy out of date" : "resource policy no longer configured: removing it",
-      changes: ["policy", "tags"],
-      resourcePolicy: m.resourcePolicy ?? null,
-    };
+  if (settings.length > 0) {
+    update = { ...tagsOnly(), ...settingData, type: "update", reason: settings.map((u) => u.reason).join("; "), changes: [...settingChanges, "tags"] };
   } else {
     // The record of our tag keys is written along with other tag changes, never on its own: a
     // secret written before records existed needs no write for it.
@@ -768,9 +756,7 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   for (const k of update.untag ?? []) delete after[k];
   if (proveOwnership(m, { ...dest, tags: after }, profile) === undefined) {
     return valueWrite(`${update.reason}; the value is written again with this release's request token, since the tag change would leave no version that proves the secret is ours`, {
-      changes: [...new Set<NonNullable<PlannedAction["changes"]>[number]>(["value", ...(update.changes ?? [])])],
-      ...(update.resourcePolicy !== undefined ? { resourcePolicy: update.resourcePolicy } : {}),
-      ...(update.replicas ? { replicas: update.replicas } : {}),
+      changes: [...new Set<WriteChange>(["value", ...(update.changes ?? [])])],
     });
   }
   return update;
@@ -785,8 +771,8 @@ function planNotProven(
   c: Candidate,
   dest: DestinationSecretMeta,
   kind: "unmanaged" | "unproven",
-  withDest: Omit<PlannedAction, "type" | "reason">,
-  write: () => Partial<PlannedAction>,
+  withDest: Omit<ActionBase, "reason">,
+  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Partial<ValueWriteFields> & Pick<ActionBase, "warnings">,
   sameValue: boolean,
 ): PlannedAction {
   const m = c.input.mapping;
@@ -924,6 +910,7 @@ function planAbsences(
   }
 
   const listed = listedByPath(input.source);
+  const deletion = profile.deletionOf(policies.deletion);
   for (const d of pending) {
     const path = d.tags[TAG.path] ?? "";
     // Confirmed by the listing's own metadata (deleted or destroyed), or by the value read that
@@ -954,8 +941,9 @@ function planAbsences(
         : {
             ...base(d),
             type: "delete",
-            reason: `${reason}; ${policies.deletion.forceDeleteWithoutRecovery ? "deleting without recovery" : `scheduling deletion with a ${policies.deletion.recoveryWindowDays}-day recovery window`}`,
-            deletion: policies.deletion.forceDeleteWithoutRecovery ? { forceDeleteWithoutRecovery: true } : { recoveryWindowDays: policies.deletion.recoveryWindowDays },
+            reason: `${reason}; ${deletion.describe}`,
+            immediate: deletion.immediate,
+            ...providerData(deletion.provider),
           },
     );
   }

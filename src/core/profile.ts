@@ -1,7 +1,8 @@
 // What the planner needs to know about a destination system, without knowing which one it is:
 // its name rules, value and tag limits, and which existing secrets are not ours to write. Each
 // destination provider exports its profile; `core/` holds no vendor constant.
-import type { DestinationSecretMeta } from "./model.js";
+import type { DestinationSecretMeta, ProviderData } from "./model.js";
+import type { LifecyclePolicies } from "./policies.js";
 import type { RenderedValue } from "./value.js";
 
 export interface DestinationProfile {
@@ -31,4 +32,23 @@ export interface DestinationProfile {
    * later write pushed aside that the destination still keeps labelled (after a hand edit).
    */
   writtenVersions(secret: DestinationSecretMeta): { current?: string; previous: string[] };
+  /**
+   * The tags that record a mapping's provider settings (`ResolvedMapping.destinationOptions`) on
+   * each secret, so a changed setting is seen from the listing alone. Their keys are secretbridge's.
+   */
+  settingTags(options: ProviderData | undefined): Record<string, string>;
+  /** The provider data a create carries (every setting). */
+  createData(options: ProviderData | undefined): ProviderData;
+  /** The settings an existing secret's recorded tags show out of date, each with its provider data. */
+  settingUpdates(options: ProviderData | undefined, recorded: Record<string, string>): SettingUpdate[];
+  /** How a deletion under this policy goes here: words for the plan's reason, whether it is at once, and the provider's data for it. */
+  deletionOf(policy: LifecyclePolicies["deletion"]): { describe: string; immediate: boolean; provider: ProviderData };
+}
+
+/** One provider setting to bring up to date on an existing secret. */
+export interface SettingUpdate {
+  /** Its name in the action's `changes`, e.g. `replicas`. */
+  change: string;
+  reason: string;
+  provider: ProviderData;
 }

@@ -23,10 +23,6 @@ export const TAG = {
    * edit has pushed both versions out of the destination's labels. Forging it proves nothing.
    */
   replacedVersion: "secretbridge:replaced-version",
-  /** Short hash of the resource policy secretbridge set, to notice a changed policy without reading it. */
-  resourcePolicy: "secretbridge:resource-policy",
-  /** The replica Regions secretbridge set up (sorted, comma-separated). */
-  replicas: "secretbridge:replicas",
   /** Set by the "tag" deletion strategy: when the source was first seen missing. */
   orphanedAt: "secretbridge:orphaned-at",
   /** The keys of the other tags secretbridge set (static tags, custom metadata), space-separated. */

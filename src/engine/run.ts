@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { FATAL_CLASSES, isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "../core/errors.js";
 import type { ResolvedMapping } from "../core/mapping.js";
-import type { ActionResult, DestinationInventory, DestinationRef, InventoryProblem, Plan, PlannedAction, SourceInventory } from "../core/model.js";
+import { isWrite, type ActionResult, type DestinationInventory, type DestinationRef, type InventoryProblem, type Plan, type PlannedAction, type SourceInventory, type WriteAction } from "../core/model.js";
 import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, planStep, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory, type PlanOptions } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
@@ -13,9 +13,6 @@ import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
 import type { Logger } from "../util/logger.js";
 import { collectFailures, emptyCounts, type RunMode, type RunReport } from "./report.js";
-
-/** Action types that call the destination. */
-const WRITE_TYPES = new Set<PlannedAction["type"]>(["create", "update", "restore", "adopt", "delete", "orphan"]);
 
 /** A resolved mapping and the source that reads its mount. */
 export interface MappingSource {
@@ -259,7 +256,7 @@ async function pool(tasks: (() => Promise<void>)[], size: number): Promise<void>
 }
 
 async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string, MappingSource>, options: RunOptions, log: Logger): Promise<ActionResult[]> {
-  const writes = plan.actions.filter((a) => WRITE_TYPES.has(a.type) && !a.failure);
+  const writes = plan.actions.filter((a): a is WriteAction => isWrite(a) && !a.failure);
   const outcomes = new Map<PlannedAction, ActionResult>();
   // A fixed pool of workers taking the next write: memory stays flat however long the plan is
   // (a queued closure per write took the 100,000-secret initial sync to a 620 MB peak RSS; 421 MB
@@ -276,14 +273,14 @@ async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string
   return plan.actions.map((action) => outcomes.get(action) ?? { action, outcome: action.failure ? "failed" : "done" });
 }
 
-async function applyAction(action: PlannedAction, deps: RunDependencies, bySource: Map<string, MappingSource>, log: Logger): Promise<ActionResult> {
+async function applyAction(action: WriteAction, deps: RunDependencies, bySource: Map<string, MappingSource>, log: Logger): Promise<ActionResult> {
   let data: SecretData | undefined;
   let secretString: string | undefined;
   const readValue = async (): Promise<RenderedValue> => {
     const entry = bySource.get(action.mapping);
     if (!entry) throw new SyncError("config-invalid", `no mapping ${action.mapping}`, action.sourcePath);
     data = await entry.source.readValue(action.sourcePath, action.sourceVersion);
-    const rendered = renderValue(data, action.valueShape ?? entry.mapping.valueShape, action.sourcePath);
+    const rendered = renderValue(data, ("valueShape" in action ? action.valueShape : undefined) ?? entry.mapping.valueShape, action.sourcePath);
     if ("problem" in rendered) throw new SyncError("invalid-value", rendered.problem, action.sourcePath);
     if ("secretString" in rendered) secretString = rendered.secretString;
     const tooLarge = deps.destination.profile.valueProblem(rendered);
@@ -341,7 +338,7 @@ function finish(
       counts.deferred += 1;
       continue;
     }
-    if (r.outcome === "failed" && WRITE_TYPES.has(r.action.type)) continue;
+    if (r.outcome === "failed" && isWrite(r.action)) continue;
     counts[r.action.type] += 1;
   }
   const exitCode = fatal ? 2 : failures.length > 0 ? 1 : 0;

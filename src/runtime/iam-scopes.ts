@@ -3,6 +3,7 @@
 // `iam-policy -c` and the CDK stack (issue 13) both start from here.
 import type { ResolvedConfig } from "../config/resolve.js";
 import type { IamScope } from "../destinations/aws-secrets-manager/iam-policy.js";
+import { optionsOf } from "../destinations/aws-secrets-manager/settings.js";
 
 export interface IamScopesFromConfig {
   scopes: IamScope[];
@@ -15,12 +16,13 @@ export function iamScopesFromConfig(resolved: ResolvedConfig): IamScopesFromConf
   const { config } = resolved;
   const scopes = resolved.mappings.map((m): IamScope => {
     const strategy = m.policies.deletion.strategy;
+    const options = optionsOf(m.destinationOptions);
     return {
       prefix: m.prefix,
-      ...(m.kmsKeyId ? { kmsKeyId: m.kmsKeyId } : {}),
-      replicas: m.replicaRegions,
+      ...(options.kmsKeyId ? { kmsKeyId: options.kmsKeyId } : {}),
+      replicas: options.replicaRegions,
       lifecycle: { delete: strategy === "delete", restore: strategy === "delete", tagOrphans: strategy === "tag" },
-      resourcePolicy: m.resourcePolicy !== undefined,
+      resourcePolicy: options.resourcePolicy !== undefined,
       // Destination values are read to compare KV v1 secrets (no versions) and for adopt-if-equal.
       valueReads: config.source.kvVersion === 1 || m.policies.onConflict === "adopt-if-equal",
     };

@@ -5,11 +5,10 @@ import { literalCredentialWarnings } from "../config/credentials.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { STSClient } from "@aws-sdk/client-sts";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
-import { SecretsManagerDestination } from "../destinations/aws-secrets-manager/index.js";
+import type { AwsService } from "../destinations/provider.js";
+import { destinationProvider } from "../destinations/registry.js";
 import type { DestinationTarget, SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier, webhookCredentials, type WebhookCredentials } from "../notify/index.js";
@@ -73,7 +72,7 @@ export interface AssumeRoleSettings {
 }
 
 /** The SDK's service ids of the clients we build; each has its own endpoint variable. */
-export type AwsService = "Secrets Manager" | "SNS" | "STS" | "SQS";
+export type { AwsService } from "../destinations/provider.js";
 
 /**
  * The endpoint the SDK would use for this service from this environment: AWS_ENDPOINT_URL_<ID>
@@ -124,6 +123,21 @@ export function awsClientConfig(env: NodeJS.ProcessEnv, service: AwsService, opt
     ...(profile ? { profile } : {}),
     ...staticCredentials,
   };
+}
+
+/**
+ * Every AWS SDK client secretbridge builds (destination, identity, SNS, SQS, the Lambda's
+ * Secrets Manager) is built here, from `env` as `awsClientConfig` reads it, plus the client's own
+ * settings (`extra`: attempts, timeouts, or a Region and credentials shared with another client).
+ */
+export function awsClient<C>(
+  Client: new (config: ReturnType<typeof awsClientConfig> & Record<string, unknown>) => C,
+  env: NodeJS.ProcessEnv,
+  service: AwsService,
+  options: Parameters<typeof awsClientConfig>[2] = {},
+  extra: Record<string, unknown> = {},
+): C {
+  return new Client({ ...awsClientConfig(env, service, options), ...extra });
 }
 
 /**
@@ -239,7 +253,7 @@ export function buildNotifiers(
     const topicArn = notifications.sns.topicArn;
     // Publish in the topic's own Region, whatever the destination's Region is.
     const region = topicArn.split(":")[3] || d.region;
-    snsClient = new SNSClient({ ...awsClientConfig(env, "SNS", { ...(region ? { region } : {}), ...(d.profile ? { profile: d.profile } : {}) }), maxAttempts: 3 });
+    snsClient = awsClient(SNSClient, env, "SNS", { ...(region ? { region } : {}), ...(d.profile ? { profile: d.profile } : {}) }, { maxAttempts: 3 });
     notifiers.push(new SnsNotifier({ topicArn, client: snsClient, ...(recorder ? { recorder } : {}) }));
   }
   if (notifications.webhook) {
@@ -297,27 +311,11 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     }),
   }));
   const d = config.destination;
-  const smClient = new SecretsManagerClient({
-    ...awsClientConfig(env, "Secrets Manager", { ...(d.region ? { region: d.region } : {}), ...(d.profile ? { profile: d.profile } : {}), ...(d.assumeRole ? { assumeRole: d.assumeRole } : {}) }),
-    retryMode: "standard",
-    maxAttempts: d.maxAttempts,
-  });
-  const stsEndpoint = endpointFor(env, "STS");
-  // The destination's own Region and credentials (an assumed role included): the account it names
-  // is the one the secrets go into. Short: it only labels the run.
-  const identity = new STSClient({
-    region: smClient.config.region,
-    credentials: smClient.config.credentials,
-    ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
-  });
-  const destination = new SecretsManagerDestination({
-    client: smClient,
-    identity,
-    rateLimits: d.rateLimits,
+  const built = destinationProvider(d.type).build(d, {
+    client: (Client, service, where, extra) => awsClient(Client, env, service, where, extra),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });
+  const destination = built.destination;
   const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, webhook, options.recorder);
   return {
     resolved,
@@ -336,8 +334,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     close: async () => {
       keeper?.close();
       await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);
-      smClient.destroy();
-      identity.destroy();
+      built.close();
       closeNotifiers();
     },
   };

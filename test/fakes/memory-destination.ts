@@ -3,7 +3,8 @@
 // deletion, tag merging) and hooks to seed secrets as an outsider would, inject failures and count calls.
 import { randomBytes, randomUUID } from "node:crypto";
 import { FATAL_CLASSES, SyncError, type ErrorClass } from "../../src/core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../src/core/model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, WriteAction } from "../../src/core/model.js";
+import { writeDataOf, type SecretsManagerWriteData } from "../../src/destinations/aws-secrets-manager/settings.js";
 import type { DestinationProfile } from "../../src/core/profile.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
@@ -295,14 +296,15 @@ export class MemoryDestination implements SecretDestination {
     return out;
   }
 
-  async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     const t: Target = { name, ...(action.arn ? { arn: action.arn } : {}) };
-    const tags = action.tags ?? {};
+    const tags = "tags" in action ? action.tags : {};
     switch (action.type) {
       case "create": {
-        const arn = this.createSecret(name, await value(), action.requestToken ?? randomUUID(), tags, action);
-        if (action.changes?.includes("policy")) this.setResourcePolicy({ name, arn }, action.resourcePolicy);
+        const arn = this.createSecret(name, await value(), action.requestToken ?? randomUUID(), tags, writeDataOf(action));
+        const policy = writeDataOf(action).resourcePolicy;
+        if (policy) this.setResourcePolicy({ name, arn }, policy);
         return;
       }
       case "delete": {
@@ -311,9 +313,9 @@ export class MemoryDestination implements SecretDestination {
         // written. Then the replica Regions, which must go before the primary.
         const secret = this.enter("DescribeSecret", t);
         if (!secret) return;
-        if (secret.deletedDate && !action.deletion?.forceDeleteWithoutRecovery) return;
+        if (secret.deletedDate && !writeDataOf(action).forceDeleteWithoutRecovery) return;
         if (secret.replicas.size > 0) this.removeRegions(t, [...secret.replicas.keys()]);
-        this.deleteSecret(t, action.deletion ?? {});
+        this.deleteSecret(t, writeDataOf(action));
         return;
       }
       case "orphan":
@@ -333,8 +335,8 @@ export class MemoryDestination implements SecretDestination {
         } else if (action.changes?.includes("value")) {
           this.putSecretValue(t, await value(), action.requestToken ?? randomUUID());
         }
-        if (action.changes?.includes("policy")) this.setResourcePolicy(t, action.resourcePolicy);
-        if (action.changes?.includes("replicas")) this.setReplicas(t, action.replicas ?? []);
+        if (action.changes?.includes("policy")) this.setResourcePolicy(t, writeDataOf(action).resourcePolicy);
+        if (action.changes?.includes("replicas")) this.setReplicas(t, writeDataOf(action).replicas ?? []);
         if (Object.keys(finalTags).length > 0) this.tagResource(t, finalTags);
         const untag = (action.untag ?? []).filter((key) => !Object.hasOwn(finalTags, key));
         if (untag.length > 0) this.untagResource(t, untag);
@@ -342,7 +344,7 @@ export class MemoryDestination implements SecretDestination {
       }
       default:
         // unchanged, conflict, skip, drift: a plan never sends these to apply.
-        throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing`, name);
+        throw new SyncError("config-invalid", `${name}: a ${(action as { type: string }).type} action writes nothing`, name);
     }
   }
 
@@ -357,7 +359,7 @@ export class MemoryDestination implements SecretDestination {
   // ---- the API operations, with AWS's rules --------------------------------------------------
 
   /** Returns the ARN of the secret (the new one, or the one a retried create already made). */
-  private createSecret(name: string, value: RenderedValue, token: string, tags: Record<string, string>, action: PlannedAction): string {
+  private createSecret(name: string, value: RenderedValue, token: string, tags: Record<string, string>, action: SecretsManagerWriteData): string {
     this.enter("CreateSecret", { name });
     checkToken("CreateSecret", name, token);
     if (!NAME_RULE.test(name)) {

@@ -17,7 +17,6 @@ export function mappingSpec(overrides: Partial<MappingSpec> = {}): MappingSpec {
     valueShape: { type: "json" },
     staticTags: {},
     copyCustomMetadata: false,
-    replicaRegions: [],
     policies: DEFAULT_POLICIES,
     ...overrides,
   };

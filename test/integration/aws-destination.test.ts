@@ -9,13 +9,16 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
+  InvalidRequestException,
   ListSecretVersionIdsCommand,
+  ResourceExistsException,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import pLimit from "p-limit";
 import { SyncError } from "../../src/core/errors.js";
-import type { ActionType, PlannedAction } from "../../src/core/model.js";
+import type { ActionType, WriteAction } from "../../src/core/model.js";
+import { handBuilt, type AnyAction } from "../helpers/actions.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import {
   classifyAwsError,
@@ -70,8 +73,8 @@ function assertNoCanary(error: unknown, canaries: string[]): void {
 }
 
 /** A planned action as the planner would hand it to `apply`: only the fields a test sets beyond the required ones. */
-function action(type: ActionType, destinationName: string, fields: Partial<PlannedAction> = {}): PlannedAction {
-  return { type, mapping: "source", sourcePath: destinationName, destinationName, sourceVersion: 1, reason: "test", ...fields };
+function action(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): WriteAction {
+  return handBuilt(type, { mapping: "source", sourcePath: destinationName, destinationName, sourceVersion: 1, reason: "test" }, fields);
 }
 /** The value thunk `apply` takes, rendering this string. */
 const valueOf =
@@ -128,8 +131,7 @@ describe("SecretsManagerDestination against moto", () => {
       action("create", "p/db", {
         requestToken: tokenOf(1),
         tags: { owner: "team-a", "secretbridge:sync": "s1" },
-        kmsKeyId: key.KeyMetadata?.Arn,
-        description: "Replicated by secretbridge",
+        provider: { kmsKeyId: key.KeyMetadata?.Arn, description: "Replicated by secretbridge" },
       }),
       async () => {
         rendered++;
@@ -317,9 +319,11 @@ describe("SecretsManagerDestination against moto", () => {
 
   test("AWS errors moto does not produce are classified from their code and message", () => {
     const err = (name: string, message: string, status = 400) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+    // Secrets Manager's own exceptions as the SDK throws them: instances of its classes.
+    const sm = (type: typeof InvalidRequestException | typeof ResourceExistsException, message: string) => new type({ message, $metadata: { httpStatusCode: 400 } });
     const cases: [Error, "destination" | "secret", string][] = [
-      [err("InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion."), "secret", "pending-deletion"],
-      [err("InvalidRequestException", "You can't perform this operation on the secret because it was marked for deletion."), "secret", "pending-deletion"],
+      [sm(InvalidRequestException, "You can't create this secret because a secret with this name is already scheduled for deletion."), "secret", "pending-deletion"],
+      [sm(InvalidRequestException, "You can't perform this operation on the secret because it was marked for deletion."), "secret", "pending-deletion"],
       [err("AccessDeniedException", "User: arn:aws:iam::1:user/x is not authorized to perform: secretsmanager:ListSecrets"), "destination", "destination-auth"],
       [err("AccessDeniedException", "not authorized to perform: secretsmanager:PutSecretValue"), "secret", "permission-denied"],
       [err("UnrecognizedClientException", "The security token included in the request is invalid."), "destination", "destination-auth"],
@@ -327,7 +331,7 @@ describe("SecretsManagerDestination against moto", () => {
       [Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }), "destination", "destination-auth"],
       [err("ThrottlingException", "Rate exceeded"), "secret", "throttled"],
       [err("ValidationException", "1 validation error detected: Value at 'tags.1.member.key' failed to satisfy constraint"), "secret", "invalid-tags"],
-      [err("ResourceExistsException", "The operation failed because the secret p/x already exists."), "secret", "destination-write-failed"],
+      [sm(ResourceExistsException, "The operation failed because the secret p/x already exists."), "secret", "destination-write-failed"],
       [err("InternalServiceError", "internal", 500), "destination", "destination-unavailable"],
       [err("InternalServiceError", "internal", 500), "secret", "destination-write-failed"],
     ];
@@ -352,14 +356,16 @@ describe("SecretsManagerDestination against moto", () => {
       { step: "finalizeRequest", priority: "low", name: "captureBody" },
     );
     const d = new SecretsManagerDestination({ client: raw });
-    await d.apply(action("create", "r/a", { requestToken: tokenOf(9), tags: {}, replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] }), valueOf(canary()));
+    await d.apply(action("create", "r/a", { requestToken: tokenOf(9), tags: {}, provider: { replicas: [{ region: "eu-west-1", kmsKeyId: "alias/eu" }] } }), valueOf(canary()));
     await d.apply(
       action("update", "r/a", {
         changes: ["replicas"],
-        replicas: [
-          { region: "eu-west-1", kmsKeyId: "alias/eu" },
-          { region: "us-west-2", kmsKeyId: "alias/us" },
-        ],
+        provider: {
+          replicas: [
+            { region: "eu-west-1", kmsKeyId: "alias/eu" },
+            { region: "us-west-2", kmsKeyId: "alias/us" },
+          ],
+        },
       }),
       noValue,
     );

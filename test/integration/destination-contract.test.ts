@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { DestinationRef, PlannedAction } from "../../src/core/model.js";
+import type { ActionType, DestinationRef, WriteAction } from "../../src/core/model.js";
+import { handBuilt, type AnyAction } from "../helpers/actions.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import { SecretsManagerDestination } from "../../src/destinations/aws-secrets-manager/secrets-manager-destination.js";
@@ -37,16 +38,8 @@ const tokenOf = (digit: number) => `${digit}`.repeat(8) + "-" + `${digit}`.repea
 
 const OURS = { [TAG.managedBy]: "secretbridge", [TAG.sync]: "contract" };
 
-function planned(type: PlannedAction["type"], destinationName: string, fields: Partial<PlannedAction> = {}): PlannedAction {
-  return {
-    type,
-    mapping: "source",
-    sourcePath: destinationName.split("/").slice(1).join("/"),
-    destinationName,
-    sourceVersion: 1,
-    reason: "contract test",
-    ...fields,
-  };
+function planned(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): WriteAction {
+  return handBuilt(type, { mapping: "source", sourcePath: destinationName.split("/").slice(1).join("/"), destinationName, sourceVersion: 1, reason: "contract test" }, fields);
 }
 
 /** The value callback `apply` gets, counting how often it was asked. */
@@ -149,7 +142,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       const old = canary("old");
       const again = canary("again");
       await create("c/old", old, tokenOf(1));
-      await d.apply(planned("delete", "c/old", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/old", { provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
       const error = await rejectsWith(d.apply(planned("create", "c/old", { requestToken: tokenOf(2), tags: OURS }), valueSource(again).value), "pending-deletion", "c/old", [old, again]);
       assert.match(error.message, /^CreateSecret c\/old: /);
       assert.match(error.message, /restore/);
@@ -217,7 +210,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       await create("c/gone", value, tokenOf(1), { ...OURS, owner: "me" });
       await create("c/stays", canary("stays"), tokenOf(2));
       const v = valueSource("unused");
-      await d.apply(planned("delete", "c/gone", { deletion: { recoveryWindowDays: 7 } }), v.value);
+      await d.apply(planned("delete", "c/gone", { provider: { recoveryWindowDays: 7 } }), v.value);
 
       const inv = await d.inventory("c");
       const gone = inv.secrets.find((s) => s.name === "c/gone");
@@ -243,7 +236,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
     test("restore clears the deletedDate; the value is readable again and the tags are written", async () => {
       const value = canary("restored");
       await create("c/back", value, tokenOf(1));
-      await d.apply(planned("delete", "c/back", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/back", { provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
       const v = valueSource("unused");
       await d.apply(planned("restore", "c/back", { changes: ["tags"], tags: { ...OURS, restored: "yes" } }), v.value);
 
@@ -257,7 +250,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
 
     test("restore with a new value: restored first, then the new version is current", async () => {
       await create("c/back", canary("old"), tokenOf(1));
-      await d.apply(planned("delete", "c/back", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/back", { provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
       const value = canary("new");
       await d.apply(planned("restore", "c/back", { requestToken: tokenOf(2), changes: ["value", "tags"], tags: OURS, sourceVersion: 2 }), valueSource(value).value);
 
@@ -269,7 +262,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
 
     test("force delete removes the secret: not listed, not described, not read", async () => {
       await create("c/now", canary("forced"), tokenOf(1));
-      await d.apply(planned("delete", "c/now", { deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/now", { provider: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
       assert.deepEqual((await d.inventory("c")).secrets, []);
       assert.deepEqual((await d.describe(["c/now"])).secrets, []);
       assert.deepEqual(await read("c/now"), new Map());
@@ -281,7 +274,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
     test("delete twice: the second, while the secret is pending deletion, succeeds and writes nothing", async () => {
       await create("c/twice", canary("twice"), tokenOf(1), { ...OURS, owner: "me" });
       const arn = await arnOf("c/twice");
-      const del = planned("delete", "c/twice", { arn, deletion: { recoveryWindowDays: 7 } });
+      const del = planned("delete", "c/twice", { arn, provider: { recoveryWindowDays: 7 } });
       await d.apply(del, valueSource("unused").value);
       const first = await only("c");
       assert.ok(first.deletedDate instanceof Date);
@@ -298,13 +291,13 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
     test("force delete twice, and a delete of a secret that no longer exists: success, nothing written", async () => {
       await create("c/gone", canary("gone"), tokenOf(1));
       const arn = await arnOf("c/gone");
-      const force = planned("delete", "c/gone", { arn, deletion: { forceDeleteWithoutRecovery: true } });
+      const force = planned("delete", "c/gone", { arn, provider: { forceDeleteWithoutRecovery: true } });
       await d.apply(force, valueSource("unused").value);
 
       const calls = target.countCalls();
       await d.apply(force, valueSource("unused").value);
-      await d.apply(planned("delete", "c/gone", { arn, deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
-      await d.apply(planned("delete", "c/never-was", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/gone", { arn, provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/never-was", { provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
       assert.deepEqual(calls(), { DescribeSecret: 3 });
       assert.deepEqual((await d.inventory("c")).secrets, []);
     });
@@ -312,9 +305,9 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
     test("force delete of a secret pending deletion removes it at once", async () => {
       await create("c/pending", canary("pending"), tokenOf(1));
       const arn = await arnOf("c/pending");
-      await d.apply(planned("delete", "c/pending", { arn, deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/pending", { arn, provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
       const calls = target.countCalls();
-      await d.apply(planned("delete", "c/pending", { arn, deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/pending", { arn, provider: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
       assert.deepEqual(calls(), { DeleteSecret: 1, DescribeSecret: 1 });
       assert.deepEqual((await d.inventory("c")).secrets, []);
     });
@@ -322,7 +315,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
     test("an action carrying the ARN of a secret since re-created under its name never touches the new one", async () => {
       await create("c/again", canary("old"), tokenOf(1));
       const oldArn = await arnOf("c/again");
-      await d.apply(planned("delete", "c/again", { arn: oldArn, deletion: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/again", { arn: oldArn, provider: { forceDeleteWithoutRecovery: true } }), valueSource("unused").value);
       const value = canary("new");
       await create("c/again", value, tokenOf(2), { ...OURS, owner: "new" });
       assert.notEqual(await arnOf("c/again"), oldArn);
@@ -335,7 +328,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       );
       assert.match(error.message, /^TagResource c\/again: ResourceNotFoundException: /);
       // A delete planned against the old secret finds it gone: done, and the new one stays.
-      await d.apply(planned("delete", "c/again", { arn: oldArn, deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "c/again", { arn: oldArn, provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
       const s = await only("c");
       assert.deepEqual([s.tags, s.deletedDate, s.currentVersionId], [{ ...OURS, owner: "new" }, undefined, tokenOf(2)]);
       assert.deepEqual(await read("c/again"), new Map([["c/again", { value }]]));

@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, test } from "node:test";
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand, InvalidRequestException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { HttpResponse, type HttpRequest } from "@smithy/protocol-http";
 import { SyncError } from "../../src/core/errors.js";
+import { batchEntryError } from "../../src/destinations/aws-secrets-manager/errors.js";
 import { classifyAwsError } from "../../src/destinations/aws-secrets-manager/index.js";
 
 const VALUE = `canary-${Math.random().toString(36).slice(2)}-unit`;
@@ -84,5 +85,16 @@ describe("classifyAwsError on answers the SDK cannot parse", () => {
     const classified = classify(await createFails(client));
     assert.equal(classified.errorClass, "destination-write-failed");
     assert.equal(classified.message, "CreateSecret p/x: InternalServiceError: internal");
+  });
+});
+
+describe("a batch answer's per-secret error is classified as the SDK's exception of its code", () => {
+  test("InvalidRequestException (marked deleted) becomes the SDK class, hence pending-deletion; an unmodelled code stays a named error", () => {
+    const pending = batchEntryError("InvalidRequestException", "You tried to perform the operation on a secret that's currently marked deleted.");
+    assert.ok(pending instanceof InvalidRequestException);
+    assert.equal(classifyAwsError(pending, { what: "BatchGetSecretValue p/x", scope: "secret", name: "p/x" }).errorClass, "pending-deletion");
+    const denied = batchEntryError("AccessDeniedException", "not authorized");
+    assert.deepEqual([denied.constructor, denied.name, denied.message], [Error, "AccessDeniedException", "not authorized"]);
+    assert.equal(classifyAwsError(denied, { what: "BatchGetSecretValue p/x", scope: "secret", name: "p/x" }).errorClass, "permission-denied");
   });
 });

@@ -2,12 +2,17 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createMapping, type MappingSpec, type ResolvedMapping } from "../../src/core/mapping.js";
 import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/model.js";
-import { countActions, emptyFacts, factsNeeded, planRun, planStep, sourceFactKey, type Facts, type PlanOptions } from "../../src/core/plan.js";
+import { countActions, emptyFacts, factsNeeded, planRun as planRunStrict, planStep, sourceFactKey, type Facts, type PlanOptions } from "../../src/core/plan.js";
+import { loose } from "../helpers/actions.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "../../src/core/policies.js";
+import type { DestinationProfile } from "../../src/core/profile.js";
 import { mappingSpec } from "../helpers/mapping-spec.js";
 import { driftRepairTokenFor, kv1RequestTokenFor, legacyRequestTokenFor, previousRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
 import { TAG } from "../../src/core/tags.js";
 import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
+
+/** Plans whose actions the assertions read field by field, whatever their type. */
+const planRun = (...args: Parameters<typeof planRunStrict>) => loose(planRunStrict(...args));
 
 const spec: MappingSpec = mappingSpec();
 const mapping = (overrides: Partial<MappingSpec> = {}): ResolvedMapping => createMapping({ ...spec, ...overrides });
@@ -34,12 +39,12 @@ const ours = (path: string, version: number | null, extra: Partial<DestinationSe
  * A plan with the facts it asks for about absences and competing paths answered as a complete
  * listing would: every path the listing left out is gone (a metadata read answers "not found").
  */
-const plan = (source: SourceSecretMeta[], dest: DestinationSecretMeta[], m = m0, options: PlanOptions = {}, facts: Facts = emptyFacts()) => {
+const plan = (source: SourceSecretMeta[], dest: DestinationSecretMeta[], m = m0, options: PlanOptions = {}, facts: Facts = emptyFacts(), destinationProfile: DestinationProfile = profile) => {
   const inputs = [{ mapping: m, source: { secrets: source, problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: dest } }];
   for (;;) {
-    const step = planStep(inputs, facts, profile, options);
+    const step = planStep(inputs, facts, destinationProfile, options);
     const unanswered = step.needed.presence.filter((n) => !facts.presence.has(sourceFactKey(n.mapping, n.path)));
-    if (unanswered.length === 0) return step.plan;
+    if (unanswered.length === 0) return loose(step.plan);
     for (const n of unanswered) facts.presence.set(sourceFactKey(n.mapping, n.path), { ok: null });
   }
 };
@@ -514,13 +519,22 @@ describe("lifecycle policies", () => {
     const names = many(20);
     const m = deleteStrategy("delete", { recoveryWindowDays: 7 });
     const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1, {}, m)), m);
-    assert.deepEqual(p.actions.filter((a) => a.type === "delete").map((a) => [a.destinationName, a.deletion]), [["hybrid-aws-secrets/s00", { recoveryWindowDays: 7 }]]);
+    assert.deepEqual(p.actions.filter((a) => a.type === "delete").map((a) => [a.destinationName, a.immediate, a.provider]), [["hybrid-aws-secrets/s00", false, { recoveryWindowDays: 7 }]]);
   });
 
   test("delete without recovery only when configured", () => {
     const names = many(20);
     const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete", { forceDeleteWithoutRecovery: true }));
-    assert.deepEqual(p.actions.find((a) => a.type === "delete")?.deletion, { forceDeleteWithoutRecovery: true });
+    assert.deepEqual([p.actions.find((a) => a.type === "delete")?.immediate, p.actions.find((a) => a.type === "delete")?.provider], [true, { forceDeleteWithoutRecovery: true }]);
+  });
+
+  test("a destination without a recovery window says so: its deletion is at once, in the reason and the action", () => {
+    const names = many(20);
+    const m = deleteStrategy("delete");
+    const atOnce: DestinationProfile = { ...profile, deletionOf: () => ({ describe: "deleting at once (no recovery window here)", immediate: true, provider: {} }) };
+    const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1, {}, m)), m, {}, emptyFacts(), atOnce);
+    const del = p.actions.find((a) => a.type === "delete");
+    assert.deepEqual([del?.destinationName, del?.immediate, del?.provider, del?.reason], ["hybrid-aws-secrets/s00", true, undefined, "the source secret no longer exists (confirmed by a metadata read); deleting at once (no recovery window here)"]);
   });
 
   test("tag: marked orphaned once, then left alone; the mark is cleared when the source is back", () => {

@@ -1,6 +1,17 @@
 // Maps AWS SDK errors to secretbridge error classes, with messages that name the secret and the
-// AWS error code and tell the user what to do. SDK messages are foreign text: they are scrubbed of
+// AWS error code and tell the user what to do. Secrets Manager's own exceptions are matched by
+// their SDK classes; codes shared by every AWS service (auth, throttling) and Node's network
+// codes, which no Secrets Manager class models, by name. SDK messages are foreign text: they are scrubbed of
 // the value being written before they are used, and cut short.
+import {
+  DecryptionFailure,
+  EncryptionFailure,
+  InvalidParameterException,
+  InvalidRequestException,
+  LimitExceededException,
+  ResourceExistsException,
+  ResourceNotFoundException,
+} from "@aws-sdk/client-secrets-manager";
 import { scrubSecretMaterial, SyncError, type ErrorClass } from "../../core/errors.js";
 
 const AUTH_CODES = new Set([
@@ -31,7 +42,6 @@ const NETWORK_CODES = new Set([
   "RequestTimeoutException",
 ]);
 const THROTTLING_CODES = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"]);
-const VALIDATION_CODES = new Set(["ValidationException", "InvalidParameterException"]);
 
 export interface ClassifyOptions {
   /** What was being done, for the message: `CreateSecret hybrid-aws-secrets/db`. */
@@ -46,6 +56,19 @@ export interface ClassifyOptions {
   name?: string;
   /** Values sent in the call: removed from the SDK's message wherever they appear. */
   secrets?: string[];
+}
+
+const MODELLED = { DecryptionFailure, EncryptionFailure, InvalidParameterException, InvalidRequestException, LimitExceededException, ResourceExistsException, ResourceNotFoundException };
+
+/**
+ * A per-secret error of a batch answer (`BatchGetSecretValue`'s `Errors`: a code and a message,
+ * not a thrown exception) as the SDK would have thrown it for a single call: an instance of the
+ * Secrets Manager exception class of that code, so it is classified like one.
+ */
+export function batchEntryError(code: string | undefined, message: string | undefined): Error {
+  const modelled = code !== undefined && Object.hasOwn(MODELLED, code) ? MODELLED[code as keyof typeof MODELLED] : undefined;
+  if (modelled) return new modelled({ message: message ?? code ?? "", $metadata: {} });
+  return Object.assign(new Error(message ?? ""), { name: code ?? "Error" });
 }
 
 /** The AWS error code (`ThrottlingException`) or Node's network code (`ECONNREFUSED`). */
@@ -73,7 +96,7 @@ export function classifyAwsError(error: unknown, options: ClassifyOptions): Sync
   const raw = error instanceof Error ? error.message : String(error);
   const message = scrubSecretMaterial(raw, options.secrets ?? []).replace(/\s+/g, " ").trim().slice(0, 300);
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-  const { errorClass, hint, retryable } = classify(code, raw, status, options.scope);
+  const { errorClass, hint, retryable } = classify(error, code, raw, status, options.scope);
   return new SyncError(errorClass, `${options.what}: ${code}${message && message !== code ? `: ${message}` : ""}${hint}`, options.name, {
     cause: error,
     retryable,
@@ -100,7 +123,7 @@ function classifyUnparsed(error: unknown, status: number, options: ClassifyOptio
   });
 }
 
-function classify(code: string, raw: string, status: number | undefined, scope: "destination" | "secret"): { errorClass: ErrorClass; hint: string; retryable: boolean } {
+function classify(error: unknown, code: string, raw: string, status: number | undefined, scope: "destination" | "secret"): { errorClass: ErrorClass; hint: string; retryable: boolean } {
   if (AUTH_CODES.has(code) || /credential/i.test(code)) {
     return scope === "destination"
       ? { errorClass: "destination-auth", hint: ": check the AWS credentials and the IAM policy (README, IAM policy)", retryable: false }
@@ -113,10 +136,11 @@ function classify(code: string, raw: string, status: number | undefined, scope: 
     return { errorClass: "throttled", hint: ": still throttled after retries; lower destination.rateLimits or sync.concurrency", retryable: true };
   }
   // AWS: "...because it was marked for deletion" / "...is already scheduled for deletion".
-  if (code === "InvalidRequestException" && /(scheduled|marked) for deletion|marked deleted/i.test(raw)) {
+  if (error instanceof InvalidRequestException && /(scheduled|marked) for deletion|marked deleted/i.test(raw)) {
     return { errorClass: "pending-deletion", hint: ": restore it (aws secretsmanager restore-secret) or let it be purged", retryable: false };
   }
-  if (VALIDATION_CODES.has(code)) {
+  // ValidationException is the AWS protocol's, not a modelled Secrets Manager exception.
+  if (error instanceof InvalidParameterException || code === "ValidationException") {
     // AWS names the offending parameter ("Value at 'secretString' failed to satisfy constraint").
     if (/secret(String|Binary)/i.test(raw) && /length|size|large/i.test(raw)) {
       return { errorClass: "too-large", hint: ": secret values are at most 65,536 bytes", retryable: false };
@@ -127,14 +151,14 @@ function classify(code: string, raw: string, status: number | undefined, scope: 
     }
     return { errorClass: "destination-write-failed", hint: "", retryable: false };
   }
-  if (code === "ResourceExistsException") {
+  if (error instanceof ResourceExistsException) {
     const hint = ": a secret with this name or this request token already exists";
     return { errorClass: "destination-write-failed", hint, retryable: false };
   }
-  if (code === "LimitExceededException") {
+  if (error instanceof LimitExceededException) {
     return { errorClass: "destination-write-failed", hint: ": an AWS limit was reached (versions or tags per secret)", retryable: false };
   }
-  if (code === "EncryptionFailure" || code === "DecryptionFailure" || code.startsWith("KMS")) {
+  if (error instanceof EncryptionFailure || error instanceof DecryptionFailure || code.startsWith("KMS")) {
     return { errorClass: "destination-write-failed", hint: ": check that the KMS key exists, is enabled and allows this principal", retryable: false };
   }
   // Anything else (5xx after retries, an unknown code): the whole destination if the call was

@@ -4,6 +4,7 @@
 import type { DestinationSecretMeta } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import type { RenderedValue } from "../../core/value.js";
+import { createData, deletionOf, settingTags, settingUpdates } from "./settings.js";
 
 export const MAX_NAME_LENGTH = 512;
 export const MAX_SECRET_BYTES = 65_536;
@@ -100,4 +101,8 @@ export const awsSecretsManagerProfile: DestinationProfile = {
   pendingDeletionHint: "restore it (aws secretsmanager restore-secret) or let it be purged",
   notWritable,
   writtenVersions,
+  settingTags,
+  createData,
+  settingUpdates,
+  deletionOf,
 };

@@ -16,6 +16,9 @@ import {
   UntagResourceCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
+  paginateListSecrets,
+  ResourceExistsException,
+  ResourceNotFoundException,
   SecretsManagerClient,
   TagResourceCommand,
   type DescribeSecretResponse,
@@ -25,15 +28,16 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../core/model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, WriteAction } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { DestinationTarget, SecretDestination, ValueRead } from "../destination.js";
 import { awsSecretsManagerProfile } from "./profile.js";
+import { writeDataOf } from "./settings.js";
 import type { RateLimits } from "./api-families.js";
-import { awsErrorCode, classifyAwsError } from "./errors.js";
+import { awsErrorCode, batchEntryError, classifyAwsError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
 
 export interface SecretsManagerDestinationOptions {
@@ -142,29 +146,25 @@ export class SecretsManagerDestination implements SecretDestination {
   async inventory(prefix: string): Promise<DestinationInventory> {
     const namePrefix = `${prefix}/`;
     const secrets: DestinationSecretMeta[] = [];
-    let NextToken: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new ListSecretsCommand({
-            MaxResults: 100,
-            // Secrets pending deletion are listed too: the planner must not try to recreate them.
-            IncludePlannedDeletion: true,
-            // A case-sensitive prefix match on the name (AWS and moto alike); the check below
-            // keeps the filter from being the only guard on what counts as ours.
-            Filters: [{ Key: "name", Values: [namePrefix] }],
-            ...(NextToken ? { NextToken } : {}),
-          }),
-        );
-      } catch (error) {
-        throw classifyAwsError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
+    const pages = paginateListSecrets(
+      { client: this.client, pageSize: 100 },
+      {
+        // Secrets pending deletion are listed too: the planner must not try to recreate them.
+        IncludePlannedDeletion: true,
+        // A case-sensitive prefix match on the name (AWS and moto alike); the check below
+        // keeps the filter from being the only guard on what counts as ours.
+        Filters: [{ Key: "name", Values: [namePrefix] }],
+      },
+    );
+    try {
+      for await (const page of pages) {
+        for (const entry of page.SecretList ?? []) {
+          if (entry.Name?.startsWith(namePrefix)) secrets.push(toMeta(entry));
+        }
       }
-      for (const entry of page.SecretList ?? []) {
-        if (entry.Name?.startsWith(namePrefix)) secrets.push(toMeta(entry));
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    } catch (error) {
+      throw classifyAwsError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
+    }
     return { secrets };
   }
 
@@ -192,7 +192,7 @@ export class SecretsManagerDestination implements SecretDestination {
       const d = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
       return d.Name === name ? d : undefined;
     } catch (error) {
-      if (awsErrorCode(error) === "ResourceNotFoundException") return undefined;
+      if (error instanceof ResourceNotFoundException) return undefined;
       throw classifyAwsError(error, { what: `DescribeSecret ${name}`, scope, name });
     }
   }
@@ -204,14 +204,15 @@ export class SecretsManagerDestination implements SecretDestination {
    * we stop in between, the stale version tag makes the next run repeat the put with the same
    * token, which AWS treats as a no-op.
    */
-  async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     // A plan made from a listing carries the ARN of every existing secret; an action built
     // without one (by hand) goes by its name.
     const target: Target = { name, id: secretIdOf({ name, arn: action.arn }) };
+    const options = writeDataOf(action);
     switch (action.type) {
       case "delete":
-        return this.delete(target, action.deletion ?? {});
+        return this.delete(target, options);
       case "orphan":
         return this.tag(target, { ...(action.tags ?? {}), [TAG.orphanedAt]: new Date().toISOString() });
       case "create": {
@@ -221,12 +222,12 @@ export class SecretsManagerDestination implements SecretDestination {
           // A plan always derives one; an action built by hand without one gets a fresh token.
           requestToken: action.requestToken ?? randomUUID(),
           tags: action.tags ?? {},
-          ...(action.kmsKeyId ? { kmsKeyId: action.kmsKeyId } : {}),
-          ...(action.description ? { description: action.description } : {}),
-          ...(action.replicas?.length ? { replicas: action.replicas } : {}),
+          ...(options.kmsKeyId ? { kmsKeyId: options.kmsKeyId } : {}),
+          ...(options.description ? { description: options.description } : {}),
+          ...(options.replicas?.length ? { replicas: options.replicas } : {}),
         });
         // The secret now exists: later calls reach it by the ARN the create answered with.
-        if (action.changes?.includes("policy")) await this.setResourcePolicy({ name, id: arn ?? name }, action.resourcePolicy ?? undefined);
+        if (options.resourcePolicy) await this.setResourcePolicy({ name, id: arn ?? name }, options.resourcePolicy);
         return;
       }
       case "update":
@@ -244,15 +245,15 @@ export class SecretsManagerDestination implements SecretDestination {
         } else if (action.changes?.includes("value")) {
           await this.putValue(target, await value(), action.requestToken ?? randomUUID());
         }
-        if (action.changes?.includes("policy")) await this.setResourcePolicy(target, action.resourcePolicy ?? undefined);
-        if (action.changes?.includes("replicas")) await this.setReplicas(target, action.replicas ?? []);
+        if (action.changes?.includes("policy")) await this.setResourcePolicy(target, options.resourcePolicy ?? undefined);
+        if (action.changes?.includes("replicas")) await this.setReplicas(target, options.replicas ?? []);
         if (Object.keys(tags).length > 0) await this.tag(target, tags);
         const untag = (action.untag ?? []).filter((key) => !Object.hasOwn(tags, key));
         if (untag.length) await this.removeTags(target, untag);
         return;
       }
       default:
-        throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing`, name);
+        throw new SyncError("config-invalid", `${name}: a ${(action as { type: string }).type} action writes nothing`, name);
     }
   }
 
@@ -275,7 +276,7 @@ export class SecretsManagerDestination implements SecretDestination {
       );
       return created.ARN;
     } catch (error) {
-      if (awsErrorCode(error) === "ResourceExistsException") {
+      if (error instanceof ResourceExistsException) {
         const pending = await this.pendingDeletionError(request.name, error);
         if (pending) throw pending;
       }
@@ -359,7 +360,7 @@ export class SecretsManagerDestination implements SecretDestination {
           for (const failed of res.Errors ?? []) {
             const name = nameOf.get(failed.SecretId ?? "");
             if (failed.ErrorCode === "ResourceNotFoundException" || !name) continue;
-            const error = classifyAwsError(Object.assign(new Error(failed.Message ?? ""), { name: failed.ErrorCode ?? "Error" }), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
+            const error = classifyAwsError(batchEntryError(failed.ErrorCode, failed.Message), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
             out.set(name, { error });
           }
         }),
@@ -421,7 +422,7 @@ export class SecretsManagerDestination implements SecretDestination {
         described = await this.client.send(new DescribeSecretCommand({ SecretId: id }));
       } catch (error) {
         // Already gone (a delete whose answer was lost, retried): done.
-        if (awsErrorCode(error) === "ResourceNotFoundException") return;
+        if (error instanceof ResourceNotFoundException) return;
         throw error;
       }
       // Already scheduled for deletion (a retry, or a run whose answer was lost): the deletion

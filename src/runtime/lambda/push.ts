@@ -15,7 +15,7 @@ import { SyncError } from "../../core/errors.js";
 import { screenPush } from "../../core/push.js";
 import { createLogger } from "../../util/logger.js";
 import { admitWebhook, screenRefusal, WEBHOOK_MAX_BODY_BYTES, webhookRefusal, WebhookReplayCache, type WebhookReply } from "../webhook.js";
-import { awsClientConfig } from "../wire.js";
+import { awsClient } from "../wire.js";
 import { enqueuePush } from "./queue.js";
 import { LAMBDA_ENV, lambdaConfig, secretsManagerFor, type HandlerDependencies } from "./run.js";
 
@@ -90,7 +90,7 @@ function bodyOf(event: LambdaFunctionURLEvent): { ok: true; text: string } | { o
 async function enqueue(deps: HandlerDependencies, env: NodeJS.ProcessEnv, signature: string, changes: Parameters<typeof enqueuePush>[3]): Promise<void> {
   const queueUrl = env[LAMBDA_ENV.queueUrl];
   if (!queueUrl) throw new SyncError("config-invalid", `${LAMBDA_ENV.queueUrl} is not set: the admission function has no queue to hand pushes to`);
-  const sqs = deps.sqs ?? new SQSClient(awsClientConfig(env, "SQS"));
+  const sqs = deps.sqs ?? awsClient(SQSClient, env, "SQS");
   try {
     await enqueuePush(sqs, queueUrl, signature, changes);
   } catch (error) {

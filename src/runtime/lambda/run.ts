@@ -15,7 +15,7 @@ import { runMappings } from "../../engine/run.js";
 import { emptyCounts, type RunReport } from "../../engine/report.js";
 import { notifyAll, notifyRun, webhookCredentials } from "../../notify/index.js";
 import { createLogger, type Logger } from "../../util/logger.js";
-import { awsClientConfig, buildNotifiers, wire } from "../wire.js";
+import { awsClient, buildNotifiers, wire } from "../wire.js";
 import { environmentWithConnection, readConnectionSecret } from "./connection.js";
 
 /** Time kept back from the deadline for the last writes, the report and the notification. */
@@ -90,7 +90,7 @@ function summarize(report: RunReport): LambdaSummary {
 
 export function secretsManagerFor(deps: HandlerDependencies, env: NodeJS.ProcessEnv): { client: SecretsManagerClient; release(): void } {
   if (deps.secretsManager) return { client: deps.secretsManager, release: () => undefined };
-  const client = new SecretsManagerClient(awsClientConfig(env, "Secrets Manager"));
+  const client = awsClient(SecretsManagerClient, env, "Secrets Manager");
   return { client, release: () => client.destroy() };
 }
 

@@ -345,7 +345,7 @@ export class SyncService implements ServiceControl {
     if (approved && !report.fatal) this.approved = undefined; // used once, by a run that got to plan
     await this.notify(report, targets);
     const status = runStatus(kind, report, targets);
-    this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, r.action.tags?.[TAG.sourceCreated] ?? ""])));
+    this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, ("tags" in r.action ? r.action.tags[TAG.sourceCreated] : undefined) ?? ""])));
     if (kind === "full") this.afterFull(status, report);
     await this.remember(kind, status, report);
   }
@@ -365,7 +365,7 @@ export class SyncService implements ServiceControl {
       if (removed.length) await store.removeSecrets(removed.map((r) => r.action.destinationName));
       // Deleted without a recovery window: gone from the destination's listing, so remembered here
       // for the blast-radius window (the longest any mapping uses).
-      const forced = removed.filter((r) => r.action.deletion?.forceDeleteWithoutRecovery).map((r) => ({ name: r.action.destinationName, mapping: r.action.mapping, at: status.finishedAt }));
+      const forced = removed.filter((r) => r.action.type === "delete" && r.action.immediate).map((r) => ({ name: r.action.destinationName, mapping: r.action.mapping, at: status.finishedAt }));
       const keepMs = Math.max(0, ...this.options.wiring.mappings.map((m) => m.mapping.policies.blastRadius.window));
       await store.recordForceDeleted(forced, keepMs, new Date());
       await store.setHeld(kind === "full" && !report.fatal ? this.held : store.held());
@@ -455,7 +455,7 @@ function secretRows(report: RunReport): SecretStatus[] {
     const error = r.error ?? a.failure;
     const state: SecretStatus["state"] =
       error?.errorClass === "blast-radius" ? "held" : a.type === "drift" ? "drifted" : a.type === "conflict" ? "conflict" : error ? "failed" : r.outcome === "deferred" ? "pending" : "in-sync";
-    const version = a.tags?.[TAG.sourceVersion] ?? a.destinationVersion;
+    const version = ("tags" in a ? a.tags[TAG.sourceVersion] : undefined) ?? a.destinationVersion;
     rows.push({
       name: a.destinationName,
       path: a.sourcePath,

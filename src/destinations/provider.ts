@@ -1,0 +1,53 @@
+// What a destination provider folder exports, so a runtime can build it from `destination:` and
+// config/ can validate it, without either naming the provider: its config fields, its profile,
+// a factory taking its SDK client (built by the runtime's one AWS client factory, or a test's),
+// and its IAM policy fragment. Registered with one line in registry.ts.
+import type { z } from "zod";
+import type { ProviderData } from "../core/model.js";
+import type { DestinationProfile } from "../core/profile.js";
+import type { ApiCallRecorder } from "../util/api-calls.js";
+import type { SecretDestination } from "./destination.js";
+
+/** The SDK's service ids of the AWS clients a provider asks the runtime for. */
+export type AwsService = "Secrets Manager" | "SNS" | "STS" | "SQS" | "SSM";
+
+/** What the runtime hands a provider's factory: its one AWS client factory, and the call counter. */
+export interface DestinationBuildContext {
+  /**
+   * A client of this service for this destination's Region, profile and role, from the runtime's
+   * environment (endpoints, credentials); `extra` adds the client's own settings.
+   */
+  client<C>(Client: new (config: Record<string, unknown>) => C, service: AwsService, where?: { region?: string; profile?: string; assumeRole?: AssumeRole }, extra?: Record<string, unknown>): C;
+  recorder?: ApiCallRecorder;
+}
+
+export interface AssumeRole {
+  roleArn: string;
+  externalId?: string;
+  sessionName?: string;
+  durationSeconds?: number;
+}
+
+/** A built destination, and what closing it releases (the clients it built). */
+export interface BuiltDestination {
+  destination: SecretDestination;
+  close(): void;
+}
+
+export interface DestinationProvider<Type extends string = string, Fields extends z.core.$ZodLooseShape = z.core.$ZodLooseShape, Config = unknown, IamInput = never> {
+  /** `destination.type` in the config. */
+  readonly type: Type;
+  /** This provider's own settings under `destination:` (the shared ones are config/'s). */
+  readonly configFields: Fields;
+  /** Name rules, limits, ownership encoding: what the planner consults. */
+  readonly profile: DestinationProfile;
+  /**
+   * A mapping's provider settings (`ResolvedMapping.destinationOptions`): the mapping's own
+   * (`mappings[i]` keys this provider knows) over the destination's. Only its profile reads them.
+   */
+  mappingOptions(config: Config, mapping: Record<string, unknown>): ProviderData;
+  /** Builds the destination from its parsed `destination:` settings. */
+  build(config: Config, context: DestinationBuildContext): BuiltDestination;
+  /** The IAM policy a config using this destination needs, and nothing more. */
+  iamPolicy(input: IamInput): { Version: string; Statement: unknown[] };
+}
