@@ -446,7 +446,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       for (const n of names) await create(n, "v", tokenOf(1));
       await create("other/s000", "v", tokenOf(1));
       await create("many-not/s000", "v", tokenOf(1));
-      await d.apply(planned("delete", "many/s102", { deletion: { recoveryWindowDays: 7 } }), valueSource("unused").value);
+      await d.apply(planned("delete", "many/s102", { provider: { recoveryWindowDays: 7 } }), valueSource("unused").value);
 
       const calls = target.countCalls();
       const inv = await d.inventory("many");

@@ -152,7 +152,7 @@ describe("Parameter Store walkthrough on moto", () => {
     assert.equal(deleted.counts.delete, 1);
     const { InvalidParameters } = await ssm.call("GetParameters", { Names: ["/hybrid-aws-secrets/gone"] });
     assert.deepEqual(InvalidParameters, ["/hybrid-aws-secrets/gone"]);
-    await del.destination.apply({ type: "delete", mapping: "source", sourcePath: "gone", destinationName: "hybrid-aws-secrets/gone", sourceVersion: null, reason: "again" }, () => Promise.reject(new Error("no value")));
+    await del.destination.apply({ type: "delete", mapping: "source", sourcePath: "gone", destinationName: "hybrid-aws-secrets/gone", sourceVersion: null, reason: "again", immediate: true }, () => Promise.reject(new Error("no value")));
   });
 });
 

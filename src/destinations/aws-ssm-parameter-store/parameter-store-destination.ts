@@ -6,7 +6,7 @@
 // whose token is already current is done, and a retry never makes a second version.
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, PlannedAction } from "../../core/model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -197,7 +197,7 @@ export class ParameterStoreDestination implements SecretDestination {
    * deletes at once. Parameter Store has no recovery window, so `restore` is an update, and the
    * `tag` deletion strategy (a mark the listing cannot show) is not offered.
    */
-  async apply(action: PlannedAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     const parameterName = parameterNameOf(name);
     switch (action.type) {
@@ -220,11 +220,11 @@ export class ParameterStoreDestination implements SecretDestination {
     }
   }
 
-  private async write(action: PlannedAction, parameterName: string, value: () => Promise<RenderedValue>): Promise<void> {
+  private async write(action: ValueWriteAction, parameterName: string, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     const token = action.restoreVersionId ?? action.requestToken;
     if (token === undefined) throw new SyncError("config-invalid", `${name}: a Parameter Store write needs the token its plan derives`, name);
-    const tags = action.tags ?? {};
+    const tags = action.tags;
     for (let attempt = 1; ; attempt++) {
       // What is there now: a write whose token and tags are already current is done (a retry, a
       // repeated run, an answer that was lost).
@@ -259,7 +259,7 @@ export class ParameterStoreDestination implements SecretDestination {
             ...(this.kmsKeyId ? { KeyId: this.kmsKeyId } : {}),
             Description: encodeRecord({ token, version: (current?.Version ?? 0) + 1, tags }),
             Tier: tier,
-            ...(current ? { Overwrite: true } : { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+            ...(current ? { Overwrite: true } : { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: String(Value) })) }),
           },
           // Never retried blindly: the loop re-lists first, so a write that landed is not repeated.
           false,

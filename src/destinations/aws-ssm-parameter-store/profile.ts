@@ -103,5 +103,12 @@ export function parameterStoreProfile(tier: Tier = "standard"): DestinationProfi
     pendingDeletionHint: "Parameter Store has no recovery window; a deleted parameter is gone",
     notWritable: () => undefined,
     writtenVersions,
+    // No provider settings yet beyond the tier and key, which the destination holds: nothing to
+    // record in tags, nothing a create or an update carries.
+    settingTags: () => ({}),
+    createData: () => ({}),
+    settingUpdates: () => [],
+    // Every deletion is at once: Parameter Store has no recovery window (README says so loudly).
+    deletionOf: () => ({ describe: "deleted at once (Parameter Store has no recovery window)", immediate: true, provider: {} }),
   };
 }
