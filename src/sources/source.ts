@@ -1,6 +1,7 @@
 // The contract every source system implements. Inventory (cheap, metadata only) is separate from
 // value reads, which the engine asks for only for the secrets a plan creates or updates.
-import type { Fact, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../core/model.js";
+import type { Fact, InventoryProblem, SourceInventory, SourceListingMethod, SourceSecretMeta } from "../core/model.js";
+import { displayPath } from "../core/paths.js";
 
 /** The KV map of one secret version. Treat as radioactive: never log, never put in an error. */
 export type SecretData = Record<string, unknown>;
@@ -50,4 +51,20 @@ export interface SecretSource {
    */
   readValue(path: string, version: number | null): Promise<SecretData>;
   close(): Promise<void>;
+}
+
+/**
+ * The inventory of named paths from their metadata reads (`readMetadata`): found paths are
+ * secrets, absent ones are left out, unreadable ones are problems named by their path as shown
+ * (escaped), as every other problem is. One function for every source's `inventoryOf`.
+ */
+export function inventoryFromMetadata(paths: readonly string[], read: ReadonlyMap<string, Fact<SourceSecretMeta | null>>, method: SourceListingMethod): SourceInventory {
+  const secrets: SourceSecretMeta[] = [];
+  const problems: InventoryProblem[] = [];
+  for (const path of paths) {
+    const fact = read.get(path);
+    if (fact && "error" in fact) problems.push({ path: displayPath(path), ...fact.error });
+    else if (fact?.ok) secrets.push(fact.ok);
+  }
+  return { secrets, problems, method };
 }

@@ -6,7 +6,7 @@ import { SyncError, type ErrorClass } from "../../src/core/errors.js";
 import type { Fact, InventoryProblem, SourceInventory, SourceSecretMeta } from "../../src/core/model.js";
 import { displayPath, hasLoneSurrogate } from "../../src/core/paths.js";
 import { valueFingerprint } from "../../src/core/value.js";
-import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../../src/sources/source.js";
+import { inventoryFromMetadata, type SecretData, type SecretSource, type SourceCapabilities, type SourceIdentity } from "../../src/sources/source.js";
 
 interface StoredVersion {
   data: SecretData;
@@ -204,15 +204,7 @@ export class MemorySource implements SecretSource {
   /** As the Vault source's: one metadata read per path (a hidden path is found, or refused). */
   async inventoryOf(paths: string[]): Promise<SourceInventory> {
     this.listings += 1;
-    const read = await this.readMetadata(paths);
-    const secrets: SourceSecretMeta[] = [];
-    const problems: InventoryProblem[] = [];
-    for (const path of paths) {
-      const fact = read.get(path);
-      if (fact && "error" in fact) problems.push({ path: displayPath(path), ...fact.error });
-      else if (fact?.ok) secrets.push(fact.ok);
-    }
-    return { secrets, problems, method: this.listingMethod() };
+    return inventoryFromMetadata(paths, await this.readMetadata(paths), this.listingMethod());
   }
 
   /** One metadata read per path, as the Vault source's: found (any state), null when absent, or that path's error. */

@@ -3,6 +3,7 @@
 // throttling (AWS ThrottlingException / HTTP 429), a 5xx (JSON, or an HTML page as a load
 // balancer or a crashing emulator sends), a connection reset, or a slow response.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { seededRandom } from "./random.js";
 
 export interface FaultRates {
   /** AWS-style ThrottlingException (HTTP 400 with __type), for AWS JSON APIs. */
@@ -44,17 +45,6 @@ export const HTML_ERROR_MARKER = "fault-proxy html error page";
 const htmlPage = (status: number) =>
   `<!doctype html>\n<html><head><title>${status} Error</title></head><body><h1>${status} Error</h1><p>${HTML_ERROR_MARKER}</p></body></html>\n`;
 
-/** mulberry32: small, seeded, reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultProxy {
   private server: Server | undefined;
@@ -67,7 +57,7 @@ export class FaultProxy {
     private rates: FaultRates,
     seed = 42,
   ) {
-    this.next = random(seed);
+    this.next = seededRandom(seed);
   }
 
   setRates(rates: FaultRates): void {

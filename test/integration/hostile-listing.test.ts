@@ -20,6 +20,7 @@ import { VaultKvSource } from "../../src/sources/vault/index.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { peersForThisFile } from "../helpers/harness.js";
+import { seededRandom } from "../helpers/random.js";
 
 const peers = peersForThisFile();
 const MOUNT = "kv";
@@ -144,17 +145,6 @@ class HostileServer {
   }
 }
 
-/** mulberry32: small, seeded, reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Expect = "fatal" | "per-path" | "clean-or-per-path";
 interface HostileCase {
@@ -180,7 +170,7 @@ const TOP_LEVEL: [string, unknown][] = [
 ];
 
 function generate(seed: number, count: number): HostileCase[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const cases: HostileCase[] = [];
   for (let i = 0; i < count; i++) {

@@ -13,7 +13,7 @@ import { displayPath, hasLoneSurrogate, pathProblem } from "../../core/paths.js"
 import { valueFingerprint } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
-import type { SecretData, SecretSource, SourceCapabilities, SourceIdentity } from "../source.js";
+import { inventoryFromMetadata, type SecretData, type SecretSource, type SourceCapabilities, type SourceIdentity } from "../source.js";
 import { isTimeout, VaultHttp, type TokenSource, type VaultTlsOptions } from "./http.js";
 import { withoutUserinfo } from "../../util/url.js";
 
@@ -205,16 +205,7 @@ export class VaultKvSource implements SecretSource {
 
   async inventoryOf(paths: string[]): Promise<SourceInventory> {
     const caps = await this.validate();
-    const read = await this.readMetadata(paths);
-    const secrets: SourceSecretMeta[] = [];
-    const problems: InventoryProblem[] = [];
-    for (const path of paths) {
-      const fact = read.get(path);
-      // A problem names its path as shown (escaped), as every other problem does.
-      if (fact && "error" in fact) problems.push({ path: displayPath(path), ...fact.error });
-      else if (fact?.ok) secrets.push(fact.ok);
-    }
-    return { secrets, problems, method: caps.listingMethod };
+    return inventoryFromMetadata(paths, await this.readMetadata(paths), caps.listingMethod);
   }
 
   async readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>> {
