@@ -57,7 +57,7 @@ export class ParameterStoreDestination implements SecretDestination {
     this.concurrency = Math.max(1, options.concurrency ?? 8);
     this.recorder = options.recorder;
     this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) };
-    this.client = options.client ?? new SdkSsmApi(options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1");
+    this.client = options.client ?? new SdkSsmApi(regionOf(options.region));
   }
 
   /** One call: rate-limited by its quota family, counted, retried only when retrying is safe. */
@@ -332,4 +332,11 @@ function sameTags(a: Record<string, string> | undefined, b: Record<string, strin
   if (a === undefined) return false;
   const keys = Object.keys(b);
   return keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k]);
+}
+
+/** The Region to write to: given, or the SDK's variables; never a guess (a guessed Region writes elsewhere). */
+function regionOf(given: string | undefined): string {
+  const region = given || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new SyncError("config-invalid", "Parameter Store: no AWS Region: set destination.region or AWS_REGION");
+  return region;
 }
