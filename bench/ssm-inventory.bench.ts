@@ -12,10 +12,10 @@ const n = Number(values.n);
 const concurrency = Number(values.concurrency);
 const moto = await startMoto();
 let calls = 0;
-const sdk = new SdkSsmApi("us-east-1", { endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+const sdk = SdkSsmApi.create({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
 // Every request counted: one call of the seam is one request (the client's own retries are off).
 const ssm: SsmApi = {
-  region: sdk.region,
+  region: () => sdk.region(),
   destroy: () => sdk.destroy(),
   call: (operation, input) => {
     calls++;

@@ -28,7 +28,7 @@ try {
 
   const recorder = new ApiCallRecorder();
   const unlimited = { write: 10_000, read: 10_000, list: 10_000, tag: 10_000, delete: 10_000 };
-  const client = new SdkSsmApi("us-east-1", { endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  const client = SdkSsmApi.create({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
   const destination = new ParameterStoreDestination({ client, recorder, rateLimits: unlimited, concurrency: 16 });
   const config = resolveConfig(parseConfig({ name: "bench", source: { address: bao.url, mount }, destination: { prefix: "bench" } }), {});
   const source = new VaultKvSource({ address: bao.url, token: bao.rootToken, mount, concurrency: 16, recorder, logger: silentLogger() });

@@ -8,7 +8,7 @@ import { defaultNameTemplate } from "../core/naming.js";
 import type { LifecyclePolicies } from "../core/policies.js";
 import type { ValueShape } from "../core/value.js";
 import { vaultAddress, vaultNamespace } from "../sources/vault/credentials.js";
-import { destinationProvider } from "../destinations/registry.js";
+import { boundProvider } from "../destinations/registry.js";
 import type { Config, MappingConfig } from "./schema.js";
 
 export interface ResolvedConfig {
@@ -65,7 +65,7 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
       valueShape,
       staticTags: { ...d.tags, ...m.tags },
       copyCustomMetadata: m.copyCustomMetadata ?? d.copyCustomMetadata,
-      destinationOptions: destinationProvider(d.type).mappingOptions(d, m),
+      destinationOptions: boundProvider(d).mappingOptions(m),
       policies: inheritPolicies(config.policies, m.policies),
     });
   });

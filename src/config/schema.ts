@@ -8,7 +8,7 @@ import { scheduleProblem } from "./schedule.js";
 import { SOURCE_CREDENTIALS_GO } from "../sources/vault/credentials.js";
 import { hasUserinfo } from "../util/url.js";
 import { resourcePolicySchema } from "../destinations/aws-secrets-manager/config.js";
-import { DEFAULT_DESTINATION_TYPE, DESTINATION_PROVIDERS } from "../destinations/registry.js";
+import { boundProvider, DEFAULT_DESTINATION_TYPE, DESTINATION_PROVIDERS } from "../destinations/registry.js";
 
 export { rateLimitsSchema } from "../destinations/aws-secrets-manager/config.js";
 
@@ -366,6 +366,17 @@ export const configSchema = z.strictObject({
     }
     if (granularity !== "key" && template.includes("{key}")) {
       ctx.addIssue({ code: "custom", path: [...where, "nameTemplate"], message: "uses {key}, which only exists with granularity key" });
+    }
+  }
+  // A strategy the destination cannot carry out is refused here, before any run plans it.
+  const strategies = boundProvider(config.destination).profile().deletionStrategies;
+  const deletions = [
+    { where: ["policies", "deletion", "strategy"], strategy: config.policies.deletion.strategy },
+    ...(config.mappings ?? []).map((m, i) => ({ where: ["mappings", i, "policies", "deletion", "strategy"], strategy: m.policies?.deletion?.strategy })),
+  ];
+  for (const { where, strategy } of deletions) {
+    if (strategy !== undefined && !strategies.includes(strategy)) {
+      ctx.addIssue({ code: "custom", path: where, message: `${strategy} is not a deletion strategy of ${config.destination.type}; it offers ${strategies.join(" or ")}` });
     }
   }
   const shapes = [

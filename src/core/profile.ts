@@ -2,7 +2,7 @@
 // its name rules, value and tag limits, and which existing secrets are not ours to write. Each
 // destination provider exports its profile; `core/` holds no vendor constant.
 import type { DestinationSecretMeta, ProviderData } from "./model.js";
-import type { LifecyclePolicies } from "./policies.js";
+import type { DeletionStrategy, LifecyclePolicies } from "./policies.js";
 import type { RenderedValue } from "./value.js";
 
 export interface DestinationProfile {
@@ -41,6 +41,11 @@ export interface DestinationProfile {
   createData(options: ProviderData | undefined): ProviderData;
   /** The settings an existing secret's recorded tags show out of date, each with its provider data. */
   settingUpdates(options: ProviderData | undefined, recorded: Record<string, string>): SettingUpdate[];
+  /**
+   * The deletion strategies this destination can carry out (`tag` needs an orphan mark its
+   * listing shows); config/ refuses the others, naming these.
+   */
+  readonly deletionStrategies: readonly DeletionStrategy[];
   /** How a deletion under this policy goes here: words for the plan's reason, whether it is at once, and the provider's data for it. */
   deletionOf(policy: LifecyclePolicies["deletion"]): { describe: string; immediate: boolean; provider: ProviderData };
 }

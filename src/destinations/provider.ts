@@ -39,8 +39,8 @@ export interface DestinationProvider<Type extends string = string, Fields extend
   readonly type: Type;
   /** This provider's own settings under `destination:` (the shared ones are config/'s). */
   readonly configFields: Fields;
-  /** Name rules, limits, ownership encoding: what the planner consults. */
-  readonly profile: DestinationProfile;
+  /** Name rules, limits, ownership encoding, capabilities: what the planner consults, for these settings. */
+  profile(config: Config): DestinationProfile;
   /**
    * A mapping's provider settings (`ResolvedMapping.destinationOptions`): the mapping's own
    * (`mappings[i]` keys this provider knows) over the destination's. Only its profile reads them.

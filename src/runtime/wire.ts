@@ -8,7 +8,7 @@ import { SyncError } from "../core/errors.js";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsService } from "../destinations/provider.js";
-import { destinationProvider } from "../destinations/registry.js";
+import { boundProvider } from "../destinations/registry.js";
 import type { DestinationTarget, SecretDestination } from "../destinations/destination.js";
 import type { Notifier } from "../notify/notifier.js";
 import { SnsNotifier, WebhookNotifier, webhookCredentials, type WebhookCredentials } from "../notify/index.js";
@@ -311,7 +311,7 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
     }),
   }));
   const d = config.destination;
-  const built = destinationProvider(d.type).build(d, {
+  const built = boundProvider(d).build({
     client: (Client, service, where, extra) => awsClient(Client, env, service, where, extra),
     ...(options.recorder ? { recorder: options.recorder } : {}),
   });

@@ -19,7 +19,7 @@ let moto: MotoPeer;
 let ssm: SsmApi;
 before(async () => {
   moto = await startMoto();
-  ssm = new SdkSsmApi("us-east-1", { endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  ssm = SdkSsmApi.create({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
 });
 after(async () => {
   await moto.stop();
@@ -242,7 +242,7 @@ describe("Parameter Store: an answer lost on the wire", () => {
     let lost = 0;
     // The write reaches Parameter Store; the connection drops before its answer comes back.
     const lossy: SsmApi = {
-      region: ssm.region,
+      region: () => ssm.region(),
       destroy: () => undefined,
       async call(operation, input) {
         const out = await ssm.call(operation, input);

@@ -3,7 +3,8 @@
 // the description (never a value; malformed or foreign descriptions are not ours).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decodeRecord, encodeRecord, parameterStoreDestinationSchema, parameterStoreProfile, parameterStoreStatements, tierFor } from "../../src/destinations/aws-ssm-parameter-store/index.js";
+import { configSchema } from "../../src/config/schema.js";
+import { decodeRecord, encodeRecord, parameterStoreProfile, parameterStoreStatements, tierFor } from "../../src/destinations/aws-ssm-parameter-store/index.js";
 
 const profile = parameterStoreProfile("standard");
 
@@ -55,12 +56,20 @@ describe("Parameter Store write record", () => {
 });
 
 describe("Parameter Store config", () => {
-  test("deletion defaults to retain, tier to standard; tag is not a strategy here", () => {
-    const parsed = parameterStoreDestinationSchema.parse({ type: "aws-ssm-parameter-store", prefix: "app" });
-    assert.deepEqual([parsed.deletion.strategy, parsed.tier], ["retain", "standard"]);
-    const bad = parameterStoreDestinationSchema.safeParse({ type: "aws-ssm-parameter-store", deletion: { strategy: "tag" } });
-    assert.equal(bad.success, false);
-    assert.equal(bad.error?.issues[0]?.message, "must be retain or delete (Parameter Store has no recovery window and no orphan mark)");
+  const base = { name: "s", source: { mount: "kv" }, destination: { type: "aws-ssm-parameter-store", prefix: "app" } };
+  test("deletion defaults to retain, tier to standard; tag is not a strategy here, at the top or in a mapping", () => {
+    const parsed = configSchema.parse(base);
+    assert.equal(parsed.destination.type, "aws-ssm-parameter-store");
+    assert.deepEqual([parsed.policies.deletion.strategy, (parsed.destination as { tier?: string }).tier], ["retain", "standard"]);
+    const bad = configSchema.safeParse({ ...base, policies: { deletion: { strategy: "tag" } }, mappings: [{ mount: "kv", policies: { deletion: { strategy: "tag" } } }] });
+    assert.deepEqual(
+      bad.error?.issues.map((i) => [i.path.join("."), i.message]),
+      [
+        ["policies.deletion.strategy", "tag is not a deletion strategy of aws-ssm-parameter-store; it offers retain or delete"],
+        ["mappings.0.policies.deletion.strategy", "tag is not a deletion strategy of aws-ssm-parameter-store; it offers retain or delete"],
+      ],
+    );
+    assert.equal(configSchema.safeParse({ ...base, destination: { prefix: "app" }, policies: { deletion: { strategy: "tag" } } }).success, true);
   });
 });
 

@@ -104,5 +104,6 @@ export const awsSecretsManagerProfile: DestinationProfile = {
   settingTags,
   createData,
   settingUpdates,
+  deletionStrategies: ["retain", "tag", "delete"],
   deletionOf,
 };

@@ -43,7 +43,7 @@ export function buildSecretsManagerDestination(config: SecretsManagerConfig, con
 export const awsSecretsManagerProvider = {
   type: SECRETS_MANAGER_TYPE,
   configFields: secretsManagerConfigFields,
-  profile: awsSecretsManagerProfile,
+  profile: () => awsSecretsManagerProfile,
   mappingOptions: (config: SecretsManagerConfig, mapping: Parameters<typeof resolveMappingOptions>[1]) => resolveMappingOptions(config, mapping),
   build: buildSecretsManagerDestination,
   /** The IAM policy fragment `iam-policy -c` and the CDK stack grant for this destination. */

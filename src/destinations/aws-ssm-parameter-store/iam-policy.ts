@@ -48,3 +48,22 @@ export function parameterStoreStatements(scope: ParameterStoreIamScope): PolicyS
   }
   return statements;
 }
+
+export interface ParameterStoreIamInput {
+  partition?: string;
+  account: string;
+  region: string;
+  scopes: Omit<ParameterStoreIamScope, "account" | "region" | "partition">[];
+}
+
+/** The policy document for every mapping's scope (statements of equal scope merged by Sid). */
+export function parameterStoreIamPolicy(input: ParameterStoreIamInput): { Version: "2012-10-17"; Statement: PolicyStatement[] } {
+  const bySid = new Map<string, PolicyStatement>();
+  input.scopes.forEach((scope, i) => {
+    for (const statement of parameterStoreStatements({ ...scope, account: input.account, region: input.region, ...(input.partition ? { partition: input.partition } : {}) })) {
+      const sid = statement.Sid === "ListParameters" || i === 0 ? statement.Sid : `${statement.Sid}${i}`;
+      if (!bySid.has(sid)) bySid.set(sid, { ...statement, Sid: sid });
+    }
+  });
+  return { Version: "2012-10-17", Statement: [...bySid.values()] };
+}

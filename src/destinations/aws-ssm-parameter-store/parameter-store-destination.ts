@@ -4,6 +4,7 @@
 // version, tags) travels in each parameter's description, written with the value (record.ts).
 // PutParameter has no request token, so every value write first re-lists its one name: a write
 // whose token is already current is done, and a retry never makes a second version.
+import { GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
@@ -17,12 +18,13 @@ import type { DestinationTarget, SecretDestination, ValueRead } from "../destina
 import { parameterNameOf, parameterStoreProfile, PREVIOUS, tierFor, type Tier } from "./profile.js";
 import { decodeRecord, encodeRecord, type WriteRecord } from "./record.js";
 import { DEFAULT_RATE_LIMITS, familyOf, type RateLimits } from "./quotas.js";
-import { SdkSsmApi, type ParameterMetadata, type SsmApi, type SsmOperation, type SsmOperations } from "./ssm-api.js";
+import { type ParameterMetadata, type SsmApi, type SsmOperation, type SsmOperations } from "./ssm-api.js";
 
 export interface ParameterStoreDestinationOptions {
-  /** A client (tests point it at moto); default one from the environment (Region, credentials, AWS_ENDPOINT_URL_SSM). */
-  client?: SsmApi;
-  region?: string;
+  /** The SSM client: the provider builds it with the runtime's AWS client factory; tests point one at moto. */
+  client: SsmApi;
+  /** Names the account in `target()`; without it the account is shown as not asked. */
+  identity?: STSClient;
   /** KMS key for new SecureString parameters; default the account's `alias/aws/ssm`. */
   kmsKeyId?: string;
   tier?: Tier;
@@ -49,7 +51,9 @@ export class ParameterStoreDestination implements SecretDestination {
   private readonly limiters = new Map<string, TokenBucket>();
   private readonly rateLimits: RateLimits;
 
-  constructor(options: ParameterStoreDestinationOptions = {}) {
+  private readonly identity: STSClient | undefined;
+
+  constructor(options: ParameterStoreDestinationOptions) {
     this.tier = options.tier ?? "standard";
     this.profile = parameterStoreProfile(this.tier);
     this.kmsKeyId = options.kmsKeyId;
@@ -57,7 +61,8 @@ export class ParameterStoreDestination implements SecretDestination {
     this.concurrency = Math.max(1, options.concurrency ?? 8);
     this.recorder = options.recorder;
     this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) };
-    this.client = options.client ?? new SdkSsmApi(regionOf(options.region));
+    this.client = options.client;
+    this.identity = options.identity;
   }
 
   /** One call: rate-limited by its quota family, counted, retried only when retrying is safe. */
@@ -82,7 +87,15 @@ export class ParameterStoreDestination implements SecretDestination {
   }
 
   async target(): Promise<DestinationTarget> {
-    return { service: "AWS Systems Manager Parameter Store", account: null, accountUnknown: "not asked (Parameter Store destination)", region: this.client.region };
+    const service = "AWS Systems Manager Parameter Store";
+    const region = await this.client.region();
+    if (!this.identity) return { service, account: null, accountUnknown: "not asked", region };
+    try {
+      const { Account } = await this.identity.send(new GetCallerIdentityCommand({}));
+      return Account ? { service, account: Account, region } : { service, account: null, accountUnknown: "no account in the answer", region };
+    } catch (error) {
+      return { service, account: null, accountUnknown: awsErrorCode(error), region };
+    }
   }
 
   async validate(): Promise<void> {
@@ -334,9 +347,3 @@ function sameTags(a: Record<string, string> | undefined, b: Record<string, strin
   return keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k]);
 }
 
-/** The Region to write to: given, or the SDK's variables; never a guess (a guessed Region writes elsewhere). */
-function regionOf(given: string | undefined): string {
-  const region = given || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new SyncError("config-invalid", "Parameter Store: no AWS Region: set destination.region or AWS_REGION");
-  return region;
-}

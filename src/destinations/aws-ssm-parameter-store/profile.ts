@@ -108,6 +108,8 @@ export function parameterStoreProfile(tier: Tier = "standard"): DestinationProfi
     settingTags: () => ({}),
     createData: () => ({}),
     settingUpdates: () => [],
+    // No orphan mark: the listing carries no tags, so a mark could not be seen or undone cheaply.
+    deletionStrategies: ["retain", "delete"],
     // Every deletion is at once: Parameter Store has no recovery window (README says so loudly).
     deletionOf: () => ({ describe: "deleted at once (Parameter Store has no recovery window)", immediate: true, provider: {} }),
   };

@@ -76,8 +76,8 @@ export type SsmOperation = keyof SsmOperations;
 /** What the destination needs from a client: one typed call per operation. */
 export interface SsmApi {
   call<O extends SsmOperation>(operation: O, input: SsmOperations[O]["input"]): Promise<SsmOperations[O]["output"]>;
-  /** The Region requests are signed for (and so written to). */
-  readonly region: string;
+  /** The Region requests are signed for (and so written to); null when none is configured. */
+  region(): Promise<string | null>;
   destroy(): void;
 }
 
@@ -106,19 +106,29 @@ const COMMANDS = {
   DeleteParameter: DeleteParameterCommand,
 } as const satisfies Record<SsmOperation, unknown>;
 
+/** The SDK client settings `SdkSsmApi` needs: the SDK retries nothing, for the reason above. */
+export const SSM_CLIENT_SETTINGS = { maxAttempts: 1 } as const satisfies SSMClientConfig;
+
 /**
- * The SDK client behind `SsmApi`. `config` is the SDK's own (Region, endpoint, credentials,
- * middleware); `maxAttempts` is forced to 1 for the reason above. Errors AWS answered become
+ * The SDK client behind `SsmApi`, built by the runtime's AWS client factory with
+ * `SSM_CLIENT_SETTINGS` (or by a test, with `SdkSsmApi.create`). Errors AWS answered become
  * `SsmServiceError` with the exception type and HTTP status; anything else (a network failure)
  * is passed on as the SDK raised it.
  */
 export class SdkSsmApi implements SsmApi {
-  readonly region: string;
-  private readonly client: SSMClient;
+  constructor(readonly client: SSMClient) {}
 
-  constructor(region: string, config: Omit<SSMClientConfig, "region" | "maxAttempts"> = {}) {
-    this.region = region;
-    this.client = new SSMClient({ ...config, region, maxAttempts: 1 });
+  /** A client of its own (tests, benchmarks): the SDK's `config` with its retries off. */
+  static create(config: Omit<SSMClientConfig, "maxAttempts">): SdkSsmApi {
+    return new SdkSsmApi(new SSMClient({ ...config, ...SSM_CLIENT_SETTINGS }));
+  }
+
+  async region(): Promise<string | null> {
+    try {
+      return await this.client.config.region();
+    } catch {
+      return null;
+    }
   }
 
   async call<O extends SsmOperation>(operation: O, input: SsmOperations[O]["input"]): Promise<SsmOperations[O]["output"]> {

@@ -1,0 +1,52 @@
+// AWS Systems Manager Parameter Store as a registered destination provider: its settings, its
+// profile, and a factory that builds the SSM client with the runtime's AWS client factory.
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { STSClient } from "@aws-sdk/client-sts";
+import type { BuiltDestination, DestinationBuildContext, DestinationProvider } from "../provider.js";
+import { PARAMETER_STORE_TYPE, parameterStoreConfigFields, type ParameterStoreConfig } from "./config.js";
+import { parameterStoreIamPolicy, type ParameterStoreIamInput } from "./iam-policy.js";
+import { ParameterStoreDestination } from "./parameter-store-destination.js";
+import { parameterStoreProfile } from "./profile.js";
+import { SdkSsmApi, SSM_CLIENT_SETTINGS, type SsmApi } from "./ssm-api.js";
+
+/** Builds the destination; `client` (a test's) replaces the SSM client built from the context. */
+export function buildParameterStoreDestination(config: ParameterStoreConfig, context: DestinationBuildContext, client?: SsmApi): BuiltDestination {
+  const where = { ...(config.region ? { region: config.region } : {}), ...(config.profile ? { profile: config.profile } : {}), ...(config.assumeRole ? { assumeRole: config.assumeRole } : {}) };
+  const sdk = context.client(SSMClient, "SSM", where, { ...SSM_CLIENT_SETTINGS });
+  const ssm = client ?? new SdkSsmApi(sdk);
+  // Short: it only labels the run. Same Region and credentials, so it names the account written to.
+  const identity = context.client(STSClient, "STS", {}, {
+    region: sdk.config.region,
+    credentials: sdk.config.credentials,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+  });
+  const destination = new ParameterStoreDestination({
+    client: ssm,
+    identity,
+    tier: config.tier,
+    maxAttempts: config.maxAttempts,
+    rateLimits: config.rateLimits,
+    ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+    ...(context.recorder ? { recorder: context.recorder } : {}),
+  });
+  return {
+    destination,
+    close: () => {
+      sdk.destroy();
+      identity.destroy();
+    },
+  };
+}
+
+export const awsParameterStoreProvider = {
+  type: PARAMETER_STORE_TYPE,
+  configFields: parameterStoreConfigFields,
+  // The tier decides the value limit.
+  profile: (config: ParameterStoreConfig) => parameterStoreProfile(config.tier),
+  // No per-mapping settings: the key and tier are the destination's.
+  mappingOptions: () => ({}),
+  build: buildParameterStoreDestination,
+  /** The IAM policy fragment `iam-policy -c` and the CDK stack grant for this destination. */
+  iamPolicy: parameterStoreIamPolicy,
+} as const satisfies DestinationProvider<typeof PARAMETER_STORE_TYPE, typeof parameterStoreConfigFields, ParameterStoreConfig, ParameterStoreIamInput>;
