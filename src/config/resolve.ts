@@ -28,12 +28,17 @@ export function durationMs(text: string): number {
   return Number(text.slice(0, -1)) * unit;
 }
 
+/** The strategy, and the destination's own settings (every other key) as opaque data for its profile. */
+function deletionOf({ strategy, ...settings }: Config["policies"]["deletion"]): LifecyclePolicies["deletion"] {
+  return { strategy, settings };
+}
+
 /** A mapping's policies: each key it sets, else the top-level value (which has the defaults applied). */
 function inheritPolicies(top: Config["policies"], own: MappingConfig["policies"]): LifecyclePolicies {
   const strip = <T extends object>(o: T | undefined): Partial<T> => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
   const blastRadius = { ...top.blastRadius, ...strip(own?.blastRadius) };
   return {
-    deletion: { ...top.deletion, ...strip(own?.deletion) },
+    deletion: deletionOf({ ...top.deletion, ...strip(own?.deletion) }),
     blastRadius: { ...blastRadius, window: durationMs(blastRadius.window) },
     drift: own?.drift ?? top.drift,
     onConflict: own?.onConflict ?? top.onConflict,

@@ -7,7 +7,6 @@ import { allowEntryProblem, DEFAULT_AUDIT_ALLOW_FROM, DEFAULT_AUDIT_IDLE_TIMEOUT
 import { scheduleProblem } from "./schedule.js";
 import { SOURCE_CREDENTIALS_GO } from "../sources/vault/credentials.js";
 import { hasUserinfo } from "../util/url.js";
-import { resourcePolicySchema } from "../destinations/aws-secrets-manager/config.js";
 import { boundProvider, DEFAULT_DESTINATION_TYPE, DESTINATION_PROVIDERS } from "../destinations/registry.js";
 
 export { rateLimitsSchema } from "../destinations/aws-secrets-manager/config.js";
@@ -219,13 +218,32 @@ export const notificationsSchema = z.strictObject({
   repeatAfterMinutes: z.number().min(0).default(60),
 });
 
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+type Registered = (typeof DESTINATION_PROVIDERS)[number];
+
+/**
+ * Every provider's mapping and deletion settings, parsed wherever a mapping or a deletion policy
+ * is; the config's refinement refuses those of a provider the config does not select.
+ */
+const providerFields = {
+  mapping: Object.assign({}, ...DESTINATION_PROVIDERS.map((p) => p.mappingFields)) as UnionToIntersection<Registered["mappingFields"]>,
+  deletion: Object.assign({}, ...DESTINATION_PROVIDERS.map((p) => p.deletionFields)) as UnionToIntersection<Registered["deletionFields"]>,
+};
+
+/** The settings in `given` that belong to providers other than `type` (by the `kind` of fields), with the provider they belong to. */
+function foreignSettings(type: string, kind: "mappingFields" | "deletionFields", given: object | undefined): { key: string; owner: string }[] {
+  const own = new Set(Object.keys(DESTINATION_PROVIDERS.find((p) => p.type === type)?.[kind] ?? {}));
+  const owners = new Map(DESTINATION_PROVIDERS.flatMap((p) => Object.keys(p[kind]).map((key) => [key, p.type] as const)));
+  return Object.entries(given ?? {})
+    .filter(([key, value]) => value !== undefined && owners.has(key) && !own.has(key))
+    .map(([key]) => ({ key, owner: owners.get(key) ?? "" }));
+}
+
 const WINDOW_HINT = 'a duration with its unit, such as "24h", "90m", "7d", or "0s" to count only this run\'s deletions';
 
 const policyFields = {
-  /** retain: report only; tag: mark orphaned; delete: schedule deletion (recovery window) or delete at once. */
+  /** retain: report only; tag: mark orphaned; delete: the destination's deletion (a recovery window, or at once). */
   strategy: z.enum(["retain", "tag", "delete"], { error: "must be retain, tag or delete" }),
-  recoveryWindowDays: z.number().int().min(7, "AWS allows 7-30 days").max(30, "AWS allows 7-30 days"),
-  forceDeleteWithoutRecovery: z.boolean(),
   maxShare: z.number().min(0).max(1, "a share between 0 and 1, e.g. 0.1 for 10%"),
   maxCount: z.number().int().min(0),
   /** At most this many deletions never trip the guard, whatever their share. */
@@ -239,13 +257,7 @@ const policyFields = {
 };
 
 export const policiesSchema = z.strictObject({
-  deletion: z
-    .strictObject({
-      strategy: policyFields.strategy.default("retain"),
-      recoveryWindowDays: policyFields.recoveryWindowDays.default(30),
-      forceDeleteWithoutRecovery: policyFields.forceDeleteWithoutRecovery.default(false),
-    })
-    .default({ strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false }),
+  deletion: z.strictObject({ strategy: policyFields.strategy.default("retain"), ...providerFields.deletion }).default({ strategy: "retain" }),
   blastRadius: z
     .strictObject({
       maxShare: policyFields.maxShare.default(0.1),
@@ -260,13 +272,7 @@ export const policiesSchema = z.strictObject({
 
 /** A mapping's policies: only what it overrides; every key left out is the top-level `policies` value. */
 export const mappingPoliciesSchema = z.strictObject({
-  deletion: z
-    .strictObject({
-      strategy: policyFields.strategy.optional(),
-      recoveryWindowDays: policyFields.recoveryWindowDays.optional(),
-      forceDeleteWithoutRecovery: policyFields.forceDeleteWithoutRecovery.optional(),
-    })
-    .optional(),
+  deletion: z.strictObject({ strategy: policyFields.strategy.optional(), ...providerFields.deletion }).optional(),
   blastRadius: z
     .strictObject({ maxShare: policyFields.maxShare.optional(), maxCount: policyFields.maxCount.optional(), minCount: policyFields.minCount.optional(), window: policyFields.window.optional() })
     .optional(),
@@ -283,14 +289,9 @@ export const mappingSchema = z.strictObject({
   prefix: prefixSchema.optional(),
   nameTemplate: nameTemplateSchema.optional(),
   ...valueShapeFields,
-  kmsKeyId: z.string().min(1).optional(),
-  description: z.string().max(2048).optional(),
   tags: staticTags.optional(),
   copyCustomMetadata: z.boolean().optional(),
-  replicaRegions: z
-    .array(z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS Region, e.g. eu-west-1"), kmsKeyId: z.string().min(1).optional() }))
-    .optional(),
-  resourcePolicy: resourcePolicySchema.optional(),
+  ...providerFields.mapping,
   policies: mappingPoliciesSchema.optional(),
 });
 
@@ -366,6 +367,20 @@ export const configSchema = z.strictObject({
     }
     if (granularity !== "key" && template.includes("{key}")) {
       ctx.addIssue({ code: "custom", path: [...where, "nameTemplate"], message: "uses {key}, which only exists with granularity key" });
+    }
+  }
+  // Another provider's settings would be ignored: say so rather than drop them.
+  const type = config.destination.type;
+  const placed: { where: (string | number)[]; kind: "mappingFields" | "deletionFields"; given: object | undefined }[] = [
+    { where: ["policies", "deletion"], kind: "deletionFields", given: config.policies.deletion },
+    ...(config.mappings ?? []).flatMap((m, i) => [
+      { where: ["mappings", i], kind: "mappingFields" as const, given: m },
+      { where: ["mappings", i, "policies", "deletion"], kind: "deletionFields" as const, given: m.policies?.deletion },
+    ]),
+  ];
+  for (const { where, kind, given } of placed) {
+    for (const { key, owner } of foreignSettings(type, kind, given)) {
+      ctx.addIssue({ code: "custom", path: [...where, key], message: `is a setting of ${owner}; destination.type is ${type}` });
     }
   }
   // A strategy the destination cannot carry out is refused here, before any run plans it.

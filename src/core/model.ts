@@ -55,9 +55,11 @@ export interface DestinationSecretMeta {
   lastChangedDate?: Date;
   /** Set when the secret is scheduled for deletion. */
   deletedDate?: Date;
-  rotationEnabled?: boolean;
-  /** Set for secrets managed by another AWS service (e.g. RDS). */
-  owningService?: string;
+  /**
+   * What else the destination's listing says about the secret (who else manages or rotates it),
+   * in the provider's terms: only its profile reads it (`notWritable`).
+   */
+  provider?: ProviderData;
   /** The id of the version that holds the current value (from the listing). */
   currentVersionId?: string;
   /**

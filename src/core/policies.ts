@@ -2,6 +2,8 @@
 // changed outside secretbridge, and when a name is taken by a secret that is not ours. Each has a
 // safe default; every decision shows up in `plan` before `sync` acts on it.
 
+import type { ProviderData } from "./model.js";
+
 export type DeletionStrategy = "retain" | "tag" | "delete";
 export type DriftPolicy = "overwrite" | "report" | "skip";
 export type ConflictPolicy = "fail" | "adopt" | "adopt-if-equal";
@@ -9,10 +11,8 @@ export type ConflictPolicy = "fail" | "adopt" | "adopt-if-equal";
 export interface LifecyclePolicies {
   deletion: {
     strategy: DeletionStrategy;
-    /** 7-30 days; AWS default 30. */
-    recoveryWindowDays: number;
-    /** Delete at once, without a recovery window. Explicit only. */
-    forceDeleteWithoutRecovery: boolean;
+    /** The destination's own deletion settings as configured (e.g. a recovery window): only its profile reads them. */
+    settings: ProviderData;
   };
   /**
    * A run that would delete or orphan more than this share (0-1) or this number of the secrets it
@@ -28,7 +28,7 @@ export interface LifecyclePolicies {
 }
 
 export const DEFAULT_POLICIES: LifecyclePolicies = {
-  deletion: { strategy: "retain", recoveryWindowDays: 30, forceDeleteWithoutRecovery: false },
+  deletion: { strategy: "retain", settings: {} },
   blastRadius: { maxShare: 0.1, minCount: 2, window: 24 * 60 * 60 * 1000 },
   drift: "overwrite",
   onConflict: "fail",

@@ -39,6 +39,13 @@ export interface DestinationProvider<Type extends string = string, Fields extend
   readonly type: Type;
   /** This provider's own settings under `destination:` (the shared ones are config/'s). */
   readonly configFields: Fields;
+  /** What a mapping may set for itself (every key optional); config/ refuses them under another provider. */
+  readonly mappingFields: z.core.$ZodLooseShape;
+  /**
+   * This provider's own settings of `policies.deletion` (every key optional; defaults are the
+   * profile's). They reach the profile as `LifecyclePolicies.deletion.settings`.
+   */
+  readonly deletionFields: z.core.$ZodLooseShape;
   /** Name rules, limits, ownership encoding, capabilities: what the planner consults, for these settings. */
   profile(config: Config): DestinationProfile;
   /**

@@ -572,8 +572,9 @@ function toMeta(secret: StoredSecret): DestinationSecretMeta {
     tags: { ...secret.tags },
     lastChangedDate: secret.lastChangedDate,
     ...(secret.deletedDate ? { deletedDate: secret.deletedDate } : {}),
-    ...(secret.rotationEnabled ? { rotationEnabled: true } : {}),
-    ...(secret.owningService ? { owningService: secret.owningService } : {}),
+    ...(secret.rotationEnabled || secret.owningService
+      ? { provider: { ...(secret.rotationEnabled ? { rotationEnabled: true } : {}), ...(secret.owningService ? { owningService: secret.owningService } : {}) } }
+      : {}),
   };
 }
 

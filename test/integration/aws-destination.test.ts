@@ -108,8 +108,7 @@ describe("SecretsManagerDestination against moto", () => {
       assert.match(s.arn ?? "", new RegExp(`^arn:aws:secretsmanager:us-east-1:\\d{12}:secret:${s.name}-[A-Za-z0-9]{6}$`));
       assert.ok(s.lastChangedDate instanceof Date);
       assert.equal(s.deletedDate, undefined);
-      assert.equal(s.rotationEnabled, undefined);
-      assert.equal(s.owningService, undefined);
+      assert.equal(s.provider, undefined);
       assert.match(s.currentVersionId ?? "", /^[0-9a-f-]{36}$/);
     }
     // Metadata only: no Describe, no value read.

@@ -104,8 +104,7 @@ function contract(name: string, makeDestination: () => Promise<ContractTarget>):
       assert.deepEqual(s.tags, { ...OURS, owner: "team-a" });
       assert.equal(s.currentVersionId, tokenOf(1));
       assert.equal(s.deletedDate, undefined);
-      assert.equal(s.rotationEnabled, undefined);
-      assert.equal(s.owningService, undefined);
+      assert.equal(s.provider, undefined);
       assert.equal(v.reads(), 1);
       assert.deepEqual(await read("c/db"), new Map([["c/db", { value }]]));
       assert.deepEqual(await target.versionIds("c/db"), [tokenOf(1)]);

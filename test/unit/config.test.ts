@@ -120,12 +120,12 @@ describe("resolved mappings", () => {
     );
     const [a, b] = resolved.mappings;
     assert.deepEqual(a?.policies, {
-      deletion: { strategy: "delete", recoveryWindowDays: 14, forceDeleteWithoutRecovery: false },
+      deletion: { strategy: "delete", settings: { recoveryWindowDays: 14 } },
       blastRadius: { maxShare: 0.5, minCount: 2, window: 90 * 60_000 },
       drift: "report",
       onConflict: "fail",
     });
-    assert.deepEqual(b?.policies, { deletion: { strategy: "delete", recoveryWindowDays: 7, forceDeleteWithoutRecovery: false }, blastRadius: { maxShare: 0.5, minCount: 2, window: 24 * 3_600_000 }, drift: "skip", onConflict: "fail" });
+    assert.deepEqual(b?.policies, { deletion: { strategy: "delete", settings: { recoveryWindowDays: 7 } }, blastRadius: { maxShare: 0.5, minCount: 2, window: 24 * 3_600_000 }, drift: "skip", onConflict: "fail" });
   });
 
   test("every inherited setting is resolved once: prefix, template by granularity, tags, value shape, source id", () => {

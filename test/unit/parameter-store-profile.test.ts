@@ -71,6 +71,25 @@ describe("Parameter Store config", () => {
     );
     assert.equal(configSchema.safeParse({ ...base, destination: { prefix: "app" }, policies: { deletion: { strategy: "tag" } } }).success, true);
   });
+
+  test("Secrets Manager's own settings (a recovery window, replicas, a resource policy) are refused here, not ignored", () => {
+    const bad = configSchema.safeParse({
+      ...base,
+      policies: { deletion: { strategy: "delete", recoveryWindowDays: 7 } },
+      mappings: [{ mount: "kv", replicaRegions: [{ region: "eu-west-1" }], resourcePolicy: { Version: "2012-10-17" }, policies: { deletion: { forceDeleteWithoutRecovery: true } } }],
+    });
+    assert.deepEqual(
+      bad.error?.issues.map((i) => [i.path.join("."), i.message]),
+      [
+        ["policies.deletion.recoveryWindowDays", "is a setting of aws-secrets-manager; destination.type is aws-ssm-parameter-store"],
+        ["mappings.0.replicaRegions", "is a setting of aws-secrets-manager; destination.type is aws-ssm-parameter-store"],
+        ["mappings.0.resourcePolicy", "is a setting of aws-secrets-manager; destination.type is aws-ssm-parameter-store"],
+        ["mappings.0.policies.deletion.forceDeleteWithoutRecovery", "is a setting of aws-secrets-manager; destination.type is aws-ssm-parameter-store"],
+      ],
+    );
+    // The same settings under Secrets Manager are its own.
+    assert.equal(configSchema.safeParse({ ...base, destination: { prefix: "app" }, policies: { deletion: { strategy: "delete", recoveryWindowDays: 7 } }, mappings: [{ mount: "kv", replicaRegions: [{ region: "eu-west-1" }] }] }).success, true);
+  });
 });
 
 describe("Parameter Store IAM statements", () => {

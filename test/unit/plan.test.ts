@@ -129,7 +129,7 @@ describe("planRun", () => {
     // keeps it from being written.
     const p = plan(
       [src("deleted"), src("cluster-credentials"), src("rotating")],
-      [{ name: "hybrid-aws-secrets/deleted", tags: {}, deletedDate: new Date() }, ours("cluster-credentials", 0, { owningService: "rds" }), ours("rotating", 0, { rotationEnabled: true })],
+      [{ name: "hybrid-aws-secrets/deleted", tags: {}, deletedDate: new Date() }, ours("cluster-credentials", 0, { provider: { owningService: "rds" } }), ours("rotating", 0, { provider: { rotationEnabled: true } })],
     );
     assert.deepEqual(
       p.actions.map((a) => [a.sourcePath, a.type, a.failure?.errorClass]),
@@ -517,14 +517,14 @@ describe("lifecycle policies", () => {
 
   test("delete: a secret gone from the source is scheduled for deletion with the recovery window", () => {
     const names = many(20);
-    const m = deleteStrategy("delete", { recoveryWindowDays: 7 });
+    const m = deleteStrategy("delete", { settings: { recoveryWindowDays: 7 } });
     const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1, {}, m)), m);
     assert.deepEqual(p.actions.filter((a) => a.type === "delete").map((a) => [a.destinationName, a.immediate, a.provider]), [["hybrid-aws-secrets/s00", false, { recoveryWindowDays: 7 }]]);
   });
 
   test("delete without recovery only when configured", () => {
     const names = many(20);
-    const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete", { forceDeleteWithoutRecovery: true }));
+    const p = plan(names.slice(1).map((n) => src(n)), names.map((n) => ours(n, 1)), deleteStrategy("delete", { settings: { forceDeleteWithoutRecovery: true } }));
     assert.deepEqual([p.actions.find((a) => a.type === "delete")?.immediate, p.actions.find((a) => a.type === "delete")?.provider], [true, { forceDeleteWithoutRecovery: true }]);
   });
 

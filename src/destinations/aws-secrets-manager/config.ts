@@ -38,6 +38,26 @@ export const assumeRoleSchema = z.strictObject({
   durationSeconds: z.number().int().min(900).max(43_200).default(3600),
 });
 
+const replicaRegionsSchema = z.array(
+  z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS Region, e.g. eu-west-1"), kmsKeyId: z.string().min(1).optional() }),
+);
+
+/** What a mapping may set for itself (`mappings[i]`), over the destination's value. */
+export const secretsManagerMappingFields = {
+  kmsKeyId: z.string().min(1).optional(),
+  description: z.string().max(2048).optional(),
+  replicaRegions: replicaRegionsSchema.optional(),
+  resourcePolicy: resourcePolicySchema.optional(),
+};
+
+/** This provider's own settings of `policies.deletion` (and a mapping's); the profile applies their defaults. */
+export const secretsManagerDeletionFields = {
+  /** 7-30 days; AWS's default 30. */
+  recoveryWindowDays: z.number().int().min(7, "AWS allows 7-30 days").max(30, "AWS allows 7-30 days").optional(),
+  /** Delete at once, without a recovery window. Explicit only. */
+  forceDeleteWithoutRecovery: z.boolean().optional(),
+};
+
 export const secretsManagerConfigFields = {
   /** Default: the SDK's own resolution ($AWS_REGION, profile ...). */
   region: z.string().min(1).optional(),
@@ -49,9 +69,7 @@ export const secretsManagerConfigFields = {
   /** Resource policy on every replicated secret (e.g. member accounts reading from a central account). */
   resourcePolicy: resourcePolicySchema.optional(),
   /** Multi-Region replicas of every replicated secret, each with its own KMS key if given. */
-  replicaRegions: z
-    .array(z.strictObject({ region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS Region, e.g. eu-west-1"), kmsKeyId: z.string().min(1).optional() }))
-    .default([]),
+  replicaRegions: replicaRegionsSchema.default([]),
   assumeRole: assumeRoleSchema.optional(),
 };
 

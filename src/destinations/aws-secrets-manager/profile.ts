@@ -60,11 +60,15 @@ function tagProblems(tags: Record<string, string>): string[] {
   return problems;
 }
 
+/** What a Secrets Manager listing says beyond the shared fields (`DestinationSecretMeta.provider`). */
+export type SecretsManagerListingData = { rotationEnabled?: boolean; owningService?: string };
+
 function notWritable(secret: DestinationSecretMeta): string | undefined {
-  if (secret.owningService || secret.name.split("/").some((segment) => segment.startsWith("rds!"))) {
-    return `${secret.name} is managed by ${secret.owningService ?? "an AWS service"}; secretbridge never writes it: change the prefix or the source path`;
+  const listed = (secret.provider ?? {}) as SecretsManagerListingData;
+  if (listed.owningService || secret.name.split("/").some((segment) => segment.startsWith("rds!"))) {
+    return `${secret.name} is managed by ${listed.owningService ?? "an AWS service"}; secretbridge never writes it: change the prefix or the source path`;
   }
-  if (secret.rotationEnabled) {
+  if (listed.rotationEnabled) {
     return `${secret.name} has rotation enabled in AWS Secrets Manager; two writers would fight: turn rotation off or exclude this secret`;
   }
   return undefined;

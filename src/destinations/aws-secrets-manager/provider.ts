@@ -3,7 +3,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { BuiltDestination, DestinationBuildContext, DestinationProvider } from "../provider.js";
-import { SECRETS_MANAGER_TYPE, secretsManagerConfigFields, type SecretsManagerConfig } from "./config.js";
+import { SECRETS_MANAGER_TYPE, secretsManagerConfigFields, secretsManagerDeletionFields, secretsManagerMappingFields, type SecretsManagerConfig } from "./config.js";
 import { awsSecretsManagerProfile } from "./profile.js";
 import { SecretsManagerDestination } from "./secrets-manager-destination.js";
 import { resolveMappingOptions } from "./settings.js";
@@ -43,6 +43,8 @@ export function buildSecretsManagerDestination(config: SecretsManagerConfig, con
 export const awsSecretsManagerProvider = {
   type: SECRETS_MANAGER_TYPE,
   configFields: secretsManagerConfigFields,
+  mappingFields: secretsManagerMappingFields,
+  deletionFields: secretsManagerDeletionFields,
   profile: () => awsSecretsManagerProfile,
   mappingOptions: (config: SecretsManagerConfig, mapping: Parameters<typeof resolveMappingOptions>[1]) => resolveMappingOptions(config, mapping),
   build: buildSecretsManagerDestination,

@@ -34,7 +34,7 @@ import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { DestinationTarget, SecretDestination, ValueRead } from "../destination.js";
-import { awsSecretsManagerProfile } from "./profile.js";
+import { awsSecretsManagerProfile, type SecretsManagerListingData } from "./profile.js";
 import { writeDataOf } from "./settings.js";
 import type { RateLimits } from "./api-families.js";
 import { awsErrorCode, batchEntryError, classifyAwsError } from "./errors.js";
@@ -458,7 +458,12 @@ function toMeta(entry: SecretListEntry): DestinationSecretMeta {
     tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])),
     ...(entry.LastChangedDate ? { lastChangedDate: entry.LastChangedDate } : {}),
     ...(entry.DeletedDate ? { deletedDate: entry.DeletedDate } : {}),
-    ...(entry.RotationEnabled ? { rotationEnabled: true } : {}),
-    ...(entry.OwningService ? { owningService: entry.OwningService } : {}),
+    ...listingData(entry),
   };
+}
+
+/** The listing's facts only the profile reads: an AWS service owns the secret, or rotation is on. */
+function listingData(entry: SecretListEntry): { provider?: SecretsManagerListingData } {
+  const data: SecretsManagerListingData = { ...(entry.RotationEnabled ? { rotationEnabled: true } : {}), ...(entry.OwningService ? { owningService: entry.OwningService } : {}) };
+  return Object.keys(data).length > 0 ? { provider: data } : {};
 }

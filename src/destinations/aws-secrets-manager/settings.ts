@@ -93,11 +93,15 @@ export function createData(options: ProviderData | undefined): SecretsManagerWri
 }
 
 /** A deletion in Secrets Manager: scheduled with a recovery window, or at once when the policy says so explicitly. */
-export function deletionOf(policy: { recoveryWindowDays: number; forceDeleteWithoutRecovery: boolean }): { describe: string; immediate: boolean; provider: SecretsManagerWriteData } {
-  return policy.forceDeleteWithoutRecovery
+export function deletionOf(policy: { settings: ProviderData }): { describe: string; immediate: boolean; provider: SecretsManagerWriteData } {
+  const { recoveryWindowDays = DEFAULT_RECOVERY_WINDOW_DAYS, forceDeleteWithoutRecovery = false } = policy.settings as { recoveryWindowDays?: number; forceDeleteWithoutRecovery?: boolean };
+  return forceDeleteWithoutRecovery
     ? { describe: "deleting without recovery", immediate: true, provider: { forceDeleteWithoutRecovery: true } }
-    : { describe: `scheduling deletion with a ${policy.recoveryWindowDays}-day recovery window`, immediate: false, provider: { recoveryWindowDays: policy.recoveryWindowDays } };
+    : { describe: `scheduling deletion with a ${recoveryWindowDays}-day recovery window`, immediate: false, provider: { recoveryWindowDays } };
 }
+
+/** AWS's own default recovery window. */
+export const DEFAULT_RECOVERY_WINDOW_DAYS = 30;
 
 /** The settings whose recorded tag differs from the wanted one: replicas first, then the policy. */
 export function settingUpdates(options: ProviderData | undefined, recorded: Record<string, string>): SettingUpdate[] {

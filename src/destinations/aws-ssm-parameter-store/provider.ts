@@ -42,6 +42,9 @@ export function buildParameterStoreDestination(config: ParameterStoreConfig, con
 export const awsParameterStoreProvider = {
   type: PARAMETER_STORE_TYPE,
   configFields: parameterStoreConfigFields,
+  // The key and tier are the destination's; deletion is at once, with nothing to set.
+  mappingFields: {},
+  deletionFields: {},
   // The tier decides the value limit.
   profile: (config: ParameterStoreConfig) => parameterStoreProfile(config.tier),
   // No per-mapping settings: the key and tier are the destination's.
