@@ -47,7 +47,7 @@ export interface SourceInventory {
   method: SourceListingMethod;
 }
 
-/** A destination secret as `ListSecrets` returns it: name and tags, no value. */
+/** A destination secret as the destination's listing gives it: name, tags and version ids, no value. */
 export interface DestinationSecretMeta {
   name: string;
   arn?: string;

@@ -159,6 +159,13 @@ describe("SecretsManagerDestination against moto", () => {
     assert.deepEqual(versions.Versions?.map((v) => v.VersionId), [tokenOf(1)]);
   });
 
+  test("a value write without the token its plan derives is refused, and writes nothing: a random token could never prove the secret ours", async () => {
+    const d = destination();
+    await assert.rejects(d.apply(action("create", "p/tokenless", { tags: {} }), valueOf(canary())), (e: SyncError) => e.errorClass === "config-invalid" && e.message === "p/tokenless: a value write needs the request token its plan derives");
+    const listed = await client().send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: ["p/tokenless"] }] }));
+    assert.deepEqual(listed.SecretList ?? [], []);
+  });
+
   test("a value update: same token and value twice makes one version; same token with another value is refused (moto matches AWS)", async () => {
     const d = destination();
     await d.apply(action("create", "p/db", { requestToken: tokenOf(1), tags: {} }), valueOf(canary("first")));

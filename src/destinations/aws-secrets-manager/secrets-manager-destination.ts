@@ -25,10 +25,9 @@ import {
   type SecretListEntry,
 } from "@aws-sdk/client-secrets-manager";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, WriteAction } from "../../core/model.js";
+import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -219,8 +218,7 @@ export class SecretsManagerDestination implements SecretDestination {
         const arn = await this.create({
           name,
           value: await value(),
-          // A plan always derives one; an action built by hand without one gets a fresh token.
-          requestToken: action.requestToken ?? randomUUID(),
+          requestToken: tokenOf(action),
           tags: action.tags ?? {},
           ...(options.kmsKeyId ? { kmsKeyId: options.kmsKeyId } : {}),
           ...(options.description ? { description: options.description } : {}),
@@ -243,7 +241,7 @@ export class SecretsManagerDestination implements SecretDestination {
           await this.tag(target, { [TAG.replacedVersion]: action.currentVersionId });
           await this.putValue(target, await value(), action.restoreVersionId);
         } else if (action.changes?.includes("value")) {
-          await this.putValue(target, await value(), action.requestToken ?? randomUUID());
+          await this.putValue(target, await value(), tokenOf(action));
         }
         if (action.changes?.includes("policy")) await this.setResourcePolicy(target, options.resourcePolicy ?? undefined);
         if (action.changes?.includes("replicas")) await this.setReplicas(target, options.replicas ?? []);
@@ -466,4 +464,13 @@ function toMeta(entry: SecretListEntry): DestinationSecretMeta {
 function listingData(entry: SecretListEntry): { provider?: SecretsManagerListingData } {
   const data: SecretsManagerListingData = { ...(entry.RotationEnabled ? { rotationEnabled: true } : {}), ...(entry.OwningService ? { owningService: entry.OwningService } : {}) };
   return Object.keys(data).length > 0 ? { provider: data } : {};
+}
+
+/**
+ * The request token a value write carries: the one its plan derived, which is what proves the
+ * version ours later. A random one would write a version no later run could prove, so none is made up.
+ */
+function tokenOf(action: ValueWriteAction): string {
+  if (!action.requestToken) throw new SyncError("config-invalid", `${action.destinationName}: a value write needs the request token its plan derives`, action.destinationName);
+  return action.requestToken;
 }
