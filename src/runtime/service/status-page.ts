@@ -87,7 +87,7 @@ const SCRIPT = `
     if (!(ms >= 0)) return "";
     return ms < 1000 ? ms + " ms" : ms < 120000 ? (ms / 1000).toFixed(1) + " s" : Math.round(ms / 60000) + " min";
   }
-  const seconds = (s) => (s < 1 ? Math.round(s * 1000) + " ms" : s.toFixed(s < 10 ? 2 : 0) + " s");
+  const seconds = (s) => (s < 1 ? Number((s * 1000).toPrecision(3)) + " ms" : s.toFixed(s < 10 ? 2 : 0) + " s");
 
   class SignedOut extends Error {}
   async function api(path, init) {
@@ -190,10 +190,12 @@ const SCRIPT = `
   }
   function renderLag(minutes) {
     const chart = $("lag-chart");
-    const W = 720, H = 200, L = 48, R = 8, T = 10, B = 24;
+    // The right margin holds the current minute's bar, which starts less than a minute ago.
+    const W = 720, H = 200, L = 48, R = 20, T = 10, B = 24;
     const now = Date.now();
     const writes = minutes.reduce((n, m) => n + m.count, 0);
-    const top = Math.max(0.001, ...minutes.map((m) => m.max));
+    // An empty hour still gets an axis (0 to 1 s) so the chart reads as "nothing" rather than broken.
+    const top = minutes.length ? Math.max(0.001, ...minutes.map((m) => m.max)) : 1;
     // A round ceiling for the axis: 1, 2 or 5 times a power of ten.
     const pow = Math.pow(10, Math.floor(Math.log10(top)));
     const ceil = [1, 2, 5, 10].map((f) => f * pow).find((v) => v >= top);
@@ -214,6 +216,7 @@ const SCRIPT = `
       bar.appendChild(svg("title", {}, new Date(m.at).toLocaleTimeString() + ": " + m.count + (m.count === 1 ? " write" : " writes") + ", mean " + seconds(m.mean) + ", max " + seconds(m.max)));
       nodes.push(bar);
     }
+    for (const m of minutes) nodes.push(svg("circle", { class: "lag-mean-point", cx: x(m.at) + bw / 2, cy: y(m.mean), r: 2.5, fill: "#0969da" }));
     if (minutes.length) nodes.push(svg("polyline", { class: "lag-mean", points: minutes.map((m) => (x(m.at) + bw / 2) + "," + y(m.mean)).join(" "), fill: "none", stroke: "#0969da", "stroke-width": 2 }));
     chart.setAttribute("viewBox", "0 0 " + W + " " + H);
     chart.replaceChildren(...nodes);
