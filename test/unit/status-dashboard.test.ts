@@ -14,13 +14,13 @@ import type { Browser } from "playwright-core";
 import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { SyncService } from "../../src/runtime/service/service.js";
-import type { Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { MemoryDestination } from "../fakes/memory-destination.js";
 import { MemorySource } from "../fakes/memory-source.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { assertNoCanary } from "../helpers/harness.js";
+import { memoryWiring } from "../helpers/memory-wiring.js";
 
 const CANARY = `c4nary-dash-${randomBytes(6).toString("hex")}`;
 const TOKEN = "dash-token";
@@ -38,15 +38,7 @@ async function dashboard(n: number) {
     parseConfig({ name: `dash-${n}`, source: { address: "https://bao.example:8200", mount: "kv" }, destination: { prefix: "app" }, policies: { deletion: { strategy: "delete" } } }),
     {},
   );
-  const wiring: Wiring = {
-    resolved,
-    mappings: resolved.mappings.map((mapping) => ({ mapping, source })),
-    destination,
-    notifiers: [],
-    sourceHealth: () => ({ usable: true }),
-    target: async () => ({ source: { address: "https://bao.example:8200", mounts: ["kv"] }, destination: { ...(await destination.target()), prefixes: ["app/"] } }),
-    close: async () => undefined,
-  };
+  const wiring = memoryWiring(resolved, source, destination);
   const service = new SyncService({
     wiring,
     logger: silentLogger(),
