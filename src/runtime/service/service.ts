@@ -137,7 +137,7 @@ export class SyncService implements ServiceControl {
   private async listen(): Promise<{ httpPort: number; auditPort?: number }> {
     const { logger } = this.options;
     this.held = this.store?.held();
-    this.lastGoodFullAt = this.store?.runs(RUNS_KEPT).find((r) => r.kind === "full" && !r.fatal)?.finishedAt;
+    this.lastGoodFullAt = this.store?.runs(RUNS_KEPT, "full").find((r) => !r.fatal)?.finishedAt;
     if (this.lastGoodFullAt) this.meters.fullSyncSucceeded(Date.parse(this.lastGoodFullAt));
     if (!this.options.apiToken) logger.warn("SECRETBRIDGE_API_TOKEN is not set: /api/* answers 401 to everyone and the status page cannot show anything");
     const handler = createHttpHandler(this, {
@@ -230,10 +230,9 @@ export class SyncService implements ServiceControl {
     return { ready, reason, running: this.running, pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size }, ...(this.held ? { held: this.held } : {}) };
   }
 
-  /** The last runs, newest first (the store keeps 200, across restarts with a state directory). */
+  /** The last runs, newest first (the store keeps 200 of each kind, across restarts with a state directory). */
   runs(limit = 50, kind?: RunKind): RunStatus[] {
-    if (!kind) return this.store?.runs(limit) ?? [];
-    return (this.store?.runs(RUNS_KEPT) ?? []).filter((r) => r.kind === kind).slice(0, limit);
+    return this.store?.runs(limit, kind) ?? [];
   }
 
   lag(): LagMinute[] {
