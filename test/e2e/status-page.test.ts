@@ -1,7 +1,8 @@
 // The status page in a real headless Chromium (Debian's chromium, driven by playwright-core),
 // against a service syncing real OpenBao into real moto: it renders the walkthrough's secrets
-// with their state and failure reasons, pages and filters them through the API, "Sync now"
-// triggers a full sync, and after a restart on the same state directory the history is still there.
+// with their state and failure reasons, the source and destination at a glance, the lag chart
+// from the real writes, pages and filters them through the API, "Sync now" triggers a full sync,
+// and after a restart on the same state directory the history is still there.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,6 +51,9 @@ after(async () => {
 
 test("the status page shows the walkthrough's secrets with their state and why they failed, filters them on the server, and 'Sync now' runs a full sync", async () => {
   const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on("console", (m) => m.type() === "error" && !m.text().includes("status of 401") && problems.push(m.text()));
+  page.on("pageerror", (e) => problems.push(e.message));
   await page.goto(url);
   await page.fill("#token", "wrong");
   await page.click("text=Show status");
@@ -69,6 +73,17 @@ test("the status page shows the walkthrough's secrets with their state and why t
     ],
   );
   assert.match(rows[0]?.[5] ?? "", /^bad name: /, "the failed secret says why");
+  // At a glance: where from and where to, as the destination itself says it.
+  const target = await wiring.target();
+  assert.equal(await page.textContent("#card-source .big"), bao.url);
+  assert.deepEqual(await page.$$eval("#card-destination dd", (dds) => dds.map((d) => d.textContent)), [target.destination.account, target.destination.region, "hybrid-aws-secrets/"]);
+  assert.match(target.destination.account ?? "", /^\d{12}$/);
+  assert.equal(await page.textContent("#card-health .big"), "ready");
+  // The chart: the two secrets created in moto, as the service measured them.
+  await page.waitForSelector("#lag-chart rect.lag-bar");
+  const bars = await page.$$eval("#lag-chart rect.lag-bar", (rects) => rects.map((r) => ({ at: r.getAttribute("data-at"), count: Number(r.getAttribute("data-count")), mean: Number(r.getAttribute("data-mean")), max: Number(r.getAttribute("data-max")) })));
+  assert.deepEqual(bars, service.lag());
+  assert.equal(bars.reduce((n, b) => n + b.count, 0), 2);
   assert.equal(await page.textContent("#page-info"), "1–3 of 3 (page 1 of 1)");
   assert.deepEqual(await page.$$eval("#mappings tbody td", (tds) => tds.map((td) => td.textContent)), ["source", "hybrid-aws-secrets", "(whole mount)", "hybrid-aws-secrets/"]);
   // The run that met the bad name lists it with its class and message.
@@ -99,7 +114,8 @@ test("the status page shows the walkthrough's secrets with their state and why t
   process.stdout.write(`# screenshot: ${shot}\n`);
   const html = await page.content();
   const api = async (path: string) => JSON.stringify(await (await fetch(`${url}${path}`, { headers: { authorization: "Bearer page-token" } })).json());
-  assertNoCanary([html, await api("api/status"), await api("api/secrets?pageSize=500"), await api("api/runs?limit=200")], values);
+  assertNoCanary([html, await api("api/status"), await api("api/secrets?pageSize=500"), await api("api/runs?limit=200"), await api("api/lag")], values);
+  assert.deepEqual(problems, [], "no script errors and no CSP violations");
   await page.close();
 });
 

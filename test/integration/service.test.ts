@@ -118,9 +118,9 @@ describe("secretbridge serve", () => {
       assert.match(metrics, /secretbridge_replication_lag_seconds_count \d+/);
       assert.equal((await fetch(`${svc.url}/api/status`)).status, 401);
       const auth = { headers: { authorization: "Bearer test-api-token" } };
-      const status = (await (await fetch(`${svc.url}/api/status`, auth)).json()) as { ready: boolean; secrets?: unknown };
+      const status = (await (await fetch(`${svc.url}/api/status`, auth)).json()) as { ready: boolean; secrets?: Record<string, number> };
       assert.equal(status.ready, true);
-      assert.equal(status.secrets, undefined, "secrets are paged through /api/secrets, never listed in the status");
+      assert.deepEqual(Object.keys(status.secrets ?? {}), ["in-sync", "pending", "failed", "drifted", "conflict", "held"], "secrets are counted here, paged through /api/secrets, never listed in the status");
       const page = (await (await fetch(`${svc.url}/api/secrets?filter=${encodeURIComponent("app/db")}`, auth)).json()) as { items: { name: string; state: string; version?: string }[] };
       const row = page.items.find((r) => r.name === `${PREFIX}/app/db`);
       assert.deepEqual([row?.state, row?.version], ["in-sync", "2"]);

@@ -6,8 +6,9 @@ import { createServer, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { pathProblem } from "../../src/core/paths.js";
-import type { HeldDeletions, PushResult, SecretQuery, ServiceControl } from "../../src/runtime/service/control.js";
+import type { HeldDeletions, PushResult, RunKind, SecretQuery, ServiceControl } from "../../src/runtime/service/control.js";
 import { createHttpHandler, type HttpApiOptions } from "../../src/runtime/service/http-api.js";
+import { STATUS_PAGE_CSP } from "../../src/runtime/service/status-page.js";
 import { signWebhook, WebhookReplayCache } from "../../src/runtime/webhook.js";
 import { captureLogger } from "../helpers/logs.js";
 
@@ -21,7 +22,7 @@ class FakeControl implements ServiceControl {
   readonly syncName = "fake-sync";
   ready = true;
   held: HeldDeletions | undefined;
-  readonly calls = { push: 0, approve: [] as string[], requestFull: [] as string[], secrets: [] as SecretQuery[], runs: [] as number[] };
+  readonly calls = { push: 0, approve: [] as string[], requestFull: [] as string[], secrets: [] as SecretQuery[], runs: [] as [number, RunKind?][] };
   /** What a push actually queued: only fully valid pushes queue anything. */
   readonly queued: { mount: string; path: string }[] = [];
   mappings() {
@@ -36,9 +37,16 @@ class FakeControl implements ServiceControl {
   summary() {
     return { ready: this.ready, reason: "ready", running: false, pending: { full: false, paths: 0 }, ...(this.held ? { held: this.held } : {}) };
   }
-  runs(limit: number) {
-    this.calls.runs.push(limit);
+  runs(limit: number, kind?: RunKind) {
+    this.calls.runs.push(kind ? [limit, kind] : [limit]);
     return [];
+  }
+  async overview() {
+    const { held, ...summary } = this.summary();
+    return { syncName: this.syncName, version: "9.9.9", ...summary, ...(held ? { held: { ...held, count: held.names.length } } : {}), secrets: { "in-sync": 2, pending: 0, failed: 1, drifted: 0, conflict: 0, held: 0 }, mappings: this.mappings() };
+  }
+  lag() {
+    return [{ at: "2030-01-01T00:00:00.000Z", count: 2, mean: 0.5, max: 0.75 }];
   }
   secrets(query: SecretQuery) {
     this.calls.secrets.push(query);
@@ -381,7 +389,9 @@ describe("HTTP API: what a well-formed request gets", () => {
     assert.match(metrics.headers, /content-type: text\/plain; version=0\.0\.4/i);
     const page = await exchange(port, (s) => s.write(http("GET / HTTP/1.1")));
     assert.equal(page.body, STATUS_PAGE);
-    assert.match(page.headers, /content-security-policy: default-src 'none'/i);
+    assert.ok(page.headers.toLowerCase().includes(`content-security-policy: ${STATUS_PAGE_CSP.toLowerCase()}`), page.headers);
+    assert.match(STATUS_PAGE_CSP, /script-src 'sha256-[A-Za-z0-9+/]{43}=';/);
+    assert.doesNotMatch(STATUS_PAGE_CSP, /unsafe-inline|unsafe-eval/);
     assert.match(page.headers, /x-content-type-options: nosniff/i);
     const head = await exchange(port, (s) => s.write(http("HEAD /healthz HTTP/1.1")));
     assert.deepEqual([head.status, head.body], [200, ""]);
@@ -392,14 +402,16 @@ describe("HTTP API: what a well-formed request gets", () => {
     assert.equal(status.status, 200);
     assert.deepEqual(json(status), {
       syncName: "fake-sync",
+      version: "9.9.9",
       ready: true,
       reason: "ready",
       running: false,
       pending: { full: false, paths: 0 },
+      secrets: { "in-sync": 2, pending: 0, failed: 1, drifted: 0, conflict: 0, held: 0 },
       mappings: [{ label: "source", mount: "kv", path: "", prefix: "dest" }],
       runs: [],
     });
-    assert.deepEqual(control.calls.runs, [20]);
+    assert.deepEqual(control.calls.runs, [[20]]);
   });
 
   test("/api/secrets passes a validated query; /api/runs a validated limit", async () => {
@@ -412,7 +424,17 @@ describe("HTTP API: what a well-formed request gets", () => {
       { page: 1, pageSize: 100 },
     ]);
     assert.equal((await get("/api/runs?limit=200")).status, 200);
-    assert.equal(control.calls.runs.at(-1), 200);
+    assert.deepEqual(control.calls.runs.at(-1), [200]);
+    assert.equal((await get("/api/runs?kind=full")).status, 200);
+    assert.deepEqual(control.calls.runs.at(-1), [20, "full"]);
+    assert.equal((await get("/api/runs?kind=targeted&limit=5")).status, 200);
+    assert.deepEqual(control.calls.runs.at(-1), [5, "targeted"]);
+    const bad = await get("/api/runs?kind=partial");
+    assert.deepEqual([bad.status, JSON.parse(bad.body)], [400, { error: "bad-parameter", parameter: "kind", problem: "must be one of full, targeted" }]);
+    const twice = await get("/api/runs?kind=full&kind=targeted");
+    assert.deepEqual([twice.status, JSON.parse(twice.body)], [400, { error: "bad-parameter", parameter: "kind", problem: "given more than once" }]);
+    const lag = await get("/api/lag");
+    assert.deepEqual([lag.status, JSON.parse(lag.body)], [200, [{ at: "2030-01-01T00:00:00.000Z", count: 2, mean: 0.5, max: 0.75 }]]);
   });
 
   test("/api/sync requests a full sync", async () => {

@@ -134,6 +134,20 @@ for (const where of ["memory", "disk"] as const) {
       await store.close();
     });
 
+    test(`runs are kept ${RUNS_KEPT} of each kind: a flood of targeted runs does not push the full runs out`, async () => {
+      const store = await open();
+      await store.recordRun(run(0, { runId: "full-0" }));
+      for (let n = 1; n <= RUNS_KEPT + 10; n++) await store.recordRun(run(n, { kind: "targeted", paths: 1 }));
+      assert.deepEqual(store.runs(1000, "full").map((r) => r.runId), ["full-0"]);
+      const targeted = store.runs(1000, "targeted");
+      assert.equal(targeted.length, RUNS_KEPT);
+      assert.deepEqual([targeted[0]?.runId, targeted.at(-1)?.runId], [`run-${RUNS_KEPT + 10}`, "run-11"]);
+      assert.deepEqual(store.runs(3).map((r) => r.runId), [`run-${RUNS_KEPT + 10}`, `run-${RUNS_KEPT + 9}`, `run-${RUNS_KEPT + 8}`], "without a kind: newest first, both kinds");
+      assert.equal(store.runs(1000).length, RUNS_KEPT + 1);
+      assert.equal(store.runs(1000).at(-1)?.runId, "full-0");
+      await store.close();
+    });
+
     test("held deletions are set, read and cleared", async () => {
       const store = await open();
       assert.equal(store.held(), undefined);
@@ -201,7 +215,14 @@ describe("state store on disk across restarts", () => {
     assert.equal(runKeys.length, RUNS_KEPT);
     const third = await StateStore.open(dir);
     assert.deepEqual([third.runs(1000).length, third.runs(1)[0]?.runId, third.runs(1000).at(-1)?.runId], [RUNS_KEPT, `run-${RUNS_KEPT + 1}`, "run-2"]);
+    // A flood of targeted runs: the full ones stay, on disk and after a restart.
+    for (let n = 1; n <= RUNS_KEPT + 5; n++) await third.recordRun(run(1000 + n, { kind: "targeted" }));
     await third.close();
+    const fourth = await StateStore.open(dir);
+    const fulls = fourth.runs(1000, "full");
+    assert.deepEqual([fulls.length, fulls[0]?.runId, fulls.at(-1)?.runId], [RUNS_KEPT, `run-${RUNS_KEPT + 1}`, "run-2"], "the full runs survive the targeted flood and the restart");
+    assert.deepEqual([fourth.runs(1000, "targeted").length, fourth.runs(1000, "targeted").at(-1)?.runId], [RUNS_KEPT, "run-1006"]);
+    await fourth.close();
   });
 });
 

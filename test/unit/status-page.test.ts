@@ -1,21 +1,20 @@
 // The status page in the same headless Chromium as the e2e test, against a small stub of the
-// HTTP API serving fixed JSON: it asks for one page of secrets at a time with the filter and state
-// in the query, shows why runs and secrets failed, approves exactly the held set, and inserts
-// everything as text under the real CSP.
+// HTTP API serving fixed JSON: it shows the overview at a glance, asks for one page of secrets at a
+// time with the filter and state in the query, filters runs by kind, shows why runs and secrets
+// failed, approves exactly the held set only after a confirmation, shows times in the viewer's
+// time zone, and inserts everything as text under the real CSP.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { emptyCounts } from "../../src/engine/report.js";
 import type { HeldDeletions, RunStatus, SecretState, SecretStatus } from "../../src/runtime/service/control.js";
-import { STATUS_PAGE } from "../../src/runtime/service/status-page.js";
+import { STATUS_PAGE, STATUS_PAGE_CSP as CSP } from "../../src/runtime/service/status-page.js";
 import { launchChromium } from "../helpers/chromium.js";
 
-// The header http-api.ts sends with the page.
-const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'";
 const TOKEN = "stub-token";
 const HOSTILE = '<img src=x onerror="document.title=1">';
 
@@ -34,19 +33,27 @@ const secrets: SecretStatus[] = Array.from({ length: 250 }, (_, i) => {
 secrets.push({ name: `app/${HOSTILE}`, path: HOSTILE, mapping: "source", state: "failed", errorClass: "invalid-name", message: `name ${HOSTILE} has characters AWS refuses`, updatedAt: "2030-01-01T00:00:00.000Z" });
 secrets.sort((a, b) => (a.name < b.name ? -1 : 1));
 
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+// Twenty no-op targeted runs after the full ones: the kind filter digs the full runs out.
+const noOps: RunStatus[] = Array.from({ length: 20 }, (_, i) => ({
+  runId: `t${i}`, kind: "targeted", trigger: "audit", startedAt: minutesAgo(1 + i / 10), finishedAt: minutesAgo(1 + i / 10), exitCode: 0, paths: 1, counts: { ...emptyCounts(), unchanged: 1 }, failures: [],
+}));
 const runs: RunStatus[] = [
+  ...noOps,
   {
-    runId: "r2", kind: "full", startedAt: "2030-01-01T00:02:00.000Z", finishedAt: "2030-01-01T00:02:05.000Z", exitCode: 1,
+    runId: "r2", kind: "full", trigger: "schedule", startedAt: "2030-01-01T00:02:00.000Z", finishedAt: "2030-01-01T00:02:05.000Z", exitCode: 1,
     counts: { ...emptyCounts(), unchanged: 245, failed: 6 },
     failures: [{ path: "team-1/s7", destinationName: "app/team-1/s007", errorClass: "permission-denied", message: "the writer role may not tag app/team-1/s7" }],
   },
   {
-    runId: "r1", kind: "full", startedAt: "2030-01-01T00:01:00.000Z", finishedAt: "2030-01-01T00:01:01.000Z", exitCode: 2,
+    runId: "r1", kind: "full", trigger: "startup", startedAt: "2030-01-01T00:01:00.000Z", finishedAt: "2030-01-01T00:01:01.000Z", exitCode: 2,
     counts: emptyCounts(), fatal: { errorClass: "source-unavailable", message: "OpenBao at https://bao:8200 did not answer within 10 s" }, failures: [],
   },
 ];
 
-let held: HeldDeletions | undefined = { id: "set-4f2a", names: ["app/old-1", "app/old-2"], reason: "2 of 250 secrets (0.8%) over the limit of 1", heldAt: "2030-01-01T00:02:05.000Z" };
+let held: (HeldDeletions & { count: number }) | undefined = { id: "set-4f2a", names: ["app/old-1", "app/old-2"], count: 2, reason: "2 of 250 secrets (0.8%) over the limit of 1", heldAt: "2030-01-01T00:02:05.000Z" };
+const GOOD_FULL_AT = "2030-01-01T00:02:05.000Z";
+const runQueries: URLSearchParams[] = [];
 const secretQueries: URLSearchParams[] = [];
 const approvals: unknown[] = [];
 
@@ -65,14 +72,31 @@ function stub(): Server {
     if (req.method === "GET" && url.pathname === "/api/status") {
       return json(200, {
         syncName: "stub-sync",
+        version: "1.2.3",
         ready: false,
         reason: "the last full sync could not reach the source",
         running: false,
         pending: { full: false, paths: 3 },
+        target: { source: { address: "https://bao.example:8200", mounts: ["kv"] }, destination: { service: "AWS Secrets Manager", account: "123456789012", region: "eu-west-1", prefixes: ["app/"] } },
+        lastGoodFullAt: GOOD_FULL_AT,
+        secrets: { "in-sync": 245, pending: 0, failed: 5, drifted: 0, conflict: 0, held: 1 },
+        audit: { connected: false, connections: 0, changes: 12 },
+        token: { method: "approle", usable: true, expiresAt: "2030-01-01T01:00:00.000Z" },
         ...(held ? { held } : {}),
         mappings: [{ label: "source", mount: "kv", path: "", prefix: "app" }],
-        runs,
+        runs: runs.slice(0, 20),
       });
+    }
+    if (req.method === "GET" && url.pathname === "/api/runs") {
+      runQueries.push(url.searchParams);
+      const kind = url.searchParams.get("kind");
+      return json(200, runs.filter((r) => !kind || r.kind === kind).slice(0, Number(url.searchParams.get("limit") ?? 20)));
+    }
+    if (req.method === "GET" && url.pathname === "/api/lag") {
+      return json(200, [
+        { at: new Date(Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000).toISOString(), count: 4, mean: 0.3, max: 0.9 },
+        { at: new Date(Math.floor(Date.now() / 60_000) * 60_000 - 2 * 60_000).toISOString(), count: 1, mean: 2, max: 2 },
+      ]);
     }
     if (req.method === "GET" && url.pathname === "/api/secrets") {
       secretQueries.push(url.searchParams);
@@ -104,6 +128,7 @@ const cells = (page: Page, selector: string) => page.$$eval(selector, (trs) => t
 describe("status page against a stub API", () => {
   let server: Server;
   let browser: Browser;
+  let context: BrowserContext;
   let url = "";
   const problems: string[] = [];
 
@@ -113,6 +138,7 @@ describe("status page against a stub API", () => {
     const address = server.address();
     url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`;
     browser = await launchChromium();
+    context = await browser.newContext({ timezoneId: "Asia/Tokyo", locale: "en-US" });
   });
   after(async () => {
     await browser?.close();
@@ -120,7 +146,7 @@ describe("status page against a stub API", () => {
   });
 
   test("summary, runs with their failure reasons, held deletions, and secrets one server page at a time", async () => {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     // The wrong token's 401 is expected; any other console error (a CSP violation is one) is not.
     page.on("console", (m) => m.type() === "error" && !m.text().includes("status of 401") && problems.push(m.text()));
     page.on("pageerror", (e) => problems.push(e.message));
@@ -133,17 +159,48 @@ describe("status page against a stub API", () => {
     await page.click("text=Show status");
     await page.waitForSelector("#secrets tbody tr");
     assert.equal(await page.textContent("#sync-name"), "stub-sync");
-    assert.equal(await page.textContent("#ready"), "not ready: the last full sync could not reach the source");
-    assert.equal(await page.textContent("#activity"), "3 changed paths queued");
+    assert.equal(await page.textContent("#version"), "v1.2.3");
+    // At a glance: each card's heading, headline and facts, as text.
+    const glance = await page.$$eval("#glance .card", (cards) => cards.map((c) => [c.id, c.querySelector(".big")?.textContent ?? null, [...c.querySelectorAll("dt")].map((dt) => `${dt.textContent}=${dt.nextElementSibling?.textContent}`)]));
+    const local = (iso: string) => new Date(iso).toLocaleString("en-US", { timeZone: "Asia/Tokyo" });
+    assert.deepEqual(glance.map(([id, big]) => [id, big]), [
+      ["card-health", "not ready"], ["card-source", "https://bao.example:8200"], ["card-destination", "AWS Secrets Manager"], ["card-full", null],
+      ["card-secrets", "251"], ["card-audit", "not connected"], ["card-token", "usable"], ["card-version", "1.2.3"],
+    ]);
+    const facts = Object.fromEntries(glance.map(([id, , pairs]) => [id, pairs]));
+    assert.deepEqual(facts["card-health"], ["why=the last full sync could not reach the source", "now=3 changed paths queued"]);
+    assert.deepEqual(facts["card-source"], ["mounts=kv"]);
+    assert.deepEqual(facts["card-destination"], ["account=123456789012", "Region=eu-west-1", "prefixes=app/"]);
+    assert.match((facts["card-full"] as string[])[0] ?? "", new RegExp(`^last good=in \\d+ d \\(${local(GOOD_FULL_AT)}\\)$`), "relative, then the viewer's local time (Tokyo, 9 hours ahead)");
+    assert.match(local(GOOD_FULL_AT), /^1\/1\/2030, 9:02:05\sAM$/, "00:02:05 UTC is 09:02:05 in Tokyo");
+    assert.deepEqual((facts["card-full"] as string[])[1], "next=no schedule");
+    assert.deepEqual(facts["card-secrets"], ["in-sync=245", "failed=5", "held=1", "pending paths=3"]);
+    assert.deepEqual(facts["card-audit"], ["connections=0", "changes seen=12"]);
+    assert.deepEqual(await page.getAttribute("#card-full time", "datetime"), GOOD_FULL_AT);
     assert.deepEqual(await cells(page, "#mappings tbody tr"), [["source", "kv", "(whole mount)", "app/"]]);
 
-    // Runs: a fatal run says why it stopped; a run with failures lists class and message per secret.
-    const runRows = await cells(page, "#runs tbody tr");
-    assert.deepEqual(runRows.map((r) => r.slice(0, 8)), [["full", "2030-01-01T00:02:05.000Z", "1", "0", "0", "245", "0", "6"], ["full", "2030-01-01T00:01:01.000Z", "2", "0", "0", "0", "0", "0"]]);
-    assert.equal(runRows[1]?.[8], "source-unavailable: OpenBao at https://bao:8200 did not answer within 10 s");
+    // The lag chart: one bar per minute with writes, as the API gave them.
+    assert.deepEqual(await page.$$eval("#lag-chart rect.lag-bar", (bars) => bars.map((b) => [b.getAttribute("data-count"), b.getAttribute("data-max")])), [["4", "0.9"], ["1", "2"]]);
+    assert.equal(await page.textContent("#lag-summary"), "5 writes in the last hour; slowest 2.00 s. Bars: the slowest write of each minute; line: the mean.");
+
+    // Runs: twenty no-op targeted runs first; the kind filter shows the full ones.
+    let runRows = await cells(page, "#runs tbody tr");
+    assert.equal(runRows.length, 20);
+    assert.deepEqual(runRows[0]?.slice(0, 2), ["targeted", "audit"]);
+    assert.match(runRows[0]?.[2] ?? "", /^(60|\d\d?) s ago \(|^1 min ago \(/);
+    await page.selectOption("#run-kind", "full");
+    await page.waitForSelector("#runs-info:has-text('the last 2 full runs')");
+    assert.deepEqual(Object.fromEntries(runQueries.at(-1) ?? []), { limit: "20", kind: "full" });
+    runRows = await cells(page, "#runs tbody tr");
+    // Kind, trigger, finished, took, exit, paths, created, updated, unchanged, deleted, failed, why.
+    assert.deepEqual(runRows.map((r) => [...r.slice(0, 2), ...r.slice(3, 11)]), [["full", "schedule", "5.0 s", "1", "", "0", "0", "245", "0", "6"], ["full", "startup", "1.0 s", "2", "", "0", "0", "0", "0", "0"]]);
+    assert.equal(runRows[0]?.[2], `in ${Math.round((Date.parse("2030-01-01T00:02:05.000Z") - Date.now()) / 86_400_000)} d (${local("2030-01-01T00:02:05.000Z")})`);
+    assert.equal(runRows[1]?.[11], "source-unavailable: OpenBao at https://bao:8200 did not answer within 10 s");
     assert.equal(await page.textContent("#runs tbody tr:first-child summary"), "1 failure (first 1 of 6)");
     await page.click("#runs tbody tr:first-child summary");
     assert.equal(await page.textContent("#runs li.failure"), "app/team-1/s007: permission-denied: the writer role may not tag app/team-1/s7");
+    await page.selectOption("#run-kind", "targeted");
+    await page.waitForSelector("#runs-info:has-text('the last 20 targeted runs')");
 
     // Held deletions: names and reason, as text.
     assert.equal(await page.isVisible("#held"), true);
@@ -156,7 +213,8 @@ describe("status page against a stub API", () => {
     assert.equal(await page.isDisabled("#prev"), true);
     assert.deepEqual(Object.fromEntries(secretQueries.at(-1) ?? []), { page: "1", pageSize: "100" });
     const firstRows = await cells(page, "#secrets tbody tr");
-    assert.deepEqual(firstRows[0], [`app/${HOSTILE}`, HOSTILE, "failed", "", "invalid-name", `name ${HOSTILE} has characters AWS refuses`, "source", "2030-01-01T00:00:00.000Z"]);
+    assert.deepEqual(firstRows[0]?.slice(0, 7), [`app/${HOSTILE}`, HOSTILE, "failed", "", "invalid-name", `name ${HOSTILE} has characters AWS refuses`, "source"]);
+    assert.match(firstRows[0]?.[7] ?? "", new RegExp(`^in \\d+ d \\(${local("2030-01-01T00:00:00.000Z")}\\)$`));
     assert.equal(await page.locator("img").count(), 0, "a name is text, never markup");
 
     await page.click("#next");
@@ -194,8 +252,18 @@ describe("status page against a stub API", () => {
     await page.screenshot({ path: shot, fullPage: true });
     process.stdout.write(`# screenshot: ${shot}\n`);
 
-    // Approving sends exactly the held set's id; the panel goes once the set is no longer held.
+    // Approving asks first: the button opens a confirmation and sends nothing; Cancel sends nothing.
+    assert.equal(await page.textContent("#held-count"), "2 secrets");
     await page.click("text=Approve these deletions");
+    assert.equal(await page.isVisible("#confirm"), true);
+    assert.equal(await page.textContent("#confirm-text"), "Delete 2 secrets from the destination at the next full sync? Set set-4f2a: 2 of 250 secrets (0.8%) over the limit of 1");
+    assert.deepEqual(approvals, [], "nothing is approved before the confirmation");
+    await page.click("#confirm-cancel");
+    assert.equal(await page.isVisible("#confirm"), false);
+    assert.deepEqual(approvals, []);
+    // Confirmed, it sends exactly the held set's id; the panel goes once the set is no longer held.
+    await page.click("text=Approve these deletions");
+    await page.click("#confirm-ok");
     await page.waitForSelector("#notice:has-text('deletions approved: they run with the next full sync')");
     assert.deepEqual(approvals, [{ contentType: "application/json", body: { id: "set-4f2a" } }]);
     await page.waitForFunction(() => (globalThis as unknown as Dom).document.querySelectorAll("#held:not([hidden])").length === 0);

@@ -2,7 +2,9 @@
 // keeps: plain data in and out, names, classes and messages only (never a value).
 import type { ErrorClass } from "../../core/errors.js";
 import type { RunCounts } from "../../engine/report.js";
+import type { RunTarget } from "../wire.js";
 import { WEBHOOK_MAX_CHANGES } from "../webhook.js";
+import type { LagMinute } from "./lag-history.js";
 
 export type SecretState = "in-sync" | "pending" | "failed" | "drifted" | "conflict" | "held";
 
@@ -24,9 +26,13 @@ export interface SecretStatus {
   updatedAt: string;
 }
 
+export type RunKind = "full" | "targeted";
+
 export interface RunStatus {
   runId: string;
-  kind: "full" | "targeted";
+  kind: RunKind;
+  /** What asked for it: `schedule`, `startup`, `api`, `audit`, `webhook`... (runs stored before it was kept have none). */
+  trigger?: string;
   startedAt: string;
   finishedAt: string;
   exitCode: number;
@@ -77,6 +83,35 @@ export interface PushResult {
   invalidPaths: { path: string; problem: string }[];
 }
 
+/** Names of a held set the overview carries at most; the count says how many there are. */
+export const HELD_NAMES_SHOWN = 100;
+
+/**
+ * The status page's "at a glance": counts and settings only, never a list that grows with the
+ * number of secrets, so it stays small at 100,000 of them.
+ */
+export interface Overview {
+  syncName: string;
+  version: string;
+  ready: boolean;
+  reason: string;
+  running: boolean;
+  pending: { full: boolean; paths: number };
+  /** Where from and where to (no credentials); absent until the destination's identity was asked. */
+  target?: RunTarget;
+  /** The last full sync that did not stop (ISO). */
+  lastGoodFullAt?: string;
+  /** The next full sync the schedule (or a retry after a failed one) will run (ISO). */
+  nextFullAt?: string;
+  secrets: Record<SecretState, number>;
+  /** Absent without an audit listener. */
+  audit?: { connected: boolean; connections: number; changes: number };
+  /** Absent without a token the service keeps (renews or logs in for). */
+  token?: { method: string; usable: boolean; expiresAt?: string };
+  held?: Omit<HeldDeletions, "names"> & { names: string[]; count: number };
+  mappings: { label: string; mount: string; path: string; prefix: string }[];
+}
+
 export interface ServiceControl {
   readonly syncName: string;
   mappings(): { label: string; mount: string; path: string; prefix: string }[];
@@ -84,7 +119,11 @@ export interface ServiceControl {
   readiness(): { ready: boolean; reason: string };
   metrics(): Promise<{ contentType: string; body: string }>;
   summary(): { ready: boolean; reason: string; running: boolean; pending: { full: boolean; paths: number }; held?: HeldDeletions };
-  runs(limit: number): RunStatus[];
+  /** The newest runs first, of one kind when asked. */
+  runs(limit: number, kind?: RunKind): RunStatus[];
+  overview(): Promise<Overview>;
+  /** The propagation lag of the last hour, by minute. */
+  lag(): LagMinute[];
   /** Server-side paging and filtering (the store may answer asynchronously). */
   secrets(query: SecretQuery): Page<SecretStatus> | Promise<Page<SecretStatus>>;
   requestFull(reason: string): void;

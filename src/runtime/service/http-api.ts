@@ -4,7 +4,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../util/logger.js";
-import { type SecretQuery, type SecretState, type ServiceControl } from "./control.js";
+import { type RunKind, type SecretQuery, type SecretState, type ServiceControl } from "./control.js";
+import { STATUS_PAGE_CSP } from "./status-page.js";
 import { admitWebhook, screenRefusal, WEBHOOK_MAX_BODY_BYTES, WebhookReplayCache } from "../webhook.js";
 
 export interface HttpApiOptions {
@@ -28,6 +29,7 @@ const BODY_TIMEOUT_MS = 10_000;
 
 // Record, not array: adding a state to SecretState fails to compile until it is accepted here.
 const SECRET_STATES: Record<SecretState, true> = { "in-sync": true, pending: true, failed: true, drifted: true, conflict: true, held: true };
+const RUN_KINDS: Record<RunKind, true> = { full: true, targeted: true };
 
 // Origin-form only (RFC 9112 3.2.1): absolute URLs, `*` and `//host` are what URL parsers read as a
 // host, so they are refused instead of parsed. Characters are RFC 3986 pchar, escapes well formed.
@@ -162,6 +164,7 @@ export function createHttpHandler(control: ServiceControl, options: HttpApiOptio
     ["/readyz", { methods: ["GET"], auth: false, maxBody: 0, handle: () => readiness(control) }],
     ["/metrics", { methods: ["GET"], auth: false, maxBody: 0, handle: async () => metrics(await control.metrics()) }],
     ["/api/status", { methods: ["GET"], auth: true, maxBody: 0, handle: () => status(control) }],
+    ["/api/lag", { methods: ["GET"], auth: true, maxBody: 0, handle: () => ({ status: 200, body: control.lag() }) }],
     ["/api/secrets", { methods: ["GET"], auth: true, maxBody: 0, handle: ({ params }) => secrets(control, params) }],
     ["/api/runs", { methods: ["GET"], auth: true, maxBody: 0, handle: ({ params }) => runs(control, params) }],
     ["/api/sync", { methods: ["POST"], auth: true, maxBody: API_MAX_BODY_BYTES, handle: () => sync(control) }],
@@ -224,9 +227,7 @@ export function createHttpHandler(control: ServiceControl, options: HttpApiOptio
   };
 }
 
-const STATUS_PAGE_HEADERS = {
-  "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
-};
+const STATUS_PAGE_HEADERS = { "content-security-policy": STATUS_PAGE_CSP };
 
 function readiness(control: ServiceControl): Reply {
   const { ready, reason } = control.readiness();
@@ -237,9 +238,9 @@ function metrics(m: { contentType: string; body: string }): Reply {
   return { status: 200, body: m.body, type: m.contentType };
 }
 
-/** The overview: summary, mappings and the last runs. Secrets are paged through /api/secrets, never listed here. */
-function status(control: ServiceControl): Reply {
-  return { status: 200, body: { syncName: control.syncName, ...control.summary(), mappings: control.mappings(), runs: control.runs(20) } };
+/** The overview (counts, settings) and the last runs. Secrets are paged through /api/secrets, never listed here. */
+async function status(control: ServiceControl): Promise<Reply> {
+  return { status: 200, body: { ...(await control.overview()), runs: control.runs(20) } };
 }
 
 async function secrets(control: ServiceControl, params: URLSearchParams): Promise<Reply> {
@@ -247,9 +248,14 @@ async function secrets(control: ServiceControl, params: URLSearchParams): Promis
   return query.ok ? { status: 200, body: await control.secrets(query.value) } : badParameter(query);
 }
 
+/** /api/runs: limit 1-200 (20), kind `full` or `targeted` (both when absent). */
 function runs(control: ServiceControl, params: URLSearchParams): Reply {
   const limit = integer(params, "limit", 1, 200, 20);
-  return limit.ok ? { status: 200, body: control.runs(limit.value) } : badParameter(limit);
+  if (!limit.ok) return badParameter(limit);
+  const kind = single(params, "kind");
+  if (!kind.ok) return badParameter(kind);
+  if (kind.value !== undefined && !Object.hasOwn(RUN_KINDS, kind.value)) return badParameter({ parameter: "kind", problem: `must be one of ${Object.keys(RUN_KINDS).join(", ")}` });
+  return { status: 200, body: control.runs(limit.value, kind.value as RunKind | undefined) };
 }
 
 function sync(control: ServiceControl): Reply {

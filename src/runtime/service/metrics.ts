@@ -1,9 +1,25 @@
-// Prometheus metrics for `secretbridge serve` (prom-client): runs by outcome, actions by type,
-// API calls by provider / operation / status, failures by class, and the replication lag from the
-// source's write to ours. Labels are names and classes, never paths or values.
+// Prometheus metrics for `secretbridge serve` (prom-client): runs by outcome and their durations,
+// actions by type, API calls by provider / operation / status, failures by class, the replication
+// lag from the source's write to ours, and the gauges operators alert on (ready, audit stream,
+// pending paths, the source token's time to live). Labels are names and classes, never paths or
+// values. When a service syncs several targets, the per-target series (runs, durations, lag,
+// ready) gain a `target` label: no name here says "the" target, so none has to change.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunReport } from "../../engine/report.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
+import { LagHistory } from "./lag-history.js";
+
+/** What the gauges read when Prometheus scrapes, so they are never stale. */
+export interface ServiceProbe {
+  ready(): boolean;
+  pendingPaths(): number;
+  /** Only with an audit listener: without one the gauge is absent (not a 0 that would alert). */
+  auditConnected?(): boolean;
+  /** Only for a source token the service keeps: its expiry (ISO), undefined when it never expires. */
+  tokenExpiresAt?(): string | undefined;
+  /** The clock; tests pass their own. */
+  now?(): number;
+}
 
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -26,18 +42,74 @@ export class ServiceMetrics {
   private readonly overflow = new Counter({ name: "secretbridge_pending_overflow_total", help: "Times the pending-path cap was reached and a full sync was asked for instead", registers: [this.registry] });
   private readonly audit = new Gauge({ name: "secretbridge_audit_stream", help: "Audit stream counters since start: lines, changes, dropped and refused", labelNames: ["counter"], registers: [this.registry] });
 
-  constructor() {
+  private readonly runDuration = new Histogram({
+    name: "secretbridge_run_duration_seconds",
+    help: "How long sync runs took, by kind (full, targeted)",
+    labelNames: ["kind"],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers: [this.registry],
+  });
+  /** The lag of the last hour by minute, for the status page (fed by the same observations as `lag`). */
+  readonly lagHistory = new LagHistory();
+  private readonly now: () => number;
+
+  constructor(probe: ServiceProbe) {
+    this.now = probe.now ?? Date.now;
     collectDefaultMetrics({ register: this.registry, prefix: "secretbridge_process_" });
+    new Gauge({
+      name: "secretbridge_ready",
+      help: "1 when the service is ready (a full sync succeeded, source and destination usable), else 0; /readyz says why not",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.ready() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "secretbridge_pending_paths",
+      help: "Changed paths queued for a targeted sync",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.pendingPaths());
+      },
+    });
+    const connected = probe.auditConnected;
+    if (connected) {
+      new Gauge({
+        name: "secretbridge_audit_stream_connected",
+        help: "1 while the source's audit device is connected to the audit listener, else 0",
+        registers: [this.registry],
+        collect() {
+          this.set(connected() ? 1 : 0);
+        },
+      });
+    }
+    const expiresAt = probe.tokenExpiresAt;
+    if (expiresAt) {
+      const now = this.now;
+      new Gauge({
+        name: "secretbridge_source_token_ttl_seconds",
+        help: "Seconds until the source token expires (+Inf: it never does); renewals and logins raise it again",
+        registers: [this.registry],
+        collect() {
+          const at = expiresAt();
+          this.set(at === undefined ? Infinity : Math.max(0, Math.round((Date.parse(at) - now()) / 1000)));
+        },
+      });
+    }
   }
 
   recordRun(kind: "full" | "targeted", report: RunReport, sourceVersionTimes: Map<string, string>): void {
     this.runs.inc({ kind, outcome: report.exitCode === 0 ? "ok" : report.exitCode === 1 ? "failures" : "unusable" });
-    const now = Date.now();
+    this.runDuration.observe({ kind }, report.durationMs / 1000);
+    const now = this.now();
     for (const r of report.results) {
       this.actions.inc({ type: r.action.type, result: r.outcome });
       if (r.outcome === "done" && (r.action.type === "create" || r.action.type === "update")) {
         const created = sourceVersionTimes.get(r.action.destinationName);
-        if (created) this.lag.observe(Math.max(0, (now - Date.parse(created)) / 1000));
+        if (!created) continue;
+        const seconds = Math.max(0, (now - Date.parse(created)) / 1000);
+        this.lag.observe(seconds);
+        this.lagHistory.record(now, seconds);
       }
     }
     for (const f of report.failures) this.failures.inc({ class: f.errorClass });
@@ -51,8 +123,9 @@ export class ServiceMetrics {
     this.inProgress.set(0);
   }
 
-  fullSyncSucceeded(): void {
-    this.lastFullSuccess.set(Date.now() / 1000);
+  /** When it finished (ms): now, or the stored run's time after a restart. */
+  fullSyncSucceeded(atMs: number): void {
+    this.lastFullSuccess.set(atMs / 1000);
   }
 
   notification(outcome: "sent" | "recovered" | "suppressed"): void {

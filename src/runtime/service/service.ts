@@ -16,11 +16,26 @@ import type { ApiCallRecorder } from "../../util/api-calls.js";
 import type { Logger } from "../../util/logger.js";
 import type { Wiring } from "../wire.js";
 import { AuditStreamListener, type AuditChange } from "./audit-stream.js";
-import { MAX_CHANGES_PER_PUSH, type HeldDeletions, type Page, type PushResult, type RunStatus, type SecretQuery, type SecretStatus, type ServiceControl } from "./control.js";
+import { packageVersion } from "../cli/version.js";
+import type { RunTarget } from "../wire.js";
+import {
+  HELD_NAMES_SHOWN,
+  MAX_CHANGES_PER_PUSH,
+  type HeldDeletions,
+  type Overview,
+  type Page,
+  type PushResult,
+  type RunKind,
+  type RunStatus,
+  type SecretQuery,
+  type SecretStatus,
+  type ServiceControl,
+} from "./control.js";
 import { createHttpHandler } from "./http-api.js";
+import type { LagMinute } from "./lag-history.js";
 import { ServiceMetrics } from "./metrics.js";
 import { startSchedule } from "./schedule.js";
-import { StateStore } from "./state-store.js";
+import { RUNS_KEPT, StateStore } from "./state-store.js";
 import { STATUS_PAGE } from "./status-page.js";
 
 export interface ServiceOptions {
@@ -65,18 +80,24 @@ const TARGETED_BATCH = 500;
 export class SyncService implements ServiceControl {
   private server: Server | undefined;
   private audit: AuditStreamListener | undefined;
-  private schedule: { stop(): void } | undefined;
+  private schedule: { stop(): void; next(): Date | null } | undefined;
   private store: StateStore | undefined;
-  private readonly meters = new ServiceMetrics();
+  private readonly meters: ServiceMetrics;
   private readonly gate: NotificationGate;
   private pendingFull: string | undefined;
-  private readonly pendingTargets = new Map<string, SecretChangeTarget>();
+  private readonly pendingTargets = new Map<string, { target: SecretChangeTarget; origin: "webhook" | "audit" }>();
   private worker: Promise<void> | undefined;
   private running = false;
   private stopping = false;
   private lastFull: RunStatus | undefined;
   private everSucceeded = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** When the retry after a failed full sync is due (ms). */
+  private retryAt: number | undefined;
+  /** When the last full sync that did not stop finished (ISO); from the stored runs after a restart. */
+  private lastGoodFullAt: string | undefined;
+  /** The destination's identity, asked once (again after a minute when it could not be read). */
+  private target: { at: number; value: Promise<RunTarget> } | undefined;
   private retryDelay: number;
   private lastReconnectFull = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -89,6 +110,13 @@ export class SyncService implements ServiceControl {
   constructor(private readonly options: ServiceOptions) {
     this.retryDelay = options.retryDelayMs ?? 1000;
     this.gate = new NotificationGate({ repeatAfterMs: options.notifyRepeatAfterMs ?? 60 * 60_000 });
+    const auth = options.wiring.sourceHealth().auth;
+    this.meters = new ServiceMetrics({
+      ready: () => this.readiness().ready,
+      pendingPaths: () => this.pendingTargets.size,
+      ...(options.audit ? { auditConnected: () => (this.audit?.openConnections ?? 0) > 0 } : {}),
+      ...(auth ? { tokenExpiresAt: () => this.options.wiring.sourceHealth().auth?.expiresAt } : {}),
+    });
   }
 
   get syncName(): string {
@@ -109,6 +137,8 @@ export class SyncService implements ServiceControl {
   private async listen(): Promise<{ httpPort: number; auditPort?: number }> {
     const { logger } = this.options;
     this.held = this.store?.held();
+    this.lastGoodFullAt = this.store?.runs(RUNS_KEPT, "full").find((r) => !r.fatal)?.finishedAt;
+    if (this.lastGoodFullAt) this.meters.fullSyncSucceeded(Date.parse(this.lastGoodFullAt));
     if (!this.options.apiToken) logger.warn("SECRETBRIDGE_API_TOKEN is not set: /api/* answers 401 to everyone and the status page cannot show anything");
     const handler = createHttpHandler(this, {
       ...(this.options.apiToken ? { apiToken: this.options.apiToken } : {}),
@@ -200,9 +230,51 @@ export class SyncService implements ServiceControl {
     return { ready, reason, running: this.running, pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size }, ...(this.held ? { held: this.held } : {}) };
   }
 
-  /** The last runs, newest first (the store keeps 200, across restarts with a state directory). */
-  runs(limit = 50): RunStatus[] {
-    return this.store?.runs(limit) ?? [];
+  /** The last runs, newest first (the store keeps 200 of each kind, across restarts with a state directory). */
+  runs(limit = 50, kind?: RunKind): RunStatus[] {
+    return this.store?.runs(limit, kind) ?? [];
+  }
+
+  lag(): LagMinute[] {
+    return this.meters.lagHistory.minutes(Date.now());
+  }
+
+  async overview(): Promise<Overview> {
+    const { ready, reason } = this.readiness();
+    const auth = this.options.wiring.sourceHealth().auth;
+    const next = [this.schedule?.next()?.getTime(), this.retryAt].filter((t): t is number => t !== undefined && t !== null);
+    const held = this.held;
+    return {
+      syncName: this.syncName,
+      version: packageVersion(),
+      ready,
+      reason,
+      running: this.running,
+      pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size },
+      ...(await this.runTarget()),
+      ...(this.lastGoodFullAt ? { lastGoodFullAt: this.lastGoodFullAt } : {}),
+      ...(next.length ? { nextFullAt: new Date(Math.min(...next)).toISOString() } : {}),
+      secrets: this.store ? this.store.counts() : { "in-sync": 0, pending: 0, failed: 0, drifted: 0, conflict: 0, held: 0 },
+      ...(this.audit ? { audit: { connected: this.audit.openConnections > 0, connections: this.audit.openConnections, changes: this.audit.counters().changes } } : {}),
+      ...(auth ? { token: { method: auth.method, usable: auth.usable, ...(auth.expiresAt ? { expiresAt: auth.expiresAt } : {}) } } : {}),
+      ...(held ? { held: { ...held, names: held.names.slice(0, HELD_NAMES_SHOWN), count: held.names.length } } : {}),
+      mappings: this.mappings(),
+    };
+  }
+
+  /** The run target, asked of the destination once; an unknown account is asked again after a minute. */
+  private async runTarget(): Promise<{ target?: RunTarget }> {
+    if (!this.target || Date.now() - this.target.at > 60_000) {
+      const value = this.options.wiring.target();
+      this.target = { at: Date.now(), value };
+      // Known for good once the account is: no identity call per page refresh.
+      void value.then((t) => t.destination.account !== null && this.target?.value === value && (this.target.at = Infinity), () => undefined);
+    }
+    try {
+      return { target: await this.target.value };
+    } catch {
+      return {};
+    }
   }
 
   async secrets(query: SecretQuery): Promise<Page<SecretStatus>> {
@@ -238,7 +310,7 @@ export class SyncService implements ServiceControl {
         this.requestThrottledFull("pending paths overflow");
         continue;
       }
-      this.pendingTargets.set(`${c.mount}\u0000${c.path}`, { mount: c.mount, path: c.path });
+      this.pendingTargets.set(`${c.mount}\u0000${c.path}`, { target: { mount: c.mount, path: c.path }, origin });
     }
     if (result.accepted > 0) {
       this.options.logger.debug({ changes: result.accepted, origin }, "targeted sync requested");
@@ -299,20 +371,23 @@ export class SyncService implements ServiceControl {
       while (!this.stopping && (this.pendingFull !== undefined || this.pendingTargets.size > 0)) {
         await new Promise((r) => setTimeout(r, this.options.coalesceMs ?? 50));
         if (this.pendingFull !== undefined) {
+          const full = this.pendingFull;
           this.pendingFull = undefined;
           this.overflowWaiting = false;
           this.pendingTargets.clear();
-          await this.run("full");
+          await this.run("full", full);
         } else {
           // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
           const targets: SecretChangeTarget[] = [];
-          for (const [key, target] of this.pendingTargets) {
+          const origins = new Set<string>();
+          for (const [key, { target, origin }] of this.pendingTargets) {
             if (targets.length >= TARGETED_BATCH) break;
             targets.push(target);
+            origins.add(origin);
             this.pendingTargets.delete(key);
           }
           // Emptied meanwhile (the pending cap gave way to a full sync): nothing to run.
-          if (targets.length > 0) await this.run("targeted", targets);
+          if (targets.length > 0) await this.run("targeted", [...origins].sort().join(", "), targets);
         }
       }
     })().finally(() => {
@@ -321,7 +396,7 @@ export class SyncService implements ServiceControl {
     });
   }
 
-  private async run(kind: "full" | "targeted", targets?: SecretChangeTarget[]): Promise<void> {
+  private async run(kind: RunKind, trigger: string, targets?: SecretChangeTarget[]): Promise<void> {
     const { wiring, logger } = this.options;
     let report: RunReport;
     this.running = true;
@@ -344,7 +419,7 @@ export class SyncService implements ServiceControl {
     }
     if (approved && !report.fatal) this.approved = undefined; // used once, by a run that got to plan
     await this.notify(report, targets);
-    const status = runStatus(kind, report, targets);
+    const status = runStatus(kind, trigger, report, targets);
     this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, ("tags" in r.action ? r.action.tags[TAG.sourceCreated] : undefined) ?? ""])));
     if (kind === "full") this.afterFull(status, report);
     await this.remember(kind, status, report);
@@ -383,18 +458,24 @@ export class SyncService implements ServiceControl {
       this.retryDelay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5 * 60_000);
       this.options.logger.warn({ errorClass: status.fatal.errorClass, retryInMs: delay }, "full sync stopped; retrying");
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.requestFull("retry after a failed full sync"), delay);
+      this.retryAt = Date.now() + delay;
+      this.retryTimer = setTimeout(() => {
+        this.retryAt = undefined;
+        this.requestFull("retry after a failed full sync");
+      }, delay);
       this.retryTimer.unref();
       return;
     }
     this.everSucceeded = true;
+    this.lastGoodFullAt = status.finishedAt;
     clearTimeout(this.retryTimer);
+    this.retryAt = undefined;
     this.retryDelay = this.options.retryDelayMs ?? 1000;
     if (this.mountsUndetected && this.audit) {
       const audit = this.audit;
       void this.auditMounts().then((mounts) => audit.setMounts(mounts), () => undefined);
     }
-    this.meters.fullSyncSucceeded();
+    this.meters.fullSyncSucceeded(Date.parse(status.finishedAt));
     const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
     const reason = report.results.find((r) => r.action.failure?.errorClass === "blast-radius")?.action.failure?.message.replace(/^[^:]*: /, "") ?? "";
     this.held = heldNames.length ? { id: createHash("sha256").update(heldNames.join("\n")).digest("hex").slice(0, 16), names: heldNames, reason, heldAt: status.finishedAt } : undefined;
@@ -431,10 +512,11 @@ export class SyncService implements ServiceControl {
   }
 }
 
-function runStatus(kind: "full" | "targeted", report: RunReport, targets?: SecretChangeTarget[]): RunStatus {
+function runStatus(kind: RunKind, trigger: string, report: RunReport, targets?: SecretChangeTarget[]): RunStatus {
   return {
     runId: report.runId,
     kind,
+    trigger,
     startedAt: report.startedAt,
     finishedAt: report.finishedAt,
     exitCode: report.exitCode,

@@ -16,9 +16,12 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { ClassicLevel } from "classic-level";
 import { SyncError } from "../../core/errors.js";
-import type { HeldDeletions, Page, RunStatus, SecretQuery, SecretState, SecretStatus } from "./control.js";
+import type { HeldDeletions, Page, RunKind, RunStatus, SecretQuery, SecretState, SecretStatus } from "./control.js";
 
-/** Runs kept, newest first; older ones are deleted as new ones arrive. */
+/**
+ * Runs kept of each kind (full, targeted), newest first; older ones are deleted as new ones of
+ * their kind arrive, so a flood of pushed runs never pushes the last full runs out.
+ */
 export const RUNS_KEPT = 200;
 /** Failures kept per run (the rest are in the run's log and notification). */
 export const RUN_FAILURES_KEPT = 50;
@@ -98,9 +101,13 @@ export class StateStore {
     }
     const runs: { seq: number; run: RunStatus }[] = [];
     const stale: KvOp[] = [];
+    const perKind = new Map<string, number>();
     for await (const chunk of kv.chunks({ ...RUNS, reverse: true }, true)) {
       for (const [key, raw] of chunk) {
-        if (runs.length < RUNS_KEPT) runs.push({ seq: Number(key.slice(2)), run: parseJson(raw, "run") as RunStatus });
+        const run = parseJson(raw, "run") as RunStatus;
+        const seen = perKind.get(run.kind) ?? 0;
+        perKind.set(run.kind, seen + 1);
+        if (seen < RUNS_KEPT) runs.push({ seq: Number(key.slice(2)), run });
         else stale.push({ type: "del", key });
       }
     }
@@ -145,15 +152,15 @@ export class StateStore {
     return out;
   }
 
-  /** Adds a run as the newest; the oldest beyond RUNS_KEPT is deleted in the same batch. */
+  /** Adds a run as the newest; the oldest of its kind beyond RUNS_KEPT is deleted in the same batch. */
   async recordRun(run: RunStatus): Promise<void> {
     const stored: RunStatus = { ...run, failures: run.failures.slice(0, RUN_FAILURES_KEPT) };
     await this.lock.exclusive(async () => {
       this.assertOpen();
       const seq = (this.recent[0]?.seq ?? 0) + 1;
-      const dropped = this.recent.slice(RUNS_KEPT - 1);
-      await this.kv.write([{ type: "put", key: runKey(seq), value: JSON.stringify(stored) }, ...dropped.map((d) => ({ type: "del" as const, key: runKey(d.seq) }))]);
-      this.recent.splice(RUNS_KEPT - 1);
+      const dropped = new Set(this.recent.filter((r) => r.run.kind === run.kind).slice(RUNS_KEPT - 1));
+      await this.kv.write([{ type: "put", key: runKey(seq), value: JSON.stringify(stored) }, ...[...dropped].map((d) => ({ type: "del" as const, key: runKey(d.seq) }))]);
+      if (dropped.size > 0) this.recent.splice(0, this.recent.length, ...this.recent.filter((r) => !dropped.has(r)));
       this.recent.unshift({ seq, run: stored });
     });
   }
@@ -279,9 +286,10 @@ export class StateStore {
     return { ...this.tally };
   }
 
-  /** The last `limit` runs (at most RUNS_KEPT), newest first. */
-  runs(limit: number): RunStatus[] {
-    return this.recent.slice(0, Math.max(0, limit)).map((r) => r.run);
+  /** The last `limit` runs, newest first, of one kind when asked (at most RUNS_KEPT of each). */
+  runs(limit: number, kind?: RunKind): RunStatus[] {
+    const runs = kind ? this.recent.filter((r) => r.run.kind === kind) : this.recent;
+    return runs.slice(0, Math.max(0, limit)).map((r) => r.run);
   }
 
   /** Replaces the held set (undefined: nothing is held). */
