@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes a fresh clone runnable: installs npm packages from the lockfile when they are missing or
 # older than the lockfile, then the pinned test peers. Both README commands start with it.
-# `--browser` (npm test passes it) also installs Debian's Chromium for the status page test; the
-# sandbox and the benchmarks do not need a browser and do not ask for one.
+# `--browser` (npm test passes it) also installs what only the tests use, from Debian's packages:
+# Chromium for the status page test, and promtool (package prometheus) for the alert rules' tests.
+# The sandbox and the benchmarks need neither and do not ask for them.
 set -euo pipefail
 browser=false
 for arg in "$@"; do
@@ -25,5 +26,15 @@ if $browser && ! command -v chromium >/dev/null 2>&1 && [[ -z "${CHROMIUM_PATH:-
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "bootstrap: chromium is missing; install it (apt-get install chromium) or set CHROMIUM_PATH" >&2
+  fi
+fi
+
+# The alert rules in deploy/monitoring are tested with promtool (Debian's prometheus package).
+if $browser && ! command -v promtool >/dev/null 2>&1 && [[ -z "${PROMTOOL:-}" ]]; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing Debian's prometheus for promtool (the alert rules' tests)" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    echo "bootstrap: promtool is missing; install it (apt-get install prometheus) or set PROMTOOL" >&2
   fi
 fi
