@@ -137,10 +137,25 @@ export class ParameterStoreDestination implements SecretDestination {
     return { secrets: await this.toMetas(listed) };
   }
 
+  /**
+   * These names' listing entries. Paged like the inventory: with filters, DescribeParameters may
+   * answer fewer than MaxResults (even none) with a NextToken, and a name missing from the first
+   * page may be on the next.
+   */
   private async listNames(parameterNames: string[], scope: "destination" | "secret"): Promise<ParameterMetadata[]> {
+    const listed: ParameterMetadata[] = [];
+    let NextToken: string | undefined;
     try {
-      const page = await this.call("DescribeParameters", { ParameterFilters: [{ Key: "Name", Option: "Equals", Values: parameterNames }], MaxResults: 50 });
-      return (page.Parameters ?? []).filter((p) => p.Name !== undefined && parameterNames.includes(p.Name));
+      do {
+        const page = await this.call("DescribeParameters", {
+          ParameterFilters: [{ Key: "Name", Option: "Equals", Values: parameterNames }],
+          MaxResults: 50,
+          ...(NextToken ? { NextToken } : {}),
+        });
+        for (const p of page.Parameters ?? []) if (p.Name !== undefined && parameterNames.includes(p.Name)) listed.push(p);
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return listed;
     } catch (error) {
       throw classifyAwsError(error, { what: `DescribeParameters ${parameterNames[0] ?? ""}`, scope, ...(parameterNames.length === 1 ? { name: parameterNames[0] } : {}) });
     }
@@ -250,6 +265,11 @@ export class ParameterStoreDestination implements SecretDestination {
         // value is written already, so only the tags are brought up to date.
         await this.retag(name, parameterName, tags, action.untag ?? []);
         return;
+      }
+      if (!current && action.type !== "create") {
+        // Gone since the plan was made (deleted by hand, or by another run): an update never
+        // creates; the next run plans a create, which checks the name again.
+        throw new SyncError("destination-write-failed", `PutParameter ${parameterName}: ParameterNotFound: the parameter no longer exists; the next run creates it`, name);
       }
       if (current && action.type === "create") {
         // Not ours (or not this write's): a create never overwrites what is there.
