@@ -220,9 +220,9 @@ export class ParameterStoreDestination implements SecretDestination {
   }
 
   /**
-   * create / update / adopt / restore write the tags, then the value with its record (tags first:
-   * a run that stops in between leaves the old record, so the next run writes again); delete
-   * deletes at once. Parameter Store has no recovery window, so `restore` is an update, and the
+   * create / update / adopt / restore write the value with its record, and the tags: in the order
+   * that lets a run that stops in between be finished by the next (see `write`); delete deletes
+   * at once. Parameter Store has no recovery window, so `restore` is an update, and the
    * `tag` deletion strategy (a mark the listing cannot show) is not offered.
    */
   async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
@@ -275,7 +275,15 @@ export class ParameterStoreDestination implements SecretDestination {
         // Not ours (or not this write's): a create never overwrites what is there.
         throw new SyncError("conflict-unmanaged", `${name}: the parameter ${parameterName} already exists and was not written by this sync; it is left untouched`, name);
       }
-      if (current) await this.retag(name, parameterName, tags, action.untag ?? []);
+      const description = encodeRecord({ token, version: (current?.Version ?? 0) + 1, tags });
+      // Where the record holds the tags (the inventory reads them there), the real tags go first:
+      // a run that stops in between leaves the old record, so the next run writes again. Where
+      // the tags do not fit, the real tags are what the inventory reads: the value goes first, so
+      // a run that stops in between leaves this write's token current (the proof that the
+      // parameter is ours) and the next run only retags. Tags first there would leave tags that
+      // name a version no write of ours made: unproven ownership, and the parameter stuck.
+      const tagsInRecord = decodeRecord(description)?.tags !== undefined;
+      if (current && tagsInRecord) await this.retag(name, parameterName, tags, action.untag ?? []);
       const rendered = await value();
       if (!("secretString" in rendered)) throw new SyncError("invalid-value", `${name}: Parameter Store holds text only; this value is binary`, name);
       const bytes = Buffer.byteLength(rendered.secretString, "utf8");
@@ -290,14 +298,13 @@ export class ParameterStoreDestination implements SecretDestination {
             Value: rendered.secretString,
             Type: "SecureString",
             ...(this.kmsKeyId ? { KeyId: this.kmsKeyId } : {}),
-            Description: encodeRecord({ token, version: (current?.Version ?? 0) + 1, tags }),
+            Description: description,
             Tier: tier,
             ...(current ? { Overwrite: true } : { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: String(Value) })) }),
           },
           // Never retried blindly: the loop re-lists first, so a write that landed is not repeated.
           false,
         );
-        return;
       } catch (error) {
         const failure = classifyAwsError(error, { what: `PutParameter ${parameterName}`, scope: "secret", name, secrets: [rendered.secretString] });
         if (awsErrorCode(error) === "ParameterAlreadyExists" && action.type === "create") {
@@ -306,7 +313,10 @@ export class ParameterStoreDestination implements SecretDestination {
         }
         // A lost answer (reset, timeout, 5xx) may hide a write that landed: the loop re-lists first.
         if (!failure.retryable || attempt >= this.maxAttempts) throw failure;
+        continue;
       }
+      if (current && !tagsInRecord) await this.retag(name, parameterName, tags, action.untag ?? []);
+      return;
     }
   }
 
