@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
+import type { WriteAction } from "../../src/core/model.js";
 import { TAG } from "../../src/core/tags.js";
 import { ParameterStoreDestination, SdkSsmApi, SsmServiceError, type SsmApi } from "../../src/destinations/aws-ssm-parameter-store/index.js";
 import type { SsmOperation, SsmOperations } from "../../src/destinations/aws-ssm-parameter-store/ssm-api.js";
@@ -81,35 +82,56 @@ const gone = () => new SsmServiceError("ProcessKilled", "the run was killed here
 const LONG_TAGS = Object.fromEntries(["team", "app", "env", "owner", "cost", "data"].map((k, i) => [k, String.fromCharCode(97 + i).repeat(200)]));
 
 interface Stage {
-  /** The source changes of this round. */
-  apply(source: MemorySource): void;
+  /** The changes before this round's run: the source's, or someone else's in Parameter Store. */
+  apply(source: MemorySource): Promise<void>;
 }
 
-/** Round 0 creates four; round 1 updates two, deletes one and creates one. */
+/**
+ * Round 0 creates four; round 1 updates two, deletes one and creates one; before round 2 someone
+ * overwrites b by hand (the run repairs the drift and records the version it replaced); round 3
+ * updates b, which removes that record again (a tag removal).
+ */
 const ROUNDS: Stage[] = [
   {
-    apply: (s) => {
+    apply: async (s) => {
       for (const p of ["a", "b", "deep/c", "d"]) s.put(p, { v: `${p}-1` });
     },
   },
   {
-    apply: (s) => {
+    apply: async (s) => {
       s.put("a", { v: "a-2" });
       s.put("deep/c", { v: "deep/c-2" });
       s.remove("d");
       s.put("e", { v: "e-1" });
     },
   },
+  {
+    apply: async () => {
+      // As `aws ssm put-parameter --overwrite` does: the description (our record) is kept.
+      await ssm.call("PutParameter", { Name: `/${PREFIX}/b`, Value: "by hand", Type: "SecureString", Overwrite: true });
+    },
+  },
+  {
+    apply: async (s) => {
+      s.put("b", { v: "b-2" });
+    },
+  },
 ];
 
-/** Per path present after each round: the source versions it went through (its value is `<path>-<version>`). */
-const AFTER_ROUND: ReadonlyArray<Record<string, number>> = [
-  { a: 1, b: 1, "deep/c": 1, d: 1 },
-  { a: 2, b: 1, "deep/c": 2, e: 1 },
+/**
+ * Per path present after each round: the source version it holds (its value is
+ * `<path>-<version>`) and the Parameter Store version it must be at: one per source version, one
+ * per hand edit and one per repair of it, never more.
+ */
+const AFTER_ROUND: ReadonlyArray<Record<string, [source: number, parameter: number]>> = [
+  { a: [1, 1], b: [1, 1], "deep/c": [1, 1], d: [1, 1] },
+  { a: [2, 2], b: [1, 1], "deep/c": [2, 2], e: [1, 1] },
+  { a: [2, 2], b: [1, 3], "deep/c": [2, 2], e: [1, 1] },
+  { a: [2, 2], b: [2, 4], "deep/c": [2, 2], e: [1, 1] },
 ];
 
-function expected(round: number): Map<string, { value: string; versions: number }> {
-  return new Map(Object.entries(AFTER_ROUND[round] ?? {}).map(([p, versions]) => [p, { value: JSON.stringify({ v: `${p}-${versions}` }), versions }]));
+function expected(round: number): Map<string, { value: string; version: number; sourceVersion: number }> {
+  return new Map(Object.entries(AFTER_ROUND[round] ?? {}).map(([p, [sourceVersion, version]]) => [p, { value: JSON.stringify({ v: `${p}-${sourceVersion}` }), version, sourceVersion }]));
 }
 
 function runner(source: MemorySource, tags: Record<string, string>) {
@@ -120,8 +142,16 @@ function runner(source: MemorySource, tags: Record<string, string>) {
     policies: { deletion: { strategy: "delete" }, blastRadius: { maxShare: 1 } },
   });
   const mappings = resolveConfig(config, {}).mappings.map((mapping) => ({ mapping, source }));
-  return (client: SsmApi, recorder = new ApiCallRecorder()) =>
-    runMappings({ destination: new ParameterStoreDestination({ client, recorder, rateLimits: FAST }), logger: silentLogger() }, mappings, { mode: "sync", concurrency: 1 });
+  /** A run; `applying` hears of each write action as it starts (one at a time). */
+  return (client: SsmApi, recorder = new ApiCallRecorder(), applying?: (action: WriteAction) => void) => {
+    const destination = new ParameterStoreDestination({ client, recorder, rateLimits: FAST });
+    const apply = destination.apply.bind(destination);
+    destination.apply = (action, value) => {
+      applying?.(action);
+      return apply(action, value);
+    };
+    return runMappings({ destination, logger: silentLogger() }, mappings, { mode: "sync", concurrency: 1 });
+  };
 }
 
 /** Every parameter under the prefix: value, current version, versions in its history, source-version tag. */
@@ -145,9 +175,9 @@ async function assertConverged(round: number, where: string): Promise<void> {
   const want = expected(round);
   const got = await parameters();
   assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `${where}: the parameters`);
-  for (const [path, { value, versions }] of want) {
-    // One Parameter Store version per source version: 1, 2, ... and no more in the history.
-    assert.deepEqual(got.get(path), { value, version: versions, history: versions, sourceVersion: String(versions) }, `${where}: ${path}`);
+  for (const [path, { value, version, sourceVersion }] of want) {
+    // Parameter Store counts versions up: the current one is the last, and the history holds no other.
+    assert.deepEqual(got.get(path), { value, version, history: version, sourceVersion: String(sourceVersion) }, `${where}: ${path}`);
   }
 }
 
@@ -159,13 +189,17 @@ async function everyWrite(round: number, afterApplied: boolean, tags: Record<str
     const source = new MemorySource({ mount: "m" });
     const run = runner(source, tags);
     for (const stage of ROUNDS.slice(0, round)) {
-      stage.apply(source);
+      await stage.apply(source);
       assert.equal((await run(ssm)).exitCode, 0, "setup");
     }
-    ROUNDS[round]?.apply(source);
+    await ROUNDS[round]?.apply(source);
 
     const killed = new KilledAt(ssm, at, afterApplied);
-    const crashed = await run(killed);
+    let inFlight: WriteAction | undefined;
+    // One action at a time: the last one started before the kill is the one it hit.
+    const crashed = await run(killed, undefined, (action) => {
+      if (killed.killed === undefined) inFlight = action;
+    });
     if (killed.killed === undefined) {
       // Fewer writes than `at`: every write point was tried; this run was a clean one.
       assert.equal(crashed.exitCode, 0);
@@ -175,6 +209,14 @@ async function everyWrite(round: number, afterApplied: boolean, tags: Record<str
     const where = `round ${round}: killed ${afterApplied ? "after" : "before"} write ${at} (${killed.killed})`;
     killedAt.push(killed.killed);
     assert.equal(crashed.exitCode, 1, where);
+
+    // The killed action retried as it was planned (a retried invocation): PutParameter has no
+    // request token, so the write re-lists its name first and finds a value that landed.
+    assert.ok(inFlight, where);
+    const retried = inFlight;
+    const retry = new ApiCallRecorder();
+    await new ParameterStoreDestination({ client: ssm, recorder: retry, rateLimits: FAST }).apply(retried, async () => ({ secretString: JSON.stringify(source.data(retried.sourcePath)) }));
+    if (afterApplied && killed.killed.startsWith("PutParameter")) assert.equal(retry.count("ssm", "PutParameter"), 0, `${where}: the retry wrote the value again`);
 
     const rerun = await run(ssm);
     assert.equal(rerun.exitCode, 0, `${where}: rerun ${JSON.stringify(rerun.failures)}`);
@@ -234,6 +276,17 @@ describe("Parameter Store: a run killed at each write converges on the next", ()
       "PutParameter /crash/deep/c",
       "PutParameter /crash/e",
     ]);
+  });
+
+  test("a drift repair: killed before, or after, the PutParameter that repairs a hand edit, the next run converges", async () => {
+    assert.deepEqual(await everyWrite(2, false), ["AddTagsToResource /crash/b", "PutParameter /crash/b"]);
+    assert.deepEqual(await everyWrite(2, true), ["AddTagsToResource /crash/b", "PutParameter /crash/b"]);
+  });
+
+  test("an update that removes a tag (the record of a repaired hand edit): killed before, or after, each write, the next run converges", async () => {
+    const writes = ["AddTagsToResource /crash/b", "RemoveTagsFromResource /crash/b", "PutParameter /crash/b"];
+    assert.deepEqual(await everyWrite(3, false), writes);
+    assert.deepEqual(await everyWrite(3, true), writes);
   });
 
   test("tags too long for the description record (real tags are the record): killed after each write of an update round, the next run converges", async () => {
