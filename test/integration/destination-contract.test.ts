@@ -533,6 +533,25 @@ function contract(name: string, declared: Declared, makeDestination: () => Promi
         assert.equal(s.arn, undefined);
         assert.deepEqual(await d.readValues([{ name: "c/named" }]), new Map([["c/named", { value }]]));
       });
+
+      // What an ARN guards against elsewhere: the name is all a plan holds here, so the write
+      // itself checks that what it finds under the name is a parameter a write of ours made.
+      test("no ARN: an update planned against a secret since deleted and re-created by someone else is conflict-unmanaged and never touches the new one", async () => {
+        await create("c/again", canary("old"), tokenOf(1));
+        await d.apply(deletion("c/again"), valueSource("unused").value);
+        const theirs = canary("theirs");
+        await target.outsiderCreate("c/again", theirs, { team: "them" });
+
+        const v = valueSource(canary("ours"));
+        for (const type of ["update", "restore"] as const) {
+          const error = await rejectsWith(d.apply(planned(type, "c/again", { requestToken: tokenOf(2), changes: ["value", "tags"], tags: OURS, sourceVersion: 2 }), v.value), "conflict-unmanaged", "c/again", [theirs]);
+          assert.equal(error.message, "c/again: the parameter /c/again holds no record of a write of this sync (re-created by someone else since the plan?); it is left untouched");
+        }
+        assert.equal(v.reads(), 0);
+        assert.deepEqual(await read("c/again"), new Map([["c/again", { value: theirs }]]));
+        assert.deepEqual(await target.realTags("c/again"), { team: "them" });
+        assert.equal((await target.versionIds("c/again")).length, 1);
+      });
     }
 
     test("readValues: the values of existing names across batches; names that do not exist are left out", async () => {

@@ -271,6 +271,12 @@ export class ParameterStoreDestination implements SecretDestination {
         // creates; the next run plans a create, which checks the name again.
         throw new SyncError("destination-write-failed", `PutParameter ${parameterName}: ParameterNotFound: the parameter no longer exists; the next run creates it`, name);
       }
+      if (current && record === undefined && (action.type === "update" || action.type === "restore") && action.currentVersionId === undefined) {
+        // No ARN tells a parameter from one re-created under its name: a parameter of ours always
+        // carries a record (a hand edit keeps it; one that replaced it is a repair, which names
+        // the version it replaces), so one without was made by someone else since the plan.
+        throw new SyncError("conflict-unmanaged", `${name}: the parameter ${parameterName} holds no record of a write of this sync (re-created by someone else since the plan?); it is left untouched`, name);
+      }
       if (current && action.type === "create") {
         // Not ours (or not this write's): a create never overwrites what is there.
         throw new SyncError("conflict-unmanaged", `${name}: the parameter ${parameterName} already exists and was not written by this sync; it is left untouched`, name);
