@@ -1,5 +1,5 @@
 // Crash convergence: the built CLI syncs through a proxy that SIGKILLs it at a seeded write, at 20
-// different points (half just before a write reaches AWS, half just after AWS applied it but
+// different points (12 for Parameter Store) (half just before a write reaches AWS, half just after AWS applied it but
 // before the answer came back; no later write reaches AWS, so every round is killed exactly at the
 // write its messages name). After every kill a normal rerun must converge: destination equal to
 // source, no secret with more versions than source versions it went through, no half-tagged
@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { BatchGetSecretValueCommand, ListSecretVersionIdsCommand } from "@aws-sdk/client-secrets-manager";
+import { SdkSsmApi } from "../../src/destinations/aws-ssm-parameter-store/index.js";
 import pLimit from "p-limit";
 import { FaultProxy } from "../helpers/fault-proxy.js";
 import { Peers, type Scenario } from "../helpers/harness.js";
@@ -149,6 +150,106 @@ test("SIGKILL at 20 seeded write points: every rerun converges without extra ver
       assert.ok((listed.Versions?.length ?? 0) <= n, `${path}: ${listed.Versions?.length} versions for ${n} source versions`);
     }
   } finally {
+    await proxy.stop();
+  }
+});
+
+const SSM_WRITES = new Set(["AmazonSSM.PutParameter", "AmazonSSM.AddTagsToResource", "AmazonSSM.RemoveTagsFromResource", "AmazonSSM.DeleteParameter"]);
+
+// Parameter Store has no request token: a write that landed before the kill is found by the next
+// run's listing (the description records the write's token and the version it became), so each
+// parameter's version counts up exactly once per source version.
+test("Parameter Store: SIGKILL at 12 seeded write points: every rerun converges, one parameter version per source version, and a last run writes nothing", async () => {
+  const s = await peers.scenario();
+  const paths = Array.from({ length: 40 }, (_, i) => `app-${i % 4}/s${i}`);
+  const versions = new Map<string, number>();
+  const write = async (path: string) => {
+    await s.put(path, { v: `value-${path}-${(versions.get(path) ?? 0) + 1}` });
+    versions.set(path, (versions.get(path) ?? 0) + 1);
+  };
+  for (const p of paths) await write(p);
+  const token = await s.readOnlyToken();
+  let killAt: number | undefined;
+  let killAfterForward = false;
+  let writes = 0;
+  let forwarded = 0;
+  let unkilledWrites = 0;
+  let child: ChildProcess | undefined;
+  const isWrite = (req: import("node:http").IncomingMessage) => SSM_WRITES.has(String(req.headers["x-amz-target"] ?? ""));
+  const writeNumber = new WeakMap<import("node:http").IncomingMessage, number>();
+  // As for Secrets Manager above: what Parameter Store holds is exactly writes 1..N-1 (before) or 1..N (after).
+  const proxy = new FaultProxy(peers.moto.url, {
+    reset: 1,
+    only: (req) => {
+      if (!isWrite(req)) return false;
+      if (killAt === undefined) {
+        unkilledWrites += 1;
+        return false;
+      }
+      writes += 1;
+      writeNumber.set(req, writes);
+      if (writes < killAt || (writes === killAt && killAfterForward)) {
+        forwarded += 1;
+        return false;
+      }
+      if (writes === killAt) child?.kill("SIGKILL");
+      return true;
+    },
+    afterForward: (req) => {
+      if (killAfterForward && killAt !== undefined && writeNumber.get(req) === killAt) child?.kill("SIGKILL");
+    },
+  });
+  const proxyUrl = await proxy.start();
+  const config = s.writeConfig({ yaml: "  type: aws-ssm-parameter-store\n  rateLimits: { write: 10000, tag: 10000, list: 10000, read: 10000, delete: 10000 }\nsync:\n  concurrency: 4\n" });
+  const env = { ...peers.moto.awsEnv, AWS_ENDPOINT_URL: proxyUrl, VAULT_TOKEN: token };
+  const ssm = SdkSsmApi.create({ region: "us-east-1", endpoint: peers.moto.url, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  const converged = async (where: string) => {
+    const got = new Map<string, { value?: string; version?: number }>();
+    let NextToken: string | undefined;
+    do {
+      const page = await ssm.call("GetParametersByPath", { Path: `/${s.prefix}`, Recursive: true, WithDecryption: true, ...(NextToken ? { NextToken } : {}) });
+      for (const p of page.Parameters ?? []) got.set((p.Name ?? "").slice(s.prefix.length + 2), { value: p.Value ?? "", version: p.Version ?? 0 });
+      NextToken = page.NextToken;
+    } while (NextToken);
+    assert.deepEqual([...got.keys()].sort(), [...versions.keys()].sort(), `${where}: every source secret is one parameter`);
+    for (const [path, n] of versions) {
+      assert.deepEqual(got.get(path), { value: JSON.stringify({ v: `value-${path}-${n}` }), version: n }, `${where}: ${path}`);
+      const history = await ssm.call("GetParameterHistory", { Name: `/${s.prefix}/${path}`, MaxResults: 50 });
+      assert.equal(history.Parameters?.length, n, `${where}: ${path}: versions in its history`);
+    }
+  };
+  const rand = seeded(20261206);
+  try {
+    // First round creates 40 parameters; each later round changes 5 first.
+    for (let round = 0; round < 12; round++) {
+      let changedCount = 0;
+      if (round > 0) {
+        const changed = new Set(Array.from({ length: 5 }, () => paths[Math.floor(rand() * paths.length)] as string));
+        changedCount = changed.size;
+        for (const p of changed) await write(p);
+      }
+      // A create is one PutParameter (tags inline); an update is a tag write and a PutParameter.
+      const expectedWrites = round === 0 ? paths.length : 2 * changedCount;
+      const target = 1 + Math.floor(rand() * expectedWrites);
+      killAfterForward = round % 2 === 1;
+      const where = `round ${round}: kill ${killAfterForward ? "after Parameter Store applied" : "before"} write ${target} of ${expectedWrites}`;
+      writes = 0;
+      forwarded = 0;
+      killAt = target;
+      const first = await runCli(config, env, (c) => (child = c));
+      killAt = undefined;
+      assert.equal(first.signal, "SIGKILL", `${where}: not killed (exit ${first.code}, ${writes} writes seen)\n${first.out}`);
+      assert.equal(forwarded, killAfterForward ? target : target - 1, `${where}: the writes that reached Parameter Store`);
+      const rerun = await runCli(config, env);
+      assert.equal(rerun.code, 0, `${where}: the rerun failed\n${rerun.out}`);
+      await converged(where);
+    }
+    unkilledWrites = 0;
+    const quiet = await runCli(config, env);
+    assert.equal(quiet.code, 0, quiet.out);
+    assert.equal(unkilledWrites, 0, `the run after the last converged one wrote ${unkilledWrites} times`);
+  } finally {
+    ssm.destroy();
     await proxy.stop();
   }
 });

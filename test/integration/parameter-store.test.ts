@@ -294,3 +294,19 @@ describe("Parameter Store limits moto does not enforce", () => {
     assert.deepEqual(Object.fromEntries((Parameters ?? []).map((p) => [p.Name, p.Tier])), { "/hybrid-aws-secrets/big": "Advanced", "/hybrid-aws-secrets/small": "Standard" });
   });
 });
+
+describe("Parameter Store: a hand write that replaced the record", () => {
+  test("is repaired under the overwrite policy (the repair names the version it replaces), once", async () => {
+    const source = new MemorySource({ mount: "hybrid-aws-secrets" });
+    source.put("app", { k: "ours" });
+    const { run } = build(source);
+    await run();
+    await ssm.call("PutParameter", { Name: "/hybrid-aws-secrets/app", Value: "by hand", Type: "SecureString", Overwrite: true, Description: "edited in the console" });
+    const repaired = await run();
+    assert.deepEqual([repaired.exitCode, repaired.counts.update], [0, 1]);
+    const p = await parameter("/hybrid-aws-secrets/app");
+    assert.deepEqual([p.value, p.versions], [JSON.stringify({ k: "ours" }), 3]);
+    assert.equal(p.tags[TAG.replacedVersion], "parameter-version-2");
+    assert.equal((await run()).counts.unchanged, 1);
+  });
+});

@@ -137,10 +137,25 @@ export class ParameterStoreDestination implements SecretDestination {
     return { secrets: await this.toMetas(listed) };
   }
 
+  /**
+   * These names' listing entries. Paged like the inventory: with filters, DescribeParameters may
+   * answer fewer than MaxResults (even none) with a NextToken, and a name missing from the first
+   * page may be on the next.
+   */
   private async listNames(parameterNames: string[], scope: "destination" | "secret"): Promise<ParameterMetadata[]> {
+    const listed: ParameterMetadata[] = [];
+    let NextToken: string | undefined;
     try {
-      const page = await this.call("DescribeParameters", { ParameterFilters: [{ Key: "Name", Option: "Equals", Values: parameterNames }], MaxResults: 50 });
-      return (page.Parameters ?? []).filter((p) => p.Name !== undefined && parameterNames.includes(p.Name));
+      do {
+        const page = await this.call("DescribeParameters", {
+          ParameterFilters: [{ Key: "Name", Option: "Equals", Values: parameterNames }],
+          MaxResults: 50,
+          ...(NextToken ? { NextToken } : {}),
+        });
+        for (const p of page.Parameters ?? []) if (p.Name !== undefined && parameterNames.includes(p.Name)) listed.push(p);
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return listed;
     } catch (error) {
       throw classifyAwsError(error, { what: `DescribeParameters ${parameterNames[0] ?? ""}`, scope, ...(parameterNames.length === 1 ? { name: parameterNames[0] } : {}) });
     }
@@ -205,9 +220,9 @@ export class ParameterStoreDestination implements SecretDestination {
   }
 
   /**
-   * create / update / adopt / restore write the tags, then the value with its record (tags first:
-   * a run that stops in between leaves the old record, so the next run writes again); delete
-   * deletes at once. Parameter Store has no recovery window, so `restore` is an update, and the
+   * create / update / adopt / restore write the value with its record, and the tags: in the order
+   * that lets a run that stops in between be finished by the next (see `write`); delete deletes
+   * at once. Parameter Store has no recovery window, so `restore` is an update, and the
    * `tag` deletion strategy (a mark the listing cannot show) is not offered.
    */
   async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
@@ -251,11 +266,30 @@ export class ParameterStoreDestination implements SecretDestination {
         await this.retag(name, parameterName, tags, action.untag ?? []);
         return;
       }
+      if (!current && action.type !== "create") {
+        // Gone since the plan was made (deleted by hand, or by another run): an update never
+        // creates; the next run plans a create, which checks the name again.
+        throw new SyncError("destination-write-failed", `PutParameter ${parameterName}: ParameterNotFound: the parameter no longer exists; the next run creates it`, name);
+      }
+      if (current && record === undefined && (action.type === "update" || action.type === "restore") && action.currentVersionId === undefined) {
+        // No ARN tells a parameter from one re-created under its name: a parameter of ours always
+        // carries a record (a hand edit keeps it; one that replaced it is a repair, which names
+        // the version it replaces), so one without was made by someone else since the plan.
+        throw new SyncError("conflict-unmanaged", `${name}: the parameter ${parameterName} holds no record of a write of this sync (re-created by someone else since the plan?); it is left untouched`, name);
+      }
       if (current && action.type === "create") {
         // Not ours (or not this write's): a create never overwrites what is there.
         throw new SyncError("conflict-unmanaged", `${name}: the parameter ${parameterName} already exists and was not written by this sync; it is left untouched`, name);
       }
-      if (current) await this.retag(name, parameterName, tags, action.untag ?? []);
+      const description = encodeRecord({ token, version: (current?.Version ?? 0) + 1, tags });
+      // Where the record holds the tags (the inventory reads them there), the real tags go first:
+      // a run that stops in between leaves the old record, so the next run writes again. Where
+      // the tags do not fit, the real tags are what the inventory reads: the value goes first, so
+      // a run that stops in between leaves this write's token current (the proof that the
+      // parameter is ours) and the next run only retags. Tags first there would leave tags that
+      // name a version no write of ours made: unproven ownership, and the parameter stuck.
+      const tagsInRecord = decodeRecord(description)?.tags !== undefined;
+      if (current && tagsInRecord) await this.retag(name, parameterName, tags, action.untag ?? []);
       const rendered = await value();
       if (!("secretString" in rendered)) throw new SyncError("invalid-value", `${name}: Parameter Store holds text only; this value is binary`, name);
       const bytes = Buffer.byteLength(rendered.secretString, "utf8");
@@ -270,14 +304,13 @@ export class ParameterStoreDestination implements SecretDestination {
             Value: rendered.secretString,
             Type: "SecureString",
             ...(this.kmsKeyId ? { KeyId: this.kmsKeyId } : {}),
-            Description: encodeRecord({ token, version: (current?.Version ?? 0) + 1, tags }),
+            Description: description,
             Tier: tier,
             ...(current ? { Overwrite: true } : { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value: String(Value) })) }),
           },
           // Never retried blindly: the loop re-lists first, so a write that landed is not repeated.
           false,
         );
-        return;
       } catch (error) {
         const failure = classifyAwsError(error, { what: `PutParameter ${parameterName}`, scope: "secret", name, secrets: [rendered.secretString] });
         if (awsErrorCode(error) === "ParameterAlreadyExists" && action.type === "create") {
@@ -286,7 +319,10 @@ export class ParameterStoreDestination implements SecretDestination {
         }
         // A lost answer (reset, timeout, 5xx) may hide a write that landed: the loop re-lists first.
         if (!failure.retryable || attempt >= this.maxAttempts) throw failure;
+        continue;
       }
+      if (current && !tagsInRecord) await this.retag(name, parameterName, tags, action.untag ?? []);
+      return;
     }
   }
 
