@@ -113,7 +113,7 @@ function contract(name: string, declared: Declared, makeDestination: () => Promi
   const { profile, ...rest } = declared;
   const caps: Capabilities = {
     ...rest,
-    recoveryWindow: !profile.deletionOf({ strategy: "delete", recoveryWindowDays: 7, forceDeleteWithoutRecovery: false }).immediate,
+    recoveryWindow: !profile.deletionOf({ strategy: "delete", settings: { recoveryWindowDays: 7 } }).immediate,
     orphanMark: profile.deletionStrategies.includes("tag"),
   };
 
@@ -140,7 +140,7 @@ function contract(name: string, declared: Declared, makeDestination: () => Promi
 
     /** A delete as the profile plans it: a 7-day recovery window (or forced), where there is one at all. */
     function deletion(name: string, fields: Partial<AnyAction> = {}, forceDeleteWithoutRecovery = false): WriteAction {
-      const how = profile.deletionOf({ strategy: "delete", recoveryWindowDays: 7, forceDeleteWithoutRecovery });
+      const how = profile.deletionOf({ strategy: "delete", settings: { recoveryWindowDays: 7, forceDeleteWithoutRecovery } });
       return planned("delete", name, { immediate: how.immediate, provider: how.provider, ...fields });
     }
 
