@@ -8,12 +8,16 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
 import { isSyncError } from "../../src/core/errors.js";
-import { iamPolicy, type IamPolicyInput, type IamScope, type PolicyStatement } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
+import type { PolicyStatement } from "../../src/destinations/aws-common/iam.js";
+import { iamPolicy as secretsManagerFragment, iamScopeOf, type IamPolicyInput as FragmentInput, type IamScope } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
 import { main } from "../../src/runtime/cli/main.js";
-import { iamScopesFromConfig } from "../../src/runtime/iam-scopes.js";
+import { composeIamPolicy, iamMappingsOf, type RuntimeIamInput } from "../../src/runtime/iam-policy.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 
 type Statement = PolicyStatement;
+type IamPolicyInput = FragmentInput & RuntimeIamInput;
+/** A Secrets Manager sync's document, as `iam-policy` without -c composes it. */
+const iamPolicy = (i: IamPolicyInput) => composeIamPolicy(i, secretsManagerFragment(i));
 type Context = Record<string, string | string[]>;
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : ([] as string[]).concat(v));
@@ -327,19 +331,14 @@ mappings:
 `;
 
 describe("iam-policy -c: one policy for every mapping of a config", () => {
-  test("iamScopesFromConfig: one scope per mapping, inheriting from destination and the top-level policies", () => {
-    const { scopes, region, snsTopicArns } = iamScopesFromConfig(resolveConfig(parseConfigText(TWO_MAPPINGS), {}));
-    assert.equal(region, "eu-west-1");
-    assert.deepEqual(snsTopicArns, ["arn:aws:sns:eu-west-1:123456789012:secretbridge-failures"]);
-    assert.deepEqual(scopes, [
+  test("iamMappingsOf: one scope per mapping, inheriting from destination and the top-level policies", () => {
+    const scopesOf = (text: string) => iamMappingsOf(resolveConfig(parseConfigText(text), {})).map(iamScopeOf);
+    assert.deepEqual(scopesOf(TWO_MAPPINGS), [
       scope("team-a", { kmsKeyId: "alias/secretbridge", lifecycle: { delete: true, restore: true, tagOrphans: false } }),
       scope("team-b", { kmsKeyId: key(KEY_ID), replicas: [{ region: "us-east-1", kmsKeyId: "alias/secretbridge-replica" }] }),
     ]);
-    const single = iamScopesFromConfig(
-      resolveConfig(parseConfigText("name: p\nsource:\n  mount: kv\n  kvVersion: 1\ndestination:\n  prefix: team-c\npolicies:\n  deletion:\n    strategy: tag\n"), {}),
-    );
-    assert.deepEqual(single.scopes, [scope("team-c", { valueReads: true, lifecycle: { delete: false, restore: false, tagOrphans: true } })]);
-    assert.equal(single.region, undefined);
+    const single = scopesOf("name: p\nsource:\n  mount: kv\n  kvVersion: 1\ndestination:\n  prefix: team-c\npolicies:\n  deletion:\n    strategy: tag\n");
+    assert.deepEqual(single, [scope("team-c", { valueReads: true, lifecycle: { delete: false, restore: false, tagOrphans: true } })]);
   });
 
   test("the command prints the policy of every mapping; scope flags and -c do not mix; bad values exit 2", async () => {
