@@ -1,6 +1,6 @@
 // The least-privilege IAM policy for one or several mappings. Besides the statement shapes, these
-// tests evaluate requests against the policy with a small IAM evaluator (explicit Deny wins, then
-// any Allow, else implicit deny), so "the policy blocks itself" is caught as a behaviour.
+// tests evaluate requests against the policy with a small IAM evaluator (test/helpers), so "the
+// policy blocks itself" is caught as a behaviour.
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,57 +12,13 @@ import type { PolicyStatement } from "../../src/destinations/aws-common/iam.js";
 import { iamPolicy as secretsManagerFragment, iamScopeOf, type IamPolicyInput as FragmentInput, type IamScope } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
 import { main } from "../../src/runtime/cli/main.js";
 import { composeIamPolicy, iamMappingsOf, type RuntimeIamInput } from "../../src/runtime/iam-policy.js";
+import { evaluate, list, type Context } from "../helpers/iam-evaluator.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 
 type Statement = PolicyStatement;
 type IamPolicyInput = FragmentInput & RuntimeIamInput;
 /** A Secrets Manager sync's document, as `iam-policy` without -c composes it. */
 const iamPolicy = (i: IamPolicyInput) => composeIamPolicy(i, secretsManagerFragment(i));
-type Context = Record<string, string | string[]>;
-
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : ([] as string[]).concat(v));
-
-function glob(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${re}$`, "i").test(value);
-}
-
-function conditionHolds(condition: Statement["Condition"], context: Context): boolean {
-  for (const [operator, pairs] of Object.entries(condition ?? {})) {
-    for (const [key, wanted] of Object.entries(pairs)) {
-      const wants = list(wanted);
-      const have = context[key];
-      const values = list(have);
-      switch (operator) {
-        case "StringEquals":
-          if (typeof have !== "string" || !wants.includes(have)) return false;
-          break;
-        case "ForAnyValue:StringEquals":
-          if (!values.some((v) => wants.includes(v))) return false;
-          break;
-        case "ForAllValues:StringNotEquals":
-          if (!values.every((v) => !wants.includes(v))) return false;
-          break;
-        default:
-          throw new Error(`test evaluator: unsupported condition operator ${operator}`);
-      }
-    }
-  }
-  return true;
-}
-
-function evaluate(policy: { Statement: Statement[] }, action: string, resource: string, context: Context = {}): "allow" | "deny" | "implicit-deny" {
-  let allowed = false;
-  for (const s of policy.Statement) {
-    if (!list(s.Action).some((a) => glob(a, action))) continue;
-    const inResource = s.Resource !== undefined ? list(s.Resource).some((r) => glob(r, resource)) : !list(s.NotResource).some((r) => glob(r, resource));
-    if (!inResource || !conditionHolds(s.Condition, context)) continue;
-    if (s.Effect === "Deny") return "deny";
-    allowed = true;
-  }
-  return allowed ? "allow" : "implicit-deny";
-}
-
 const ACCOUNT = "123456789012";
 const scope = (prefix: string, extra: Partial<IamScope> = {}): IamScope => ({
   prefix,

@@ -22,9 +22,13 @@ const PREFIX = /^[A-Za-z0-9_.\-/]{1,900}$/;
 const KEY_ARN = /^arn:[a-z-]+:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/;
 const LIST: PolicyStatement = { Sid: "ListParameters", Effect: "Allow", Action: "ssm:DescribeParameters", Resource: "*" };
 
-/** The parameters under a prefix, and what a sync does to them. */
+/**
+ * What a sync does to the parameters under a prefix. ListTagsForResource and GetParameterHistory
+ * (without decryption) prove ownership of a parameter whose description is no longer our record,
+ * e.g. after a hand edit: a run needs them to tell drift from a foreign parameter.
+ */
 function writeActions(scope: Pick<ParameterStoreIamScope, "valueReads" | "delete">): string[] {
-  return ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", ...(scope.valueReads ? ["ssm:GetParameters"] : []), ...(scope.delete ? ["ssm:DeleteParameter"] : [])];
+  return ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory", ...(scope.valueReads ? ["ssm:GetParameters"] : []), ...(scope.delete ? ["ssm:DeleteParameter"] : [])];
 }
 
 function parametersArn(scope: ParameterStoreIamScope): string {
