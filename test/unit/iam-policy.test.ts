@@ -330,3 +330,74 @@ describe("iam-policy -c: one policy for every mapping of a config", () => {
     assert.match(noRegion.err, /--region is required/);
   });
 });
+
+const PARAMETER_STORE = `
+name: params
+source:
+  address: https://vault.example.com:8200
+destination:
+  type: aws-ssm-parameter-store
+  region: eu-west-1
+  kmsKeyId: ${KEY_ID}
+mappings:
+  - mount: team-a
+    prefix: team-a
+    policies:
+      deletion:
+        strategy: delete
+  - mount: team-b
+    prefix: team-b
+    policies:
+      onConflict: adopt-if-equal
+`;
+
+describe("iam-policy -c for a Parameter Store config", () => {
+  const run = async (text: string, args: string[]) => {
+    const file = join(mkdtempSync(join(tmpdir(), "sb-iam-ssm-")), "ssm.yaml");
+    writeFileSync(file, text);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(["iam-policy", "-c", file, "--account", ACCOUNT, ...args], { output: { out: (t) => out.push(t), err: (t) => err.push(t) } });
+    assert.equal(code, 0, err.join(""));
+    return JSON.parse(out.join("")) as { Version: string; Statement: Statement[] };
+  };
+  const parameters = (prefix: string) => `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/${prefix}/*`;
+  const WRITES = ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory"];
+
+  test("the Parameter Store actions on each prefix, value reads and deletes only where used, the key via ssm only; no Secrets Manager action", async () => {
+    const p = await run(PARAMETER_STORE, []);
+    assert.deepEqual(p, {
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "ListParameters", Effect: "Allow", Action: "ssm:DescribeParameters", Resource: "*" },
+        { Sid: "WriteParametersUnderThePrefix", Effect: "Allow", Action: [...WRITES, "ssm:DeleteParameter"], Resource: parameters("team-a") },
+        { Sid: "WriteParametersUnderThePrefix2", Effect: "Allow", Action: [...WRITES, "ssm:GetParameters"], Resource: parameters("team-b") },
+        {
+          Sid: "UseTheParameterKeyThroughParameterStore",
+          Effect: "Allow",
+          Action: ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
+          Resource: key(KEY_ID),
+          Condition: { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } },
+        },
+        { Sid: "DenyOtherKeys", Effect: "Deny", Action: "kms:*", NotResource: key(KEY_ID) },
+      ],
+    });
+    assert.equal(evaluate(p, "ssm:DeleteParameter", `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/team-b/x`), "implicit-deny");
+    assert.equal(evaluate(p, "ssm:PutParameter", `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/team-c/x`), "implicit-deny");
+  });
+
+  test("the runtime's connection secret stays readable and never writable; the AWS managed key: no KMS statement", async () => {
+    const text = PARAMETER_STORE.replace(`  kmsKeyId: ${KEY_ID}\n`, "").replace("  - mount: team-b\n    prefix: team-b\n    policies:\n      onConflict: adopt-if-equal\n", "");
+    const p = await run(text, ["--connection-secret", "hybrid-aws-secrets/vault-connection-secret"]);
+    const connection = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:hybrid-aws-secrets/vault-connection-secret-??????`;
+    assert.deepEqual(
+      p.Statement.map((s) => s.Sid),
+      ["ListParameters", "WriteParametersUnderThePrefix", "ReadConnectionSecret", "DenyWritingTheConnectionSecret", "DenySecretActionsOutsideThePrefix"],
+    );
+    assert.deepEqual(p.Statement.find((s) => s.Sid === "DenySecretActionsOutsideThePrefix")?.NotResource, connection);
+    const secretsManagerAllows = p.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action)).filter((a) => a.startsWith("secretsmanager:"));
+    assert.deepEqual(secretsManagerAllows, ["secretsmanager:GetSecretValue"]);
+    assert.equal(evaluate(p, "secretsmanager:GetSecretValue", connection.replace("??????", "AbCdEf")), "allow");
+    assert.equal(evaluate(p, "secretsmanager:CreateSecret", secret("team-a/x")), "deny");
+  });
+});
