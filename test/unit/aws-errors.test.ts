@@ -8,6 +8,7 @@ import { CreateSecretCommand, InvalidRequestException, SecretsManagerClient } fr
 import { HttpResponse, type HttpRequest } from "@smithy/protocol-http";
 import { SyncError } from "../../src/core/errors.js";
 import { batchEntryError } from "../../src/destinations/aws-secrets-manager/errors.js";
+import { classifyAwsError } from "../../src/destinations/aws-common/errors.js";
 import { classifySecretsManagerError } from "../../src/destinations/aws-secrets-manager/index.js";
 
 const VALUE = `canary-${Math.random().toString(36).slice(2)}-unit`;
@@ -96,5 +97,14 @@ describe("a batch answer's per-secret error is classified as the SDK's exception
     const denied = batchEntryError("AccessDeniedException", "not authorized");
     assert.deepEqual([denied.constructor, denied.name, denied.message], [Error, "AccessDeniedException", "not authorized"]);
     assert.equal(classifySecretsManagerError(denied, { what: "BatchGetSecretValue p/x", scope: "secret", name: "p/x" }).errorClass, "permission-denied");
+  });
+});
+
+describe("the shared AWS classifier, without a service's own rules (as Parameter Store calls it)", () => {
+  test("a ValidationException about the name is invalid-name, with no Secrets Manager name rule in the message", () => {
+    const error = Object.assign(new Error("1 validation error detected: Value at 'name' failed to satisfy constraint"), { name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+    const failure = classifyAwsError(error, { what: "PutParameter /p/x", scope: "secret", name: "p/x" });
+    assert.equal(failure.errorClass, "invalid-name");
+    assert.equal(failure.message, "PutParameter /p/x: ValidationException: 1 validation error detected: Value at 'name' failed to satisfy constraint");
   });
 });
