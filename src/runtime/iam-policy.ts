@@ -14,6 +14,7 @@ import {
   keyStatements,
   minimal,
   one,
+  REGION,
   SECRET_SCOPED_ACTIONS,
   sortedUnique,
   type IamFragment,
@@ -46,7 +47,6 @@ export interface RuntimeIamInput {
 
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const SNS_ARN = /^arn:([^:]*):sns:([^:]*):(\d{12}):[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /**
  * Per use of a key: publishing to an encrypted topic needs kms:GenerateDataKey + kms:Decrypt;

@@ -59,11 +59,10 @@ const PREFIX = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
 type Purpose = "secrets" | "replicas";
 
 /**
- * Per use of a key: the actions Secrets Manager (or SNS) calls with the sync's credentials.
+ * Per use of a key: the actions Secrets Manager calls with the sync's credentials.
  * CreateSecret / PutSecretValue with a customer managed key: kms:GenerateDataKey + kms:Decrypt.
  * A replica's key (ReplicateSecretToRegions, CreateSecret with AddReplicaRegions): kms:GenerateDataKey
- * + kms:Encrypt. Publishing to an encrypted topic: kms:GenerateDataKey + kms:Decrypt. No
- * kms:DescribeKey: AWS documents none of these as needing it.
+ * + kms:Encrypt. No kms:DescribeKey: AWS documents neither as needing it.
  */
 const PURPOSES: Record<Purpose, KeyUse> = {
   secrets: { sid: "UseOnlyTheReplicationKey", aliasSid: "UseTheReplicationKeyByAlias", actions: ["kms:Decrypt", "kms:GenerateDataKey"] },
