@@ -24,6 +24,26 @@ export default tseslint.config(
     files: ["src/config/**/*.ts", "src/core/**/*.ts", "src/engine/**/*.ts", "src/sources/**/*.ts", "src/destinations/**/*.ts", "src/notify/**/*.ts", "src/util/**/*.ts"],
     rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["**/runtime/**", "**/runtime/*"], message: "imports only go down: a runtime wires this module, never the other way round" }] }] },
   },
+  // A destination provider takes what AWS providers share from aws-common, never from another
+  // provider's folder (the runtime ban above is repeated: a later rule of the same name replaces it).
+  ...[
+    ["src/destinations/aws-secrets-manager/**/*.ts", ["aws-ssm-parameter-store"]],
+    ["src/destinations/aws-ssm-parameter-store/**/*.ts", ["aws-secrets-manager"]],
+    ["src/destinations/aws-common/**/*.ts", ["aws-secrets-manager", "aws-ssm-parameter-store"]],
+  ].map(([folder, others]) => ({
+    files: [folder],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/runtime/**", "**/runtime/*"], message: "imports only go down: a runtime wires this module, never the other way round" },
+            { group: others.flatMap((o) => [`**/${o}/**`, `**/${o}/*`]), message: "a provider never imports another provider: move what both need to destinations/aws-common" },
+          ],
+        },
+      ],
+    },
+  })),
   {
     // core is pure: no provider, engine, runtime or SDK.
     files: ["src/core/**/*.ts"],

@@ -20,10 +20,10 @@ import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { resolveConfig } from "../src/config/resolve.js";
-import { iamPolicy, SECRET_SCOPED_ACTIONS } from "../src/destinations/aws-secrets-manager/iam-policy.js";
+import { SECRET_SCOPED_ACTIONS, type PolicyDocument } from "../src/destinations/aws-common/iam.js";
 import { RUN_MESSAGE_GROUP } from "../src/runtime/lambda/queue.js";
 import { LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE } from "../src/runtime/lambda/run.js";
-import { iamScopesFromConfig } from "../src/runtime/iam-scopes.js";
+import { iamPolicyForConfig } from "../src/runtime/iam-policy.js";
 import { packageLambda } from "./bundle.js";
 import type { DeployConfig } from "./config.js";
 import { DemoVault, demoVpc } from "./demo-vault.js";
@@ -89,7 +89,7 @@ export { SECRET_SCOPED_ACTIONS };
 
 export class SecretBridgeStack extends Stack {
   /** The function's role policy document as synthesized (tests compare it with `iam-policy -c`). */
-  readonly functionPolicyDocument: ReturnType<typeof iamPolicy>;
+  readonly functionPolicyDocument: PolicyDocument;
 
   constructor(scope: Construct, id: string, settings: SecretBridgeSettings, deploy: DeployConfig, bundleDir: string, props?: StackProps) {
     super(scope, id, props);
@@ -158,21 +158,19 @@ export class SecretBridgeStack extends Stack {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: "secretbridge replication: writes only under the config's prefixes",
     });
-    // The same derivation as `secretbridge iam-policy -c <the same file>`: every mapping's prefix,
-    // key (aliases included), replica Region and lifecycle action, from the resolved config.
-    // Account, Region and partition are the stack's: concrete when the stack has an env, otherwise
-    // the AWS::AccountId / AWS::Region / AWS::Partition tokens, which the generator lets through
-    // unchecked because we say they are unresolved.
-    const fromConfig = iamScopesFromConfig(resolved);
-    this.functionPolicyDocument = iamPolicy({
+    // The same derivation as `secretbridge iam-policy -c <the same file>`: the destination
+    // provider's fragment for every mapping (prefix, key, replica Region, lifecycle action) from the
+    // resolved config, with the runtime's own statements. Account, Region and partition are the
+    // stack's: concrete when the stack has an env, otherwise the AWS::AccountId / AWS::Region /
+    // AWS::Partition tokens, which the generator lets through unchecked because we say they are unresolved.
+    this.functionPolicyDocument = iamPolicyForConfig(resolved, {
       account: this.account,
-      region: fromConfig.region ?? this.region,
+      region: resolved.config.destination.region ?? this.region,
       // The function reads its connection secrets with its own Region's client: they are the
       // stack's, whatever Region the config writes to.
       connectionSecretRegion: this.region,
       partition: this.partition,
-      scopes: fromConfig.scopes,
-      snsTopicArns: [...fromConfig.snsTopicArns, ...(topic ? [topic.topicArn] : [])],
+      ...(topic ? { snsTopicArns: [topic.topicArn] } : {}),
       // The stack's topic is encrypted with the stack's key: publishing uses it via SNS.
       ...(topic ? { snsTopicKmsKeyIds: [key.keyArn] } : {}),
       // The worker reads the connection secret only; the signing key is the admission function's.

@@ -4,8 +4,10 @@
 // and its IAM policy fragment. Registered with one line in registry.ts.
 import type { z } from "zod";
 import type { ProviderData } from "../core/model.js";
+import type { DeletionStrategy } from "../core/policies.js";
 import type { DestinationProfile } from "../core/profile.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
+import type { IamFragment, IamTarget } from "./aws-common/iam.js";
 import type { SecretDestination } from "./destination.js";
 
 /** The SDK's service ids of the AWS clients a provider asks the runtime for. */
@@ -34,6 +36,16 @@ export interface BuiltDestination {
   close(): void;
 }
 
+/** What one resolved mapping asks of the IAM policy: the runtime decides it, the provider grants it. */
+export interface IamMapping {
+  prefix: string;
+  deletion: DeletionStrategy;
+  /** Some comparison reads destination values (KV v1, adopt-if-equal, verify). */
+  valueReads: boolean;
+  /** The mapping's provider settings (`ResolvedMapping.destinationOptions`). */
+  options: ProviderData | undefined;
+}
+
 export interface DestinationProvider<Type extends string = string, Fields extends z.core.$ZodLooseShape = z.core.$ZodLooseShape, Config = unknown, IamInput = never> {
   /** `destination.type` in the config. */
   readonly type: Type;
@@ -55,6 +67,8 @@ export interface DestinationProvider<Type extends string = string, Fields extend
   mappingOptions(config: Config, mapping: Record<string, unknown>): ProviderData;
   /** Builds the destination from its parsed `destination:` settings. */
   build(config: Config, context: DestinationBuildContext): BuiltDestination;
-  /** The IAM policy a config using this destination needs, and nothing more. */
-  iamPolicy(input: IamInput): { Version: string; Statement: unknown[] };
+  /** This destination's part of the IAM policy, from its own input (`iam-policy` without -c builds one). */
+  iamPolicy(input: IamInput): IamFragment;
+  /** This destination's part of the IAM policy a config needs, and nothing more: its settings and mappings. */
+  iamFragment(config: Config, target: IamTarget, mappings: readonly IamMapping[]): IamFragment;
 }

@@ -2,7 +2,8 @@
 // discriminated union from this list; runtime/wire.ts builds the provider a config selects.
 import type { ProviderData } from "../core/model.js";
 import type { DestinationProfile } from "../core/profile.js";
-import type { BuiltDestination, DestinationBuildContext, DestinationProvider } from "./provider.js";
+import type { IamFragment, IamTarget } from "./aws-common/iam.js";
+import type { BuiltDestination, DestinationBuildContext, DestinationProvider, IamMapping } from "./provider.js";
 import { awsSecretsManagerProvider } from "./aws-secrets-manager/provider.js";
 import { awsParameterStoreProvider } from "./aws-ssm-parameter-store/provider.js";
 
@@ -29,6 +30,7 @@ export interface BoundProvider {
   profile(): DestinationProfile;
   mappingOptions(mapping: Record<string, unknown>): ProviderData;
   build(context: DestinationBuildContext): BuiltDestination;
+  iamFragment(target: IamTarget, mappings: readonly IamMapping[]): IamFragment;
 }
 
 /**
@@ -43,5 +45,6 @@ export function boundProvider(config: { type: RegisteredDestination["type"] }): 
     profile: () => provider.profile(config),
     mappingOptions: (mapping) => provider.mappingOptions(config, mapping),
     build: (context) => provider.build(config, context),
+    iamFragment: (target, mappings) => provider.iamFragment(config, target, mappings),
   };
 }

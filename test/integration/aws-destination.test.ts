@@ -21,7 +21,7 @@ import type { ActionType, WriteAction } from "../../src/core/model.js";
 import { handBuilt, type AnyAction } from "../helpers/actions.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import {
-  classifyAwsError,
+  classifySecretsManagerError,
   instrumentClient,
   MIDDLEWARE_NAME,
   SecretsManagerDestination,
@@ -301,7 +301,7 @@ describe("SecretsManagerDestination against moto", () => {
       name: "ValidationException",
       $metadata: { httpStatusCode: 400 },
     });
-    const error = classifyAwsError(aws, { what: "CreateSecret p/bad name!", scope: "secret", name: "p/bad name!" });
+    const error = classifySecretsManagerError(aws, { what: "CreateSecret p/bad name!", scope: "secret", name: "p/bad name!" });
     assert.equal(error.errorClass, "invalid-name");
     assert.equal(error.secretPath, "p/bad name!");
     assert.match(error.message, /^CreateSecret p\/bad name!: ValidationException: Invalid name\. /);
@@ -317,7 +317,7 @@ describe("SecretsManagerDestination against moto", () => {
     const aws = Object.assign(new Error(`1 validation error detected: Value '${big}' at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536`), {
       name: "ValidationException",
     });
-    const error = classifyAwsError(aws, { what: "PutSecretValue p/big", scope: "secret", name: "p/big", secrets: [big] });
+    const error = classifySecretsManagerError(aws, { what: "PutSecretValue p/big", scope: "secret", name: "p/big", secrets: [big] });
     assert.equal(error.errorClass, "too-large");
     assertNoCanary(error, [big]);
     assert.match(error.message, /^PutSecretValue p\/big: ValidationException: 1 validation error detected: Value '\[REDACTED\]' at 'secretString'/);
@@ -342,10 +342,10 @@ describe("SecretsManagerDestination against moto", () => {
       [err("InternalServiceError", "internal", 500), "secret", "destination-write-failed"],
     ];
     assert.deepEqual(
-      cases.map(([e, scope]) => classifyAwsError(e, { what: "op p/x", scope, name: "p/x" }).errorClass),
+      cases.map(([e, scope]) => classifySecretsManagerError(e, { what: "op p/x", scope, name: "p/x" }).errorClass),
       cases.map(([, , expected]) => expected),
     );
-    const throttled = classifyAwsError(err("ThrottlingException", "Rate exceeded"), { what: "PutSecretValue p/x", scope: "secret", name: "p/x" });
+    const throttled = classifySecretsManagerError(err("ThrottlingException", "Rate exceeded"), { what: "PutSecretValue p/x", scope: "secret", name: "p/x" });
     assert.equal(throttled.retryable, true);
     assert.equal(throttled.message, "PutSecretValue p/x: ThrottlingException: Rate exceeded: still throttled after retries; lower destination.rateLimits or sync.concurrency");
   });

@@ -8,7 +8,8 @@ import { CreateSecretCommand, InvalidRequestException, SecretsManagerClient } fr
 import { HttpResponse, type HttpRequest } from "@smithy/protocol-http";
 import { SyncError } from "../../src/core/errors.js";
 import { batchEntryError } from "../../src/destinations/aws-secrets-manager/errors.js";
-import { classifyAwsError } from "../../src/destinations/aws-secrets-manager/index.js";
+import { classifyAwsError } from "../../src/destinations/aws-common/errors.js";
+import { classifySecretsManagerError } from "../../src/destinations/aws-secrets-manager/index.js";
 
 const VALUE = `canary-${Math.random().toString(36).slice(2)}-unit`;
 
@@ -43,9 +44,9 @@ async function createFails(client: SecretsManagerClient): Promise<Error> {
 }
 
 const htmlPage = (status: number) => `<!doctype html><html><body><h1>${status}</h1><pre>${VALUE}</pre></body></html>`;
-const classify = (error: unknown) => classifyAwsError(error, { what: "CreateSecret p/x", scope: "secret", name: "p/x", secrets: [VALUE] });
+const classify = (error: unknown) => classifySecretsManagerError(error, { what: "CreateSecret p/x", scope: "secret", name: "p/x", secrets: [VALUE] });
 
-describe("classifyAwsError on answers the SDK cannot parse", () => {
+describe("classifySecretsManagerError on answers the SDK cannot parse", () => {
   for (const status of [500, 502, 503, 504]) {
     test(`HTML ${status}: the SDK retries it with the same token; destination-unavailable, naming the status, not the page`, async () => {
       const { client, sent } = answering(status, "text/html", htmlPage(status));
@@ -92,9 +93,18 @@ describe("a batch answer's per-secret error is classified as the SDK's exception
   test("InvalidRequestException (marked deleted) becomes the SDK class, hence pending-deletion; an unmodelled code stays a named error", () => {
     const pending = batchEntryError("InvalidRequestException", "You tried to perform the operation on a secret that's currently marked deleted.");
     assert.ok(pending instanceof InvalidRequestException);
-    assert.equal(classifyAwsError(pending, { what: "BatchGetSecretValue p/x", scope: "secret", name: "p/x" }).errorClass, "pending-deletion");
+    assert.equal(classifySecretsManagerError(pending, { what: "BatchGetSecretValue p/x", scope: "secret", name: "p/x" }).errorClass, "pending-deletion");
     const denied = batchEntryError("AccessDeniedException", "not authorized");
     assert.deepEqual([denied.constructor, denied.name, denied.message], [Error, "AccessDeniedException", "not authorized"]);
-    assert.equal(classifyAwsError(denied, { what: "BatchGetSecretValue p/x", scope: "secret", name: "p/x" }).errorClass, "permission-denied");
+    assert.equal(classifySecretsManagerError(denied, { what: "BatchGetSecretValue p/x", scope: "secret", name: "p/x" }).errorClass, "permission-denied");
+  });
+});
+
+describe("the shared AWS classifier, without a service's own rules (as Parameter Store calls it)", () => {
+  test("a ValidationException about the name is invalid-name, with no Secrets Manager name rule in the message", () => {
+    const error = Object.assign(new Error("1 validation error detected: Value at 'name' failed to satisfy constraint"), { name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+    const failure = classifyAwsError(error, { what: "PutParameter /p/x", scope: "secret", name: "p/x" });
+    assert.equal(failure.errorClass, "invalid-name");
+    assert.equal(failure.message, "PutParameter /p/x: ValidationException: 1 validation error detected: Value at 'name' failed to satisfy constraint");
   });
 });

@@ -1,6 +1,6 @@
 // The least-privilege IAM policy for one or several mappings. Besides the statement shapes, these
-// tests evaluate requests against the policy with a small IAM evaluator (explicit Deny wins, then
-// any Allow, else implicit deny), so "the policy blocks itself" is caught as a behaviour.
+// tests evaluate requests against the policy with a small IAM evaluator (test/helpers), so "the
+// policy blocks itself" is caught as a behaviour.
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,57 +8,17 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
 import { isSyncError } from "../../src/core/errors.js";
-import { iamPolicy, type IamPolicyInput, type IamScope, type PolicyStatement } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
+import type { PolicyStatement } from "../../src/destinations/aws-common/iam.js";
+import { iamPolicy as secretsManagerFragment, iamScopeOf, type IamPolicyInput as FragmentInput, type IamScope } from "../../src/destinations/aws-secrets-manager/iam-policy.js";
 import { main } from "../../src/runtime/cli/main.js";
-import { iamScopesFromConfig } from "../../src/runtime/iam-scopes.js";
+import { composeIamPolicy, iamMappingsOf, type RuntimeIamInput } from "../../src/runtime/iam-policy.js";
+import { evaluate, list, type Context } from "../helpers/iam-evaluator.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 
 type Statement = PolicyStatement;
-type Context = Record<string, string | string[]>;
-
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : ([] as string[]).concat(v));
-
-function glob(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${re}$`, "i").test(value);
-}
-
-function conditionHolds(condition: Statement["Condition"], context: Context): boolean {
-  for (const [operator, pairs] of Object.entries(condition ?? {})) {
-    for (const [key, wanted] of Object.entries(pairs)) {
-      const wants = list(wanted);
-      const have = context[key];
-      const values = list(have);
-      switch (operator) {
-        case "StringEquals":
-          if (typeof have !== "string" || !wants.includes(have)) return false;
-          break;
-        case "ForAnyValue:StringEquals":
-          if (!values.some((v) => wants.includes(v))) return false;
-          break;
-        case "ForAllValues:StringNotEquals":
-          if (!values.every((v) => !wants.includes(v))) return false;
-          break;
-        default:
-          throw new Error(`test evaluator: unsupported condition operator ${operator}`);
-      }
-    }
-  }
-  return true;
-}
-
-function evaluate(policy: { Statement: Statement[] }, action: string, resource: string, context: Context = {}): "allow" | "deny" | "implicit-deny" {
-  let allowed = false;
-  for (const s of policy.Statement) {
-    if (!list(s.Action).some((a) => glob(a, action))) continue;
-    const inResource = s.Resource !== undefined ? list(s.Resource).some((r) => glob(r, resource)) : !list(s.NotResource).some((r) => glob(r, resource));
-    if (!inResource || !conditionHolds(s.Condition, context)) continue;
-    if (s.Effect === "Deny") return "deny";
-    allowed = true;
-  }
-  return allowed ? "allow" : "implicit-deny";
-}
-
+type IamPolicyInput = FragmentInput & RuntimeIamInput;
+/** A Secrets Manager sync's document, as `iam-policy` without -c composes it. */
+const iamPolicy = (i: IamPolicyInput) => composeIamPolicy(i, secretsManagerFragment(i));
 const ACCOUNT = "123456789012";
 const scope = (prefix: string, extra: Partial<IamScope> = {}): IamScope => ({
   prefix,
@@ -327,19 +287,14 @@ mappings:
 `;
 
 describe("iam-policy -c: one policy for every mapping of a config", () => {
-  test("iamScopesFromConfig: one scope per mapping, inheriting from destination and the top-level policies", () => {
-    const { scopes, region, snsTopicArns } = iamScopesFromConfig(resolveConfig(parseConfigText(TWO_MAPPINGS), {}));
-    assert.equal(region, "eu-west-1");
-    assert.deepEqual(snsTopicArns, ["arn:aws:sns:eu-west-1:123456789012:secretbridge-failures"]);
-    assert.deepEqual(scopes, [
+  test("iamMappingsOf: one scope per mapping, inheriting from destination and the top-level policies", () => {
+    const scopesOf = (text: string) => iamMappingsOf(resolveConfig(parseConfigText(text), {})).map(iamScopeOf);
+    assert.deepEqual(scopesOf(TWO_MAPPINGS), [
       scope("team-a", { kmsKeyId: "alias/secretbridge", lifecycle: { delete: true, restore: true, tagOrphans: false } }),
       scope("team-b", { kmsKeyId: key(KEY_ID), replicas: [{ region: "us-east-1", kmsKeyId: "alias/secretbridge-replica" }] }),
     ]);
-    const single = iamScopesFromConfig(
-      resolveConfig(parseConfigText("name: p\nsource:\n  mount: kv\n  kvVersion: 1\ndestination:\n  prefix: team-c\npolicies:\n  deletion:\n    strategy: tag\n"), {}),
-    );
-    assert.deepEqual(single.scopes, [scope("team-c", { valueReads: true, lifecycle: { delete: false, restore: false, tagOrphans: true } })]);
-    assert.equal(single.region, undefined);
+    const single = scopesOf("name: p\nsource:\n  mount: kv\n  kvVersion: 1\ndestination:\n  prefix: team-c\npolicies:\n  deletion:\n    strategy: tag\n");
+    assert.deepEqual(single, [scope("team-c", { valueReads: true, lifecycle: { delete: false, restore: false, tagOrphans: true } })]);
   });
 
   test("the command prints the policy of every mapping; scope flags and -c do not mix; bad values exit 2", async () => {
@@ -373,5 +328,76 @@ describe("iam-policy -c: one policy for every mapping of a config", () => {
     const noRegion = await run(["--account", ACCOUNT]);
     assert.equal(noRegion.code, 2);
     assert.match(noRegion.err, /--region is required/);
+  });
+});
+
+const PARAMETER_STORE = `
+name: params
+source:
+  address: https://vault.example.com:8200
+destination:
+  type: aws-ssm-parameter-store
+  region: eu-west-1
+  kmsKeyId: ${KEY_ID}
+mappings:
+  - mount: team-a
+    prefix: team-a
+    policies:
+      deletion:
+        strategy: delete
+  - mount: team-b
+    prefix: team-b
+    policies:
+      onConflict: adopt-if-equal
+`;
+
+describe("iam-policy -c for a Parameter Store config", () => {
+  const run = async (text: string, args: string[]) => {
+    const file = join(mkdtempSync(join(tmpdir(), "sb-iam-ssm-")), "ssm.yaml");
+    writeFileSync(file, text);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(["iam-policy", "-c", file, "--account", ACCOUNT, ...args], { output: { out: (t) => out.push(t), err: (t) => err.push(t) } });
+    assert.equal(code, 0, err.join(""));
+    return JSON.parse(out.join("")) as { Version: string; Statement: Statement[] };
+  };
+  const parameters = (prefix: string) => `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/${prefix}/*`;
+  const WRITES = ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory"];
+
+  test("the Parameter Store actions on each prefix, value reads and deletes only where used, the key via ssm only; no Secrets Manager action", async () => {
+    const p = await run(PARAMETER_STORE, []);
+    assert.deepEqual(p, {
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "ListParameters", Effect: "Allow", Action: "ssm:DescribeParameters", Resource: "*" },
+        { Sid: "WriteParametersUnderThePrefix", Effect: "Allow", Action: [...WRITES, "ssm:DeleteParameter"], Resource: parameters("team-a") },
+        { Sid: "WriteParametersUnderThePrefix2", Effect: "Allow", Action: [...WRITES, "ssm:GetParameters"], Resource: parameters("team-b") },
+        {
+          Sid: "UseTheParameterKeyThroughParameterStore",
+          Effect: "Allow",
+          Action: ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
+          Resource: key(KEY_ID),
+          Condition: { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } },
+        },
+        { Sid: "DenyOtherKeys", Effect: "Deny", Action: "kms:*", NotResource: key(KEY_ID) },
+      ],
+    });
+    assert.equal(evaluate(p, "ssm:DeleteParameter", `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/team-b/x`), "implicit-deny");
+    assert.equal(evaluate(p, "ssm:PutParameter", `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/team-c/x`), "implicit-deny");
+  });
+
+  test("the runtime's connection secret stays readable and never writable; the AWS managed key: no KMS statement", async () => {
+    const text = PARAMETER_STORE.replace(`  kmsKeyId: ${KEY_ID}\n`, "").replace("  - mount: team-b\n    prefix: team-b\n    policies:\n      onConflict: adopt-if-equal\n", "");
+    const p = await run(text, ["--connection-secret", "hybrid-aws-secrets/vault-connection-secret"]);
+    const connection = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:hybrid-aws-secrets/vault-connection-secret-??????`;
+    assert.deepEqual(
+      p.Statement.map((s) => s.Sid),
+      ["ListParameters", "WriteParametersUnderThePrefix", "ReadConnectionSecret", "DenyWritingTheConnectionSecret", "DenySecretActionsOutsideThePrefix"],
+    );
+    assert.deepEqual(p.Statement.find((s) => s.Sid === "DenySecretActionsOutsideThePrefix")?.NotResource, connection);
+    const secretsManagerAllows = p.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action)).filter((a) => a.startsWith("secretsmanager:"));
+    assert.deepEqual(secretsManagerAllows, ["secretsmanager:GetSecretValue"]);
+    assert.equal(evaluate(p, "secretsmanager:GetSecretValue", connection.replace("??????", "AbCdEf")), "allow");
+    assert.equal(evaluate(p, "secretsmanager:CreateSecret", secret("team-a/x")), "deny");
   });
 });

@@ -319,6 +319,8 @@ describe("CDK settings from context", () => {
   });
 });
 
+const SSM_KEY = "arn:aws:kms:eu-west-1:123456789012:key/5555abcd-12ab-34cd-56ef-1234567890ab";
+
 /** Configs the stack is synthesized from below: the examples and two that use most of the schema. */
 const stackConfigDir = mkdtempSync(join(tmpdir(), "sb-iam-eq-"));
 const stackConfigFile = (name: string, text: string) => {
@@ -354,7 +356,34 @@ const stackConfigs: [string, string][] = [
       ["name: mixed", "source: { kvVersion: 1 }", "mappings:", "  - { mount: a, prefix: team-a, policies: { deletion: { strategy: tag } } }", "  - { mount: b, prefix: team-b, kmsKeyId: alias/aws/secretsmanager }", ""].join("\n"),
     ),
   ],
+  [
+    "a Parameter Store destination with a customer managed key",
+    stackConfigFile(
+      "ssm.yaml",
+      ["name: params", "source: { mount: kv }", "destination:", "  type: aws-ssm-parameter-store", "  prefix: apps", `  kmsKeyId: ${SSM_KEY}`, "policies: { deletion: { strategy: delete } }", ""].join("\n"),
+    ),
+  ],
 ];
+
+describe("CDK stack for a Parameter Store config", () => {
+  const s = statements(synth({}, deployConfigFromFile(stackConfigs.find(([what]) => what.startsWith("a Parameter Store"))?.[1] ?? "")));
+  const parameters = { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":ssm:eu-west-1:123456789012:parameter/apps/*"]] };
+
+  test("its FunctionPolicy has the ssm actions on the prefix ARN, the key via ssm, and no Secrets Manager write", () => {
+    assert.deepEqual(s.get("ListParameters"), { Sid: "ListParameters", Effect: "Allow", Action: "ssm:DescribeParameters", Resource: "*" });
+    assert.deepEqual(s.get("WriteParametersUnderThePrefix"), {
+      Sid: "WriteParametersUnderThePrefix",
+      Effect: "Allow",
+      Action: ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory", "ssm:DeleteParameter"],
+      Resource: parameters,
+    });
+    assert.deepEqual(s.get("UseTheParameterKeyThroughParameterStore")?.Resource, SSM_KEY);
+    const secretsManagerAllows = [...s.values()].filter((st) => st.Effect === "Allow").flatMap((st) => ([] as string[]).concat(st.Action)).filter((a) => a.startsWith("secretsmanager:"));
+    assert.deepEqual(secretsManagerAllows, ["secretsmanager:GetSecretValue"], "only the connection secret is read");
+    assert.equal(s.get("ListSecretsForInventory"), undefined);
+    assert.equal(s.get("WriteReplicatedSecretsUnderPrefix"), undefined);
+  });
+});
 
 describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
   const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -394,7 +423,8 @@ describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
   }
 
   test("synth without an account or Region: no us-east-1 and no account id in the policy users copy", () => {
-    for (const [, path] of stackConfigs.filter(([w]) => w !== "deletion, replicas, a resource policy, adopt-if-equal and a topic")) {
+    // The configs that name a key ARN carry its account id themselves.
+    for (const [, path] of stackConfigs.filter(([w]) => w !== "deletion, replicas, a resource policy, adopt-if-equal and a topic" && w !== "a Parameter Store destination with a customer managed key")) {
       const t = synth({}, deployConfigFromFile(path), null);
       const text = JSON.stringify(Object.values(t.findResources("AWS::IAM::Policy")));
       assert.ok(!text.includes("us-east-1"), path);

@@ -100,13 +100,13 @@ describe("Parameter Store IAM statements", () => {
       {
         Sid: "WriteParametersUnderThePrefix",
         Effect: "Allow",
-        Action: ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource"],
+        Action: ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory"],
         Resource: "arn:aws:ssm:eu-west-1:123456789012:parameter/hybrid-aws-secrets/*",
       },
     ]);
     const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const full = parameterStoreStatements({ ...base, delete: true, valueReads: true, kmsKeyArn: key });
-    assert.deepEqual(full[1]?.Action, ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameters", "ssm:DeleteParameter"]);
+    assert.deepEqual(full[1]?.Action, ["ssm:PutParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:GetParameterHistory", "ssm:GetParameters", "ssm:DeleteParameter"]);
     assert.deepEqual(full[2], {
       Sid: "UseTheParameterKeyThroughParameterStore",
       Effect: "Allow",

@@ -2,6 +2,7 @@
 // whom it writes, its key, replicas, resource policy and rate limits. The settings every
 // destination shares (prefix, name template, value shape, tags) are config/'s.
 import { z } from "zod";
+import { assumeRoleSchema } from "../aws-common/config.js";
 
 export const SECRETS_MANAGER_TYPE = "aws-secrets-manager";
 
@@ -28,14 +29,6 @@ export const rateLimitsSchema = z.strictObject({
   read: z.number().positive().max(100_000).optional(),
   delete: z.number().positive().max(10_000).optional(),
   other: z.number().positive().max(10_000).optional(),
-});
-
-/** Write into another account: every destination call uses this role's temporary credentials. */
-export const assumeRoleSchema = z.strictObject({
-  roleArn: z.string().regex(/^arn:[a-z-]+:iam::\d{12}:role\/.+$/, "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/secretbridge-writer"),
-  externalId: z.string().min(2).max(1224).optional(),
-  sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, "2-64 characters of letters, digits and +=,.@-").optional(),
-  durationSeconds: z.number().int().min(900).max(43_200).default(3600),
 });
 
 const replicaRegionsSchema = z.array(

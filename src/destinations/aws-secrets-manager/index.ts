@@ -2,4 +2,4 @@
 export { SecretsManagerDestination, type SecretsManagerDestinationOptions } from "./secrets-manager-destination.js";
 export { AWS_QUOTAS, DEFAULT_RATE_LIMITS, familyOf, type ApiFamily, type RateLimits } from "./api-families.js";
 export { buildLimiters, instrumentClient, MIDDLEWARE_NAME, operationName, type MiddlewareOptions } from "./middleware.js";
-export { awsErrorCode, classifyAwsError, type ClassifyOptions } from "./errors.js";
+export { batchEntryError, classifySecretsManagerError } from "./errors.js";

@@ -2,13 +2,14 @@
 // factory that builds the client from the runtime's AWS client settings (or takes a test's).
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { BuiltDestination, DestinationBuildContext, DestinationProvider } from "../provider.js";
+import type { IamTarget } from "../aws-common/iam.js";
+import type { BuiltDestination, DestinationBuildContext, DestinationProvider, IamMapping } from "../provider.js";
 import { SECRETS_MANAGER_TYPE, secretsManagerConfigFields, secretsManagerDeletionFields, secretsManagerMappingFields, type SecretsManagerConfig } from "./config.js";
 import { awsSecretsManagerProfile } from "./profile.js";
 import { SecretsManagerDestination } from "./secrets-manager-destination.js";
 import { resolveMappingOptions } from "./settings.js";
 
-import { iamPolicy, type IamPolicyInput } from "./iam-policy.js";
+import { iamPolicy, iamScopeOf, type IamPolicyInput } from "./iam-policy.js";
 
 /**
  * Builds the destination. `client` (a configured SecretsManagerClient) replaces the one built
@@ -50,4 +51,5 @@ export const awsSecretsManagerProvider = {
   build: buildSecretsManagerDestination,
   /** The IAM policy fragment `iam-policy -c` and the CDK stack grant for this destination. */
   iamPolicy,
+  iamFragment: (_config: SecretsManagerConfig, target: IamTarget, mappings: readonly IamMapping[]) => iamPolicy({ ...target, scopes: mappings.map(iamScopeOf) }),
 } as const satisfies DestinationProvider<typeof SECRETS_MANAGER_TYPE, typeof secretsManagerConfigFields, SecretsManagerConfig, IamPolicyInput>;

@@ -36,7 +36,8 @@ import type { DestinationTarget, SecretDestination, ValueRead } from "../destina
 import { awsSecretsManagerProfile, type SecretsManagerListingData } from "./profile.js";
 import { writeDataOf } from "./settings.js";
 import type { RateLimits } from "./api-families.js";
-import { awsErrorCode, batchEntryError, classifyAwsError } from "./errors.js";
+import { awsErrorCode } from "../aws-common/errors.js";
+import { batchEntryError, classifySecretsManagerError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
 
 export interface SecretsManagerDestinationOptions {
@@ -138,7 +139,7 @@ export class SecretsManagerDestination implements SecretDestination {
     try {
       await this.client.send(new ListSecretsCommand({ MaxResults: 1 }));
     } catch (error) {
-      throw classifyAwsError(error, { what: "AWS Secrets Manager ListSecrets", scope: "destination" });
+      throw classifySecretsManagerError(error, { what: "AWS Secrets Manager ListSecrets", scope: "destination" });
     }
   }
 
@@ -162,7 +163,7 @@ export class SecretsManagerDestination implements SecretDestination {
         }
       }
     } catch (error) {
-      throw classifyAwsError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
+      throw classifySecretsManagerError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
     }
     return { secrets };
   }
@@ -192,7 +193,7 @@ export class SecretsManagerDestination implements SecretDestination {
       return d.Name === name ? d : undefined;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
-      throw classifyAwsError(error, { what: `DescribeSecret ${name}`, scope, name });
+      throw classifySecretsManagerError(error, { what: `DescribeSecret ${name}`, scope, name });
     }
   }
 
@@ -278,7 +279,7 @@ export class SecretsManagerDestination implements SecretDestination {
         const pending = await this.pendingDeletionError(request.name, error);
         if (pending) throw pending;
       }
-      throw classifyAwsError(error, { what: `CreateSecret ${request.name}`, scope: "secret", name: request.name, secrets });
+      throw classifySecretsManagerError(error, { what: `CreateSecret ${request.name}`, scope: "secret", name: request.name, secrets });
     }
   }
 
@@ -313,7 +314,7 @@ export class SecretsManagerDestination implements SecretDestination {
         }),
       );
     } catch (error) {
-      throw classifyAwsError(error, { what: `PutSecretValue ${name}`, scope: "secret", name, secrets: stringsOf(value) });
+      throw classifySecretsManagerError(error, { what: `PutSecretValue ${name}`, scope: "secret", name, secrets: stringsOf(value) });
     }
   }
 
@@ -321,7 +322,7 @@ export class SecretsManagerDestination implements SecretDestination {
     try {
       await this.client.send(new TagResourceCommand({ SecretId: id, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
     } catch (error) {
-      throw classifyAwsError(error, { what: `TagResource ${name}`, scope: "secret", name });
+      throw classifySecretsManagerError(error, { what: `TagResource ${name}`, scope: "secret", name });
     }
   }
 
@@ -346,7 +347,7 @@ export class SecretsManagerDestination implements SecretDestination {
           try {
             res = await this.client.send(new BatchGetSecretValueCommand({ SecretIdList: chunk.map(secretIdOf) }));
           } catch (error) {
-            const failure = classifyAwsError(error, { what: `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0]?.name ?? "?"})`, scope: "destination" });
+            const failure = classifySecretsManagerError(error, { what: `BatchGetSecretValue (${chunk.length} secrets from ${chunk[0]?.name ?? "?"})`, scope: "destination" });
             if (FATAL_CLASSES.has(failure.errorClass)) throw failure;
             for (const { name } of chunk) out.set(name, { error: new SyncError(failure.errorClass, `${name}: ${failure.message}`, name) });
             return;
@@ -358,7 +359,7 @@ export class SecretsManagerDestination implements SecretDestination {
           for (const failed of res.Errors ?? []) {
             const name = nameOf.get(failed.SecretId ?? "");
             if (failed.ErrorCode === "ResourceNotFoundException" || !name) continue;
-            const error = classifyAwsError(batchEntryError(failed.ErrorCode, failed.Message), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
+            const error = classifySecretsManagerError(batchEntryError(failed.ErrorCode, failed.Message), { what: `BatchGetSecretValue ${name}`, scope: "secret", name });
             out.set(name, { error });
           }
         }),
@@ -371,7 +372,7 @@ export class SecretsManagerDestination implements SecretDestination {
     try {
       await this.client.send(new UntagResourceCommand({ SecretId: id, TagKeys: keys }));
     } catch (error) {
-      throw classifyAwsError(error, { what: `UntagResource ${name}`, scope: "secret", name });
+      throw classifySecretsManagerError(error, { what: `UntagResource ${name}`, scope: "secret", name });
     }
   }
 
@@ -392,7 +393,7 @@ export class SecretsManagerDestination implements SecretDestination {
         );
       }
     } catch (error) {
-      throw classifyAwsError(error, { what: `replica Regions of ${name}`, scope: "secret", name });
+      throw classifySecretsManagerError(error, { what: `replica Regions of ${name}`, scope: "secret", name });
     }
   }
 
@@ -401,7 +402,7 @@ export class SecretsManagerDestination implements SecretDestination {
       if (policy === undefined) await this.client.send(new DeleteResourcePolicyCommand({ SecretId: id }));
       else await this.client.send(new PutResourcePolicyCommand({ SecretId: id, ResourcePolicy: policy, BlockPublicPolicy: true }));
     } catch (error) {
-      throw classifyAwsError(error, { what: `resource policy of ${name}`, scope: "secret", name });
+      throw classifySecretsManagerError(error, { what: `resource policy of ${name}`, scope: "secret", name });
     }
   }
 
@@ -409,7 +410,7 @@ export class SecretsManagerDestination implements SecretDestination {
     try {
       await this.client.send(new RestoreSecretCommand({ SecretId: id }));
     } catch (error) {
-      throw classifyAwsError(error, { what: `RestoreSecret ${name}`, scope: "secret", name });
+      throw classifySecretsManagerError(error, { what: `RestoreSecret ${name}`, scope: "secret", name });
     }
   }
 
@@ -437,7 +438,7 @@ export class SecretsManagerDestination implements SecretDestination {
         }),
       );
     } catch (error) {
-      throw classifyAwsError(error, { what: `DeleteSecret ${name}`, scope: "secret", name });
+      throw classifySecretsManagerError(error, { what: `DeleteSecret ${name}`, scope: "secret", name });
     }
   }
 

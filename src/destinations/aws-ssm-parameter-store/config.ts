@@ -4,7 +4,7 @@
 // only retain and delete apply: Parameter Store deletes at once, with no recovery window, and its
 // listing cannot show an orphan mark.
 import { z } from "zod";
-import { assumeRoleSchema } from "../aws-secrets-manager/config.js";
+import { assumeRoleSchema } from "../aws-common/config.js";
 
 export const PARAMETER_STORE_TYPE = "aws-ssm-parameter-store";
 

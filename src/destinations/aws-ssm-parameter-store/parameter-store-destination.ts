@@ -13,7 +13,7 @@ import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
 import { TokenBucket } from "../../util/rate-limiter.js";
-import { awsErrorCode, classifyAwsError } from "../aws-secrets-manager/errors.js";
+import { awsErrorCode, classifyAwsError } from "../aws-common/errors.js";
 import type { DestinationTarget, SecretDestination, ValueRead } from "../destination.js";
 import { parameterNameOf, parameterStoreProfile, PREVIOUS, tierFor, type Tier } from "./profile.js";
 import { decodeRecord, encodeRecord, type WriteRecord } from "./record.js";

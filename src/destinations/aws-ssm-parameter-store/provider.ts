@@ -2,7 +2,8 @@
 // profile, and a factory that builds the SSM client with the runtime's AWS client factory.
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
-import type { BuiltDestination, DestinationBuildContext, DestinationProvider } from "../provider.js";
+import type { IamTarget } from "../aws-common/iam.js";
+import type { BuiltDestination, DestinationBuildContext, DestinationProvider, IamMapping } from "../provider.js";
 import { PARAMETER_STORE_TYPE, parameterStoreConfigFields, type ParameterStoreConfig } from "./config.js";
 import { parameterStoreIamPolicy, type ParameterStoreIamInput } from "./iam-policy.js";
 import { ParameterStoreDestination } from "./parameter-store-destination.js";
@@ -52,4 +53,10 @@ export const awsParameterStoreProvider = {
   build: buildParameterStoreDestination,
   /** The IAM policy fragment `iam-policy -c` and the CDK stack grant for this destination. */
   iamPolicy: parameterStoreIamPolicy,
+  iamFragment: (config: ParameterStoreConfig, target: IamTarget, mappings: readonly IamMapping[]) =>
+    parameterStoreIamPolicy({
+      ...target,
+      ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+      scopes: mappings.map((m) => ({ prefix: m.prefix, delete: m.deletion === "delete", valueReads: m.valueReads })),
+    }),
 } as const satisfies DestinationProvider<typeof PARAMETER_STORE_TYPE, typeof parameterStoreConfigFields, ParameterStoreConfig, ParameterStoreIamInput>;

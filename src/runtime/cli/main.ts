@@ -7,6 +7,7 @@ import { loadConfigFile } from "../../config/load.js";
 import { resolveConfig } from "../../config/resolve.js";
 import { notifyRun } from "../../notify/index.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
+import type { PolicyDocument } from "../../destinations/aws-common/iam.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
@@ -16,7 +17,7 @@ import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { createTerminalLogger } from "./terminal-logger.js";
-import { iamScopesFromConfig } from "../iam-scopes.js";
+import { composeIamPolicy, iamPolicyForConfig, type RuntimeIamInput } from "../iam-policy.js";
 import { wire, type RunTarget } from "../wire.js";
 import { processOutput, renderActions, renderError, renderJson, renderSummary, renderTarget, renderVerify, type Output } from "./output.js";
 import { packageVersion } from "./version.js";
@@ -295,47 +296,41 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--resource-policy", "allow setting resource policies")
     .option("--verify", "also allow `secretbridge verify` (value reads under every prefix)")
     .action(async (opts: IamPolicyOptions, cmd: Command) => {
-      let scopes: IamScope[];
-      let region = opts.region;
-      const snsTopicArns = opts.snsTopicArn ? [opts.snsTopicArn] : [];
+      const runtime: RuntimeIamInput = {
+        snsTopicArns: opts.snsTopicArn ? [opts.snsTopicArn] : [],
+        connectionSecretNames: opts.connectionSecret,
+        ...(opts.connectionSecretKey ? { connectionSecretKmsKeyId: opts.connectionSecretKey } : {}),
+        ...(opts.connectionSecretRegion ? { connectionSecretRegion: opts.connectionSecretRegion } : {}),
+      };
+      let policy: PolicyDocument;
       if (opts.config) {
         const describesScope = ["prefix", "kmsKeyArn", "replicaRegion", "kvV1", "deletion", "replicas", "resourcePolicy"].filter((o) => cmd.getOptionValueSource(o) === "cli");
         if (describesScope.length > 0) {
           const flags = describesScope.map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
           throw new SyncError("config-invalid", `${flags.join(", ")} cannot be combined with -c: the config file describes the mappings`);
         }
-        const fromConfig = iamScopesFromConfig(resolveConfig(await loadConfigFile(opts.config), env));
-        scopes = fromConfig.scopes;
-        region ??= fromConfig.region;
-        snsTopicArns.push(...fromConfig.snsTopicArns);
+        const resolved = resolveConfig(await loadConfigFile(opts.config), env);
+        const region = opts.region ?? resolved.config.destination.region;
+        if (!region) throw new SyncError("config-invalid", "--region is required: the config sets no destination.region");
+        policy = iamPolicyForConfig(resolved, { account: opts.account, region, partition: opts.partition, verify: Boolean(opts.verify), ...runtime });
       } else {
-        scopes = [
-          {
-            prefix: opts.prefix,
-            ...(opts.kmsKeyArn ? { kmsKeyId: opts.kmsKeyArn } : {}),
-            replicas: opts.replicaRegion.map((r) => {
-              const [replicaRegion = "", kmsKeyId] = r.split(/=(.*)/);
-              return { region: replicaRegion, ...(kmsKeyId ? { kmsKeyId } : {}) };
-            }),
-            lifecycle: { delete: Boolean(opts.deletion), restore: Boolean(opts.deletion), tagOrphans: false },
-            resourcePolicy: Boolean(opts.resourcePolicy),
-            valueReads: Boolean(opts.kvV1),
-            manageReplicas: Boolean(opts.replicas),
-          },
-        ];
+        // Without a config: one Secrets Manager mapping described by the flags.
+        if (!opts.region) throw new SyncError("config-invalid", "--region is required");
+        const scope: IamScope = {
+          prefix: opts.prefix,
+          ...(opts.kmsKeyArn ? { kmsKeyId: opts.kmsKeyArn } : {}),
+          replicas: opts.replicaRegion.map((r) => {
+            const [replicaRegion = "", kmsKeyId] = r.split(/=(.*)/);
+            return { region: replicaRegion, ...(kmsKeyId ? { kmsKeyId } : {}) };
+          }),
+          lifecycle: { delete: Boolean(opts.deletion), restore: Boolean(opts.deletion), tagOrphans: false },
+          resourcePolicy: Boolean(opts.resourcePolicy),
+          valueReads: Boolean(opts.kvV1) || Boolean(opts.verify),
+          manageReplicas: Boolean(opts.replicas),
+        };
+        const target = { account: opts.account, region: opts.region, partition: opts.partition };
+        policy = composeIamPolicy({ ...target, ...runtime }, iamPolicy({ ...target, scopes: [scope] }));
       }
-      if (!region) throw new SyncError("config-invalid", opts.config ? "--region is required: the config sets no destination.region" : "--region is required");
-      if (opts.verify) scopes = scopes.map((s) => ({ ...s, valueReads: true }));
-      const policy = iamPolicy({
-        account: opts.account,
-        region,
-        partition: opts.partition,
-        scopes,
-        snsTopicArns,
-        connectionSecretNames: opts.connectionSecret,
-        ...(opts.connectionSecretKey ? { connectionSecretKmsKeyId: opts.connectionSecretKey } : {}),
-        ...(opts.connectionSecretRegion ? { connectionSecretRegion: opts.connectionSecretRegion } : {}),
-      });
       output.out(JSON.stringify(policy, null, 2));
     });
 
