@@ -1,0 +1,230 @@
+// A run longer than one invocation, driven the way the Lambda event source mapping drives the
+// worker: pollers receive from the FIFO run queue in moto, invoke the worker with a short
+// deadline (the context's getRemainingTimeInMillis), and delete the batch when the invocation
+// returns. The run must continue in new invocations until it is done, one invocation at a time.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { CreateSecretCommand, ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from "@aws-sdk/client-sqs";
+import type { SQSEvent } from "aws-lambda";
+import { consumeBatch, DEADLINE_MARGIN_MS, type LambdaSummary } from "../../src/runtime/lambda/handler.js";
+import { RUN_MESSAGE_GROUP } from "../../src/runtime/lambda/queue.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
+import { peersForThisFile, REDACTING_LOGGER, type Scenario } from "../helpers/harness.js";
+import { captureLogger } from "../helpers/logs.js";
+
+const peers = peersForThisFile();
+
+/** Write time each invocation gets before its deadline (the rest of a real invocation is the margin). */
+const WRITE_BUDGET_MS = 4_000;
+
+interface Invocation {
+  start: number;
+  end: number;
+  bodies: string[];
+  summary: LambdaSummary | undefined;
+}
+
+interface Rig {
+  s: Scenario;
+  queue: Awaited<ReturnType<typeof peers.runQueue>>;
+  env: Record<string, string>;
+  /** Every CreateSecret seen on the wire to moto: when it was sent and when its answer came back. */
+  creates: { name: string; start: number; end: number }[];
+  proxy: FaultProxy;
+}
+
+async function rig(count: number, writesPerSecond: number): Promise<Rig> {
+  const s = await peers.scenario();
+  await peers.sm().send(new CreateSecretCommand({ Name: s.connectionSecretName, SecretString: JSON.stringify({ vaultToken: await s.readOnlyToken() }) }));
+  const paths = Array.from({ length: count }, (_, i) => `app/s${String(i).padStart(4, "0")}`);
+  for (let i = 0; i < paths.length; i += 25) await Promise.all(paths.slice(i, i + 25).map((p) => s.put(p, { v: `value-${p}` })));
+  const queue = await peers.runQueue();
+  const creates: Rig["creates"] = [];
+  const started = new WeakMap<object, { name: string; start: number }>();
+  const proxy = new FaultProxy(peers.moto.url, {
+    onRequestBody: (req, body) => {
+      if (req.headers["x-amz-target"] === "secretsmanager.CreateSecret") started.set(req, { name: (JSON.parse(body) as { Name: string }).Name, start: Date.now() });
+    },
+    afterForward: (req) => {
+      const begun = started.get(req);
+      if (begun) creates.push({ ...begun, end: Date.now() });
+    },
+  });
+  const proxyUrl = await proxy.start();
+  const config = s.writeConfig({ name: "lambda-continue", yaml: ["  rateLimits:", `    write: ${writesPerSecond}`, ""].join("\n") });
+  const env = s.lambdaEnv({ config, env: { AWS_ENDPOINT_URL: proxyUrl, SECRETBRIDGE_QUEUE_URL: queue.url, SECRETBRIDGE_MAX_CONTINUATIONS: "100" } });
+  return { s, queue, env, creates, proxy };
+}
+
+function eventOf(messages: Message[]): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId ?? "",
+      receiptHandle: m.ReceiptHandle ?? "",
+      body: m.Body ?? "",
+      attributes: {} as never,
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? "",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:runs.fifo",
+      awsRegion: "us-east-1",
+    })),
+  };
+}
+
+/** One worker invocation with a deadline WRITE_BUDGET_MS after it starts. */
+async function invoke(r: Rig, messages: Message[], invocations: Invocation[]): Promise<Invocation> {
+  const { logger, logs } = captureLogger(REDACTING_LOGGER);
+  const start = Date.now();
+  const context = { getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + WRITE_BUDGET_MS - (Date.now() - start) };
+  const summary = await consumeBatch(eventOf(messages), context, { env: r.env, logger, secretsManager: peers.sm(), sqs: r.queue.sqs });
+  const invocation = { start, end: Date.now(), bodies: messages.map((m) => m.Body ?? ""), summary };
+  invocations.push(invocation);
+  peers.emitted.push(logs(), JSON.stringify(summary ?? null));
+  return invocation;
+}
+
+async function receive(r: Rig, max = 10): Promise<Message[]> {
+  return (await r.queue.sqs.send(new ReceiveMessageCommand({ QueueUrl: r.queue.url, MaxNumberOfMessages: max, VisibilityTimeout: 120 }))).Messages ?? [];
+}
+
+async function remove(r: Rig, messages: Message[]): Promise<void> {
+  for (const m of messages) await r.queue.sqs.send(new DeleteMessageCommand({ QueueUrl: r.queue.url, ReceiptHandle: m.ReceiptHandle }));
+}
+
+const sendScheduled = (r: Rig, time: string) =>
+  r.queue.sqs.send(new SendMessageCommand({ QueueUrl: r.queue.url, MessageGroupId: RUN_MESSAGE_GROUP, MessageBody: JSON.stringify({ secretbridge: "scheduled", time }) }));
+
+/**
+ * The event source mapping: `pollers` concurrent loops, each receiving a batch, invoking the
+ * worker, deleting the batch on success. A poller stops when the queue is empty while nothing
+ * runs (an invocation queues its continuation before it returns, so nothing can appear later).
+ * `during(n)` is called when the n-th invocation starts (the schedule firing meanwhile).
+ */
+async function drain(r: Rig, options: { pollers: number; during?: (n: number) => Promise<void> }): Promise<Invocation[]> {
+  const invocations: Invocation[] = [];
+  let running = 0;
+  let started = 0;
+  const poller = async () => {
+    for (;;) {
+      const busy = running;
+      const messages = await receive(r);
+      if (messages.length === 0) {
+        if (busy === 0 && running === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        continue;
+      }
+      running++;
+      try {
+        const n = ++started;
+        const during = options.during?.(n);
+        await invoke(r, messages, invocations);
+        await during;
+        await remove(r, messages);
+      } finally {
+        running--;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.pollers }, poller));
+  return invocations.sort((a, b) => a.start - b.start);
+}
+
+describe("a run longer than one invocation", () => {
+  test("an initial sync of 1,000 secrets continues across invocations until done: each secret created once, one version each, no two invocations at once, a schedule meanwhile folded in", async () => {
+    const r = await rig(1000, 40);
+    try {
+      await sendScheduled(r, "2026-12-06T00:00:00Z");
+      const invocations = await drain(r, {
+        pollers: 2,
+        // The schedule fires while the second invocation runs: its message waits in the group, and
+        // that invocation's continuation is queued behind it.
+        during: async (n) => {
+          if (n === 2) await sendScheduled(r, "2026-12-06T00:30:00Z");
+        },
+      });
+
+      // Every secret, created once, with one version.
+      const listed = new Map<string, number>();
+      let NextToken: string | undefined;
+      do {
+        const page = await peers.sm().send(new ListSecretsCommand({ NextToken, MaxResults: 100 }));
+        for (const secret of page.SecretList ?? []) if (secret.Name?.startsWith(`${r.s.prefix}/`)) listed.set(secret.Name, Object.keys(secret.SecretVersionsToStages ?? {}).length);
+        NextToken = page.NextToken;
+      } while (NextToken);
+      assert.equal(listed.size, 1000, `secrets created: ${listed.size} after ${invocations.length} invocation(s)`);
+      assert.deepEqual([...new Set(listed.values())], [1], "one version per secret");
+      assert.equal(r.creates.length, 1000, "one CreateSecret per secret on the wire");
+      assert.equal(new Set(r.creates.map((c) => c.name)).size, 1000);
+
+      // Several invocations, each continuing the one before: hops 0, 1, 2, ... and the last one with nothing left.
+      assert.ok(invocations.length >= 3, `invocations: ${invocations.length}`);
+      const summaries = invocations.map((i) => i.summary);
+      assert.deepEqual(
+        summaries.map((s) => s?.continuation?.hop),
+        invocations.map((_, i) => i),
+      );
+      assert.deepEqual(
+        summaries.map((s) => s?.exitCode),
+        invocations.map(() => 0),
+      );
+      assert.deepEqual(
+        summaries.map((s) => s?.continuation?.next),
+        invocations.map((_, i) => (i === invocations.length - 1 ? "done" : "queued")),
+      );
+      assert.equal(summaries.at(-1)?.counts.deferred, 0);
+      assert.equal(summaries.reduce((n, s) => n + (s?.created.length ?? 0), 0), 1000);
+      for (const [i, s] of summaries.slice(0, -1).entries()) assert.equal(s?.continuation?.remaining, s?.counts.deferred, `hop ${i}`);
+
+      // The schedule that fired meanwhile was folded into the continuation received with it: no second full pass.
+      const scheduledBodies = invocations.flatMap((i) => i.bodies).filter((b) => b.includes('"scheduled"'));
+      assert.equal(scheduledBodies.length, 2);
+      const folded = invocations.find((i) => i.bodies.some((b) => b.includes("00:30:00Z")));
+      assert.ok(folded, "the second schedule was received");
+      assert.equal(folded.bodies.length, 2, `folded with a continuation: ${JSON.stringify(folded.bodies)}`);
+
+      // One invocation at a time, and every write inside the invocation that made it.
+      for (let i = 1; i < invocations.length; i++) {
+        const [before, after] = [invocations[i - 1], invocations[i]];
+        assert.ok(before && after && after.start >= before.end, `invocation ${i} started before invocation ${i - 1} ended`);
+      }
+      for (const c of r.creates) {
+        assert.equal(invocations.filter((i) => c.start >= i.start && c.end <= i.end).length, 1, `${c.name} written outside exactly one invocation`);
+      }
+    } finally {
+      await r.proxy.stop();
+    }
+  });
+
+  test("a redelivered batch queues its continuation once (SQS drops the duplicate by its deduplication id), and the run still completes", async () => {
+    const r = await rig(100, 5);
+    try {
+      await sendScheduled(r, "2026-12-06T01:00:00Z");
+      const invocations: Invocation[] = [];
+      const first = await receive(r, 1);
+      assert.equal(first.length, 1);
+      const run = await invoke(r, first, invocations);
+      assert.equal(run.summary?.continuation?.next, "queued", JSON.stringify({ counts: run.summary?.counts, continuation: run.summary?.continuation }));
+      // The invocation "crashed" after queueing its continuation: the batch is not deleted and comes back.
+      await r.queue.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: r.queue.url, ReceiptHandle: first[0]?.ReceiptHandle, VisibilityTimeout: 0 }));
+      const again = await receive(r, 1);
+      assert.equal(again[0]?.MessageId, first[0]?.MessageId, "the same message, redelivered");
+      const rerun = await invoke(r, again, invocations);
+      assert.equal(rerun.summary?.continuation?.hop, 0);
+      assert.equal(rerun.summary?.continuation?.next, "queued");
+      await remove(r, again);
+      assert.equal(await r.queue.depth(), 1, "one continuation queued, not two");
+
+      const rest = await drain(r, { pollers: 1 });
+      assert.deepEqual(
+        rest.map((i) => i.summary?.continuation?.hop),
+        rest.map((_, i) => i + 1),
+      );
+      assert.equal((await r.s.destination()).size, 100);
+      assert.equal(r.creates.length, 100, "one CreateSecret per secret on the wire");
+    } finally {
+      await r.proxy.stop();
+    }
+  });
+});
