@@ -34,7 +34,7 @@ interface Rig {
   proxy: FaultProxy;
 }
 
-async function rig(count: number, writesPerSecond: number): Promise<Rig> {
+async function rig(count: number, writesPerSecond: number, extraEnv: Record<string, string> = {}): Promise<Rig> {
   const s = await peers.scenario();
   await peers.sm().send(new CreateSecretCommand({ Name: s.connectionSecretName, SecretString: JSON.stringify({ vaultToken: await s.readOnlyToken() }) }));
   const paths = Array.from({ length: count }, (_, i) => `app/s${String(i).padStart(4, "0")}`);
@@ -53,7 +53,7 @@ async function rig(count: number, writesPerSecond: number): Promise<Rig> {
   });
   const proxyUrl = await proxy.start();
   const config = s.writeConfig({ name: "lambda-continue", yaml: ["  rateLimits:", `    write: ${writesPerSecond}`, ""].join("\n") });
-  const env = s.lambdaEnv({ config, env: { AWS_ENDPOINT_URL: proxyUrl, SECRETBRIDGE_QUEUE_URL: queue.url, SECRETBRIDGE_MAX_CONTINUATIONS: "100" } });
+  const env = s.lambdaEnv({ config, env: { AWS_ENDPOINT_URL: proxyUrl, SECRETBRIDGE_QUEUE_URL: queue.url, SECRETBRIDGE_MAX_CONTINUATIONS: "100", ...extraEnv } });
   return { s, queue, env, creates, proxy };
 }
 
@@ -73,16 +73,16 @@ function eventOf(messages: Message[]): SQSEvent {
   };
 }
 
-/** One worker invocation with a deadline WRITE_BUDGET_MS after it starts. */
-async function invoke(r: Rig, messages: Message[], invocations: Invocation[]): Promise<Invocation> {
+/** One worker invocation with a deadline `budgetMs` after it starts. */
+async function invoke(r: Rig, messages: Message[], invocations: Invocation[], budgetMs = WRITE_BUDGET_MS): Promise<Invocation & { logs: string }> {
   const { logger, logs } = captureLogger(REDACTING_LOGGER);
   const start = Date.now();
-  const context = { getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + WRITE_BUDGET_MS - (Date.now() - start) };
+  const context = { getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + budgetMs - (Date.now() - start) };
   const summary = await consumeBatch(eventOf(messages), context, { env: r.env, logger, secretsManager: peers.sm(), sqs: r.queue.sqs });
   const invocation = { start, end: Date.now(), bodies: messages.map((m) => m.Body ?? ""), summary };
   invocations.push(invocation);
   peers.emitted.push(logs(), JSON.stringify(summary ?? null));
-  return invocation;
+  return { ...invocation, logs: logs() };
 }
 
 async function receive(r: Rig, max = 10): Promise<Message[]> {
@@ -223,6 +223,39 @@ describe("a run longer than one invocation", () => {
       );
       assert.equal((await r.s.destination()).size, 100);
       assert.equal(r.creates.length, 100, "one CreateSecret per secret on the wire");
+    } finally {
+      await r.proxy.stop();
+    }
+  });
+
+  test("a run stops with writes left, as a failed run, when it has used its continuations or an invocation wrote nothing", async () => {
+    const r = await rig(100, 5, { SECRETBRIDGE_MAX_CONTINUATIONS: "1" });
+    try {
+      await sendScheduled(r, "2026-12-06T02:00:00Z");
+      const invocations: Invocation[] = [];
+      const first = await receive(r);
+      const hop0 = await invoke(r, first, invocations);
+      await remove(r, first);
+      assert.deepEqual({ hop: hop0.summary?.continuation?.hop, next: hop0.summary?.continuation?.next, exitCode: hop0.summary?.exitCode }, { hop: 0, next: "queued", exitCode: 0 });
+      assert.match(hop0.logs, /"msg":"secretbridge run continues in a new invocation"/);
+
+      const second = await receive(r);
+      const hop1 = await invoke(r, second, invocations);
+      await remove(r, second);
+      const left = hop1.summary?.counts.deferred ?? 0;
+      assert.ok(left > 0, "writes left after the last allowed hop");
+      assert.deepEqual({ hop: hop1.summary?.continuation?.hop, next: hop1.summary?.continuation?.next, remaining: hop1.summary?.continuation?.remaining, exitCode: hop1.summary?.exitCode }, { hop: 1, next: "bound-reached", remaining: left, exitCode: 1 });
+      assert.ok(hop1.logs.includes(`"msg":"run stopped with ${left} write(s) left: the run has used every continuation it may queue (SECRETBRIDGE_MAX_CONTINUATIONS); the next scheduled run goes on"`), hop1.logs.slice(-600));
+      assert.equal(await r.queue.depth(), 0, "nothing queued past the bound");
+
+      // An invocation whose deadline comes before any write: another would not do better.
+      await sendScheduled(r, "2026-12-06T02:30:00Z");
+      const third = await receive(r);
+      const stalled = await invoke(r, third, invocations, -1);
+      await remove(r, third);
+      assert.deepEqual({ hop: stalled.summary?.continuation?.hop, next: stalled.summary?.continuation?.next, created: stalled.summary?.created.length, exitCode: stalled.summary?.exitCode }, { hop: 0, next: "stalled", created: 0, exitCode: 1 });
+      assert.match(stalled.logs, /this invocation wrote nothing before its deadline, so another would not either: raise the function's timeout/);
+      assert.equal(await r.queue.depth(), 0);
     } finally {
       await r.proxy.stop();
     }
