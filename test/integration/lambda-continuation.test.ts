@@ -38,7 +38,8 @@ async function rig(count: number, writesPerSecond: number, extraEnv: Record<stri
   const s = await peers.scenario();
   await peers.sm().send(new CreateSecretCommand({ Name: s.connectionSecretName, SecretString: JSON.stringify({ vaultToken: await s.readOnlyToken() }) }));
   const paths = Array.from({ length: count }, (_, i) => `app/s${String(i).padStart(4, "0")}`);
-  for (let i = 0; i < paths.length; i += 25) await Promise.all(paths.slice(i, i + 25).map((p) => s.put(p, { v: `value-${p}` })));
+  // Every 50th value is a canary: the file's leak check scans everything the invocations logged.
+  for (let i = 0; i < paths.length; i += 25) await Promise.all(paths.slice(i, i + 25).map((p, j) => s.put(p, { v: (i + j) % 50 === 0 ? peers.secret(p) : `value-${p}` })));
   const queue = await peers.runQueue();
   const creates: Rig["creates"] = [];
   const started = new WeakMap<object, { name: string; start: number }>();
