@@ -229,7 +229,7 @@ describe("a run longer than one invocation", () => {
     }
   });
 
-  test("a run stops with writes left, as a failed run, when it has used its continuations or an invocation wrote nothing", async () => {
+  test("a run stops with writes left, as a failed run, when it has used its continuations or an invocation wrote nothing; with continuations off it waits for the schedule", async () => {
     const r = await rig(100, 5, { SECRETBRIDGE_MAX_CONTINUATIONS: "1" });
     try {
       await sendScheduled(r, "2026-12-06T02:00:00Z");
@@ -256,6 +256,17 @@ describe("a run longer than one invocation", () => {
       await remove(r, third);
       assert.deepEqual({ hop: stalled.summary?.continuation?.hop, next: stalled.summary?.continuation?.next, created: stalled.summary?.created.length, exitCode: stalled.summary?.exitCode }, { hop: 0, next: "stalled", created: 0, exitCode: 1 });
       assert.match(stalled.logs, /this invocation wrote nothing before its deadline, so another would not either: raise the function's timeout/);
+      assert.equal(await r.queue.depth(), 0);
+
+      // A bound of 0 turns continuations off: the rest waits for the schedule, as it always did, and that is no failure.
+      r.env.SECRETBRIDGE_MAX_CONTINUATIONS = "0";
+      await sendScheduled(r, "2026-12-06T03:00:00Z");
+      const fourth = await receive(r);
+      const off = await invoke(r, fourth, invocations);
+      await remove(r, fourth);
+      assert.ok((off.summary?.created.length ?? 0) > 0);
+      assert.deepEqual({ next: off.summary?.continuation?.next, exitCode: off.summary?.exitCode }, { next: "off", exitCode: 0 });
+      assert.match(off.logs, /"level":40,.*continuations are off \(SECRETBRIDGE_MAX_CONTINUATIONS=0\); the next scheduled run goes on/);
       assert.equal(await r.queue.depth(), 0);
     } finally {
       await r.proxy.stop();

@@ -59,10 +59,10 @@ export const DEFAULT_MAX_CONTINUATIONS = 24;
  * How an invocation's run went on: `done` (nothing left), `queued` (a continuation waits in the
  * run queue), or why it stopped with writes left: `bound-reached` (the run queued its last
  * allowed continuation), `stalled` (this invocation wrote nothing: the next would not either),
- * `send-failed` (the continuation could not be queued), `no-queue` (the function has no run
- * queue: the next scheduled run goes on).
+ * `send-failed` (the continuation could not be queued); or why it never would: `off` (a bound of
+ * 0) or `no-queue` (the function has no run queue). Then the next scheduled run goes on.
  */
-export type ContinuationStep = "done" | "queued" | "bound-reached" | "stalled" | "send-failed" | "no-queue";
+export type ContinuationStep = "done" | "queued" | "bound-reached" | "stalled" | "send-failed" | "off" | "no-queue";
 
 export interface ContinuationSummary {
   /** The id of the message that started the run (a new id for a manual invoke). */
@@ -191,6 +191,11 @@ function logSummary(logger: Logger, summary: LambdaSummary, trigger: LambdaTrigg
   (summary.exitCode === 0 ? logger.info.bind(logger) : logger.error.bind(logger))({ summary, trigger: trigger.kind }, LAMBDA_SUMMARY_MESSAGE);
 }
 
+/** A run that could have gone on in a new invocation and did not: a failed run. */
+function stopsShort(next: ContinuationStep): boolean {
+  return next === "bound-reached" || next === "stalled" || next === "send-failed";
+}
+
 /** The log line of a run going on in a new invocation (the stack counts them: ContinuedRuns). */
 export const CONTINUED_MESSAGE = "secretbridge run continues in a new invocation";
 
@@ -198,13 +203,15 @@ const STOPPED: Record<Exclude<ContinuationStep, "done" | "queued">, string> = {
   "bound-reached": `the run has used every continuation it may queue (${LAMBDA_ENV.maxContinuations}); the next scheduled run goes on`,
   stalled: "this invocation wrote nothing before its deadline, so another would not either: raise the function's timeout",
   "send-failed": "the continuation could not be queued; the next scheduled run goes on",
+  off: `continuations are off (${LAMBDA_ENV.maxContinuations}=0); the next scheduled run goes on`,
   "no-queue": `${LAMBDA_ENV.queueUrl} is not set; the next scheduled run goes on`,
 };
 
 /**
  * Carries a run that reached its deadline on: queues the next invocation, or says why not. A run
  * that stops with writes left while it could have gone on is a failed run (exit code 1, so the
- * FailureAlarm fires); without a run queue the rest waits for the schedule, as before.
+ * FailureAlarm fires); with continuations off or no run queue the rest waits for the schedule, as
+ * it always did, and that is no failure.
  */
 async function carryOn(report: RunReport, chain: RunChain, deps: HandlerDependencies, env: NodeJS.ProcessEnv, logger: Logger): Promise<ContinuationSummary> {
   const remaining = report.counts.deferred;
@@ -212,7 +219,8 @@ async function carryOn(report: RunReport, chain: RunChain, deps: HandlerDependen
   if (remaining === 0) return { ...at, next: "done" };
   const queueUrl = env[LAMBDA_ENV.queueUrl];
   const progressed = report.results.some((r) => isWrite(r.action) && r.outcome !== "deferred" && !r.action.failure);
-  let next: ContinuationStep = !queueUrl ? "no-queue" : !progressed ? "stalled" : chain.hop >= maxContinuations(env) ? "bound-reached" : "queued";
+  const bound = maxContinuations(env);
+  let next: ContinuationStep = !queueUrl ? "no-queue" : bound === 0 ? "off" : !progressed ? "stalled" : chain.hop >= bound ? "bound-reached" : "queued";
   if (next === "queued" && queueUrl) {
     const sqs = sqsFor(deps, env);
     try {
@@ -225,7 +233,7 @@ async function carryOn(report: RunReport, chain: RunChain, deps: HandlerDependen
       sqs.release();
     }
   }
-  if (next !== "queued") logger[next === "no-queue" ? "warn" : "error"]({ continuation: { ...at, next } }, `run stopped with ${remaining} write(s) left: ${STOPPED[next]}`);
+  if (next !== "queued") logger[stopsShort(next) ? "error" : "warn"]({ continuation: { ...at, next } }, `run stopped with ${remaining} write(s) left: ${STOPPED[next]}`);
   return { ...at, next };
 }
 
@@ -270,9 +278,8 @@ export async function runLambda(
     await notifyRun(wiring.notifiers, report, logger);
     // The queue is the stack's: written with the function's own environment, not the connection's.
     const continuation = await carryOn(report, chain, deps, baseEnv, logger);
-    const stoppedShort = continuation.next !== "done" && continuation.next !== "queued" && continuation.next !== "no-queue";
     const summary = { ...summarize(report), continuation };
-    if (stoppedShort) summary.exitCode = Math.max(summary.exitCode, 1);
+    if (stopsShort(continuation.next)) summary.exitCode = Math.max(summary.exitCode, 1);
     logSummary(logger, summary, trigger);
     return summary;
   } finally {
