@@ -56,7 +56,7 @@ export const LAMBDA_ENV = {
 export const DEFAULT_MAX_CONTINUATIONS = 24;
 
 /**
- * How an invocation's run went on: `done` (nothing left), `queued` (a continuation waits in the
+ * How an invocation's run went on: `done` (no write left for another invocation), `queued` (a continuation waits in the
  * run queue), or why it stopped with writes left: `bound-reached` (the run queued its last
  * allowed continuation), `stalled` (this invocation wrote nothing: the next would not either),
  * `send-failed` (the continuation could not be queued); or why it never would: `off` (a bound of
@@ -196,7 +196,7 @@ function stopsShort(next: ContinuationStep): boolean {
   return next === "bound-reached" || next === "stalled" || next === "send-failed";
 }
 
-/** The log line of a run going on in a new invocation (the stack counts them: ContinuedRuns). */
+/** The log line of a run going on in a new invocation (the stack counts hops from the summary line's `continuation.next`). */
 export const CONTINUED_MESSAGE = "secretbridge run continues in a new invocation";
 
 const STOPPED: Record<Exclude<ContinuationStep, "done" | "queued">, string> = {
