@@ -1,5 +1,6 @@
 // Reads the deployment settings from CDK context (cdk.json or -c key=value), with the reference
 // sample's defaults, and rejects bad values with the key's name.
+import { MAX_CONTINUATIONS_CEILING } from "../src/runtime/lambda/queue.js";
 import { DEFAULT_SETTINGS, type SecretBridgeSettings } from "./stack.js";
 
 const list = (value: unknown): string[] | undefined => {
@@ -20,6 +21,13 @@ export function settingsFromContext(get: (key: string) => unknown): SecretBridge
     if (!Number.isFinite(n) || n <= 0) throw new Error(`context ${key}: expected a positive number`);
     return n;
   };
+  const continuations = ((): number => {
+    const v = get("maxContinuations");
+    if (v === undefined || v === null || v === "") return DEFAULT_SETTINGS.maxContinuations;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > MAX_CONTINUATIONS_CEILING) throw new Error(`context maxContinuations: expected a whole number from 0 to ${MAX_CONTINUATIONS_CEILING}`);
+    return n;
+  })();
   const flag = (key: keyof SecretBridgeSettings): boolean => {
     const v = get(key);
     if (v === undefined || v === null || v === "" || v === false || v === "false") return false;
@@ -44,6 +52,7 @@ export function settingsFromContext(get: (key: string) => unknown): SecretBridge
     logRetentionDays: num("logRetentionDays", DEFAULT_SETTINGS.logRetentionDays),
     timeoutSeconds: num("timeoutSeconds", DEFAULT_SETTINGS.timeoutSeconds),
     memoryMb: num("memoryMb", DEFAULT_SETTINGS.memoryMb),
+    maxContinuations: continuations,
     separateEnvironmentKey: flag("separateEnvironmentKey"),
     pushEndpoint: flag("pushEndpoint"),
     vpcEndpoints: flag("vpcEndpoints"),

@@ -21,8 +21,8 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { resolveConfig } from "../src/config/resolve.js";
 import { SECRET_SCOPED_ACTIONS, type PolicyDocument } from "../src/destinations/aws-common/iam.js";
-import { RUN_MESSAGE_GROUP } from "../src/runtime/lambda/queue.js";
-import { LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE } from "../src/runtime/lambda/run.js";
+import { runMessageGroup } from "../src/runtime/lambda/queue.js";
+import { DEFAULT_MAX_CONTINUATIONS, LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE } from "../src/runtime/lambda/run.js";
 import { iamPolicyForConfig } from "../src/runtime/iam-policy.js";
 import { packageLambda } from "./bundle.js";
 import type { DeployConfig } from "./config.js";
@@ -56,6 +56,8 @@ export interface SecretBridgeSettings {
   logRetentionDays: number;
   timeoutSeconds: number;
   memoryMb: number;
+  /** How many new invocations one run may chain when its writes do not fit in one (0: none, the schedule goes on). */
+  maxContinuations: number;
   /** A second KMS key for the function's environment variables. */
   separateEnvironmentKey: boolean;
   /** A function URL accepting the signed webhook (push without a server). */
@@ -79,6 +81,7 @@ export const DEFAULT_SETTINGS: SecretBridgeSettings = {
   logRetentionDays: 90,
   timeoutSeconds: 300,
   memoryMb: 512,
+  maxContinuations: DEFAULT_MAX_CONTINUATIONS,
   separateEnvironmentKey: false,
   pushEndpoint: false,
   vpcEndpoints: false,
@@ -267,7 +270,9 @@ export class SecretBridgeStack extends Stack {
 
     // Every run goes through one FIFO queue with one message group (src/runtime/lambda/queue.ts).
     // A message whose batch the worker could not finish (a crash, a timeout) comes back after the
-    // visibility timeout; after three tries it lands in the dead-letter queue, which alarms.
+    // visibility timeout; after three tries it lands in the dead-letter queue, which alarms. A run
+    // that reaches its deadline with writes left queues its continuation in the same group, so
+    // it goes on in the next invocation, still one at a time.
     const visibility = Math.min(6 * settings.timeoutSeconds, 12 * 3600);
     const deadLetters = new sqs.Queue(this, "RunDeadLetterQueue", {
       fifo: true,
@@ -294,6 +299,12 @@ export class SecretBridgeStack extends Stack {
         resources: [runQueue.queueArn],
       }),
     );
+    // Sending is for continuations only: the worker's own next invocation, in its own queue.
+    policy.addStatements(new iam.PolicyStatement({ sid: "QueueRunContinuation", actions: ["sqs:SendMessage"], resources: [runQueue.queueArn] }));
+    fn.addEnvironment(LAMBDA_ENV.queueUrl, runQueue.queueUrl);
+    fn.addEnvironment(LAMBDA_ENV.maxContinuations, String(settings.maxContinuations));
+    // Batches of 10: a schedule (or push) queued while a run goes on is received with that run's
+    // continuation and joins it (queue.ts runForBatch), so it never waits more than one invocation.
     const consumer = new lambda.EventSourceMapping(this, "RunQueueConsumer", { target: fn, eventSourceArn: runQueue.queueArn, batchSize: 10 });
     consumer.node.addDependency(policy);
     // Where the schedule's messages go when EventBridge cannot deliver them (a standard queue:
@@ -305,7 +316,7 @@ export class SecretBridgeStack extends Stack {
       schedule: events.Schedule.expression(settings.lambdaCronSchedule),
       targets: [
         new targets.SqsQueue(runQueue, {
-          messageGroupId: RUN_MESSAGE_GROUP,
+          messageGroupId: runMessageGroup(),
           message: events.RuleTargetInput.fromObject({ secretbridge: "scheduled", time: events.EventField.time }),
           deadLetterQueue: undelivered,
           retryAttempts: 8,
@@ -337,7 +348,26 @@ export class SecretBridgeStack extends Stack {
       return a;
     };
     const fiveMinutes = { period: Duration.minutes(5), statistic: "Sum" };
-    alarm("FailureAlarm", "secretbridge run reported failures (per-secret failures or an unusable source/destination)", failedRuns.metric(fiveMinutes));
+    // A run chained across invocations: each hop's summary line, counted and with what it left.
+    new logs.MetricFilter(this, "ContinuedRunsFilter", {
+      logGroup,
+      filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.stringValue("$.summary.continuation.next", "=", "queued")),
+      metricNamespace: `secretbridge/${this.stackName}`,
+      metricName: "ContinuedRuns",
+      metricValue: "1",
+    });
+    new logs.MetricFilter(this, "WritesLeftFilter", {
+      logGroup,
+      filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.numberValue("$.summary.continuation.remaining", ">=", 0)),
+      metricNamespace: `secretbridge/${this.stackName}`,
+      metricName: "WritesLeft",
+      metricValue: "$.summary.continuation.remaining",
+    });
+    alarm(
+      "FailureAlarm",
+      "secretbridge run reported failures (per-secret failures, an unusable source/destination, or writes left that no continuation will do)",
+      failedRuns.metric(fiveMinutes),
+    );
     alarm("WorkerErrorAlarm", "secretbridge worker crashed or timed out (its batch comes back to the queue)", fn.metricErrors(fiveMinutes));
     // A run waits behind another for at most one run: older than that, the worker is throttled,
     // stuck or failing, and scheduled runs are being delayed.
@@ -410,7 +440,7 @@ export class SecretBridgeStack extends Stack {
     new CfnOutput(this, "ConnectionSecretName", { value: connectionSecretName });
     new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });
     if (topic) new CfnOutput(this, "TopicArn", { value: topic.topicArn });
-    new CfnOutput(this, "RunQueueUrl", { value: runQueue.queueUrl, description: `queue a full sync: aws sqs send-message --message-group-id ${RUN_MESSAGE_GROUP} --message-body '{"secretbridge":"scheduled"}'` });
+    new CfnOutput(this, "RunQueueUrl", { value: runQueue.queueUrl, description: `queue a full sync: aws sqs send-message --message-group-id ${runMessageGroup()} --message-body '{"secretbridge":"scheduled"}'` });
     if (pushUrl && admission) {
       // Authentication is the HMAC signature the admission function checks (same scheme as `serve`), so the URL itself is public.
       new CfnOutput(this, "PushUrl", { value: pushUrl.url, description: "POST signed {\"changes\": [...]} here (x-secretbridge-timestamp, x-secretbridge-signature)" });

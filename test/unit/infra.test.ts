@@ -47,6 +47,7 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
       "DenySecretActionsOutsideThePrefix",
       "DenyWritingTheConnectionSecret",
       "ListSecretsForInventory",
+      "QueueRunContinuation",
       "ReadConnectionSecret",
       "UseTheReplicationKeyByAlias",
       "WriteLogs",
@@ -176,6 +177,35 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
       BatchSize: 10,
     });
     assert.deepEqual(statements(t).get("ConsumeRunQueue")?.Resource, { "Fn::GetAtt": [id("RunQueue"), "Arn"] });
+  });
+
+  test("continuation: the worker may send only to its own run queue, and knows the queue and its bound", () => {
+    const runQueue = Object.keys(t.findResources("AWS::SQS::Queue")).find((k) => k.startsWith("RunQueue")) ?? "";
+    const sends = [...s.values()].filter((st) => [st.Action].flat().some((a) => a.startsWith("sqs:Send")));
+    assert.deepEqual(sends, [{ Sid: "QueueRunContinuation", Effect: "Allow", Action: "sqs:SendMessage", Resource: { "Fn::GetAtt": [runQueue, "Arn"] } }]);
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: 1,
+      Environment: { Variables: Match.objectLike({ SECRETBRIDGE_QUEUE_URL: { Ref: runQueue }, SECRETBRIDGE_MAX_CONTINUATIONS: "24" }) },
+    });
+    // Each hop is counted, with the writes it left, from the worker's summary line.
+    t.hasResourceProperties("AWS::Logs::MetricFilter", {
+      FilterPattern: '{ ($.msg = "secretbridge run summary") && ($.summary.continuation.next = "queued") }',
+      MetricTransformations: [{ MetricNamespace: "secretbridge/Test", MetricName: "ContinuedRuns", MetricValue: "1" }],
+    });
+    t.hasResourceProperties("AWS::Logs::MetricFilter", {
+      FilterPattern: '{ ($.msg = "secretbridge run summary") && ($.summary.continuation.remaining >= 0) }',
+      MetricTransformations: [{ MetricNamespace: "secretbridge/Test", MetricName: "WritesLeft", MetricValue: "$.summary.continuation.remaining" }],
+    });
+    const bounded = synth({ maxContinuations: 0 });
+    bounded.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ SECRETBRIDGE_MAX_CONTINUATIONS: "0" }) } });
+  });
+
+  test("the push admission function may send to the run queue too, and nothing else may", () => {
+    const pushed = synth({ pushEndpoint: true });
+    const senders = Object.values(pushed.findResources("AWS::IAM::Policy")).flatMap((p) =>
+      ((p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement ?? []).filter((st) => [st.Action].flat().includes("sqs:SendMessage")).map((st) => st.Sid),
+    );
+    assert.deepEqual(senders.sort(), ["QueueRunContinuation", "QueueRuns"]);
   });
 
   test("function: Node 22, one run at a time, no async retries, environment, log retention", () => {
@@ -312,6 +342,12 @@ describe("CDK settings from context", () => {
     assert.throws(() => ctx({ notificationEmail: "nope" }), /context notificationEmail/);
     assert.throws(() => ctx({ vpcId: "vpc-1" }), /needs subnetIds and availabilityZones/);
     assert.throws(() => ctx({ timeoutSeconds: "-3" }), /context timeoutSeconds/);
+    assert.throws(() => ctx({ maxContinuations: "-1" }), /^Error: context maxContinuations: expected a whole number from 0 to 1000$/);
+    assert.throws(() => ctx({ maxContinuations: "2.5" }), /^Error: context maxContinuations: expected a whole number from 0 to 1000$/);
+  });
+  test("maxContinuations: 24 by default, 0 turns continuations off", () => {
+    assert.equal(ctx({}).maxContinuations, 24);
+    assert.equal(ctx({ maxContinuations: "0" }).maxContinuations, 0);
   });
   test("lists from comma-separated strings", () => {
     const s = ctx({ vpcId: "vpc-1", subnetIds: "subnet-a, subnet-b", availabilityZones: "eu-west-1a,eu-west-1b" });
@@ -405,7 +441,7 @@ describe("the stack's IAM is `iam-policy -c` of the same config file", () => {
       const keyId = Object.keys(t.findResources("AWS::KMS::Key"))[0] ?? "";
       const policy = Object.values(t.findResources("AWS::IAM::Policy"))[0] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
       // What only the Lambda needs: its log group and its run queue (and ENIs in a VPC).
-      const fromStack = (concrete(policy.Properties.PolicyDocument.Statement, keyId) as Statement[]).filter((st) => st.Sid !== "WriteLogs" && st.Sid !== "ConsumeRunQueue");
+      const fromStack = (concrete(policy.Properties.PolicyDocument.Statement, keyId) as Statement[]).filter((st) => !["WriteLogs", "ConsumeRunQueue", "QueueRunContinuation"].includes(st.Sid));
 
       const out: string[] = [];
       const code = await main(

@@ -1,6 +1,7 @@
 // The Lambda entry points, one bundle for both functions of the stack:
 // - `handler`, the worker: consumes the run queue (queue.ts) and runs a full sync (run.ts) or a
-//   targeted sync of pushed paths; a manual invocation runs a full sync.
+//   targeted sync of pushed paths, queueing its own continuation when the deadline leaves writes
+//   undone; a manual invocation runs a full sync.
 // - `admit`, the admission function behind the function URL (push.ts): checks the signature and
 //   queues the changes; it never reads Vault or writes a secret.
 import type { Context, LambdaFunctionURLEvent, SQSEvent } from "aws-lambda";
@@ -11,7 +12,7 @@ import { handlePush, isFunctionUrlEvent, type FunctionUrlResult } from "./push.j
 import { runForBatch } from "./queue.js";
 import { lambdaConfig, runLambda, type HandlerDependencies, type LambdaSummary } from "./run.js";
 
-export { DEADLINE_MARGIN_MS, LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE, runLambda, type HandlerDependencies, type LambdaSummary, type LambdaTrigger } from "./run.js";
+export { CONTINUED_MESSAGE, DEADLINE_MARGIN_MS, LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE, runLambda, type HandlerDependencies, type LambdaSummary, type LambdaTrigger } from "./run.js";
 export { handlePush, resetPushState, type FunctionUrlResult } from "./push.js";
 
 export function isQueueEvent(event: unknown): event is SQSEvent {
@@ -30,7 +31,7 @@ export async function consumeBatch(event: SQSEvent, context: Pick<Context, "getR
   const { run, rejected } = runForBatch(event.Records.map((r) => ({ messageId: r.messageId, body: r.body })));
   for (const r of rejected) logger.warn({ messageId: r.messageId, problem: r.problem }, "dropped a message that is not a queued run");
   if (run.kind === "none") return undefined;
-  if (run.kind === "scheduled") return runLambda(context, { ...deps, logger }, { kind: "scheduled" });
+  if (run.kind === "scheduled") return runLambda(context, { ...deps, logger }, { kind: "scheduled", chain: run.chain });
   // Screened again against the config this worker runs: the queue may hold changes admitted under
   // an earlier deploy, or written by someone else allowed to send to it. Each change on its own,
   // so one that no longer fits does not hold back the others.
@@ -45,7 +46,7 @@ export async function consumeBatch(event: SQSEvent, context: Pick<Context, "getR
   }
   if (refused > 0) logger.warn({ refused }, "queued changes no longer pass the push screen (invalid path or unknown mount); the next full sync covers what remains");
   if (targets.length === 0) return undefined;
-  return runLambda(context, { ...deps, logger }, { kind: "push", targets, config });
+  return runLambda(context, { ...deps, logger }, { kind: "push", targets, config, chain: run.chain });
 }
 
 /**

@@ -9,15 +9,13 @@
 // worker, so it cannot delay a scheduled run, and runs still never overlap (one FIFO group).
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { resolveConfig } from "../../config/resolve.js";
 import { SyncError } from "../../core/errors.js";
 import { screenPush } from "../../core/push.js";
 import { createLogger } from "../../util/logger.js";
 import { admitWebhook, screenRefusal, WEBHOOK_MAX_BODY_BYTES, webhookRefusal, WebhookReplayCache, type WebhookReply } from "../webhook.js";
-import { awsClient } from "../wire.js";
 import { enqueuePush } from "./queue.js";
-import { LAMBDA_ENV, lambdaConfig, secretsManagerFor, type HandlerDependencies } from "./run.js";
+import { LAMBDA_ENV, lambdaConfig, secretsManagerFor, sqsFor, type HandlerDependencies } from "./run.js";
 
 export interface FunctionUrlResult {
   statusCode: number;
@@ -90,13 +88,13 @@ function bodyOf(event: LambdaFunctionURLEvent): { ok: true; text: string } | { o
 async function enqueue(deps: HandlerDependencies, env: NodeJS.ProcessEnv, signature: string, changes: Parameters<typeof enqueuePush>[3]): Promise<void> {
   const queueUrl = env[LAMBDA_ENV.queueUrl];
   if (!queueUrl) throw new SyncError("config-invalid", `${LAMBDA_ENV.queueUrl} is not set: the admission function has no queue to hand pushes to`);
-  const sqs = deps.sqs ?? awsClient(SQSClient, env, "SQS");
+  const sqs = sqsFor(deps, env);
   try {
-    await enqueuePush(sqs, queueUrl, signature, changes);
+    await enqueuePush(sqs.client, queueUrl, signature, changes);
   } catch (error) {
     throw new SyncError("destination-unavailable", `cannot queue the pushed changes: ${(error as { name?: string }).name ?? "Error"}`);
   } finally {
-    if (!deps.sqs) sqs.destroy();
+    sqs.release();
   }
 }
 

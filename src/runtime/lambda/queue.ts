@@ -2,27 +2,62 @@
 // (a signed function URL request) each put a message into an SQS FIFO queue with a single message
 // group; one worker consumes it. So runs never overlap, a flood of requests at the function URL
 // cannot take the worker's place (unsigned requests never reach the queue), and a scheduled run
-// that waits or is dropped shows in the queue's metrics, which the stack alarms on.
+// that waits or is dropped shows in the queue's metrics, which the stack alarms on. A run that
+// reaches its invocation's deadline queues its own continuation in the same group (see
+// enqueueContinuation), so a long run goes on at once, still one invocation at a time.
 import { createHash } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
 import type { PushedChange } from "../../core/push.js";
 
-/** The only message group: SQS hands its messages to one worker invocation at a time, in order. */
+/** The default message group: SQS hands its messages to one worker invocation at a time, in order. */
 export const RUN_MESSAGE_GROUP = "secretbridge-runs";
 
-/** A queued run: a full sync (the schedule, a manual send) or the changes a signed push named. */
+/**
+ * The message group of a target's runs. Runs of one target never overlap because they share a
+ * group; a per-target deployment gives each target its own group (and so its own writer). Today
+ * a config has one destination: every message goes to the default group.
+ */
+export function runMessageGroup(target?: string): string {
+  return target === undefined ? RUN_MESSAGE_GROUP : `${RUN_MESSAGE_GROUP}.${target}`;
+}
+
+/** The most continuations one run may queue, whatever the function's setting says. */
+export const MAX_CONTINUATIONS_CEILING = 1000;
+
+const targetName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, _ or -");
+
+/**
+ * A queued run: a full sync (the schedule, a manual send), the changes a signed push named, or
+ * the continuation of a run that reached its deadline (`chain`: the id of the message that
+ * started the run, `hop`: how many invocations came before this one).
+ */
 export const queuedRunSchema = z.discriminatedUnion("secretbridge", [
   z.strictObject({ secretbridge: z.literal("scheduled"), time: z.string().max(64).optional() }),
   z.strictObject({
     secretbridge: z.literal("push"),
     changes: z.array(z.strictObject({ mount: z.string().min(1).max(1024), path: z.string().max(2048) })).min(1).max(1000),
   }),
+  z.strictObject({
+    secretbridge: z.literal("continue"),
+    chain: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "1-100 letters, digits or -"),
+    hop: z.number().int().min(1).max(MAX_CONTINUATIONS_CEILING),
+    target: targetName.optional(),
+  }),
 ]);
 export type QueuedRun = z.infer<typeof queuedRunSchema>;
 
-/** What one worker invocation runs for a batch of messages: one full sync, or the pushed paths. */
-export type BatchRun = { kind: "scheduled" } | { kind: "push"; changes: PushedChange[] } | { kind: "none" };
+/** Which run an invocation belongs to: the message that started it, and the invocations before this one. */
+export interface RunChain {
+  id: string;
+  hop: number;
+}
+
+/**
+ * What one worker invocation runs for a batch of messages: one full sync, or the pushed paths,
+ * as part of `chain` (a continuation in the batch: that run's; otherwise a new run).
+ */
+export type BatchRun = { kind: "scheduled"; chain: RunChain } | { kind: "push"; changes: PushedChange[]; chain: RunChain } | { kind: "none" };
 
 export interface QueueRecord {
   messageId: string;
@@ -31,12 +66,18 @@ export interface QueueRecord {
 
 /**
  * Folds a batch into one run: any full sync covers every push beside it; pushes are merged. A
- * message that is not a queued run (someone else with sqs:SendMessage, a hand-written test) is
- * reported by id and dropped: it must not block the group behind it.
+ * continuation is a full sync that carries its run on: a schedule that fired while the run was
+ * going (queued behind the invocation, received with its continuation) joins it instead of
+ * starting a second pass, and a redelivered message received with the continuation it already
+ * queued is that continuation. A message that is not a queued run (someone else with
+ * sqs:SendMessage, a hand-written test) is reported by id and dropped: it must not block the
+ * group behind it.
  */
 export function runForBatch(records: readonly QueueRecord[]): { run: BatchRun; rejected: { messageId: string; problem: string }[] } {
   const rejected: { messageId: string; problem: string }[] = [];
   let scheduled = false;
+  let chain: RunChain | undefined;
+  let continued: RunChain | undefined;
   const changes: PushedChange[] = [];
   for (const record of records) {
     let json: unknown;
@@ -52,11 +93,43 @@ export function runForBatch(records: readonly QueueRecord[]): { run: BatchRun; r
       rejected.push({ messageId: record.messageId, problem: parsed.error.issues.map((i) => `${i.path.join(".") || "(message)"}: ${i.message}`).join("; ").slice(0, 300) });
       continue;
     }
-    if (parsed.data.secretbridge === "scheduled") scheduled = true;
-    else changes.push(...parsed.data.changes);
+    const message = parsed.data;
+    if (message.secretbridge === "continue") {
+      if (message.target !== undefined) {
+        rejected.push({ messageId: record.messageId, problem: `it names target ${message.target}, and this worker's config has no targets` });
+        continue;
+      }
+      if (!continued || message.hop > continued.hop) continued = { id: message.chain, hop: message.hop };
+      scheduled = true;
+      continue;
+    }
+    chain ??= { id: record.messageId, hop: 0 };
+    if (message.secretbridge === "scheduled") scheduled = true;
+    else changes.push(...message.changes);
   }
-  const run: BatchRun = scheduled ? { kind: "scheduled" } : changes.length > 0 ? { kind: "push", changes } : { kind: "none" };
+  const ofRun = continued ?? chain;
+  const run: BatchRun = !ofRun ? { kind: "none" } : scheduled ? { kind: "scheduled", chain: ofRun } : { kind: "push", changes, chain: ofRun };
   return { run, rejected };
+}
+
+/**
+ * Queues the next invocation of a run that reached its deadline with writes left. The
+ * deduplication id is the run and the hop, so a second send of the same continuation (the
+ * invocation ran again after a redelivery, or the send was retried) within SQS's 5-minute
+ * window is dropped by SQS; a later duplicate waits in the group behind the first and is folded
+ * into the same batch (runForBatch), so it never makes a second writer.
+ */
+export async function enqueueContinuation(sqs: SQSClient, queueUrl: string, chain: RunChain): Promise<void> {
+  const next = chain.hop + 1;
+  const body: QueuedRun = { secretbridge: "continue", chain: chain.id, hop: next };
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(body),
+      MessageGroupId: runMessageGroup(),
+      MessageDeduplicationId: createHash("sha256").update(`continue:${chain.id}:${next}`).digest("hex"),
+    }),
+  );
 }
 
 /**
@@ -70,7 +143,7 @@ export async function enqueuePush(sqs: SQSClient, queueUrl: string, signature: s
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: JSON.stringify(body),
-      MessageGroupId: RUN_MESSAGE_GROUP,
+      MessageGroupId: runMessageGroup(),
       MessageDeduplicationId: createHash("sha256").update(signature).digest("hex"),
     }),
   );

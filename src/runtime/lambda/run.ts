@@ -1,15 +1,18 @@
 // One Lambda run: the same config file and the same engine as `secretbridge sync`. The config is
 // packaged next to the handler (the CDK stack validates it at synth and bundles it); credentials
 // come from the connection secret (connection.ts). Writes stop before the invocation deadline;
-// what is left is reported for the next run.
+// when some are left, the run queues its own continuation (queue.ts) and goes on in a new
+// invocation, up to a bound.
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
+import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfigFile } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { SyncError } from "../../core/errors.js";
+import { isWrite } from "../../core/model.js";
 import type { PushedChange } from "../../core/push.js";
 import { runMappings } from "../../engine/run.js";
 import { emptyCounts, type RunReport } from "../../engine/report.js";
@@ -17,6 +20,7 @@ import { notifyAll, notifyRun, webhookCredentials } from "../../notify/index.js"
 import { createLogger, type Logger } from "../../util/logger.js";
 import { awsClient, buildNotifiers, wire } from "../wire.js";
 import { environmentWithConnection, readConnectionSecret } from "./connection.js";
+import { enqueueContinuation, MAX_CONTINUATIONS_CEILING, type RunChain } from "./queue.js";
 
 /** Time kept back from the deadline for the last writes, the report and the notification. */
 export const DEADLINE_MARGIN_MS = 20_000;
@@ -34,9 +38,41 @@ export const LAMBDA_ENV = {
   webhookSecret: "WEBHOOK_SECRET_NAME",
   /** The stack's failure topic, used when the config names no SNS topic. */
   snsTopic: "SECRETBRIDGE_SNS_TOPIC_ARN",
-  /** The run queue the admission function hands accepted pushes to (queue.ts). */
+  /**
+   * The run queue (queue.ts): the admission function hands accepted pushes to it, the worker
+   * queues its continuations in it. Unset on the worker: a run that reaches its deadline leaves
+   * the rest to the next scheduled run.
+   */
   queueUrl: "SECRETBRIDGE_QUEUE_URL",
+  /** How many continuations one run may queue (default DEFAULT_MAX_CONTINUATIONS). */
+  maxContinuations: "SECRETBRIDGE_MAX_CONTINUATIONS",
 } as const;
+
+/**
+ * Enough for a 100,000-secret initial sync at the write quota in 5-minute invocations (about
+ * 2,500 s of writes), with room for slow inventories; a run that needs more is stopped and
+ * alarmed on rather than chained for ever.
+ */
+export const DEFAULT_MAX_CONTINUATIONS = 24;
+
+/**
+ * How an invocation's run went on: `done` (no write left for another invocation), `queued` (a continuation waits in the
+ * run queue), or why it stopped with writes left: `bound-reached` (the run queued its last
+ * allowed continuation), `stalled` (this invocation wrote nothing: the next would not either),
+ * `send-failed` (the continuation could not be queued); or why it never would: `off` (a bound of
+ * 0) or `no-queue` (the function has no run queue). Then the next scheduled run goes on.
+ */
+export type ContinuationStep = "done" | "queued" | "bound-reached" | "stalled" | "send-failed" | "off" | "no-queue";
+
+export interface ContinuationSummary {
+  /** The id of the message that started the run (a new id for a manual invoke). */
+  chain: string;
+  /** Invocations of this run before this one. */
+  hop: number;
+  /** Writes left for the next invocation (not started before the deadline). */
+  remaining: number;
+  next: ContinuationStep;
+}
 
 export interface LambdaSummary {
   runId: string;
@@ -47,6 +83,7 @@ export interface LambdaSummary {
   failed: { path: string; errorClass: string; message: string }[];
   deferred: string[];
   fatal?: RunReport["fatal"];
+  continuation?: ContinuationSummary;
 }
 
 export interface HandlerDependencies {
@@ -58,8 +95,22 @@ export interface HandlerDependencies {
   sqs?: SQSClient;
 }
 
-/** What an invocation runs: everything, or the pushed paths only (screened against `config`, the config already loaded). */
-export type LambdaTrigger = { kind: "scheduled" } | { kind: "push"; targets: PushedChange[]; config: Config };
+/**
+ * What an invocation runs: everything, or the pushed paths only (screened against `config`, the
+ * config already loaded), as part of `chain` (default: a new run).
+ */
+export type LambdaTrigger = { kind: "scheduled"; chain?: RunChain } | { kind: "push"; targets: PushedChange[]; config: Config; chain?: RunChain };
+
+/** The function's continuation bound, or a config-invalid error naming the variable. */
+export function maxContinuations(env: NodeJS.ProcessEnv): number {
+  const raw = env[LAMBDA_ENV.maxContinuations];
+  if (raw === undefined || raw === "") return DEFAULT_MAX_CONTINUATIONS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_CONTINUATIONS_CEILING) {
+    throw new SyncError("config-invalid", `${LAMBDA_ENV.maxContinuations} must be a whole number from 0 to ${MAX_CONTINUATIONS_CEILING}`);
+  }
+  return n;
+}
 
 export function configPath(env: NodeJS.ProcessEnv): string {
   return env[LAMBDA_ENV.config] || join(dirname(fileURLToPath(import.meta.url)), "secretbridge.yaml");
@@ -91,6 +142,13 @@ function summarize(report: RunReport): LambdaSummary {
 export function secretsManagerFor(deps: HandlerDependencies, env: NodeJS.ProcessEnv): { client: SecretsManagerClient; release(): void } {
   if (deps.secretsManager) return { client: deps.secretsManager, release: () => undefined };
   const client = awsClient(SecretsManagerClient, env, "Secrets Manager");
+  return { client, release: () => client.destroy() };
+}
+
+/** The client the run queue is written with: the one given (tests), or one for the function's own Region. */
+export function sqsFor(deps: HandlerDependencies, env: NodeJS.ProcessEnv): { client: SQSClient; release(): void } {
+  if (deps.sqs) return { client: deps.sqs, release: () => undefined };
+  const client = awsClient(SQSClient, env, "SQS");
   return { client, release: () => client.destroy() };
 }
 
@@ -133,6 +191,52 @@ function logSummary(logger: Logger, summary: LambdaSummary, trigger: LambdaTrigg
   (summary.exitCode === 0 ? logger.info.bind(logger) : logger.error.bind(logger))({ summary, trigger: trigger.kind }, LAMBDA_SUMMARY_MESSAGE);
 }
 
+/** A run that could have gone on in a new invocation and did not: a failed run. */
+function stopsShort(next: ContinuationStep): boolean {
+  return next === "bound-reached" || next === "stalled" || next === "send-failed";
+}
+
+/** The log line of a run going on in a new invocation (the stack counts hops from the summary line's `continuation.next`). */
+export const CONTINUED_MESSAGE = "secretbridge run continues in a new invocation";
+
+const STOPPED: Record<Exclude<ContinuationStep, "done" | "queued">, string> = {
+  "bound-reached": `the run has used every continuation it may queue (${LAMBDA_ENV.maxContinuations}); the next scheduled run goes on`,
+  stalled: "this invocation wrote nothing before its deadline, so another would not either: raise the function's timeout",
+  "send-failed": "the continuation could not be queued; the next scheduled run goes on",
+  off: `continuations are off (${LAMBDA_ENV.maxContinuations}=0); the next scheduled run goes on`,
+  "no-queue": `${LAMBDA_ENV.queueUrl} is not set; the next scheduled run goes on`,
+};
+
+/**
+ * Carries a run that reached its deadline on: queues the next invocation, or says why not. A run
+ * that stops with writes left while it could have gone on is a failed run (exit code 1, so the
+ * FailureAlarm fires); with continuations off or no run queue the rest waits for the schedule, as
+ * it always did, and that is no failure.
+ */
+async function carryOn(report: RunReport, chain: RunChain, deps: HandlerDependencies, env: NodeJS.ProcessEnv, logger: Logger): Promise<ContinuationSummary> {
+  const remaining = report.counts.deferred;
+  const at = { chain: chain.id, hop: chain.hop, remaining };
+  if (remaining === 0) return { ...at, next: "done" };
+  const queueUrl = env[LAMBDA_ENV.queueUrl];
+  const progressed = report.results.some((r) => isWrite(r.action) && r.outcome !== "deferred" && !r.action.failure);
+  const bound = maxContinuations(env);
+  let next: ContinuationStep = !queueUrl ? "no-queue" : bound === 0 ? "off" : !progressed ? "stalled" : chain.hop >= bound ? "bound-reached" : "queued";
+  if (next === "queued" && queueUrl) {
+    const sqs = sqsFor(deps, env);
+    try {
+      await enqueueContinuation(sqs.client, queueUrl, chain);
+      logger.info({ continuation: { ...at, nextHop: chain.hop + 1 } }, CONTINUED_MESSAGE);
+    } catch (error) {
+      logger.error({ errorClass: "destination-unavailable", error: (error as { name?: string }).name ?? "Error" }, "cannot queue the run's continuation");
+      next = "send-failed";
+    } finally {
+      sqs.release();
+    }
+  }
+  if (next !== "queued") logger[stopsShort(next) ? "error" : "warn"]({ continuation: { ...at, next } }, `run stopped with ${remaining} write(s) left: ${STOPPED[next]}`);
+  return { ...at, next };
+}
+
 /** One run: full (scheduled) or targeted (pushed), with the packaged config. Never throws. */
 export async function runLambda(
   context: Pick<Context, "getRemainingTimeInMillis">,
@@ -145,7 +249,9 @@ export async function runLambda(
   let config: Config | undefined;
   let env = baseEnv;
   let wiring: Awaited<ReturnType<typeof wire>>;
+  const chain = trigger.chain ?? { id: randomUUID(), hop: 0 };
   try {
+    maxContinuations(baseEnv);
     config = trigger.kind === "push" ? trigger.config : await lambdaConfig(baseEnv);
     const secretName = baseEnv[LAMBDA_ENV.connectionSecret];
     if (secretName) {
@@ -170,7 +276,10 @@ export async function runLambda(
       ...(trigger.kind === "push" ? { targets: trigger.targets } : {}),
     });
     await notifyRun(wiring.notifiers, report, logger);
-    const summary = summarize(report);
+    // The queue is the stack's: written with the function's own environment, not the connection's.
+    const continuation = await carryOn(report, chain, deps, baseEnv, logger);
+    const summary = { ...summarize(report), continuation };
+    if (stopsShort(continuation.next)) summary.exitCode = Math.max(summary.exitCode, 1);
     logSummary(logger, summary, trigger);
     return summary;
   } finally {
