@@ -139,6 +139,35 @@ describe("partitioned ListSecrets inventory", () => {
     sm.destroy();
   });
 
+  test("a secret of the first page gone when the partitions list it: the listing falls back to sequential and says why", async () => {
+    const names = hostileNames();
+    await seed(names);
+    const sm = client(moto.url);
+    const listingClient = client(proxy.url);
+    // Every page after the first waits until a sampled secret is deleted at once (no recovery
+    // window, so it is no longer listed).
+    let first = true;
+    let deleted: Promise<unknown> | undefined;
+    listingClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "ListSecretsCommand") {
+          if (first) first = false;
+          else await (deleted ??= sm.send(new DeleteSecretCommand({ SecretId: "hp/team/s1", ForceDeleteWithoutRecovery: true })));
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "deleteDuringListing" },
+    );
+    const recorder = new ApiCallRecorder();
+    const dest = new SecretsManagerDestination({ client: listingClient, recorder, rateLimits: { list: 10_000 } });
+    const inventory = await dest.inventory("hp");
+    assert.deepEqual(dest.lastListing, { mode: "sequential", partitions: 1, fallback: "1 secret(s) of the first page missing from the partitions" });
+    assert.deepEqual(namesOf(inventory), names.filter((n) => n !== "hp/team/s1").sort());
+    // The partitioned attempt (21 pages) and the sequential listing (20).
+    assert.equal(recorder.count("aws", "ListSecrets"), 41);
+    sm.destroy();
+  });
+
   test("an estate that fits in one page is listed with one call, as sequentially; one page more and it lists in parallel", async () => {
     const names = hostileNames();
     await seed(names.slice(0, 100));
