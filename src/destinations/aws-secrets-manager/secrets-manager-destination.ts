@@ -161,9 +161,11 @@ export class SecretsManagerDestination implements SecretDestination {
     const namePrefix = `${prefix}/`;
     try {
       const { entries, outcome } =
-        this.listing === "sequential" ? await listSequential(this.client, namePrefix) : await listPartitioned(this.client, namePrefix, this.listConcurrency);
+        this.listing === "sequential"
+          ? await listSequential(this.client, namePrefix, toMeta)
+          : await listPartitioned(this.client, namePrefix, toMeta, this.listConcurrency);
       this.lastListing = outcome;
-      return { secrets: entries.map(toMeta) };
+      return { secrets: entries };
     } catch (error) {
       throw classifyAwsError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
     }
