@@ -19,6 +19,8 @@ const input = JSON.parse(process.argv[2] ?? "{}") as {
   unlimited: boolean;
   /** Client-side cap for writes and tags per second (e.g. AWS's 50/s quota). */
   writeRate?: number;
+  /** The destination's ListSecrets paging; default partitioned. */
+  awsListing?: "partitioned" | "sequential";
   /** The config's `policies` (e.g. a deletion strategy), as in a config file. */
   policies?: Record<string, unknown>;
 };
@@ -44,6 +46,7 @@ client.middlewareStack.add(
 const destination = new SecretsManagerDestination({
   client,
   recorder,
+  ...(input.awsListing ? { listing: input.awsListing } : {}),
   ...(input.writeRate
     ? { rateLimits: { write: input.writeRate, tag: input.writeRate, list: 100_000 } }
     : input.unlimited

@@ -5,6 +5,11 @@
 // deletion strategy `delete`, to show what one deletion costs.
 //   npm run bench -- --n 1000 [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8] [--moto plain|indexed] [--profile]
 //   npm run bench:scale  (100,000 secrets, writes capped at AWS's 50/s quota; takes about an hour)
+//   npm run bench -- --n 10000 --listing vault --vault-latency-ms 5 --source-concurrency 8,32,64 --runs 3 --no-change-only
+// --aws-latency-ms / --vault-latency-ms put a proxy before moto / OpenBao that adds that many ms
+// to every answer (scripts/lib/latency-proxy.ts); --source-concurrency is the config's
+// `source.concurrency` (a list runs the no-change sync at each); --aws-listing picks the
+// destination's ListSecrets paging (partitioned, the default, or sequential).
 // --unlimited lifts the client-side write rate limit (default 40/s, under AWS's 50/s quota) to
 // show the throughput of our code and the peers rather than of the limiter.
 import { execFile } from "node:child_process";
@@ -13,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import pLimit from "p-limit";
+import { startLatencyProxy, type LatencyProxy } from "../scripts/lib/latency-proxy.js";
 import { repoRoot, startMoto, startOpenBao } from "../scripts/lib/peers.js";
 import { cpuByOwner } from "./cpu-profile.js";
 
@@ -28,8 +34,17 @@ const { values } = parseArgs({
     moto: { type: "string", default: "plain" },
     // Profile each sync's CPU (node --cpu-prof) and print where it went, by package and folder.
     profile: { type: "boolean", default: false },
+    "aws-latency-ms": { type: "string" },
+    "vault-latency-ms": { type: "string" },
+    "source-concurrency": { type: "string", default: "16" },
+    "aws-listing": { type: "string", default: "partitioned" },
+    // No-change syncs per source concurrency (medians are printed when more than one).
+    runs: { type: "string", default: "1" },
+    // Stop after the no-change syncs (skip the 1% changed and deletion runs).
+    "no-change-only": { type: "boolean", default: false },
   },
 });
+const sourceConcurrencies = (values["source-concurrency"] ?? "16").split(",").map(Number);
 const N = Number(values.n);
 const mount = "bench";
 const run = promisify(execFile);
@@ -46,6 +61,8 @@ interface ChildResult {
   failures: string[];
   maxWritesPerSecond: number;
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 function print(label: string, r: ChildResult): void {
   const wall = r.wallMs / 1000;
@@ -79,6 +96,13 @@ function printProfile(owners: { owner: string; ms: number }[]): void {
 
 async function main(): Promise<void> {
   const [bao, moto] = await Promise.all([startOpenBao(), startMoto({ indexedStore: values.moto === "indexed" })]);
+  const proxies: LatencyProxy[] = [];
+  const behind = async (url: string, ms: string | undefined) => {
+    if (ms === undefined) return url;
+    const proxy = await startLatencyProxy({ target: url, latencyMs: Number(ms) });
+    proxies.push(proxy);
+    return proxy.url;
+  };
   try {
     await bao.mountKv(mount);
     const limit = pLimit(32);
@@ -100,38 +124,50 @@ async function main(): Promise<void> {
 
     const child = join(repoRoot, "dist", "bench", "sync-child.js");
     const arg = JSON.stringify({
-      baoUrl: bao.url,
-      motoUrl: moto.url,
+      baoUrl: await behind(bao.url, values["vault-latency-ms"]),
+      motoUrl: await behind(moto.url, values["aws-latency-ms"]),
       token,
       mount,
       concurrency: Number(values.concurrency),
-      sourceConcurrency: 16,
+      sourceConcurrency: sourceConcurrencies[0],
+      awsListing: values["aws-listing"],
       unlimited: values.unlimited,
       ...(values["write-rate"] ? { writeRate: Number(values["write-rate"]) } : {}),
     });
-    const once = async (label: string, policies?: Record<string, unknown>) => {
+    const once = async (label: string, policies?: Record<string, unknown>, sourceConcurrency?: number): Promise<ChildResult> => {
       const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "sb-cpu-")) : undefined;
-      const childArg = policies ? JSON.stringify({ ...(JSON.parse(arg) as object), policies }) : arg;
+      const childArg = JSON.stringify({ ...(JSON.parse(arg) as object), ...(policies ? { policies } : {}), ...(sourceConcurrency ? { sourceConcurrency } : {}) });
       const { stdout } = await run(process.execPath, [...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []), child, childArg], {
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
         maxBuffer: 16 * 1024 * 1024,
       });
-      print(label, JSON.parse(stdout) as ChildResult);
+      const result = JSON.parse(stdout) as ChildResult;
+      print(label, result);
       if (profileDir) {
         const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
         if (file) printProfile(cpuByOwner(join(profileDir, file)));
         rmSync(profileDir, { recursive: true, force: true });
       }
+      return result;
     };
     await once("initial sync");
-    await once("no-change sync");
+    const runs = Number(values.runs);
+    for (const sourceConcurrency of sourceConcurrencies) {
+      const walls: number[] = [];
+      for (let run = 1; run <= runs; run++) {
+        const r = await once(`no-change sync, source concurrency ${sourceConcurrency}${runs > 1 ? `, run ${run} of ${runs}` : ""}`, undefined, sourceConcurrency);
+        walls.push(r.wallMs);
+      }
+      if (runs > 1) process.stdout.write(`\nno-change sync at source concurrency ${sourceConcurrency}: median wall ${(median(walls) / 1000).toFixed(2)} s of ${runs} (${walls.map((w) => (w / 1000).toFixed(2)).join(", ")})\n`);
+    }
+    if (values["no-change-only"]) return;
     const changed = paths.filter((_, i) => i % 100 === 0);
     await Promise.all(changed.map((p) => limit(() => write(p, paths.indexOf(p), 2))));
     await once(`sync with 1% changed (${changed.length} secrets)`);
     await bao.api("DELETE", `${mount}/metadata/${paths[1] ?? ""}`);
     await once("sync with 1 secret removed from the source (deletion: delete)", { deletion: { strategy: "delete" } });
   } finally {
-    await Promise.allSettled([bao.stop(), moto.stop()]);
+    await Promise.allSettled([...proxies.map((p) => p.stop()), bao.stop(), moto.stop()]);
   }
 }
 

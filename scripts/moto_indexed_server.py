@@ -11,11 +11,15 @@ with the store, which at 100,000 secrets makes the peer, not secretbridge, the w
      answers HTTP 500 with an HTML page (23% of creates in a 100,000-secret run).
 This launcher keeps moto's own request handling and answers and changes only those costs: an
 ARN index beside the name-keyed store (lookups O(1), same results), serialising only the page
-that ListSecrets returns, and one lock around moto's request handling (moto is bound to one core
+that ListSecrets returns, a sorted name index so a name-prefix filter (a partitioned inventory)
+finds its secrets by bisection instead of testing every secret, the matching secrets kept
+between the pages of one listing while no secret is added or removed, and one lock around moto's request handling (moto is bound to one core
 by the GIL anyway). Run: python moto_indexed_server.py -H 127.0.0.1 -p PORT
 """
 
 import argparse
+import bisect
+import itertools
 import threading
 from typing import Any
 
@@ -50,9 +54,38 @@ def _find(store: models.SecretsStore, key: str) -> Any:
     return None
 
 
+def _names(store: models.SecretsStore) -> tuple[list[str], dict[str, int]]:
+    """The store's names in sorted order (for name-prefix filters) and each name's insertion rank."""
+    names = store.__dict__.get("_sorted_names")
+    if names is None:
+        names = sorted(dict.keys(store))
+        store.__dict__["_sorted_names"] = names
+        store.__dict__["_rank"] = {name: i for i, name in enumerate(dict.keys(store))}
+        store.__dict__["_next_rank"] = itertools.count(len(names))
+    return names, store.__dict__["_rank"]
+
+
+def _changed(store: models.SecretsStore) -> None:
+    store.__dict__["_list_cache"] = {}
+
+
 def _setitem(self: models.SecretsStore, key: str, value: Any) -> None:
+    _changed(self)
+    names, rank = _names(self)
+    if not dict.__contains__(self, key):
+        bisect.insort(names, key)
+        rank[key] = next(self.__dict__["_next_rank"])
     dict.__setitem__(self, key, value)
     _arns(self)[value.arn] = key
+
+
+def _forget(self: models.SecretsStore, name: str) -> None:
+    _changed(self)
+    names, rank = _names(self)
+    i = bisect.bisect_left(names, name)
+    if i < len(names) and names[i] == name:
+        del names[i]
+    rank.pop(name, None)
 
 
 def _getitem(self: models.SecretsStore, key: str) -> Any:
@@ -79,12 +112,14 @@ def _pop(self: models.SecretsStore, key: str) -> Any:
     removed = dict.pop(self, name, None)
     if removed is not None:
         _arns(self).pop(removed.arn, None)
+        _forget(self, name)
     return removed
 
 
 def _delitem(self: models.SecretsStore, key: str) -> None:
     removed = dict.pop(self, key)
     _arns(self).pop(removed.arn, None)
+    _forget(self, key)
 
 
 models.SecretsStore.__setitem__ = _setitem  # type: ignore[method-assign]
@@ -95,6 +130,19 @@ models.SecretsStore.get = _get  # type: ignore[method-assign,assignment]
 models.SecretsStore.pop = _pop  # type: ignore[method-assign,assignment]
 
 
+def _candidates(store: models.SecretsStore, filters: list[dict[str, Any]]) -> list[Any]:
+    """The secrets a positive one-value name filter can match, found by bisection, in moto's own
+    (insertion) order; every secret when there is no such filter. The caller still applies all
+    the filters, so the answer is moto's, only found without scanning the store."""
+    prefixes = [f["Values"][0] for f in filters if f["Key"] == "name" and len(f["Values"]) == 1 and not f["Values"][0].startswith("!")]
+    if not prefixes:
+        return list(store.values())
+    names, rank = _names(store)
+    lo = bisect.bisect_left(names, prefixes[0])
+    hi = bisect.bisect_left(names, prefixes[0] + "\U0010ffff")
+    return [dict.__getitem__(store, name) for name in sorted(names[lo:hi], key=rank.__getitem__)]
+
+
 def _list_secrets(
     self: models.SecretsManagerBackend,
     filters: list[dict[str, Any]],
@@ -102,11 +150,19 @@ def _list_secrets(
     next_token: str | None = None,
     include_planned_deletion: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    matching = [
-        s
-        for s in self.secrets.values()
-        if not (getattr(s, "deleted_date", None) and not include_planned_deletion) and models._matches(s, filters)
-    ]
+    # Pages of one listing ask for the same filters; with name filters only and deleted secrets
+    # included, the matching secrets change only when a secret is added or removed.
+    cache = self.secrets.__dict__.setdefault("_list_cache", {})
+    key = tuple((f["Key"], tuple(f["Values"])) for f in filters) if include_planned_deletion and all(f["Key"] == "name" for f in filters) else None
+    matching = cache.get(key) if key is not None else None
+    if matching is None:
+        matching = [
+            s
+            for s in _candidates(self.secrets, filters)
+            if not (getattr(s, "deleted_date", None) and not include_planned_deletion) and models._matches(s, filters)
+        ]
+        if key is not None:
+            cache[key] = matching
     page, token = self._get_secret_values_page_and_next_token(matching, max_results, next_token)  # type: ignore[arg-type]
     return [s.to_dict() for s in page], token
 

@@ -16,7 +16,6 @@ import {
   UntagResourceCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
-  paginateListSecrets,
   ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -39,6 +38,7 @@ import type { RateLimits } from "./api-families.js";
 import { awsErrorCode } from "../aws-common/errors.js";
 import { batchEntryError, classifySecretsManagerError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
+import { listPartitioned, listSequential, type ListingMode, type ListingOutcome } from "./inventory.js";
 
 export interface SecretsManagerDestinationOptions {
   /**
@@ -55,6 +55,14 @@ export interface SecretsManagerDestinationOptions {
   recorder?: ApiCallRecorder;
   /** Calls in flight at once for `describe` and `readValues` (the rate limiter still applies); default 8. */
   concurrency?: number;
+  /**
+   * How the inventory pages ListSecrets: `partitioned` (default) lists the folders under the
+   * prefix in parallel, planned from the first page, and is sequential by itself for an estate of
+   * one page or one without folders; `sequential` pages one after another.
+   */
+  listing?: ListingMode;
+  /** Partitions listed at once (the `list` rate limit still applies to every page); default 16. */
+  listConcurrency?: number;
   /**
    * Answers "which account" (`target`). Default: one built from the Secrets Manager client's own
    * Region and credentials (an assumed role included), endpoint from the environment.
@@ -93,8 +101,14 @@ export class SecretsManagerDestination implements SecretDestination {
   private readonly ownsClient: boolean;
   private readonly concurrency: number;
   private readonly identity: STSClient | undefined;
+  private readonly listing: ListingMode;
+  private readonly listConcurrency: number;
+  /** How the last inventory was listed (mode, partitions, why it fell back), for benchmarks. */
+  lastListing: ListingOutcome | undefined;
 
   constructor(options: SecretsManagerDestinationOptions = {}) {
+    this.listing = options.listing ?? "partitioned";
+    this.listConcurrency = Math.max(1, options.listConcurrency ?? 16);
     this.ownsClient = options.client === undefined;
     this.identity = options.identity;
     this.concurrency = Math.max(1, options.concurrency ?? 8);
@@ -145,27 +159,16 @@ export class SecretsManagerDestination implements SecretDestination {
 
   async inventory(prefix: string): Promise<DestinationInventory> {
     const namePrefix = `${prefix}/`;
-    const secrets: DestinationSecretMeta[] = [];
-    const pages = paginateListSecrets(
-      { client: this.client, pageSize: 100 },
-      {
-        // Secrets pending deletion are listed too: the planner must not try to recreate them.
-        IncludePlannedDeletion: true,
-        // A case-sensitive prefix match on the name (AWS and moto alike); the check below
-        // keeps the filter from being the only guard on what counts as ours.
-        Filters: [{ Key: "name", Values: [namePrefix] }],
-      },
-    );
     try {
-      for await (const page of pages) {
-        for (const entry of page.SecretList ?? []) {
-          if (entry.Name?.startsWith(namePrefix)) secrets.push(toMeta(entry));
-        }
-      }
+      const { entries, outcome } =
+        this.listing === "sequential"
+          ? await listSequential(this.client, namePrefix, toMeta)
+          : await listPartitioned(this.client, namePrefix, toMeta, this.listConcurrency);
+      this.lastListing = outcome;
+      return { secrets: entries };
     } catch (error) {
       throw classifySecretsManagerError(error, { what: `ListSecrets under ${namePrefix}`, scope: "destination" });
     }
-    return { secrets };
   }
 
   async describe(names: string[]): Promise<DestinationInventory> {
