@@ -4,6 +4,7 @@
 // nothing downstream re-derives a setting with a `??` chain.
 import { SyncError } from "../core/errors.js";
 import { createMapping, overlaps, type ResolvedMapping } from "../core/mapping.js";
+import { DEFAULT_TARGET } from "../core/model.js";
 import { defaultNameTemplate } from "../core/naming.js";
 import type { LifecyclePolicies } from "../core/policies.js";
 import type { ValueShape } from "../core/value.js";
@@ -11,8 +12,7 @@ import { vaultAddress, vaultNamespace } from "../sources/vault/credentials.js";
 import { boundProvider } from "../destinations/registry.js";
 import type { Config, DestinationConfig, MappingConfig } from "./schema.js";
 
-/** The name of the one target of a config without `targets`. */
-export const DEFAULT_TARGET = "default";
+export { DEFAULT_TARGET };
 
 export interface ResolvedConfig {
   /** This target's config: its merged destination and the mappings it receives, without `targets`. */
