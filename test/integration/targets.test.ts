@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { peersForThisFile, type Scenario } from "../helpers/harness.js";
+import { peersForThisFile, webhookReceiver, type Scenario } from "../helpers/harness.js";
 
 const peers = peersForThisFile();
 
@@ -103,13 +103,20 @@ describe("targets", () => {
     assert.equal(unknown.recorder.count("aws", "ListSecrets"), 0);
   });
 
-  test("a target that cannot be reached fails alone: the others complete, the exit code and the JSON name it", async () => {
+  test("a target that cannot be reached fails alone: the others complete, the exit code, the JSON and the notice name it", async () => {
     const s = await peers.scenario();
     await s.put("app", { v: peers.secret("app") });
     const token = await s.readOnlyToken();
+    const hook = await webhookReceiver();
     // moto answers every call in a Region it does not know with HTTP 500.
-    const config = twoAccounts(s, "  - name: nowhere\n    destination: {region: moon-central-1}");
+    const config = twoAccounts(s, `  - name: nowhere\n    destination: {region: moon-central-1}\nnotifications:\n  webhook: {url: '${hook.url}'}`);
     const run = await s.cli(["sync", "-c", config, "--json"], token);
+    await hook.close();
+    // One notice, from the one target with a failure, naming it.
+    assert.deepEqual(
+      hook.received.map((body) => JSON.parse(body) as { target: string; failures: { errorClass: string }[] }).map((n) => [n.target, n.failures.map((f) => f.errorClass)]),
+      [["nowhere", ["destination-unavailable"]]],
+    );
     assert.equal(run.code, 2, run.stdout + run.stderr);
     assert.deepEqual(await namesIn(ROLE_ONE, "us-east-1"), [`${s.prefix}/app`]);
     assert.deepEqual(await namesIn(ROLE_TWO, "eu-west-1"), [`${s.prefix}/app`]);
