@@ -83,6 +83,18 @@ describe("targets", () => {
     assert.match(again.stdout, /^Sync it \(target one\): 0 created, 0 updated, 2 unchanged, 0 conflicts, 0 skipped, 0 failures/m);
     assert.match(again.stdout, /^Sync it \(target two\): 0 created, 0 updated, 2 unchanged, 0 conflicts, 0 skipped, 0 failures/m);
     assert.match(again.stdout, /^Targets: one exit 0, two exit 0; exit 0$/m);
+
+    // verify compares each target's secrets with the source, by value, in its own account.
+    const verified = await s.cli(["verify", "-c", twoAccounts(s), "--json"], token);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    const verdicts = JSON.parse(verified.stdout) as { exitCode: number; targets: { target: string; counts: Record<string, number> }[] };
+    assert.deepEqual(
+      verdicts.targets.map((t) => [t.target, t.counts["in-sync"], t.counts.missing]),
+      [
+        ["one", 2, 0],
+        ["two", 2, 0],
+      ],
+    );
   });
 
   test("--target runs only the targets it names; an unknown name is a usage error listing the names", async () => {
