@@ -28,6 +28,7 @@ import {
   renderSummary,
   renderTarget,
   renderTargetBlock,
+  renderTargetFailure,
   renderTargetsJson,
   renderTargetsOutcome,
   renderVerify,
@@ -142,6 +143,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     }
     return all.filter((t) => names.includes(t.target));
   };
+  /** A target that could not run: one line on stderr (whatever the log level), as a command that cannot start. */
+  const sayTargetFailed = (name: string, failure: { class: string; message: string }) => output.err(`secretbridge: target ${name}: [${failure.class}] ${failure.message}`);
   const targetOption = () => new Option("--target <name>", "run only this target of the config (repeatable); default: every target").argParser((v: string, all: string[] = []) => [...all, v]);
 
   withCommon(program.command("validate").description("check the config file and exit (no network; with several targets, one identity call each to compare their accounts)")).action(async (opts: CommonOptions) => {
@@ -256,7 +259,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         return { target: known, ...result };
       }),
     );
-    for (const o of outcomes) if ("error" in o) output.err(`secretbridge: target ${o.target.name}: [${o.error.class}] ${o.error.message}`);
+    for (const o of outcomes) if ("error" in o) sayTargetFailed(o.target.name, o.error);
     if (opts.json) output.out(renderTargetsJson(wirings[0]?.resolved.syncName ?? "", mode, outcomes));
     else output.out([...outcomes.map((o) => renderTargetBlock(o, Boolean(opts.all))), renderTargetsOutcome(outcomes)].join("\n\n"));
     exitCode = worstExitCode(outcomes);
@@ -299,14 +302,14 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
               return { target: w.resolved.target, ...(await verify(w.mappings, w.destination, config.sync.concurrency)), error: undefined };
             } catch (error) {
               const failure = failureOf(error);
-              output.err(`secretbridge: target ${w.resolved.target}: [${failure.class}] ${failure.message}`);
+              sayTargetFailed(w.resolved.target, failure);
               return { target: w.resolved.target, error: failure, exitCode: 2 as const };
             }
           }),
         );
         exitCode = Math.max(0, ...reports.map((r) => r.exitCode));
         if (opts.json) output.out(JSON.stringify({ syncName: config.name, exitCode, targets: reports }, null, 2));
-        else output.out(reports.map((r) => `Target ${r.target}\n${r.error ? `Target ${r.target} could not run: [${r.error.class}] ${r.error.message}` : renderVerify(r)}`).join("\n\n"));
+        else output.out(reports.map((r) => `Target ${r.target}\n${r.error ? renderTargetFailure(r.target, r.error) : renderVerify(r)}`).join("\n\n"));
       } finally {
         await wired.close();
       }

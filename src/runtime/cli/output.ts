@@ -112,10 +112,15 @@ export function renderTargetsJson(syncName: string, mode: string, outcomes: Targ
   return JSON.stringify({ syncName, mode, exitCode: worstExitCode(outcomes), targets: entries }, null, 2);
 }
 
+/** The line that says a target could not run, in its block of a command's output. */
+export function renderTargetFailure(name: string, error: { class: string; message: string }): string {
+  return `Target ${name} could not run: [${error.class}] ${error.message}`;
+}
+
 /** One target's block for people: its name, where it reads and writes, then its table and summary or its error. */
 export function renderTargetBlock(outcome: TargetOutcome, includeUnchanged: boolean): string {
   const head = `Target ${outcome.target.name}\n${renderTarget(outcome.target)}`;
-  if ("error" in outcome) return `${head}\nTarget ${outcome.target.name} could not run: [${outcome.error.class}] ${outcome.error.message}`;
+  if ("error" in outcome) return `${head}\n${renderTargetFailure(outcome.target.name, outcome.error)}`;
   return `${head}\n${renderActions(outcome.report, includeUnchanged)}\n${renderSummary(outcome.report, true)}`;
 }
 
