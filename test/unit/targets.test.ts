@@ -2,10 +2,14 @@
 // `destination` is merged over the top-level one; the merge, its validation and the refusal of
 // two targets that would write the same secrets, without any server.
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseConfigText } from "../../src/config/load.js";
 import { DEFAULT_TARGET, distinctDestinationProblems, resolveConfig, resolveTargets } from "../../src/config/resolve.js";
 import { SyncError } from "../../src/core/errors.js";
+import { main } from "../../src/runtime/cli/main.js";
 
 function errorOf(text: string, resolve = false): string {
   try {
@@ -185,5 +189,34 @@ describe("targets: validation", () => {
         error.errorClass === "config-invalid" &&
         error.message === "this config lists 2 targets (prod, staging); this command runs one: the CLI's plan, sync, verify and validate run several (with --target NAME to pick)",
     );
+  });
+});
+
+describe("targets: iam-policy -c", () => {
+  const run = async (args: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-targets-"));
+    const file = join(dir, "secretbridge.yaml");
+    writeFileSync(file, TWO_ACCOUNTS);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(["iam-policy", "-c", file, ...args], { env: {}, output: { out: (t) => out.push(t), err: (t) => err.push(t) } });
+    return { code, out: out.join(""), err: err.join("") };
+  };
+
+  test("--target picks the target whose policy is printed: its Region and its prefixes", async () => {
+    const staging = await run(["--account", "222222222222", "--target", "staging"]);
+    assert.equal(staging.code, 0, staging.err);
+    const resources = (JSON.parse(staging.out) as { Statement: { Resource?: string | string[] }[] }).Statement.flatMap((s) => s.Resource ?? []);
+    assert.ok(resources.includes("arn:aws:secretsmanager:us-east-2:222222222222:secret:stage/*"), resources.join("\n"));
+    assert.equal(resources.some((r) => r.includes(":secret:apps/")), false, resources.join("\n"));
+  });
+
+  test("a config with several targets needs --target, and exactly one", async () => {
+    const none = await run(["--account", "111111111111"]);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /\[config-invalid\] this config lists 2 targets \(prod, staging\); iam-policy prints the policy of one: add --target NAME/);
+    const two = await run(["--account", "111111111111", "--target", "prod", "--target", "staging"]);
+    assert.equal(two.code, 2);
+    assert.match(two.err, /\[config-invalid\] iam-policy prints the policy of one target; --target names 2/);
   });
 });

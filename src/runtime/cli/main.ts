@@ -65,6 +65,7 @@ export interface CliContext {
 interface IamPolicyOptions {
   account: string;
   config?: string;
+  target?: string[];
   region?: string;
   partition: string;
   prefix: string;
@@ -174,6 +175,21 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     });
     const clashes = distinctDestinationProblems(places);
     if (clashes.length > 0) throw new SyncError("config-invalid", `${origin} is invalid:\n${clashes.map((c) => `  - ${c}`).join("\n")}`);
+  };
+
+  /** The one target a command of one target (iam-policy) works on: the config's only one, or the one --target names. */
+  const oneTarget = async (file: string, names: string[] | undefined): Promise<ResolvedConfig> => {
+    const config = await loadConfigFile(file);
+    if (!config.targets && !names?.length) return resolveConfig(config, env);
+    const all = resolveTargets(config, env);
+    const picked = pickTargets(all, names);
+    if (picked.length === 1 && picked[0]) return picked[0];
+    throw new SyncError(
+      "config-invalid",
+      names?.length
+        ? `iam-policy prints the policy of one target; --target names ${picked.length}`
+        : `this config lists ${all.length} targets (${all.map((t) => t.target).join(", ")}); iam-policy prints the policy of one: add --target NAME`,
+    );
   };
 
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
@@ -410,6 +426,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .requiredOption("--account <id>", "AWS account id (12 digits) of the destination secrets")
     .option("-c, --config <file>", "config file: one policy for every mapping it lists (instead of --prefix and the feature flags)")
     .option("--region <region>", "AWS Region of the destination secrets (with -c, default: destination.region)")
+    .addOption(new Option("--target <name>", "with -c: the target whose policy is printed (required when the config lists several)").argParser((v: string, all: string[] = []) => [...all, v]))
     .option("--partition <partition>", "ARN partition (aws, aws-cn, aws-us-gov)", "aws")
     .option("--prefix <prefix>", "destination prefix", "hybrid-aws-secrets")
     .option("--kms-key-arn <key>", "key the secrets are encrypted with: key id, key ARN, alias/name or alias ARN")
@@ -433,7 +450,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
           const flags = describesScope.map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
           throw new SyncError("config-invalid", `${flags.join(", ")} cannot be combined with -c: the config file describes the mappings`);
         }
-        const fromConfig = iamScopesFromConfig(resolveConfig(await loadConfigFile(opts.config), env));
+        const fromConfig = iamScopesFromConfig(await oneTarget(opts.config, opts.target));
         scopes = fromConfig.scopes;
         region ??= fromConfig.region;
         snsTopicArns.push(...fromConfig.snsTopicArns);
