@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { peersForThisFile, webhookReceiver, type Scenario } from "../helpers/harness.js";
 
@@ -168,6 +169,21 @@ describe("targets", () => {
     const distinct = await s.cli(["validate", "-c", twoAccounts(s)], token);
     assert.equal(distinct.code, 0, distinct.stderr);
     assert.equal(distinct.stdout.trim().endsWith(`valid. sync "it": target one: ${s.mount} -> ${s.prefix}/; target two: ${s.mount} -> ${s.prefix}/`), true, distinct.stdout);
+  });
+
+  test("a target can be another destination type: one sync fills Secrets Manager and Parameter Store with the same prefix", async () => {
+    const s = await peers.scenario();
+    const value = { v: peers.secret("both") };
+    await s.put("app", value);
+    const config = s.writeConfig({ yaml: ["targets:", "  - name: secrets", "  - name: parameters", "    destination: {type: aws-ssm-parameter-store}"].join("\n") });
+    const run = await s.cli(["sync", "-c", config], await s.readOnlyToken());
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.deepEqual(await namesIn(undefined, "us-east-1"), [`${s.prefix}/app`]);
+    const ssm = new SSMClient({ endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+    const parameter = await ssm.send(new GetParameterCommand({ Name: `/${s.prefix}/app`, WithDecryption: true }));
+    assert.equal(parameter.Parameter?.Value, JSON.stringify(value));
+    assert.match(run.stdout, /^Target parameters\nSource: [^\n]+\nDestination: AWS Systems Manager Parameter Store, /m);
+    assert.match(run.stdout, /^Sync it \(target parameters\): 1 created, /m);
   });
 
   test("a config without targets reports its one target as default", async () => {
