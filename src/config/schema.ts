@@ -336,7 +336,55 @@ export const serviceSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
 });
 
-export const configSchema = z.strictObject({
+const targetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** The keys a destination of this type takes: the shared ones and its provider's own. */
+function destinationKeys(type: unknown): Set<string> | undefined {
+  const provider = DESTINATION_PROVIDERS.find((p) => p.type === type);
+  return provider ? new Set(["type", ...Object.keys(destinationCommonFields), ...Object.keys(provider.configFields)]) : undefined;
+}
+
+/**
+ * A target's `destination`: the top-level `destination` with each key the target sets replaced
+ * whole (an `assumeRole` of its own does not inherit the top-level external id). A target of
+ * another type inherits only the keys its provider takes: the others are the top-level
+ * destination's own, not a mistake in the target. Done on the raw input, so each merged block is
+ * then parsed (defaults and all) by its provider's schema and its errors name the target.
+ */
+function mergeTargetDestinations(raw: unknown): unknown {
+  if (!isPlainObject(raw) || !Array.isArray(raw.targets)) return raw;
+  const top = isPlainObject(raw.destination) ? raw.destination : {};
+  const targets = raw.targets.map((target: unknown) => {
+    if (!isPlainObject(target) || !(target.destination === undefined || isPlainObject(target.destination))) return target;
+    const own = target.destination ?? {};
+    const type = own.type ?? top.type ?? DEFAULT_DESTINATION_TYPE;
+    const takes = type === (top.type ?? DEFAULT_DESTINATION_TYPE) ? undefined : destinationKeys(type);
+    const inherited = Object.fromEntries(Object.entries(top).filter(([key]) => !takes || takes.has(key)));
+    return { ...target, destination: { ...inherited, ...own } };
+  });
+  return { ...raw, targets };
+}
+
+/** One destination (account, Region, prefix) of a sync: its `destination` merged over the top-level one. */
+export const targetSchema = z.strictObject({
+  /** Names the target in reports, JSON, notifications and `--target`. */
+  name: z.string().regex(targetNamePattern, "1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"),
+  destination: destinationSchema,
+  /** Default: the top-level mappings. */
+  mappings: z.array(mappingSchema).min(1, "list at least one mapping, or remove the key for the top-level mappings").optional(),
+});
+
+/** Where a destination and the mappings it receives sit in the config, for the checks that relate them. */
+interface DestinationUnit {
+  destination: z.infer<typeof destinationSchema>;
+  where: (string | number)[];
+  mappings: z.infer<typeof mappingSchema>[] | undefined;
+  mappingsWhere: (string | number)[];
+}
+
+const configObject = z.strictObject({
   /** Identifies this sync in ownership tags, so two syncs never modify each other's secrets. */
   name: z.string().regex(syncNamePattern, "1-128 characters of A-Z a-z 0-9 _ . : / = + @ -"),
   source: sourceSchema,
@@ -352,60 +400,96 @@ export const configSchema = z.strictObject({
   service: serviceSchema.default(serviceSchema.parse({})),
   /** Several mounts / prefixes in one sync; default: one mapping from source.mount and destination.prefix. */
   mappings: z.array(mappingSchema).min(1, "list at least one mapping, or remove the key").optional(),
+  /** Several destinations (accounts, Regions, prefixes), each run on its own; default: one, the top-level destination. */
+  targets: z.array(targetSchema).min(1, "list at least one target, or remove the key").optional(),
 }).superRefine((config, ctx) => {
-  if (!config.mappings && !config.source.mount) {
+  if (!config.mappings && !config.source.mount && (config.targets ?? [{ mappings: undefined }]).some((t) => !t.mappings)) {
     ctx.addIssue({ code: "custom", path: ["source", "mount"], message: "is required (or list the mounts under mappings)" });
   }
+  const units: DestinationUnit[] = config.targets
+    ? config.targets.map((t, i) => ({
+        destination: t.destination,
+        where: ["targets", i, "destination"],
+        mappings: t.mappings ?? config.mappings,
+        mappingsWhere: t.mappings ? ["targets", i, "mappings"] : ["mappings"],
+      }))
+    : [{ destination: config.destination, where: ["destination"], mappings: config.mappings, mappingsWhere: ["mappings"] }];
+  // Top-level mappings and policies meet every target that inherits them: say each problem once.
+  const said = new Set<string>();
+  const issue = (path: (string | number)[], message: string) => {
+    const key = JSON.stringify([path, message]);
+    if (said.has(key)) return;
+    said.add(key);
+    ctx.addIssue({ code: "custom", path, message });
+  };
+  const seen = new Map<string, number>();
+  for (const [i, t] of (config.targets ?? []).entries()) {
+    const first = seen.get(t.name);
+    if (first !== undefined) issue(["targets", i, "name"], `"${t.name}" is also the name of targets[${first}]; target names are unique`);
+    else seen.set(t.name, i);
+  }
+  for (const unit of units) checkDestinationUnit(unit, config.policies, issue);
+});
+
+/**
+ * The checks that relate a destination to the mappings and policies it receives: name templates
+ * and granularity, settings of another provider, deletion strategies, value shapes.
+ */
+function checkDestinationUnit({ destination, where: dw, mappings, mappingsWhere }: DestinationUnit, policies: z.infer<typeof policiesSchema>, issue: (path: (string | number)[], message: string) => void): void {
+  const typeKey = [...dw, "type"].map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
   const grains = [
-    { where: ["destination"], granularity: config.destination.granularity, template: config.destination.nameTemplate },
-    ...(config.mappings ?? []).map((m, i) => ({ where: ["mappings", i], granularity: m.granularity ?? config.destination.granularity, template: m.nameTemplate ?? config.destination.nameTemplate })),
+    { where: dw, granularity: destination.granularity, template: destination.nameTemplate },
+    ...(mappings ?? []).map((m, i) => ({ where: [...mappingsWhere, i], granularity: m.granularity ?? destination.granularity, template: m.nameTemplate ?? destination.nameTemplate })),
   ];
   for (const { where, granularity, template } of grains) {
     if (!template) continue;
     if (granularity === "key" && !template.includes("{key}")) {
-      ctx.addIssue({ code: "custom", path: [...where, "nameTemplate"], message: "needs {key} with granularity key, or every key would get the same name" });
+      issue([...where, "nameTemplate"], "needs {key} with granularity key, or every key would get the same name");
     }
     if (granularity !== "key" && template.includes("{key}")) {
-      ctx.addIssue({ code: "custom", path: [...where, "nameTemplate"], message: "uses {key}, which only exists with granularity key" });
+      issue([...where, "nameTemplate"], "uses {key}, which only exists with granularity key");
     }
   }
   // Another provider's settings would be ignored: say so rather than drop them.
-  const type = config.destination.type;
+  const type = destination.type;
   const placed: { where: (string | number)[]; kind: "mappingFields" | "deletionFields"; given: object | undefined }[] = [
-    { where: ["policies", "deletion"], kind: "deletionFields", given: config.policies.deletion },
-    ...(config.mappings ?? []).flatMap((m, i) => [
-      { where: ["mappings", i], kind: "mappingFields" as const, given: m },
-      { where: ["mappings", i, "policies", "deletion"], kind: "deletionFields" as const, given: m.policies?.deletion },
+    { where: ["policies", "deletion"], kind: "deletionFields", given: policies.deletion },
+    ...(mappings ?? []).flatMap((m, i) => [
+      { where: [...mappingsWhere, i], kind: "mappingFields" as const, given: m },
+      { where: [...mappingsWhere, i, "policies", "deletion"], kind: "deletionFields" as const, given: m.policies?.deletion },
     ]),
   ];
   for (const { where, kind, given } of placed) {
     for (const { key, owner } of foreignSettings(type, kind, given)) {
-      ctx.addIssue({ code: "custom", path: [...where, key], message: `is a setting of ${owner}; destination.type is ${type}` });
+      issue([...where, key], `is a setting of ${owner}; ${typeKey} is ${type}`);
     }
   }
   // A strategy the destination cannot carry out is refused here, before any run plans it.
-  const strategies = boundProvider(config.destination).profile().deletionStrategies;
+  const strategies = boundProvider(destination).profile().deletionStrategies;
   const deletions = [
-    { where: ["policies", "deletion", "strategy"], strategy: config.policies.deletion.strategy },
-    ...(config.mappings ?? []).map((m, i) => ({ where: ["mappings", i, "policies", "deletion", "strategy"], strategy: m.policies?.deletion?.strategy })),
+    { where: ["policies", "deletion", "strategy"], strategy: policies.deletion.strategy },
+    ...(mappings ?? []).map((m, i) => ({ where: [...mappingsWhere, i, "policies", "deletion", "strategy"], strategy: m.policies?.deletion?.strategy })),
   ];
   for (const { where, strategy } of deletions) {
     if (strategy !== undefined && !strategies.includes(strategy)) {
-      ctx.addIssue({ code: "custom", path: where, message: `${strategy} is not a deletion strategy of ${config.destination.type}; it offers ${strategies.join(" or ")}` });
+      issue(where, `${strategy} is not a deletion strategy of ${type}; it offers ${strategies.join(" or ")}`);
     }
   }
   const shapes = [
-    { where: ["destination"], shape: config.destination.valueShape, key: config.destination.valueKey },
-    ...(config.mappings ?? []).map((m, i) => ({ where: ["mappings", i], shape: m.valueShape, key: m.valueKey ?? config.destination.valueKey })),
+    { where: dw, shape: destination.valueShape, key: destination.valueKey },
+    ...(mappings ?? []).map((m, i) => ({ where: [...mappingsWhere, i], shape: m.valueShape, key: m.valueKey ?? destination.valueKey })),
   ];
   for (const { where, shape, key } of shapes) {
     if ((shape === "string" || shape === "binary") && !key) {
-      ctx.addIssue({ code: "custom", path: [...where, "valueKey"], message: `is required with valueShape ${shape}: the key whose value is written` });
+      issue([...where, "valueKey"], `is required with valueShape ${shape}: the key whose value is written`);
     }
   }
-});
+}
+
+export const configSchema = z.preprocess(mergeTargetDestinations, configObject);
 
 export type Config = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type DestinationConfig = z.infer<typeof destinationSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
 export type MappingConfig = z.infer<typeof mappingSchema>;

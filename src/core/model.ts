@@ -3,6 +3,9 @@
 import type { ErrorClass } from "./errors.js";
 import type { ValueShape } from "./value.js";
 
+/** The name of a sync's one target when its config lists no `targets`: reports and notices name it. */
+export const DEFAULT_TARGET = "default";
+
 /** A KV secret as the source lists it: metadata only, never the value. */
 export interface SourceSecretMeta {
   /** Path relative to the mount, e.g. `first-secret-for-replication` or `team/db/password`. */

@@ -34,6 +34,8 @@ export function emptyCounts(): RunCounts {
 export interface RunReport {
   runId: string;
   syncName: string;
+  /** The config's target (account, Region, prefixes) the run wrote to; DEFAULT_TARGET without `targets`. */
+  target: string;
   mode: RunMode;
   startedAt: string;
   finishedAt: string;

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { FATAL_CLASSES, isSyncError, scrubSecretMaterial, SyncError, type ErrorClass } from "../core/errors.js";
 import type { ResolvedMapping } from "../core/mapping.js";
-import { isWrite, type ActionResult, type DestinationInventory, type DestinationRef, type InventoryProblem, type Plan, type PlannedAction, type SourceInventory, type WriteAction } from "../core/model.js";
+import { DEFAULT_TARGET, isWrite, type ActionResult, type DestinationInventory, type DestinationRef, type InventoryProblem, type Plan, type PlannedAction, type SourceInventory, type WriteAction } from "../core/model.js";
 import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, planStep, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory, type PlanOptions } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
@@ -22,6 +22,8 @@ export interface MappingSource {
 
 export interface RunOptions {
   mode: RunMode;
+  /** The config's target this run writes to (its report, logs and notice name it); default DEFAULT_TARGET. */
+  target?: string;
   /** Secrets processed at once. */
   concurrency: number;
   /** Lift the blast-radius guard for this run. */
@@ -58,7 +60,8 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   const started = new Date();
   const syncName = mappings[0]?.mapping.syncName;
   if (syncName === undefined) throw new SyncError("config-invalid", "no mapping to run");
-  const log = deps.logger.child({ runId, sync: syncName, mode: options.mode });
+  const target = options.target ?? DEFAULT_TARGET;
+  const log = deps.logger.child({ runId, sync: syncName, target, mode: options.mode });
   log.info({ mappings: mappings.map((m) => m.mapping.describe), targeted: options.targets ? options.targets.length : undefined }, "run started");
 
   const timings: RunReport["timings"] = {};
@@ -76,13 +79,13 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   } catch (error) {
     const fatal = asSyncError(error, "source-unavailable", []);
     log.error({ errorClass: fatal.errorClass, err: fatal.toJSON() }, "run stopped before writing anything");
-    return finish(runId, syncName, options.mode, started, timings, undefined, [], [], { path: mappings[0]?.mapping.source.mount ?? "", errorClass: fatal.errorClass, message: fatal.message });
+    return finish({ runId, syncName, target, mode: options.mode, started }, timings, undefined, [], [], { path: mappings[0]?.mapping.source.mount ?? "", errorClass: fatal.errorClass, message: fatal.message });
   }
 
   const applyStart = performance.now();
   const results = options.mode === "plan" ? plan.actions.map((action): ActionResult => ({ action, outcome: action.failure ? "failed" : "planned" })) : await applyPlan(plan, deps, bySource, options, log);
   timings.applyMs = Math.round(performance.now() - applyStart);
-  const report = finish(runId, syncName, options.mode, started, timings, plan, results, plan.problems);
+  const report = finish({ runId, syncName, target, mode: options.mode, started }, timings, plan, results, plan.problems);
   for (const warning of report.warnings) log.warn(warning);
   for (const failure of report.failures) {
     log.warn({ path: failure.path, destinationName: failure.destinationName, errorClass: failure.errorClass }, failure.message);
@@ -319,10 +322,7 @@ export function asSyncError(error: unknown, fallback: ErrorClass, secrets: strin
 }
 
 function finish(
-  runId: string,
-  syncName: string,
-  mode: RunMode,
-  started: Date,
+  { runId, syncName, target, mode, started }: { runId: string; syncName: string; target: string; mode: RunMode; started: Date },
   timings: RunReport["timings"],
   plan: Plan | undefined,
   results: ActionResult[],
@@ -345,6 +345,7 @@ function finish(
   return {
     runId,
     syncName,
+    target,
     mode,
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),

@@ -7,6 +7,8 @@ export interface FailureNotice {
    */
   kind?: "failure" | "recovered";
   syncName: string;
+  /** The config's target the run wrote to. Absent in notices built before targets existed. */
+  target?: string;
   runId: string;
   startedAt: string;
   finishedAt: string;
@@ -22,6 +24,7 @@ export interface Notifier {
 /** The fields of a run report a notice is built from: names, classes and messages only. */
 export interface ReportForNotice {
   syncName: string;
+  target?: string;
   runId: string;
   mode: string;
   startedAt: string;
@@ -38,6 +41,7 @@ export function noticeFor(report: ReportForNotice, kind: "failure" | "recovered"
   return {
     kind,
     syncName: report.syncName,
+    ...(report.target !== undefined ? { target: report.target } : {}),
     runId: report.runId,
     startedAt: report.startedAt,
     finishedAt: report.finishedAt,

@@ -3,6 +3,7 @@
 // over 256 KiB, so both are fitted here rather than letting a long run's notice bounce.
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SyncError } from "../core/errors.js";
+import { DEFAULT_TARGET } from "../core/model.js";
 import type { ApiCallRecorder } from "../util/api-calls.js";
 import type { FailureNotice, Notifier } from "./notifier.js";
 
@@ -46,7 +47,9 @@ export class SnsNotifier implements Notifier {
 export function snsSubject(notice: FailureNotice): string {
   const n = notice.summary.failed ?? notice.failures.length;
   const [head, tail] = notice.kind === "recovered" ? ["secretbridge ", ": recovered"] : ["secretbridge: ", ` had ${n} failure${n === 1 ? "" : "s"}`];
-  let name = notice.syncName.replace(/[^\x20-\x7e]/g, "?");
+  // A config's only target needs no name; one of several does, so the reader knows which account failed.
+  const sync = notice.target !== undefined && notice.target !== DEFAULT_TARGET ? `${notice.syncName} (target ${notice.target})` : notice.syncName;
+  let name = sync.replace(/[^\x20-\x7e]/g, "?");
   const room = MAX_SUBJECT_CHARS - head.length - tail.length;
   if (name.length > room) name = `${name.slice(0, room - 3)}...`;
   return `${head}${name}${tail}`;

@@ -1,8 +1,10 @@
-// Turns a validated config into providers and run settings. Every runtime (CLI, service, Lambda)
-// wires through here, so they all run the same engine the same way.
+// Turns a validated config into providers and run settings, per target: one source connection,
+// and for each target its own destination client (and so its own rate limits). Every runtime (CLI,
+// service, Lambda) wires through here, so they all run the same engine the same way.
 import { readFile } from "node:fs/promises";
 import { literalCredentialWarnings } from "../config/credentials.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import type { DestinationConfig } from "../config/schema.js";
 import type { Config } from "../config/schema.js";
 import { SyncError } from "../core/errors.js";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -47,6 +49,8 @@ export interface Wiring {
  * `sync` output (and in their JSON), so a valid but wrong Region or account is seen at once.
  */
 export interface RunTarget {
+  /** The config's target (DEFAULT_TARGET for a config without `targets`). */
+  name: string;
   /** The address without credentials (userinfo is removed). */
   source: { address: string; namespace?: string; mounts: string[] };
   destination: DestinationTarget & { prefixes: string[] };
@@ -271,10 +275,36 @@ export function buildNotifiers(
   return { notifiers, close: () => snsClient?.destroy() };
 }
 
-/** Builds the providers for a config, resolved once; every runtime wires through here. */
+/** A destination built from its parsed settings with the runtime's one AWS client factory. */
+function buildDestination(d: DestinationConfig, env: NodeJS.ProcessEnv, recorder: ApiCallRecorder | undefined) {
+  return boundProvider(d).build({
+    client: (Client, service, where, extra) => awsClient(Client, env, service, where, extra),
+    ...(recorder ? { recorder } : {}),
+  });
+}
+
+/** Builds the providers for a config of one target, resolved once; serve and the Lambda wire through here. */
 export async function wire(config: Config, options: WireOptions = {}): Promise<Wiring> {
+  const wired = await wireTargets(config, [resolveConfig(config, options.env ?? process.env)], options);
+  const [only] = wired.targets as [Wiring];
+  return { ...only, close: wired.close };
+}
+
+/** Targets wired on one source connection; closing this closes every target, the connection and the notifiers. */
+export interface TargetsWiring {
+  targets: Wiring[];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the providers for the given targets of a config (resolveTargets, maybe a selection): one
+ * source connection (one login) for all, and per target its mappings' sources and its own
+ * destination client. The notifiers are shared: each notice names its target.
+ */
+export async function wireTargets(config: Config, targets: ResolvedConfig[], options: WireOptions = {}): Promise<TargetsWiring> {
   const env = options.env ?? process.env;
-  const resolved = resolveConfig(config, env);
+  const first = targets[0];
+  if (!first) throw new SyncError("config-invalid", "no target to run");
   // Read before any connection is made: a missing key stops here with nothing to close.
   const webhook = config.notifications.webhook ? webhookCredentials(config.notifications.webhook, env) : undefined;
   const warnings = literalCredentialWarnings(config);
@@ -290,52 +320,77 @@ export async function wire(config: Config, options: WireOptions = {}): Promise<W
           ...(tls?.serverName ? { serverName: tls.serverName } : {}),
         }
       : undefined;
-  const namespace = resolved.sourceNamespace;
-  const connection = await sourceConnection(config, resolved.sourceAddress, namespace, env, tlsOptions, options.recorder, log, options.deferLogin);
+  const namespace = first.sourceNamespace;
+  const connection = await sourceConnection(config, first.sourceAddress, namespace, env, tlsOptions, options.recorder, log, options.deferLogin);
   const keeper = connection.keeper;
-  const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
-    mapping,
-    source: new VaultKvSource({
-      address: connection.address,
-      token: connection.token,
-      mount: mapping.source.mount,
-      path: mapping.subPath,
-      kvVersion: config.source.kvVersion,
-      concurrency: config.source.concurrency,
-      timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
-      maxAttempts: config.source.maxAttempts,
-      ...(namespace ? { namespace } : {}),
-      ...(tlsOptions ? { tls: tlsOptions } : {}),
-      ...(options.recorder ? { recorder: options.recorder } : {}),
-      logger: log,
-    }),
-  }));
-  const d = config.destination;
-  const built = boundProvider(d).build({
-    client: (Client, service, where, extra) => awsClient(Client, env, service, where, extra),
-    ...(options.recorder ? { recorder: options.recorder } : {}),
-  });
-  const destination = built.destination;
   const { notifiers, close: closeNotifiers } = buildNotifiers(config.notifications, config.destination, env, webhook, options.recorder);
-  return {
-    resolved,
-    mappings,
-    destination,
-    notifiers,
-    sourceHealth: () => sourceHealth(keeper),
-    target: async () => ({
-      source: {
-        address: withoutUserinfo(connection.address),
-        ...(resolved.sourceNamespace ? { namespace: resolved.sourceNamespace } : {}),
-        mounts: [...new Set(resolved.mappings.map((m) => m.sourceScope))],
+  const wiringOf = (resolved: ResolvedConfig): Wiring => {
+    const mappings: MappingSource[] = resolved.mappings.map((mapping) => ({
+      mapping,
+      source: new VaultKvSource({
+        address: connection.address,
+        token: connection.token,
+        mount: mapping.source.mount,
+        path: mapping.subPath,
+        kvVersion: config.source.kvVersion,
+        concurrency: config.source.concurrency,
+        timeoutMs: Math.round(config.source.timeoutSeconds * 1000),
+        maxAttempts: config.source.maxAttempts,
+        ...(namespace ? { namespace } : {}),
+        ...(tlsOptions ? { tls: tlsOptions } : {}),
+        ...(options.recorder ? { recorder: options.recorder } : {}),
+        logger: log,
+      }),
+    }));
+    const built = buildDestination(resolved.config.destination, env, options.recorder);
+    const destination = built.destination;
+    return {
+      resolved,
+      mappings,
+      destination,
+      notifiers,
+      sourceHealth: () => sourceHealth(keeper),
+      target: async () => ({
+        name: resolved.target,
+        source: {
+          address: withoutUserinfo(connection.address),
+          ...(resolved.sourceNamespace ? { namespace: resolved.sourceNamespace } : {}),
+          mounts: [...new Set(resolved.mappings.map((m) => m.sourceScope))],
+        },
+        destination: { ...(await destination.target()), prefixes: [...new Set(resolved.mappings.map((m) => `${m.prefix}/`))] },
+      }),
+      close: async () => {
+        await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);
+        built.close();
       },
-      destination: { ...(await destination.target()), prefixes: [...new Set(resolved.mappings.map((m) => `${m.prefix}/`))] },
-    }),
+    };
+  };
+  const wired = targets.map(wiringOf);
+  return {
+    targets: wired,
     close: async () => {
       keeper?.close();
-      await Promise.allSettled([...mappings.map((x) => x.source.close()), destination.close()]);
-      built.close();
+      await Promise.allSettled(wired.map((w) => w.close()));
       closeNotifiers();
     },
   };
+}
+
+/**
+ * Where each target writes as its destination's identity call says (account, Region), without a
+ * source connection: what `validate` compares. Never rejects: an account that cannot be read is
+ * `account: null` with the reason.
+ */
+export async function identifyTargets(targets: ResolvedConfig[], env: NodeJS.ProcessEnv): Promise<{ resolved: ResolvedConfig; destination: DestinationTarget }[]> {
+  return Promise.all(
+    targets.map(async (resolved) => {
+      const built = buildDestination(resolved.config.destination, env, undefined);
+      try {
+        return { resolved, destination: await built.destination.target() };
+      } finally {
+        await built.destination.close();
+        built.close();
+      }
+    }),
+  );
 }

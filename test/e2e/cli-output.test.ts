@@ -153,6 +153,7 @@ describe("the target of a run, before its output", () => {
     const json = await cli(["plan", "-c", config, "--json"], env);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual((JSON.parse(json.stdout) as { target: unknown }).target, {
+      name: "default",
       source: { address: peers.bao.url, mounts: [`${s.mount}/app`, `${s.mount}/web`] },
       destination: { service: "AWS Secrets Manager", account: "123456789012", region: "us-east-1", prefixes: [`${s.prefix}/app/`, `${s.prefix}/web/`] },
     });

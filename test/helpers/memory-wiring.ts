@@ -14,6 +14,7 @@ export function memoryWiring(resolved: ResolvedConfig, source: MemorySource, des
     notifiers: [],
     sourceHealth: () => (auth ? { usable: auth().usable, auth: auth() } : { usable: true }),
     target: async () => ({
+      name: resolved.target,
       source: { address: resolved.sourceAddress ?? "", mounts: [...new Set(resolved.mappings.map((m) => m.sourceScope))] },
       destination: { ...(await destination.target()), prefixes: [...new Set(resolved.mappings.map((m) => `${m.prefix}/`))] },
     }),

@@ -113,7 +113,7 @@ describe("secretbridge serve", () => {
       assert.equal((await fetch(`${svc.url}/healthz`)).status, 200);
       assert.equal((await fetch(`${svc.url}/readyz`)).status, 200);
       const metrics = await (await fetch(`${svc.url}/metrics`)).text();
-      assert.match(metrics, /secretbridge_runs_total\{kind="targeted",outcome="ok"\} \d+/);
+      assert.match(metrics, /secretbridge_runs_total\{kind="targeted",outcome="ok",target="default"\} \d+/);
       assert.match(metrics, /secretbridge_api_calls_total\{provider="aws",operation="PutSecretValue",status="200"\} \d+/);
       assert.match(metrics, /secretbridge_replication_lag_seconds_count \d+/);
       assert.equal((await fetch(`${svc.url}/api/status`)).status, 401);

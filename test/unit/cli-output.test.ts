@@ -11,6 +11,7 @@ function report(overrides: Partial<RunReport>): RunReport {
   return {
     runId: "r1",
     syncName: "prod",
+    target: "default",
     mode: "sync",
     startedAt: "2030-01-01T00:00:00.000Z",
     finishedAt: "2030-01-01T00:00:01.000Z",
@@ -69,6 +70,7 @@ describe("the run's target", () => {
 
   test("two lines: source (namespace when set) and destination, an unknown account and Region said as such", () => {
     const text = renderTarget({
+      name: "default",
       source: { address: "https://vault.example.com:8200", namespace: "team-a", mounts: ["kv/app"] },
       destination: { service: "AWS Secrets Manager", account: null, accountUnknown: "CredentialsProviderError", region: null, prefixes: ["app/", "web/"] },
     });

@@ -184,7 +184,7 @@ describe("the blast-radius window under serve (finding 7)", () => {
       parseConfig({ name: "t", source: { address: "http://127.0.0.1:8200", mount: "kv" }, destination: { prefix: "p" }, policies: { deletion: { strategy: "delete", forceDeleteWithoutRecovery: true } } }),
       {},
     );
-    const wiring: Wiring = { resolved, mappings: resolved.mappings.map((mapping) => ({ mapping, source })), destination, notifiers: [], sourceHealth: () => ({ usable: true }), target: async () => ({ source: { address: "http://127.0.0.1:8200", mounts: ["kv"] }, destination: { ...(await destination.target()), prefixes: ["p/"] } }), close: async () => undefined };
+    const wiring: Wiring = { resolved, mappings: resolved.mappings.map((mapping) => ({ mapping, source })), destination, notifiers: [], sourceHealth: () => ({ usable: true }), target: async () => ({ name: "default", source: { address: "http://127.0.0.1:8200", mounts: ["kv"] }, destination: { ...(await destination.target()), prefixes: ["p/"] } }), close: async () => undefined };
     const service = new SyncService({ wiring, logger: silentLogger(), recorder: new ApiCallRecorder(), listen: { host: "127.0.0.1", port: 0 }, apiToken: "t", coalesceMs: 5 });
     await service.start();
     try {

@@ -1,10 +1,12 @@
 // The `secretbridge` command line: validate, plan, sync, bootstrap-vault. Parses input, wires the
-// providers, runs the engine and renders the report; exit codes 0 / 1 / 2 as documented.
+// providers, runs the engine and renders the report; exit codes 0 / 1 / 2 as documented. A config
+// with `targets` runs them all at once (or those --target names), each with its own report; the
+// exit code is the worst of them.
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
 import { literalCredentialWarnings } from "../../config/credentials.js";
 import { loadConfigFile } from "../../config/load.js";
-import { resolveConfig } from "../../config/resolve.js";
+import { distinctDestinationProblems, resolveConfig, resolveTargets, type ResolvedConfig } from "../../config/resolve.js";
 import { notifyRun } from "../../notify/index.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
 import type { PolicyDocument } from "../../destinations/aws-common/iam.js";
@@ -18,8 +20,23 @@ import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { createTerminalLogger } from "./terminal-logger.js";
 import { composeIamPolicy, iamPolicyForConfig, type RuntimeIamInput } from "../iam-policy.js";
-import { wire, type RunTarget } from "../wire.js";
-import { processOutput, renderActions, renderError, renderJson, renderSummary, renderTarget, renderVerify, type Output } from "./output.js";
+import { identifyTargets, wire, wireTargets, type RunTarget, type Wiring } from "../wire.js";
+import {
+  processOutput,
+  renderActions,
+  renderError,
+  renderJson,
+  renderSummary,
+  renderTarget,
+  renderTargetBlock,
+  renderTargetFailure,
+  renderTargetsJson,
+  renderTargetsOutcome,
+  renderVerify,
+  worstExitCode,
+  type Output,
+  type TargetOutcome,
+} from "./output.js";
 import { packageVersion } from "./version.js";
 
 export const EXIT = { ok: 0, failures: 1, unusable: 2 } as const;
@@ -31,6 +48,7 @@ interface CommonOptions {
   progress?: boolean;
   all?: boolean;
   forceDeletions?: boolean;
+  target?: string[];
 }
 
 export interface CliContext {
@@ -48,6 +66,7 @@ export interface CliContext {
 interface IamPolicyOptions {
   account: string;
   config?: string;
+  target?: string[];
   region?: string;
   partition: string;
   prefix: string;
@@ -66,6 +85,11 @@ interface IamPolicyOptions {
 
 function defaultConfigPath(env: NodeJS.ProcessEnv): string {
   return env.SECRETBRIDGE_CONFIG ?? "secretbridge.yaml";
+}
+
+/** An error as the one line and the JSON error object show it: its class and message. */
+function failureOf(error: unknown): { class: string; message: string } {
+  return isSyncError(error) ? { class: error.errorClass, message: error.message } : { class: "unexpected", message: error instanceof Error ? error.message : String(error) };
 }
 
 export async function main(argv: string[], context: CliContext = {}): Promise<number> {
@@ -106,16 +130,84 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       .addOption(new Option("-c, --config <file>", "config file (YAML)").default(defaultConfigPath(env)))
       .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "silent"]));
 
-  withCommon(program.command("validate").description("check the config file and exit (no network)")).action(async (opts: CommonOptions) => {
-    const resolved = resolveConfig(await loadConfigFile(opts.config), env);
-    for (const warning of literalCredentialWarnings(resolved.config)) output.err(`${opts.config}: warning: ${warning}`);
-    output.out(`${opts.config}: valid. sync "${resolved.syncName}": ${resolved.mappings.map((m) => m.describe).join("; ")}`);
+  /**
+   * The targets a command runs: every one, or those --target names. An unknown name is a usage
+   * error that lists the config's names.
+   */
+  const pickTargets = (all: ResolvedConfig[], names: string[] | undefined): ResolvedConfig[] => {
+    if (!names || names.length === 0) return all;
+    const known = all.map((t) => t.target);
+    const unknown = [...new Set(names.filter((n) => !known.includes(n)))];
+    if (unknown.length > 0) {
+      const message = `unknown target${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => JSON.stringify(n)).join(", ")}: this config's targets are ${known.join(", ")}`;
+      output.err(`error: ${message}`);
+      throw new CommanderError(EXIT.unusable, "secretbridge.unknownTarget", message);
+    }
+    return all.filter((t) => names.includes(t.target));
+  };
+  /** A target that could not run: one line on stderr (whatever the log level), as a command that cannot start. */
+  const sayTargetFailed = (name: string, failure: { class: string; message: string }) => output.err(`secretbridge: target ${name}: [${failure.class}] ${failure.message}`);
+  const targetOption = () => new Option("--target <name>", "run only this target of the config (repeatable); default: every target").argParser((v: string, all: string[] = []) => [...all, v]);
+
+  withCommon(program.command("validate").description("check the config file and exit (no network; with several targets, one identity call each to compare their accounts)")).action(async (opts: CommonOptions) => {
+    const config = await loadConfigFile(opts.config);
+    const targets = resolveTargets(config, env);
+    for (const warning of literalCredentialWarnings(config)) output.err(`${opts.config}: warning: ${warning}`);
+    if (!config.targets) {
+      output.out(`${opts.config}: valid. sync "${config.name}": ${targets.flatMap((t) => t.mappings.map((m) => m.describe)).join("; ")}`);
+      return;
+    }
+    if (targets.length > 1) await refuseSamePlace(targets, opts.config);
+    output.out(`${opts.config}: valid. sync "${config.name}": ${targets.map((t) => `target ${t.target}: ${t.mappings.map((m) => m.describe).join("; ")}`).join("; ")}`);
   });
+
+  /**
+   * Two targets the config cannot tell apart may still be one account: each destination's identity
+   * call says. A target whose account cannot be read is said so, and compared with none.
+   */
+  const refuseSamePlace = async (targets: ResolvedConfig[], origin: string): Promise<void> => {
+    const found = await identifyTargets(targets, env);
+    const places = found.flatMap(({ resolved, destination: d }, i) => {
+      if (d.account === null) {
+        output.err(`${origin}: warning: target ${resolved.target}: account unknown (${d.accountUnknown ?? "?"}); not compared with the other targets`);
+        return [];
+      }
+      return [{ label: `targets[${i}] (${resolved.target})`, name: resolved.target, where: `${d.service}, Region ${d.region ?? "unknown"}, account ${d.account}`, prefixes: resolved.mappings.map((m) => m.prefix) }];
+    });
+    const clashes = distinctDestinationProblems(places);
+    if (clashes.length > 0) throw new SyncError("config-invalid", `${origin} is invalid:\n${clashes.map((c) => `  - ${c}`).join("\n")}`);
+  };
+
+  /** The one target a command of one target (iam-policy) works on: the config's only one, or the one --target names. */
+  const oneTarget = async (file: string, names: string[] | undefined): Promise<ResolvedConfig> => {
+    const config = await loadConfigFile(file);
+    if (!config.targets && !names?.length) return resolveConfig(config, env);
+    const all = resolveTargets(config, env);
+    const picked = pickTargets(all, names);
+    if (picked.length === 1 && picked[0]) return picked[0];
+    throw new SyncError(
+      "config-invalid",
+      names?.length
+        ? `iam-policy prints the policy of one target; --target names ${picked.length}`
+        : `this config lists ${all.length} targets (${all.map((t) => t.target).join(", ")}); iam-policy prints the policy of one: add --target NAME`,
+    );
+  };
 
   const runCommand = (mode: RunMode) => async (opts: CommonOptions) => {
     const logger = loggerFor(opts, "run");
     const config = await loadConfigFile(opts.config);
-    const wiring = await wire(config, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
+    const targets = pickTargets(resolveTargets(config, env), opts.target);
+    const wired = await wireTargets(config, targets, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
+    try {
+      if (config.targets) await runTargets(mode, opts, wired.targets, config.sync.concurrency, logger);
+      else await runOne(mode, opts, wired.targets[0] as Wiring, config.sync.concurrency, logger);
+    } finally {
+      await wired.close();
+    }
+  };
+
+  /** A config without `targets`: its target printed as soon as known, a report, a progress bar on a terminal. */
+  const runOne = async (mode: RunMode, opts: CommonOptions, wiring: Wiring, concurrency: number, logger: Logger) => {
     let bar: cliProgress.SingleBar | undefined;
     const showProgress = mode === "sync" && isTTY && !opts.json && opts.progress !== false;
     // Asked beside the run (the identity call can be slow where STS is out of reach) and printed as
@@ -141,7 +233,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
             : undefined,
         },
         wiring.mappings,
-        { mode, concurrency: config.sync.concurrency, ...(opts.forceDeletions ? { forceDeletions: true } : {}) },
+        { mode, target: wiring.resolved.target, concurrency, ...(opts.forceDeletions ? { forceDeletions: true } : {}) },
       );
       bar?.stop();
       const known = await targetKnown;
@@ -155,14 +247,46 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     } finally {
       bar?.stop();
       await targetKnown;
-      await wiring.close();
     }
+  };
+
+  /**
+   * A config with `targets`: every target at once, each with its own destination client, rate
+   * limits, plan, report and notice. One that cannot run (unreachable, denied) is its own entry
+   * and its own line on stderr; the others go on. The exit code is the worst of them.
+   */
+  const runTargets = async (mode: RunMode, opts: CommonOptions, wirings: Wiring[], concurrency: number, logger: Logger) => {
+    const outcomes = await Promise.all(
+      wirings.map(async (wiring): Promise<TargetOutcome> => {
+        const run = async () => {
+          try {
+            const report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
+              mode,
+              target: wiring.resolved.target,
+              concurrency,
+              ...(opts.forceDeletions ? { forceDeletions: true } : {}),
+            });
+            await notifyRun(wiring.notifiers, report, logger);
+            return report.fatal ? { error: { class: report.fatal.errorClass, message: report.fatal.message } } : { report };
+          } catch (error) {
+            return { error: failureOf(error) };
+          }
+        };
+        const [known, result] = await Promise.all([wiring.target(), run()]);
+        return { target: known, ...result };
+      }),
+    );
+    for (const o of outcomes) if ("error" in o) sayTargetFailed(o.target.name, o.error);
+    if (opts.json) output.out(renderTargetsJson(wirings[0]?.resolved.syncName ?? "", mode, outcomes));
+    else output.out([...outcomes.map((o) => renderTargetBlock(o, Boolean(opts.all))), renderTargetsOutcome(outcomes)].join("\n\n"));
+    exitCode = worstExitCode(outcomes);
   };
 
   withCommon(program.command("plan").description("dry run: list both sides and print what sync would do; writes nothing"))
     .option("--json", "print the plan as JSON")
     .option("--all", "include unchanged secrets in the table")
     .option("--force-deletions", "plan as if the blast-radius guard were lifted")
+    .addOption(targetOption())
     .action(runCommand("plan"));
 
   withCommon(program.command("sync").description("create and update destination secrets to match the source"))
@@ -170,20 +294,41 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--all", "include unchanged secrets in the table")
     .option("--no-progress", "no progress bar on a terminal")
     .option("--force-deletions", "lift the blast-radius guard for this run (deletions over the configured limit go ahead)")
+    .addOption(targetOption())
     .action(runCommand("sync"));
 
   withCommon(program.command("verify").description("compare both sides by value (reads values on both sides; prints verdicts, never values)"))
     .option("--json", "print the verdicts as JSON")
+    .addOption(targetOption())
     .action(async (opts: CommonOptions) => {
       const config = await loadConfigFile(opts.config);
-      const wiring = await wire(config, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
+      const targets = pickTargets(resolveTargets(config, env), opts.target);
+      const wired = await wireTargets(config, targets, { env, ...(context.recorder ? { recorder: context.recorder } : {}) });
       try {
-        const report = await verify(wiring.mappings, wiring.destination, config.sync.concurrency);
-        if (opts.json) output.out(JSON.stringify(report, null, 2));
-        else output.out(renderVerify(report));
-        exitCode = report.exitCode;
+        if (!config.targets) {
+          const wiring = wired.targets[0] as Wiring;
+          const report = await verify(wiring.mappings, wiring.destination, config.sync.concurrency);
+          if (opts.json) output.out(JSON.stringify(report, null, 2));
+          else output.out(renderVerify(report));
+          exitCode = report.exitCode;
+          return;
+        }
+        const reports = await Promise.all(
+          wired.targets.map(async (w) => {
+            try {
+              return { target: w.resolved.target, ...(await verify(w.mappings, w.destination, config.sync.concurrency)), error: undefined };
+            } catch (error) {
+              const failure = failureOf(error);
+              sayTargetFailed(w.resolved.target, failure);
+              return { target: w.resolved.target, error: failure, exitCode: 2 as const };
+            }
+          }),
+        );
+        exitCode = Math.max(0, ...reports.map((r) => r.exitCode));
+        if (opts.json) output.out(JSON.stringify({ syncName: config.name, exitCode, targets: reports }, null, 2));
+        else output.out(reports.map((r) => `Target ${r.target}\n${r.error ? renderTargetFailure(r.target, r.error) : renderVerify(r)}`).join("\n\n"));
       } finally {
-        await wiring.close();
+        await wired.close();
       }
     });
 
@@ -282,6 +427,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .requiredOption("--account <id>", "AWS account id (12 digits) of the destination secrets")
     .option("-c, --config <file>", "config file: one policy for every mapping it lists (instead of --prefix and the feature flags)")
     .option("--region <region>", "AWS Region of the destination secrets (with -c, default: destination.region)")
+    .addOption(new Option("--target <name>", "with -c: the target whose policy is printed (required when the config lists several)").argParser((v: string, all: string[] = []) => [...all, v]))
     .option("--partition <partition>", "ARN partition (aws, aws-cn, aws-us-gov)", "aws")
     .option("--prefix <prefix>", "destination prefix", "hybrid-aws-secrets")
     .option("--kms-key-arn <key>", "key the secrets are encrypted with: key id, key ARN, alias/name or alias ARN")
@@ -309,7 +455,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
           const flags = describesScope.map((o) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
           throw new SyncError("config-invalid", `${flags.join(", ")} cannot be combined with -c: the config file describes the mappings`);
         }
-        const resolved = resolveConfig(await loadConfigFile(opts.config), env);
+        const resolved = await oneTarget(opts.config, opts.target);
         const region = opts.region ?? resolved.config.destination.region;
         if (!region) throw new SyncError("config-invalid", "--region is required: the config sets no destination.region");
         policy = iamPolicyForConfig(resolved, { account: opts.account, region, partition: opts.partition, verify: Boolean(opts.verify), ...runtime });
@@ -350,7 +496,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       if (json) output.out(renderError({ class: "usage", message: error.message.replace(/^error: /, "") }, EXIT.unusable));
       return EXIT.unusable;
     }
-    const failure = isSyncError(error) ? { class: error.errorClass, message: error.message } : { class: "unexpected", message: error instanceof Error ? error.message : String(error) };
+    const failure = failureOf(error);
     // Always, whatever the log level and whether stderr is a terminal: the one line a user reads.
     output.err(`secretbridge: [${failure.class}] ${failure.message}`);
     if (json) output.out(renderError(failure, EXIT.unusable, target));

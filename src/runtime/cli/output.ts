@@ -46,7 +46,8 @@ function failureText(f: Failure): string {
   return named || !f.path ? f.message : `${f.path}: ${f.message}`;
 }
 
-export function renderSummary(report: RunReport): string {
+/** `named`: the config lists targets, so the summary says which one it is about. */
+export function renderSummary(report: RunReport, named = false): string {
   const c = report.counts;
   const verb = report.mode === "plan" ? "Plan" : "Sync";
   const created = report.mode === "plan" ? "to create" : "created";
@@ -61,7 +62,7 @@ export function renderSummary(report: RunReport): string {
     c.deferred ? `${c.deferred} deferred` : "",
   ].filter(Boolean);
   const lines = [
-    `${verb} ${report.syncName}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures${lifecycle.map((x) => `, ${x}`).join("")} (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
+    `${verb} ${report.syncName}${named ? ` (target ${report.target})` : ""}: ${c.create} ${created}, ${c.update} ${updated}, ${c.unchanged} unchanged, ${c.conflict} conflicts, ${c.skip} skipped, ${c.failed} failures${lifecycle.map((x) => `, ${x}`).join("")} (${report.durationMs} ms, source listing: ${report.sourceMethod ?? "n/a"})`,
   ];
   if (report.failures.length > 0) {
     lines.push("Failures:");
@@ -83,9 +84,50 @@ export function renderError(error: { class: string; message: string }, exitCode:
   return JSON.stringify({ error, exitCode, ...(target ? { target } : {}) }, null, 2);
 }
 
-/** JSON for machines: the report as is (it holds no values), with the run's target first. */
+/** The report as is (it holds no values), with the run's target first: its name is the target's. */
+function reportDocument(report: RunReport, target: RunTarget): object {
+  const { target: _name, ...rest } = report;
+  return { target, ...rest };
+}
+
+/** JSON for machines: the report, with the run's target (name, source, destination) first. */
 export function renderJson(report: RunReport, target: RunTarget): string {
-  return JSON.stringify({ target, ...report }, null, 2);
+  return JSON.stringify(reportDocument(report, target), null, 2);
+}
+
+/** How one target of a config with `targets` ended: its report, or why it could not run. */
+export type TargetOutcome = { target: RunTarget; report: RunReport } | { target: RunTarget; error: { class: string; message: string } };
+
+/** The worst exit code of the targets: each one's report, 2 for one that could not run. */
+export function worstExitCode(outcomes: TargetOutcome[]): number {
+  return Math.max(0, ...outcomes.map((o) => ("report" in o ? o.report.exitCode : 2)));
+}
+
+/**
+ * JSON for a config with `targets`: one document, each target's entry shaped as a one-target run's
+ * document (its report, or its error object), and the exit code that covers them all.
+ */
+export function renderTargetsJson(syncName: string, mode: string, outcomes: TargetOutcome[]): string {
+  const entries = outcomes.map((o) => ("report" in o ? reportDocument(o.report, o.target) : { target: o.target, error: o.error, exitCode: 2 }));
+  return JSON.stringify({ syncName, mode, exitCode: worstExitCode(outcomes), targets: entries }, null, 2);
+}
+
+/** The line that says a target could not run, in its block of a command's output. */
+export function renderTargetFailure(name: string, error: { class: string; message: string }): string {
+  return `Target ${name} could not run: [${error.class}] ${error.message}`;
+}
+
+/** One target's block for people: its name, where it reads and writes, then its table and summary or its error. */
+export function renderTargetBlock(outcome: TargetOutcome, includeUnchanged: boolean): string {
+  const head = `Target ${outcome.target.name}\n${renderTarget(outcome.target)}`;
+  if ("error" in outcome) return `${head}\n${renderTargetFailure(outcome.target.name, outcome.error)}`;
+  return `${head}\n${renderActions(outcome.report, includeUnchanged)}\n${renderSummary(outcome.report, true)}`;
+}
+
+/** The last line of a run over targets: each target's exit code, and the class of one that could not run. */
+export function renderTargetsOutcome(outcomes: TargetOutcome[]): string {
+  const each = outcomes.map((o) => ("error" in o ? `${o.target.name} exit 2 [${o.error.class}]` : `${o.target.name} exit ${o.report.exitCode}`));
+  return `Targets: ${each.join(", ")}; exit ${worstExitCode(outcomes)}`;
 }
 
 /** The lines printed before a plan or a run's table: where it reads and where it writes. */

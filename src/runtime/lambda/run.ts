@@ -271,6 +271,7 @@ export async function runLambda(
   try {
     const report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
       mode: "sync",
+      target: wiring.resolved.target,
       concurrency: config.sync.concurrency,
       deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
       ...(trigger.kind === "push" ? { targets: trigger.targets } : {}),

@@ -1,9 +1,8 @@
 // Prometheus metrics for `secretbridge serve` (prom-client): runs by outcome and their durations,
 // actions by type, API calls by provider / operation / status, failures by class, the replication
 // lag from the source's write to ours, and the gauges operators alert on (ready, audit stream,
-// pending paths, the source token's time to live). Labels are names and classes, never paths or
-// values. When a service syncs several targets, the per-target series (runs, durations, lag,
-// ready) gain a `target` label: no name here says "the" target, so none has to change.
+// pending paths, the source token's time to live). Labels are names and classes (and the config's
+// target on runs, actions and failures), never paths or values.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunReport } from "../../engine/report.js";
 import type { ApiCallRecorder } from "../../util/api-calls.js";
@@ -23,10 +22,10 @@ export interface ServiceProbe {
 
 export class ServiceMetrics {
   readonly registry = new Registry();
-  private readonly runs = new Counter({ name: "secretbridge_runs_total", help: "Sync runs by kind and outcome", labelNames: ["kind", "outcome"], registers: [this.registry] });
-  private readonly actions = new Counter({ name: "secretbridge_actions_total", help: "Planned actions by type and result", labelNames: ["type", "result"], registers: [this.registry] });
+  private readonly runs = new Counter({ name: "secretbridge_runs_total", help: "Sync runs by kind, outcome and target", labelNames: ["kind", "outcome", "target"], registers: [this.registry] });
+  private readonly actions = new Counter({ name: "secretbridge_actions_total", help: "Planned actions by type, result and target", labelNames: ["type", "result", "target"], registers: [this.registry] });
   private readonly apiCalls = new Counter({ name: "secretbridge_api_calls_total", help: "API calls by provider, operation and status", labelNames: ["provider", "operation", "status"], registers: [this.registry] });
-  private readonly failures = new Counter({ name: "secretbridge_failures_total", help: "Failures by error class", labelNames: ["class"], registers: [this.registry] });
+  private readonly failures = new Counter({ name: "secretbridge_failures_total", help: "Failures by error class and target", labelNames: ["class", "target"], registers: [this.registry] });
   readonly lag = new Histogram({
     name: "secretbridge_replication_lag_seconds",
     help: "From the source version's creation to the destination write",
@@ -99,11 +98,12 @@ export class ServiceMetrics {
   }
 
   recordRun(kind: "full" | "targeted", report: RunReport, sourceVersionTimes: Map<string, string>): void {
-    this.runs.inc({ kind, outcome: report.exitCode === 0 ? "ok" : report.exitCode === 1 ? "failures" : "unusable" });
+    const target = report.target;
+    this.runs.inc({ kind, outcome: report.exitCode === 0 ? "ok" : report.exitCode === 1 ? "failures" : "unusable", target });
     this.runDuration.observe({ kind }, report.durationMs / 1000);
     const now = this.now();
     for (const r of report.results) {
-      this.actions.inc({ type: r.action.type, result: r.outcome });
+      this.actions.inc({ type: r.action.type, result: r.outcome, target });
       if (r.outcome === "done" && (r.action.type === "create" || r.action.type === "update")) {
         const created = sourceVersionTimes.get(r.action.destinationName);
         if (!created) continue;
@@ -112,7 +112,7 @@ export class ServiceMetrics {
         this.lagHistory.record(now, seconds);
       }
     }
-    for (const f of report.failures) this.failures.inc({ class: f.errorClass });
+    for (const f of report.failures) this.failures.inc({ class: f.errorClass, target });
   }
 
   runStarted(): void {

@@ -405,6 +405,7 @@ export class SyncService implements ServiceControl {
     try {
       report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
         mode: "sync",
+        target: wiring.resolved.target,
         concurrency: this.options.concurrency ?? 8,
         ...(targets ? { targets } : {}),
         ...(approved ? { approvedDeletions: approved.names } : {}),
