@@ -1,4 +1,4 @@
-// The `secretbridge` command line: validate, plan, sync, bootstrap-vault. Parses input, wires the
+// The `secretbridge` command line: validate, plan, sync, verify, discover, serve, bootstrap-vault. Parses input, wires the
 // providers, runs the engine and renders the report; exit codes 0 / 1 / 2 as documented.
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
@@ -9,6 +9,10 @@ import { notifyRun } from "../../notify/index.js";
 import { isSyncError, SyncError } from "../../core/errors.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
+import { discover } from "../../engine/discover.js";
+import { writeFile } from "node:fs/promises";
+import { renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable } from "./discover-output.js";
+import { renderDiscoverHtml } from "./discover-html.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode } from "../../engine/report.js";
 import { bootstrapVault, readCaCert, vaultAddress, vaultCaCertFile, vaultNamespace } from "../../sources/vault/index.js";
@@ -180,6 +184,43 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         const report = await verify(wiring.mappings, wiring.destination, config.sync.concurrency);
         if (opts.json) output.out(JSON.stringify(report, null, 2));
         else output.out(renderVerify(report));
+        exitCode = report.exitCode;
+      } finally {
+        await wiring.close();
+      }
+    });
+
+  withCommon(program.command("discover").description("inventory for a migration: every source secret in scope, its destination state and a suggested strategy (metadata only; reads no value)"))
+    .option("--json", "print the report as JSON")
+    .option("--csv", "print the report as CSV (RFC 4180)")
+    .option("--html <file>", "also write the report as a single self-contained HTML file")
+    .option("--with-sizes", "read each source value to report its size in bytes (and nothing else)")
+    .option("--as-of <time>", "count ages up to this ISO 8601 time instead of now (e.g. a planned cutover date)")
+    .action(async (opts: CommonOptions & { csv?: boolean; html?: string; withSizes?: boolean; asOf?: string }) => {
+      if (opts.json && opts.csv) throw new SyncError("config-invalid", "--json and --csv cannot be combined: pick one for stdout");
+      const asOf = opts.asOf === undefined ? new Date() : new Date(opts.asOf);
+      if (Number.isNaN(asOf.getTime()) || (opts.asOf !== undefined && !/^\d{4}-\d\d-\d\d/.test(opts.asOf))) {
+        throw new SyncError("config-invalid", `--as-of ${JSON.stringify(opts.asOf)} is not an ISO 8601 date or time, e.g. 2027-03-31 or 2027-03-31T12:00:00Z`);
+      }
+      const logger = loggerFor({ ...opts, json: opts.json || opts.csv }, "run");
+      const config = await loadConfigFile(opts.config);
+      const recorder = context.recorder ?? new ApiCallRecorder();
+      const wiring = await wire(config, { env, logger, recorder });
+      try {
+        const report = await discover({ destination: wiring.destination, logger }, wiring.mappings, {
+          rules: config.discover,
+          asOf,
+          withSizes: Boolean(opts.withSizes),
+          concurrency: config.sync.concurrency,
+        });
+        report.apiCalls = recorder.byOperation();
+        if (opts.html) {
+          await writeFile(opts.html, renderDiscoverHtml(report));
+          output.err(`HTML report written to ${opts.html}`);
+        }
+        if (opts.json) output.out(renderDiscoverJson(report));
+        else if (opts.csv) output.out(renderDiscoverCsv(report));
+        else output.out(`${renderDiscoverTable(report)}\n${renderDiscoverSummary(report)}`);
         exitCode = report.exitCode;
       } finally {
         await wiring.close();
