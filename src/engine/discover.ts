@@ -59,7 +59,8 @@ export async function discover(deps: { destination: SecretDestination; logger: L
     summary: summarise(rows),
     rows,
     problems: allProblems,
-    warnings: [...plan.warnings, ...(sizes?.warnings ?? [])],
+    // Action warnings too: a custom_metadata key that cannot become a tag is a tag ABAC will miss.
+    warnings: [...plan.warnings, ...plan.actions.flatMap((a) => a.warnings ?? []), ...(sizes?.warnings ?? [])],
     exitCode: allProblems.length > 0 ? 1 : 0,
   };
 }

@@ -29,7 +29,9 @@ h2 { font-size: 1.05rem; margin: 1.25rem 0 .5rem; }
 #rows th button { font: inherit; font-weight: 600; border: 0; background: none; padding: 0; cursor: pointer; }
 #rows th[aria-sort="ascending"] button::after { content: " \\25B2"; }
 #rows th[aria-sort="descending"] button::after { content: " \\25BC"; }
-.path, .name, .tags, .keys { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; word-break: break-all; }
+.path, .name, .tags, .keys { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
+.date { white-space: nowrap; }
+.tags { min-width: 10rem; }
 .why { color: #57606a; font-size: 12.5px; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 1rem; font-size: 12px; font-weight: 600; white-space: nowrap; }
@@ -99,16 +101,19 @@ const sha256 = (text: string) => `'sha256-${createHash("sha256").update(text, "u
 /** Only this file's own script and style run; nothing is fetched, framed, submitted or based elsewhere. */
 export const DISCOVER_HTML_CSP = `default-src 'none'; script-src ${sha256(SCRIPT)}; style-src ${sha256(STYLE)}; img-src 'none'; base-uri 'none'; form-action 'none'`;
 
-type Column = { title: string; type?: "number"; cell: (r: DiscoverRow) => { text: string; value?: string | number | null; cls?: string } };
+type Column = { title: string; type?: "number"; cell: (r: DiscoverRow) => { text: string; value?: string | number | null; cls?: string; title?: string } };
 
-function columns(withSizes: boolean): Column[] {
+/** A date to read at a glance; the full time in its tooltip and sort value. */
+const day = (time: string | null) => ({ text: time?.slice(0, 10) ?? "", value: time ?? "", cls: "date", ...(time ? { title: time } : {}) });
+
+function columns(withSizes: boolean, mounts: number): Column[] {
   return [
     { title: "Path", cell: (r) => ({ text: r.path, cls: "path" }) },
-    { title: "Mount", cell: (r) => ({ text: r.mount, cls: "path" }) },
+    ...(mounts > 1 ? [{ title: "Mount", cell: (r: DiscoverRow) => ({ text: r.mount, cls: "path" }) }] : []),
     { title: "Version", type: "number", cell: (r) => ({ text: r.currentVersion === null ? "kv1" : String(r.currentVersion), value: r.currentVersion, cls: "num" }) },
     { title: "Kept", type: "number", cell: (r) => ({ text: r.versionCount === null ? "" : String(r.versionCount), value: r.versionCount, cls: "num" }) },
-    { title: "Created", cell: (r) => ({ text: r.createdTime?.replace(/\.\d+Z$/, "Z") ?? "", value: r.createdTime ?? "" }) },
-    { title: "Updated", cell: (r) => ({ text: r.updatedTime?.replace(/\.\d+Z$/, "Z") ?? "", value: r.updatedTime ?? "" }) },
+    { title: "Created", cell: (r) => day(r.createdTime) },
+    { title: "Updated", cell: (r) => day(r.updatedTime) },
     { title: "Age (days)", type: "number", cell: (r) => ({ text: r.ageDays === null ? "" : String(r.ageDays), value: r.ageDays, cls: "num" }) },
     { title: "Metadata keys", cell: (r) => ({ text: r.customMetadataKeys.join(", "), cls: "keys" }) },
     { title: "Destination", cell: (r) => ({ text: r.destinationName, cls: "name" }) },
@@ -120,16 +125,17 @@ function columns(withSizes: boolean): Column[] {
 }
 
 function td(column: Column, row: DiscoverRow): string {
-  const { text, value, cls } = column.cell(row);
+  const { text, value, cls, title } = column.cell(row);
   const data = value === undefined ? "" : ` data-v="${escapeHtml(value === null ? "" : String(value))}"`;
-  const klass = cls ? ` class="${cls}"` : "";
+  const klass = `${cls ? ` class="${cls}"` : ""}${title ? ` title="${escapeHtml(title)}"` : ""}`;
   if (column.title === "State") return `<td${data}><span class="badge d-${escapeHtml(row.state)}">${escapeHtml(row.state)}</span><div class="why">${escapeHtml(row.stateReason)}</div></td>`;
   if (column.title === "Strategy") return `<td${data}><span class="badge s-${escapeHtml(row.strategy)}">${escapeHtml(row.strategy)}</span><div class="why">${escapeHtml(row.strategyReason)}</div></td>`;
   return `<td${klass}${data}>${escapeHtml(text).replace(/\n/g, "<br>")}</td>`;
 }
 
 export function renderDiscoverHtml(report: DiscoverReport): string {
-  const cols = columns(report.withSizes);
+  const mounts = [...new Set(report.rows.map((r) => r.mount))];
+  const cols = columns(report.withSizes, mounts.length);
   const s = report.summary;
   const summaryRows = (names: readonly string[], counts: Record<string, number>, kind: "strategy" | "state") =>
     names
@@ -155,7 +161,7 @@ export function renderDiscoverHtml(report: DiscoverReport): string {
 </head>
 <body>
 <h1>Migration inventory: <span id="sync-name">${escapeHtml(report.syncName)}</span></h1>
-<p class="meta">${s.total} source secrets, ages as of ${escapeHtml(report.asOf)}. Suggested strategy: <b>retain</b> when custom_metadata ${escapeHtml(retain)}; else <b>retire</b> when not updated for ${report.rules.retireAfterDays} days; else <b>relocate</b>. Generated ${escapeHtml(report.generatedAt)} by secretbridge discover${report.withSizes ? " --with-sizes" : ""}: metadata only${report.withSizes ? ", values read for their size" : ", no value read"}.</p>
+<p class="meta">${s.total} source secrets${mounts.length === 1 ? ` in mount <code>${escapeHtml(mounts[0] ?? "")}</code>` : ""}, ages as of ${escapeHtml(report.asOf)}. Suggested strategy: <b>retain</b> when custom_metadata ${escapeHtml(retain)}; else <b>retire</b> when not updated for ${report.rules.retireAfterDays} days; else <b>relocate</b>. Generated ${escapeHtml(report.generatedAt)} by secretbridge discover${report.withSizes ? " --with-sizes" : ""}: metadata only${report.withSizes ? ", values read for their size" : ", no value read"}.</p>
 ${problems}
 <div class="cards">
 <div class="card"><h2>By suggested strategy</h2><table id="by-strategy">${summaryRows(STRATEGIES, s.byStrategy, "strategy")}</table></div>
