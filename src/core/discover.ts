@@ -209,6 +209,8 @@ export interface DiscoverReport {
   /** Paths or subtrees that could not be listed: the inventory is incomplete (exit code 1). */
   problems: InventoryProblem[];
   warnings: string[];
+  /** Where the time went, in milliseconds (as a run report's timings). */
+  timings: Record<string, number>;
   /** Calls made to each side, by provider and operation (what the inventory cost). */
   apiCalls?: Record<string, number>;
   exitCode: 0 | 1;

@@ -46,7 +46,9 @@ export async function discover(deps: { destination: SecretDestination; logger: L
   const plan = await planWithFacts(deps.destination, inputs, bySource, options.concurrency, timings, { now: options.asOf }, "metadata");
   const listings: MappingListing[] = inputs.map((i) => ({ mapping: i.mapping, secrets: i.source.secrets }));
   const sizes = options.withSizes ? await valueSizes(listed, inputs, options.concurrency) : undefined;
+  const t = performance.now();
   const rows = discoverRows(listings, plan, deps.destination.profile, options.rules, options.asOf, sizes?.sizes);
+  const rowsMs = Math.round(performance.now() - t);
   const allProblems = [...problems, ...plan.problems];
   log.info({ rows: rows.length, problems: allProblems.length, timings }, "discover finished");
   return {
@@ -60,6 +62,7 @@ export async function discover(deps: { destination: SecretDestination; logger: L
     rows,
     problems: allProblems,
     // Action warnings too: a custom_metadata key that cannot become a tag is a tag ABAC will miss.
+    timings: { ...timings, rowsMs },
     warnings: [...plan.warnings, ...plan.actions.flatMap((a) => a.warnings ?? []), ...(sizes?.warnings ?? [])],
     exitCode: allProblems.length > 0 ? 1 : 0,
   };

@@ -172,6 +172,7 @@ function hostileReport(): DiscoverReport {
     rows,
     problems: [{ path: "<p>", errorClass: "permission-denied", message: "<p>: listing denied" }],
     warnings: ["<w>"],
+    timings: {},
     exitCode: 1,
   };
 }
