@@ -137,4 +137,12 @@ describe("discover", () => {
     assert.deepEqual(report.rows.map((r) => [r.path, r.state]), [["open/a", "absent"]]);
     assert.deepEqual(report.problems.map((p) => [p.path, p.errorClass]), [["team/", "permission-denied"]]);
   });
+
+  test("an --html file that cannot be written is an error that says which and why", async () => {
+    const s = await peers.scenario();
+    await s.put("a", { v: peers.secret("html-target") });
+    const run = await s.cli(["discover", "-c", s.writeConfig(), "--html", join(s.dir, "missing", "report.html")], await s.readOnlyToken());
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr, `secretbridge: [config-invalid] --html ${join(s.dir, "missing", "report.html")}: cannot write the report there (ENOENT); name a file in a directory you can write to\n`);
+  });
 });

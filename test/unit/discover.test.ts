@@ -13,6 +13,7 @@ import { TAG } from "../../src/core/tags.js";
 import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
 import { csvCell, printable, renderDiscoverCsv, renderDiscoverJson, renderDiscoverTable } from "../../src/runtime/cli/discover-output.js";
 import { DISCOVER_HTML_CSP, escapeHtml, renderDiscoverHtml } from "../../src/runtime/cli/discover-html.js";
+import { main } from "../../src/runtime/cli/main.js";
 import { mappingSpec } from "../helpers/mapping-spec.js";
 
 const NOW = new Date("2027-01-31T00:00:00Z");
@@ -263,5 +264,23 @@ describe("HTML report", () => {
     assert.ok(html.includes(`<td class="count" id="count-strategy-relocate">1</td>`));
     assert.ok(html.includes(`<td class="count" id="count-state-conflict">1</td>`));
     assert.ok(html.includes(`<td class="count" id="count-state-replicated">0</td>`));
+  });
+});
+
+describe("discover command line", () => {
+  const cli = async (args: string[]) => {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(args, { env: {}, isTTY: false, output: { out: (t) => void (stdout += t), err: (t) => void (stderr += t) } });
+    return { code, stdout, stderr };
+  };
+  test("--json with --csv, and an --as-of that is not a date, are refused before anything is read", async () => {
+    assert.deepEqual(await cli(["discover", "-c", "/nonexistent.yaml", "--json", "--csv"]), {
+      code: 2,
+      stdout: JSON.stringify({ error: { class: "config-invalid", message: "--json and --csv cannot be combined: pick one for stdout" }, exitCode: 2 }, null, 2),
+      stderr: "secretbridge: [config-invalid] --json and --csv cannot be combined: pick one for stdout",
+    });
+    const late = await cli(["discover", "-c", "/nonexistent.yaml", "--as-of", "next week"]);
+    assert.deepEqual([late.code, late.stderr], [2, 'secretbridge: [config-invalid] --as-of "next week" is not an ISO 8601 date or time, e.g. 2027-03-31 or 2027-03-31T12:00:00Z']);
   });
 });

@@ -215,8 +215,12 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         });
         report.apiCalls = recorder.byOperation();
         if (opts.html) {
-          await writeFile(opts.html, renderDiscoverHtml(report));
-          output.err(`HTML report written to ${opts.html}`);
+          const file = opts.html;
+          await writeFile(file, renderDiscoverHtml(report)).catch((error: unknown) => {
+            const code = (error as { code?: string }).code ?? (error instanceof Error ? error.name : "error");
+            throw new SyncError("config-invalid", `--html ${file}: cannot write the report there (${code}); name a file in a directory you can write to`);
+          });
+          output.err(`HTML report written to ${file}`);
         }
         if (opts.json) output.out(renderDiscoverJson(report));
         else if (opts.csv) output.out(renderDiscoverCsv(report));
