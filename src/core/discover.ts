@@ -166,7 +166,7 @@ export function discoverRows(
         updatedTime: secret.updatedTime ?? null,
         ageDays: ageInDays(secret.updatedTime, now),
         customMetadataKeys: Object.keys(secret.customMetadata ?? {}).sort(),
-        destinationName: invalid ? "" : (action?.destinationName ?? m.nameFor(secret.path, key)),
+        destinationName: invalid ? "" : key !== undefined ? m.nameFor(secret.path, key) : (action?.destinationName ?? m.nameFor(secret.path)),
         // A key-granularity secret whose keys are not known yet (nothing written, no value read) has no action: absent.
         state: action ? stateOf(action) : "absent",
         stateReason: action ? (action.failure?.message ?? action.reason) : "not in the destination yet",

@@ -6,6 +6,7 @@ import { FATAL_CLASSES, SyncError } from "../core/errors.js";
 import { discoverRows, rowKey, summarise, type DiscoverReport, type DiscoverRules, type MappingListing } from "../core/discover.js";
 import type { InventoryProblem } from "../core/model.js";
 import type { MappingInventory } from "../core/plan.js";
+import type { DestinationProfile } from "../core/profile.js";
 import { renderValue } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { Logger } from "../util/logger.js";
@@ -45,7 +46,7 @@ export async function discover(deps: { destination: SecretDestination; logger: L
   const bySource = new Map(listed.map((m) => [m.mapping.label, m]));
   const plan = await planWithFacts(deps.destination, inputs, bySource, options.concurrency, timings, { now: options.asOf }, "metadata");
   const listings: MappingListing[] = inputs.map((i) => ({ mapping: i.mapping, secrets: i.source.secrets }));
-  const sizes = options.withSizes ? await valueSizes(listed, inputs, options.concurrency) : undefined;
+  const sizes = options.withSizes ? await valueSizes(listed, inputs, deps.destination.profile, options.concurrency) : undefined;
   const t = performance.now();
   const rows = discoverRows(listings, plan, deps.destination.profile, options.rules, options.asOf, sizes?.sizes);
   const rowsMs = Math.round(performance.now() - t);
@@ -73,7 +74,7 @@ export async function discover(deps: { destination: SecretDestination; logger: L
  * as JSON). The value is read, measured and dropped in one step; a read that fails is that
  * secret's warning (class only), a fatal class stops the report.
  */
-async function valueSizes(listed: MappingSource[], inputs: MappingInventory[], concurrency: number): Promise<{ sizes: Map<string, number | null>; warnings: string[] }> {
+async function valueSizes(listed: MappingSource[], inputs: MappingInventory[], profile: DestinationProfile, concurrency: number): Promise<{ sizes: Map<string, number | null>; warnings: string[] }> {
   const sizes = new Map<string, number | null>();
   const warnings: string[] = [];
   const tasks: (() => Promise<void>)[] = [];
@@ -87,7 +88,12 @@ async function valueSizes(listed: MappingSource[], inputs: MappingInventory[], c
           if ("problem" in rendered) {
             sizes.set(key, null);
             warnings.push(`${secret.path}: no size: ${rendered.problem}`);
-          } else sizes.set(key, "secretString" in rendered ? Buffer.byteLength(rendered.secretString, "utf8") : rendered.secretBinary.byteLength);
+          } else {
+            sizes.set(key, "secretString" in rendered ? Buffer.byteLength(rendered.secretString, "utf8") : rendered.secretBinary.byteLength);
+            // Too large to relocate as it is: worth knowing before the migration, not at the first sync.
+            const tooLarge = profile.valueProblem(rendered);
+            if (tooLarge) warnings.push(`${secret.path}: ${tooLarge}`);
+          }
         } catch (error) {
           const failure = asSyncError(error, "source-read-failed", [], secret.path);
           if (FATAL_CLASSES.has(failure.errorClass)) throw failure;

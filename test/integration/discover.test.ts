@@ -138,6 +138,21 @@ describe("discover", () => {
     assert.deepEqual(report.problems.map((p) => [p.path, p.errorClass]), [["team/", "permission-denied"]]);
   });
 
+  test("--with-sizes says which values are too large to relocate as they are", async () => {
+    const s = await peers.scenario();
+    const big = { blob: `${peers.secret("big")}${"x".repeat(70_000)}` };
+    await s.put("big", big);
+    const small = { v: peers.secret("small") };
+    await s.put("small", small);
+    const run = await s.cli(["discover", "-c", s.writeConfig(), "--json", "--with-sizes"], await s.readOnlyToken());
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.recorder.count("vault", "read-data"), 2);
+    const report = JSON.parse(run.stdout) as DiscoverReport;
+    const bytes = Buffer.byteLength(canonicalJson(big));
+    assert.deepEqual(report.rows.map((r) => [r.path, r.sizeBytes]), [["big", bytes], ["small", Buffer.byteLength(canonicalJson(small))]]);
+    assert.deepEqual(report.warnings, [`big: the value is ${bytes} bytes as JSON; AWS Secrets Manager allows at most 65536: split the secret in the source`]);
+  });
+
   test("an --html file that cannot be written is an error that says which and why", async () => {
     const s = await peers.scenario();
     await s.put("a", { v: peers.secret("html-target") });

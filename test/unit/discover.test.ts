@@ -128,6 +128,24 @@ describe("discoverRows", () => {
     );
   });
 
+  test("granularity key: one row per source secret, named with {key}, in the worst state of its key secrets; absent before any key is written", () => {
+    const m = createMapping(mappingSpec({ granularity: "key", nameTemplate: "{prefix}/{path}/{key}" }));
+    const db = src("db", 2);
+    const keySecret = (key: string, version: number): DestinationSecretMeta => {
+      const tags = createTags(m, { ...db, version }, profile, key);
+      const name = m.nameFor("db", key);
+      return { name, tags, currentVersionId: requestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: "db", version, destinationName: name, tagKeys: tags[TAG.tagKeys] ?? "" }) };
+    };
+    const rows = rowsOf([db, src("fresh", 1)], [keySecret("user", 2), keySecret("pass", 1)], m);
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.destinationName, r.state, r.stateReason]),
+      [
+        ["db", "hybrid-aws-secrets/db/{key}", "stale", "source version 2, destination has 1"],
+        ["fresh", "hybrid-aws-secrets/fresh/{key}", "absent", "not in the destination yet"],
+      ],
+    );
+  });
+
   test("out of scope and deleted secrets have no row; sizes are reported only when measured", () => {
     const m = createMapping(mappingSpec({ exclude: ["tmp/**"] }));
     const rows = rowsOf([src("a", 1), src("tmp/x", 1), src("b", 1, { state: "destroyed" })], [], m, new Map([["source\u0000a", 17]]));
