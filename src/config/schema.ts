@@ -336,6 +336,14 @@ export const serviceSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
 });
 
+/** `secretbridge discover`: the rules behind its suggested strategy (retire, retain, relocate). */
+export const discoverSchema = z.strictObject({
+  /** Not updated for at least this many days suggests retire. */
+  retireAfterDays: z.number().int().min(1).max(36_500).default(365),
+  /** A custom_metadata key with this value (trimmed, case-insensitive) means retain; replaces the default as a whole. */
+  retainWhen: z.record(z.string().min(1), z.string()).default({ migrate: "no" }),
+});
+
 const targetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
@@ -398,6 +406,7 @@ const configObject = z.strictObject({
   notifications: notificationsSchema.default(notificationsSchema.parse({})),
   policies: policiesSchema.default(policiesSchema.parse({})),
   service: serviceSchema.default(serviceSchema.parse({})),
+  discover: discoverSchema.default(discoverSchema.parse({})),
   /** Several mounts / prefixes in one sync; default: one mapping from source.mount and destination.prefix. */
   mappings: z.array(mappingSchema).min(1, "list at least one mapping, or remove the key").optional(),
   /** Several destinations (accounts, Regions, prefixes), each run on its own; default: one, the top-level destination. */

@@ -21,6 +21,10 @@ export interface SourceSecretMeta {
    */
   versionCreatedTime?: string;
   customMetadata?: Record<string, string>;
+  /** When the secret (its first version) was created; inventory only (`discover`). */
+  createdTime?: string;
+  /** How many versions the source still keeps (KV v2 `versions`); inventory only (`discover`). */
+  versionCount?: number;
   /**
    * KV v1 only: an in-memory fingerprint of the value (v1 has no version to compare).
    * Never logged, tagged or serialised.

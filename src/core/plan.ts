@@ -955,3 +955,12 @@ export function countActions(plan: Plan): Record<string, number> {
   for (const action of plan.actions) counts[action.type] = (counts[action.type] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * The tags a create of this source secret (or one of its keys) would carry, as `planStep` builds
+ * them: what `discover` shows as the tags a secret would get, whatever its state today.
+ */
+export function createTags(m: ResolvedMapping, secret: SourceSecretMeta, profile: DestinationProfile, key?: string): Record<string, string> {
+  const c: Candidate = { input: { mapping: m, source: { secrets: [], problems: [], method: "list-and-metadata" }, destination: { secrets: [] } }, secret, ...(key !== undefined ? { key } : {}), name: m.nameFor(secret.path, key) };
+  return tagPlan(c, profile, undefined, NO_TRUST).tags;
+}

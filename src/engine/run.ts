@@ -95,7 +95,7 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
 }
 
 /** Validates and lists both sides: each source once, each distinct destination prefix once. */
-async function inventories(deps: RunDependencies, mappings: MappingSource[], options: RunOptions, log: Logger, timings: RunReport["timings"]): Promise<MappingInventory[]> {
+export async function inventories(deps: RunDependencies, mappings: MappingSource[], options: RunOptions, log: Logger, timings: RunReport["timings"]): Promise<MappingInventory[]> {
   let t = performance.now();
   if (options.targets) return targetedInventories(deps, mappings, options.targets, timings);
   await Promise.all([...mappings.map((m) => m.source.validate()), deps.destination.validate()]);
@@ -184,13 +184,15 @@ async function inventoryOfEach(source: SecretSource, paths: string[]): Promise<S
  * value or metadata read that fails is a fact about that secret (planned as its refusal); a
  * fatal class (source or destination unusable) stops the run, which has written nothing yet.
  */
-async function planWithFacts(
+export async function planWithFacts(
   destination: SecretDestination,
   inputs: MappingInventory[],
   bySource: Map<string, MappingSource>,
   concurrency: number,
   timings: RunReport["timings"],
   planOptions: PlanOptions,
+  /** metadata: read no value on either side (`discover`); what would need one is planned as its refusal. */
+  reads: "values" | "metadata" = "values",
 ): Promise<Plan> {
   const facts = emptyFacts();
   let planMs = 0;
@@ -200,7 +202,9 @@ async function planWithFacts(
     // they lead to); a plan whose facts are still missing refuses what they would have allowed.
     for (let round = 0; ; round++) {
       let t = performance.now();
-      const { plan, needed } = planStep(inputs, facts, destination.profile, planOptions);
+      const step = planStep(inputs, facts, destination.profile, planOptions);
+      const { plan } = step;
+      const needed = reads === "values" ? step.needed : { ...step.needed, source: [], destination: [] };
       planMs += performance.now() - t;
       if ((needed.source.length === 0 && needed.destination.length === 0 && needed.presence.length === 0) || round === MAX_FACT_ROUNDS) return plan;
       t = performance.now();
@@ -250,7 +254,7 @@ async function readDestinationValues(destination: SecretDestination, secrets: De
 }
 
 /** Runs tasks with at most `size` at once, from a fixed set of workers (flat memory however many tasks). */
-async function pool(tasks: (() => Promise<void>)[], size: number): Promise<void> {
+export async function pool(tasks: (() => Promise<void>)[], size: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < tasks.length) await (tasks[next++] as () => Promise<void>)();

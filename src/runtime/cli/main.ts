@@ -1,7 +1,7 @@
-// The `secretbridge` command line: validate, plan, sync, bootstrap-vault. Parses input, wires the
-// providers, runs the engine and renders the report; exit codes 0 / 1 / 2 as documented. A config
-// with `targets` runs them all at once (or those --target names), each with its own report; the
-// exit code is the worst of them.
+// The `secretbridge` command line: validate, plan, sync, verify, discover, serve, bootstrap-vault.
+// Parses input, wires the providers, runs the engine and renders the report; exit codes 0 / 1 / 2
+// as documented. A config with `targets` runs them all at once (or those --target names), each
+// with its own report; the exit code is the worst of them.
 import { Command, CommanderError, Option } from "commander";
 import cliProgress from "cli-progress";
 import { literalCredentialWarnings } from "../../config/credentials.js";
@@ -12,6 +12,10 @@ import { isSyncError, SyncError } from "../../core/errors.js";
 import type { PolicyDocument } from "../../destinations/aws-common/iam.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
+import { discover } from "../../engine/discover.js";
+import { writeFile } from "node:fs/promises";
+import { renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable } from "./discover-output.js";
+import { renderDiscoverHtml } from "./discover-html.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode } from "../../engine/report.js";
 import { bootstrapVault, readCaCert, vaultAddress, vaultCaCertFile, vaultNamespace } from "../../sources/vault/index.js";
@@ -329,6 +333,47 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         else output.out(reports.map((r) => `Target ${r.target}\n${r.error ? renderTargetFailure(r.target, r.error) : renderVerify(r)}`).join("\n\n"));
       } finally {
         await wired.close();
+      }
+    });
+
+  withCommon(program.command("discover").description("inventory for a migration: every source secret in scope, its destination state and a suggested strategy (metadata only; reads no value)"))
+    .option("--json", "print the report as JSON")
+    .option("--csv", "print the report as CSV (RFC 4180)")
+    .option("--html <file>", "also write the report as a single self-contained HTML file")
+    .option("--with-sizes", "read each source value to report its size in bytes (and nothing else)")
+    .option("--as-of <time>", "count ages up to this ISO 8601 time instead of now (e.g. a planned cutover date)")
+    .action(async (opts: CommonOptions & { csv?: boolean; html?: string; withSizes?: boolean; asOf?: string }) => {
+      if (opts.json && opts.csv) throw new SyncError("config-invalid", "--json and --csv cannot be combined: pick one for stdout");
+      const asOf = opts.asOf === undefined ? new Date() : new Date(opts.asOf);
+      if (Number.isNaN(asOf.getTime()) || (opts.asOf !== undefined && !/^\d{4}-\d\d-\d\d/.test(opts.asOf))) {
+        throw new SyncError("config-invalid", `--as-of ${JSON.stringify(opts.asOf)} is not an ISO 8601 date or time, e.g. 2027-03-31 or 2027-03-31T12:00:00Z`);
+      }
+      const logger = loggerFor({ ...opts, json: opts.json || opts.csv }, "run");
+      const config = await loadConfigFile(opts.config);
+      const recorder = context.recorder ?? new ApiCallRecorder();
+      const wiring = await wire(config, { env, logger, recorder });
+      try {
+        const report = await discover({ destination: wiring.destination, logger }, wiring.mappings, {
+          rules: config.discover,
+          asOf,
+          withSizes: Boolean(opts.withSizes),
+          concurrency: config.sync.concurrency,
+        });
+        report.apiCalls = recorder.byOperation();
+        if (opts.html) {
+          const file = opts.html;
+          await writeFile(file, renderDiscoverHtml(report)).catch((error: unknown) => {
+            const code = (error as { code?: string }).code ?? (error instanceof Error ? error.name : "error");
+            throw new SyncError("config-invalid", `--html ${file}: cannot write the report there (${code}); name a file in a directory you can write to`);
+          });
+          output.err(`HTML report written to ${file}`);
+        }
+        if (opts.json) output.out(renderDiscoverJson(report));
+        else if (opts.csv) output.out(renderDiscoverCsv(report));
+        else output.out(`${renderDiscoverTable(report)}\n${renderDiscoverSummary(report)}`);
+        exitCode = report.exitCode;
+      } finally {
+        await wiring.close();
       }
     });
 

@@ -571,6 +571,7 @@ function metaOf(path: string, info: unknown): SourceSecretMeta | InventoryProble
   if (deletion !== undefined && typeof deletion !== "string") return bad("deletion_time is not a string");
   if (destroyed !== undefined && typeof destroyed !== "boolean") return bad("destroyed is not true or false");
   if (info.updated_time !== undefined && typeof info.updated_time !== "string") return bad("updated_time is not a string");
+  if (info.created_time !== undefined && typeof info.created_time !== "string") return bad("created_time is not a string");
   const custom = info.custom_metadata;
   if (custom !== undefined && custom !== null && (!isRecord(custom) || Object.values(custom).some((v) => typeof v !== "string"))) {
     return bad("custom_metadata is not a map of strings");
@@ -586,6 +587,8 @@ function metaOf(path: string, info: unknown): SourceSecretMeta | InventoryProble
     state,
     ...(info.updated_time ? { updatedTime: info.updated_time } : {}),
     ...(created ? { versionCreatedTime: created } : {}),
+    ...(info.created_time ? { createdTime: info.created_time } : {}),
+    versionCount: Object.keys(versions).length,
     ...(custom ? { customMetadata: custom as Record<string, string> } : {}),
   };
 }

@@ -1,0 +1,133 @@
+// Renders a discover report for a terminal (table), for machines (JSON) and for spreadsheets
+// (CSV). Paths, names, metadata keys and tags are hostile input: the table escapes control
+// characters (a key holding a terminal escape sequence must not repaint the screen), the CSV
+// quotes per RFC 4180 and neutralises cells a spreadsheet would run as a formula.
+import { DESTINATION_STATES, STRATEGIES, type DiscoverReport, type DiscoverRow } from "../../core/discover.js";
+
+/** Control characters (C0, DEL, C1) as \uXXXX: what a terminal would otherwise act on. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? "")].length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(Math.max(0, (widths[i] ?? 0) - [...cell].length)))).join("  ").trimEnd()).join("\n");
+}
+
+export function tagsText(tags: Record<string, string>): string {
+  return Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("; ");
+}
+
+function versionText(row: DiscoverRow): string {
+  if (row.currentVersion === null) return "kv1";
+  return row.versionCount === null ? String(row.currentVersion) : `${row.currentVersion} (${row.versionCount} kept)`;
+}
+
+const dateOf = (time: string | null) => (time ? time.slice(0, 10) : "-");
+
+export function renderDiscoverTable(report: DiscoverReport): string {
+  const sizes = report.withSizes;
+  const head = ["STRATEGY", "STATE", "PATH", "VERSION", "UPDATED", "AGE", "METADATA KEYS", "DESTINATION", "TAGS", ...(sizes ? ["SIZE"] : []), "WHY"];
+  const rows = [head];
+  for (const r of report.rows) {
+    rows.push(
+      [
+        r.strategy,
+        r.state,
+        r.path,
+        versionText(r),
+        dateOf(r.updatedTime),
+        r.ageDays === null ? "-" : `${r.ageDays}d`,
+        r.customMetadataKeys.join(",") || "-",
+        r.destinationName || "-",
+        tagsText(r.tags) || "-",
+        ...(sizes ? [r.sizeBytes == null ? "-" : `${r.sizeBytes} B`] : []),
+        r.strategyReason,
+      ].map(printable),
+    );
+  }
+  return rows.length > 1 ? table(rows) : "(no secrets in scope)";
+}
+
+export function renderDiscoverSummary(report: DiscoverReport): string {
+  const s = report.summary;
+  const counts = (names: readonly string[], of: Record<string, number>) => names.map((n) => `${of[n] ?? 0} ${n}`).join(", ");
+  const lines = [`Discover ${report.syncName}: ${s.total} secrets; strategy: ${counts(STRATEGIES, s.byStrategy)}; destination: ${counts(DESTINATION_STATES, s.byState)}`];
+  const unsettled = report.rows.filter((r) => r.state === "conflict" || r.state === "unmanaged" || r.state === "other-sync");
+  if (unsettled.length > 0) {
+    lines.push("Destination names not free to write:");
+    for (const r of unsettled) lines.push(printable(`  - ${r.path} -> ${r.destinationName || "(no name)"}: ${r.state}: ${r.stateReason}`));
+  }
+  if (report.problems.length > 0) {
+    lines.push("Not listed (the inventory is incomplete):");
+    for (const p of report.problems) lines.push(printable(`  - [${p.errorClass}] ${p.message}`));
+  }
+  if (report.warnings.length > 0) {
+    lines.push("Warnings:");
+    for (const w of report.warnings) lines.push(printable(`  - ${w}`));
+  }
+  return lines.join("\n");
+}
+
+export function renderDiscoverJson(report: DiscoverReport): string {
+  return JSON.stringify(report, null, 2);
+}
+
+export const CSV_COLUMNS = [
+  "mapping",
+  "mount",
+  "path",
+  "current_version",
+  "version_count",
+  "created_time",
+  "updated_time",
+  "age_days",
+  "custom_metadata_keys",
+  "destination",
+  "state",
+  "state_reason",
+  "tags",
+  "strategy",
+  "strategy_reason",
+] as const;
+
+/**
+ * One CSV cell: a text a spreadsheet would take for a formula (= + - @, or a tab or carriage
+ * return before one) gets a leading apostrophe, as OWASP advises; then RFC 4180 quoting.
+ */
+export function csvCell(value: string | number | null | undefined): string {
+  let text = value === null || value === undefined ? "" : String(value);
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** RFC 4180: CRLF line ends, a header row, every row the same columns. */
+export function renderDiscoverCsv(report: DiscoverReport): string {
+  const header = [...CSV_COLUMNS, ...(report.withSizes ? ["size_bytes"] : [])];
+  const lines = [header.join(",")];
+  for (const r of report.rows) {
+    const cells: (string | number | null | undefined)[] = [
+      r.mapping,
+      r.mount,
+      r.path,
+      r.currentVersion,
+      r.versionCount,
+      r.createdTime,
+      r.updatedTime,
+      r.ageDays,
+      r.customMetadataKeys.join("; "),
+      r.destinationName,
+      r.state,
+      r.stateReason,
+      tagsText(r.tags),
+      r.strategy,
+      r.strategyReason,
+      ...(report.withSizes ? [r.sizeBytes] : []),
+    ];
+    lines.push(cells.map(csvCell).join(","));
+  }
+  return `${lines.join("\r\n")}\r\n`;
+}
