@@ -132,4 +132,39 @@ describe("the walkthrough on Parameter Store, through the CLI", () => {
     assert.match(held.stdout, new RegExp(`\\[blast-radius\\] ${s.prefix}/${paths[1]}: not deleted: 3 of 5 managed secrets \\(60%\\) is over the blast-radius limit of 10%; check the source, then run with --force-deletions`));
     for (const p of paths.slice(1)) assert.equal((await parameter(`/${s.prefix}/${p}`))?.version, 1, p);
   });
+
+  test("tier auto: a write that makes a parameter advanced says it is billed, in the plan (text and --json) and the sync report", async () => {
+    const s = await peers.scenario();
+    const token = await s.readOnlyToken();
+    const big = `${peers.secret("big")}${"x".repeat(5000)}`;
+    await s.put("big", { blob: big });
+    await s.put("small", { a: peers.secret("small") });
+    const config = s.writeConfig({ yaml: `${SSM_TYPE}  tier: auto\n` });
+    const warning = `${s.prefix}/big: advanced tier: billed per parameter per month (the value is ${JSON.stringify({ blob: big }).length} bytes, over the standard tier's 4096; tier: auto)`;
+
+    const plan = await s.cli(["plan", "-c", config], token, ssmEnv());
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, new RegExp(`Warnings:\\n  - ${warning.replace(/[()]/g, "\\$&")}$`, "m"));
+    assert.equal(plan.stdout.split("advanced tier").length - 1, 1, "the small one is not advanced");
+    assert.equal(valueWrites(plan), 0);
+
+    const json = await s.cli(["plan", "-c", config, "--json"], token, ssmEnv());
+    const planned = JSON.parse(json.stdout) as { warnings: string[]; results: { action: { sourcePath: string; warnings?: string[] } }[] };
+    assert.deepEqual(planned.warnings, [warning]);
+    assert.deepEqual(planned.results.find((r) => r.action.sourcePath === "big")?.action.warnings, [warning]);
+    assert.equal(planned.results.find((r) => r.action.sourcePath === "small")?.action.warnings, undefined);
+
+    const sync = await s.cli(["sync", "-c", config, "--json"], token, ssmEnv());
+    assert.equal(sync.code, 0, sync.stderr);
+    assert.deepEqual((JSON.parse(sync.stdout) as { warnings: string[] }).warnings, [warning]);
+    assert.equal(sync.recorder.count("vault", "read-data"), 2, "each value read once: the warning comes from the write's own read");
+    const params = ssm();
+    try {
+      const { DescribeParametersCommand } = await import("@aws-sdk/client-ssm");
+      const listed = await params.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: "Path", Option: "Recursive", Values: [`/${s.prefix}`] }] }));
+      assert.deepEqual(Object.fromEntries((listed.Parameters ?? []).map((p) => [p.Name, p.Tier])), { [`/${s.prefix}/big`]: "Advanced", [`/${s.prefix}/small`]: "Standard" });
+    } finally {
+      params.destroy();
+    }
+  });
 });
