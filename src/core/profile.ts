@@ -12,6 +12,12 @@ export interface DestinationProfile {
   nameProblem(name: string): string | undefined;
   /** Why the destination would reject this value (size, form), or undefined. */
   valueProblem(value: RenderedValue): string | undefined;
+  /**
+   * What writing this value costs or changes that a user should hear of (e.g. a billed tier), one
+   * line each; never the value. Present only when some value would warn: then a plan reads the
+   * values of its writes to say so, and a sync says so from the value it writes.
+   */
+  writeWarnings?(value: RenderedValue): string[];
   /** Most tags one secret may carry. */
   readonly maxTags: number;
   /** Longest tag value (bounds the record of the tag keys secretbridge set). */

@@ -9,6 +9,7 @@ import { DEFAULT_TARGET, isWrite, type ActionResult, type DestinationInventory, 
 import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, planStep, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory, type PlanOptions } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
+import type { DestinationProfile } from "../core/profile.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
 import type { Logger } from "../util/logger.js";
@@ -83,6 +84,7 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   }
 
   const applyStart = performance.now();
+  if (options.mode === "plan") plan = await previewWriteWarnings(plan, deps.destination.profile, bySource, options.concurrency);
   const results = options.mode === "plan" ? plan.actions.map((action): ActionResult => ({ action, outcome: action.failure ? "failed" : "planned" })) : await applyPlan(plan, deps, bySource, options, log);
   timings.applyMs = Math.round(performance.now() - applyStart);
   const report = finish({ runId, syncName, target, mode: options.mode, started }, timings, plan, results, plan.problems);
@@ -280,25 +282,75 @@ async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string
   return plan.actions.map((action) => outcomes.get(action) ?? { action, outcome: action.failure ? "failed" : "done" });
 }
 
+/** The value a write would write, as the destination will take it: read, rendered, checked, and what the destination has to say about it. */
+interface ValueToWrite {
+  rendered: RenderedValue;
+  warnings: string[];
+}
+
+/**
+ * Reads and renders the source value of a write and checks it against the destination's profile;
+ * `seen` gets what was read before anything can throw, so a failure's message can be scrubbed of it.
+ */
+async function valueToWrite(action: WriteAction, bySource: Map<string, MappingSource>, profile: DestinationProfile, seen: { data?: SecretData; secretString?: string } = {}): Promise<ValueToWrite> {
+  const entry = bySource.get(action.mapping);
+  if (!entry) throw new SyncError("config-invalid", `no mapping ${action.mapping}`, action.sourcePath);
+  seen.data = await entry.source.readValue(action.sourcePath, action.sourceVersion);
+  const rendered = renderValue(seen.data, ("valueShape" in action ? action.valueShape : undefined) ?? entry.mapping.valueShape, action.sourcePath);
+  if ("problem" in rendered) throw new SyncError("invalid-value", rendered.problem, action.sourcePath);
+  if ("secretString" in rendered) seen.secretString = rendered.secretString;
+  const tooLarge = profile.valueProblem(rendered);
+  if (tooLarge) throw new SyncError("too-large", `${action.sourcePath}: ${tooLarge}`, action.sourcePath);
+  return { rendered, warnings: (profile.writeWarnings?.(rendered) ?? []).map((w) => `${action.destinationName}: ${w}`) };
+}
+
+/** An action with more warnings (a copy: the plan's own action is left as planned). */
+function warned<A extends PlannedAction>(action: A, warnings: string[]): A {
+  return warnings.length === 0 ? action : { ...action, warnings: [...(action.warnings ?? []), ...warnings] };
+}
+
+/** Whether applying this action writes a value (a tags-only update, a delete or a mark does not). */
+function writesValue(action: PlannedAction): action is WriteAction {
+  if (action.failure) return false;
+  if (action.type === "create" || action.type === "restore" || action.type === "adopt") return true;
+  return action.type === "update" && (action.changes === undefined || action.changes.includes("value"));
+}
+
+/**
+ * A plan's writes with what the destination has to say about their values (a billed tier): only
+ * for a destination whose profile warns by value, and then each planned value write reads its
+ * source value once. A value that cannot be read here is the sync's to report.
+ */
+async function previewWriteWarnings(plan: Plan, profile: DestinationProfile, bySource: Map<string, MappingSource>, concurrency: number): Promise<Plan> {
+  if (!profile.writeWarnings) return plan;
+  const warnings = new Map<PlannedAction, string[]>();
+  await pool(
+    plan.actions.filter(writesValue).map((action) => async () => {
+      try {
+        warnings.set(action, (await valueToWrite(action, bySource, profile)).warnings);
+      } catch {
+        // Unreadable or too large: the sync reports it as that write's failure.
+      }
+    }),
+    concurrency,
+  );
+  return { ...plan, actions: plan.actions.map((a) => warned(a, warnings.get(a) ?? [])) };
+}
+
 async function applyAction(action: WriteAction, deps: RunDependencies, bySource: Map<string, MappingSource>, log: Logger): Promise<ActionResult> {
-  let data: SecretData | undefined;
-  let secretString: string | undefined;
+  const seen: { data?: SecretData; secretString?: string } = {};
+  let warnings: string[] = [];
   const readValue = async (): Promise<RenderedValue> => {
-    const entry = bySource.get(action.mapping);
-    if (!entry) throw new SyncError("config-invalid", `no mapping ${action.mapping}`, action.sourcePath);
-    data = await entry.source.readValue(action.sourcePath, action.sourceVersion);
-    const rendered = renderValue(data, ("valueShape" in action ? action.valueShape : undefined) ?? entry.mapping.valueShape, action.sourcePath);
-    if ("problem" in rendered) throw new SyncError("invalid-value", rendered.problem, action.sourcePath);
-    if ("secretString" in rendered) secretString = rendered.secretString;
-    const tooLarge = deps.destination.profile.valueProblem(rendered);
-    if (tooLarge) throw new SyncError("too-large", `${action.sourcePath}: ${tooLarge}`, action.sourcePath);
-    return rendered;
+    const value = await valueToWrite(action, bySource, deps.destination.profile, seen);
+    warnings = value.warnings;
+    return value.rendered;
   };
   try {
     await deps.destination.apply(action, readValue);
     log.info({ path: action.sourcePath, destinationName: action.destinationName, version: action.sourceVersion, action: action.type }, PAST[action.type] ?? action.type);
-    return { action, outcome: "done" };
+    return { action: warned(action, warnings), outcome: "done" };
   } catch (error) {
+    const { data, secretString } = seen;
     const secrets = [...valueLeaves(data), ...(secretString ? [secretString] : [])];
     const failure = asSyncError(error, "destination-write-failed", secrets, action.sourcePath);
     return { action, outcome: "failed", error: { errorClass: failure.errorClass, message: failure.message } };

@@ -1,7 +1,8 @@
 // The README's first command as a new user meets it: `npm run sandbox -- --keep` (the built
 // dist/scripts/sandbox.js) runs the walkthrough, then prints commands to look around. Each printed
 // command is run as printed, in one shell with nothing but PATH and HOME from this machine, against
-// the sandbox's own servers. Run after `npm run build`.
+// the sandbox's own servers, for both destinations (default and `--destination ssm`). Run after
+// `npm run build`.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -41,10 +42,14 @@ function runInOneShell(lines: string[]): Promise<Ran[]> {
   });
 }
 
-test("every command the sandbox prints runs on a machine with only Node.js and Python 3 (no aws CLI)", { timeout: 240_000 }, async () => {
+/**
+ * Runs the sandbox with `--keep` and `args`, then every command it prints, each as printed, in one
+ * shell; `check` looks at the sandbox's output and at what each command printed.
+ */
+async function sandboxAndItsCommands(args: string[], check: (sandboxOutput: string, outputOf: (needle: string) => string) => void): Promise<void> {
   assert.ok(existsSync(sandboxScript), "run `npm run build` first (npm run test:integration does)");
   // No aws CLI on PATH: the commands must not need one.
-  const sandbox = spawn(process.execPath, [sandboxScript, "--keep"], { env: { PATH: "/usr/bin:/bin", HOME: tmpdir() }, cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  const sandbox = spawn(process.execPath, [sandboxScript, "--keep", ...args], { env: { PATH: "/usr/bin:/bin", HOME: tmpdir() }, cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   sandbox.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -72,12 +77,31 @@ test("every command the sandbox prints runs on a machine with only Node.js and P
     const outputOf = (needle: string) => ran.find((r) => r.line.includes(needle))?.output ?? "";
     assert.match(outputOf("secretbridge.js plan"), /Plan sandbox: 0 to create, 0 to update, 2 unchanged, 0 conflicts, 0 skipped, 0 failures/);
     assert.match(outputOf("secretbridge.js verify"), /Verify sandbox: 2 in sync, 0 differ, 0 missing/);
-    assert.match(outputOf("list_secrets"), /^hybrid-aws-secrets\/first-secret-for-replication \{.*'version': '2'/m);
-    assert.match(outputOf("list_secrets"), /^hybrid-aws-secrets\/second-secret-for-replication \{.*'version': '1'/m);
-    assert.equal(outputOf("get_secret_value").trim(), '{"secrets":"manager-v2"}');
     assert.match(outputOf("bao kv get hybrid-aws-secrets/first-secret-for-replication"), /^secrets\s+manager-v2$/m);
+    check(stdout, outputOf);
   } finally {
     sandbox.kill("SIGINT");
     await exited;
   }
+}
+
+test("every command the sandbox prints runs on a machine with only Node.js and Python 3 (no aws CLI)", { timeout: 240_000 }, async () => {
+  await sandboxAndItsCommands([], (sandboxOutput, outputOf) => {
+    assert.match(sandboxOutput, /^Destination: AWS Secrets Manager, account 123456789012, Region us-east-1, prefix hybrid-aws-secrets\/$/m);
+    assert.match(outputOf("list_secrets"), /^hybrid-aws-secrets\/first-secret-for-replication \{.*'version': '2'/m);
+    assert.match(outputOf("list_secrets"), /^hybrid-aws-secrets\/second-secret-for-replication \{.*'version': '1'/m);
+    assert.equal(outputOf("get_secret_value").trim(), '{"secrets":"manager-v2"}');
+  });
+});
+
+test("--destination ssm: the same walkthrough into Parameter Store, and its commands run as printed", { timeout: 240_000 }, async () => {
+  await sandboxAndItsCommands(["--destination", "ssm"], (sandboxOutput, outputOf) => {
+    assert.match(sandboxOutput, /^Destination: AWS Systems Manager Parameter Store, account 123456789012, Region us-east-1, prefix hybrid-aws-secrets\/$/m);
+    assert.match(sandboxOutput, /^Sync sandbox: 2 created, 0 updated, 0 unchanged/m);
+    assert.match(sandboxOutput, /^Sync sandbox: 0 created, 0 updated, 2 unchanged, .*\nAPI calls: ssm:DescribeParameters=2 vault:/m);
+    assert.match(sandboxOutput, /^Sync sandbox: 0 created, 1 updated, 1 unchanged/m);
+    assert.match(outputOf("describe_parameters"), /^\/hybrid-aws-secrets\/first-secret-for-replication Standard \{.*'secretbridge:source-version': '2'/m);
+    assert.match(outputOf("describe_parameters"), /^\/hybrid-aws-secrets\/second-secret-for-replication Standard \{.*'secretbridge:source-version': '1'/m);
+    assert.equal(outputOf("get_parameter").trim(), '{"secrets":"manager-v2"}');
+  });
 });

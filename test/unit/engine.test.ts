@@ -8,6 +8,8 @@ import { resolveConfig } from "../../src/config/resolve.js";
 import { runMappings, type RunOptions } from "../../src/engine/run.js";
 import { verify } from "../../src/engine/verify.js";
 import { silentLogger } from "../../src/util/logger.js";
+import type { RenderedValue } from "../../src/core/value.js";
+import { awsSecretsManagerProfile } from "../../src/destinations/aws-secrets-manager/profile.js";
 import { MemoryDestination } from "../fakes/memory-destination.js";
 import { MemorySource } from "../fakes/memory-source.js";
 
@@ -205,5 +207,42 @@ describe("engine on fakes: decisions made once", () => {
     assert.deepEqual(report.failures.map((f) => [f.path, f.errorClass]).sort(), [["app/../other/secret", "invalid-path"], ["app/./secret-x", "invalid-path"], ["app//ok", "invalid-path"]]);
     assert.deepEqual(destination.names(), ["p/app/ok"]);
     assert.ok(!source.reads.some((p) => p.includes("other") || p.includes("secret-x")));
+  });
+});
+
+describe("engine on fakes: a destination's warnings about the values it writes", () => {
+  // A profile that warns for values over 20 bytes, the way Parameter Store's tier auto does for a
+  // value that makes a parameter advanced.
+  const warning = (v: RenderedValue) => ("secretString" in v && v.secretString.length > 20 ? [`costs extra (${v.secretString.length} bytes)`] : []);
+  const warningDestination = () => new MemoryDestination({ profile: { ...awsSecretsManagerProfile, writeWarnings: warning } });
+
+  test("plan reads the values of its value writes only and puts each warning on its action and in the report; sync says it from the value it writes", async () => {
+    const source = new MemorySource({ mount: "kv" });
+    source.put("big", { v: "x".repeat(30) });
+    source.put("small", { v: "x" });
+    const { run } = build(cfg({ mount: "kv" }, { destination: { prefix: "p" } }), [source], warningDestination());
+    const big = "p/big: costs extra (38 bytes)";
+
+    const plan = await run({ mode: "plan" });
+    assert.deepEqual(plan.warnings, [big]);
+    assert.deepEqual(plan.results.map((r) => [r.action.sourcePath, r.action.warnings]), [["big", [big]], ["small", undefined]]);
+    assert.deepEqual(source.reads.sort(), ["big", "small"]);
+
+    source.reads.length = 0;
+    const sync = await run();
+    assert.deepEqual(sync.warnings, [big]);
+    assert.deepEqual(source.reads.sort(), ["big", "small"], "one read per write: the warning comes from the value written");
+
+    source.reads.length = 0;
+    const again = await run({ mode: "plan" });
+    assert.deepEqual([again.warnings, again.counts.unchanged, source.reads], [[], 2, []], "nothing to write: no value read");
+  });
+
+  test("a profile without writeWarnings: plan reads no value", async () => {
+    const source = new MemorySource({ mount: "kv" });
+    source.put("big", { v: "x".repeat(30) });
+    const { run } = build(cfg({ mount: "kv" }, { destination: { prefix: "p" } }), [source]);
+    const plan = await run({ mode: "plan" });
+    assert.deepEqual([plan.counts.create, plan.warnings, source.reads], [1, [], []]);
   });
 });

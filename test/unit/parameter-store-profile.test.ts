@@ -37,6 +37,19 @@ describe("Parameter Store tiers", () => {
   });
 });
 
+describe("Parameter Store write warnings (tier auto costs money)", () => {
+  test("auto warns for a value that makes the parameter advanced, and for nothing else; standard and advanced never read values to warn", () => {
+    const auto = parameterStoreProfile("auto");
+    assert.deepEqual(auto.writeWarnings?.({ secretString: "x".repeat(4097) }), [
+      "advanced tier: billed per parameter per month (the value is 4097 bytes, over the standard tier's 4096; tier: auto)",
+    ]);
+    assert.deepEqual(auto.writeWarnings?.({ secretString: "x".repeat(4096) }), []);
+    assert.deepEqual(auto.writeWarnings?.({ secretString: "x".repeat(8193) }), [], "too large for any tier: a value problem, not a warning");
+    assert.equal(parameterStoreProfile("standard").writeWarnings, undefined);
+    assert.equal(parameterStoreProfile("advanced").writeWarnings, undefined);
+  });
+});
+
 describe("Parameter Store write record", () => {
   test("round-trips token, version and tags; drops the tags when they do not fit in 1,024 characters", () => {
     const tags = { "secretbridge:sync": "t", "secretbridge:source-version": "3" };

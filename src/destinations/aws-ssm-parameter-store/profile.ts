@@ -62,6 +62,14 @@ function valueProblemFor(tier: Tier) {
   };
 }
 
+/** auto only: a value over the standard tier's limit makes the parameter advanced, which AWS bills. */
+function autoTierWarnings(value: RenderedValue): string[] {
+  if (!("secretString" in value)) return [];
+  const bytes = Buffer.byteLength(value.secretString, "utf8");
+  if (tierFor(bytes, "auto") !== "Advanced") return [];
+  return [`advanced tier: billed per parameter per month (the value is ${bytes} bytes, over the standard tier's ${STANDARD_MAX_BYTES}; tier: auto)`];
+}
+
 function tagProblems(tags: Record<string, string>): string[] {
   const problems: string[] = [];
   const keys = Object.keys(tags);
@@ -96,6 +104,8 @@ export function parameterStoreProfile(tier: Tier = "standard"): DestinationProfi
     kind: "aws-ssm-parameter-store",
     nameProblem,
     valueProblem: valueProblemFor(tier),
+    // Only auto picks the tier per value; advanced was chosen (and its cost accepted) in the config.
+    ...(tier === "auto" ? { writeWarnings: autoTierWarnings } : {}),
     maxTags: MAX_TAGS,
     maxTagValueLength: MAX_TAG_VALUE,
     tagProblems,

@@ -123,7 +123,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
 
   const program = new Command()
     .name("secretbridge")
-    .description("Replicate Vault / OpenBao KV secrets into AWS Secrets Manager.")
+    .description("Replicate Vault / OpenBao KV secrets into AWS Secrets Manager or Systems Manager Parameter Store.")
     .version(packageVersion(), "-V, --version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
