@@ -210,7 +210,7 @@ describe("a run longer than one invocation", () => {
       const requests = new Map<string, number>();
       for (const c of r.creates) requests.set(c.name, (requests.get(c.name) ?? 0) + 1);
       for (const c of r.creates) {
-        const within = invocations.filter((i) => c.start >= i.start && (requests.get(c.name) !== 1 || c.end <= i.end));
+        const within = invocations.filter((i) => c.start >= i.start && c.start <= i.end && (requests.get(c.name) !== 1 || c.end <= i.end));
         assert.equal(within.length, 1, `${c.name} written outside exactly one invocation`);
       }
     } finally {
