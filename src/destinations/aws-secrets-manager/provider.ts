@@ -1,7 +1,7 @@
 // AWS Secrets Manager as a registered destination provider: its settings, its profile, and a
 // factory that builds the client from the runtime's AWS client settings (or takes a test's).
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { STSClient } from "@aws-sdk/client-sts";
+import { identityClientFor, placeOf } from "../aws-common/clients.js";
 import type { IamTarget } from "../aws-common/iam.js";
 import type { BuiltDestination, DestinationBuildContext, DestinationProvider, IamMapping } from "../provider.js";
 import { SECRETS_MANAGER_TYPE, secretsManagerConfigFields, secretsManagerDeletionFields, secretsManagerMappingFields, type SecretsManagerConfig } from "./config.js";
@@ -17,15 +17,8 @@ import { iamPolicy, iamScopeOf, type IamPolicyInput } from "./iam-policy.js";
  * names is the one the secrets go into.
  */
 export function buildSecretsManagerDestination(config: SecretsManagerConfig, context: DestinationBuildContext, client?: SecretsManagerClient): BuiltDestination {
-  const where = { ...(config.region ? { region: config.region } : {}), ...(config.profile ? { profile: config.profile } : {}), ...(config.assumeRole ? { assumeRole: config.assumeRole } : {}) };
-  const sm = client ?? context.client(SecretsManagerClient, "Secrets Manager", where, { retryMode: "standard", maxAttempts: config.maxAttempts });
-  // Short: it only labels the run.
-  const identity = context.client(STSClient, "STS", {}, {
-    region: sm.config.region,
-    credentials: sm.config.credentials,
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
-  });
+  const sm = client ?? context.client(SecretsManagerClient, "Secrets Manager", placeOf(config), { retryMode: "standard", maxAttempts: config.maxAttempts });
+  const identity = identityClientFor(context, sm);
   const destination = new SecretsManagerDestination({
     client: sm,
     identity,

@@ -1,7 +1,7 @@
 // AWS Systems Manager Parameter Store as a registered destination provider: its settings, its
 // profile, and a factory that builds the SSM client with the runtime's AWS client factory.
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { STSClient } from "@aws-sdk/client-sts";
+import { identityClientFor, placeOf } from "../aws-common/clients.js";
 import type { IamTarget } from "../aws-common/iam.js";
 import type { BuiltDestination, DestinationBuildContext, DestinationProvider, IamMapping } from "../provider.js";
 import { PARAMETER_STORE_TYPE, parameterStoreConfigFields, type ParameterStoreConfig } from "./config.js";
@@ -12,16 +12,9 @@ import { SdkSsmApi, SSM_CLIENT_SETTINGS, type SsmApi } from "./ssm-api.js";
 
 /** Builds the destination; `client` (a test's) replaces the SSM client built from the context. */
 export function buildParameterStoreDestination(config: ParameterStoreConfig, context: DestinationBuildContext, client?: SsmApi): BuiltDestination {
-  const where = { ...(config.region ? { region: config.region } : {}), ...(config.profile ? { profile: config.profile } : {}), ...(config.assumeRole ? { assumeRole: config.assumeRole } : {}) };
-  const sdk = context.client(SSMClient, "SSM", where, { ...SSM_CLIENT_SETTINGS });
+  const sdk = context.client(SSMClient, "SSM", placeOf(config), { ...SSM_CLIENT_SETTINGS });
   const ssm = client ?? new SdkSsmApi(sdk);
-  // Short: it only labels the run. Same Region and credentials, so it names the account written to.
-  const identity = context.client(STSClient, "STS", {}, {
-    region: sdk.config.region,
-    credentials: sdk.config.credentials,
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
-  });
+  const identity = identityClientFor(context, sdk);
   const destination = new ParameterStoreDestination({
     client: ssm,
     identity,
