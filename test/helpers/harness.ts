@@ -13,6 +13,7 @@ import { main } from "../../src/runtime/cli/main.js";
 import { runLambda, type LambdaSummary, type LambdaTrigger } from "../../src/runtime/lambda/handler.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { REDACTED_FIELDS } from "../../src/util/logger.js";
+import type { Message } from "@aws-sdk/client-sqs";
 import { FaultProxy } from "./fault-proxy.js";
 import { captureLogger } from "./logs.js";
 import { canary, startMoto, startOpenBao, uniqueMount, type MotoPeer, type OpenBaoOptions, type OpenBaoPeer } from "./peers.js";
@@ -79,19 +80,7 @@ export class Peers {
     const batch = async (): Promise<SQSEvent> => {
       const messages = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }))).Messages ?? [];
       for (const m of messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
-      return {
-        Records: messages.map((m) => ({
-          messageId: m.MessageId ?? "",
-          receiptHandle: m.ReceiptHandle ?? "",
-          body: m.Body ?? "",
-          attributes: {} as never,
-          messageAttributes: {},
-          md5OfBody: m.MD5OfBody ?? "",
-          eventSource: "aws:sqs",
-          eventSourceARN: arn,
-          awsRegion: "us-east-1",
-        })),
-      };
+      return sqsEventOf(messages, arn);
     };
     const depth = async () => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages"] }))).Attributes?.ApproximateNumberOfMessages ?? 0);
     return { url, sqs, batch, depth };
@@ -390,4 +379,21 @@ export async function webhookReceiver(): Promise<{ received: string[]; requests:
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   return { received, requests, url: `http://127.0.0.1:${port}/hook`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** Received messages as the Lambda's SQS event source hands them to the worker. */
+export function sqsEventOf(messages: Message[], queueArn: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId ?? "",
+      receiptHandle: m.ReceiptHandle ?? "",
+      body: m.Body ?? "",
+      attributes: {} as never,
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? "",
+      eventSource: "aws:sqs",
+      eventSourceARN: queueArn,
+      awsRegion: "us-east-1",
+    })),
+  };
 }

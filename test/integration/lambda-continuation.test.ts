@@ -6,11 +6,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CreateSecretCommand, ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from "@aws-sdk/client-sqs";
-import type { SQSEvent } from "aws-lambda";
 import { consumeBatch, DEADLINE_MARGIN_MS, type LambdaSummary } from "../../src/runtime/lambda/handler.js";
 import { RUN_MESSAGE_GROUP } from "../../src/runtime/lambda/queue.js";
 import { FaultProxy } from "../helpers/fault-proxy.js";
-import { peersForThisFile, REDACTING_LOGGER, type Scenario } from "../helpers/harness.js";
+import { peersForThisFile, REDACTING_LOGGER, sqsEventOf, type Scenario } from "../helpers/harness.js";
 import { captureLogger } from "../helpers/logs.js";
 
 const peers = peersForThisFile();
@@ -61,28 +60,12 @@ async function rig(count: number, writesPerSecond: number, extraEnv: Record<stri
   return { s, queue, env, creates, proxy };
 }
 
-function eventOf(messages: Message[]): SQSEvent {
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.MessageId ?? "",
-      receiptHandle: m.ReceiptHandle ?? "",
-      body: m.Body ?? "",
-      attributes: {} as never,
-      messageAttributes: {},
-      md5OfBody: m.MD5OfBody ?? "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:runs.fifo",
-      awsRegion: "us-east-1",
-    })),
-  };
-}
-
 /** One worker invocation with a deadline `budgetMs` after it starts. */
 async function invoke(r: Rig, messages: Message[], invocations: Invocation[], budgetMs = WRITE_BUDGET_MS): Promise<Invocation & { logs: string }> {
   const { logger, logs } = captureLogger(REDACTING_LOGGER);
   const start = Date.now();
   const context = { getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + budgetMs - (Date.now() - start) };
-  const summary = await consumeBatch(eventOf(messages), context, { env: r.env, logger, secretsManager: peers.sm(), sqs: r.queue.sqs });
+  const summary = await consumeBatch(sqsEventOf(messages, "arn:aws:sqs:us-east-1:123456789012:runs.fifo"), context, { env: r.env, logger, secretsManager: peers.sm(), sqs: r.queue.sqs });
   const invocation = { start, end: Date.now(), bodies: messages.map((m) => m.Body ?? ""), summary };
   invocations.push(invocation);
   peers.emitted.push(logs(), JSON.stringify(summary ?? null));
