@@ -42,6 +42,7 @@ function inheritPolicies(top: Config["policies"], own: MappingConfig["policies"]
     blastRadius: { ...blastRadius, window: durationMs(blastRadius.window) },
     drift: own?.drift ?? top.drift,
     onConflict: own?.onConflict ?? top.onConflict,
+    placeholderValues: own?.placeholderValues ?? top.placeholderValues,
   };
 }
 
@@ -53,6 +54,7 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
   const listed: { label: string; m: MappingConfig }[] = config.mappings
     ? config.mappings.map((m, i) => ({ label: `mappings[${i}]`, m }))
     : [{ label: "source", m: { mount: config.source.mount ?? "", path: config.source.path, include: config.source.include, exclude: config.source.exclude } }];
+  const selectOf = (select: MappingConfig["select"]) => Object.fromEntries(Object.entries(select ?? {}).map(([key, v]) => [key, typeof v === "string" ? [v] : v]));
   const mappings = listed.map(({ label, m }) => {
     const granularity = m.granularity ?? d.granularity ?? "secret";
     const shape = m.valueShape ?? d.valueShape ?? "json";
@@ -70,6 +72,12 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
       valueShape,
       staticTags: { ...d.tags, ...m.tags },
       copyCustomMetadata: m.copyCustomMetadata ?? d.copyCustomMetadata,
+      select: selectOf(m.select ?? config.source.select),
+      tagRules: {
+        required: { ...d.requiredTags, ...m.requiredTags },
+        onMissing: m.onMissingTag ?? d.onMissingTag,
+        immutable: [...new Set([...d.immutableTags, ...(m.immutableTags ?? [])])],
+      },
       destinationOptions: boundProvider(d).mappingOptions(m),
       policies: inheritPolicies(config.policies, m.policies),
     });
