@@ -152,8 +152,8 @@ function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: Des
   for (const { mapping: m, source: inventory, destination: dest } of inputs) {
     const names = byName(dest);
     const adoptIfEqual = m.policies.onConflict === "adopt-if-equal";
-    // Even a shell that lists no version is read: the read confirms it holds no value.
-    const adoptIfPlaceholder = (d: DestinationSecretMeta) => m.policies.onConflict === "adopt-if-placeholder" && unproven(m, d, profile);
+    // A shell the listing shows without any version holds no value: nothing to read.
+    const adoptIfPlaceholder = (d: DestinationSecretMeta) => m.policies.onConflict === "adopt-if-placeholder" && hasValue(d, profile) && unproven(m, d, profile);
     const needSource = (s: SourceSecretMeta) => {
       const key = sourceFactKey(m.label, s.path);
       if (!facts.source.has(key)) source.set(key, { mapping: m.label, path: s.path, version: s.version });
@@ -224,13 +224,13 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
   const candidates: Candidate[] = [];
   const presentByMapping = new Map<MappingInventory, Set<string>>();
   const deleted: { input: MappingInventory; secret: SourceSecretMeta }[] = [];
-  const deselectedByMapping = new Map<MappingInventory, Set<string>>();
+  const deselectedByMapping = new Map<MappingInventory, Map<string, SourceSecretMeta>>();
 
   for (const input of inputs) {
     const m = input.mapping;
     const present = new Set<string>();
     presentByMapping.set(input, present);
-    const deselected = new Set<string>();
+    const deselected = new Map<string, SourceSecretMeta>();
     deselectedByMapping.set(input, deselected);
     for (const secret of [...input.source.secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
       const badPath = pathProblem(secret.path);
@@ -248,7 +248,7 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
       }
       if (!m.inScope(secret.path)) continue;
       if (!m.selects(secret)) {
-        deselected.add(secret.path);
+        deselected.set(secret.path, secret);
         continue;
       }
       if (secret.state !== "present") {
@@ -296,7 +296,7 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
     }
   }
 
-  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deselectedByMapping.get(input) ?? new Set(), deleted, facts, profile, options, needs));
+  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deselectedByMapping.get(input) ?? new Map(), deleted, facts, profile, options, needs));
   actions.push(...absences);
   // A secret deleted in the source is reported once: by its absence action when there is one.
   const covered = new Set(absences.map((a) => a.destinationName));
@@ -704,9 +704,8 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const sameValue = sourceFingerprint !== undefined && destFingerprint !== undefined && sourceFingerprint === destFingerprint;
 
   if (standing.kind === "unmanaged" || standing.kind === "unproven") {
-    // No value at all (listed without versions, and the read found none) is a placeholder too.
-    const placeholder =
-      destFingerprint !== undefined && ((destFingerprint === "" && !hasValue(dest, profile)) || m.policies.placeholderValues.some((p) => secretStringFingerprint(p) === destFingerprint));
+    // No value at all (the listing shows no version) is a placeholder too.
+    const placeholder = !hasValue(dest, profile) || (destFingerprint !== undefined && m.policies.placeholderValues.some((p) => secretStringFingerprint(p) === destFingerprint));
     return guarded(planNotProven(c, dest, standing.kind, withDest, () => ({ ...write(), ...replacing() }), { sameValue, placeholder }));
   }
   return guarded(planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue }, profile));
@@ -920,7 +919,7 @@ function windowText(ms: number): string {
 function planAbsences(
   input: MappingInventory,
   present: Set<string>,
-  deselected: Set<string>,
+  deselected: Map<string, SourceSecretMeta>,
   deleted: { input: MappingInventory; secret: SourceSecretMeta }[],
   facts: Facts,
   profile: DestinationProfile,
@@ -934,13 +933,15 @@ function planAbsences(
   // Listed, but its custom_metadata no longer matches the selection: out of reach, not gone.
   const kept: PlannedAction[] = [];
   const gone = missing.filter((d) => {
-    if (!deselected.has(d.tags[TAG.path] ?? "")) return true;
+    const listed = deselected.get(d.tags[TAG.path] ?? "");
+    if (listed === undefined) return true;
     kept.push({
       mapping: m.label,
-      sourcePath: d.tags[TAG.path] ?? "",
+      sourcePath: listed.path,
       destinationName: d.name,
       ...(d.arn ? { arn: d.arn } : {}),
-      sourceVersion: null,
+      sourceVersion: listed.version,
+      ...(d.tags[TAG.sourceVersion] !== undefined ? { destinationVersion: d.tags[TAG.sourceVersion] } : {}),
       ...(d.tags[TAG.key] !== undefined ? { key: d.tags[TAG.key] } : {}),
       type: "skip",
       reason: "no longer selected by the mapping's select (custom_metadata); kept: leaving a selection never deletes a secret",

@@ -736,14 +736,11 @@ describe("migration: tag rules, shell secrets, selection by custom_metadata", ()
     }
   });
 
-  test("adopt-if-placeholder: a shell without any value (listed without versions, and the read finds none) is a placeholder", () => {
+  test("adopt-if-placeholder: a shell without any value is a placeholder by its listing alone (no value read)", () => {
     const m = mapping({ policies: placeholderPolicies });
-    const inputs = (d: DestinationSecretMeta) => [{ mapping: m, source: { secrets: [src("a", 1)], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: [d] } }];
-    const facts = emptyFacts();
-    facts.destination.set("hybrid-aws-secrets/a", { ok: "" }); // what the engine records when a read finds no string value
-    assert.equal(planRun(inputs(shell({ currentVersionId: undefined })), facts, profile).actions[0]?.type, "adopt");
-    // A listed version with no string value (binary) is not one.
-    assert.equal(planRun(inputs(shell()), facts, profile).actions[0]?.type, "conflict");
+    const inputs = [{ mapping: m, source: { secrets: [src("a", 1)], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: [shell({ currentVersionId: undefined })] } }];
+    assert.deepEqual(factsNeeded(inputs, emptyFacts(), profile).destination, []);
+    assert.equal(planRun(inputs, emptyFacts(), profile).actions[0]?.type, "adopt");
   });
 
   test("adopt-if-placeholder leaves a real value alone and reports a conflict; configured placeholder values replace the defaults", () => {
