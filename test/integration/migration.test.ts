@@ -143,6 +143,13 @@ describe("selection by custom_metadata", () => {
     assert.deepEqual([...(await s.destination()).keys()].sort(), [`${s.prefix}/app/a`, `${s.prefix}/app/c`, `${s.prefix}/app/d`]);
     assert.match(moved.stdout, /no longer selected by the mapping's select \(custom_metadata\); kept: leaving a selection never deletes a secret/);
 
+    // verify checks the wave as a set: the secret that left it is neither compared nor "extra".
+    const verify = await s.cli(["verify", "-c", config, "--json"], token);
+    assert.equal(verify.code, 0, verify.stdout);
+    const report = JSON.parse(verify.stdout) as { entries: { sourcePath: string; verdict: string }[] };
+    assert.deepEqual(report.entries.map((e) => [e.sourcePath, e.verdict]), [["app/c", "in-sync"], ["app/d", "in-sync"]]);
+    assert.equal(verify.recorder.count("vault", "read-data"), 2);
+
     // Deleted in the source, it is deleted, whatever its metadata said.
     await peers.bao.api("DELETE", `${s.mount}/metadata/app/c`);
     const gone = await s.cli(["sync", "-c", config], token);
