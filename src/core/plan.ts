@@ -528,15 +528,20 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
     }
     other[key] = value;
   }
+  // Required and kept immutable tags before copied custom_metadata, which gets what room is left.
+  // A required key someone else set on the secret (a shell's own tags) satisfies the rule.
+  const missing = rule.missing.filter((x) => !theirs(x.key));
+  for (const [key, value] of Object.entries(rule.tags)) if (held(key) || !theirs(key)) other[key] = value;
+  for (const key of immutable) if (held(key) && !Object.hasOwn(rules.required, key)) other[key] = dest?.tags[key] ?? "";
   if (m.copyCustomMetadata && s.customMetadata) {
     const dropped: string[] = [];
     for (const [key, value] of Object.entries(s.customMetadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (Object.hasOwn(own, key) || Object.hasOwn(other, key) || Object.hasOwn(rules.required, key) || Object.hasOwn(wanted, key)) continue;
+      if (Object.hasOwn(own, key) || Object.hasOwn(rules.required, key) || Object.hasOwn(wanted, key)) continue;
       if (held(key)) {
         wanted[key] = String(value);
         continue;
       }
-      if (theirs(key)) continue;
+      if (Object.hasOwn(other, key) || theirs(key)) continue;
       // +1: the record of our tag keys takes a place too.
       if (isOurTagKey(key) || profile.tagProblems({ [key]: String(value) }).length > 0 || Object.keys(own).length + Object.keys(other).length + 1 >= profile.maxTags) {
         dropped.push(key);
@@ -546,22 +551,15 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
     }
     if (dropped.length) warnings.push(`${s.path}: custom_metadata not copied to tags (${profile.kind} tag limits or reserved prefixes): ${dropped.join(", ")}`);
   }
-  // Required tags: a key someone else set on the secret (a shell's own tags) satisfies the rule.
-  const missing = rule.missing.filter((x) => !theirs(x.key));
-  for (const [key, value] of Object.entries(rule.tags)) if (held(key) || !theirs(key)) other[key] = value;
   const kept = rule.kept.map((k) => k.key);
-  for (const key of immutable) {
-    if (!held(key) || Object.hasOwn(rules.required, key)) continue;
-    other[key] = dest?.tags[key] ?? "";
-    if (Object.hasOwn(wanted, key) && wanted[key] !== other[key]) kept.push(key);
-  }
+  for (const key of immutable) if (held(key) && !Object.hasOwn(rules.required, key) && Object.hasOwn(wanted, key) && wanted[key] !== other[key]) kept.push(key);
   let refused: string | undefined;
   if (missing.length > 0) {
     if (rules.onMissing === "fail") refused = `${s.path}: ${missingTagsText(missing)}; not written (onMissingTag: fail)`;
     else warnings.push(`${s.path}: ${missingTagsText(missing)}; written without them (onMissingTag: warn)`);
   }
   const keptValue = kept.sort().join(" ");
-  const note = keptValue !== "" && dest?.tags[TAG.immutableKept] !== keptValue ? `immutable tags kept as set on create: ${kept.join(", ")} (custom_metadata now differs; secretbridge never rewrites them)` : undefined;
+  const note = keptValue !== "" && dest?.tags[TAG.immutableKept] !== keptValue ? `immutable tags kept as set on create: ${kept.join(", ")} (the value they would get now differs; secretbridge never rewrites them)` : undefined;
   // Immutable keys stay out of the record: a key in it is one secretbridge may remove later.
   const record = tagKeysRecord(Object.keys(other).filter((k) => !immutable.has(k)), profile.maxTagValueLength);
   if (record.unrecorded.length) warnings.push(`${c.name}: tag keys ${record.unrecorded.join(", ")} could not be recorded (a space, or the record is full); secretbridge will never remove them`);

@@ -29,7 +29,7 @@ export interface MissingTag {
 export interface KeptTag {
   key: string;
   kept: string;
-  wanted: string | undefined;
+  wanted: string;
 }
 
 export interface RuleTags {
@@ -57,7 +57,8 @@ export function ruleTagsOf(rules: TagRules, customMetadata: Readonly<Record<stri
     const has = existing !== undefined && immutable.has(key) && Object.hasOwn(existing, key) ? existing[key] : undefined;
     if (has !== undefined) {
       tags[key] = has;
-      if (wanted !== has && wanted !== "") kept.push({ key, kept: has, wanted });
+      // A value gone from the source is no new value: nothing to report.
+      if (wanted !== undefined && wanted !== "" && wanted !== has) kept.push({ key, kept: has, wanted });
       continue;
     }
     if (wanted === undefined || wanted === "") {

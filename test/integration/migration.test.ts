@@ -63,7 +63,7 @@ describe("immutable tags", () => {
     await setMetadata(s, "app/a", { owner: "team-b" });
     const noted = await s.cli(["sync", "-c", config], token);
     assert.equal(noted.code, 0, noted.stdout);
-    assert.match(noted.stdout, /immutable tags kept as set on create: owner \(custom_metadata now differs; secretbridge never rewrites them\)/);
+    assert.match(noted.stdout, /immutable tags kept as set on create: owner \(the value they would get now differs; secretbridge never rewrites them\)/);
     assert.equal(noted.recorder.count("aws", "PutSecretValue"), 0);
     const after = (await s.destination()).get(name);
     assert.equal(after?.owner, "team-a");

@@ -693,7 +693,7 @@ describe("migration: tag rules, shell secrets, selection by custom_metadata", ()
     assert.deepEqual(u?.changes, ["tags"]);
     assert.equal(u?.tags?.owner, "team-a");
     assert.equal(u?.tags?.[TAG.immutableKept], "owner");
-    assert.equal(u?.reason, "immutable tags kept as set on create: owner (custom_metadata now differs; secretbridge never rewrites them)");
+    assert.equal(u?.reason, "immutable tags kept as set on create: owner (the value they would get now differs; secretbridge never rewrites them)");
     // Once said (recorded on the secret), later plans are quiet, and a source version bump keeps the tag too.
     const noted = { ...d, tags: { ...d.tags, [TAG.immutableKept]: "owner" } };
     assert.deepEqual(plan([src("a", 1, { customMetadata: { owner: "team-b" } })], [noted], m).actions.map((a) => [a.type, a.reason]), [["unchanged", "up to date"]]);
@@ -713,6 +713,32 @@ describe("migration: tag rules, shell secrets, selection by custom_metadata", ()
     const later = mapping({ tagRules: rules({ required: { environment: { value: "prod" } }, immutable: ["owner"] }) });
     const [a] = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [d], later).actions;
     assert.equal(a?.type, "unchanged");
+  });
+
+  test("immutableTags apply to static tags too: a changed config value is not written to a secret created with the old one", () => {
+    const before = mapping({ staticTags: { "data-classification": "internal" }, tagRules: rules({ required: {}, immutable: ["data-classification"] }) });
+    const created = plan([src("a", 1)], [], before).actions[0];
+    assert.equal(created?.tags?.["data-classification"], "internal");
+    assert.equal(created?.tags?.[TAG.tagKeys], "");
+    const d = ours("a", 1, {}, before);
+    d.tags = { ...(created?.tags ?? {}) };
+    d.currentVersionId = writtenToken(before, d);
+    const after = mapping({ staticTags: { "data-classification": "confidential" }, tagRules: rules({ required: {}, immutable: ["data-classification"] }) });
+    const [u] = plan([src("a", 1)], [d], after).actions;
+    assert.equal(u?.type, "update");
+    assert.equal(u?.tags?.["data-classification"], "internal");
+    assert.equal(u?.tags?.[TAG.immutableKept], "data-classification");
+    assert.equal(u?.warnings, undefined);
+  });
+
+  test("required tags take their place before copied custom_metadata, which gets the room left under the tag limit", () => {
+    const metadata = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${String(i).padStart(2, "0")}`, "v"]));
+    const m = mapping({ copyCustomMetadata: true, tagRules: rules() });
+    const [a] = plan([src("a", 1, { customMetadata: { ...metadata, owner: "team-a" } })], [], m).actions;
+    assert.equal(a?.type, "create", a?.failure?.message);
+    assert.equal(a?.tags?.owner, "team-a");
+    assert.equal(a?.tags?.environment, "prod");
+    assert.equal(Object.keys(a?.tags ?? {}).length, profile.maxTags);
   });
 
   const shell = (extra: Partial<DestinationSecretMeta> = {}): DestinationSecretMeta => ({ name: "hybrid-aws-secrets/a", tags: { owner: "infra", environment: "prod" }, currentVersionId: "v-shell", ...extra });
