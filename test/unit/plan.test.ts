@@ -741,6 +741,23 @@ describe("migration: tag rules, shell secrets, selection by custom_metadata", ()
     assert.equal(Object.keys(a?.tags ?? {}).length, profile.maxTags);
   });
 
+  test("making a tag immutable on a secret created with it writes the value once more, so its version binds a record without that key; the tag stays", () => {
+    const before = mapping({ tagRules: rules() });
+    const created = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [], before).actions[0];
+    assert.equal(created?.tags?.[TAG.tagKeys], "environment owner");
+    const d = ours("a", 1, {}, before);
+    d.tags = { ...(created?.tags ?? {}) };
+    d.currentVersionId = writtenToken(before, d);
+    const after = mapping({ tagRules: rules({ immutable: ["owner"] }) });
+    const [u] = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [d], after).actions;
+    assert.equal(u?.type, "update");
+    assert.deepEqual(u?.changes, ["value", "tags"]);
+    assert.equal(u?.reason, "tag keys changed (environment owner -> environment): the value is written again so its version binds the new record");
+    assert.equal(u?.tags?.owner, "team-a");
+    assert.equal(u?.tags?.[TAG.tagKeys], "environment");
+    assert.equal(u?.untag, undefined);
+  });
+
   const shell = (extra: Partial<DestinationSecretMeta> = {}): DestinationSecretMeta => ({ name: "hybrid-aws-secrets/a", tags: { owner: "infra", environment: "prod" }, currentVersionId: "v-shell", ...extra });
   const placeholderPolicies = { ...DEFAULT_POLICIES, onConflict: "adopt-if-placeholder" as const };
 
