@@ -809,6 +809,13 @@ describe("migration: tag rules, shell secrets, selection by custom_metadata", ()
     assert.deepEqual(factsNeeded(inputs, emptyFacts(), profile).source, []);
   });
 
+  test("select holds for a push too: a pushed path outside the selection is neither written nor read", () => {
+    const m = mapping({ select: { app: ["payments"] } });
+    const inputs = [{ mapping: m, source: { secrets: [src("b", 2, { customMetadata: { app: "billing" } })], problems: [], method: "list-and-metadata" as const }, destination: { secrets: [] } }];
+    assert.deepEqual(planRun(inputs, emptyFacts(), profile, { targeted: true }).actions, []);
+    assert.deepEqual(factsNeeded(inputs, emptyFacts(), profile, { targeted: true }), { source: [], destination: [], presence: [] });
+  });
+
   test("select: a secret whose custom_metadata moves it out of the selection is kept, never deleted (deletion strategy: delete)", () => {
     const policies: LifecyclePolicies = { ...DEFAULT_POLICIES, deletion: { strategy: "delete", settings: {} }, blastRadius: { ...BR, minCount: 100 } };
     const m = mapping({ select: { wave: ["3"] }, policies });
