@@ -48,6 +48,7 @@ function inheritPolicies(top: Config["policies"], own: MappingConfig["policies"]
     blastRadius: { ...blastRadius, window: durationMs(blastRadius.window) },
     drift: own?.drift ?? top.drift,
     onConflict: own?.onConflict ?? top.onConflict,
+    placeholderValues: own?.placeholderValues ?? top.placeholderValues,
   };
 }
 
@@ -131,6 +132,7 @@ function resolveTarget(config: Config, target: string, env: NodeJS.ProcessEnv, l
   const listed: { label: string; m: MappingConfig }[] = config.mappings
     ? config.mappings.map((m, i) => ({ label: `${labelPrefix}mappings[${i}]`, m }))
     : [{ label: "source", m: { mount: config.source.mount ?? "", path: config.source.path, include: config.source.include, exclude: config.source.exclude } }];
+  const selectOf = (select: MappingConfig["select"]) => Object.fromEntries(Object.entries(select ?? {}).map(([key, v]) => [key, typeof v === "string" ? [v] : v]));
   const mappings = listed.map(({ label, m }) => {
     const granularity = m.granularity ?? d.granularity ?? "secret";
     const shape = m.valueShape ?? d.valueShape ?? "json";
@@ -148,6 +150,12 @@ function resolveTarget(config: Config, target: string, env: NodeJS.ProcessEnv, l
       valueShape,
       staticTags: { ...d.tags, ...m.tags },
       copyCustomMetadata: m.copyCustomMetadata ?? d.copyCustomMetadata,
+      select: selectOf(m.select ?? config.source.select),
+      tagRules: {
+        required: { ...d.requiredTags, ...m.requiredTags },
+        onMissing: m.onMissingTag ?? d.onMissingTag,
+        immutable: [...new Set([...d.immutableTags, ...(m.immutableTags ?? [])])],
+      },
       destinationOptions: boundProvider(d).mappingOptions(m),
       policies: inheritPolicies(config.policies, m.policies),
     });

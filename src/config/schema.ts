@@ -86,7 +86,17 @@ const valueShapeFields = {
   valueKey: z.string().min(1).optional(),
 };
 
+const SELECT_HINT = 'custom_metadata values are strings: quote numbers (wave: "3"), or list several (wave: ["3", "4"])';
+/** custom_metadata key -> accepted value(s): which source secrets a mapping takes. */
+const selectSchema = z
+  .record(z.string().min(1, "a custom_metadata key"), z.union([z.string(), z.array(z.string(), { error: SELECT_HINT }).min(1, "list at least one value")], { error: SELECT_HINT }), {
+    error: 'a map of custom_metadata key to value, e.g. select: { wave: "3" }',
+  })
+  .refine((select) => Object.keys(select).length > 0, "list at least one custom_metadata key, or remove select");
+
 export const sourceSchema = z.strictObject({
+  /** Only the secrets whose custom_metadata matches (every key, one of its values); default: all. */
+  select: selectSchema.optional(),
   type: z.literal("vault").default("vault"),
   /**
    * A stable name for this source server, used in request tokens and ownership instead of its
@@ -142,13 +152,49 @@ export const sourceSchema = z.strictObject({
 });
 
 
-const staticTags = z.record(z.string(), z.string().max(255, "tag values are at most 255 characters")).superRefine((tags, ctx) => {
+/** What is wrong with a tag key a user configures, or undefined. */
+function tagKeyProblem(key: string): string | undefined {
+  if (key.length === 0 || key.length > 127) return "tag keys are 1-127 characters";
+  if (key.toLowerCase().startsWith("aws:")) return "the aws: tag prefix is reserved by AWS";
+  if (key.startsWith("secretbridge:")) return "the secretbridge: tag prefix is reserved for ownership tags";
+  return undefined;
+}
+
+/** Refines a record whose keys are tag keys. */
+function checkTagKeys(tags: Record<string, unknown>, ctx: z.RefinementCtx): void {
   for (const key of Object.keys(tags)) {
-    if (key.length === 0 || key.length > 127) ctx.addIssue({ code: "custom", path: [key], message: "tag keys are 1-127 characters" });
-    if (key.toLowerCase().startsWith("aws:")) ctx.addIssue({ code: "custom", path: [key], message: "the aws: tag prefix is reserved by AWS" });
-    if (key.startsWith("secretbridge:")) ctx.addIssue({ code: "custom", path: [key], message: "the secretbridge: tag prefix is reserved for ownership tags" });
+    const problem = tagKeyProblem(key);
+    if (problem) ctx.addIssue({ code: "custom", path: [key], message: problem });
   }
-});
+}
+
+const staticTags = z.record(z.string(), z.string().max(255, "tag values are at most 255 characters")).superRefine(checkTagKeys);
+
+const REQUIRED_TAG_HINT = "each required tag is { fromMetadata: <custom_metadata key> } or { value: <text> }, e.g. owner: { fromMetadata: owner }";
+/** ABAC tags every secret must carry: tag key -> a custom_metadata key or a static value. */
+const requiredTags = z
+  .record(
+    z.string(),
+    z.union([z.strictObject({ fromMetadata: z.string().min(1, "names a custom_metadata key") }), z.strictObject({ value: z.string().min(1, "an empty tag value cannot match an ABAC condition").max(255, "tag values are at most 255 characters") })], {
+      error: REQUIRED_TAG_HINT,
+    }),
+    { error: REQUIRED_TAG_HINT },
+  )
+  .superRefine(checkTagKeys);
+
+const onMissingTag = z.enum(["fail", "warn"], { error: "must be fail (the secret is not written) or warn (written without the tag)" });
+
+/** Tag keys set on create and never rewritten afterwards. */
+const immutableTags = z
+  .array(
+    z.string().superRefine((key, ctx) => {
+      const problem = tagKeyProblem(key);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+    { error: "a list of tag keys, e.g. [owner, data-classification]" },
+  )
+  .refine((keys) => new Set(keys).size === keys.length, "lists a tag key twice");
+
 
 /** What every destination has: where names go and how values and tags are shaped. */
 const destinationCommonFields = {
@@ -159,6 +205,11 @@ const destinationCommonFields = {
   ...valueShapeFields,
   /** Copy each source secret's custom_metadata into tags (within the destination's limits; overflow reported). */
   copyCustomMetadata: z.boolean().default(false),
+  /** ABAC tags each secret must carry; a mapping's own are added (its key wins). */
+  requiredTags: requiredTags.default({}),
+  onMissingTag: onMissingTag.default("fail"),
+  /** Set on create, never rewritten; a mapping's own are added. */
+  immutableTags: immutableTags.default([]),
 };
 
 /**
@@ -253,7 +304,11 @@ const policyFields = {
     .string({ error: WINDOW_HINT })
     .regex(/^\d{1,6}[smhd]$/, WINDOW_HINT),
   drift: z.enum(["overwrite", "report", "skip"], { error: "must be overwrite, report or skip" }),
-  onConflict: z.enum(["fail", "adopt", "adopt-if-equal"], { error: "must be fail, adopt or adopt-if-equal" }),
+  onConflict: z.enum(["fail", "adopt", "adopt-if-equal", "adopt-if-placeholder"], { error: "must be fail, adopt, adopt-if-equal or adopt-if-placeholder" }),
+  /** adopt-if-placeholder: values an unmanaged "shell" secret may hold and still be adopted. */
+  placeholderValues: z
+    .array(z.string().max(65_536, "a placeholder value is at most 65,536 characters"), { error: 'a list of values, e.g. ["", "{}", "CHANGEME"]' })
+    .max(100, "at most 100 placeholder values"),
 };
 
 export const policiesSchema = z.strictObject({
@@ -268,6 +323,7 @@ export const policiesSchema = z.strictObject({
     .default({ maxShare: 0.1, minCount: 2, window: "24h" }),
   drift: policyFields.drift.default("overwrite"),
   onConflict: policyFields.onConflict.default("fail"),
+  placeholderValues: policyFields.placeholderValues.default(["", "{}"]),
 });
 
 /** A mapping's policies: only what it overrides; every key left out is the top-level `policies` value. */
@@ -278,6 +334,7 @@ export const mappingPoliciesSchema = z.strictObject({
     .optional(),
   drift: policyFields.drift.optional(),
   onConflict: policyFields.onConflict.optional(),
+  placeholderValues: policyFields.placeholderValues.optional(),
 });
 
 /** One source mount / sub-path to one destination prefix; unset keys inherit from source / destination / policies. */
@@ -291,6 +348,11 @@ export const mappingSchema = z.strictObject({
   ...valueShapeFields,
   tags: staticTags.optional(),
   copyCustomMetadata: z.boolean().optional(),
+  /** Only the source secrets whose custom_metadata matches (a wave, an application); default: source.select. */
+  select: selectSchema.optional(),
+  requiredTags: requiredTags.optional(),
+  onMissingTag: onMissingTag.optional(),
+  immutableTags: immutableTags.optional(),
   ...providerFields.mapping,
   policies: mappingPoliciesSchema.optional(),
 });

@@ -17,6 +17,7 @@ export type ErrorClass =
   | "invalid-path"
   | "too-large"
   | "invalid-tags"
+  | "missing-tag"
   | "invalid-value"
   | "throttled"
   | "conflict-unmanaged"

@@ -1,11 +1,13 @@
 // A resolved mapping: one source mount (and sub-path) to one destination prefix, with every
 // default and inherited value applied (the config layer builds these, once). It is the only code
 // that decides which source paths a sync covers (`inScope`), what a destination secret is named
-// (`nameFor`) and whether an existing destination secret was produced by it (`produced`).
+// (`nameFor`), which listed secrets its custom_metadata selection takes (`selects`) and whether an
+// existing destination secret was produced by it (`produced`).
 import picomatch from "picomatch";
-import type { DestinationSecretMeta, ProviderData } from "./model.js";
+import type { DestinationSecretMeta, ProviderData, SourceSecretMeta } from "./model.js";
 import { pathProblem } from "./paths.js";
 import type { LifecyclePolicies } from "./policies.js";
+import { NO_TAG_RULES, type TagRules } from "./tag-rules.js";
 import { ownershipOf, TAG, type SourceRef } from "./tags.js";
 import type { ValueShape } from "./value.js";
 
@@ -29,14 +31,28 @@ export interface MappingSpec {
   valueShape: ValueShape;
   staticTags: Record<string, string>;
   copyCustomMetadata: boolean;
+  /**
+   * custom_metadata key -> accepted values: a source secret is selected when every key has one of
+   * its values (a migration wave, an application). Empty: every secret in scope. Default empty.
+   */
+  select?: Readonly<Record<string, readonly string[]>>;
+  /** ABAC tag rules (required and immutable tags). Default: none. */
+  tagRules?: TagRules;
   /** The destination provider's own settings for this mapping, resolved by its provider; only its profile reads them. */
   destinationOptions?: ProviderData;
   policies: LifecyclePolicies;
 }
 
-export interface ResolvedMapping extends Readonly<MappingSpec> {
+export interface ResolvedMapping extends Readonly<Omit<MappingSpec, "select" | "tagRules">> {
+  readonly select: Readonly<Record<string, readonly string[]>>;
+  readonly tagRules: TagRules;
   /** A valid path, under the sub-path, matched by include and not by exclude. */
   inScope(path: string): boolean;
+  /**
+   * Whether the custom_metadata selection takes this listed secret. A secret in scope but not
+   * selected is out of this mapping's reach: never written, and never deleted for leaving it.
+   */
+  selects(secret: Pick<SourceSecretMeta, "customMetadata">): boolean;
   /** The destination name of a source path (and key, with granularity key). */
   nameFor(path: string, key?: string): string;
   /**
@@ -61,11 +77,17 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
   const producedMemo = new WeakMap<DestinationSecretMeta, boolean>();
   const nameFor = (path: string, key?: string) => expandTemplate(template, spec.prefix, spec.source.mount, path, key ?? "");
   const sourceScope = `${spec.source.mount}${spec.subPath ? `/${spec.subPath}` : ""}`;
+  const select = spec.select ?? {};
+  const selection = Object.entries(select);
   return {
     ...spec,
+    select,
+    tagRules: spec.tagRules ?? NO_TAG_RULES,
     sourceScope,
     describe: `${sourceScope} -> ${spec.prefix}/`,
     inScope,
+    selects: ({ customMetadata }) =>
+      selection.every(([key, values]) => customMetadata !== undefined && Object.hasOwn(customMetadata, key) && values.includes(customMetadata[key] as string)),
     nameFor,
     produced(secret) {
       const known = producedMemo.get(secret);

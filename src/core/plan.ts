@@ -8,12 +8,14 @@
 // deletion or an overwrite of a name another path may claim waits for the source to confirm.
 import type { ResolvedMapping } from "./mapping.js";
 import type { ActionBase, DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta, ProviderData, UpdateAction, ValueWriteFields, WriteChange } from "./model.js";
+import { isWrite } from "./model.js";
 import { nameShapeProblem } from "./naming.js";
 import { proveOwnership, type Proof, type TokenCandidate } from "./ownership.js";
 import { displayPath, pathProblem } from "./paths.js";
 import type { LifecyclePolicies } from "./policies.js";
 import type { DestinationProfile } from "./profile.js";
 import { driftRepairTokenFor, kv1RequestTokenFor, requestTokenFor } from "./request-token.js";
+import { missingTagsText, ruleTagsOf } from "./tag-rules.js";
 import { changedTagKeys, DEFAULT_SOURCE_ID, isOurTagKey, MANAGED_BY_VALUE, ownershipOf, recordedTagKeys, TAG, tagKeysRecord, versionTagValue } from "./tags.js";
 import { renderValue, secretStringFingerprint } from "./value.js";
 
@@ -137,6 +139,12 @@ function unproven(m: ResolvedMapping, d: DestinationSecretMeta, profile: Destina
   return owner === "unmanaged" || (owner === "ours" && proveOwnership(m, d, profile) === undefined);
 }
 
+/** Whether the destination secret holds any value: a shell created without one has no version. */
+function hasValue(d: DestinationSecretMeta, profile: DestinationProfile): boolean {
+  const { current, previous } = profile.writtenVersions(d);
+  return current !== undefined || previous.length > 0;
+}
+
 /** Values to read before planning: source values (key names of a changed version, or a fingerprint to compare) and destination values (to compare). */
 function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: DestinationProfile): Pick<FactsNeeded, "source" | "destination"> {
   const source = new Map<string, FactsNeeded["source"][number]>();
@@ -144,6 +152,8 @@ function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: Des
   for (const { mapping: m, source: inventory, destination: dest } of inputs) {
     const names = byName(dest);
     const adoptIfEqual = m.policies.onConflict === "adopt-if-equal";
+    // A shell the listing shows without any version holds no value: nothing to read.
+    const adoptIfPlaceholder = (d: DestinationSecretMeta) => m.policies.onConflict === "adopt-if-placeholder" && hasValue(d, profile) && unproven(m, d, profile);
     const needSource = (s: SourceSecretMeta) => {
       const key = sourceFactKey(m.label, s.path);
       if (!facts.source.has(key)) source.set(key, { mapping: m.label, path: s.path, version: s.version });
@@ -152,7 +162,7 @@ function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: Des
       if (!facts.destination.has(d.name)) destination.set(d.name, { name: d.name, ...(d.arn ? { arn: d.arn } : {}) });
     };
     for (const s of inventory.secrets) {
-      if (s.state !== "present" || !m.inScope(s.path)) continue;
+      if (s.state !== "present" || !m.inScope(s.path) || !m.selects(s)) continue;
       if (m.granularity === "key") {
         const existing = keySecretsOf(m, dest, s.path);
         if (!keysAreCurrent(s, existing)) needSource(s);
@@ -165,10 +175,17 @@ function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: Des
             if (d && !d.deletedDate && unproven(m, d, profile)) needDestination(d);
           }
         }
+        if (known && "ok" in known) {
+          for (const key of known.ok.keys) {
+            const d = names.get(m.nameFor(s.path, key));
+            if (d && !d.deletedDate && adoptIfPlaceholder(d)) needDestination(d);
+          }
+        }
         continue;
       }
       const d = names.get(m.nameFor(s.path));
       if (!d || d.deletedDate) continue;
+      if (adoptIfPlaceholder(d)) needDestination(d);
       const compare = (s.version === null && m.produced(d)) || (adoptIfEqual && unproven(m, d, profile));
       if (!compare) continue;
       needDestination(d);
@@ -207,11 +224,14 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
   const candidates: Candidate[] = [];
   const presentByMapping = new Map<MappingInventory, Set<string>>();
   const deleted: { input: MappingInventory; secret: SourceSecretMeta }[] = [];
+  const deselectedByMapping = new Map<MappingInventory, Map<string, SourceSecretMeta>>();
 
   for (const input of inputs) {
     const m = input.mapping;
     const present = new Set<string>();
     presentByMapping.set(input, present);
+    const deselected = new Map<string, SourceSecretMeta>();
+    deselectedByMapping.set(input, deselected);
     for (const secret of [...input.source.secrets].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
       const badPath = pathProblem(secret.path);
       if (badPath) {
@@ -227,6 +247,10 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
         continue;
       }
       if (!m.inScope(secret.path)) continue;
+      if (!m.selects(secret)) {
+        deselected.set(secret.path, secret);
+        continue;
+      }
       if (secret.state !== "present") {
         deleted.push({ input, secret });
         continue;
@@ -272,7 +296,7 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
     }
   }
 
-  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deleted, facts, profile, options, needs));
+  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deselectedByMapping.get(input) ?? new Map(), deleted, facts, profile, options, needs));
   actions.push(...absences);
   // A secret deleted in the source is reported once: by its absence action when there is one.
   const covered = new Set(absences.map((a) => a.destinationName));
@@ -452,6 +476,10 @@ interface TagPlan {
   /** The record of other tag keys in `tags` (`secretbridge:tag-keys`). */
   record: string;
   warnings: string[];
+  /** With onMissingTag fail: why the secret must not be written (required tags without a value). */
+  refused?: string;
+  /** Said once, when it becomes true: immutable tags kept although the source now differs. */
+  note?: string;
 }
 
 /**
@@ -478,21 +506,42 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
     [TAG.legacyVersion]: version,
   };
   const recorded = trust.recorded;
+  const rules = m.tagRules;
+  const immutable = new Set(rules.immutable);
+  // An immutable tag the secret has keeps its value: set on create, never rewritten or removed.
+  const held = (key: string) => dest !== undefined && immutable.has(key) && Object.hasOwn(dest.tags, key);
   const theirs = (key: string) => dest !== undefined && recorded !== undefined && !recorded.has(key) && Object.hasOwn(dest.tags, key);
   const warnings: string[] = [];
+  const rule = ruleTagsOf(rules, s.customMetadata, dest?.tags);
   // No prototype: a custom_metadata key named __proto__ is a key like any other.
   const other = Object.create(null) as Record<string, string>;
+  const wanted = Object.create(null) as Record<string, string>;
   for (const [key, value] of Object.entries(m.staticTags)) {
+    if (Object.hasOwn(rules.required, key)) continue;
+    if (held(key)) {
+      wanted[key] = value;
+      continue;
+    }
     if (theirs(key)) {
       if (dest?.tags[key] !== value) warnings.push(`${c.name}: tag ${key} was set by someone else; left as is (not ${JSON.stringify(value)})`);
       continue;
     }
     other[key] = value;
   }
+  // Required and kept immutable tags before copied custom_metadata, which gets what room is left.
+  // A required key someone else set on the secret (a shell's own tags) satisfies the rule.
+  const missing = rule.missing.filter((x) => !theirs(x.key));
+  for (const [key, value] of Object.entries(rule.tags)) if (held(key) || !theirs(key)) other[key] = value;
+  for (const key of immutable) if (held(key) && !Object.hasOwn(rules.required, key)) other[key] = dest?.tags[key] ?? "";
   if (m.copyCustomMetadata && s.customMetadata) {
     const dropped: string[] = [];
     for (const [key, value] of Object.entries(s.customMetadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (Object.hasOwn(own, key) || Object.hasOwn(other, key) || theirs(key)) continue;
+      if (Object.hasOwn(own, key) || Object.hasOwn(rules.required, key) || Object.hasOwn(wanted, key)) continue;
+      if (held(key)) {
+        wanted[key] = String(value);
+        continue;
+      }
+      if (Object.hasOwn(other, key) || theirs(key)) continue;
       // +1: the record of our tag keys takes a place too.
       if (isOurTagKey(key) || profile.tagProblems({ [key]: String(value) }).length > 0 || Object.keys(own).length + Object.keys(other).length + 1 >= profile.maxTags) {
         dropped.push(key);
@@ -502,9 +551,25 @@ function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSec
     }
     if (dropped.length) warnings.push(`${s.path}: custom_metadata not copied to tags (${profile.kind} tag limits or reserved prefixes): ${dropped.join(", ")}`);
   }
-  const record = tagKeysRecord(Object.keys(other), profile.maxTagValueLength);
+  const kept = rule.kept.map((k) => k.key);
+  for (const key of immutable) if (held(key) && !Object.hasOwn(rules.required, key) && Object.hasOwn(wanted, key) && wanted[key] !== other[key]) kept.push(key);
+  let refused: string | undefined;
+  if (missing.length > 0) {
+    if (rules.onMissing === "fail") refused = `${s.path}: ${missingTagsText(missing)}; not written (onMissingTag: fail)`;
+    else warnings.push(`${s.path}: ${missingTagsText(missing)}; written without them (onMissingTag: warn)`);
+  }
+  const keptValue = kept.sort().join(" ");
+  const note = keptValue !== "" && dest?.tags[TAG.immutableKept] !== keptValue ? `immutable tags kept as set on create: ${kept.join(", ")} (the value they would get now differs; secretbridge never rewrites them)` : undefined;
+  // Immutable keys stay out of the record: a key in it is one secretbridge may remove later.
+  const record = tagKeysRecord(Object.keys(other).filter((k) => !immutable.has(k)), profile.maxTagValueLength);
   if (record.unrecorded.length) warnings.push(`${c.name}: tag keys ${record.unrecorded.join(", ")} could not be recorded (a space, or the record is full); secretbridge will never remove them`);
-  return { tags: { ...other, ...own, [TAG.tagKeys]: record.value }, record: record.value, warnings };
+  return {
+    tags: { ...other, ...own, ...(keptValue !== "" ? { [TAG.immutableKept]: keptValue } : {}), [TAG.tagKeys]: record.value },
+    record: record.value,
+    warnings,
+    ...(refused !== undefined ? { refused } : {}),
+    ...(note !== undefined ? { note } : {}),
+  };
 }
 
 /**
@@ -555,6 +620,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
     const tagging = tagPlan(c, profile, undefined, NO_TRUST);
     const badTags = profile.tagProblems(tagging.tags);
     if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
+    if (tagging.refused !== undefined) return skip("required tags missing", { errorClass: "missing-tag", message: tagging.refused });
     return {
       ...base,
       tags: tagging.tags,
@@ -590,6 +656,9 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   }
   const badTags = profile.tagProblems(tagging.tags);
   if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
+  // onMissingTag fail: whatever would be written (created, updated, adopted, restored) is not.
+  const refused = tagging.refused;
+  const guarded = (action: PlannedAction): PlannedAction => (refused !== undefined && isWrite(action) ? skip("required tags missing", { errorClass: "missing-tag", message: refused }) : action);
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(dest.arn ? { arn: dest.arn } : {}), ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const current = profile.writtenVersions(dest).current;
@@ -603,7 +672,7 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
 
   if (dest.deletedDate) {
     if (standing.kind === "ours") {
-      return { ...withDest, ...write(), ...replacing(), type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] };
+      return guarded({ ...withDest, ...write(), ...replacing(), type: "restore", reason: "the source secret is back: restore it from its recovery window", changes: ["value", "tags"], untag: [TAG.orphanedAt] });
     }
     return conflict("scheduled for deletion in the destination", {
       errorClass: "pending-deletion",
@@ -633,9 +702,11 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const sameValue = sourceFingerprint !== undefined && destFingerprint !== undefined && sourceFingerprint === destFingerprint;
 
   if (standing.kind === "unmanaged" || standing.kind === "unproven") {
-    return planNotProven(c, dest, standing.kind, withDest, () => ({ ...write(), ...replacing() }), sameValue);
+    // No value at all (the listing shows no version) is a placeholder too.
+    const placeholder = !hasValue(dest, profile) || (destFingerprint !== undefined && m.policies.placeholderValues.some((p) => secretStringFingerprint(p) === destFingerprint));
+    return guarded(planNotProven(c, dest, standing.kind, withDest, () => ({ ...write(), ...replacing() }), { sameValue, placeholder }));
   }
-  return planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue }, profile);
+  return guarded(planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue }, profile));
 }
 
 interface OursContext {
@@ -679,7 +750,7 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     ...untagging(secret.version === null ? [] : [TAG.replacedVersion]),
     ...replacing(),
     type: "update",
-    reason,
+    reason: tagging.note ? `${reason}; ${tagging.note}` : reason,
     changes: ["value", "tags", ...settingChanges],
     ...settingData,
     ...extra,
@@ -746,7 +817,10 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     // secret written before records existed needs no write for it.
     const compared = dest.tags[TAG.tagKeys] === undefined ? Object.fromEntries(Object.entries(tags).filter(([k]) => k !== TAG.tagKeys)) : tags;
     const stale = [...changedTagKeys(dest.tags, compared), ...untag.map((k) => `-${k}`)];
-    if (stale.length > 0) update = { ...tagsOnly(), type: "update", reason: `tags out of date: ${stale.join(", ")}`, changes: ["tags"] };
+    // The kept-immutable mark alone changing is the note itself, said once.
+    const others = stale.filter((k) => k !== TAG.immutableKept && k !== `-${TAG.immutableKept}`);
+    const reason = others.length > 0 ? `tags out of date: ${others.join(", ")}` : (tagging.note ?? `tags out of date: ${stale.join(", ")}`);
+    if (stale.length > 0) update = { ...tagsOnly(), type: "update", reason: others.length > 0 && tagging.note ? `${reason}; ${tagging.note}` : reason, changes: ["tags"] };
   }
   if (!update) return { ...withDest, type: "unchanged", reason: "up to date", ...withWarnings };
   // A tag write must not leave a secret we can no longer prove is ours (its proof rests on a tag
@@ -773,7 +847,7 @@ function planNotProven(
   kind: "unmanaged" | "unproven",
   withDest: Omit<ActionBase, "reason">,
   write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Partial<ValueWriteFields> & Pick<ActionBase, "warnings">,
-  sameValue: boolean,
+  value: { sameValue: boolean; placeholder: boolean },
 ): PlannedAction {
   const m = c.input.mapping;
   const name = dest.name;
@@ -791,8 +865,25 @@ function planNotProven(
             errorClass: "conflict-unmanaged",
             message: `${name} exists without secretbridge ownership tags; it is left untouched: delete or rename it, set policies.onConflict to adopt, or set it to adopt-if-equal if its value is the source's`,
           };
+  if (onConflict === "adopt-if-placeholder") {
+    if (value.placeholder) {
+      return {
+        ...withDest,
+        ...write(),
+        type: "adopt",
+        reason: `${kind === "unmanaged" ? "exists unmanaged" : "carries our tags but no version proves it is ours,"} holding a placeholder value; adopting it and filling it from the source, its own tags kept (conflict policy: adopt-if-placeholder)`,
+        changes: ["value", "tags"],
+      };
+    }
+    return {
+      ...withDest,
+      type: "conflict",
+      reason: `${what}, holding a value that is not a placeholder (conflict policy: adopt-if-placeholder)`,
+      failure: kind === "unproven" ? refused : { errorClass: "conflict-unmanaged", message: `${name} exists without secretbridge ownership tags and its value is not a placeholder; left untouched (conflict policy: adopt-if-placeholder)` },
+    };
+  }
   if (onConflict === "adopt-if-equal") {
-    if (sameValue) {
+    if (value.sameValue) {
       return {
         ...withDest,
         ...write(),
@@ -826,6 +917,7 @@ function windowText(ms: number): string {
 function planAbsences(
   input: MappingInventory,
   present: Set<string>,
+  deselected: Map<string, SourceSecretMeta>,
   deleted: { input: MappingInventory; secret: SourceSecretMeta }[],
   facts: Facts,
   profile: DestinationProfile,
@@ -835,8 +927,26 @@ function planAbsences(
   const m = input.mapping;
   const policies: LifecyclePolicies = m.policies;
   const produced = input.destination.secrets.filter((d) => m.produced(d));
-  const gone = produced.filter((d) => !present.has(d.name) && !d.deletedDate);
-  if (gone.length === 0) return [];
+  const missing = produced.filter((d) => !present.has(d.name) && !d.deletedDate);
+  // Listed, but its custom_metadata no longer matches the selection: out of reach, not gone.
+  const kept: PlannedAction[] = [];
+  const gone = missing.filter((d) => {
+    const listed = deselected.get(d.tags[TAG.path] ?? "");
+    if (listed === undefined) return true;
+    kept.push({
+      mapping: m.label,
+      sourcePath: listed.path,
+      destinationName: d.name,
+      ...(d.arn ? { arn: d.arn } : {}),
+      sourceVersion: listed.version,
+      ...(d.tags[TAG.sourceVersion] !== undefined ? { destinationVersion: d.tags[TAG.sourceVersion] } : {}),
+      ...(d.tags[TAG.key] !== undefined ? { key: d.tags[TAG.key] } : {}),
+      type: "skip",
+      reason: "no longer selected by the mapping's select (custom_metadata); kept: leaving a selection never deletes a secret",
+    });
+    return false;
+  });
+  if (gone.length === 0) return kept;
 
   const strategy = policies.deletion.strategy;
   const base = (d: DestinationSecretMeta) => ({
@@ -852,7 +962,7 @@ function planAbsences(
   const why = (d: DestinationSecretMeta) => (listedGone.has(d.tags[TAG.path] ?? "") ? "the source's current version is deleted or destroyed" : "the source secret no longer exists");
 
   if (strategy === "retain") {
-    return gone.map((d) => ({ ...base(d), type: "skip", reason: `${why(d)}; kept (deletion strategy: retain)` }));
+    return [...kept, ...gone.map((d): PlannedAction => ({ ...base(d), type: "skip", reason: `${why(d)}; kept (deletion strategy: retain)` }))];
   }
   const verb = strategy === "delete" ? "deleted" : "marked orphaned";
   const refusal = (d: DestinationSecretMeta, reason: string, failure: NonNullable<PlannedAction["failure"]>): PlannedAction => ({
@@ -862,7 +972,7 @@ function planAbsences(
     failure: { errorClass: failure.errorClass, message: `${d.name}: not ${verb}: ${failure.message}` },
   });
 
-  const out: PlannedAction[] = [];
+  const out: PlannedAction[] = [...kept];
   const pending: DestinationSecretMeta[] = [];
   const proven = new Map<DestinationSecretMeta, boolean>();
   for (const d of gone) {
@@ -879,7 +989,7 @@ function planAbsences(
   if (input.source.problems.length > 0) {
     return refuse(`the source listing was incomplete (${input.source.problems.length} unreadable path(s)), so absence proves nothing`);
   }
-  const listedPresent = input.source.secrets.filter((s) => s.state === "present" && m.inScope(s.path)).length;
+  const listedPresent = input.source.secrets.filter((s) => s.state === "present" && m.inScope(s.path) && m.selects(s)).length;
   if (listedPresent === 0 && !options.forceDeletions && !pending.every((d) => options.approvedDeletions?.has(d.name))) {
     return refuse("the source listing came back empty; run with --force-deletions if that is really so");
   }

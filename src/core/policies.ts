@@ -6,7 +6,7 @@ import type { ProviderData } from "./model.js";
 
 export type DeletionStrategy = "retain" | "tag" | "delete";
 export type DriftPolicy = "overwrite" | "report" | "skip";
-export type ConflictPolicy = "fail" | "adopt" | "adopt-if-equal";
+export type ConflictPolicy = "fail" | "adopt" | "adopt-if-equal" | "adopt-if-placeholder";
 
 export interface LifecyclePolicies {
   deletion: {
@@ -25,11 +25,19 @@ export interface LifecyclePolicies {
   blastRadius: { maxShare: number; maxCount?: number; minCount: number; window: number };
   drift: DriftPolicy;
   onConflict: ConflictPolicy;
+  /**
+   * With adopt-if-placeholder: the values a "shell" secret holds before its real value exists
+   * (created empty by infrastructure code). A secret with no value at all is one too.
+   */
+  placeholderValues: readonly string[];
 }
+
+export const DEFAULT_PLACEHOLDER_VALUES: readonly string[] = ["", "{}"];
 
 export const DEFAULT_POLICIES: LifecyclePolicies = {
   deletion: { strategy: "retain", settings: {} },
   blastRadius: { maxShare: 0.1, minCount: 2, window: 24 * 60 * 60 * 1000 },
   drift: "overwrite",
   onConflict: "fail",
+  placeholderValues: DEFAULT_PLACEHOLDER_VALUES,
 };

@@ -25,6 +25,11 @@ export const TAG = {
   replacedVersion: "secretbridge:replaced-version",
   /** Set by the "tag" deletion strategy: when the source was first seen missing. */
   orphanedAt: "secretbridge:orphaned-at",
+  /**
+   * Immutable tags the destination keeps although the source now says otherwise, space-separated:
+   * the plan reports such a difference when this changes, once, not on every run.
+   */
+  immutableKept: "secretbridge:immutable-kept",
   /** The keys of the other tags secretbridge set (static tags, custom metadata), space-separated. */
   tagKeys: "secretbridge:tag-keys",
   /** The reference sample's plain tag, kept for its users' tooling. */

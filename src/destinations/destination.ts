@@ -36,7 +36,7 @@ export interface SecretDestination {
   /** Metadata of just these names (push triggers); names that do not exist are left out. */
   describe(names: string[]): Promise<DestinationInventory>;
   /**
-   * Current string values of these secrets, batched (KV v1 comparison, adopt-if-equal, verify),
+   * Current string values of these secrets, batched (KV v1 comparison, adopt-if-equal, adopt-if-placeholder, verify),
    * by name. Each is read by its ARN when it has one (as listed), else by its name. A secret
    * that cannot be read is an error for that name only; names that do not exist and binary
    * values are left out. Throws only when the destination as a whole is unusable (a fatal class).

@@ -40,7 +40,7 @@ export interface BuiltDestination {
 export interface IamMapping {
   prefix: string;
   deletion: DeletionStrategy;
-  /** Some comparison reads destination values (KV v1, adopt-if-equal, verify). */
+  /** Some comparison reads destination values (KV v1, adopt-if-equal, adopt-if-placeholder, verify). */
   valueReads: boolean;
   /** The mapping's provider settings (`ResolvedMapping.destinationOptions`). */
   options: ProviderData | undefined;

@@ -48,7 +48,9 @@ async function verifyMapping({ mapping, source }: MappingSource, destination: Se
   await Promise.all([source.validate(), destination.validate()]);
   const [src, dst] = await Promise.all([source.inventory(), destination.inventory(mapping.prefix)]);
   const byName = new Map<string, DestinationSecretMeta>(dst.secrets.map((d) => [d.name, d]));
-  const present = src.secrets.filter((s) => s.state === "present" && mapping.inScope(s.path));
+  const present = src.secrets.filter((s) => s.state === "present" && mapping.inScope(s.path) && mapping.selects(s));
+  // Listed, but outside the custom_metadata selection: not this mapping's to check, and not "extra".
+  const deselected = new Set(src.secrets.filter((s) => mapping.inScope(s.path) && !mapping.selects(s)).map((s) => s.path));
   const firstEntry = entries.length;
   const expected: { path: string; name: string; fingerprint?: string; arn?: string }[] = [];
   let next = 0;
@@ -83,7 +85,7 @@ async function verifyMapping({ mapping, source }: MappingSource, destination: Se
   const unreadable = new Set(entries.slice(firstEntry).filter((e) => e.verdict === "unreadable").map((e) => e.sourcePath));
   for (const d of dst.secrets) {
     const path = d.tags[TAG.path] ?? "";
-    if (seen.has(d.name) || d.deletedDate || !mapping.produced(d) || unreadable.has(path)) continue;
+    if (seen.has(d.name) || d.deletedDate || !mapping.produced(d) || unreadable.has(path) || deselected.has(path)) continue;
     entries.push({ sourcePath: path, destinationName: d.name, verdict: "extra", detail: "ours, but no longer in the source" });
   }
   const values = toRead.length ? await destination.readValues(toRead.map((r) => ({ name: r.name, ...(r.arn ? { arn: r.arn } : {}) }))) : new Map();

@@ -150,14 +150,14 @@ export function composeIamPolicy(input: IamTarget & RuntimeIamInput, fragment: I
 /**
  * What each resolved mapping asks of the policy: its prefix, deletion strategy and provider
  * settings, and whether a run reads destination values (to compare KV v1 secrets, which have no
- * versions, and for adopt-if-equal; `verify` reads them under every prefix).
+ * versions, and for adopt-if-equal and adopt-if-placeholder; `verify` reads them under every prefix).
  */
 export function iamMappingsOf(resolved: ResolvedConfig, options: { verify?: boolean } = {}): IamMapping[] {
   const { config } = resolved;
   return resolved.mappings.map((m) => ({
     prefix: m.prefix,
     deletion: m.policies.deletion.strategy,
-    valueReads: Boolean(options.verify) || config.source.kvVersion === 1 || m.policies.onConflict === "adopt-if-equal",
+    valueReads: Boolean(options.verify) || config.source.kvVersion === 1 || m.policies.onConflict === "adopt-if-equal" || m.policies.onConflict === "adopt-if-placeholder",
     options: m.destinationOptions,
   }));
 }

@@ -58,7 +58,7 @@ const cases: [string, string, RegExp][] = [
   ["blast radius share over 1", base + "policies:\n  blastRadius:\n    maxShare: 10\n", /a share between 0 and 1/],
   ["blast radius window without a unit", base + "policies:\n  blastRadius:\n    window: 24\n", /policies\.blastRadius\.window: a duration with its unit, such as "24h", "90m", "7d", or "0s"/],
   ["unknown drift policy", base + "policies:\n  drift: ignore\n", /must be overwrite, report or skip/],
-  ["unknown conflict policy", base + "policies:\n  onConflict: replace\n", /must be fail, adopt or adopt-if-equal/],
+  ["unknown conflict policy", base + "policies:\n  onConflict: replace\n", /must be fail, adopt, adopt-if-equal or adopt-if-placeholder/],
   ["bad cron", base + "service:\n  schedule: every hour\n", /service\.schedule: is not a valid schedule/],
   ["EventBridge cron with 5 fields", base + 'service:\n  schedule: "cron(0 * * * ?)"\n', /an EventBridge cron has 6 fields/],
   ["listen address without a port", base + "service:\n  listen: localhost\n", /service\.listen: host:port/],

@@ -124,8 +124,15 @@ describe("resolved mappings", () => {
       blastRadius: { maxShare: 0.5, minCount: 2, window: 90 * 60_000 },
       drift: "report",
       onConflict: "fail",
+      placeholderValues: ["", "{}"],
     });
-    assert.deepEqual(b?.policies, { deletion: { strategy: "delete", settings: { recoveryWindowDays: 7 } }, blastRadius: { maxShare: 0.5, minCount: 2, window: 24 * 3_600_000 }, drift: "skip", onConflict: "fail" });
+    assert.deepEqual(b?.policies, {
+      deletion: { strategy: "delete", settings: { recoveryWindowDays: 7 } },
+      blastRadius: { maxShare: 0.5, minCount: 2, window: 24 * 3_600_000 },
+      drift: "skip",
+      onConflict: "fail",
+      placeholderValues: ["", "{}"],
+    });
   });
 
   test("every inherited setting is resolved once: prefix, template by granularity, tags, value shape, source id", () => {

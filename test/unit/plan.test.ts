@@ -9,6 +9,7 @@ import type { DestinationProfile } from "../../src/core/profile.js";
 import { mappingSpec } from "../helpers/mapping-spec.js";
 import { driftRepairTokenFor, kv1RequestTokenFor, legacyRequestTokenFor, previousRequestTokenFor, requestTokenFor } from "../../src/core/request-token.js";
 import { TAG } from "../../src/core/tags.js";
+import { secretStringFingerprint } from "../../src/core/value.js";
 import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
 
 /** Plans whose actions the assertions read field by field, whatever their type. */
@@ -624,5 +625,210 @@ describe("granularity key", () => {
     const strict = createMapping({ ...keyed, policies: { ...DEFAULT_POLICIES, deletion: { ...DEFAULT_POLICIES.deletion, strategy: "delete" }, blastRadius: { ...BR, maxShare: 1, minCount: 0 } } });
     const p = planRun([{ ...inv([existing])[0]!, mapping: strict }], failed, profile);
     assert.deepEqual(p.actions.map((a) => [a.type, a.failure?.errorClass]), [["skip", "permission-denied"]]);
+  });
+});
+
+describe("migration: tag rules, shell secrets, selection by custom_metadata", () => {
+  const rules = (over: Partial<NonNullable<MappingSpec["tagRules"]>> = {}): NonNullable<MappingSpec["tagRules"]> => ({
+    required: { owner: { fromMetadata: "owner" }, environment: { value: "prod" } },
+    onMissing: "fail",
+    immutable: [],
+    ...over,
+  });
+
+  test("requiredTags: a create carries each required tag, from custom_metadata or a static value, recorded as ours", () => {
+    const m = mapping({ tagRules: rules() });
+    const [a] = plan([src("a", 1, { customMetadata: { owner: "team-a", other: "x" } })], [], m).actions;
+    assert.equal(a?.type, "create");
+    assert.equal(a?.tags?.owner, "team-a");
+    assert.equal(a?.tags?.environment, "prod");
+    assert.equal(a?.tags?.other, undefined);
+    assert.equal(a?.tags?.[TAG.tagKeys], "environment owner");
+  });
+
+  test("onMissingTag fail: the secret is not written, a missing-tag failure names the path, the tag and where it comes from", () => {
+    const m = mapping({ tagRules: rules() });
+    const p = plan([src("a", 1, { customMetadata: { other: "x" } }), src("b", 1, { customMetadata: { owner: "team-b" } })], [], m);
+    assert.deepEqual(p.actions.map((a) => [a.type, a.sourcePath]), [["skip", "a"], ["create", "b"]]);
+    assert.deepEqual(p.actions[0]?.failure, {
+      errorClass: "missing-tag",
+      message: 'a: required tags missing: owner (custom_metadata key "owner" is not set); not written (onMissingTag: fail)',
+    });
+  });
+
+  test("onMissingTag fail also holds an update of a secret of ours whose custom_metadata lost the key", () => {
+    const m = mapping({ tagRules: rules() });
+    const d = ours("a", 1, {}, mapping({ tagRules: rules(), staticTags: {} }));
+    const fixture = { ...d, tags: tagsOf(m, "a", 1, { customMetadata: { owner: "team-a" } }) };
+    const p = plan([src("a", 2, { customMetadata: {} })], [{ ...fixture, currentVersionId: writtenToken(m, fixture) }], m);
+    assert.equal(p.actions[0]?.type, "skip");
+    assert.equal(p.actions[0]?.failure?.errorClass, "missing-tag");
+  });
+
+  test("onMissingTag warn: written without the tag, and the report warns", () => {
+    const m = mapping({ tagRules: rules({ onMissing: "warn" }) });
+    const [a] = plan([src("a", 1, { customMetadata: {} })], [], m).actions;
+    assert.equal(a?.type, "create");
+    assert.equal(a?.tags?.owner, undefined);
+    assert.equal(a?.tags?.environment, "prod");
+    assert.deepEqual(a?.warnings, ['a: required tags missing: owner (custom_metadata key "owner" is not set); written without them (onMissingTag: warn)']);
+  });
+
+  test("an empty custom_metadata value is missing: an ABAC condition cannot match an empty owner", () => {
+    const m = mapping({ tagRules: rules() });
+    assert.equal(plan([src("a", 1, { customMetadata: { owner: "" } })], [], m).actions[0]?.failure?.errorClass, "missing-tag");
+  });
+
+  test("immutableTags: set on create, outside the record (never removed), kept when custom_metadata changes; the plan says so once", () => {
+    const m = mapping({ tagRules: rules({ immutable: ["owner"] }) });
+    const created = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [], m).actions[0];
+    assert.equal(created?.tags?.owner, "team-a");
+    assert.equal(created?.tags?.[TAG.tagKeys], "environment");
+    const d = ours("a", 1, {}, m);
+    d.tags = { ...(created?.tags ?? {}) };
+    d.currentVersionId = writtenToken(m, d);
+    const moved = plan([src("a", 1, { customMetadata: { owner: "team-b" } })], [d], m);
+    const [u] = moved.actions;
+    assert.equal(u?.type, "update");
+    assert.deepEqual(u?.changes, ["tags"]);
+    assert.equal(u?.tags?.owner, "team-a");
+    assert.equal(u?.tags?.[TAG.immutableKept], "owner");
+    assert.equal(u?.reason, "immutable tags kept as set on create: owner (the value they would get now differs; secretbridge never rewrites them)");
+    // Once said (recorded on the secret), later plans are quiet, and a source version bump keeps the tag too.
+    const noted = { ...d, tags: { ...d.tags, [TAG.immutableKept]: "owner" } };
+    assert.deepEqual(plan([src("a", 1, { customMetadata: { owner: "team-b" } })], [noted], m).actions.map((a) => [a.type, a.reason]), [["unchanged", "up to date"]]);
+    const bumped = plan([src("a", 2, { customMetadata: { owner: "team-b" } })], [noted], m).actions[0];
+    assert.equal(bumped?.type, "update");
+    assert.equal(bumped?.tags?.owner, "team-a");
+    assert.equal(bumped?.untag, undefined);
+  });
+
+  test("immutableTags: a required tag dropped from the config is never removed from a secret created with it", () => {
+    const m = mapping({ tagRules: rules({ immutable: ["owner"] }) });
+    const created = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [], m).actions[0];
+    const d = ours("a", 1, {}, m);
+    d.tags = { ...(created?.tags ?? {}) };
+    d.currentVersionId = writtenToken(m, d);
+    assert.equal(created?.tags?.owner, "team-a");
+    const later = mapping({ tagRules: rules({ required: { environment: { value: "prod" } }, immutable: ["owner"] }) });
+    const [a] = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [d], later).actions;
+    assert.equal(a?.type, "unchanged");
+  });
+
+  test("immutableTags apply to static tags too: a changed config value is not written to a secret created with the old one", () => {
+    const before = mapping({ staticTags: { "data-classification": "internal" }, tagRules: rules({ required: {}, immutable: ["data-classification"] }) });
+    const created = plan([src("a", 1)], [], before).actions[0];
+    assert.equal(created?.tags?.["data-classification"], "internal");
+    assert.equal(created?.tags?.[TAG.tagKeys], "");
+    const d = ours("a", 1, {}, before);
+    d.tags = { ...(created?.tags ?? {}) };
+    d.currentVersionId = writtenToken(before, d);
+    const after = mapping({ staticTags: { "data-classification": "confidential" }, tagRules: rules({ required: {}, immutable: ["data-classification"] }) });
+    const [u] = plan([src("a", 1)], [d], after).actions;
+    assert.equal(u?.type, "update");
+    assert.equal(u?.tags?.["data-classification"], "internal");
+    assert.equal(u?.tags?.[TAG.immutableKept], "data-classification");
+    assert.equal(u?.warnings, undefined);
+  });
+
+  test("required tags take their place before copied custom_metadata, which gets the room left under the tag limit", () => {
+    const metadata = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${String(i).padStart(2, "0")}`, "v"]));
+    const m = mapping({ copyCustomMetadata: true, tagRules: rules() });
+    const [a] = plan([src("a", 1, { customMetadata: { ...metadata, owner: "team-a" } })], [], m).actions;
+    assert.equal(a?.type, "create", a?.failure?.message);
+    assert.equal(a?.tags?.owner, "team-a");
+    assert.equal(a?.tags?.environment, "prod");
+    assert.equal(Object.keys(a?.tags ?? {}).length, profile.maxTags);
+  });
+
+  test("making a tag immutable on a secret created with it writes the value once more, so its version binds a record without that key; the tag stays", () => {
+    const before = mapping({ tagRules: rules() });
+    const created = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [], before).actions[0];
+    assert.equal(created?.tags?.[TAG.tagKeys], "environment owner");
+    const d = ours("a", 1, {}, before);
+    d.tags = { ...(created?.tags ?? {}) };
+    d.currentVersionId = writtenToken(before, d);
+    const after = mapping({ tagRules: rules({ immutable: ["owner"] }) });
+    const [u] = plan([src("a", 1, { customMetadata: { owner: "team-a" } })], [d], after).actions;
+    assert.equal(u?.type, "update");
+    assert.deepEqual(u?.changes, ["value", "tags"]);
+    assert.equal(u?.reason, "tag keys changed (environment owner -> environment): the value is written again so its version binds the new record");
+    assert.equal(u?.tags?.owner, "team-a");
+    assert.equal(u?.tags?.[TAG.tagKeys], "environment");
+    assert.equal(u?.untag, undefined);
+  });
+
+  const shell = (extra: Partial<DestinationSecretMeta> = {}): DestinationSecretMeta => ({ name: "hybrid-aws-secrets/a", tags: { owner: "infra", environment: "prod" }, currentVersionId: "v-shell", ...extra });
+  const placeholderPolicies = { ...DEFAULT_POLICIES, onConflict: "adopt-if-placeholder" as const };
+
+  test("adopt-if-placeholder asks for the destination value only (not the source's), and adopts a placeholder keeping the shell's tags", () => {
+    const m = mapping({ policies: placeholderPolicies, tagRules: rules() });
+    const inputs = [{ mapping: m, source: { secrets: [src("a", 1, { customMetadata: { owner: "team-a" } })], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: [shell()] } }];
+    const needed = factsNeeded(inputs, emptyFacts(), profile);
+    assert.deepEqual(needed.destination, [{ name: "hybrid-aws-secrets/a" }]);
+    assert.deepEqual(needed.source, []);
+    for (const placeholder of ["", "{}"]) {
+      const facts = emptyFacts();
+      facts.destination.set("hybrid-aws-secrets/a", { ok: secretStringFingerprint(placeholder) });
+      const [a] = planRun(inputs, facts, profile).actions;
+      assert.equal(a?.type, "adopt");
+      assert.equal(a?.reason, "exists unmanaged holding a placeholder value; adopting it and filling it from the source, its own tags kept (conflict policy: adopt-if-placeholder)");
+      assert.equal(a?.tags?.owner, undefined, "the shell's owner tag is theirs: not rewritten");
+      assert.equal(a?.tags?.[TAG.managedBy], "secretbridge");
+      assert.equal(a?.untag, undefined);
+    }
+  });
+
+  test("adopt-if-placeholder: a shell without any value is a placeholder by its listing alone (no value read)", () => {
+    const m = mapping({ policies: placeholderPolicies });
+    const inputs = [{ mapping: m, source: { secrets: [src("a", 1)], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: [shell({ currentVersionId: undefined })] } }];
+    assert.deepEqual(factsNeeded(inputs, emptyFacts(), profile).destination, []);
+    assert.equal(planRun(inputs, emptyFacts(), profile).actions[0]?.type, "adopt");
+  });
+
+  test("adopt-if-placeholder leaves a real value alone and reports a conflict; configured placeholder values replace the defaults", () => {
+    const m = mapping({ policies: { ...placeholderPolicies, placeholderValues: ["CHANGEME"] } });
+    const inputs = [{ mapping: m, source: { secrets: [src("a", 1)], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: [shell()] } }];
+    const facts = emptyFacts();
+    facts.destination.set("hybrid-aws-secrets/a", { ok: secretStringFingerprint("{}") });
+    const [a] = planRun(inputs, facts, profile).actions;
+    assert.equal(a?.type, "conflict");
+    assert.deepEqual(a?.failure, {
+      errorClass: "conflict-unmanaged",
+      message: "hybrid-aws-secrets/a exists without secretbridge ownership tags and its value is not a placeholder; left untouched (conflict policy: adopt-if-placeholder)",
+    });
+    facts.destination.set("hybrid-aws-secrets/a", { ok: secretStringFingerprint("CHANGEME") });
+    assert.equal(planRun(inputs, facts, profile).actions[0]?.type, "adopt");
+  });
+
+  test("select: only source secrets whose custom_metadata matches are in the mapping; values are read for none of the others", () => {
+    const m = mapping({ select: { wave: ["3"] } });
+    const p = plan([src("a", null, { customMetadata: { wave: "3" } }), src("b", null, { customMetadata: { wave: "2" } }), src("c", null)], [], m);
+    assert.deepEqual(p.actions.map((a) => [a.type, a.sourcePath]), [["create", "a"]]);
+    const inputs = [{ mapping: m, source: { secrets: [src("b", null, { customMetadata: { wave: "2" } })], problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: [] } }];
+    assert.deepEqual(factsNeeded(inputs, emptyFacts(), profile).source, []);
+  });
+
+  test("select holds for a push too: a pushed path outside the selection is neither written nor read", () => {
+    const m = mapping({ select: { app: ["payments"] } });
+    const inputs = [{ mapping: m, source: { secrets: [src("b", 2, { customMetadata: { app: "billing" } })], problems: [], method: "list-and-metadata" as const }, destination: { secrets: [] } }];
+    assert.deepEqual(planRun(inputs, emptyFacts(), profile, { targeted: true }).actions, []);
+    assert.deepEqual(factsNeeded(inputs, emptyFacts(), profile, { targeted: true }), { source: [], destination: [], presence: [] });
+  });
+
+  test("select: a secret whose custom_metadata moves it out of the selection is kept, never deleted (deletion strategy: delete)", () => {
+    const policies: LifecyclePolicies = { ...DEFAULT_POLICIES, deletion: { strategy: "delete", settings: {} }, blastRadius: { ...BR, minCount: 100 } };
+    const m = mapping({ select: { wave: ["3"] }, policies });
+    // Written when it was in wave 3 (the tags are the same with or without a selection).
+    const d = ours("a", 1, {}, mapping({ policies }));
+    const p = plan([src("a", 1, { customMetadata: { wave: "4" } }), src("b", 1, { customMetadata: { wave: "3" } })], [d], m);
+    assert.deepEqual(p.actions.map((a) => [a.type, a.sourcePath, a.reason]), [
+      ["skip", "a", "no longer selected by the mapping's select (custom_metadata); kept: leaving a selection never deletes a secret"],
+      ["create", "b", "not in the destination yet"],
+    ]);
+    assert.equal(p.actions[0]?.failure, undefined);
+    // Its deletion in the source still deletes it, whatever its metadata says now.
+    const gone = plan([src("b", 1, { customMetadata: { wave: "3" } })], [d], m);
+    assert.deepEqual(gone.actions.map((a) => [a.type, a.sourcePath]), [["delete", "a"], ["create", "b"]]);
   });
 });

@@ -44,7 +44,7 @@ export interface IamScope {
   /** The deletion strategy in use (delete: delete + restore; tag: tagOrphans). */
   lifecycle: { delete: boolean; restore: boolean; tagOrphans: boolean };
   resourcePolicy: boolean;
-  /** KV v1, adopt-if-equal, granularity key or verify: BatchGetSecretValue + GetSecretValue under the prefix. */
+  /** KV v1, adopt-if-equal, adopt-if-placeholder, granularity key or verify: BatchGetSecretValue + GetSecretValue under the prefix. */
   valueReads: boolean;
   /** Replica management even with no replica Region configured (e.g. to remove the replicas an earlier config added). */
   manageReplicas?: boolean;

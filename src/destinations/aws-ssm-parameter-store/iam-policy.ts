@@ -14,7 +14,7 @@ export interface ParameterStoreIamScope {
   kmsKeyArn?: string;
   /** The deletion strategy is `delete`. */
   delete: boolean;
-  /** Some comparison reads values (KV v1, adopt-if-equal, verify). */
+  /** Some comparison reads values (KV v1, adopt-if-equal, adopt-if-placeholder, verify). */
   valueReads: boolean;
 }
 

@@ -481,7 +481,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--connection-secret <name>", "a secret to read but never write, e.g. the Lambda's connection secret (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--connection-secret-key <key>", "the key the --connection-secret secrets are encrypted with (kms:Decrypt via Secrets Manager)")
     .option("--connection-secret-region <region>", "the Region of the --connection-secret secrets: where the function runs (default: the destination Region)")
-    .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts, adopt-if-equal, granularity key)")
+    .option("--kv-v1", "allow value reads under the prefix (KV v1 mounts, adopt-if-equal, adopt-if-placeholder, granularity key)")
     .option("--deletion", "allow the delete strategy (DeleteSecret, RestoreSecret)")
     .option("--replicas", "allow managing replica Regions (also without --replica-region, e.g. to remove them)")
     .option("--resource-policy", "allow setting resource policies")
