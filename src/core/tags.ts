@@ -25,6 +25,13 @@ export const TAG = {
   replacedVersion: "secretbridge:replaced-version",
   /** Set by the "tag" deletion strategy: when the source was first seen missing. */
   orphanedAt: "secretbridge:orphaned-at",
+  /**
+   * Set by `release`: when secretbridge stopped managing the secret. While it is there the secret
+   * is never written, marked or deleted, whoever set it: a forged one only makes secretbridge do less.
+   */
+  releasedAt: "secretbridge:released-at",
+  /** Set by `release` with `releasedAt`: the sync that released it (the one `adopt` may take it back for). */
+  releasedBy: "secretbridge:released-by",
   /** The keys of the other tags secretbridge set (static tags, custom metadata), space-separated. */
   tagKeys: "secretbridge:tag-keys",
   /** The reference sample's plain tag, kept for its users' tooling. */

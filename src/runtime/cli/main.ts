@@ -13,6 +13,8 @@ import type { PolicyDocument } from "../../destinations/aws-common/iam.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
 import { discover } from "../../engine/discover.js";
+import { cutover } from "../../engine/cutover.js";
+import { parseWave, type CutoverCommand } from "../../core/cutover.js";
 import { writeFile } from "node:fs/promises";
 import { renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable } from "./discover-output.js";
 import { renderDiscoverHtml } from "./discover-html.js";
@@ -376,6 +378,56 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         await wiring.close();
       }
     });
+
+  /**
+   * `release` and `adopt` on the secrets the paths or --wave select, in every target (or those
+   * --target names). Exit 0: all done; 1: some secret refused or failed (each untouched); 2: could not start.
+   */
+  const cutoverCommand = (command: CutoverCommand) => async (paths: string[], opts: CommonOptions & { wave?: string; dryRun?: boolean }) => {
+    const wave = opts.wave === undefined ? undefined : parseWave(opts.wave);
+    if (wave && "problem" in wave) throw new SyncError("config-invalid", wave.problem);
+    if (paths.length === 0 && !wave) throw new SyncError("config-invalid", `${command}: name the source paths to ${command} (relative to the mount, as plan shows them), or select them with --wave KEY=VALUE`);
+    const logger = loggerFor(opts, "run");
+    const config = await loadConfigFile(opts.config);
+    const targets = pickTargets(resolveTargets(config, env), opts.target);
+    const wired = await wireTargets(config, targets, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
+    try {
+      const reports = [];
+      for (const wiring of wired.targets) {
+        reports.push(
+          await cutover({ destination: wiring.destination, logger }, wiring.mappings, {
+            command,
+            selection: { paths, ...(wave ? { wave } : {}) },
+            dryRun: Boolean(opts.dryRun),
+            concurrency: config.sync.concurrency,
+            target: wiring.resolved.target,
+          }),
+        );
+      }
+      for (const report of reports) if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
+      if (opts.json) output.out(JSON.stringify(reports.length === 1 ? reports[0] : { syncName: config.name, targets: reports }, null, 2));
+      else output.out(reports.map((r) => `${renderActions(r, true)}\n${renderSummary(r, Boolean(config.targets))}`).join("\n\n"));
+      exitCode = Math.max(0, ...reports.map((r) => r.exitCode));
+    } finally {
+      await wired.close();
+    }
+  };
+
+  withCommon(program.command("release").description("cutover: stop managing these secrets (removes secretbridge's own tags, records secretbridge:released-at; keeps the value, versions and every other tag)"))
+    .argument("[paths...]", "source paths, relative to the mount (as plan shows them)")
+    .option("--wave <KEY=VALUE>", "also every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--dry-run", "print what would be released; write nothing")
+    .option("--json", "print the report as JSON")
+    .addOption(targetOption())
+    .action(cutoverCommand("release"));
+
+  withCommon(program.command("adopt").description("take released secrets back: removes secretbridge:released-at; the next sync makes each provably secretbridge's again"))
+    .argument("[paths...]", "source paths, relative to the mount (as plan shows them)")
+    .option("--wave <KEY=VALUE>", "also every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--dry-run", "print what would be taken back; write nothing")
+    .option("--json", "print the report as JSON")
+    .addOption(targetOption())
+    .action(cutoverCommand("adopt"));
 
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")
