@@ -2,9 +2,12 @@
 // the value, versions and every other tag stay), sync then never writes, marks or deletes them,
 // `adopt` takes one back, and a release mark anyone can write only makes secretbridge do less.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
 import type { RunReport } from "../../src/engine/report.js";
+import type { ChecklistReport } from "../../src/runtime/cli/discover-output.js";
 import { awsWrites, peersForThisFile, type Scenario } from "../helpers/harness.js";
 
 const peers = peersForThisFile();
@@ -179,5 +182,61 @@ describe("a forged release mark", () => {
     assert.equal(back.code, 0, back.stdout);
     assert.equal(back.recorder.count("aws", "PutSecretValue"), 1);
     assert.equal(await s.value("app/s0"), JSON.stringify(changed));
+  });
+});
+
+describe("discover --checklist", () => {
+  test("per secret of a wave: exists with the required tags, at the source's version, readers by ABAC, CloudTrail queries; exit 1 until all are ready", async () => {
+    const { s, token, config } = await seeded();
+    // app/s2 joins the wave after its sync (its tags lack it) and gets a new version; app/s5 was never synced.
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s2`, { custom_metadata: { wave: "3" } })).status, 204);
+    await s.put("app/s2", { v: peers.secret("s2-new") });
+    await s.put("app/s5", { v: peers.secret("s5") });
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s5`, { custom_metadata: { wave: "3" } })).status, 204);
+    const policy = join(s.dir, "abac.json");
+    const allow = (condition: Record<string, Record<string, string>>) => ({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*", Condition: condition }] });
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        principals: {
+          "payments-app": { tags: { owner: "team-a" }, policy: allow({ StringEquals: { "aws:ResourceTag/owner": "${aws:PrincipalTag/owner}" } }) },
+          "test-readers": { policy: allow({ StringLike: { "secretsmanager:ResourceTag/env": "te*" } }) },
+          "by-date": { policy: allow({ DateGreaterThan: { "aws:CurrentTime": "2020-01-01T00:00:00Z" } }) },
+        },
+      }),
+    );
+
+    const run = await s.cli(["discover", "-c", config, "--checklist", "--wave", "wave=3", "--abac-policy", policy, "--json"], token);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(run.recorder.count("vault", "read-data"), 0, "no source value read");
+    assert.equal(run.recorder.count("aws", "GetSecretValue") + run.recorder.count("aws", "BatchGetSecretValue"), 0, "no destination value read");
+    const report = JSON.parse(run.stdout) as ChecklistReport;
+    const unknown = ["by-date (condition operator DateGreaterThan is not evaluated)"];
+    assert.deepEqual(
+      report.rows.map((r) => [r.path, r.destinationName, r.exists, r.state, r.requiredTags, r.missingTags, r.sourceVersion, r.replicatedVersion, r.versionMatches, r.readers, r.readersUnknown, r.ready]),
+      [
+        ["app/s1", `${s.prefix}/app/s1`, true, "replicated", { env: "test", owner: "team-a", wave: "3" }, [], "1", "1", true, ["payments-app", "test-readers"], unknown, true],
+        ["app/s2", `${s.prefix}/app/s2`, true, "stale", { env: "test", wave: "3" }, ["wave"], "2", "1", false, ["test-readers"], unknown, false],
+        ["app/s5", `${s.prefix}/app/s5`, false, "absent", { env: "test", wave: "3" }, ["env", "wave"], "1", null, false, [], [], false],
+      ],
+    );
+    const arn = (await describeSecret(s, "app/s1")).ARN ?? "";
+    assert.deepEqual(report.rows[0]?.cloudTrail, {
+      lookupEvents: `aws cloudtrail lookup-events --region us-east-1 --lookup-attributes AttributeKey=ResourceName,AttributeValue=${arn}`,
+      lakeSql:
+        "SELECT eventTime, eventName, userIdentity.arn, sourceIPAddress FROM <event-data-store-id> WHERE eventSource = 'secretsmanager.amazonaws.com' AND eventName = 'GetSecretValue' " +
+        `AND (element_at(requestParameters, 'secretId') = '${arn}' OR element_at(requestParameters, 'secretId') = '${s.prefix}/app/s1') ORDER BY eventTime DESC`,
+    });
+    assert.equal(report.rows[2]?.cloudTrail, null);
+
+    // The same wave by paths, as a table; after a sync every row is ready and the exit code 0.
+    const synced = await s.cli(["sync", "-c", config], token);
+    assert.equal(synced.code, 0, synced.stdout);
+    const table = await s.cli(["discover", "-c", config, "--checklist", "app/s1", "app/s2", "app/s5"], token);
+    assert.equal(table.code, 0, table.stdout + table.stderr);
+    assert.match(table.stdout, /^READY +PATH +DESTINATION +EXISTS +STATE +TAGS +VERSION\n/);
+    assert.match(table.stdout, /\nyes +app\/s2 +\S+\/app\/s2 +yes +replicated +ok +ok \(2\)\n/);
+    assert.match(table.stdout, /\nChecklist it: 3 of 3 ready\n/);
+    assert.match(table.stdout, /\n {2}\S+\/app\/s5: aws cloudtrail lookup-events --region us-east-1 --lookup-attributes AttributeKey=ResourceName,AttributeValue=arn:aws:secretsmanager:us-east-1:\d+:secret:\S+\/app\/s5-\w{6}\n/);
   });
 });
