@@ -824,7 +824,7 @@ function planNotProven(
     kind === "unproven"
       ? { errorClass: "ownership-unproven", message: unprovenMessage(name, m) }
       : taken
-        ? { errorClass: "conflict-unmanaged", message: `${name} was taken back by adopt, but its value differs from the source's (changed since it was released); left untouched: write the source's value to it, or release it again` }
+        ? { errorClass: "conflict-unmanaged", message: `${name} was taken back by adopt, but its value differs from the source's (one of them changed since it was released); left untouched: set policies.onConflict to adopt for one run to write the source's value over it, or release it again` }
         : onConflict === "adopt-if-equal"
         ? { errorClass: "conflict-unmanaged", message: `${name} exists without secretbridge ownership tags and its value differs from the source; left untouched (conflict policy: adopt-if-equal)` }
         : {
