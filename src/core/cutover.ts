@@ -53,7 +53,7 @@ function secretsOf(input: MappingInventory, path: string): DestinationSecretMeta
 /** Our keys on a secret as `release` removes them: ours by name, except the release mark. */
 function ourKeys(dest: DestinationSecretMeta): string[] {
   return Object.keys(dest.tags)
-    .filter((k) => isOurTagKey(k) && k !== TAG.releasedAt && k !== TAG.releasedBy)
+    .filter((k) => isOurTagKey(k) && k !== TAG.releasedAt && k !== TAG.releasedBy && k !== TAG.releasedFrom)
     .sort();
 }
 
@@ -113,7 +113,7 @@ function releaseOne(base: Base, d: DestinationSecretMeta, input: MappingInventor
     return {
       ...at,
       type: "release",
-      tags: { [TAG.releasedAt]: now.toISOString(), [TAG.releasedBy]: m.syncName },
+      tags: { [TAG.releasedAt]: now.toISOString(), [TAG.releasedBy]: m.syncName, ...(d.tags[TAG.path] !== undefined ? { [TAG.releasedFrom]: d.tags[TAG.path] } : {}) },
       untag: ourKeys(d),
       reason: "proven ours: secretbridge stops managing it (its own tags go; the value, versions and other tags stay)",
     };

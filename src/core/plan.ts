@@ -273,7 +273,9 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
     }
   }
 
-  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deleted, facts, profile, options, needs));
+  const absences = options.targeted
+    ? []
+    : inputs.flatMap((input) => [...planAbsences(input, presentByMapping.get(input) ?? new Set(), deleted, facts, profile, options, needs), ...releasedAbsences(input, presentByMapping.get(input) ?? new Set())]);
   actions.push(...absences);
   // A secret deleted in the source is reported once: by its absence action when there is one.
   const covered = new Set(absences.map((a) => a.destinationName));
@@ -816,7 +818,8 @@ function planNotProven(
   const taken = reclaimed(m, dest);
   const what = taken ? "was released and taken back by adopt" : kind === "unmanaged" ? "exists unmanaged" : "carries our tags but no version proves it is ours";
   // The mark adopt leaves goes with the write that makes the secret ours again.
-  const untagMark = dest.tags[TAG.releasedBy] !== undefined ? { untag: [TAG.releasedBy] } : {};
+  const marks = [TAG.releasedBy, TAG.releasedFrom].filter((k) => dest.tags[k] !== undefined);
+  const untagMark = marks.length > 0 ? { untag: marks } : {};
   if (onConflict === "adopt") {
     return { ...withDest, ...write(), ...untagMark, type: "adopt", reason: `${what}; taking ownership and writing the source value (conflict policy: adopt)`, changes: ["value", "tags"] };
   }
@@ -848,6 +851,23 @@ function planNotProven(
 }
 
 // ---- absences -----------------------------------------------------------------------------------
+
+/**
+ * Secrets this mapping released whose source path is gone: reported, never touched. Their
+ * ownership tags went with the release, so only the release tags say where they came from.
+ */
+function releasedAbsences(input: MappingInventory, present: Set<string>): PlannedAction[] {
+  const m = input.mapping;
+  const out: PlannedAction[] = [];
+  for (const d of input.destination.secrets) {
+    const at = d.tags[TAG.releasedAt];
+    const path = d.tags[TAG.releasedFrom];
+    if (at === undefined || path === undefined || d.tags[TAG.releasedBy] !== m.syncName || present.has(d.name) || m.produced(d) || !m.inScope(path)) continue;
+    if (m.granularity !== "key" && m.nameFor(path) !== d.name) continue;
+    out.push({ mapping: m.label, sourcePath: path, destinationName: d.name, ...(d.arn ? { arn: d.arn } : {}), sourceVersion: null, type: "released", reason: `the source secret is gone; ${releasedReason(at)}` });
+  }
+  return out;
+}
 
 function windowText(ms: number): string {
   for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000]] as const) {

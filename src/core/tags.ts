@@ -32,6 +32,8 @@ export const TAG = {
   releasedAt: "secretbridge:released-at",
   /** Set by `release` with `releasedAt`: the sync that released it (the one `adopt` may take it back for). */
   releasedBy: "secretbridge:released-by",
+  /** Set by `release`: the source path it was written from, so it is still reported once that path is gone. */
+  releasedFrom: "secretbridge:released-from",
   /** The keys of the other tags secretbridge set (static tags, custom metadata), space-separated. */
   tagKeys: "secretbridge:tag-keys",
   /** The reference sample's plain tag, kept for its users' tooling. */

@@ -48,7 +48,7 @@ describe("release", () => {
     assert.equal(run.recorder.count("aws", "PutSecretValue"), 0);
     const after = (await s.destination()).get(`${s.prefix}/app/s0`) ?? {};
     assert.match(after["secretbridge:released-at"] ?? "", ISO);
-    assert.deepEqual(after, { env: "test", "secretbridge:released-at": after["secretbridge:released-at"], "secretbridge:released-by": "it" });
+    assert.deepEqual(after, { env: "test", "secretbridge:released-at": after["secretbridge:released-at"], "secretbridge:released-by": "it", "secretbridge:released-from": "app/s0" });
     assert.equal(before.env, "test");
     assert.equal(await s.value("app/s0"), value);
     assert.equal(await s.versionCount("app/s0"), versions);
@@ -71,6 +71,7 @@ describe("release", () => {
     assert.equal(awsWrites(gone.recorder), 0);
     assert.equal((await describeSecret(s, "app/s0")).DeletedDate, undefined);
     assert.equal(await s.value("app/s0"), value);
+    assert.match(gone.stdout, /^released +app\/s0 +\S+\/app\/s0 +- +done +the source secret is gone; released at \d{4}-[^:]+:\d\d:\d\d\.\d{3}Z: secretbridge no longer manages it/m);
   });
 
   test("--wave selects by custom_metadata; a secret not ours is refused, untouched, and the exit code is 1", async () => {
@@ -109,7 +110,7 @@ describe("release", () => {
     assert.equal(run.recorder.count("aws", "UntagResource"), 1);
     const tagsAfter = await s.destination();
     for (const path of ["app/s8", "app/s9", "app/s0"]) assert.deepEqual(tagsAfter.get(`${s.prefix}/${path}`), tagsBefore.get(`${s.prefix}/${path}`), path);
-    assert.deepEqual(Object.keys(tagsAfter.get(`${s.prefix}/app/s1`) ?? {}).sort(), ["env", "owner", "secretbridge:released-at", "secretbridge:released-by", "wave"]);
+    assert.deepEqual(Object.keys(tagsAfter.get(`${s.prefix}/app/s1`) ?? {}).sort(), ["env", "owner", "secretbridge:released-at", "secretbridge:released-by", "secretbridge:released-from", "wave"]);
 
     const nothing = await s.cli(["release", "-c", config, "app/none"], token);
     assert.equal(nothing.code, 1);

@@ -23,7 +23,7 @@ function table(rows: string[][]): string {
 }
 
 function versionCell(a: PlannedAction): string {
-  if (a.type === "delete" || a.type === "orphan" || ((a.type === "skip" || a.type === "released") && a.sourceVersion === null && a.destinationVersion !== undefined)) return a.destinationVersion ?? "-";
+  if (a.type === "delete" || a.type === "orphan" || (a.type === "skip" && a.sourceVersion === null && a.destinationVersion !== undefined) || (a.type === "released" && a.sourceVersion === null)) return a.destinationVersion ?? "-";
   const to = a.sourceVersion === null ? "kv1" : String(a.sourceVersion);
   if (a.type === "update" && a.destinationVersion !== undefined && a.destinationVersion !== to) return `${a.destinationVersion} -> ${to}`;
   return to;
