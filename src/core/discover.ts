@@ -16,8 +16,8 @@ import { isOurTagKey } from "./tags.js";
  * by another sync name; conflict: cannot be written (invalid name or tags, not writable, a name
  * collision, ownership not proven).
  */
-export type DestinationState = "replicated" | "stale" | "absent" | "unmanaged" | "other-sync" | "conflict";
-export const DESTINATION_STATES: readonly DestinationState[] = ["replicated", "stale", "absent", "unmanaged", "other-sync", "conflict"];
+export type DestinationState = "replicated" | "stale" | "absent" | "unmanaged" | "other-sync" | "conflict" | "released";
+export const DESTINATION_STATES: readonly DestinationState[] = ["replicated", "stale", "absent", "unmanaged", "other-sync", "conflict", "released"];
 
 export type Strategy = "retire" | "retain" | "relocate";
 export const STRATEGIES: readonly Strategy[] = ["retire", "retain", "relocate"];
@@ -107,6 +107,8 @@ export function stateOf(action: PlannedAction): DestinationState {
       return "stale";
     case "adopt":
       return "unmanaged";
+    case "released":
+      return "released";
     case "conflict":
       if (action.failure?.errorClass === "conflict-unmanaged") return "unmanaged";
       if (action.failure?.errorClass === "conflict-other-sync") return "other-sync";
@@ -117,7 +119,7 @@ export function stateOf(action: PlannedAction): DestinationState {
 }
 
 /** Worst first: one row stands for all of a key-granularity secret's destination secrets. */
-const SEVERITY: readonly DestinationState[] = ["conflict", "other-sync", "unmanaged", "stale", "absent", "replicated"];
+const SEVERITY: readonly DestinationState[] = ["conflict", "other-sync", "unmanaged", "stale", "absent", "released", "replicated"];
 
 export interface MappingListing {
   mapping: ResolvedMapping;

@@ -174,6 +174,20 @@ export interface OrphanAction extends ActionBase {
   type: "orphan";
   tags: Record<string, string>;
 }
+/**
+ * `release`: secretbridge stops managing the secret: its own tags go (`untag`), the release mark
+ * comes (`tags`); the value, its versions and every other tag stay.
+ */
+export interface ReleaseAction extends ActionBase {
+  type: "release";
+  tags: Record<string, string>;
+  untag: string[];
+}
+/** `adopt`: a released secret is taken back: the release time goes, and the next sync proves it ours again. */
+export interface ReclaimAction extends ActionBase {
+  type: "reclaim";
+  untag: string[];
+}
 /** Changed outside secretbridge and the policy is to report it. */
 export interface DriftAction extends ActionBase {
   type: "drift";
@@ -181,22 +195,25 @@ export interface DriftAction extends ActionBase {
   currentVersionId: string;
   restoreVersionId: string;
 }
-/** unchanged: up to date. conflict: not ours to write. skip: not replicated (with a reason, a failure when it is one). */
+/**
+ * unchanged: up to date. conflict: not ours to write. skip: not replicated (with a reason, a
+ * failure when it is one). released: released by `release` (or marked so by anyone): never touched.
+ */
 export interface NoWriteAction extends ActionBase {
-  type: "unchanged" | "conflict" | "skip";
+  type: "unchanged" | "conflict" | "skip" | "released";
   /** unchanged by the drift policy "skip": what a repair would have used. */
   currentVersionId?: string;
   restoreVersionId?: string;
 }
 
 /** An action that writes to the destination: what `apply` takes. */
-export type WriteAction = CreateAction | UpdateAction | RestoreAction | AdoptAction | DeleteAction | OrphanAction;
+export type WriteAction = CreateAction | UpdateAction | RestoreAction | AdoptAction | DeleteAction | OrphanAction | ReleaseAction | ReclaimAction;
 export type ValueWriteAction = CreateAction | UpdateAction | RestoreAction | AdoptAction;
 
 /** One planned action: each type carries only its own fields. */
 export type PlannedAction = WriteAction | DriftAction | NoWriteAction;
 
-const WRITE_TYPES: ReadonlySet<ActionType> = new Set<ActionType>(["create", "update", "restore", "adopt", "delete", "orphan"]);
+const WRITE_TYPES: ReadonlySet<ActionType> = new Set<ActionType>(["create", "update", "restore", "adopt", "delete", "orphan", "release", "reclaim"]);
 
 /** Whether this action writes to the destination. */
 export function isWrite(action: PlannedAction): action is WriteAction {

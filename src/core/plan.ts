@@ -135,6 +135,7 @@ function keysAreCurrent(secret: SourceSecretMeta, existing: DestinationSecretMet
 
 /** Our tags on it, but no version id proves it: the conflict policy treats it as not ours. */
 function unproven(m: ResolvedMapping, d: DestinationSecretMeta, profile: DestinationProfile): boolean {
+  if (d.tags[TAG.releasedAt] !== undefined) return false;
   const owner = ownershipOf(d.tags, m.syncName);
   return owner === "unmanaged" || (owner === "ours" && proveOwnership(m, d, profile) === undefined);
 }
@@ -151,9 +152,9 @@ function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: Des
   const destination = new Map<string, DestinationRef>();
   for (const { mapping: m, source: inventory, destination: dest } of inputs) {
     const names = byName(dest);
-    const adoptIfEqual = m.policies.onConflict === "adopt-if-equal";
+    const adoptIfEqual = (d: DestinationSecretMeta) => conflictPolicyOf(m, d) === "adopt-if-equal";
     // A shell the listing shows without any version holds no value: nothing to read.
-    const adoptIfPlaceholder = (d: DestinationSecretMeta) => m.policies.onConflict === "adopt-if-placeholder" && hasValue(d, profile) && unproven(m, d, profile);
+    const adoptIfPlaceholder = (d: DestinationSecretMeta) => conflictPolicyOf(m, d) === "adopt-if-placeholder" && hasValue(d, profile) && unproven(m, d, profile);
     const needSource = (s: SourceSecretMeta) => {
       const key = sourceFactKey(m.label, s.path);
       if (!facts.source.has(key)) source.set(key, { mapping: m.label, path: s.path, version: s.version });
@@ -169,16 +170,10 @@ function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: Des
         // KV v1 has no version: compare each key's value.
         if (s.version === null) for (const d of existing) if (!d.deletedDate) needDestination(d);
         const known = facts.source.get(sourceFactKey(m.label, s.path));
-        if (adoptIfEqual && known && "ok" in known) {
-          for (const key of known.ok.keys) {
-            const d = names.get(m.nameFor(s.path, key));
-            if (d && !d.deletedDate && unproven(m, d, profile)) needDestination(d);
-          }
-        }
         if (known && "ok" in known) {
           for (const key of known.ok.keys) {
             const d = names.get(m.nameFor(s.path, key));
-            if (d && !d.deletedDate && adoptIfPlaceholder(d)) needDestination(d);
+            if (d && !d.deletedDate && ((adoptIfEqual(d) && unproven(m, d, profile)) || adoptIfPlaceholder(d))) needDestination(d);
           }
         }
         continue;
@@ -186,7 +181,7 @@ function valueFactsNeeded(inputs: MappingInventory[], facts: Facts, profile: Des
       const d = names.get(m.nameFor(s.path));
       if (!d || d.deletedDate) continue;
       if (adoptIfPlaceholder(d)) needDestination(d);
-      const compare = (s.version === null && m.produced(d)) || (adoptIfEqual && unproven(m, d, profile));
+      const compare = (s.version === null && m.produced(d)) || (adoptIfEqual(d) && unproven(m, d, profile));
       if (!compare) continue;
       needDestination(d);
       if (s.fingerprint === undefined || m.valueShape.type !== "json") needSource(s);
@@ -296,7 +291,12 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
     }
   }
 
-  const absences = options.targeted ? [] : inputs.flatMap((input) => planAbsences(input, presentByMapping.get(input) ?? new Set(), deselectedByMapping.get(input) ?? new Map(), deleted, facts, profile, options, needs));
+  const absences = options.targeted
+    ? []
+    : inputs.flatMap((input) => [
+        ...planAbsences(input, presentByMapping.get(input) ?? new Set(), deselectedByMapping.get(input) ?? new Map(), deleted, facts, profile, options, needs),
+        ...releasedAbsences(input, presentByMapping.get(input) ?? new Set()),
+      ]);
   actions.push(...absences);
   // A secret deleted in the source is reported once: by its absence action when there is one.
   const covered = new Set(absences.map((a) => a.destinationName));
@@ -371,6 +371,7 @@ function baseOf(c: Candidate) {
  * writer can forge tags, not version ids); or ours, with the proof.
  */
 type Standing =
+  | { kind: "released"; at: string }
   | { kind: "not-writable"; message: string }
   | { kind: "other-sync" }
   | { kind: "other-mapping"; producer: ResolvedMapping }
@@ -378,24 +379,51 @@ type Standing =
   | { kind: "unproven" }
   | { kind: "ours"; proof: Proof };
 
-function standingOf(
+export function standingOf(
   m: ResolvedMapping,
   dest: DestinationSecretMeta,
   profile: DestinationProfile,
   otherProducer: (d: DestinationSecretMeta) => ResolvedMapping | undefined = () => undefined,
   planned: TokenCandidate[] = [],
 ): Standing {
+  // Released: whoever set the mark (release, or anyone allowed to tag), secretbridge does nothing.
+  const releasedAt = dest.tags[TAG.releasedAt];
+  if (releasedAt !== undefined) return { kind: "released", at: releasedAt };
   const notWritable = profile.notWritable(dest);
   if (notWritable) return { kind: "not-writable", message: notWritable };
   const owner = ownershipOf(dest.tags, m.syncName);
   if (owner === "other-sync") return { kind: "other-sync" };
-  if (owner === "unmanaged") return { kind: "unmanaged" };
+  if (owner === "unmanaged") {
+    // Released by this sync and taken back: its ownership tags are gone, a version id may still prove it.
+    const proof = reclaimed(m, dest) ? proveOwnership(m, dest, profile, planned) : undefined;
+    return proof ? { kind: "ours", proof } : { kind: "unmanaged" };
+  }
   // Ours, unless its tags say another mapping of this run wrote it. (Tags that match no mapping,
   // e.g. a provenance tag edited by hand, are ours to repair if a version id proves it.)
   const producer = m.produced(dest) ? undefined : otherProducer(dest);
   if (producer) return { kind: "other-mapping", producer };
   const proof = proveOwnership(m, dest, profile, planned);
   return proof ? { kind: "ours", proof } : { kind: "unproven" };
+}
+
+/**
+ * The conflict policy for a secret not proven ours. A secret this sync released and `adopt` took
+ * back (released-by this sync, no release time) is adopted only if its value is the source's,
+ * whatever the policy says short of `adopt`: a forged released-by tag can make secretbridge write
+ * no more than adopt-if-equal would.
+ */
+function conflictPolicyOf(m: ResolvedMapping, dest: DestinationSecretMeta): LifecyclePolicies["onConflict"] {
+  return reclaimed(m, dest) && m.policies.onConflict !== "adopt" ? "adopt-if-equal" : m.policies.onConflict;
+}
+
+/** Released by this sync and taken back by `adopt`: the next sync makes it provably ours again. */
+function reclaimed(m: ResolvedMapping, dest: DestinationSecretMeta): boolean {
+  return dest.tags[TAG.releasedBy] === m.syncName && dest.tags[TAG.releasedAt] === undefined;
+}
+
+/** A released secret as a plan reports it: never written, marked or deleted. */
+function releasedReason(at: string): string {
+  return `released${at ? ` at ${at}` : ""}: secretbridge no longer manages it (run secretbridge adopt to take it back)`;
 }
 
 function unprovenMessage(name: string, m: ResolvedMapping): string {
@@ -635,6 +663,9 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
 
   // An existing secret: what may be done to it is decided by its standing, on confirmed facts.
   let standing = standingOf(m, dest, profile, otherProducer);
+  if (standing.kind === "released") {
+    return { ...base, ...(dest.arn ? { arn: dest.arn } : {}), type: "released", reason: releasedReason(standing.at) };
+  }
   if (standing.kind === "not-writable") return conflict("not writable", { errorClass: "not-writable", message: standing.message });
   if (standing.kind === "ours" || standing.kind === "unproven") {
     const claim = contested(c, dest, facts, needs);
@@ -644,11 +675,12 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   let tagging = tagPlan(c, profile, dest, trust);
   // Not proven current from its tags: maybe by the token this plan derives (a run that stopped
   // between the value and the tags, or tags edited by hand).
-  if (standing.kind === "unproven" || (standing.kind === "ours" && !standing.proof.current)) {
+  // A secret taken back by `adopt` still holds the version secretbridge wrote, unless it changed since.
+  if (standing.kind === "unproven" || (standing.kind === "unmanaged" && reclaimed(m, dest)) || (standing.kind === "ours" && !standing.proof.current)) {
     // The record such a write bound is the one its tags show, if any: the token checks it.
-    const recorded = standing.kind === "unproven" ? tagPlan(c, profile, dest, { recorded: recordedTagKeys(dest.tags), removable: new Set() }).record : tagging.record;
+    const recorded = standing.kind !== "ours" ? tagPlan(c, profile, dest, { recorded: recordedTagKeys(dest.tags), removable: new Set() }).record : tagging.record;
     const again = standingOf(m, dest, profile, otherProducer, [{ token: tokenFor(recorded), record: recorded }]);
-    if (again.kind === "ours" && (standing.kind === "unproven" || again.proof.current)) {
+    if (again.kind === "ours" && (standing.kind !== "ours" || again.proof.current)) {
       standing = again;
       trust = trustOf(dest, again.proof);
       tagging = tagPlan(c, profile, dest, trust);
@@ -737,7 +769,9 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     const keys = [...new Set([...untag, ...extra])].filter((k) => Object.hasOwn(dest.tags, k) && !Object.hasOwn(tags, k));
     return keys.length ? { untag: keys } : {};
   };
-  const destinationVersion = dest.tags[TAG.sourceVersion];
+  // Proven current by this source version's own token: the value is that version's, whatever the
+  // tags say (a run stopped before its tags, a secret taken back by adopt after release).
+  const destinationVersion = proof.fromPlan && proof.current && secret.version !== null ? String(secret.version) : dest.tags[TAG.sourceVersion];
   // Provider settings out of date (replicas, a policy ...): brought up to date by any write.
   const settings = profile.settingUpdates(m.destinationOptions, dest.tags);
   const settingChanges = settings.map((u) => u.change);
@@ -851,15 +885,21 @@ function planNotProven(
 ): PlannedAction {
   const m = c.input.mapping;
   const name = dest.name;
-  const onConflict = m.policies.onConflict;
-  const what = kind === "unmanaged" ? "exists unmanaged" : "carries our tags but no version proves it is ours";
+  const onConflict = conflictPolicyOf(m, dest);
+  const taken = reclaimed(m, dest);
+  const what = taken ? "was released and taken back by adopt" : kind === "unmanaged" ? "exists unmanaged" : "carries our tags but no version proves it is ours";
+  // The mark adopt leaves goes with the write that makes the secret ours again.
+  const marks = [TAG.releasedBy, TAG.releasedFrom].filter((k) => dest.tags[k] !== undefined);
+  const untagMark = marks.length > 0 ? { untag: marks } : {};
   if (onConflict === "adopt") {
-    return { ...withDest, ...write(), type: "adopt", reason: `${what}; taking ownership and writing the source value (conflict policy: adopt)`, changes: ["value", "tags"] };
+    return { ...withDest, ...write(), ...untagMark, type: "adopt", reason: `${what}; taking ownership and writing the source value (conflict policy: adopt)`, changes: ["value", "tags"] };
   }
   const refused: NonNullable<PlannedAction["failure"]> =
     kind === "unproven"
       ? { errorClass: "ownership-unproven", message: unprovenMessage(name, m) }
-      : onConflict === "adopt-if-equal"
+      : taken
+        ? { errorClass: "conflict-unmanaged", message: `${name} was taken back by adopt, but its value differs from the source's (one of them changed since it was released); left untouched: set policies.onConflict to adopt for one run to write the source's value over it, or release it again` }
+        : onConflict === "adopt-if-equal"
         ? { errorClass: "conflict-unmanaged", message: `${name} exists without secretbridge ownership tags and its value differs from the source; left untouched (conflict policy: adopt-if-equal)` }
         : {
             errorClass: "conflict-unmanaged",
@@ -887,6 +927,7 @@ function planNotProven(
       return {
         ...withDest,
         ...write(),
+        ...untagMark,
         type: "adopt",
         reason: `${what} with the same value; taking ownership: the value is written once more with secretbridge's request token, so a version id proves it (conflict policy: adopt-if-equal)`,
         changes: ["value", "tags"],
@@ -898,6 +939,23 @@ function planNotProven(
 }
 
 // ---- absences -----------------------------------------------------------------------------------
+
+/**
+ * Secrets this mapping released whose source path is gone: reported, never touched. Their
+ * ownership tags went with the release, so only the release tags say where they came from.
+ */
+function releasedAbsences(input: MappingInventory, present: Set<string>): PlannedAction[] {
+  const m = input.mapping;
+  const out: PlannedAction[] = [];
+  for (const d of input.destination.secrets) {
+    const at = d.tags[TAG.releasedAt];
+    const path = d.tags[TAG.releasedFrom];
+    if (at === undefined || path === undefined || d.tags[TAG.releasedBy] !== m.syncName || present.has(d.name) || m.produced(d) || !m.inScope(path)) continue;
+    if (m.granularity !== "key" && m.nameFor(path) !== d.name) continue;
+    out.push({ mapping: m.label, sourcePath: path, destinationName: d.name, ...(d.arn ? { arn: d.arn } : {}), sourceVersion: null, type: "released", reason: `the source secret is gone; ${releasedReason(at)}` });
+  }
+  return out;
+}
 
 function windowText(ms: number): string {
   for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000]] as const) {
@@ -978,7 +1036,8 @@ function planAbsences(
   for (const d of gone) {
     const standing = standingOf(m, d, profile);
     proven.set(d, standing.kind === "ours");
-    if (standing.kind === "not-writable") out.push(refusal(d, "not writable", { errorClass: "not-writable", message: standing.message }));
+    if (standing.kind === "released") out.push({ ...base(d), type: "released", reason: `${why(d)}; not ${verb}: ${releasedReason(standing.at)}` });
+    else if (standing.kind === "not-writable") out.push(refusal(d, "not writable", { errorClass: "not-writable", message: standing.message }));
     else if (standing.kind !== "ours") out.push(refusal(d, "ownership not proven", { errorClass: "ownership-unproven", message: unprovenMessage(d.name, m) }));
     else if (strategy === "tag" && d.tags[TAG.orphanedAt] !== undefined) out.push({ ...base(d), type: "unchanged", reason: `${why(d)}; already marked orphaned` });
     else pending.push(d);

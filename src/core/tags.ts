@@ -30,6 +30,15 @@ export const TAG = {
    * the plan reports such a difference when this changes, once, not on every run.
    */
   immutableKept: "secretbridge:immutable-kept",
+  /**
+   * Set by `release`: when secretbridge stopped managing the secret. While it is there the secret
+   * is never written, marked or deleted, whoever set it: a forged one only makes secretbridge do less.
+   */
+  releasedAt: "secretbridge:released-at",
+  /** Set by `release` with `releasedAt`: the sync that released it (the one `adopt` may take it back for). */
+  releasedBy: "secretbridge:released-by",
+  /** Set by `release`: the source path it was written from, so it is still reported once that path is gone. */
+  releasedFrom: "secretbridge:released-from",
   /** The keys of the other tags secretbridge set (static tags, custom metadata), space-separated. */
   tagKeys: "secretbridge:tag-keys",
   /** The reference sample's plain tag, kept for its users' tooling. */

@@ -3,6 +3,8 @@
 // into one row per source secret. No value is read on either side, except with `withSizes`, where
 // each source value is read, measured and dropped at once: only its size in bytes leaves here.
 import { FATAL_CLASSES, SyncError } from "../core/errors.js";
+import { checklistRows, type ChecklistRow } from "../core/checklist.js";
+import type { CutoverSelection } from "../core/cutover.js";
 import { discoverRows, rowKey, summarise, type DiscoverReport, type DiscoverRules, type MappingListing } from "../core/discover.js";
 import type { InventoryProblem } from "../core/model.js";
 import type { MappingInventory } from "../core/plan.js";
@@ -105,4 +107,17 @@ async function valueSizes(listed: MappingSource[], inputs: MappingInventory[], p
   }
   await pool(tasks, concurrency);
   return { sizes, warnings };
+}
+
+/**
+ * The cutover checklist of the selected secrets: listed and planned exactly as `discover` (metadata
+ * only, no value read), then one row per destination secret.
+ */
+export async function checklist(deps: { destination: SecretDestination; logger: Logger }, mappings: MappingSource[], selection: CutoverSelection, concurrency: number): Promise<{ rows: ChecklistRow[]; problems: InventoryProblem[] }> {
+  const log = deps.logger.child({ sync: mappings[0]?.mapping.syncName, mode: "checklist" });
+  const timings: RunReport["timings"] = {};
+  const inputs = await inventories({ destination: deps.destination, logger: log }, mappings, { mode: "plan", concurrency }, log, timings);
+  const bySource = new Map(mappings.map((m) => [m.mapping.label, m]));
+  const plan = await planWithFacts(deps.destination, inputs, bySource, concurrency, timings, {}, "metadata");
+  return { rows: checklistRows(inputs, plan, deps.destination.profile, selection), problems: plan.problems };
 }

@@ -23,12 +23,15 @@ export interface RunCounts {
   drift: number;
   delete: number;
   orphan: number;
+  released: number;
+  release: number;
+  reclaim: number;
   failed: number;
   deferred: number;
 }
 
 export function emptyCounts(): RunCounts {
-  return { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, failed: 0, deferred: 0 };
+  return { create: 0, update: 0, unchanged: 0, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, released: 0, release: 0, reclaim: 0, failed: 0, deferred: 0 };
 }
 
 export interface RunReport {
@@ -37,6 +40,8 @@ export interface RunReport {
   /** The config's target (account, Region, prefixes) the run wrote to; DEFAULT_TARGET without `targets`. */
   target: string;
   mode: RunMode;
+  /** Set by `release` and `adopt` (mode plan: --dry-run). */
+  command?: "release" | "adopt";
   startedAt: string;
   finishedAt: string;
   durationMs: number;

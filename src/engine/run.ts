@@ -264,7 +264,7 @@ export async function pool(tasks: (() => Promise<void>)[], size: number): Promis
   await Promise.all(Array.from({ length: Math.max(1, Math.min(size, tasks.length)) }, worker));
 }
 
-async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string, MappingSource>, options: RunOptions, log: Logger): Promise<ActionResult[]> {
+export async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string, MappingSource>, options: RunOptions, log: Logger): Promise<ActionResult[]> {
   const writes = plan.actions.filter((a): a is WriteAction => isWrite(a) && !a.failure);
   const outcomes = new Map<PlannedAction, ActionResult>();
   // A fixed pool of workers taking the next write: memory stays flat however long the plan is
@@ -364,6 +364,8 @@ const PAST: Partial<Record<PlannedAction["type"], string>> = {
   adopt: "adopted",
   delete: "deleted",
   orphan: "marked orphaned",
+  release: "released",
+  reclaim: "taken back",
 };
 
 /** Turns anything thrown into a SyncError whose message cannot carry the values at hand. */
@@ -377,7 +379,7 @@ export function asSyncError(error: unknown, fallback: ErrorClass, secrets: strin
   return new SyncError(fallback, `${path ? `${path}: ` : ""}${name}: ${scrubSecretMaterial(text, secrets)}`, path);
 }
 
-function finish(
+export function finish(
   { runId, syncName, target, mode, started }: { runId: string; syncName: string; target: string; mode: RunMode; started: Date },
   timings: RunReport["timings"],
   plan: Plan | undefined,

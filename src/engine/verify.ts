@@ -12,7 +12,8 @@ import { secretStringFingerprint } from "../core/value.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { MappingSource } from "./run.js";
 
-export type Verdict = "in-sync" | "differs" | "missing" | "not-ours" | "extra" | "unreadable";
+/** released: secretbridge let it go (`release`); not compared, and not a failure. */
+export type Verdict = "in-sync" | "differs" | "missing" | "not-ours" | "extra" | "unreadable" | "released";
 
 export interface VerifyEntry {
   sourcePath: string;
@@ -29,7 +30,7 @@ export interface VerifyReport {
   exitCode: 0 | 1 | 2;
 }
 
-const emptyVerdicts = (): Record<Verdict, number> => ({ "in-sync": 0, differs: 0, missing: 0, "not-ours": 0, extra: 0, unreadable: 0 });
+const emptyVerdicts = (): Record<Verdict, number> => ({ "in-sync": 0, differs: 0, missing: 0, "not-ours": 0, extra: 0, unreadable: 0, released: 0 });
 
 /** Verifies every mapping; one report. */
 export async function verify(mappings: MappingSource[], destination: SecretDestination, concurrency = 8): Promise<VerifyReport> {
@@ -39,7 +40,7 @@ export async function verify(mappings: MappingSource[], destination: SecretDesti
   entries.sort((a, b) => (a.destinationName < b.destinationName ? -1 : a.destinationName > b.destinationName ? 1 : 0));
   const counts = emptyVerdicts();
   for (const e of entries) counts[e.verdict] += 1;
-  const exitCode = complete && entries.every((e) => e.verdict === "in-sync") ? 0 : 1;
+  const exitCode = complete && entries.every((e) => e.verdict === "in-sync" || e.verdict === "released") ? 0 : 1;
   return { syncName: mappings[0]?.mapping.syncName ?? "", entries, counts, exitCode };
 }
 
@@ -78,6 +79,7 @@ async function verifyMapping({ mapping, source }: MappingSource, destination: Se
   for (const e of expected) {
     const d = byName.get(e.name);
     if (!d || d.deletedDate) entries.push({ sourcePath: e.path, destinationName: e.name, verdict: "missing" });
+    else if (d.tags[TAG.releasedAt] !== undefined) entries.push({ sourcePath: e.path, destinationName: e.name, verdict: "released", detail: `released at ${d.tags[TAG.releasedAt]}` });
     else if (!mapping.produced(d)) entries.push({ sourcePath: e.path, destinationName: e.name, verdict: "not-ours" });
     else toRead.push({ ...e, ...(d.arn ? { arn: d.arn } : {}) });
   }
@@ -85,7 +87,7 @@ async function verifyMapping({ mapping, source }: MappingSource, destination: Se
   const unreadable = new Set(entries.slice(firstEntry).filter((e) => e.verdict === "unreadable").map((e) => e.sourcePath));
   for (const d of dst.secrets) {
     const path = d.tags[TAG.path] ?? "";
-    if (seen.has(d.name) || d.deletedDate || !mapping.produced(d) || unreadable.has(path) || deselected.has(path)) continue;
+    if (seen.has(d.name) || d.deletedDate || d.tags[TAG.releasedAt] !== undefined || !mapping.produced(d) || unreadable.has(path) || deselected.has(path)) continue;
     entries.push({ sourcePath: path, destinationName: d.name, verdict: "extra", detail: "ours, but no longer in the source" });
   }
   const values = toRead.length ? await destination.readValues(toRead.map((r) => ({ name: r.name, ...(r.arn ? { arn: r.arn } : {}) }))) : new Map();

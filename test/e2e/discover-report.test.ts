@@ -64,7 +64,7 @@ test("the HTML report shows summary counts, sorts and filters its rows, and runs
   await page.waitForSelector("#shown:has-text('5 of 5 secrets shown')");
 
   const counts = await page.$$eval("#by-strategy tr, #by-state tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "").join("=")));
-  assert.deepEqual(counts, ["retire=0", "retain=1", "relocate=4", "replicated=0", "stale=0", "absent=1", "unmanaged=1", "other-sync=0", "conflict=3"]);
+  assert.deepEqual(counts, ["retire=0", "retain=1", "relocate=4", "replicated=0", "stale=0", "absent=1", "unmanaged=1", "other-sync=0", "conflict=3", "released=0"]);
 
   const column = (i: number) => page.$$eval(`#rows tbody tr:not([hidden]) td:nth-child(${i})`, (tds) => tds.map((td) => td.textContent ?? ""));
   assert.deepEqual(await column(1), ["=cmd|' /C calc'!A0", hostile, "legacy/db", "payments/api", "unicode/ключ-🔑"], "in path order as generated, hostile text shown as text");

@@ -97,7 +97,7 @@ describe("discover", () => {
     assert.deepEqual(report.summary, {
       total: 8,
       byStrategy: { retire: 3, retain: 1, relocate: 4 },
-      byState: { replicated: 2, stale: 1, absent: 2, unmanaged: 1, "other-sync": 1, conflict: 1 },
+      byState: { replicated: 2, stale: 1, absent: 2, unmanaged: 1, "other-sync": 1, conflict: 1, released: 0 },
     });
     assert.deepEqual([report.format, report.asOf, report.withSizes, report.problems, report.exitCode], ["secretbridge-discover/1", asOf, false, [], 0]);
     assert.equal(report.apiCalls?.["vault read-data"], undefined);
@@ -108,7 +108,7 @@ describe("discover", () => {
     assert.equal(table.code, 0);
     assert.match(table.stdout, /^STRATEGY +STATE +PATH +VERSION +UPDATED +AGE +METADATA KEYS +DESTINATION +TAGS +WHY\n/);
     assert.match(table.stdout, /\nretain +replicated +legacy\/db +1 \(1 kept\) +\d{4}-\d\d-\d\d +365d +migrate,owner +\S+\/legacy\/db +env=test; migrate=no; owner=team-a +custom_metadata migrate is "no"\n/);
-    assert.match(table.stdout, /\nDiscover it: 8 secrets; strategy: 3 retire, 1 retain, 4 relocate; destination: 2 replicated, 1 stale, 2 absent, 1 unmanaged, 1 other-sync, 1 conflict\n/);
+    assert.match(table.stdout, /\nDiscover it: 8 secrets; strategy: 3 retire, 1 retain, 4 relocate; destination: 2 replicated, 1 stale, 2 absent, 1 unmanaged, 1 other-sync, 1 conflict, 0 released\n/);
     const csv = await s.cli(["discover", "-c", config, "--csv", "--as-of", asOf], token);
     assert.equal(csv.code, 0);
     assert.equal(csv.stdout.split("\r\n").length - 1, 9, "a header and eight records");

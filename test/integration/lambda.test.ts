@@ -45,7 +45,7 @@ describe("Lambda run with the CLI's config file", () => {
     assert.equal((await s.destination()).get(`${s.prefix}/second-secret-for-replication`)?.version, "2");
 
     const third = await s.lambda();
-    assert.deepEqual(third.summary.counts, { create: 0, update: 0, unchanged: 2, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, failed: 0, deferred: 0 });
+    assert.deepEqual(third.summary.counts, { create: 0, update: 0, unchanged: 2, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, released: 0, release: 0, reclaim: 0, failed: 0, deferred: 0 });
   });
 
   test("mappings and policies from the file: two mounts, deletion with a recovery window, and the CLI agrees afterwards", async () => {

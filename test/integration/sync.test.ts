@@ -112,7 +112,7 @@ describe("cost of a no-change run", () => {
       assert.equal(again.code, 0);
       const report = JSON.parse(again.stdout) as { counts: Record<string, number>; sourceMethod: string };
       assert.equal(report.sourceMethod, c.method);
-      assert.deepEqual(report.counts, { create: 0, update: 0, unchanged: 25, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, failed: 0, deferred: 0 });
+      assert.deepEqual(report.counts, { create: 0, update: 0, unchanged: 25, conflict: 0, skip: 0, restore: 0, adopt: 0, drift: 0, delete: 0, orphan: 0, released: 0, release: 0, reclaim: 0, failed: 0, deferred: 0 });
       assert.equal(awsWrites(again.recorder), 0);
       assert.equal(again.recorder.count("aws", "GetSecretValue") + again.recorder.count("aws", "BatchGetSecretValue"), 0);
       assert.equal(again.recorder.count("vault", "read-data"), 0);

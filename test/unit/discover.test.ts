@@ -116,7 +116,7 @@ describe("discoverRows", () => {
     assert.deepEqual(summarise(rows), {
       total: 6,
       byStrategy: { retire: 1, retain: 1, relocate: 4 },
-      byState: { replicated: 1, stale: 1, absent: 1, unmanaged: 1, "other-sync": 1, conflict: 1 },
+      byState: { replicated: 1, stale: 1, absent: 1, unmanaged: 1, "other-sync": 1, conflict: 1, released: 0 },
     });
   });
 

@@ -218,6 +218,12 @@ export class SecretsManagerDestination implements SecretDestination {
         return this.delete(target, options);
       case "orphan":
         return this.tag(target, { ...(action.tags ?? {}), [TAG.orphanedAt]: new Date().toISOString() });
+      // The release mark first: a release that stops before the untag leaves a secret no sync writes.
+      case "release":
+      case "reclaim":
+        if (action.type === "release" && Object.keys(action.tags).length > 0) await this.tag(target, action.tags);
+        if (action.untag.length > 0) await this.removeTags(target, action.untag);
+        return;
       case "create": {
         const arn = await this.create({
           name,

@@ -243,6 +243,9 @@ export class ParameterStoreDestination implements SecretDestination {
       case "restore":
       case "adopt":
         return this.write(action, parameterName, value);
+      case "release":
+      case "reclaim":
+        return this.retag(name, parameterName, action.type === "release" ? action.tags : {}, action.untag);
       default:
         throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing in Parameter Store`, name);
     }

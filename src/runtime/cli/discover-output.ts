@@ -2,6 +2,7 @@
 // (CSV). Paths, names, metadata keys and tags are hostile input: the table escapes control
 // characters (a key holding a terminal escape sequence must not repaint the screen), the CSV
 // quotes per RFC 4180 and neutralises cells a spreadsheet would run as a formula.
+import type { ChecklistRow } from "../../core/checklist.js";
 import { DESTINATION_STATES, STRATEGIES, type DiscoverReport, type DiscoverRow } from "../../core/discover.js";
 
 /** Control characters (C0, DEL, C1) as \uXXXX: what a terminal would otherwise act on. */
@@ -130,4 +131,52 @@ export function renderDiscoverCsv(report: DiscoverReport): string {
     lines.push(cells.map(csvCell).join(","));
   }
   return `${lines.join("\r\n")}\r\n`;
+}
+
+/** A checklist row with the destination's access and usage facts, as `discover --checklist` prints it. */
+export interface ChecklistEntry extends ChecklistRow {
+  /** Principals the --abac-policy allows to read it by its tags; null without a policy. */
+  readers: string[] | null;
+  /** Principals whose policy uses what is not evaluated (named with why). */
+  readersUnknown: string[];
+  cloudTrail: { lookupEvents: string; lakeSql: string } | null;
+  ready: boolean;
+}
+
+export interface ChecklistReport {
+  format: "secretbridge-checklist/1";
+  syncName: string;
+  selection: { paths: string[]; wave: string | null };
+  abacPolicy: string | null;
+  rows: ChecklistEntry[];
+  problems: DiscoverReport["problems"];
+  /** 0: every row ready; 1: some row not ready, or the listing was incomplete. */
+  exitCode: 0 | 1;
+}
+
+export function renderChecklistTable(report: ChecklistReport): string {
+  const rows = [["READY", "PATH", "DESTINATION", "EXISTS", "STATE", "TAGS", "VERSION", ...(report.abacPolicy ? ["READERS (ABAC)"] : [])]];
+  for (const r of report.rows) {
+    rows.push([
+      r.ready ? "yes" : "no",
+      printable(r.path),
+      printable(r.destinationName),
+      r.exists ? "yes" : "no",
+      r.state,
+      r.missingTags.length === 0 ? "ok" : `missing ${r.missingTags.map(printable).join(",")}`,
+      r.versionMatches ? `ok (${r.sourceVersion})` : `source ${r.sourceVersion}, destination ${r.replicatedVersion ?? "-"}`,
+      ...(report.abacPolicy ? [[...(r.readers ?? []), ...r.readersUnknown.map((u) => `? ${u}`)].map(printable).join(", ") || "none"] : []),
+    ]);
+  }
+  const lines = [rows.length > 1 ? table(rows) : "(no secrets selected)"];
+  const ready = report.rows.filter((r) => r.ready).length;
+  lines.push(`Checklist ${report.syncName}: ${ready} of ${report.rows.length} ready`);
+  const queried = report.rows.filter((r) => r.cloudTrail);
+  if (queried.length > 0) {
+    lines.push("", "Who reads them already (CloudTrail event history, last 90 days):");
+    for (const r of queried) lines.push(`  ${printable(r.destinationName)}: ${r.cloudTrail?.lookupEvents ?? ""}`);
+    lines.push("", "CloudTrail Lake (GetSecretValue by ARN or name), e.g.:", `  ${queried[0]?.cloudTrail?.lakeSql ?? ""}`);
+  }
+  for (const p of report.problems) lines.push(`Problem: [${p.errorClass}] ${printable(p.message)}`);
+  return lines.join("\n");
 }

@@ -12,9 +12,12 @@ import { isSyncError, SyncError } from "../../core/errors.js";
 import type { PolicyDocument } from "../../destinations/aws-common/iam.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
-import { discover } from "../../engine/discover.js";
-import { writeFile } from "node:fs/promises";
-import { renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable } from "./discover-output.js";
+import { checklist, discover } from "../../engine/discover.js";
+import { abacVerdicts, cloudTrailQueries, parseAbacPolicy, type AbacPrincipal } from "../../destinations/aws-secrets-manager/checklist.js";
+import { cutover } from "../../engine/cutover.js";
+import { parseWave, type CutoverCommand } from "../../core/cutover.js";
+import { readFile, writeFile } from "node:fs/promises";
+import { renderChecklistTable, renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable, type ChecklistEntry, type ChecklistReport } from "./discover-output.js";
 import { renderDiscoverHtml } from "./discover-html.js";
 import { verify } from "../../engine/verify.js";
 import type { RunMode } from "../../engine/report.js";
@@ -337,12 +340,20 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     });
 
   withCommon(program.command("discover").description("inventory for a migration: every source secret in scope, its destination state and a suggested strategy (metadata only; reads no value)"))
+    .argument("[paths...]", "with --checklist: the source paths of the wave (relative to the mount)")
+    .option("--checklist", "cutover checklist of a wave (the paths, or --wave): exists with the required tags, at the source's version, readable by whom (--abac-policy), CloudTrail queries")
+    .option("--wave <KEY=VALUE>", "with --checklist: every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--abac-policy <file>", "with --checklist: an IAM policy (or {principals: {NAME: {tags, policy}}}) whose aws:ResourceTag conditions are evaluated on each secret's tags")
     .option("--json", "print the report as JSON")
     .option("--csv", "print the report as CSV (RFC 4180)")
     .option("--html <file>", "also write the report as a single self-contained HTML file")
     .option("--with-sizes", "read each source value to report its size in bytes (and nothing else)")
     .option("--as-of <time>", "count ages up to this ISO 8601 time instead of now (e.g. a planned cutover date)")
-    .action(async (opts: CommonOptions & { csv?: boolean; html?: string; withSizes?: boolean; asOf?: string }) => {
+    .action(async (paths: string[], opts: CommonOptions & { csv?: boolean; html?: string; withSizes?: boolean; asOf?: string; checklist?: boolean; wave?: string; abacPolicy?: string }) => {
+      if (opts.checklist) return checklistCommand(paths, opts);
+      if (paths.length > 0 || opts.wave !== undefined || opts.abacPolicy !== undefined) {
+        throw new SyncError("config-invalid", "paths, --wave and --abac-policy select a wave for --checklist; add --checklist, or drop them for the whole inventory");
+      }
       if (opts.json && opts.csv) throw new SyncError("config-invalid", "--json and --csv cannot be combined: pick one for stdout");
       const asOf = opts.asOf === undefined ? new Date() : new Date(opts.asOf);
       if (Number.isNaN(asOf.getTime()) || (opts.asOf !== undefined && !/^\d{4}-\d\d-\d\d/.test(opts.asOf))) {
@@ -376,6 +387,99 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         await wiring.close();
       }
     });
+
+  /** `discover --checklist`: one row per secret of the wave, ready or not; exit 1 when one is not. */
+  const checklistCommand = async (paths: string[], opts: CommonOptions & { wave?: string; abacPolicy?: string; csv?: boolean; html?: string; withSizes?: boolean }) => {
+    if (opts.csv || opts.html || opts.withSizes) throw new SyncError("config-invalid", "--checklist prints a table or --json; --csv, --html and --with-sizes are for the inventory");
+    const wave = opts.wave === undefined ? undefined : parseWave(opts.wave);
+    if (wave && "problem" in wave) throw new SyncError("config-invalid", wave.problem);
+    if (paths.length === 0 && !wave) throw new SyncError("config-invalid", "--checklist: name the source paths of the wave, or select them with --wave KEY=VALUE");
+    let principals: AbacPrincipal[] | undefined;
+    if (opts.abacPolicy !== undefined) {
+      const file = opts.abacPolicy;
+      const text = await readFile(file, "utf8").catch((error: unknown) => {
+        throw new SyncError("config-invalid", `--abac-policy ${file}: cannot read it (${(error as { code?: string }).code ?? "error"})`);
+      });
+      principals = parseAbacPolicy(text, `--abac-policy ${file}`);
+    }
+    const logger = loggerFor(opts, "run");
+    const config = await loadConfigFile(opts.config);
+    const wiring = await wire(config, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
+    try {
+      const selection = { paths, ...(wave ? { wave } : {}) };
+      const { rows, problems } = await checklist({ destination: wiring.destination, logger }, wiring.mappings, selection, config.sync.concurrency);
+      const aws = wiring.destination.profile.kind === "aws-secrets-manager";
+      const entries: ChecklistEntry[] = rows.map((r) => {
+        const access = principals && r.arn ? abacVerdicts(principals, r.arn, r.tags) : { allowed: [], unknown: [] };
+        const readers = principals ? access.allowed : null;
+        const ready = r.exists && r.missingTags.length === 0 && r.versionMatches && (readers === null || readers.length > 0);
+        return { ...r, readers, readersUnknown: access.unknown, cloudTrail: aws && r.arn ? cloudTrailQueries(r.arn, r.destinationName) : null, ready };
+      });
+      const report: ChecklistReport = {
+        format: "secretbridge-checklist/1",
+        syncName: config.name,
+        selection: { paths, wave: opts.wave ?? null },
+        abacPolicy: opts.abacPolicy ?? null,
+        rows: entries,
+        problems,
+        exitCode: problems.length === 0 && entries.every((e) => e.ready) ? 0 : 1,
+      };
+      output.out(opts.json ? JSON.stringify(report, null, 2) : renderChecklistTable(report));
+      exitCode = report.exitCode;
+    } finally {
+      await wiring.close();
+    }
+  };
+
+  /**
+   * `release` and `adopt` on the secrets the paths or --wave select, in every target (or those
+   * --target names). Exit 0: all done; 1: some secret refused or failed (each untouched); 2: could not start.
+   */
+  const cutoverCommand = (command: CutoverCommand) => async (paths: string[], opts: CommonOptions & { wave?: string; dryRun?: boolean }) => {
+    const wave = opts.wave === undefined ? undefined : parseWave(opts.wave);
+    if (wave && "problem" in wave) throw new SyncError("config-invalid", wave.problem);
+    if (paths.length === 0 && !wave) throw new SyncError("config-invalid", `${command}: name the source paths to ${command} (relative to the mount, as plan shows them), or select them with --wave KEY=VALUE`);
+    const logger = loggerFor(opts, "run");
+    const config = await loadConfigFile(opts.config);
+    const targets = pickTargets(resolveTargets(config, env), opts.target);
+    const wired = await wireTargets(config, targets, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
+    try {
+      const reports = [];
+      for (const wiring of wired.targets) {
+        reports.push(
+          await cutover({ destination: wiring.destination, logger }, wiring.mappings, {
+            command,
+            selection: { paths, ...(wave ? { wave } : {}) },
+            dryRun: Boolean(opts.dryRun),
+            concurrency: config.sync.concurrency,
+            target: wiring.resolved.target,
+          }),
+        );
+      }
+      for (const report of reports) if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
+      if (opts.json) output.out(JSON.stringify(reports.length === 1 ? reports[0] : { syncName: config.name, targets: reports }, null, 2));
+      else output.out(reports.map((r) => `${renderActions(r, true)}\n${renderSummary(r, Boolean(config.targets))}`).join("\n\n"));
+      exitCode = Math.max(0, ...reports.map((r) => r.exitCode));
+    } finally {
+      await wired.close();
+    }
+  };
+
+  withCommon(program.command("release").description("cutover: stop managing these secrets (removes secretbridge's own tags, records secretbridge:released-at; keeps the value, versions and every other tag)"))
+    .argument("[paths...]", "source paths, relative to the mount (as plan shows them)")
+    .option("--wave <KEY=VALUE>", "also every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--dry-run", "print what would be released; write nothing")
+    .option("--json", "print the report as JSON")
+    .addOption(targetOption())
+    .action(cutoverCommand("release"));
+
+  withCommon(program.command("adopt").description("take released secrets back: removes secretbridge:released-at; the next sync makes each provably secretbridge's again"))
+    .argument("[paths...]", "source paths, relative to the mount (as plan shows them)")
+    .option("--wave <KEY=VALUE>", "also every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--dry-run", "print what would be taken back; write nothing")
+    .option("--json", "print the report as JSON")
+    .addOption(targetOption())
+    .action(cutoverCommand("adopt"));
 
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")

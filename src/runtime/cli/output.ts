@@ -23,7 +23,7 @@ function table(rows: string[][]): string {
 }
 
 function versionCell(a: PlannedAction): string {
-  if (a.type === "delete" || a.type === "orphan" || (a.type === "skip" && a.sourceVersion === null && a.destinationVersion !== undefined)) return a.destinationVersion ?? "-";
+  if (a.type === "delete" || a.type === "orphan" || (a.type === "skip" && a.sourceVersion === null && a.destinationVersion !== undefined) || (a.type === "released" && a.sourceVersion === null)) return a.destinationVersion ?? "-";
   const to = a.sourceVersion === null ? "kv1" : String(a.sourceVersion);
   if (a.type === "update" && a.destinationVersion !== undefined && a.destinationVersion !== to) return `${a.destinationVersion} -> ${to}`;
   return to;
@@ -49,7 +49,7 @@ function failureText(f: Failure): string {
 /** `named`: the config lists targets, so the summary says which one it is about. */
 export function renderSummary(report: RunReport, named = false): string {
   const c = report.counts;
-  const verb = report.mode === "plan" ? "Plan" : "Sync";
+  const verb = report.command ? `${report.command === "release" ? "Release" : "Adopt"}${report.mode === "plan" ? " (dry run)" : ""}` : report.mode === "plan" ? "Plan" : "Sync";
   const created = report.mode === "plan" ? "to create" : "created";
   const updated = report.mode === "plan" ? "to update" : "updated";
   const planned = report.mode === "plan";
@@ -59,6 +59,9 @@ export function renderSummary(report: RunReport, named = false): string {
     c.drift ? `${c.drift} drifted` : "",
     c.orphan ? `${c.orphan} ${planned ? "to mark orphaned" : "marked orphaned"}` : "",
     c.delete ? `${c.delete} ${planned ? "to delete" : "deleted"}` : "",
+    c.release ? `${c.release} ${planned ? "to release" : "released now"}` : "",
+    c.reclaim ? `${c.reclaim} ${planned ? "to take back" : "taken back"}` : "",
+    c.released ? `${c.released} released (left alone)` : "",
     c.deferred ? `${c.deferred} deferred` : "",
   ].filter(Boolean);
   const lines = [
@@ -145,6 +148,6 @@ export function renderVerify(report: VerifyReport): string {
   const rows = [["VERDICT", "SOURCE PATH", "DESTINATION", "DETAIL"]];
   for (const e of report.entries) rows.push([e.verdict, e.sourcePath, e.destinationName, e.detail ?? ""]);
   const c = report.counts;
-  const summary = `Verify ${report.syncName}: ${c["in-sync"]} in sync, ${c.differs} differ, ${c.missing} missing, ${c["not-ours"]} not ours, ${c.extra} extra, ${c.unreadable} unreadable`;
+  const summary = `Verify ${report.syncName}: ${c["in-sync"]} in sync, ${c.differs} differ, ${c.missing} missing, ${c["not-ours"]} not ours, ${c.extra} extra, ${c.unreadable} unreadable${c.released ? `, ${c.released} released` : ""}`;
   return `${rows.length > 1 ? table(rows) : "(no secrets in scope)"}\n${summary}`;
 }
