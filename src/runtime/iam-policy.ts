@@ -226,12 +226,15 @@ export interface MemberRoleTemplate {
  * external ID, and allowed what `iam-policy -c --target NAME` derives for that target (the
  * destination's fragment in the role's account and the target's Region, with the denies around it).
  */
-export function memberRoleTemplate(resolved: ResolvedConfig, workerRoleArn: string): MemberRoleTemplate {
+export function memberRoleTemplate(resolved: ResolvedConfig, workerRoleArn: string, options: { account?: string; region?: string } = {}): MemberRoleTemplate {
   const role = targetRole(resolved);
   if (!role.externalId) throw invalid(`target ${resolved.target}: destination.assumeRole.externalId is not set; the member role trusts the worker only with an external ID`);
   if (!ROLE_ARN.test(workerRoleArn)) throw invalid(`the worker's role "${workerRoleArn}" is not a role ARN such as arn:aws:iam::123456789012:role/name (the stack's FunctionRoleArn output)`);
-  const region = resolved.config.destination.region;
-  if (!region) throw invalid(`target ${resolved.target}: destination.region is not set; the member role's policy names the Region its target writes to`);
+  if (options.account !== undefined && options.account !== role.account) {
+    throw invalid(`target ${resolved.target}: --account ${options.account} is not the account of its role ${role.arn}; the member role is created in ${role.account}`);
+  }
+  const region = options.region ?? resolved.config.destination.region;
+  if (!region) throw invalid(`target ${resolved.target}: destination.region is not set; the member role's policy names the Region its target writes to (or pass --region)`);
   const policy = composeIamPolicy({ account: role.account, region, partition: role.partition }, destinationFragment(resolved, { account: role.account, region, partition: role.partition }, false));
   return {
     AWSTemplateFormatVersion: "2010-09-09",
