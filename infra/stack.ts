@@ -477,9 +477,12 @@ export class SecretBridgeStack extends Stack {
     for (const lane of built) {
       const of = lane.target !== undefined ? ` (target ${lane.target})` : "";
       const body = JSON.stringify({ secretbridge: "scheduled", ...(lane.target !== undefined ? { target: lane.target } : {}) });
-      new CfnOutput(lane.scope, "FunctionName", { value: lane.fn.functionName, ...(of ? { description: `the worker${of}` } : {}) });
-      new CfnOutput(lane.scope, "LogGroupName", { value: lane.logGroup.logGroupName, ...(of ? { description: `the worker's logs${of}` } : {}) });
-      new CfnOutput(lane.scope, "RunQueueUrl", { value: lane.runQueue.queueUrl, description: `queue a full sync${of}: aws sqs send-message --message-group-id ${runMessageGroup(lane.target)} --message-body '${body}'` });
+      // At the stack's top level, so each key is the output's name and the target's (FunctionNameprodeu
+      // for target prod-eu), without the hash a nested construct's key would get.
+      const id = (name: string) => (lane.target !== undefined ? `${name}-${lane.target}` : name);
+      new CfnOutput(this, id("FunctionName"), { value: lane.fn.functionName, ...(of ? { description: `the worker${of}` } : {}) });
+      new CfnOutput(this, id("LogGroupName"), { value: lane.logGroup.logGroupName, ...(of ? { description: `the worker's logs${of}` } : {}) });
+      new CfnOutput(this, id("RunQueueUrl"), { value: lane.runQueue.queueUrl, description: `queue a full sync${of}: aws sqs send-message --message-group-id ${runMessageGroup(lane.target)} --message-body '${body}'` });
     }
     new CfnOutput(this, "FunctionRoleArn", {
       value: role.roleArn,

@@ -788,6 +788,17 @@ describe("a config with targets in two accounts and two Regions: one lane per ta
     const mappings = props("AWS::Lambda::EventSourceMapping").map((p) => JSON.stringify([p.FunctionName, p.EventSourceArn]));
     assert.equal(new Set(mappings).size, 2);
     assert.equal(props("AWS::SQS::Queue").filter((p) => p.FifoQueue === true && p.ContentBasedDeduplication === true).length, 2);
+    assert.deepEqual(Object.keys((t.toJSON() as { Outputs: Record<string, unknown> }).Outputs).sort(), [
+      "ConnectionSecretName",
+      "FunctionNameone",
+      "FunctionNametwo",
+      "FunctionRoleArn",
+      "KeyArn",
+      "LogGroupNameone",
+      "LogGroupNametwo",
+      "RunQueueUrlone",
+      "RunQueueUrltwo",
+    ]);
   });
 
   test("a schedule per target queues a full sync of that target in its own message group", () => {
