@@ -83,7 +83,7 @@ describe("the fan-out on AWS: one worker per target", () => {
     // An unknown Region answers HTTP 500 on every call in moto: a target that cannot be reached.
     const config = fleet(s, [`  - {name: three, destination: {region: nowhere-1, assumeRole: {roleArn: '${ROLE_THREE}', externalId: ext-three}}}`]);
     const scheduled = (target: string) => eventOf([{ id: `s-${target}`, body: { secretbridge: "scheduled", target, time: "2026-12-06T00:00:00Z" } }]);
-    const [one, two, three] = await Promise.all(["one", "two", "three"].map((t) => worker(s, config, t, scheduled(t))));
+    const [one, two, three] = await Promise.all([worker(s, config, "one", scheduled("one")), worker(s, config, "two", scheduled("two")), worker(s, config, "three", scheduled("three"))]);
 
     const expected = [`${s.prefix}/app/db`, `${s.prefix}/web`];
     assert.deepEqual(await namesIn(ROLE_ONE, "us-east-1"), expected);
