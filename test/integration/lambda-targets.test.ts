@@ -10,7 +10,7 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { SQSEvent } from "aws-lambda";
 import { consumeBatch, DEADLINE_MARGIN_MS, type LambdaSummary } from "../../src/runtime/lambda/handler.js";
 import { runMessageGroup } from "../../src/runtime/lambda/queue.js";
-import { peersForThisFile, REDACTING_LOGGER, type Scenario } from "../helpers/harness.js";
+import { peersForThisFile, REDACTING_LOGGER, webhookReceiver, type Scenario } from "../helpers/harness.js";
 import { captureLogger } from "../helpers/logs.js";
 
 const peers = peersForThisFile();
@@ -149,11 +149,17 @@ describe("the fan-out on AWS: one worker per target", () => {
     assert.deepEqual(await namesIn(ROLE_ONE, "us-east-1"), paths.map((p) => `${s.prefix}/${p}`).sort());
   });
 
-  test("a target the packaged config does not list is a setup failure naming the variable", async () => {
+  test("a target the packaged config does not list is a setup failure naming the variable, notified with the target", async () => {
     const s = await scenario();
-    const w = await worker(s, fleet(s), "nine", eventOf([{ id: "s-1", body: { secretbridge: "scheduled" } }]));
+    const hook = await webhookReceiver();
+    const w = await worker(s, fleet(s, ["notifications:", `  webhook: {url: '${hook.url}'}`]), "nine", eventOf([{ id: "s-1", body: { secretbridge: "scheduled" } }]));
+    await hook.close();
     assert.equal(w.summary?.exitCode, 2);
     assert.equal(w.summary?.target, "nine");
     assert.equal(w.summary?.fatal?.message, "SECRETBRIDGE_TARGET names target nine, which the packaged config does not list (it lists one, two)");
+    assert.deepEqual(
+      hook.received.map((body) => JSON.parse(body) as { target?: string; runId: string; failures: { errorClass: string }[] }).map((n) => [n.target, n.runId, n.failures.map((f) => f.errorClass)]),
+      [["nine", "setup", ["config-invalid"]]],
+    );
   });
 });

@@ -201,7 +201,7 @@ async function setupFailure(error: unknown, config: Config | undefined, env: Nod
   const webhook = notifications.webhook ? webhookCredentials(notifications.webhook, env, { lenient: true }) : undefined;
   const { notifiers, close } = buildNotifiers(notifications, config?.destination ?? {}, env, webhook);
   if (notifiers.length > 0) {
-    const notice = { syncName: config?.name ?? "secretbridge", runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: { ...summary.counts }, failures: summary.failed };
+    const notice = { syncName: config?.name ?? "secretbridge", ...(env[LAMBDA_ENV.target] ? { target } : {}), runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: { ...summary.counts }, failures: summary.failed };
     await notifyAll(notifiers, notice, logger);
   }
   close();
