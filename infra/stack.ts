@@ -2,7 +2,9 @@
 // one SQS FIFO run queue that an EventBridge schedule (and, optionally, a signed push endpoint's
 // admission function) writes to; its own KMS key, an optional failure topic, the Vault connection
 // secret, alarms on failed, delayed and dropped runs, and a role derived from the config by the
-// same function as `secretbridge iam-policy -c` (with explicit denies everywhere else).
+// same function as `secretbridge iam-policy -c` (with explicit denies everywhere else). A config
+// with `targets` gets that worker, queue, schedule and alarms once per target, and a role that may
+// only assume the targets' member-account roles (iam-policy --member-role-template).
 // Optional: a VPC with interface endpoints, and a demo OpenBao server.
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Token, type StackProps } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
