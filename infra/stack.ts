@@ -2,7 +2,9 @@
 // one SQS FIFO run queue that an EventBridge schedule (and, optionally, a signed push endpoint's
 // admission function) writes to; its own KMS key, an optional failure topic, the Vault connection
 // secret, alarms on failed, delayed and dropped runs, and a role derived from the config by the
-// same function as `secretbridge iam-policy -c` (with explicit denies everywhere else).
+// same function as `secretbridge iam-policy -c` (with explicit denies everywhere else). A config
+// with `targets` gets that worker, queue, schedule and alarms once per target, and a role that may
+// only assume the targets' member-account roles (iam-policy --member-role-template).
 // Optional: a VPC with interface endpoints, and a demo OpenBao server.
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Token, type StackProps } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -18,12 +20,13 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
-import type { Construct } from "constructs";
-import { resolveConfig } from "../src/config/resolve.js";
+import { Construct } from "constructs";
+import { resolveConfig, resolveTargets, type ResolvedConfig } from "../src/config/resolve.js";
+import { SyncError } from "../src/core/errors.js";
 import { SECRET_SCOPED_ACTIONS, type PolicyDocument } from "../src/destinations/aws-common/iam.js";
 import { runMessageGroup } from "../src/runtime/lambda/queue.js";
 import { DEFAULT_MAX_CONTINUATIONS, LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE } from "../src/runtime/lambda/run.js";
-import { iamPolicyForConfig } from "../src/runtime/iam-policy.js";
+import { iamPolicyForConfig, iamPolicyForWorker } from "../src/runtime/iam-policy.js";
 import { packageLambda } from "./bundle.js";
 import type { DeployConfig } from "./config.js";
 import { DemoVault, demoVpc } from "./demo-vault.js";
@@ -99,7 +102,14 @@ export class SecretBridgeStack extends Stack {
     const prefix = settings.secretsPrefix;
     const connectionSecretName = `${prefix}/vault-connection-secret`;
     const webhookSecretName = `${prefix}/webhook-signing-key`;
-    const resolved = resolveConfig(deploy.config, {});
+    // A config with `targets` deploys one lane per target (its own worker, run queue, schedule and
+    // alarms), the worker writing through the target's role; without, one lane as before.
+    const fanOut = deploy.config.targets !== undefined;
+    const allTargets = fanOut ? resolveTargets(deploy.config, {}) : [resolveConfig(deploy.config, {})];
+    const resolved = allTargets[0] as ResolvedConfig;
+    if (fanOut && settings.pushEndpoint) {
+      throw new SyncError("config-invalid", `context pushEndpoint: the push endpoint queues into one run queue, and ${deploy.origin} lists targets (one queue each); deploy without pushEndpoint, or one stack per target`);
+    }
 
     const key = new kms.Key(this, "SecretsKey", {
       alias: `${prefix}-encryption-key`,
@@ -152,10 +162,16 @@ export class SecretBridgeStack extends Stack {
         })
       : undefined;
 
-    const logGroup = new logs.LogGroup(this, "FunctionLogs", {
-      retention: settings.logRetentionDays as logs.RetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // Each lane's constructs live under their own scope: a config without targets keeps the ids
+    // (and so the resources) it always had.
+    const lanes = allTargets.map((t) => ({ resolved: t, target: fanOut ? t.target : undefined, scope: fanOut ? new Construct(this, `Target-${t.target}`) : this }));
+    const logGroups = lanes.map(
+      (lane) =>
+        new logs.LogGroup(lane.scope, "FunctionLogs", {
+          retention: settings.logRetentionDays as logs.RetentionDays,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+    );
 
     const role = new iam.Role(this, "FunctionRole", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
@@ -166,9 +182,10 @@ export class SecretBridgeStack extends Stack {
     // resolved config, with the runtime's own statements. Account, Region and partition are the
     // stack's: concrete when the stack has an env, otherwise the AWS::AccountId / AWS::Region /
     // AWS::Partition tokens, which the generator lets through unchecked because we say they are unresolved.
-    this.functionPolicyDocument = iamPolicyForConfig(resolved, {
+    // With targets, the destination permissions are each member role's (memberRoleTemplate): the
+    // worker may only assume exactly those roles.
+    const runtimeInput = {
       account: this.account,
-      region: resolved.config.destination.region ?? this.region,
       // The function reads its connection secrets with its own Region's client: they are the
       // stack's, whatever Region the config writes to.
       connectionSecretRegion: this.region,
@@ -180,10 +197,13 @@ export class SecretBridgeStack extends Stack {
       connectionSecretNames: [connectionSecretName],
       connectionSecretKmsKeyId: key.keyArn,
       ...(environmentKey ? { environmentKeyArn: environmentKey.keyArn } : {}),
-      isUnresolved: (value) => Token.isUnresolved(value),
-    });
+      isUnresolved: (value: string) => Token.isUnresolved(value),
+    };
+    this.functionPolicyDocument = fanOut
+      ? iamPolicyForWorker(allTargets, { ...runtimeInput, region: this.region })
+      : iamPolicyForConfig(resolved, { ...runtimeInput, region: resolved.config.destination.region ?? this.region });
     const statements: iam.PolicyStatement[] = [
-      new iam.PolicyStatement({ sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:*`] }),
+      new iam.PolicyStatement({ sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: logGroups.flatMap((g) => [g.logGroupArn, `${g.logGroupArn}:*`]) }),
       ...this.functionPolicyDocument.Statement.map((statement) => iam.PolicyStatement.fromJson(statement)),
     ];
 
@@ -240,149 +260,171 @@ export class SecretBridgeStack extends Stack {
 
     // One package for both functions: the bundle with the config file (and its CA) beside it.
     const code = lambda.Code.fromAsset(packageLambda(bundleDir, deploy.files));
-    const fn = new lambda.Function(this, "ReplicationFunction", {
-      description: `secretbridge ${deploy.config.name}: ${resolved.mappings.map((m) => m.describe).join(", ")}`.slice(0, 256),
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: "index.handler",
-      code,
-      role,
-      timeout: Duration.seconds(settings.timeoutSeconds),
-      memorySize: settings.memoryMb,
-      // One run at a time: the run queue has one FIFO message group, so SQS hands the worker one
-      // batch at a time; the reserved concurrency of 1 also holds for a manual invoke, and keeps
-      // the worker's slot free of whatever else runs in the account.
-      reservedConcurrentExecutions: 1,
-      logGroup,
-      ...(environmentKey ? { environmentEncryption: environmentKey } : {}),
-      environment: {
-        [LAMBDA_ENV.connectionSecret]: connectionSecretName,
-        ...(topic ? { [LAMBDA_ENV.snsTopic]: topic.topicArn } : {}),
-        // The demo server's address, until its first boot writes it into the connection secret.
-        ...(demo ? { VAULT_ADDR: demo.address } : {}),
-        NODE_OPTIONS: "--enable-source-maps",
-      },
-      ...vpcConfig,
-    });
-    fn.node.addDependency(policy);
-    // A manual asynchronous invoke is not retried: the next scheduled run is the retry.
-    fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
-
-    // Every run goes through one FIFO queue with one message group (src/runtime/lambda/queue.ts).
-    // A message whose batch the worker could not finish (a crash, a timeout) comes back after the
-    // visibility timeout; after three tries it lands in the dead-letter queue, which alarms. A run
-    // that reaches its deadline with writes left queues its continuation in the same group, so
-    // it goes on in the next invocation, still one at a time.
+    // Each lane: a worker with a reserved concurrency of 1 and its own FIFO run queue with one
+    // message group, so a target's runs never overlap, while the lanes of several targets run side
+    // by side, each with its own deadline, continuations, quota (its own account and Region) and
+    // failures. Reserved concurrency in all: one per target.
+    const fiveMinutes = { period: Duration.minutes(5), statistic: "Sum" };
     const visibility = Math.min(6 * settings.timeoutSeconds, 12 * 3600);
-    const deadLetters = new sqs.Queue(this, "RunDeadLetterQueue", {
-      fifo: true,
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    const runQueue = new sqs.Queue(this, "RunQueue", {
-      fifo: true,
-      // The schedule's messages differ by time; pushes set their own id (the request signature).
-      contentBasedDeduplication: true,
-      visibilityTimeout: Duration.seconds(visibility),
-      retentionPeriod: Duration.days(1),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: deadLetters, maxReceiveCount: 3 },
+    const built = lanes.map((lane, i) => {
+      const { scope, target } = lane;
+      const logGroup = logGroups[i] as logs.LogGroup;
+      const fn = new lambda.Function(scope, "ReplicationFunction", {
+        description: `secretbridge ${deploy.config.name}${target !== undefined ? ` (target ${target})` : ""}: ${lane.resolved.mappings.map((m) => m.describe).join(", ")}`.slice(0, 256),
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        handler: "index.handler",
+        code,
+        role,
+        timeout: Duration.seconds(settings.timeoutSeconds),
+        memorySize: settings.memoryMb,
+        // One run at a time: the run queue has one FIFO message group, so SQS hands the worker one
+        // batch at a time; the reserved concurrency of 1 also holds for a manual invoke, and keeps
+        // the worker's slot free of whatever else runs in the account.
+        reservedConcurrentExecutions: 1,
+        logGroup,
+        ...(environmentKey ? { environmentEncryption: environmentKey } : {}),
+        environment: {
+          [LAMBDA_ENV.connectionSecret]: connectionSecretName,
+          ...(topic ? { [LAMBDA_ENV.snsTopic]: topic.topicArn } : {}),
+          ...(target !== undefined ? { [LAMBDA_ENV.target]: target } : {}),
+          // The demo server's address, until its first boot writes it into the connection secret.
+          ...(demo ? { VAULT_ADDR: demo.address } : {}),
+          NODE_OPTIONS: "--enable-source-maps",
+        },
+        ...vpcConfig,
+      });
+      fn.node.addDependency(policy);
+      // A manual asynchronous invoke is not retried: the next scheduled run is the retry.
+      fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
+
+      // Every run of the lane goes through one FIFO queue with one message group
+      // (src/runtime/lambda/queue.ts). A message whose batch the worker could not finish (a crash,
+      // a timeout) comes back after the visibility timeout; after three tries it lands in the
+      // dead-letter queue, which alarms. A run that reaches its deadline with writes left queues
+      // its continuation in the same group, so it goes on in the next invocation, still one at a time.
+      const deadLetters = new sqs.Queue(scope, "RunDeadLetterQueue", {
+        fifo: true,
+        retentionPeriod: Duration.days(14),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      const runQueue = new sqs.Queue(scope, "RunQueue", {
+        fifo: true,
+        // The schedule's messages differ by time; pushes set their own id (the request signature).
+        contentBasedDeduplication: true,
+        visibilityTimeout: Duration.seconds(visibility),
+        retentionPeriod: Duration.days(1),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        deadLetterQueue: { queue: deadLetters, maxReceiveCount: 3 },
+      });
+      fn.addEnvironment(LAMBDA_ENV.queueUrl, runQueue.queueUrl);
+      fn.addEnvironment(LAMBDA_ENV.maxContinuations, String(settings.maxContinuations));
+      // Batches of 10: a schedule (or push) queued while a run goes on is received with that run's
+      // continuation and joins it (queue.ts runForBatch), so it never waits more than one invocation.
+      const consumer = new lambda.EventSourceMapping(scope, "RunQueueConsumer", { target: fn, eventSourceArn: runQueue.queueArn, batchSize: 10 });
+      consumer.node.addDependency(policy);
+      // Where the schedule's messages go when EventBridge cannot deliver them (a standard queue:
+      // EventBridge's dead-letter queues cannot be FIFO).
+      const undelivered = new sqs.Queue(scope, "ScheduleDeadLetterQueue", { retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true });
+
+      const schedule = new events.Rule(scope, "Schedule", {
+        description: `Queues a secretbridge full sync on a schedule${target !== undefined ? ` (target ${target})` : ""}`,
+        schedule: events.Schedule.expression(settings.lambdaCronSchedule),
+        targets: [
+          new targets.SqsQueue(runQueue, {
+            messageGroupId: runMessageGroup(target),
+            message: events.RuleTargetInput.fromObject({ secretbridge: "scheduled", ...(target !== undefined ? { target } : {}), time: events.EventField.time }),
+            deadLetterQueue: undelivered,
+            retryAttempts: 8,
+            maxEventAge: Duration.hours(1),
+          }),
+        ],
+      });
+
+      // Alarms. A run that reports failures (per secret, or an unusable source or destination)
+      // consumes its message, so it is counted from the worker's one summary line per run. With
+      // targets, every metric carries the summary's target as its Target dimension, and every
+      // alarm's name and description name the target.
+      const namespace = `secretbridge/${this.stackName}`;
+      const dimensions = target !== undefined ? { dimensions: { Target: "$.summary.target" } } : {};
+      const ofTarget = target !== undefined ? { dimensionsMap: { Target: target } } : {};
+      const failedRuns = new logs.MetricFilter(scope, "FailedRunsFilter", {
+        logGroup,
+        filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.numberValue("$.summary.exitCode", ">", 0)),
+        // Per stack: two stacks in one account must not share (and mask) each other's count.
+        metricNamespace: namespace,
+        metricName: "FailedRuns",
+        metricValue: "1",
+        ...dimensions,
+      });
+      const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
+        const a = new cloudwatch.Alarm(scope, id, {
+          ...(target !== undefined ? { alarmName: `${this.stackName}-${target}-${id}` } : {}),
+          alarmDescription: target !== undefined ? `[target ${target}] ${description}` : description,
+          metric,
+          threshold,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        if (topic) a.addAlarmAction(new cwActions.SnsAction(topic));
+        return a;
+      };
+      // A run chained across invocations: each hop's summary line, counted and with what it left.
+      new logs.MetricFilter(scope, "ContinuedRunsFilter", {
+        logGroup,
+        filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.stringValue("$.summary.continuation.next", "=", "queued")),
+        metricNamespace: namespace,
+        metricName: "ContinuedRuns",
+        metricValue: "1",
+        ...dimensions,
+      });
+      new logs.MetricFilter(scope, "WritesLeftFilter", {
+        logGroup,
+        filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.numberValue("$.summary.continuation.remaining", ">=", 0)),
+        metricNamespace: namespace,
+        metricName: "WritesLeft",
+        metricValue: "$.summary.continuation.remaining",
+        ...dimensions,
+      });
+      alarm(
+        "FailureAlarm",
+        "secretbridge run reported failures (per-secret failures, an unusable source/destination, or writes left that no continuation will do)",
+        failedRuns.metric({ ...fiveMinutes, ...ofTarget }),
+      );
+      alarm("WorkerErrorAlarm", "secretbridge worker crashed or timed out (its batch comes back to the queue)", fn.metricErrors(fiveMinutes));
+      // A run waits behind another for at most one run: older than that, the worker is throttled,
+      // stuck or failing, and scheduled runs are being delayed.
+      alarm(
+        "RunDelayedAlarm",
+        "a queued secretbridge run has waited longer than two run timeouts",
+        runQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: "Maximum" }),
+        2 * settings.timeoutSeconds + 60,
+      );
+      alarm("RunDroppedAlarm", "a secretbridge run was dropped after three failed tries (dead-letter queue)", deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: "Maximum" }));
+      alarm(
+        "ScheduleUndeliveredAlarm",
+        "EventBridge could not queue a scheduled secretbridge run",
+        new cloudwatch.Metric({ namespace: "AWS/Events", metricName: "FailedInvocations", dimensionsMap: { RuleName: schedule.ruleName }, ...fiveMinutes }),
+      );
+      return { ...lane, fn, runQueue, logGroup };
     });
     // The mapping by hand rather than SqsEventSource, so the consuming permission is a named
-    // statement of the function's one policy (not a grant in a second, default policy).
+    // statement of the function's one policy (not a grant in a second, default policy). Sending is
+    // for continuations only: a worker's next invocation, in its own queue (a message naming
+    // another target is dropped by that target's worker).
+    const queueArns = built.map((b) => b.runQueue.queueArn);
     policy.addStatements(
       new iam.PolicyStatement({
         sid: "ConsumeRunQueue",
         actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-        resources: [runQueue.queueArn],
+        resources: queueArns,
       }),
     );
-    // Sending is for continuations only: the worker's own next invocation, in its own queue.
-    policy.addStatements(new iam.PolicyStatement({ sid: "QueueRunContinuation", actions: ["sqs:SendMessage"], resources: [runQueue.queueArn] }));
-    fn.addEnvironment(LAMBDA_ENV.queueUrl, runQueue.queueUrl);
-    fn.addEnvironment(LAMBDA_ENV.maxContinuations, String(settings.maxContinuations));
-    // Batches of 10: a schedule (or push) queued while a run goes on is received with that run's
-    // continuation and joins it (queue.ts runForBatch), so it never waits more than one invocation.
-    const consumer = new lambda.EventSourceMapping(this, "RunQueueConsumer", { target: fn, eventSourceArn: runQueue.queueArn, batchSize: 10 });
-    consumer.node.addDependency(policy);
-    // Where the schedule's messages go when EventBridge cannot deliver them (a standard queue:
-    // EventBridge's dead-letter queues cannot be FIFO).
-    const undelivered = new sqs.Queue(this, "ScheduleDeadLetterQueue", { retentionPeriod: Duration.days(14), encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true });
-
-    const schedule = new events.Rule(this, "Schedule", {
-      description: "Queues a secretbridge full sync on a schedule",
-      schedule: events.Schedule.expression(settings.lambdaCronSchedule),
-      targets: [
-        new targets.SqsQueue(runQueue, {
-          messageGroupId: runMessageGroup(),
-          message: events.RuleTargetInput.fromObject({ secretbridge: "scheduled", time: events.EventField.time }),
-          deadLetterQueue: undelivered,
-          retryAttempts: 8,
-          maxEventAge: Duration.hours(1),
-        }),
-      ],
-    });
-
-    // Alarms. A run that reports failures (per secret, or an unusable source or destination)
-    // consumes its message, so it is counted from the worker's one summary line per run.
-    const failedRuns = new logs.MetricFilter(this, "FailedRunsFilter", {
-      logGroup,
-      filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.numberValue("$.summary.exitCode", ">", 0)),
-      // Per stack: two stacks in one account must not share (and mask) each other's count.
-      metricNamespace: `secretbridge/${this.stackName}`,
-      metricName: "FailedRuns",
-      metricValue: "1",
-    });
-    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 1) => {
-      const a = new cloudwatch.Alarm(this, id, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      if (topic) a.addAlarmAction(new cwActions.SnsAction(topic));
-      return a;
-    };
-    const fiveMinutes = { period: Duration.minutes(5), statistic: "Sum" };
-    // A run chained across invocations: each hop's summary line, counted and with what it left.
-    new logs.MetricFilter(this, "ContinuedRunsFilter", {
-      logGroup,
-      filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.stringValue("$.summary.continuation.next", "=", "queued")),
-      metricNamespace: `secretbridge/${this.stackName}`,
-      metricName: "ContinuedRuns",
-      metricValue: "1",
-    });
-    new logs.MetricFilter(this, "WritesLeftFilter", {
-      logGroup,
-      filterPattern: logs.FilterPattern.all(logs.FilterPattern.stringValue("$.msg", "=", LAMBDA_SUMMARY_MESSAGE), logs.FilterPattern.numberValue("$.summary.continuation.remaining", ">=", 0)),
-      metricNamespace: `secretbridge/${this.stackName}`,
-      metricName: "WritesLeft",
-      metricValue: "$.summary.continuation.remaining",
-    });
-    alarm(
-      "FailureAlarm",
-      "secretbridge run reported failures (per-secret failures, an unusable source/destination, or writes left that no continuation will do)",
-      failedRuns.metric(fiveMinutes),
-    );
-    alarm("WorkerErrorAlarm", "secretbridge worker crashed or timed out (its batch comes back to the queue)", fn.metricErrors(fiveMinutes));
-    // A run waits behind another for at most one run: older than that, the worker is throttled,
-    // stuck or failing, and scheduled runs are being delayed.
-    alarm(
-      "RunDelayedAlarm",
-      "a queued secretbridge run has waited longer than two run timeouts",
-      runQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: "Maximum" }),
-      2 * settings.timeoutSeconds + 60,
-    );
-    alarm("RunDroppedAlarm", "a secretbridge run was dropped after three failed tries (dead-letter queue)", deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: "Maximum" }));
-    alarm(
-      "ScheduleUndeliveredAlarm",
-      "EventBridge could not queue a scheduled secretbridge run",
-      new cloudwatch.Metric({ namespace: "AWS/Events", metricName: "FailedInvocations", dimensionsMap: { RuleName: schedule.ruleName }, ...fiveMinutes }),
-    );
+    policy.addStatements(new iam.PolicyStatement({ sid: "QueueRunContinuation", actions: ["sqs:SendMessage"], resources: queueArns }));
+    const { runQueue } = built[0] as (typeof built)[number];
 
     // The push endpoint: a public function URL in front of a small admission function that checks
     // the signature and queues the changes. It cannot read Vault or write a secret; unsigned
@@ -434,13 +476,23 @@ export class SecretBridgeStack extends Stack {
       pushUrl = admission.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     }
 
-    new CfnOutput(this, "FunctionName", { value: fn.functionName });
-    new CfnOutput(this, "FunctionRoleArn", { value: role.roleArn, description: "bind this role in Vault's AWS auth method" });
+    for (const lane of built) {
+      const of = lane.target !== undefined ? ` (target ${lane.target})` : "";
+      const body = JSON.stringify({ secretbridge: "scheduled", ...(lane.target !== undefined ? { target: lane.target } : {}) });
+      // At the stack's top level, so each key is the output's name and the target's (FunctionNameprodeu
+      // for target prod-eu), without the hash a nested construct's key would get.
+      const id = (name: string) => (lane.target !== undefined ? `${name}-${lane.target}` : name);
+      new CfnOutput(this, id("FunctionName"), { value: lane.fn.functionName, ...(of ? { description: `the worker${of}` } : {}) });
+      new CfnOutput(this, id("LogGroupName"), { value: lane.logGroup.logGroupName, ...(of ? { description: `the worker's logs${of}` } : {}) });
+      new CfnOutput(this, id("RunQueueUrl"), { value: lane.runQueue.queueUrl, description: `queue a full sync${of}: aws sqs send-message --message-group-id ${runMessageGroup(lane.target)} --message-body '${body}'` });
+    }
+    new CfnOutput(this, "FunctionRoleArn", {
+      value: role.roleArn,
+      description: fanOut ? "bind this role in Vault's AWS auth method; each target's member role trusts it (secretbridge iam-policy --member-role-template)" : "bind this role in Vault's AWS auth method",
+    });
     new CfnOutput(this, "KeyArn", { value: key.keyArn });
     new CfnOutput(this, "ConnectionSecretName", { value: connectionSecretName });
-    new CfnOutput(this, "LogGroupName", { value: logGroup.logGroupName });
     if (topic) new CfnOutput(this, "TopicArn", { value: topic.topicArn });
-    new CfnOutput(this, "RunQueueUrl", { value: runQueue.queueUrl, description: `queue a full sync: aws sqs send-message --message-group-id ${runMessageGroup()} --message-body '{"secretbridge":"scheduled"}'` });
     if (pushUrl && admission) {
       // Authentication is the HMAC signature the admission function checks (same scheme as `serve`), so the URL itself is public.
       new CfnOutput(this, "PushUrl", { value: pushUrl.url, description: "POST signed {\"changes\": [...]} here (x-secretbridge-timestamp, x-secretbridge-signature)" });

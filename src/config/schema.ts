@@ -406,7 +406,7 @@ export const discoverSchema = z.strictObject({
   retainWhen: z.record(z.string().min(1), z.string()).default({ migrate: "no" }),
 });
 
-const targetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const targetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
 

@@ -174,8 +174,94 @@ export interface ConfigIamInput extends IamTarget, RuntimeIamInput {
  */
 export function iamPolicyForConfig(resolved: ResolvedConfig, input: ConfigIamInput): PolicyDocument {
   const { verify, ...rest } = input;
-  const target: IamTarget = { account: input.account, region: input.region, ...(input.partition ? { partition: input.partition } : {}), ...(input.isUnresolved ? { isUnresolved: input.isUnresolved } : {}) };
-  const fragment = boundProvider(resolved.config.destination).iamFragment(target, iamMappingsOf(resolved, { verify: Boolean(verify) }));
   const sns = resolved.config.notifications.sns;
-  return composeIamPolicy({ ...rest, snsTopicArns: [...(sns ? [sns.topicArn] : []), ...(input.snsTopicArns ?? [])] }, fragment);
+  return composeIamPolicy({ ...rest, snsTopicArns: [...(sns ? [sns.topicArn] : []), ...(input.snsTopicArns ?? [])] }, destinationFragment(resolved, input, Boolean(verify)));
+}
+
+/** The destination provider's fragment for a resolved target: its actions on its resources, its keys. */
+function destinationFragment(resolved: ResolvedConfig, input: IamTarget, verify: boolean): IamFragment {
+  const target: IamTarget = { account: input.account, region: input.region, ...(input.partition ? { partition: input.partition } : {}), ...(input.isUnresolved ? { isUnresolved: input.isUnresolved } : {}) };
+  return boundProvider(resolved.config.destination).iamFragment(target, iamMappingsOf(resolved, { verify }));
+}
+
+const ROLE_ARN = /^arn:([^:]+):iam::(\d{12}):role(\/(?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/;
+
+/** A target's role, parsed: what a worker assumes, and what the member account creates. */
+function targetRole(resolved: ResolvedConfig): { arn: string; partition: string; account: string; path: string; name: string; externalId: string | undefined } {
+  const role = resolved.config.destination.assumeRole;
+  const label = `target ${resolved.target}`;
+  if (!role) throw invalid(`${label}: a deployment with several targets writes through one role per target; set destination.assumeRole (roleArn, externalId) for it`);
+  const m = ROLE_ARN.exec(role.roleArn);
+  if (!m) throw invalid(`${label}: destination.assumeRole.roleArn "${role.roleArn}" is not a role ARN such as arn:aws:iam::123456789012:role/secretbridge-writer`);
+  return { arn: role.roleArn, partition: m[1] ?? "aws", account: m[2] ?? "", path: m[3] ?? "/", name: m[4] ?? "", externalId: role.externalId };
+}
+
+/**
+ * The policy of a worker that writes through its targets' roles (a deployment with several
+ * targets): the runtime's statements, and sts:AssumeRole on exactly those roles. What each target
+ * may do in its account is the member role's policy (memberRoleTemplate), not the worker's.
+ */
+export function iamPolicyForWorker(targets: readonly ResolvedConfig[], input: IamTarget & RuntimeIamInput): PolicyDocument {
+  const roles = sortedUnique(targets.map((t) => targetRole(t).arn));
+  const topics = targets.flatMap((t) => (t.config.notifications.sns ? [t.config.notifications.sns.topicArn] : []));
+  const fragment: IamFragment = {
+    statements: [{ Sid: "AssumeTargetRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: one(roles) }],
+    keyStatements: [],
+    secretArns: [],
+    keys: { arns: [], aliases: [], managed: false },
+  };
+  return composeIamPolicy({ ...input, snsTopicArns: [...topics, ...(input.snsTopicArns ?? [])] }, fragment);
+}
+
+/** A CloudFormation template (plain JSON) that creates one target's role in its member account. */
+export interface MemberRoleTemplate {
+  AWSTemplateFormatVersion: "2010-09-09";
+  Description: string;
+  Resources: { WriterRole: { Type: "AWS::IAM::Role"; Properties: Record<string, unknown> } };
+  Outputs: Record<string, { Value: unknown; Description: string }>;
+}
+
+/**
+ * The member-account role of one target: trusted by the worker's role only, with the target's
+ * external ID, and allowed what `iam-policy -c --target NAME` derives for that target (the
+ * destination's fragment in the role's account and the target's Region, with the denies around it).
+ */
+export function memberRoleTemplate(resolved: ResolvedConfig, workerRoleArn: string, options: { account?: string; region?: string } = {}): MemberRoleTemplate {
+  const role = targetRole(resolved);
+  if (!role.externalId) throw invalid(`target ${resolved.target}: destination.assumeRole.externalId is not set; the member role trusts the worker only with an external ID`);
+  if (!ROLE_ARN.test(workerRoleArn)) throw invalid(`the worker's role "${workerRoleArn}" is not a role ARN such as arn:aws:iam::123456789012:role/name (the stack's FunctionRoleArn output)`);
+  if (options.account !== undefined && options.account !== role.account) {
+    throw invalid(`target ${resolved.target}: --account ${options.account} is not the account of its role ${role.arn}; the member role is created in ${role.account}`);
+  }
+  const region = options.region ?? resolved.config.destination.region;
+  if (!region) throw invalid(`target ${resolved.target}: destination.region is not set; the member role's policy names the Region its target writes to (or pass --region)`);
+  const policy = composeIamPolicy({ account: role.account, region, partition: role.partition }, destinationFragment(resolved, { account: role.account, region, partition: role.partition }, false));
+  return {
+    AWSTemplateFormatVersion: "2010-09-09",
+    Description: `secretbridge writer role of target ${resolved.target} (${resolved.syncName}), assumed by ${workerRoleArn}`.slice(0, 1024),
+    Resources: {
+      WriterRole: {
+        Type: "AWS::IAM::Role",
+        Properties: {
+          RoleName: role.name,
+          Path: role.path,
+          Description: `secretbridge ${resolved.syncName}: writes target ${resolved.target}`.slice(0, 1000),
+          AssumeRolePolicyDocument: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "TheSecretbridgeWorker",
+                Effect: "Allow",
+                Principal: { AWS: workerRoleArn },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "sts:ExternalId": role.externalId } },
+              },
+            ],
+          },
+          Policies: [{ PolicyName: `secretbridge-${resolved.target}`, PolicyDocument: policy }],
+        },
+      },
+    },
+    Outputs: { RoleArn: { Value: { "Fn::GetAtt": ["WriterRole", "Arn"] }, Description: "destination.assumeRole.roleArn of the target (it must be this ARN)" } },
+  };
 }

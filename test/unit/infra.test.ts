@@ -752,3 +752,138 @@ describe("the README's Deploy on AWS section names what the template holds", () 
     }
   });
 });
+
+describe("a config with targets in two accounts and two Regions: one lane per target", () => {
+  const ROLE_ONE = "arn:aws:iam::111111111111:role/secretbridge-writer";
+  const ROLE_TWO = "arn:aws:iam::222222222222:role/team/secretbridge-writer";
+  const WORKER = "arn:aws:iam::123456789012:role/Test-FunctionRole";
+  const fleet = (extra = "") =>
+    stackConfigFile(
+      `fleet${extra ? "-extra" : ""}.yaml`,
+      [
+        "name: fleet",
+        "source: { mount: kv }",
+        "destination: { prefix: apps }",
+        "targets:",
+        `  - { name: one, destination: { region: us-east-1, assumeRole: { roleArn: '${ROLE_ONE}', externalId: ext-one } } }`,
+        `  - { name: two, destination: { region: eu-west-1, prefix: team, assumeRole: { roleArn: '${ROLE_TWO}', externalId: ext-two } } }`,
+        extra,
+        "",
+      ].join("\n"),
+    );
+  const t = synth({}, deployConfigFromFile(fleet()));
+  type Resource = { Properties: Record<string, unknown> };
+  const props = (type: string) => Object.values(t.findResources(type)).map((r) => (r as Resource).Properties);
+
+  test("a worker per target, each running its target with a reserved concurrency of 1", () => {
+    const workers = props("AWS::Lambda::Function").filter((p) => p.Handler === "index.handler");
+    assert.deepEqual(
+      workers.map((p) => [(p.Environment as { Variables: Record<string, unknown> }).Variables.SECRETBRIDGE_TARGET, p.ReservedConcurrentExecutions]),
+      [
+        ["one", 1],
+        ["two", 1],
+      ],
+    );
+    // Each consumes its own FIFO run queue.
+    const mappings = props("AWS::Lambda::EventSourceMapping").map((p) => JSON.stringify([p.FunctionName, p.EventSourceArn]));
+    assert.equal(new Set(mappings).size, 2);
+    assert.equal(props("AWS::SQS::Queue").filter((p) => p.FifoQueue === true && p.ContentBasedDeduplication === true).length, 2);
+    assert.deepEqual(Object.keys((t.toJSON() as { Outputs: Record<string, unknown> }).Outputs).sort(), [
+      "ConnectionSecretName",
+      "FunctionNameone",
+      "FunctionNametwo",
+      "FunctionRoleArn",
+      "KeyArn",
+      "LogGroupNameone",
+      "LogGroupNametwo",
+      "RunQueueUrlone",
+      "RunQueueUrltwo",
+    ]);
+  });
+
+  test("a schedule per target queues a full sync of that target in its own message group", () => {
+    const rules = props("AWS::Events::Rule").map((p) => (p.Targets as { SqsParameters: { MessageGroupId: string }; InputTransformer: { InputTemplate: string } }[])[0]);
+    assert.deepEqual(
+      rules.map((r) => [r?.SqsParameters.MessageGroupId, JSON.parse((r?.InputTransformer.InputTemplate ?? "").replace("<time>", '"t"')) as unknown]),
+      [
+        ["secretbridge-runs.one", { secretbridge: "scheduled", target: "one", time: "t" }],
+        ["secretbridge-runs.two", { secretbridge: "scheduled", target: "two", time: "t" }],
+      ],
+    );
+  });
+
+  test("failure, delayed and dropped alarms per target, named for it; the failure metric has the target as its dimension", () => {
+    const alarms = props("AWS::CloudWatch::Alarm");
+    assert.deepEqual(alarms.map((a) => a.AlarmName).sort(), [
+      "Test-one-FailureAlarm",
+      "Test-one-RunDelayedAlarm",
+      "Test-one-RunDroppedAlarm",
+      "Test-one-ScheduleUndeliveredAlarm",
+      "Test-one-WorkerErrorAlarm",
+      "Test-two-FailureAlarm",
+      "Test-two-RunDelayedAlarm",
+      "Test-two-RunDroppedAlarm",
+      "Test-two-ScheduleUndeliveredAlarm",
+      "Test-two-WorkerErrorAlarm",
+    ]);
+    const failure = alarms.filter((a) => (a.AlarmName as string).endsWith("-FailureAlarm"));
+    assert.deepEqual(
+      failure.map((a) => [a.MetricName, a.Dimensions, (a.AlarmDescription as string).slice(0, 12)]),
+      [
+        ["FailedRuns", [{ Name: "Target", Value: "one" }], "[target one]"],
+        ["FailedRuns", [{ Name: "Target", Value: "two" }], "[target two]"],
+      ],
+    );
+    const filters = props("AWS::Logs::MetricFilter").map((p) => (p.MetricTransformations as { MetricName: string; Dimensions?: unknown }[])[0]);
+    assert.equal(filters.length, 6);
+    for (const f of filters) assert.deepEqual(f?.Dimensions, [{ Key: "Target", Value: "$.summary.target" }], f?.MetricName);
+  });
+
+  test("the worker may assume exactly the two targets' roles, and writes no secret itself", () => {
+    const s = statements(t);
+    assert.deepEqual(s.get("AssumeTargetRoles"), { Sid: "AssumeTargetRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: [ROLE_ONE, ROLE_TWO] });
+    const allowed = [...s.values()].filter((st) => st.Effect === "Allow").flatMap((st) => ([] as string[]).concat(st.Action));
+    assert.deepEqual(allowed.filter((a) => a.startsWith("secretsmanager:") || a.startsWith("ssm:")), ["secretsmanager:GetSecretValue"], "only the connection secret is read");
+    assert.deepEqual(allowed.filter((a) => a.startsWith("sts:")), ["sts:AssumeRole"]);
+  });
+
+  test("the member-account role template: the worker's role trusted with the target's external id, and the target's `iam-policy` as its policy", async () => {
+    const cli = async (args: string[]) => {
+      const out: string[] = [];
+      const code = await main(args, { env: {}, output: { out: (text) => out.push(text), err: (text) => out.push(text) } });
+      return { code, text: out.join("") };
+    };
+    const template = await cli(["iam-policy", "-c", fleet(), "--target", "two", "--account", "222222222222", "--member-role-template", WORKER]);
+    assert.equal(template.code, 0, template.text);
+    const policy = await cli(["iam-policy", "-c", fleet(), "--target", "two", "--account", "222222222222"]);
+    assert.equal(policy.code, 0, policy.text);
+    const doc = JSON.parse(template.text) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    assert.deepEqual(Object.keys(doc.Resources), ["WriterRole"]);
+    const role = doc.Resources.WriterRole;
+    assert.equal(role?.Type, "AWS::IAM::Role");
+    assert.equal(role?.Properties.RoleName, "secretbridge-writer");
+    assert.equal(role?.Properties.Path, "/team/");
+    assert.deepEqual(role?.Properties.AssumeRolePolicyDocument, {
+      Version: "2012-10-17",
+      Statement: [{ Sid: "TheSecretbridgeWorker", Effect: "Allow", Principal: { AWS: WORKER }, Action: "sts:AssumeRole", Condition: { StringEquals: { "sts:ExternalId": "ext-two" } } }],
+    });
+    assert.deepEqual(role?.Properties.Policies, [{ PolicyName: "secretbridge-two", PolicyDocument: JSON.parse(policy.text) as unknown }]);
+    // The target's own account, Region and prefix.
+    assert.match(policy.text, /arn:aws:secretsmanager:eu-west-1:222222222222:secret:team\/\*/);
+
+    const wrongAccount = await cli(["iam-policy", "-c", fleet(), "--target", "one", "--account", "222222222222", "--member-role-template", WORKER]);
+    assert.equal(wrongAccount.code, 2);
+    assert.match(wrongAccount.text, /target one: --account 222222222222 is not the account of its role arn:aws:iam::111111111111:role\/secretbridge-writer; the member role is created in 111111111111/);
+  });
+
+  test("a target without a role, or a push endpoint, is refused at synth by name", () => {
+    assert.throws(
+      () => synth({}, deployConfigFromFile(fleet("  - { name: three, destination: { region: eu-central-1 } }"))),
+      (e: unknown) => e instanceof SyncError && e.message === "target three: a deployment with several targets writes through one role per target; set destination.assumeRole (roleArn, externalId) for it",
+    );
+    assert.throws(
+      () => synth({ pushEndpoint: true }, deployConfigFromFile(fleet())),
+      (e: unknown) => e instanceof SyncError && e.errorClass === "config-invalid" && /^context pushEndpoint: the push endpoint queues into one run queue/.test(e.message),
+    );
+  });
+});

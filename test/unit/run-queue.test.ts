@@ -66,3 +66,26 @@ describe("run queue batches", () => {
     }
   });
 });
+
+describe("run queue batches of a target's worker", () => {
+  test("its schedule and its continuations make its run; a message naming another target is dropped by id", () => {
+    const { run, rejected } = runForBatch(
+      [
+        record("s-1", { secretbridge: "scheduled", target: "one", time: "t" }),
+        record("c-1", { secretbridge: "continue", chain: "m-1", hop: 2, target: "one" }),
+        record("x-1", { secretbridge: "continue", chain: "m-9", hop: 5, target: "two" }),
+        record("x-2", { secretbridge: "scheduled", target: "two" }),
+      ],
+      "one",
+    );
+    assert.deepEqual(run, { kind: "scheduled", chain: { id: "m-1", hop: 2 } });
+    assert.deepEqual(rejected, [
+      { messageId: "x-1", problem: "it names target two, and this worker runs target one" },
+      { messageId: "x-2", problem: "it names target two, and this worker runs target one" },
+    ]);
+  });
+
+  test("a target name the config allows (with a dot) is one a queued run may carry", () => {
+    assert.deepEqual(runForBatch([record("s-1", { secretbridge: "scheduled", target: "eu.prod" })], "eu.prod").run, { kind: "scheduled", chain: { id: "s-1", hop: 0 } });
+  });
+});

@@ -26,7 +26,7 @@ import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { createTerminalLogger } from "./terminal-logger.js";
-import { composeIamPolicy, iamPolicyForConfig, type RuntimeIamInput } from "../iam-policy.js";
+import { composeIamPolicy, iamPolicyForConfig, memberRoleTemplate, type RuntimeIamInput } from "../iam-policy.js";
 import { identifyTargets, wire, wireTargets, type RunTarget, type Wiring } from "../wire.js";
 import {
   processOutput,
@@ -88,6 +88,7 @@ interface IamPolicyOptions {
   replicas?: boolean;
   resourcePolicy?: boolean;
   verify?: boolean;
+  memberRoleTemplate?: string;
 }
 
 function defaultConfigPath(env: NodeJS.ProcessEnv): string {
@@ -590,7 +591,14 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--replicas", "allow managing replica Regions (also without --replica-region, e.g. to remove them)")
     .option("--resource-policy", "allow setting resource policies")
     .option("--verify", "also allow `secretbridge verify` (value reads under every prefix)")
+    .option("--member-role-template <worker-role-arn>", "with -c and --target: print a CloudFormation template of the target's role in its member account, trusting this worker role with the target's external ID")
     .action(async (opts: IamPolicyOptions, cmd: Command) => {
+      if (opts.memberRoleTemplate !== undefined) {
+        if (!opts.config) throw new SyncError("config-invalid", "--member-role-template needs -c: the role's permissions are the config's target's");
+        const resolved = await oneTarget(opts.config, opts.target);
+        output.out(JSON.stringify(memberRoleTemplate(resolved, opts.memberRoleTemplate, { account: opts.account, ...(opts.region ? { region: opts.region } : {}) }), null, 2));
+        return;
+      }
       const runtime: RuntimeIamInput = {
         snsTopicArns: opts.snsTopicArn ? [opts.snsTopicArn] : [],
         connectionSecretNames: opts.connectionSecret,

@@ -5,12 +5,11 @@
 // - `admit`, the admission function behind the function URL (push.ts): checks the signature and
 //   queues the changes; it never reads Vault or writes a secret.
 import type { Context, LambdaFunctionURLEvent, SQSEvent } from "aws-lambda";
-import { resolveConfig } from "../../config/resolve.js";
 import { screenPush, type PushedChange } from "../../core/push.js";
 import { createLogger } from "../../util/logger.js";
 import { handlePush, isFunctionUrlEvent, type FunctionUrlResult } from "./push.js";
 import { runForBatch } from "./queue.js";
-import { lambdaConfig, runLambda, type HandlerDependencies, type LambdaSummary } from "./run.js";
+import { LAMBDA_ENV, lambdaConfig, lambdaTarget, runLambda, type HandlerDependencies, type LambdaSummary } from "./run.js";
 
 export { CONTINUED_MESSAGE, DEADLINE_MARGIN_MS, LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE, runLambda, type HandlerDependencies, type LambdaSummary, type LambdaTrigger } from "./run.js";
 export { handlePush, resetPushState, type FunctionUrlResult } from "./push.js";
@@ -28,7 +27,10 @@ export function isQueueEvent(event: unknown): event is SQSEvent {
 export async function consumeBatch(event: SQSEvent, context: Pick<Context, "getRemainingTimeInMillis">, deps: HandlerDependencies = {}): Promise<LambdaSummary | undefined> {
   const env = deps.env ?? process.env;
   const logger = deps.logger ?? createLogger({ stream: process.stdout as never });
-  const { run, rejected } = runForBatch(event.Records.map((r) => ({ messageId: r.messageId, body: r.body })));
+  const { run, rejected } = runForBatch(
+    event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
+    env[LAMBDA_ENV.target] || undefined,
+  );
   for (const r of rejected) logger.warn({ messageId: r.messageId, problem: r.problem }, "dropped a message that is not a queued run");
   if (run.kind === "none") return undefined;
   if (run.kind === "scheduled") return runLambda(context, { ...deps, logger }, { kind: "scheduled", chain: run.chain });
@@ -36,7 +38,7 @@ export async function consumeBatch(event: SQSEvent, context: Pick<Context, "getR
   // an earlier deploy, or written by someone else allowed to send to it. Each change on its own,
   // so one that no longer fits does not hold back the others.
   const config = await lambdaConfig(env);
-  const { mappings } = resolveConfig(config, env);
+  const { mappings } = lambdaTarget(config, env);
   const targets: PushedChange[] = [];
   let refused = 0;
   for (const change of run.changes) {

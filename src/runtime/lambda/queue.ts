@@ -1,6 +1,7 @@
-// The one queue every run goes through. The schedule (EventBridge) and the admission function
-// (a signed function URL request) each put a message into an SQS FIFO queue with a single message
-// group; one worker consumes it. So runs never overlap, a flood of requests at the function URL
+// The one queue every run of a target goes through. The schedule (EventBridge) and the admission
+// function (a signed function URL request) each put a message into an SQS FIFO queue with a single
+// message group; one worker consumes it (a config with several targets deploys one queue and one
+// worker per target, infra/stack.ts). So runs never overlap, a flood of requests at the function URL
 // cannot take the worker's place (unsigned requests never reach the queue), and a scheduled run
 // that waits or is dropped shows in the queue's metrics, which the stack alarms on. A run that
 // reaches its invocation's deadline queues its own continuation in the same group (see
@@ -8,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
+import { targetNamePattern } from "../../config/schema.js";
 import type { PushedChange } from "../../core/push.js";
 
 /** The default message group: SQS hands its messages to one worker invocation at a time, in order. */
@@ -15,8 +17,8 @@ export const RUN_MESSAGE_GROUP = "secretbridge-runs";
 
 /**
  * The message group of a target's runs. Runs of one target never overlap because they share a
- * group; a per-target deployment gives each target its own group (and so its own writer). Today
- * a config has one destination: every message goes to the default group.
+ * group; a config with several targets gives each its own group (and so its own writer); a config
+ * without targets uses the default group.
  */
 export function runMessageGroup(target?: string): string {
   return target === undefined ? RUN_MESSAGE_GROUP : `${RUN_MESSAGE_GROUP}.${target}`;
@@ -25,7 +27,8 @@ export function runMessageGroup(target?: string): string {
 /** The most continuations one run may queue, whatever the function's setting says. */
 export const MAX_CONTINUATIONS_CEILING = 1000;
 
-const targetName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, _ or -");
+// The config's own rule for a target name: any target the config can name can be queued.
+const targetName = z.string().regex(targetNamePattern, "a target name as the config allows it");
 
 /**
  * A queued run: a full sync (the schedule, a manual send), the changes a signed push named, or
@@ -33,7 +36,7 @@ const targetName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digi
  * started the run, `hop`: how many invocations came before this one).
  */
 export const queuedRunSchema = z.discriminatedUnion("secretbridge", [
-  z.strictObject({ secretbridge: z.literal("scheduled"), time: z.string().max(64).optional() }),
+  z.strictObject({ secretbridge: z.literal("scheduled"), time: z.string().max(64).optional(), target: targetName.optional() }),
   z.strictObject({
     secretbridge: z.literal("push"),
     changes: z.array(z.strictObject({ mount: z.string().min(1).max(1024), path: z.string().max(2048) })).min(1).max(1000),
@@ -71,9 +74,10 @@ export interface QueueRecord {
  * starting a second pass, and a redelivered message received with the continuation it already
  * queued is that continuation. A message that is not a queued run (someone else with
  * sqs:SendMessage, a hand-written test) is reported by id and dropped: it must not block the
- * group behind it.
+ * group behind it. So is a message naming a target other than `target`, the one this worker runs:
+ * it would be written by the wrong target's writer.
  */
-export function runForBatch(records: readonly QueueRecord[]): { run: BatchRun; rejected: { messageId: string; problem: string }[] } {
+export function runForBatch(records: readonly QueueRecord[], target?: string): { run: BatchRun; rejected: { messageId: string; problem: string }[] } {
   const rejected: { messageId: string; problem: string }[] = [];
   let scheduled = false;
   let chain: RunChain | undefined;
@@ -94,11 +98,12 @@ export function runForBatch(records: readonly QueueRecord[]): { run: BatchRun; r
       continue;
     }
     const message = parsed.data;
+    if ("target" in message && message.target !== undefined && message.target !== target) {
+      const runs = target === undefined ? "this worker's config has no targets" : `this worker runs target ${target}`;
+      rejected.push({ messageId: record.messageId, problem: `it names target ${message.target}, and ${runs}` });
+      continue;
+    }
     if (message.secretbridge === "continue") {
-      if (message.target !== undefined) {
-        rejected.push({ messageId: record.messageId, problem: `it names target ${message.target}, and this worker's config has no targets` });
-        continue;
-      }
       if (!continued || message.hop > continued.hop) continued = { id: message.chain, hop: message.hop };
       scheduled = true;
       continue;
@@ -119,14 +124,14 @@ export function runForBatch(records: readonly QueueRecord[]): { run: BatchRun; r
  * window is dropped by SQS; a later duplicate waits in the group behind the first and is folded
  * into the same batch (runForBatch), so it never makes a second writer.
  */
-export async function enqueueContinuation(sqs: SQSClient, queueUrl: string, chain: RunChain): Promise<void> {
+export async function enqueueContinuation(sqs: SQSClient, queueUrl: string, chain: RunChain, target?: string): Promise<void> {
   const next = chain.hop + 1;
-  const body: QueuedRun = { secretbridge: "continue", chain: chain.id, hop: next };
+  const body: QueuedRun = { secretbridge: "continue", chain: chain.id, hop: next, ...(target !== undefined ? { target } : {}) };
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: JSON.stringify(body),
-      MessageGroupId: runMessageGroup(),
+      MessageGroupId: runMessageGroup(target),
       MessageDeduplicationId: createHash("sha256").update(`continue:${chain.id}:${next}`).digest("hex"),
     }),
   );

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfigFile } from "../../config/load.js";
+import { DEFAULT_TARGET, resolveConfig, resolveTargets, type ResolvedConfig } from "../../config/resolve.js";
 import type { Config } from "../../config/schema.js";
 import { SyncError } from "../../core/errors.js";
 import { isWrite } from "../../core/model.js";
@@ -18,7 +19,7 @@ import { runMappings } from "../../engine/run.js";
 import { emptyCounts, type RunReport } from "../../engine/report.js";
 import { notifyAll, notifyRun, webhookCredentials } from "../../notify/index.js";
 import { createLogger, type Logger } from "../../util/logger.js";
-import { awsClient, buildNotifiers, wire } from "../wire.js";
+import { awsClient, buildNotifiers, wireTargets, type Wiring } from "../wire.js";
 import { environmentWithConnection, readConnectionSecret } from "./connection.js";
 import { enqueueContinuation, MAX_CONTINUATIONS_CEILING, type RunChain } from "./queue.js";
 
@@ -46,6 +47,11 @@ export const LAMBDA_ENV = {
   queueUrl: "SECRETBRIDGE_QUEUE_URL",
   /** How many continuations one run may queue (default DEFAULT_MAX_CONTINUATIONS). */
   maxContinuations: "SECRETBRIDGE_MAX_CONTINUATIONS",
+  /**
+   * The target this worker runs, for a config with several (one worker and one run queue per
+   * target); unset: the config's only one.
+   */
+  target: "SECRETBRIDGE_TARGET",
 } as const;
 
 /**
@@ -75,6 +81,8 @@ export interface ContinuationSummary {
 }
 
 export interface LambdaSummary {
+  /** The target this run wrote to (the stack's metric filters take it as the Target dimension). */
+  target: string;
   runId: string;
   exitCode: number;
   counts: RunReport["counts"];
@@ -116,6 +124,19 @@ export function configPath(env: NodeJS.ProcessEnv): string {
   return env[LAMBDA_ENV.config] || join(dirname(fileURLToPath(import.meta.url)), "secretbridge.yaml");
 }
 
+/**
+ * The target this worker runs, resolved once: the one SECRETBRIDGE_TARGET names (resolveTargets,
+ * so it is what the CLI runs for `--target NAME`), or the config's only one.
+ */
+export function lambdaTarget(config: Config, env: NodeJS.ProcessEnv): ResolvedConfig {
+  const name = env[LAMBDA_ENV.target];
+  if (name === undefined || name === "") return resolveConfig(config, env);
+  const all = resolveTargets(config, env);
+  const found = all.find((t) => t.target === name);
+  if (!found) throw new SyncError("config-invalid", `${LAMBDA_ENV.target} names target ${name}, which the packaged config does not list (it lists ${all.map((t) => t.target).join(", ")})`);
+  return found;
+}
+
 /** The packaged config, with the stack's failure topic when the config names none. */
 export async function lambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
   const config = await loadConfigFile(configPath(env));
@@ -124,10 +145,11 @@ export async function lambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
   return { ...config, notifications: { ...config.notifications, sns: { topicArn } } };
 }
 
-function summarize(report: RunReport): LambdaSummary {
+function summarize(report: RunReport, target: string): LambdaSummary {
   const names = (type: string, outcome: string) =>
     report.results.filter((r) => r.action.type === type && r.outcome === outcome).map((r) => r.action.destinationName);
   return {
+    target,
     runId: report.runId,
     exitCode: report.exitCode,
     counts: report.counts,
@@ -158,10 +180,12 @@ export function sqsFor(deps: HandlerDependencies, env: NodeJS.ProcessEnv): { cli
  * stack's topic when the config could not be read.
  */
 async function setupFailure(error: unknown, config: Config | undefined, env: NodeJS.ProcessEnv, logger: Logger, startedAt: string): Promise<LambdaSummary> {
+  const target = env[LAMBDA_ENV.target] || DEFAULT_TARGET;
   const fatal = error instanceof SyncError ? error : new SyncError("config-invalid", "unexpected error while preparing the run");
   logger.error({ errorClass: fatal.errorClass }, fatal.message);
   const where = env[LAMBDA_ENV.connectionSecret] ?? configPath(env);
   const summary: LambdaSummary = {
+    target,
     runId: "setup",
     exitCode: 2,
     counts: { ...emptyCounts(), failed: 1 },
@@ -177,7 +201,7 @@ async function setupFailure(error: unknown, config: Config | undefined, env: Nod
   const webhook = notifications.webhook ? webhookCredentials(notifications.webhook, env, { lenient: true }) : undefined;
   const { notifiers, close } = buildNotifiers(notifications, config?.destination ?? {}, env, webhook);
   if (notifiers.length > 0) {
-    const notice = { syncName: config?.name ?? "secretbridge", runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: { ...summary.counts }, failures: summary.failed };
+    const notice = { syncName: config?.name ?? "secretbridge", ...(env[LAMBDA_ENV.target] ? { target } : {}), runId: "setup", startedAt, finishedAt: new Date().toISOString(), summary: { ...summary.counts }, failures: summary.failed };
     await notifyAll(notifiers, notice, logger);
   }
   close();
@@ -213,7 +237,7 @@ const STOPPED: Record<Exclude<ContinuationStep, "done" | "queued">, string> = {
  * FailureAlarm fires); with continuations off or no run queue the rest waits for the schedule, as
  * it always did, and that is no failure.
  */
-async function carryOn(report: RunReport, chain: RunChain, deps: HandlerDependencies, env: NodeJS.ProcessEnv, logger: Logger): Promise<ContinuationSummary> {
+async function carryOn(report: RunReport, chain: RunChain, target: string | undefined, deps: HandlerDependencies, env: NodeJS.ProcessEnv, logger: Logger): Promise<ContinuationSummary> {
   const remaining = report.counts.deferred;
   const at = { chain: chain.id, hop: chain.hop, remaining };
   if (remaining === 0) return { ...at, next: "done" };
@@ -224,7 +248,7 @@ async function carryOn(report: RunReport, chain: RunChain, deps: HandlerDependen
   if (next === "queued" && queueUrl) {
     const sqs = sqsFor(deps, env);
     try {
-      await enqueueContinuation(sqs.client, queueUrl, chain);
+      await enqueueContinuation(sqs.client, queueUrl, chain, target);
       logger.info({ continuation: { ...at, nextHop: chain.hop + 1 } }, CONTINUED_MESSAGE);
     } catch (error) {
       logger.error({ errorClass: "destination-unavailable", error: (error as { name?: string }).name ?? "Error" }, "cannot queue the run's continuation");
@@ -248,7 +272,7 @@ export async function runLambda(
   const startedAt = new Date().toISOString();
   let config: Config | undefined;
   let env = baseEnv;
-  let wiring: Awaited<ReturnType<typeof wire>>;
+  let wiring: Wiring;
   const chain = trigger.chain ?? { id: randomUUID(), hop: 0 };
   try {
     maxContinuations(baseEnv);
@@ -262,7 +286,8 @@ export async function runLambda(
         sm.release();
       }
     }
-    wiring = await wire(config, { env, logger });
+    const wired = await wireTargets(config, [lambdaTarget(config, env)], { env, logger });
+    wiring = { ...(wired.targets[0] as Wiring), close: wired.close };
   } catch (error) {
     const summary = await setupFailure(error, config, env, logger, startedAt);
     logSummary(logger, summary, trigger);
@@ -278,8 +303,8 @@ export async function runLambda(
     });
     await notifyRun(wiring.notifiers, report, logger);
     // The queue is the stack's: written with the function's own environment, not the connection's.
-    const continuation = await carryOn(report, chain, deps, baseEnv, logger);
-    const summary = { ...summarize(report), continuation };
+    const continuation = await carryOn(report, chain, baseEnv[LAMBDA_ENV.target] || undefined, deps, baseEnv, logger);
+    const summary = { ...summarize(report, wiring.resolved.target), continuation };
     if (stopsShort(continuation.next)) summary.exitCode = Math.max(summary.exitCode, 1);
     logSummary(logger, summary, trigger);
     return summary;
