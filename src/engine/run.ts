@@ -289,8 +289,10 @@ async function applyAction(action: WriteAction, deps: RunDependencies, bySource:
   };
   try {
     await deps.destination.apply(action, readValue);
+    // Taken here, not when the run ends: the lag a write had is the lag when it landed.
+    const acceptedAt = Date.now();
     log.info({ path: action.sourcePath, destinationName: action.destinationName, version: action.sourceVersion, action: action.type }, PAST[action.type] ?? action.type);
-    return { action, outcome: "done" };
+    return { action, outcome: "done", acceptedAt };
   } catch (error) {
     const secrets = [...valueLeaves(data), ...(secretString ? [secretString] : [])];
     const failure = asSyncError(error, "destination-write-failed", secrets, action.sourcePath);

@@ -29,7 +29,7 @@ export class ServiceMetrics {
   private readonly failures = new Counter({ name: "secretbridge_failures_total", help: "Failures by error class", labelNames: ["class"], registers: [this.registry] });
   readonly lag = new Histogram({
     name: "secretbridge_replication_lag_seconds",
-    help: "From the source version's creation to the destination write",
+    help: "Seconds from the source version's creation (its created_time) to the destination accepting its write",
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600],
     registers: [this.registry],
   });
@@ -107,9 +107,10 @@ export class ServiceMetrics {
       if (r.outcome === "done" && (r.action.type === "create" || r.action.type === "update")) {
         const created = sourceVersionTimes.get(r.action.destinationName);
         if (!created) continue;
-        const seconds = Math.max(0, (now - Date.parse(created)) / 1000);
+        const accepted = r.acceptedAt ?? now;
+        const seconds = Math.max(0, (accepted - Date.parse(created)) / 1000);
         this.lag.observe(seconds);
-        this.lagHistory.record(now, seconds);
+        this.lagHistory.record(accepted, seconds);
       }
     }
     for (const f of report.failures) this.failures.inc({ class: f.errorClass });
