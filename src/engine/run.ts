@@ -87,7 +87,7 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   for (const failure of report.failures) {
     log.warn({ path: failure.path, destinationName: failure.destinationName, errorClass: failure.errorClass }, failure.message);
   }
-  log.info({ counts: report.counts, durationMs: report.durationMs, exitCode: report.exitCode }, "run finished");
+  log.info({ counts: report.counts, durationMs: report.durationMs, timings: report.timings, exitCode: report.exitCode }, "run finished");
   return report;
 }
 
