@@ -63,9 +63,10 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
 
   const timings: RunReport["timings"] = {};
   const bySource = new Map(mappings.map((m) => [m.mapping.label, m]));
+  const prefetched: Prefetched = new Map();
   let plan: Plan;
   try {
-    const inputs = await inventories(deps, mappings, options, log, timings);
+    const inputs = await inventories(deps, mappings, options, log, timings, prefetched);
     plan = await planWithFacts(deps.destination, inputs, bySource, options.concurrency, timings, {
       ...(options.forceDeletions ? { forceDeletions: true } : {}),
       ...(options.approvedDeletions ? { approvedDeletions: options.approvedDeletions } : {}),
@@ -80,7 +81,7 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   }
 
   const applyStart = performance.now();
-  const results = options.mode === "plan" ? plan.actions.map((action): ActionResult => ({ action, outcome: action.failure ? "failed" : "planned" })) : await applyPlan(plan, deps, bySource, options, log);
+  const results = options.mode === "plan" ? plan.actions.map((action): ActionResult => ({ action, outcome: action.failure ? "failed" : "planned" })) : await applyPlan(plan, deps, bySource, options, log, prefetched);
   timings.applyMs = Math.round(performance.now() - applyStart);
   const report = finish(runId, syncName, options.mode, started, timings, plan, results, plan.problems);
   for (const warning of report.warnings) log.warn(warning);
@@ -91,10 +92,16 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
   return report;
 }
 
+/**
+ * Values a push run read with its inventory, by `sourceFactKey(mapping, path)`, with the version
+ * each is of: the writes of that version use it instead of reading it again. Held for the run only.
+ */
+type Prefetched = Map<string, { version: number; data: SecretData }>;
+
 /** Validates and lists both sides: each source once, each distinct destination prefix once. */
-async function inventories(deps: RunDependencies, mappings: MappingSource[], options: RunOptions, log: Logger, timings: RunReport["timings"]): Promise<MappingInventory[]> {
+async function inventories(deps: RunDependencies, mappings: MappingSource[], options: RunOptions, log: Logger, timings: RunReport["timings"], prefetched: Prefetched): Promise<MappingInventory[]> {
   let t = performance.now();
-  if (options.targets) return targetedInventories(deps, mappings, options.targets, timings);
+  if (options.targets) return targetedInventories(deps, mappings, options.targets, timings, prefetched);
   await Promise.all([...mappings.map((m) => m.source.validate()), deps.destination.validate()]);
   timings.validateMs = Math.round(performance.now() - t);
   t = performance.now();
@@ -114,11 +121,12 @@ async function inventories(deps: RunDependencies, mappings: MappingSource[], opt
 }
 
 /**
- * Push triggers: the changed paths each mapping covers, from their own metadata (one metadata
- * read and one describe each), never from a full listing. An invalid path is refused here,
- * before any request; a path no mapping covers is not this sync's business.
+ * Push triggers: the changed paths each mapping covers, from their own reads (one data read,
+ * which the write then uses, where the source can; else a metadata read) and one describe each,
+ * never from a full listing. An invalid path is refused here, before any request; a path no
+ * mapping covers is not this sync's business.
  */
-async function targetedInventories(deps: RunDependencies, mappings: MappingSource[], targets: SecretChangeTarget[], timings: RunReport["timings"]): Promise<MappingInventory[]> {
+async function targetedInventories(deps: RunDependencies, mappings: MappingSource[], targets: SecretChangeTarget[], timings: RunReport["timings"], prefetched: Prefetched): Promise<MappingInventory[]> {
   const started = performance.now();
   const inputs: MappingInventory[] = [];
   const invalid = [...new Set(targets.filter((t) => pathProblem(t.path) !== undefined).map((t) => t.path))];
@@ -129,7 +137,7 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
       inputs.push({ mapping, source: { secrets: [], problems, method: "list-and-metadata" }, destination: { secrets: [] } });
       continue;
     }
-    const sourceInventory = await inventoryOfEach(source, paths);
+    const sourceInventory = await inventoryWithValues(source, paths, mapping.label, prefetched);
     sourceInventory.problems.push(...problems);
     // Only paths the source has are looked up in the destination: a forged or deleted path costs
     // one metadata read, nothing more.
@@ -144,6 +152,20 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
   }
   timings.inventoryMs = Math.round(performance.now() - started);
   return inputs;
+}
+
+/** Pushed paths read with their values where the source can; any failure of that falls back to `inventoryOfEach`. */
+async function inventoryWithValues(source: SecretSource, paths: string[], label: string, prefetched: Prefetched): Promise<SourceInventory> {
+  if (source.inventoryWithValues) {
+    try {
+      const { inventory, values } = await source.inventoryWithValues(paths);
+      for (const [path, value] of values) prefetched.set(sourceFactKey(label, path), value);
+      return inventory;
+    } catch (error) {
+      if (isSyncError(error) && FATAL_CLASSES.has(error.errorClass)) throw error;
+    }
+  }
+  return inventoryOfEach(source, paths);
 }
 
 /**
@@ -255,7 +277,7 @@ async function pool(tasks: (() => Promise<void>)[], size: number): Promise<void>
   await Promise.all(Array.from({ length: Math.max(1, Math.min(size, tasks.length)) }, worker));
 }
 
-async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string, MappingSource>, options: RunOptions, log: Logger): Promise<ActionResult[]> {
+async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string, MappingSource>, options: RunOptions, log: Logger, prefetched: Prefetched): Promise<ActionResult[]> {
   const writes = plan.actions.filter((a): a is WriteAction => isWrite(a) && !a.failure);
   const outcomes = new Map<PlannedAction, ActionResult>();
   // A fixed pool of workers taking the next write: memory stays flat however long the plan is
@@ -263,7 +285,7 @@ async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string
   // with the pool).
   await pool(
     writes.map((action) => async () => {
-      outcomes.set(action, options.deadline !== undefined && Date.now() >= options.deadline ? { action, outcome: "deferred" } : await applyAction(action, deps, bySource, log));
+      outcomes.set(action, options.deadline !== undefined && Date.now() >= options.deadline ? { action, outcome: "deferred" } : await applyAction(action, deps, bySource, log, prefetched));
       deps.onProgress?.(outcomes.size, writes.length);
     }),
     options.concurrency,
@@ -273,13 +295,14 @@ async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string
   return plan.actions.map((action) => outcomes.get(action) ?? { action, outcome: action.failure ? "failed" : "done" });
 }
 
-async function applyAction(action: WriteAction, deps: RunDependencies, bySource: Map<string, MappingSource>, log: Logger): Promise<ActionResult> {
+async function applyAction(action: WriteAction, deps: RunDependencies, bySource: Map<string, MappingSource>, log: Logger, prefetched: Prefetched): Promise<ActionResult> {
   let data: SecretData | undefined;
   let secretString: string | undefined;
   const readValue = async (): Promise<RenderedValue> => {
     const entry = bySource.get(action.mapping);
     if (!entry) throw new SyncError("config-invalid", `no mapping ${action.mapping}`, action.sourcePath);
-    data = await entry.source.readValue(action.sourcePath, action.sourceVersion);
+    const held = prefetched.get(sourceFactKey(action.mapping, action.sourcePath));
+    data = held && held.version === action.sourceVersion ? held.data : await entry.source.readValue(action.sourcePath, action.sourceVersion);
     const rendered = renderValue(data, ("valueShape" in action ? action.valueShape : undefined) ?? entry.mapping.valueShape, action.sourcePath);
     if ("problem" in rendered) throw new SyncError("invalid-value", rendered.problem, action.sourcePath);
     if ("secretString" in rendered) secretString = rendered.secretString;
