@@ -35,7 +35,7 @@ export class ServiceMetrics {
   });
   private readonly seenCalls = new Map<string, number>();
   private readonly lastFullSuccess = new Gauge({ name: "secretbridge_last_successful_full_sync_timestamp_seconds", help: "When the last full sync without a fatal error finished", registers: [this.registry] });
-  private readonly inProgress = new Gauge({ name: "secretbridge_runs_in_progress", help: "Sync runs running now (0 or 1)", registers: [this.registry] });
+  private readonly inProgress = new Gauge({ name: "secretbridge_runs_in_progress", help: "Sync runs running now (a full run runs alone; targeted runs of disjoint paths overlap)", registers: [this.registry] });
   private readonly secretStates = new Gauge({ name: "secretbridge_secrets", help: "Destination secrets by last known state", labelNames: ["state"], registers: [this.registry] });
   private readonly notifications = new Counter({ name: "secretbridge_notifications_total", help: "Failure notices by outcome: sent, recovered, suppressed (same failures within the repeat window)", labelNames: ["outcome"], registers: [this.registry] });
   private readonly coalesced = new Counter({ name: "secretbridge_full_syncs_coalesced_total", help: "Full syncs asked for by audit (re)connections or deletes that were folded into another one", registers: [this.registry] });
@@ -117,11 +117,11 @@ export class ServiceMetrics {
   }
 
   runStarted(): void {
-    this.inProgress.set(1);
+    this.inProgress.inc();
   }
 
   runFinished(): void {
-    this.inProgress.set(0);
+    this.inProgress.dec();
   }
 
   /** When it finished (ms): now, or the stored run's time after a restart. */
