@@ -6,6 +6,7 @@
 // Latency per AWS or Vault call can be injected with a proxy in front of moto or OpenBao.
 //   npm run bench:push -- [--rates 10,25,40] [--secrets 20,2000] [--seconds 30]
 //                         [--aws-latency-ms 30] [--vault-latency-ms 2] [--sample 0.05]
+//                         [--write-limit 50] (client-side write and tag requests/s; default 40)
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     "vault-latency-ms": { type: "string", default: "0" },
     sample: { type: "string", default: "0.05" },
     "coalesce-ms": { type: "string" },
+    "write-limit": { type: "string" },
     "cpu-prof": { type: "string" },
   },
 });
@@ -34,8 +36,8 @@ const AWS_MS = Number(values["aws-latency-ms"]);
 const VAULT_MS = Number(values["vault-latency-ms"]);
 const SAMPLE = Number(values.sample);
 const MOUNT = "push";
-/** Sampled read-back p99 by size and rate, for the knee. */
-const results: { n: number; rate: number; p99: number }[] = [];
+/** By size and rate: the share of writes the histogram saw within 0.25 s and 1 s, and the read-back p99, for the knee. */
+const results: { n: number; rate: number; within250: number; within1s: number; p99: number }[] = [];
 const API_TOKEN = "bench-api-token";
 
 /** The lag histogram's cumulative buckets (le -> count) and its count, from one scrape. */
@@ -47,11 +49,13 @@ interface Histogram {
 /** Counters summed by operation from `secretbridge_api_calls_total`. */
 type Calls = Map<string, number>;
 
-async function scrape(url: string): Promise<{ lag: Histogram; calls: Calls; pending: number }> {
+async function scrape(url: string): Promise<{ lag: Histogram; calls: Calls; pending: number; running: number; fullRuns: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const buckets = new Map<number, number>();
   let count = 0;
   let pending = 0;
+  let running = 0;
+  let fullRuns = 0;
   const calls: Calls = new Map();
   for (const line of text.split("\n")) {
     let m = /^secretbridge_replication_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/.exec(line);
@@ -60,10 +64,14 @@ async function scrape(url: string): Promise<{ lag: Histogram; calls: Calls; pend
     if (m) count = Number(m[1]);
     m = /^secretbridge_pending_paths (\d+)/.exec(line);
     if (m) pending = Number(m[1]);
+    m = /^secretbridge_runs_in_progress (\d+)/.exec(line);
+    if (m) running = Number(m[1]);
+    m = /^secretbridge_runs_total\{kind="full",outcome="[^"]*"\} (\d+)/.exec(line);
+    if (m) fullRuns += Number(m[1]);
     m = /^secretbridge_api_calls_total\{provider="([^"]*)",operation="([^"]*)",status="[^"]*"\} (\d+)/.exec(line);
     if (m) calls.set(`${m[1]} ${m[2]}`, (calls.get(`${m[1]} ${m[2]}`) ?? 0) + Number(m[3]));
   }
-  return { lag: { buckets, count }, calls, pending };
+  return { lag: { buckets, count }, calls, pending, running, fullRuns };
 }
 
 function delta(after: Histogram, before: Histogram): Histogram {
@@ -158,10 +166,11 @@ async function benchSize(n: number): Promise<string[]> {
 
     const dir = mkdtempSync(join(tmpdir(), "sb-push-bench-"));
     const httpPort = await freePort();
+    const limit = values["write-limit"] !== undefined ? `  rateLimits:\n    write: ${values["write-limit"]}\n    tag: ${values["write-limit"]}\n` : "";
     const coalesce = values["coalesce-ms"] !== undefined ? `  coalesceMs: ${values["coalesce-ms"]}\n` : "";
     writeFileSync(
       join(dir, "secretbridge.yaml"),
-      `name: pushbench\nsource:\n  address: ${vault?.url ?? bao.url}\n  mount: ${MOUNT}\ndestination:\n  prefix: ${MOUNT}\n` +
+      `name: pushbench\nsource:\n  address: ${vault?.url ?? bao.url}\n  mount: ${MOUNT}\ndestination:\n  prefix: ${MOUNT}\n${limit}` +
         `service:\n  listen: 127.0.0.1:${httpPort}\n  auditListen: 127.0.0.1:${auditPort}\n  stateDir: ${join(dir, "state")}\n${coalesce}`,
     );
     const logFile = join(dir, "serve.log");
@@ -178,6 +187,11 @@ async function benchSize(n: number): Promise<string[]> {
     // OpenBao's socket device reconnects to the service's listener on its next write.
     await write(bao, paths[0] as string, "warm-up");
     await waitFor("the audit stream", async () => /secretbridge_audit_stream_connected 1/.test(await (await fetch(`${url}/metrics`)).text()), 30_000);
+    // The connection asks for a full sync (events may have been missed): let it finish first.
+    await waitFor("the reconnect full sync", async () => {
+      const m = await scrape(url);
+      return m.fullRuns >= 2 && m.running === 0 && m.pending === 0;
+    }, 600_000);
 
     const sm = new SecretsManagerClient({ endpoint: moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 1 });
     for (const rate of RATES) {
@@ -216,7 +230,10 @@ async function benchSize(n: number): Promise<string[]> {
       const driveSeconds = (performance.now() - start) / 1000;
       const cpu = [...childCpu()].map(([name, s]) => `${name} ${(((s - (cpu0.get(name) ?? 0)) / driveSeconds) * 100).toFixed(0)} %`).join(", ");
       await Promise.all(reads);
-      await waitFor("the service to drain", async () => (await scrape(url)).pending === 0, 120_000);
+      await waitFor("the service to drain", async () => {
+        const m = await scrape(url);
+        return m.pending === 0 && m.running === 0;
+      }, 300_000);
       await new Promise((r) => setTimeout(r, 1000));
       const after = await scrape(url);
       const lag = delta(after.lag, before.lag);
@@ -241,7 +258,8 @@ async function benchSize(n: number): Promise<string[]> {
         ].join("\n"),
       );
       process.stderr.write(lines.at(-1) + "\n");
-      results.push({ n, rate, p99: percentile(sorted, 99) });
+      const share = (le: number) => (lag.count ? (lag.buckets.get(le) ?? 0) / lag.count : 1);
+      results.push({ n, rate, within250: share(0.25), within1s: share(1), p99: percentile(sorted, 99) });
     }
   } finally {
     if (serve && serve.exitCode === null) {
@@ -257,10 +275,11 @@ async function benchSize(n: number): Promise<string[]> {
 
 const out: string[] = [];
 for (const n of SIZES) out.push(...(await benchSize(n)));
-const knee = (n: number, ms: number) => results.find((r) => r.n === n && r.p99 > ms)?.rate;
-for (const n of SIZES) {
-  const at250 = knee(n, 250);
-  const at1000 = knee(n, 1000);
-  out.push(`knee over ${n} secrets: p99 crosses 250 ms ${at250 ? `at ${at250}/s` : `above ${Math.max(...RATES)}/s`}, 1 s ${at1000 ? `at ${at1000}/s` : `above ${Math.max(...RATES)}/s`}`);
-}
+// The knee from the histogram (every write, not a sample): the first rate at which under 99 % of
+// writes are within the bound, i.e. the p99 is above it. The read-back's p99 is shown beside it.
+const knee = (n: number, over: (r: (typeof results)[number]) => boolean) => {
+  const r = results.find((x) => x.n === n && over(x));
+  return r ? `at ${r.rate}/s (read-back p99 ${r.p99} ms)` : `above ${Math.max(...RATES)}/s`;
+};
+for (const n of SIZES) out.push(`knee over ${n} secrets: p99 crosses 250 ms ${knee(n, (r) => r.within250 < 0.99)}, 1 s ${knee(n, (r) => r.within1s < 0.99)}`);
 process.stdout.write(`push under sustained load (serve from dist/, audit device, moto)\n${out.join("\n")}\n`);
