@@ -9,6 +9,8 @@ import { resolveConfig } from "../../src/config/resolve.js";
 import { TAG } from "../../src/core/tags.js";
 import type { WriteAction } from "../../src/core/model.js";
 import type { RenderedValue } from "../../src/core/value.js";
+import type { SourceInventory } from "../../src/core/model.js";
+import { runMappings } from "../../src/engine/run.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import type { Wiring } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
@@ -51,8 +53,9 @@ class GatedDestination extends MemoryDestination {
   }
 }
 
+const resolved = resolveConfig(parseConfig({ name: "t", source: { address: "http://127.0.0.1:8200", mount: "kv" }, destination: { prefix: "p" } }), {});
+
 function service(source: MemorySource, destination: MemoryDestination): SyncService {
-  const resolved = resolveConfig(parseConfig({ name: "t", source: { address: "http://127.0.0.1:8200", mount: "kv" }, destination: { prefix: "p" } }), {});
   const wiring: Wiring = {
     resolved,
     mappings: resolved.mappings.map((mapping) => ({ mapping, source })),
@@ -99,5 +102,52 @@ describe("targeted runs under a steady stream of changes", () => {
       destination.release();
       await svc.stop();
     }
+  });
+});
+
+/** A source whose next inventory of pushed paths is held after it was read, until `release()`. */
+class HeldSource extends MemorySource {
+  hold = false;
+  readonly read = deferred();
+  private readonly gate = deferred();
+
+  release(): void {
+    this.gate.resolve();
+  }
+
+  override async inventoryOf(paths: string[]): Promise<SourceInventory> {
+    const inventory = await super.inventoryOf(paths);
+    if (this.hold) {
+      this.hold = false;
+      this.read.resolve();
+      await this.gate.promise;
+    }
+    return inventory;
+  }
+}
+
+describe("order per secret under reordering", () => {
+  test("two pushed runs of one path: the one that read version 2 lands after the one that wrote version 3, and leaves version 3", async () => {
+    const source = new HeldSource({ mount: "kv" });
+    source.put("team/a", { v: "a1" }, { createdTime: "2030-01-01T00:00:01.000000001Z" });
+    const destination = new MemoryDestination();
+    const mappings = resolved.mappings.map((mapping) => ({ mapping, source }));
+    const run = () => runMappings({ destination, logger: silentLogger() }, mappings, { mode: "sync", concurrency: 4, targets: [{ mount: "kv", path: "team/a" }] });
+    await run();
+    source.put("team/a", { v: "a2" }, { createdTime: "2030-01-01T00:00:02.000000001Z" });
+    source.hold = true;
+    const stale = run(); // reads version 2, then waits
+    await source.read.promise;
+    source.put("team/a", { v: "a3" }, { createdTime: "2030-01-01T00:00:03.000000001Z" });
+    const fresh = await run();
+    assert.deepEqual(fresh.results.map((r) => [r.action.type, r.action.tags?.[TAG.sourceVersion]]), [["update", "3"]]);
+    source.release();
+    const late = await stale;
+    assert.deepEqual(
+      late.results.map((r) => [r.action.type, r.action.reason]),
+      [["unchanged", "the destination holds version 3 (created 2030-01-01T00:00:03.000000001Z), newer than version 2 read from the source: left as is"]],
+    );
+    assert.equal(destination.value("p/team/a"), JSON.stringify({ v: "a3" }));
+    assert.equal(destination.tags("p/team/a")?.[TAG.sourceVersion], "3");
   });
 });
