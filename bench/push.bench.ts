@@ -7,6 +7,7 @@
 //   npm run bench:push -- [--rates 10,25,40] [--secrets 20,2000] [--seconds 30]
 //                         [--aws-latency-ms 30] [--vault-latency-ms 2] [--sample 0.05]
 //                         [--write-limit 50] (client-side write and tag requests/s; default 40)
+//                         [--moto indexed] (moto with per-call store costs made constant, as bench:scale)
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     sample: { type: "string", default: "0.05" },
     "coalesce-ms": { type: "string" },
     "write-limit": { type: "string" },
+    moto: { type: "string", default: "released" },
     "cpu-prof": { type: "string" },
   },
 });
@@ -149,7 +151,7 @@ function runsInLog(file: string, from: number): { runs: RunFinished[]; size: num
 
 async function benchSize(n: number): Promise<string[]> {
   const auditPort = await freePort();
-  const [bao, moto] = await Promise.all([startOpenBaoWithAuditDevice({ auditPort }), startMoto()]);
+  const [bao, moto] = await Promise.all([startOpenBaoWithAuditDevice({ auditPort }), startMoto({ indexedStore: values.moto === "indexed" })]);
   const proxies: LatencyProxy[] = [];
   let serve: ChildProcess | undefined;
   const lines: string[] = [];
