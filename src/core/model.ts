@@ -238,4 +238,6 @@ export interface ActionResult {
   action: PlannedAction;
   outcome: ActionOutcome;
   error?: { errorClass: ErrorClass; message: string };
+  /** A write that was done: when the destination accepted its last call (epoch ms). */
+  acceptedAt?: number;
 }

@@ -741,6 +741,22 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   return guarded(planOurs(c, dest, standing.proof, trust, tagging, { withDest, write, replacing, token, sameValue }, profile));
 }
 
+/**
+ * Why the destination's version is newer than the one the source inventory read, if it is: a
+ * higher version number created no earlier. Push runs race (a Lambda invocation and the service,
+ * two invocations for one path): the one whose metadata read is older must not write last. A
+ * secret deleted and re-created in the source starts again at version 1 but is created later, so
+ * it is not older. Without both creation times nothing is concluded (tags of older releases).
+ */
+function newerThanSource(secret: SourceSecretMeta, dest: DestinationSecretMeta): string | undefined {
+  const destVersion = Number(dest.tags[TAG.sourceVersion]);
+  const destCreated = Date.parse(dest.tags[TAG.sourceCreated] ?? "");
+  const sourceCreated = Date.parse(secret.versionCreatedTime ?? "");
+  if (secret.version === null || !Number.isSafeInteger(destVersion) || Number.isNaN(destCreated) || Number.isNaN(sourceCreated)) return undefined;
+  if (destVersion <= secret.version || destCreated < sourceCreated) return undefined;
+  return `the destination holds version ${destVersion} (created ${dest.tags[TAG.sourceCreated] ?? ""}), newer than version ${secret.version} read from the source: left as is`;
+}
+
 interface OursContext {
   withDest: Omit<ActionBase, "reason">;
   /** The fields of any write: tags, value shape, request token. */
@@ -799,6 +815,8 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
   if (writtenFrom !== undefined && writtenFrom !== secret.path) {
     return valueWrite(`written from ${writtenFrom}, which the source no longer has; now written from ${secret.path}`);
   }
+  const newer = newerThanSource(secret, dest);
+  if (newer) return { ...withDest, type: "unchanged", reason: newer, ...withWarnings };
   const recreated =
     secret.version !== null && secret.versionCreatedTime !== undefined && dest.tags[TAG.sourceCreated] !== undefined && dest.tags[TAG.sourceCreated] !== secret.versionCreatedTime;
   const valueChanged = secret.version === null ? !x.sameValue : destinationVersion !== String(secret.version) || recreated;

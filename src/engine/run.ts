@@ -67,9 +67,10 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
 
   const timings: RunReport["timings"] = {};
   const bySource = new Map(mappings.map((m) => [m.mapping.label, m]));
+  const prefetched: Prefetched = new Map();
   let plan: Plan;
   try {
-    const inputs = await inventories(deps, mappings, options, log, timings);
+    const inputs = await inventories(deps, mappings, options, log, timings, prefetched);
     plan = await planWithFacts(deps.destination, inputs, bySource, options.concurrency, timings, {
       ...(options.forceDeletions ? { forceDeletions: true } : {}),
       ...(options.approvedDeletions ? { approvedDeletions: options.approvedDeletions } : {}),
@@ -85,21 +86,27 @@ export async function runMappings(deps: RunDependencies, mappings: MappingSource
 
   const applyStart = performance.now();
   if (options.mode === "plan") plan = await previewWriteWarnings(plan, deps.destination.profile, bySource, options.concurrency);
-  const results = options.mode === "plan" ? plan.actions.map((action): ActionResult => ({ action, outcome: action.failure ? "failed" : "planned" })) : await applyPlan(plan, deps, bySource, options, log);
+  const results = options.mode === "plan" ? plan.actions.map((action): ActionResult => ({ action, outcome: action.failure ? "failed" : "planned" })) : await applyPlan(plan, deps, bySource, options, log, prefetched);
   timings.applyMs = Math.round(performance.now() - applyStart);
   const report = finish({ runId, syncName, target, mode: options.mode, started }, timings, plan, results, plan.problems);
   for (const warning of report.warnings) log.warn(warning);
   for (const failure of report.failures) {
     log.warn({ path: failure.path, destinationName: failure.destinationName, errorClass: failure.errorClass }, failure.message);
   }
-  log.info({ counts: report.counts, durationMs: report.durationMs, exitCode: report.exitCode }, "run finished");
+  log.info({ counts: report.counts, durationMs: report.durationMs, timings: report.timings, exitCode: report.exitCode }, "run finished");
   return report;
 }
 
+/**
+ * Values a push run read with its inventory, by `sourceFactKey(mapping, path)`, with the version
+ * each is of: the writes of that version use it instead of reading it again. Held for the run only.
+ */
+type Prefetched = Map<string, { version: number; data: SecretData }>;
+
 /** Validates and lists both sides: each source once, each distinct destination prefix once. */
-export async function inventories(deps: RunDependencies, mappings: MappingSource[], options: RunOptions, log: Logger, timings: RunReport["timings"]): Promise<MappingInventory[]> {
+export async function inventories(deps: RunDependencies, mappings: MappingSource[], options: RunOptions, log: Logger, timings: RunReport["timings"], prefetched: Prefetched = new Map()): Promise<MappingInventory[]> {
   let t = performance.now();
-  if (options.targets) return targetedInventories(deps, mappings, options.targets, timings);
+  if (options.targets) return targetedInventories(deps, mappings, options.targets, timings, prefetched);
   await Promise.all([...mappings.map((m) => m.source.validate()), deps.destination.validate()]);
   timings.validateMs = Math.round(performance.now() - t);
   t = performance.now();
@@ -119,11 +126,12 @@ export async function inventories(deps: RunDependencies, mappings: MappingSource
 }
 
 /**
- * Push triggers: the changed paths each mapping covers, from their own metadata (one metadata
- * read and one describe each), never from a full listing. An invalid path is refused here,
- * before any request; a path no mapping covers is not this sync's business.
+ * Push triggers: the changed paths each mapping covers, from their own reads (one data read,
+ * which the write then uses, where the source can; else a metadata read) and one describe each,
+ * never from a full listing. An invalid path is refused here, before any request; a path no
+ * mapping covers is not this sync's business.
  */
-async function targetedInventories(deps: RunDependencies, mappings: MappingSource[], targets: SecretChangeTarget[], timings: RunReport["timings"]): Promise<MappingInventory[]> {
+async function targetedInventories(deps: RunDependencies, mappings: MappingSource[], targets: SecretChangeTarget[], timings: RunReport["timings"], prefetched: Prefetched): Promise<MappingInventory[]> {
   const started = performance.now();
   const inputs: MappingInventory[] = [];
   const invalid = [...new Set(targets.filter((t) => pathProblem(t.path) !== undefined).map((t) => t.path))];
@@ -134,7 +142,7 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
       inputs.push({ mapping, source: { secrets: [], problems, method: "list-and-metadata" }, destination: { secrets: [] } });
       continue;
     }
-    const sourceInventory = await inventoryOfEach(source, paths);
+    const sourceInventory = await inventoryWithValues(source, paths, mapping.label, prefetched);
     sourceInventory.problems.push(...problems);
     // Only paths the source has are looked up in the destination: a forged or deleted path costs
     // one metadata read, nothing more.
@@ -149,6 +157,20 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
   }
   timings.inventoryMs = Math.round(performance.now() - started);
   return inputs;
+}
+
+/** Pushed paths read with their values where the source can; any failure of that falls back to `inventoryOfEach`. */
+async function inventoryWithValues(source: SecretSource, paths: string[], label: string, prefetched: Prefetched): Promise<SourceInventory> {
+  if (source.inventoryWithValues) {
+    try {
+      const { inventory, values } = await source.inventoryWithValues(paths);
+      for (const [path, value] of values) prefetched.set(sourceFactKey(label, path), value);
+      return inventory;
+    } catch (error) {
+      if (isSyncError(error) && FATAL_CLASSES.has(error.errorClass)) throw error;
+    }
+  }
+  return inventoryOfEach(source, paths);
 }
 
 /**
@@ -264,7 +286,7 @@ export async function pool(tasks: (() => Promise<void>)[], size: number): Promis
   await Promise.all(Array.from({ length: Math.max(1, Math.min(size, tasks.length)) }, worker));
 }
 
-export async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string, MappingSource>, options: RunOptions, log: Logger): Promise<ActionResult[]> {
+export async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map<string, MappingSource>, options: RunOptions, log: Logger, prefetched: Prefetched = new Map()): Promise<ActionResult[]> {
   const writes = plan.actions.filter((a): a is WriteAction => isWrite(a) && !a.failure);
   const outcomes = new Map<PlannedAction, ActionResult>();
   // A fixed pool of workers taking the next write: memory stays flat however long the plan is
@@ -272,7 +294,7 @@ export async function applyPlan(plan: Plan, deps: RunDependencies, bySource: Map
   // with the pool).
   await pool(
     writes.map((action) => async () => {
-      outcomes.set(action, options.deadline !== undefined && Date.now() >= options.deadline ? { action, outcome: "deferred" } : await applyAction(action, deps, bySource, log));
+      outcomes.set(action, options.deadline !== undefined && Date.now() >= options.deadline ? { action, outcome: "deferred" } : await applyAction(action, deps, bySource, log, prefetched));
       deps.onProgress?.(outcomes.size, writes.length);
     }),
     options.concurrency,
@@ -292,10 +314,18 @@ interface ValueToWrite {
  * Reads and renders the source value of a write and checks it against the destination's profile;
  * `seen` gets what was read before anything can throw, so a failure's message can be scrubbed of it.
  */
-async function valueToWrite(action: WriteAction, bySource: Map<string, MappingSource>, profile: DestinationProfile, seen: { data?: SecretData; secretString?: string } = {}): Promise<ValueToWrite> {
+async function valueToWrite(
+  action: WriteAction,
+  bySource: Map<string, MappingSource>,
+  profile: DestinationProfile,
+  seen: { data?: SecretData; secretString?: string } = {},
+  prefetched: Prefetched = new Map(),
+): Promise<ValueToWrite> {
   const entry = bySource.get(action.mapping);
   if (!entry) throw new SyncError("config-invalid", `no mapping ${action.mapping}`, action.sourcePath);
-  seen.data = await entry.source.readValue(action.sourcePath, action.sourceVersion);
+  // A push run's inventory may have read this very version already: its value is used, not read again.
+  const held = prefetched.get(sourceFactKey(action.mapping, action.sourcePath));
+  seen.data = held && held.version === action.sourceVersion ? held.data : await entry.source.readValue(action.sourcePath, action.sourceVersion);
   const rendered = renderValue(seen.data, ("valueShape" in action ? action.valueShape : undefined) ?? entry.mapping.valueShape, action.sourcePath);
   if ("problem" in rendered) throw new SyncError("invalid-value", rendered.problem, action.sourcePath);
   if ("secretString" in rendered) seen.secretString = rendered.secretString;
@@ -337,18 +367,20 @@ async function previewWriteWarnings(plan: Plan, profile: DestinationProfile, byS
   return { ...plan, actions: plan.actions.map((a) => warned(a, warnings.get(a) ?? [])) };
 }
 
-async function applyAction(action: WriteAction, deps: RunDependencies, bySource: Map<string, MappingSource>, log: Logger): Promise<ActionResult> {
+async function applyAction(action: WriteAction, deps: RunDependencies, bySource: Map<string, MappingSource>, log: Logger, prefetched: Prefetched): Promise<ActionResult> {
   const seen: { data?: SecretData; secretString?: string } = {};
   let warnings: string[] = [];
   const readValue = async (): Promise<RenderedValue> => {
-    const value = await valueToWrite(action, bySource, deps.destination.profile, seen);
+    const value = await valueToWrite(action, bySource, deps.destination.profile, seen, prefetched);
     warnings = value.warnings;
     return value.rendered;
   };
   try {
     await deps.destination.apply(action, readValue);
+    // Taken here, not when the run ends: the lag a write had is the lag when it landed.
+    const acceptedAt = Date.now();
     log.info({ path: action.sourcePath, destinationName: action.destinationName, version: action.sourceVersion, action: action.type }, PAST[action.type] ?? action.type);
-    return { action: warned(action, warnings), outcome: "done" };
+    return { action: warned(action, warnings), outcome: "done", acceptedAt };
   } catch (error) {
     const { data, secretString } = seen;
     const secrets = [...valueLeaves(data), ...(secretString ? [secretString] : [])];

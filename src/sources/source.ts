@@ -50,6 +50,14 @@ export interface SecretSource {
    * Throws SyncError (permission-denied, source-not-found, source-read-failed ...) with the path.
    */
   readValue(path: string, version: number | null): Promise<SecretData>;
+  /**
+   * Push triggers, where a changed path is nearly always written next: its inventory and its
+   * current value from one read per path where the source can (KV v2: the data read names the
+   * version, its creation time and custom metadata). `values` holds the version each value is of;
+   * a path it leaves out (absent, deleted, unreadable) is inventoried as `inventoryOf` would.
+   * Optional: without it the engine reads metadata, then the value.
+   */
+  inventoryWithValues?(paths: string[]): Promise<{ inventory: SourceInventory; values: Map<string, { version: number; data: SecretData }> }>;
   close(): Promise<void>;
 }
 

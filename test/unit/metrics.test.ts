@@ -89,3 +89,32 @@ describe("lag history for the status page's chart", () => {
     assert.deepEqual(await samples(metrics, "secretbridge_replication_lag_seconds_count"), ["secretbridge_replication_lag_seconds_count 1"]);
   });
 });
+
+describe("replication lag: from the source version's creation to the destination accepting the write", () => {
+  test("a write accepted 200 ms after its version was created is 0.2 s of lag, however late the run is recorded", async () => {
+    const created = Date.parse("2030-01-01T00:10:00Z");
+    // The run is recorded 10 s later: a slow run, a notification, a queue behind it.
+    const metrics = new ServiceMetrics({ ready: () => true, pendingPaths: () => 0, now: () => created + 10_000 });
+    const written = {
+      runId: "r",
+      durationMs: 30,
+      exitCode: 0,
+      counts: emptyCounts(),
+      failures: [],
+      problems: [],
+      results: [{ outcome: "done", acceptedAt: created + 200, action: { type: "update", destinationName: "app/a" } }],
+    } as unknown as RunReport;
+    metrics.recordRun("targeted", written, new Map([["app/a", "2030-01-01T00:10:00.000000000Z"]]));
+    assert.deepEqual(await samples(metrics, "secretbridge_replication_lag_seconds_sum"), ["secretbridge_replication_lag_seconds_sum 0.2"]);
+    const buckets = await samples(metrics, "secretbridge_replication_lag_seconds_bucket");
+    assert.ok(buckets.includes('secretbridge_replication_lag_seconds_bucket{le="0.1"} 0'), buckets.join("\n"));
+    assert.ok(buckets.includes('secretbridge_replication_lag_seconds_bucket{le="0.25"} 1'), buckets.join("\n"));
+    assert.deepEqual(metrics.lagHistory.minutes(created + 10_000), [{ at: "2030-01-01T00:10:00.000Z", count: 1, mean: 0.2, max: 0.2 }]);
+  });
+
+  test("the help text says what is measured", async () => {
+    const metrics = new ServiceMetrics({ ready: () => true, pendingPaths: () => 0 });
+    const text = await metrics.registry.metrics();
+    assert.match(text, /# HELP secretbridge_replication_lag_seconds Seconds from the source version's creation \(its created_time\) to the destination accepting its write/);
+  });
+});

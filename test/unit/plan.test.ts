@@ -94,6 +94,24 @@ describe("planRun", () => {
     assert.equal(plan([src("a", 1)], [ours("a", 5)]).actions[0]?.type, "update");
   });
 
+  test("an older source version never overwrites a newer one the destination holds (a metadata read that lost a race)", () => {
+    const t6 = "2030-01-01T00:00:06.000000001Z";
+    const t7 = "2030-01-01T00:00:07.000000001Z";
+    const dest = ours("a", 7, { tags: tagsOf(m0, "a", 7, { versionCreatedTime: t7 }) });
+    const p = plan([src("a", 6, { versionCreatedTime: t6 })], [dest]);
+    assert.deepEqual(
+      p.actions.map((a) => [a.type, a.sourcePath, a.destinationVersion, a.reason]),
+      [["unchanged", "a", "7", "the destination holds version 7 (created 2030-01-01T00:00:07.000000001Z), newer than version 6 read from the source: left as is"]],
+    );
+    assert.equal(p.actions[0]?.requestToken, undefined, "nothing to write, no token");
+    // Deleted and re-created in the source: version 1 is newer than the old 7 by its creation time.
+    const recreated = plan([src("a", 1, { versionCreatedTime: "2030-01-01T00:00:09.000000001Z" })], [dest]);
+    assert.deepEqual(
+      recreated.actions.map((a) => [a.type, a.tags?.[TAG.sourceVersion]]),
+      [["update", "1"]],
+    );
+  });
+
   test("a static tag's new value is a tags-only update that reads no value; a new static tag key is bound to a new version", () => {
     const tagged = (team: string) => mapping({ staticTags: { team } });
     const p = plan([src("a", 2)], [ours("a", 2, {}, tagged("payments"))], tagged("billing"));

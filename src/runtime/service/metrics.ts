@@ -28,13 +28,13 @@ export class ServiceMetrics {
   private readonly failures = new Counter({ name: "secretbridge_failures_total", help: "Failures by error class and target", labelNames: ["class", "target"], registers: [this.registry] });
   readonly lag = new Histogram({
     name: "secretbridge_replication_lag_seconds",
-    help: "From the source version's creation to the destination write",
+    help: "Seconds from the source version's creation (its created_time) to the destination accepting its write",
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600],
     registers: [this.registry],
   });
   private readonly seenCalls = new Map<string, number>();
   private readonly lastFullSuccess = new Gauge({ name: "secretbridge_last_successful_full_sync_timestamp_seconds", help: "When the last full sync without a fatal error finished", registers: [this.registry] });
-  private readonly inProgress = new Gauge({ name: "secretbridge_runs_in_progress", help: "Sync runs running now (0 or 1)", registers: [this.registry] });
+  private readonly inProgress = new Gauge({ name: "secretbridge_runs_in_progress", help: "Sync runs running now (a full run runs alone; targeted runs of disjoint paths overlap)", registers: [this.registry] });
   private readonly secretStates = new Gauge({ name: "secretbridge_secrets", help: "Destination secrets by last known state", labelNames: ["state"], registers: [this.registry] });
   private readonly notifications = new Counter({ name: "secretbridge_notifications_total", help: "Failure notices by outcome: sent, recovered, suppressed (same failures within the repeat window)", labelNames: ["outcome"], registers: [this.registry] });
   private readonly coalesced = new Counter({ name: "secretbridge_full_syncs_coalesced_total", help: "Full syncs asked for by audit (re)connections or deletes that were folded into another one", registers: [this.registry] });
@@ -107,20 +107,21 @@ export class ServiceMetrics {
       if (r.outcome === "done" && (r.action.type === "create" || r.action.type === "update")) {
         const created = sourceVersionTimes.get(r.action.destinationName);
         if (!created) continue;
-        const seconds = Math.max(0, (now - Date.parse(created)) / 1000);
+        const accepted = r.acceptedAt ?? now;
+        const seconds = Math.max(0, (accepted - Date.parse(created)) / 1000);
         this.lag.observe(seconds);
-        this.lagHistory.record(now, seconds);
+        this.lagHistory.record(accepted, seconds);
       }
     }
     for (const f of report.failures) this.failures.inc({ class: f.errorClass, target });
   }
 
   runStarted(): void {
-    this.inProgress.set(1);
+    this.inProgress.inc();
   }
 
   runFinished(): void {
-    this.inProgress.set(0);
+    this.inProgress.dec();
   }
 
   /** When it finished (ms): now, or the stored run's time after a restart. */

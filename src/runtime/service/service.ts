@@ -1,7 +1,8 @@
 // `secretbridge serve`: full syncs on a schedule as the safety net, and targeted syncs of just the
-// changed paths from push triggers (a socket audit device, a signed webhook). One worker runs
-// everything, so a targeted and a full sync never write at the same time; bursts coalesce (many
-// writes to one path are one sync of it). Every bound is explicit: pending paths (overflow is one
+// changed paths from push triggers (a socket audit device, a signed webhook). A full sync runs
+// alone, never beside a targeted one; targeted syncs of disjoint paths overlap (a few at once), so
+// a change does not wait for the run in progress, and a path is in one run at a time; bursts
+// coalesce (many writes to one path are one sync of it). Every bound is explicit: pending paths (overflow is one
 // full sync), reconnect-triggered full syncs (one per interval), the first full sync retried
 // with backoff until it succeeds. Health, readiness, metrics and the status API are served by
 // http-api.ts through the ServiceControl interface.
@@ -76,6 +77,12 @@ export interface ServiceOptions {
 
 /** Paths one targeted run syncs at most. */
 const TARGETED_BATCH = 500;
+/**
+ * Targeted runs at once. One run at a time made every change wait for the run in progress and
+ * then its own (the lag doubled under a steady stream); each run's writes are already
+ * `concurrency` wide, and the destination's rate limiter bounds them all together.
+ */
+const TARGETED_RUNS = 4;
 
 export class SyncService implements ServiceControl {
   private server: Server | undefined;
@@ -86,8 +93,13 @@ export class SyncService implements ServiceControl {
   private readonly gate: NotificationGate;
   private pendingFull: string | undefined;
   private readonly pendingTargets = new Map<string, { target: SecretChangeTarget; origin: "webhook" | "audit" }>();
-  private worker: Promise<void> | undefined;
-  private running = false;
+  /** Runs in flight; a full run is alone in it. */
+  private readonly active = new Set<Promise<void>>();
+  private fullRunning = false;
+  /** Paths (mount NUL path) in a targeted run now: a change to one waits for that run to end. */
+  private readonly inFlight = new Set<string>();
+  /** The coalescing wait before the next dispatch. */
+  private wake: Promise<void> | undefined;
   private stopping = false;
   private lastFull: RunStatus | undefined;
   private everSucceeded = false;
@@ -213,7 +225,7 @@ export class SyncService implements ServiceControl {
   readiness(): { ready: boolean; reason: string } {
     const source = this.options.wiring.sourceHealth();
     if (source && !source.usable) return { ready: false, reason: `source not usable: ${source.reason ?? "unknown"}` };
-    if (!this.lastFull) return { ready: false, reason: this.running ? "first full sync running" : "no full sync yet" };
+    if (!this.lastFull) return { ready: false, reason: this.fullRunning ? "first full sync running" : "no full sync yet" };
     if (this.lastFull.fatal) return { ready: false, reason: `last full sync stopped: [${this.lastFull.fatal.errorClass}] ${this.lastFull.fatal.message}` };
     return { ready: true, reason: "ready" };
   }
@@ -227,7 +239,7 @@ export class SyncService implements ServiceControl {
 
   summary() {
     const { ready, reason } = this.readiness();
-    return { ready, reason, running: this.running, pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size }, ...(this.held ? { held: this.held } : {}) };
+    return { ready, reason, running: this.active.size > 0, pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size }, ...(this.held ? { held: this.held } : {}) };
   }
 
   /** The last runs, newest first (the store keeps 200 of each kind, across restarts with a state directory). */
@@ -249,7 +261,7 @@ export class SyncService implements ServiceControl {
       version: packageVersion(),
       ready,
       reason,
-      running: this.running,
+      running: this.active.size > 0,
       pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size },
       ...(await this.runTarget()),
       ...(this.lastGoodFullAt ? { lastGoodFullAt: this.lastGoodFullAt } : {}),
@@ -362,44 +374,69 @@ export class SyncService implements ServiceControl {
 
   /** Resolves when nothing is pending or running (tests, graceful shutdown). */
   async idle(): Promise<void> {
-    while (this.worker) await this.worker;
+    for (;;) {
+      if (this.active.size > 0) await Promise.all(this.active);
+      else if (this.wake) await this.wake;
+      else return;
+    }
   }
 
+  /** Dispatches pending work after the coalescing wait (unless a wait is already under way). */
   private kick(): void {
-    if (this.worker || this.stopping) return;
-    this.worker = (async () => {
-      while (!this.stopping && (this.pendingFull !== undefined || this.pendingTargets.size > 0)) {
-        await new Promise((r) => setTimeout(r, this.options.coalesceMs ?? 50));
-        if (this.pendingFull !== undefined) {
-          const full = this.pendingFull;
-          this.pendingFull = undefined;
-          this.overflowWaiting = false;
-          this.pendingTargets.clear();
-          await this.run("full", full);
-        } else {
-          // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
-          const targets: SecretChangeTarget[] = [];
-          const origins = new Set<string>();
-          for (const [key, { target, origin }] of this.pendingTargets) {
-            if (targets.length >= TARGETED_BATCH) break;
-            targets.push(target);
-            origins.add(origin);
-            this.pendingTargets.delete(key);
-          }
-          // Emptied meanwhile (the pending cap gave way to a full sync): nothing to run.
-          if (targets.length > 0) await this.run("targeted", [...origins].sort().join(", "), targets);
-        }
+    if (this.wake || this.stopping) return;
+    this.wake = new Promise<void>((resolve) => setTimeout(resolve, this.options.coalesceMs ?? 50)).then(() => {
+      this.wake = undefined;
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Starts what may start now: a full run once nothing else runs (targeted runs wait for it), else
+   * targeted runs of pending paths not already in one, up to TARGETED_RUNS at once.
+   */
+  private dispatch(): void {
+    if (this.stopping || this.fullRunning) return;
+    if (this.pendingFull !== undefined) {
+      if (this.active.size > 0) return; // the last one to finish kicks again
+      const full = this.pendingFull;
+      this.pendingFull = undefined;
+      this.overflowWaiting = false;
+      this.pendingTargets.clear();
+      this.fullRunning = true;
+      this.track(this.run("full", full).finally(() => (this.fullRunning = false)));
+      return;
+    }
+    while (this.active.size < TARGETED_RUNS) {
+      // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
+      const targets: SecretChangeTarget[] = [];
+      const keys: string[] = [];
+      const origins = new Set<string>();
+      for (const [key, { target, origin }] of this.pendingTargets) {
+        if (targets.length >= TARGETED_BATCH) break;
+        if (this.inFlight.has(key)) continue;
+        targets.push(target);
+        keys.push(key);
+        origins.add(origin);
+        this.pendingTargets.delete(key);
       }
-    })().finally(() => {
-      this.worker = undefined;
+      // Nothing startable (emptied by the pending cap, or every path already in a run).
+      if (targets.length === 0) return;
+      for (const key of keys) this.inFlight.add(key);
+      this.track(this.run("targeted", [...origins].sort().join(", "), targets).finally(() => keys.forEach((key) => this.inFlight.delete(key))));
+    }
+  }
+
+  private track(run: Promise<void>): void {
+    const tracked: Promise<void> = run.finally(() => {
+      this.active.delete(tracked);
       if (!this.stopping && (this.pendingFull !== undefined || this.pendingTargets.size > 0)) this.kick();
     });
+    this.active.add(tracked);
   }
 
   private async run(kind: RunKind, trigger: string, targets?: SecretChangeTarget[]): Promise<void> {
     const { wiring, logger } = this.options;
     let report: RunReport;
-    this.running = true;
     this.meters.runStarted();
     const approved = kind === "full" ? this.approved : undefined;
     try {
@@ -415,7 +452,6 @@ export class SyncService implements ServiceControl {
       logger.error({ kind, err: { message: (error as Error).message } }, "sync failed unexpectedly");
       return;
     } finally {
-      this.running = false;
       this.meters.runFinished();
     }
     if (approved && !report.fatal) this.approved = undefined; // used once, by a run that got to plan

@@ -208,6 +208,33 @@ export class VaultKvSource implements SecretSource {
     return inventoryFromMetadata(paths, await this.readMetadata(paths), caps.listingMethod);
   }
 
+  async inventoryWithValues(paths: string[]): Promise<{ inventory: SourceInventory; values: Map<string, { version: number; data: SecretData }> }> {
+    const caps = await this.validate();
+    const values = new Map<string, { version: number; data: SecretData }>();
+    if (caps.kvVersion === 1) return { inventory: await this.inventoryOf(paths), values };
+    const found = new Map<string, Fact<SourceSecretMeta | null>>();
+    const rest: string[] = [];
+    await Promise.all(
+      paths.map((path) =>
+        this.limit(async () => {
+          try {
+            const res = await this.http.send<{ data?: { data?: unknown; metadata?: unknown } }>("read-data", "GET", `${this.mountPath}/data/${encodePath(path)}`, { secretPath: path, accept: [404] });
+            const current = res.status === 200 ? currentVersionOf(path, res.body?.data) : undefined;
+            if (!current) return void rest.push(path);
+            found.set(path, { ok: current.meta });
+            values.set(path, { version: current.meta.version as number, data: current.data });
+          } catch (error) {
+            if (error instanceof SyncError && FATAL_CLASSES.has(error.errorClass)) throw error;
+            rest.push(path); // the metadata read says what this path's failure is
+          }
+        }),
+      ),
+    );
+    // Absent, deleted, destroyed or anything unexpected: the metadata read is the authority on it.
+    for (const [path, fact] of rest.length ? await this.readMetadata(rest) : []) found.set(path, fact);
+    return { inventory: inventoryFromMetadata(paths, found, caps.listingMethod), values };
+  }
+
   async readMetadata(paths: string[]): Promise<Map<string, Fact<SourceSecretMeta | null>>> {
     const caps = await this.validate();
     const out = new Map<string, Fact<SourceSecretMeta | null>>();
@@ -591,6 +618,19 @@ function metaOf(path: string, info: unknown): SourceSecretMeta | InventoryProble
     versionCount: Object.keys(versions).length,
     ...(custom ? { customMetadata: custom as Record<string, string> } : {}),
   };
+}
+
+/**
+ * A KV v2 data read of the latest version: its metadata checked as a metadata read's would be,
+ * and its value; undefined for anything but a present version with a map of data.
+ */
+function currentVersionOf(path: string, answer: { data?: unknown; metadata?: unknown } | undefined): { meta: SourceSecretMeta; data: SecretData } | undefined {
+  const md = answer?.metadata;
+  if (!isRecord(answer?.data) || !isRecord(md) || typeof md.version !== "number") return undefined;
+  const { version, custom_metadata, ...current } = md;
+  const meta = metaOf(path, { current_version: version, versions: { [String(version)]: current }, ...(custom_metadata !== undefined ? { custom_metadata } : {}) });
+  if ("message" in meta || meta.state !== "present") return undefined;
+  return { meta, data: answer.data };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,153 @@
+// How `serve` schedules pushed paths: a change does not wait for a targeted run of other paths
+// that is in flight (runs of disjoint paths overlap), a path is never in two runs at once (its
+// next change waits for the run that has it, then syncs the newest version), and a full run never
+// writes beside a targeted one. In-memory source and destination; a write held open by a gate.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseConfig } from "../../src/config/load.js";
+import { resolveConfig } from "../../src/config/resolve.js";
+import { TAG } from "../../src/core/tags.js";
+import type { WriteAction } from "../../src/core/model.js";
+import type { RenderedValue } from "../../src/core/value.js";
+import type { SourceInventory } from "../../src/core/model.js";
+import { runMappings } from "../../src/engine/run.js";
+import { SyncService } from "../../src/runtime/service/service.js";
+import type { Wiring } from "../../src/runtime/wire.js";
+import { ApiCallRecorder } from "../../src/util/api-calls.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { MemoryDestination } from "../fakes/memory-destination.js";
+import { MemorySource } from "../fakes/memory-source.js";
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => undefined as void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A destination whose writes to `held` wait until `release()`; every write start and end is logged in order. */
+class GatedDestination extends MemoryDestination {
+  held: string | undefined;
+  readonly events: string[] = [];
+  private opened: (() => void) | undefined;
+  private readonly gate = deferred();
+  readonly entered = deferred();
+
+  release(): void {
+    this.gate.resolve();
+  }
+
+  override async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+    this.events.push(`start ${action.destinationName} v${action.sourceVersion ?? "-"}`);
+    if (action.destinationName === this.held) {
+      this.entered.resolve();
+      await this.gate.promise;
+    }
+    await super.apply(action, value);
+    this.events.push(`done ${action.destinationName} v${action.sourceVersion ?? "-"}`);
+    this.opened?.();
+  }
+
+  /** Resolves once `name` has been written at `version`. */
+  async written(name: string, version: number): Promise<void> {
+    while (!this.events.includes(`done ${name} v${version}`)) await new Promise<void>((resolve) => (this.opened = resolve));
+  }
+}
+
+const resolved = resolveConfig(parseConfig({ name: "t", source: { address: "http://127.0.0.1:8200", mount: "kv" }, destination: { prefix: "p" } }), {});
+
+function service(source: MemorySource, destination: MemoryDestination): SyncService {
+  const wiring: Wiring = {
+    resolved,
+    mappings: resolved.mappings.map((mapping) => ({ mapping, source })),
+    destination,
+    notifiers: [],
+    sourceHealth: () => ({ usable: true }),
+    target: async () => ({ name: resolved.target, source: { address: "http://127.0.0.1:8200", mounts: ["kv"] }, destination: { ...(await destination.target()), prefixes: ["p/"] } }),
+    close: async () => undefined,
+  };
+  return new SyncService({ wiring, logger: silentLogger(), recorder: new ApiCallRecorder(), listen: { host: "127.0.0.1", port: 0 }, coalesceMs: 1 });
+}
+
+describe("targeted runs under a steady stream of changes", () => {
+  test("a change to another path is written while a run is held; a second change to the held path waits for it and then writes the newest version", async () => {
+    const source = new MemorySource({ mount: "kv" });
+    source.put("team/a", { v: "a1" });
+    source.put("team/b", { v: "b1" });
+    const destination = new GatedDestination();
+    const svc = service(source, destination);
+    await svc.start();
+    try {
+      await svc.idle(); // the startup full sync
+      destination.held = "p/team/a";
+      source.put("team/a", { v: "a2" });
+      svc.push([{ mount: "kv", path: "team/a" }], "audit");
+      await destination.entered.promise;
+
+      source.put("team/b", { v: "b2" });
+      svc.push([{ mount: "kv", path: "team/b" }], "audit");
+      source.put("team/a", { v: "a3" });
+      svc.push([{ mount: "kv", path: "team/a" }], "audit");
+      // Bounded only so that a service that waits for the held run fails instead of hanging.
+      const outcome = await Promise.race([destination.written("p/team/b", 2).then(() => "b written"), new Promise((r) => setTimeout(r, 5_000).unref()).then(() => "b waited for the held run")]);
+      assert.equal(outcome, "b written");
+      assert.deepEqual(destination.events.slice(4), ["start p/team/a v2", "start p/team/b v2", "done p/team/b v2"], "team/a's second change did not start beside the run that has team/a");
+
+      destination.release();
+      await destination.written("p/team/a", 3);
+      await svc.idle();
+      assert.deepEqual(destination.events.slice(4), ["start p/team/a v2", "start p/team/b v2", "done p/team/b v2", "done p/team/a v2", "start p/team/a v3", "done p/team/a v3"]);
+      assert.equal(destination.tags("p/team/a")?.[TAG.sourceVersion], "3");
+      assert.equal(destination.value("p/team/a"), JSON.stringify({ v: "a3" }));
+    } finally {
+      destination.release();
+      await svc.stop();
+    }
+  });
+});
+
+/** A source whose next inventory of pushed paths is held after it was read, until `release()`. */
+class HeldSource extends MemorySource {
+  hold = false;
+  readonly read = deferred();
+  private readonly gate = deferred();
+
+  release(): void {
+    this.gate.resolve();
+  }
+
+  override async inventoryOf(paths: string[]): Promise<SourceInventory> {
+    const inventory = await super.inventoryOf(paths);
+    if (this.hold) {
+      this.hold = false;
+      this.read.resolve();
+      await this.gate.promise;
+    }
+    return inventory;
+  }
+}
+
+describe("order per secret under reordering", () => {
+  test("two pushed runs of one path: the one that read version 2 lands after the one that wrote version 3, and leaves version 3", async () => {
+    const source = new HeldSource({ mount: "kv" });
+    source.put("team/a", { v: "a1" }, { createdTime: "2030-01-01T00:00:01.000000001Z" });
+    const destination = new MemoryDestination();
+    const mappings = resolved.mappings.map((mapping) => ({ mapping, source }));
+    const run = () => runMappings({ destination, logger: silentLogger() }, mappings, { mode: "sync", concurrency: 4, targets: [{ mount: "kv", path: "team/a" }] });
+    await run();
+    source.put("team/a", { v: "a2" }, { createdTime: "2030-01-01T00:00:02.000000001Z" });
+    source.hold = true;
+    const stale = run(); // reads version 2, then waits
+    await source.read.promise;
+    source.put("team/a", { v: "a3" }, { createdTime: "2030-01-01T00:00:03.000000001Z" });
+    const fresh = await run();
+    assert.deepEqual(fresh.results.map((r) => [r.action.type, "tags" in r.action ? r.action.tags?.[TAG.sourceVersion] : undefined]), [["update", "3"]]);
+    source.release();
+    const late = await stale;
+    assert.deepEqual(
+      late.results.map((r) => [r.action.type, r.action.reason]),
+      [["unchanged", "the destination holds version 3 (created 2030-01-01T00:00:03.000000001Z), newer than version 2 read from the source: left as is"]],
+    );
+    assert.equal(destination.value("p/team/a"), JSON.stringify({ v: "a3" }));
+    assert.equal(destination.tags("p/team/a")?.[TAG.sourceVersion], "3");
+  });
+});
