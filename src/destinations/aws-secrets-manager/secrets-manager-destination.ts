@@ -23,7 +23,8 @@ import {
   type DescribeSecretResponse,
   type SecretListEntry,
 } from "@aws-sdk/client-secrets-manager";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { STSClient } from "@aws-sdk/client-sts";
+import { targetOf } from "../aws-common/clients.js";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
@@ -140,10 +141,7 @@ export class SecretsManagerDestination implements SecretDestination {
     }
     const sts = this.identity ?? new STSClient({ region: this.client.config.region, credentials: this.client.config.credentials, maxAttempts: 2 });
     try {
-      const { Account } = await sts.send(new GetCallerIdentityCommand({}));
-      return Account ? { service: "AWS Secrets Manager", account: Account, region } : { service: "AWS Secrets Manager", account: null, accountUnknown: "no account in the answer", region };
-    } catch (error) {
-      return { service: "AWS Secrets Manager", account: null, accountUnknown: awsErrorCode(error), region };
+      return await targetOf("AWS Secrets Manager", region, sts);
     } finally {
       if (!this.identity) sts.destroy();
     }

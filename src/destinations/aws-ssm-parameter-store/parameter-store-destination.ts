@@ -4,7 +4,8 @@
 // version, tags) travels in each parameter's description, written with the value (record.ts).
 // PutParameter has no request token, so every value write first re-lists its one name: a write
 // whose token is already current is done, and a retry never makes a second version.
-import { GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
+import type { STSClient } from "@aws-sdk/client-sts";
+import { targetOf } from "../aws-common/clients.js";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
 import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
@@ -90,12 +91,7 @@ export class ParameterStoreDestination implements SecretDestination {
     const service = "AWS Systems Manager Parameter Store";
     const region = await this.client.region();
     if (!this.identity) return { service, account: null, accountUnknown: "not asked", region };
-    try {
-      const { Account } = await this.identity.send(new GetCallerIdentityCommand({}));
-      return Account ? { service, account: Account, region } : { service, account: null, accountUnknown: "no account in the answer", region };
-    } catch (error) {
-      return { service, account: null, accountUnknown: awsErrorCode(error), region };
-    }
+    return targetOf(service, region, this.identity);
   }
 
   async validate(): Promise<void> {
