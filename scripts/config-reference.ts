@@ -242,6 +242,8 @@ export function referenceRows(schema: z.ZodType = configSchema): ReferenceRow[] 
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n+/g, " ");
+/** A description's `docs/x.md` becomes a link: the table lives in docs/ itself. */
+const linked = (text: string) => text.replace(/\bdocs\/([\w-]+\.md)/g, "[$1]($1)");
 function code(text: string): string {
   return text === "" ? "" : `\`${text.replace(/`/g, "'")}\``;
 }
@@ -259,7 +261,7 @@ export function configReference(rows: ReferenceRow[] = referenceRows()): string 
     out.push(`### \`${top}\``, "", "| key | type | allowed | default | description |", "| --- | --- | --- | --- | --- |");
     for (const r of section) {
       const only = r.only ? ` (only with \`${r.only}\`)` : "";
-      out.push(`| ${code(r.path)}${only} | ${cell(r.type)} | ${cell(r.allowed)} | ${cell(r.default)} | ${cell(r.description ?? "")} |`);
+      out.push(`| ${code(r.path)}${only} | ${cell(r.type)} | ${cell(r.allowed)} | ${cell(r.default)} | ${cell(linked(r.description ?? ""))} |`);
     }
     out.push("");
   }
