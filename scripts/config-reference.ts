@@ -3,13 +3,13 @@
 // cannot drift from what the parser accepts. A key's text is its `.describe()` on the schema;
 // `--check` only compares (the unit test does the same).
 import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { configSchema } from "../src/config/schema.js";
 import { DESTINATION_PROVIDERS } from "../src/destinations/registry.js";
+import { repoRoot } from "./lib/peers.js";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const referencePage = join(repoRoot, "docs", "configuration.md");
 export const BEGIN = "<!-- BEGIN GENERATED CONFIG REFERENCE: npm run docs:config writes this block; edit the schema's descriptions instead -->";
 export const END = "<!-- END GENERATED CONFIG REFERENCE -->";
