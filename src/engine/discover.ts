@@ -47,7 +47,7 @@ export async function discover(deps: { destination: SecretDestination; logger: L
   if (listed.length > 0) inputs = await inventories({ destination: deps.destination, logger: log }, listed, { mode: "plan", concurrency: options.concurrency }, log, timings);
   const bySource = new Map(listed.map((m) => [m.mapping.label, m]));
   const plan = await planWithFacts(deps.destination, inputs, bySource, options.concurrency, timings, { now: options.asOf }, "metadata");
-  const listings: MappingListing[] = inputs.map((i) => ({ mapping: i.mapping, secrets: i.source.secrets }));
+  const listings: MappingListing[] = inputs.map((i) => ({ mapping: i.mapping, secrets: i.source.secrets, destination: i.destination.secrets }));
   const sizes = options.withSizes ? await valueSizes(listed, inputs, deps.destination.profile, options.concurrency) : undefined;
   const t = performance.now();
   const rows = discoverRows(listings, plan, deps.destination.profile, options.rules, options.asOf, sizes?.sizes);
@@ -61,7 +61,7 @@ export async function discover(deps: { destination: SecretDestination; logger: L
     asOf: options.asOf.toISOString(),
     rules: options.rules,
     withSizes: options.withSizes,
-    summary: summarise(rows),
+    summary: summarise(rows, [...new Set(listed.flatMap((m) => Object.keys(m.mapping.tagRules.required)))]),
     rows,
     problems: allProblems,
     // Action warnings too: a custom_metadata key that cannot become a tag is a tag ABAC will miss.
