@@ -119,5 +119,5 @@ export async function checklist(deps: { destination: SecretDestination; logger: 
   const inputs = await inventories({ destination: deps.destination, logger: log }, mappings, { mode: "plan", concurrency }, log, timings);
   const bySource = new Map(mappings.map((m) => [m.mapping.label, m]));
   const plan = await planWithFacts(deps.destination, inputs, bySource, concurrency, timings, {}, "metadata");
-  return { rows: checklistRows(inputs, plan, deps.destination.profile, selection), problems: plan.problems };
+  return { rows: checklistRows(inputs, plan, selection), problems: plan.problems };
 }
