@@ -2,7 +2,8 @@
 // maps to and how that destination secret stands today, the tags it would get, and a suggested
 // strategy (retire, retain, relocate) with its reason. Pure: names, ownership and state come from
 // the planner's actions (the one place that decides them), never from a second reading of tags.
-import type { ResolvedMapping } from "./mapping.js";
+import type { WaveSelect } from "./cutover.js";
+import { matchesSelect, type ResolvedMapping } from "./mapping.js";
 import type { DestinationSecretMeta, InventoryProblem, Plan, PlannedAction, SourceSecretMeta } from "./model.js";
 import { displayPath } from "./paths.js";
 import { createTags } from "./plan.js";
@@ -146,6 +147,7 @@ export function discoverRows(
   rules: DiscoverRules,
   now: Date,
   sizes?: ReadonlyMap<string, number | null>,
+  wave?: WaveSelect,
 ): DiscoverRow[] {
   const actionsOf = new Map<string, PlannedAction[]>();
   for (const action of plan.actions) {
@@ -163,6 +165,7 @@ export function discoverRows(
       const actions = actionsOf.get(rowKey(m.label, secret.path)) ?? actionsOf.get(rowKey(m.label, displayPath(secret.path))) ?? [];
       const invalid = actions.find((a) => a.failure?.errorClass === "invalid-path");
       if (!invalid && (secret.state !== "present" || !m.inScope(secret.path))) continue;
+      if (wave && !matchesSelect(wave, secret.customMetadata)) continue;
       const action = actions.reduce<PlannedAction | undefined>((worst, a) => (worst === undefined || SEVERITY.indexOf(stateOf(a)) < SEVERITY.indexOf(stateOf(worst)) ? a : worst), undefined);
       const key = m.granularity === "key" ? "{key}" : undefined;
       const { strategy, reason } = classify(secret, rules, now);
@@ -192,8 +195,8 @@ export function discoverRows(
       });
     }
     // A released secret whose source path is gone: the planner reports it, and so does the
-    // inventory, so that a finished migration stays visible.
-    for (const a of plan.actions) {
+    // inventory, so that a finished migration stays visible (not in a wave: no metadata selects it).
+    for (const a of wave ? [] : plan.actions) {
       if (a.type !== "released" || a.mapping !== m.label || present.has(a.sourcePath)) continue;
       rows.push({
         mapping: m.label,
@@ -237,6 +240,8 @@ export interface DiscoverReport {
   generatedAt: string;
   /** The time ages are counted to (`--as-of`, default now). */
   asOf: string;
+  /** `--wave` as given: the rows are that wave's secrets only; null for the whole inventory. */
+  wave: string | null;
   rules: DiscoverRules;
   withSizes: boolean;
   summary: {

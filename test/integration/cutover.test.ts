@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
 import type { RunReport } from "../../src/engine/report.js";
+import type { DiscoverReport } from "../../src/core/discover.js";
 import type { ChecklistReport } from "../../src/runtime/cli/discover-output.js";
 import { awsWrites, peersForThisFile, type Scenario } from "../helpers/harness.js";
 
@@ -115,6 +116,37 @@ describe("release", () => {
     const nothing = await s.cli(["release", "-c", config, "app/none"], token);
     assert.equal(nothing.code, 1);
     assert.match(nothing.stdout, /\[source-not-found\] app\/none: no mapping has it in scope in the source or the destination; nothing to release/);
+  });
+});
+
+describe("waves from the config", () => {
+  test("release, discover --checklist and discover pick a wave by name; --wave KEY=VALUE still selects by custom_metadata", async () => {
+    const { s, token } = await seeded();
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s2`, { custom_metadata: { wave: "4", owner: "team-a" } })).status, 204);
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s3`, { custom_metadata: { wave: "4", owner: "team-b" } })).status, 204);
+    const waves = 'waves:\n  - name: wave-3\n    select: { wave: "3" }\n  - name: team-a-late\n    select: { wave: ["4", "5"], owner: team-a }\n';
+    const config = s.writeConfig({ yaml: `  copyCustomMetadata: true\n  tags:\n    env: test\n${waves}` });
+
+    const inventory = await s.cli(["discover", "-c", config, "--wave", "team-a-late", "--json"], token);
+    assert.equal(inventory.code, 0, inventory.stdout + inventory.stderr);
+    const report = JSON.parse(inventory.stdout) as DiscoverReport;
+    assert.deepEqual([report.wave, report.rows.map((r) => r.path), report.summary.total], ["team-a-late", ["app/s2"], 1]);
+    const table = await s.cli(["discover", "-c", config, "--wave", "wave=4"], token);
+    assert.match(table.stdout, /\nDiscover it \(wave wave=4\): 2 secrets;/);
+
+    const checklist = await s.cli(["discover", "-c", config, "--checklist", "--wave", "team-a-late", "--json"], token);
+    const listed = JSON.parse(checklist.stdout) as ChecklistReport;
+    assert.deepEqual([listed.selection.wave, listed.rows.map((r) => r.path)], ["team-a-late", ["app/s2"]]);
+
+    const release = await s.cli(["release", "-c", config, "--wave", "wave-3", "--json"], token);
+    assert.equal(release.code, 0, release.stdout + release.stderr);
+    assert.deepEqual(rows(release), [["release", "app/s1", "done"]]);
+    const byValue = await s.cli(["release", "-c", config, "--wave", "owner=team-b", "--dry-run", "--json"], token);
+    assert.deepEqual(rows(byValue), [["release", "app/s3", "planned"]]);
+
+    const unknown = await s.cli(["release", "-c", config, "--wave", "wave-9"], token);
+    assert.deepEqual([unknown.code, unknown.stderr], [2, 'secretbridge: [config-invalid] unknown wave "wave-9": this config\'s waves are wave-3, team-a-late (or select by custom_metadata with --wave KEY=VALUE)\n']);
+    assert.deepEqual(unknown.recorder.byOperation(), {}, "refused before either side is asked");
   });
 });
 

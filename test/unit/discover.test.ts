@@ -268,6 +268,7 @@ function hostileReport(): DiscoverReport {
     syncName: `<sync "x">`,
     generatedAt: "2027-01-31T00:00:00.000Z",
     asOf: "2027-01-31T00:00:00.000Z",
+    wave: null,
     rules: DEFAULT_DISCOVER_RULES,
     withSizes: false,
     summary: summarise(rows),

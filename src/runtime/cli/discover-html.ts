@@ -174,7 +174,7 @@ export function renderDiscoverHtml(report: DiscoverReport): string {
 </head>
 <body>
 <h1>Migration inventory: <span id="sync-name">${escapeHtml(report.syncName)}</span></h1>
-<p class="meta">${s.total} source secrets${mounts.length === 1 ? ` in mount <code>${escapeHtml(mounts[0] ?? "")}</code>` : ""}, ages as of ${escapeHtml(report.asOf)}. Suggested strategy: <b>retain</b> when custom_metadata ${escapeHtml(retain)}; else <b>retire</b> when not updated for ${report.rules.retireAfterDays} days; else <b>relocate</b>. Generated ${escapeHtml(report.generatedAt)} by secretbridge discover${report.withSizes ? " --with-sizes" : ""}: metadata only${report.withSizes ? ", values read for their size" : ", no value read"}.</p>
+<p class="meta">${s.total} source secrets${report.wave === null ? "" : ` of wave <code id="wave">${escapeHtml(report.wave)}</code>`}${mounts.length === 1 ? ` in mount <code>${escapeHtml(mounts[0] ?? "")}</code>` : ""}, ages as of ${escapeHtml(report.asOf)}. Suggested strategy: <b>retain</b> when custom_metadata ${escapeHtml(retain)}; else <b>retire</b> when not updated for ${report.rules.retireAfterDays} days; else <b>relocate</b>. Generated ${escapeHtml(report.generatedAt)} by secretbridge discover${report.withSizes ? " --with-sizes" : ""}: metadata only${report.withSizes ? ", values read for their size" : ", no value read"}.</p>
 ${problems}
 <div class="cards">
 <div class="card"><h2>By suggested strategy</h2><table id="by-strategy">${summaryRows(STRATEGIES, s.byStrategy, "strategy")}</table></div>

@@ -59,7 +59,7 @@ export function renderDiscoverSummary(report: DiscoverReport): string {
   const counts = (names: readonly string[], of: Record<string, number>) => names.map((n) => `${of[n] ?? 0} ${n}`).join(", ");
   const missing = Object.keys(s.byMissingTag);
   const lines = [
-    `Discover ${report.syncName}: ${s.total} secrets; strategy: ${counts(STRATEGIES, s.byStrategy)}; destination: ${counts(DESTINATION_STATES, s.byState)}${missing.length > 0 ? printable(`; missing tags: ${counts(missing, s.byMissingTag)}`) : ""}`,
+    `Discover ${report.syncName}${report.wave === null ? "" : printable(` (wave ${report.wave})`)}: ${s.total} secrets; strategy: ${counts(STRATEGIES, s.byStrategy)}; destination: ${counts(DESTINATION_STATES, s.byState)}${missing.length > 0 ? printable(`; missing tags: ${counts(missing, s.byMissingTag)}`) : ""}`,
   ];
   const unsettled = report.rows.filter((r) => r.state === "conflict" || r.state === "unmanaged" || r.state === "other-sync");
   if (unsettled.length > 0) {
