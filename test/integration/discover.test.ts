@@ -163,6 +163,7 @@ describe("discover", () => {
     const table = await s.cli(["discover", "-c", config], token);
     assert.match(table.stdout, /\nrelocate +replicated +app\/bare +1 \(1 kept\) +\S+ +0d +- +\S+\/app\/bare +environment=prod +app,owner +updated 0 days ago, no retain mark\n/);
     assert.match(table.stdout, /; missing tags: 2 app, 0 environment, 1 owner\n/);
+    assert.match(table.stdout, /\nrelocate +released +app\/moved +gone +- +- +- +\S+\/app\/moved +app=pay; environment=prod; owner=team-b +- +relocated: released to its consumers, and its source path no longer exists\n/);
     const csv = await s.cli(["discover", "-c", config, "--csv"], token);
     assert.match(csv.stdout, /^mapping,mount,path,current_version,version_count,created_time,updated_time,age_days,custom_metadata_keys,destination,state,state_reason,tags,missing_tags,strategy,strategy_reason\r\n/);
     assert.match(csv.stdout, /\r\nsource,\S+,app\/bare,1,1,[^,]+,[^,]+,0,,\S+\/app\/bare,replicated,up to date,environment=prod,app; owner,relocate,/);

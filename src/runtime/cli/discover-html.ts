@@ -117,7 +117,7 @@ function columns(withSizes: boolean, mounts: number): Column[] {
   return [
     { title: "Path", cell: (r) => ({ text: r.path, cls: "path" }) },
     ...(mounts > 1 ? [{ title: "Mount", cell: (r: DiscoverRow) => ({ text: r.mount, cls: "path" }) }] : []),
-    { title: "Version", type: "number", cell: (r) => ({ text: r.currentVersion === null ? "kv1" : String(r.currentVersion), value: r.currentVersion, cls: "num" }) },
+    { title: "Version", type: "number", cell: (r) => ({ text: r.currentVersion === null ? (r.state === "released" ? "gone" : "kv1") : String(r.currentVersion), value: r.currentVersion, cls: "num" }) },
     { title: "Kept", type: "number", cell: (r) => ({ text: r.versionCount === null ? "" : String(r.versionCount), value: r.versionCount, cls: "num" }) },
     { title: "Created", cell: (r) => day(r.createdTime) },
     { title: "Updated", cell: (r) => day(r.updatedTime) },

@@ -23,7 +23,8 @@ export function tagsText(tags: Record<string, string>): string {
 }
 
 function versionText(row: DiscoverRow): string {
-  if (row.currentVersion === null) return "kv1";
+  // A released secret whose source is gone has no source version left.
+  if (row.currentVersion === null) return row.state === "released" ? "gone" : "kv1";
   return row.versionCount === null ? String(row.currentVersion) : `${row.currentVersion} (${row.versionCount} kept)`;
 }
 
