@@ -523,6 +523,19 @@ export const discoverSchema = z.strictObject({
 
 export const targetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** A named migration wave: the source secrets whose custom_metadata matches, for `release`, `adopt` and `discover` `--wave NAME`. */
+export const waveSchema = z.strictObject({
+  /** No "=": `--wave KEY=VALUE` selects by custom_metadata without a name. */
+  name: z
+    .string()
+    .regex(targetNamePattern, "1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit (--wave KEY=VALUE selects by custom_metadata without a name)")
+    .describe("The wave's name, as `--wave NAME` gives it; no `=`."),
+  /** Values as lists, as a mapping's select resolves. */
+  select: selectSchema
+    .transform((select) => Object.fromEntries(Object.entries(select).map(([key, v]) => [key, typeof v === "string" ? [v] : v])))
+    .describe("The wave's secrets by custom_metadata, as a mapping's `select`: every key must match one of its values."),
+});
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The keys a destination of this type takes: the shared ones and its provider's own. */
@@ -606,6 +619,11 @@ const configObject = z.strictObject({
     .min(1, "list at least one target, or remove the key")
     .optional()
     .meta({ description: "Several destinations (accounts, Regions, prefixes) in one sync, each run on its own (see docs/mappings.md).", documentedDefault: "one: the top-level `destination`" }),
+  waves: z
+    .array(waveSchema, { error: 'a list of { name, select }, e.g. waves: [{ name: wave-3, select: { wave: "3" } }]' })
+    .min(1, "list at least one wave, or remove the key")
+    .optional()
+    .describe("Named migration waves, picked with `--wave NAME` by release, adopt and discover (see docs/migrating.md)."),
 }).superRefine((config, ctx) => {
   if (!config.mappings && !config.source.mount && (config.targets ?? [{ mappings: undefined }]).some((t) => !t.mappings)) {
     ctx.addIssue({ code: "custom", path: ["source", "mount"], message: "is required (or list the mounts under mappings)" });
@@ -631,6 +649,12 @@ const configObject = z.strictObject({
     const first = seen.get(t.name);
     if (first !== undefined) issue(["targets", i, "name"], `"${t.name}" is also the name of targets[${first}]; target names are unique`);
     else seen.set(t.name, i);
+  }
+  const waves = new Map<string, number>();
+  for (const [i, w] of (config.waves ?? []).entries()) {
+    const first = waves.get(w.name);
+    if (first !== undefined) issue(["waves", i, "name"], `"${w.name}" is also the name of waves[${first}]; wave names are unique`);
+    else waves.set(w.name, i);
   }
   for (const unit of units) checkDestinationUnit(unit, config.policies, issue);
 });
