@@ -242,6 +242,14 @@ describe("serve with targets", () => {
         ],
       );
 
+      // Metrics name the target: a last good full sync for the reachable one only, secrets per target.
+      const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+      assert.deepEqual(metrics.match(/^secretbridge_last_successful_full_sync_timestamp_seconds\{[^}]*\}/gm), ['secretbridge_last_successful_full_sync_timestamp_seconds{target="one"}']);
+      assert.match(metrics, /^secretbridge_secrets\{state="in-sync",target="one"\} 1$/m);
+      assert.match(metrics, /^secretbridge_secrets\{state="in-sync",target="nowhere"\} 0$/m);
+      assert.match(metrics, /^secretbridge_runs_total\{kind="full",outcome="unusable",target="nowhere"\} [1-9]\d*$/m);
+      assert.match(metrics, /^secretbridge_runs_total\{kind="full",outcome="ok",target="one"\} 1$/m);
+
       // A push still reaches the reachable target.
       const changed = { v: peers.secret("app-2") };
       await s.put("app", changed);

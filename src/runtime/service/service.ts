@@ -194,9 +194,10 @@ export class SyncService implements ServiceControl {
       const held = this.store?.held(lane.key);
       if (held) lane.held = held;
       const good = this.store?.runs(RUNS_KEPT, "full", this.multi ? lane.key : undefined).find((r) => !r.fatal)?.finishedAt;
-      if (good) lane.lastGoodFullAt = good;
+      if (!good) continue;
+      lane.lastGoodFullAt = good;
+      this.meters.fullSyncSucceeded(Date.parse(good), lane.name);
     }
-    this.noteFullSuccess();
     if (!this.options.apiToken) logger.warn("SECRETBRIDGE_API_TOKEN is not set: /api/* answers 401 to everyone and the status page cannot show anything");
     const handler = createHttpHandler(this, {
       ...(this.options.apiToken ? { apiToken: this.options.apiToken } : {}),
@@ -289,7 +290,8 @@ export class SyncService implements ServiceControl {
 
   async metrics(): Promise<{ contentType: string; body: string }> {
     this.meters.syncApiCalls(this.options.recorder);
-    if (this.store) this.meters.setSecretStates(await this.store.counts());
+    const store = this.store;
+    if (store) for (const lane of this.lanes) this.meters.setSecretStates(store.counts(lane.key), lane.name);
     if (this.audit) this.meters.setAuditCounters({ ...this.audit.counters() });
     return { contentType: this.meters.registry.contentType, body: await this.meters.registry.metrics() };
   }
@@ -623,6 +625,7 @@ export class SyncService implements ServiceControl {
       return;
     }
     lane.lastGoodFullAt = status.finishedAt;
+    this.meters.fullSyncSucceeded(Date.parse(status.finishedAt), lane.name);
     const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
     const reason = report.results.find((r) => r.action.failure?.errorClass === "blast-radius")?.action.failure?.message.replace(/^[^:]*: /, "") ?? "";
     lane.held = heldNames.length
@@ -656,13 +659,6 @@ export class SyncService implements ServiceControl {
       const audit = this.audit;
       void this.auditMounts().then((mounts) => audit.setMounts(mounts), () => undefined);
     }
-    this.noteFullSuccess();
-  }
-
-  /** The last-success gauge: when every target had last synced in full (the oldest target's last good full sync). */
-  private noteFullSuccess(): void {
-    const times = this.lanes.map((l) => l.lastGoodFullAt);
-    if (times.every((t): t is string => t !== undefined)) this.meters.fullSyncSucceeded(Math.min(...times.map((t) => Date.parse(t))));
   }
 
   private async notify(lane: Lane, report: RunReport, targets?: SecretChangeTarget[]): Promise<void> {
