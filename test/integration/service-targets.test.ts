@@ -229,6 +229,11 @@ describe("serve with targets", () => {
         ],
       );
       assert.deepEqual([...new Set(full.filter((r) => r.trigger !== "startup").map((r) => r.target))], ["nowhere"]);
+      assert.deepEqual(
+        (await svc.api<Run[]>("/api/runs?kind=full&target=one")).body.map((r) => [r.target, r.trigger]),
+        [["one", "startup"]],
+      );
+      assert.deepEqual((await svc.api<{ error: string; parameter: string }>("/api/runs?target=..%2Fx")).body, { error: "bad-parameter", parameter: "target", problem: "must be a target name (1-64 characters of A-Z a-z 0-9 _ . -)" });
 
       const ready = await svc.api<string>("/readyz");
       assert.equal(ready.status, 503);

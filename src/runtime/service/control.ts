@@ -162,8 +162,8 @@ export interface ServiceControl {
    * the config's target names, for a config with `targets`.
    */
   summary(target?: string): { ready: boolean; reason: string; running: boolean; pending: { full: boolean; paths: number }; held?: HeldDeletions; targets?: string[] };
-  /** The newest runs first, of one kind when asked. */
-  runs(limit: number, kind?: RunKind): RunStatus[];
+  /** The newest runs first, of one kind and one target (of a config with `targets`) when asked. */
+  runs(limit: number, kind?: RunKind, target?: string): RunStatus[];
   overview(): Promise<Overview>;
   /** The propagation lag of the last hour, by minute. */
   lag(): LagMinute[];

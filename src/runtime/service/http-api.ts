@@ -31,6 +31,7 @@ const BODY_TIMEOUT_MS = 10_000;
 // Record, not array: adding a state to SecretState fails to compile until it is accepted here.
 const SECRET_STATES: Record<SecretState, true> = { "in-sync": true, pending: true, failed: true, drifted: true, conflict: true, held: true };
 const RUN_KINDS: Record<RunKind, true> = { full: true, targeted: true };
+const TARGET_PROBLEM = "must be a target name (1-64 characters of A-Z a-z 0-9 _ . -)";
 
 // Origin-form only (RFC 9112 3.2.1): absolute URLs, `*` and `//host` are what URL parsers read as a
 // host, so they are refused instead of parsed. Characters are RFC 3986 pchar, escapes well formed.
@@ -82,7 +83,7 @@ export function parseSecretQuery(params: URLSearchParams): Parsed<SecretQuery> {
   if (state.value !== undefined && !Object.hasOwn(SECRET_STATES, state.value)) return { ok: false, parameter: "state", problem: `must be one of ${Object.keys(SECRET_STATES).join(", ")}` };
   const target = single(params, "target");
   if (!target.ok) return target;
-  if (target.value !== undefined && !targetNamePattern.test(target.value)) return { ok: false, parameter: "target", problem: "must be a target name (1-64 characters of A-Z a-z 0-9 _ . -)" };
+  if (target.value !== undefined && !targetNamePattern.test(target.value)) return { ok: false, parameter: "target", problem: TARGET_PROBLEM };
   return {
     ok: true,
     value: {
@@ -258,14 +259,17 @@ async function secrets(control: ServiceControl, params: URLSearchParams): Promis
   return query.ok ? { status: 200, body: await control.secrets(query.value) } : badParameter(query);
 }
 
-/** /api/runs: limit 1-200 (20), kind `full` or `targeted` (both when absent). */
+/** /api/runs: limit 1-200 (20), kind `full` or `targeted` (both when absent), target a target name (every target when absent). */
 function runs(control: ServiceControl, params: URLSearchParams): Reply {
   const limit = integer(params, "limit", 1, 200, 20);
   if (!limit.ok) return badParameter(limit);
   const kind = single(params, "kind");
   if (!kind.ok) return badParameter(kind);
   if (kind.value !== undefined && !Object.hasOwn(RUN_KINDS, kind.value)) return badParameter({ parameter: "kind", problem: `must be one of ${Object.keys(RUN_KINDS).join(", ")}` });
-  return { status: 200, body: control.runs(limit.value, kind.value as RunKind | undefined) };
+  const target = single(params, "target");
+  if (!target.ok) return badParameter(target);
+  if (target.value !== undefined && !targetNamePattern.test(target.value)) return badParameter({ parameter: "target", problem: TARGET_PROBLEM });
+  return { status: 200, body: control.runs(limit.value, kind.value as RunKind | undefined, ...(target.value !== undefined ? [target.value] : [])) };
 }
 
 function sync(control: ServiceControl): Reply {

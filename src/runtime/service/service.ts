@@ -314,9 +314,11 @@ export class SyncService implements ServiceControl {
     return this.multi ? this.lanes.find((l) => l.name === target) : this.lanes[0];
   }
 
-  /** The last runs, newest first (the store keeps 200 of each kind per target, across restarts with a state directory). */
-  runs(limit = 50, kind?: RunKind): RunStatus[] {
-    return this.store?.runs(limit, kind) ?? [];
+  /** The last runs, newest first, of one target when asked (the store keeps 200 of each kind per target, across restarts with a state directory). */
+  runs(limit = 50, kind?: RunKind, target?: string): RunStatus[] {
+    const lane = target === undefined ? undefined : this.laneNamed(target);
+    if (target !== undefined && !lane) return [];
+    return this.store?.runs(limit, kind, lane && this.multi ? lane.key : undefined) ?? [];
   }
 
   lag(): LagMinute[] {
@@ -621,7 +623,7 @@ export class SyncService implements ServiceControl {
   private laneAfterFull(lane: Lane, status: RunStatus, report: RunReport): void {
     lane.lastFull = status;
     if (status.fatal) {
-      this.options.logger.warn({ ...(this.multi ? { target: lane.name } : {}), errorClass: status.fatal.errorClass }, "full sync stopped");
+      if (this.multi) this.options.logger.warn({ target: lane.name, errorClass: status.fatal.errorClass }, "target's full sync stopped");
       return;
     }
     lane.lastGoodFullAt = status.finishedAt;
@@ -639,7 +641,8 @@ export class SyncService implements ServiceControl {
     if (stopped.length > 0) {
       const delay = this.retryDelay;
       this.retryDelay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5 * 60_000);
-      this.options.logger.warn({ ...(this.multi ? { targets: stopped.map((l) => l.name) } : {}), retryInMs: delay }, "full sync stopped; retrying");
+      const who = this.multi ? { targets: stopped.map((l) => l.name) } : { errorClass: stopped[0]?.lastFull?.fatal?.errorClass };
+      this.options.logger.warn({ ...who, retryInMs: delay }, "full sync stopped; retrying");
       clearTimeout(this.retryTimer);
       this.retryAt = Date.now() + delay;
       const names = stopped.map((l) => l.name);
