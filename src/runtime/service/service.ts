@@ -8,9 +8,9 @@
 // http-api.ts through the ServiceControl interface.
 //
 // A config with `targets` runs each target as a lane: its own destination client (and rate
-// limits), plan, report, notice gate, held deletions and state rows, on one source connection. A
-// full run runs every lane at once (one lane's failure is its own); a pushed path goes to every
-// lane whose mappings cover it.
+// limits), plan, report, notice gate, held deletions, state rows and scheduling (the rules above
+// hold per lane), on one source connection. A full sync is asked of every lane at once; a lane
+// that stops, or hangs, delays no other; a pushed path goes to every lane whose mappings cover it.
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { DEFAULT_TARGET } from "../../core/model.js";
@@ -110,6 +110,23 @@ interface Lane {
   approved?: { id: string; names: Set<string> };
   /** The destination's identity, asked once (again after a minute when it could not be read). */
   identity?: { at: number; value: Promise<RunTarget> };
+  // ---- its scheduling ----
+  /** Why a full run of it was asked for, until it starts. */
+  pendingFull: string | undefined;
+  pendingTargets: Map<string, { target: SecretChangeTarget; origin: "webhook" | "audit" }>;
+  /** Its runs in flight; a full run is alone in it. */
+  active: Set<Promise<void>>;
+  fullRunning: boolean;
+  /** Paths (mount NUL path) in a targeted run now: a change to one waits for that run to end. */
+  inFlight: Set<string>;
+  /** The coalescing wait before its next dispatch. */
+  wake: Promise<void> | undefined;
+  /** The pending cap gave way to a full sync that has not started yet: pushes wait for it. */
+  overflowWaiting: boolean;
+  retryTimer: NodeJS.Timeout | undefined;
+  /** When the retry after a failed full sync is due (ms). */
+  retryAt: number | undefined;
+  retryDelay: number;
 }
 
 export class SyncService implements ServiceControl {
@@ -124,30 +141,15 @@ export class SyncService implements ServiceControl {
   private readonly multi: boolean;
   /** The shared source connection and settings (every lane's wiring has the same). */
   private readonly source: Wiring;
-  /** A full run asked for: why, and of which lanes (all when undefined). */
-  private pendingFull: { reason: string; lanes: Set<string> | undefined } | undefined;
-  private readonly pendingTargets = new Map<string, { target: SecretChangeTarget; origin: "webhook" | "audit" }>();
-  /** Runs in flight; a full run is alone in it. */
-  private readonly active = new Set<Promise<void>>();
-  private fullRunning = false;
-  /** Paths (mount NUL path) in a targeted run now: a change to one waits for that run to end. */
-  private readonly inFlight = new Set<string>();
-  /** The coalescing wait before the next dispatch. */
-  private wake: Promise<void> | undefined;
   private stopping = false;
   private everSucceeded = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  /** When the retry after a failed full sync is due (ms). */
-  private retryAt: number | undefined;
-  private retryDelay: number;
   private lastReconnectFull = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** The lanes the throttled full sync waiting on `reconnectTimer` is for. */
+  private throttledLanes = new Set<Lane>();
   private mountsUndetected = false;
-  /** The pending cap gave way to a full sync that has not started yet: pushes wait for it. */
-  private overflowWaiting = false;
 
   constructor(private readonly options: ServiceOptions) {
-    this.retryDelay = options.retryDelayMs ?? 1000;
     this.multi = options.targets !== undefined;
     const wirings = options.targets ?? [options.wiring];
     const [first] = wirings;
@@ -158,11 +160,21 @@ export class SyncService implements ServiceControl {
       name: wiring.resolved.target,
       key: this.multi ? wiring.resolved.target : DEFAULT_TARGET,
       gate: new NotificationGate({ repeatAfterMs: options.notifyRepeatAfterMs ?? 60 * 60_000 }),
+      pendingFull: undefined,
+      pendingTargets: new Map(),
+      active: new Set(),
+      fullRunning: false,
+      inFlight: new Set(),
+      wake: undefined,
+      overflowWaiting: false,
+      retryTimer: undefined,
+      retryAt: undefined,
+      retryDelay: options.retryDelayMs ?? 1000,
     }));
     const auth = first.sourceHealth().auth;
     this.meters = new ServiceMetrics({
       ready: () => this.readiness().ready,
-      pendingPaths: () => this.pendingTargets.size,
+      pendingPaths: () => this.pendingPaths(),
       ...(options.audit ? { auditConnected: () => (this.audit?.openConnections ?? 0) > 0 } : {}),
       ...(auth ? { tokenExpiresAt: () => this.source.sourceHealth().auth?.expiresAt } : {}),
     });
@@ -170,6 +182,15 @@ export class SyncService implements ServiceControl {
 
   get syncName(): string {
     return this.source.resolved.syncName;
+  }
+
+  /** Changed paths queued, summed over the lanes (a path two lanes wait for counts twice). */
+  private pendingPaths(): number {
+    return this.lanes.reduce((n, l) => n + l.pendingTargets.size, 0);
+  }
+
+  private activity(): { running: boolean; pending: { full: boolean; paths: number } } {
+    return { running: this.lanes.some((l) => l.active.size > 0), pending: { full: this.lanes.some((l) => l.pendingFull !== undefined), paths: this.pendingPaths() } };
   }
 
   /** Every lane's mappings, for screening pushes and watching mounts. */
@@ -283,7 +304,7 @@ export class SyncService implements ServiceControl {
   }
 
   private laneReadiness(lane: Lane): { ready: boolean; reason: string } {
-    if (!lane.lastFull) return { ready: false, reason: this.fullRunning ? "first full sync running" : "no full sync yet" };
+    if (!lane.lastFull) return { ready: false, reason: lane.fullRunning ? "first full sync running" : "no full sync yet" };
     if (lane.lastFull.fatal) return { ready: false, reason: `last full sync stopped: [${lane.lastFull.fatal.errorClass}] ${lane.lastFull.fatal.message}` };
     return { ready: true, reason: "ready" };
   }
@@ -302,8 +323,7 @@ export class SyncService implements ServiceControl {
     return {
       ready,
       reason,
-      running: this.active.size > 0,
-      pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size },
+      ...this.activity(),
       ...(held ? { held } : {}),
       ...(this.multi ? { targets: this.lanes.map((l) => l.name) } : {}),
     };
@@ -328,14 +348,13 @@ export class SyncService implements ServiceControl {
   async overview(): Promise<Overview> {
     const { ready, reason } = this.readiness();
     const auth = this.source.sourceHealth().auth;
-    const next = [this.schedule?.next()?.getTime(), this.retryAt].filter((t): t is number => t !== undefined && t !== null);
+    const next = [this.schedule?.next()?.getTime(), ...this.lanes.map((l) => l.retryAt)].filter((t): t is number => t !== undefined && t !== null);
     const common = {
       syncName: this.syncName,
       version: packageVersion(),
       ready,
       reason,
-      running: this.active.size > 0,
-      pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size },
+      ...this.activity(),
     };
     const rest = {
       ...(next.length ? { nextFullAt: new Date(Math.min(...next)).toISOString() } : {}),
@@ -397,14 +416,17 @@ export class SyncService implements ServiceControl {
 
   /** A full sync of every target, or of the targets named (a retry, an approval). */
   requestFull(reason: string, targets?: string[]): void {
+    this.requestFullOf(reason, targets ? this.lanes.filter((l) => targets.includes(l.name)) : this.lanes);
+  }
+
+  private requestFullOf(reason: string, lanes: Lane[]): void {
     if (this.stopping) return;
-    this.options.logger.debug({ reason, ...(targets && this.multi ? { targets } : {}) }, "full sync requested");
-    if (!this.pendingFull) this.pendingFull = { reason, lanes: targets ? new Set(targets) : undefined };
-    else if (!targets) this.pendingFull.lanes = undefined;
-    else for (const t of targets) this.pendingFull.lanes?.add(t);
-    // The full run covers them: of every target, or of those it runs (the others' paths wait for it).
-    if (!this.pendingFull.lanes) this.pendingTargets.clear();
-    this.kick();
+    this.options.logger.debug({ reason, ...(this.multi && lanes.length < this.lanes.length ? { targets: lanes.map((l) => l.name) } : {}) }, "full sync requested");
+    for (const lane of lanes) {
+      lane.pendingFull ??= reason;
+      lane.pendingTargets.clear(); // the full run covers them
+      this.kick(lane);
+    }
   }
 
   push(changes: { mount: string; path: string }[], origin: "webhook" | "audit"): PushResult {
@@ -415,24 +437,31 @@ export class SyncService implements ServiceControl {
     const result: PushResult = { accepted: 0, unknownMounts: screen.unknownMounts, invalidPaths: screen.invalidPaths };
     // Refused as a whole: nothing of a push with an invalid path or an unknown mount is queued.
     if (result.invalidPaths.length || result.unknownMounts.length) return result;
+    const kicked = new Set<Lane>();
     for (const c of screen.targets) {
       result.accepted += 1;
-      // A coming full run covers it: one asked for, or one the pending cap is waiting for. (A
-      // throttled reconnect full sync does not hold pushes back: they still go out at once.)
-      if ((this.pendingFull !== undefined && !this.pendingFull.lanes) || this.overflowWaiting) continue;
-      if (this.pendingTargets.size >= (this.options.maxPendingPaths ?? 10_000) && !this.pendingTargets.has(`${c.mount}\u0000${c.path}`)) {
-        this.meters.pendingOverflow();
-        this.options.logger.warn({ pending: this.pendingTargets.size }, "too many pending paths: one full sync instead");
-        this.pendingTargets.clear();
-        this.overflowWaiting = true;
-        this.requestThrottledFull("pending paths overflow");
-        continue;
+      // Each lane whose mappings cover the path syncs it.
+      for (const lane of this.lanes) {
+        if (!lane.wiring.mappings.some(({ mapping }) => mapping.source.mount === c.mount && mapping.inScope(c.path))) continue;
+        // A coming full run covers it: one asked for, or one the pending cap is waiting for. (A
+        // throttled reconnect full sync does not hold pushes back: they still go out at once.)
+        if (lane.pendingFull !== undefined || lane.overflowWaiting) continue;
+        const key = `${c.mount}\u0000${c.path}`;
+        if (lane.pendingTargets.size >= (this.options.maxPendingPaths ?? 10_000) && !lane.pendingTargets.has(key)) {
+          this.meters.pendingOverflow();
+          this.options.logger.warn({ pending: lane.pendingTargets.size, ...(this.multi ? { target: lane.name } : {}) }, "too many pending paths: one full sync instead");
+          lane.pendingTargets.clear();
+          lane.overflowWaiting = true;
+          this.requestThrottledFull("pending paths overflow", [lane]);
+          continue;
+        }
+        lane.pendingTargets.set(key, { target: { mount: c.mount, path: c.path }, origin });
+        kicked.add(lane);
       }
-      this.pendingTargets.set(`${c.mount}\u0000${c.path}`, { target: { mount: c.mount, path: c.path }, origin });
     }
     if (result.accepted > 0) {
       this.options.logger.debug({ changes: result.accepted, origin }, "targeted sync requested");
-      this.kick();
+      for (const lane of kicked) this.kick(lane);
     }
     return result;
   }
@@ -442,7 +471,7 @@ export class SyncService implements ServiceControl {
     if (!lane?.held || lane.held.id !== id) return false;
     lane.approved = { id, names: new Set(lane.held.names) };
     this.options.logger.info({ deletions: lane.held.names.length, id, ...(this.multi ? { target: lane.name } : {}) }, "held deletions approved for the next full sync");
-    this.requestFull("deletions approved", [lane.name]);
+    this.requestFullOf("deletions approved", [lane]);
     return true;
   }
 
@@ -458,111 +487,106 @@ export class SyncService implements ServiceControl {
    * A full sync asked for by something a client controls (an audit (re)connection, a delete, the
    * pending-path cap): at most one per interval; the rest are coalesced and counted.
    */
-  private requestThrottledFull(reason: string): void {
+  private requestThrottledFull(reason: string, lanes: Lane[] = this.lanes): void {
     const interval = this.options.fullSyncMinIntervalMs ?? 60_000;
     const wait = this.lastReconnectFull + interval - Date.now();
-    if (this.pendingFull || this.reconnectTimer) {
+    if (this.reconnectTimer || lanes.every((l) => l.pendingFull !== undefined)) {
+      for (const lane of this.reconnectTimer ? lanes : []) this.throttledLanes.add(lane);
       this.meters.fullSyncCoalesced();
       return;
     }
     if (wait <= 0) {
       this.lastReconnectFull = Date.now();
-      this.requestFull(reason);
+      this.requestFullOf(reason, lanes);
       return;
     }
     this.meters.fullSyncCoalesced();
+    this.throttledLanes = new Set(lanes);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.lastReconnectFull = Date.now();
-      this.requestFull(reason);
+      this.requestFullOf(reason, [...this.throttledLanes]);
     }, wait);
     this.reconnectTimer.unref();
   }
 
-  /** Resolves when nothing is pending or running (tests, graceful shutdown). */
+  /** Resolves when nothing is pending or running in any lane (tests, graceful shutdown). */
   async idle(): Promise<void> {
     for (;;) {
-      if (this.active.size > 0) await Promise.all(this.active);
-      else if (this.wake) await this.wake;
-      else return;
+      const busy = this.lanes.find((l) => l.active.size > 0 || l.wake);
+      if (!busy) return;
+      if (busy.active.size > 0) await Promise.all(busy.active);
+      else await busy.wake;
     }
   }
 
-  /** Dispatches pending work after the coalescing wait (unless a wait is already under way). */
-  private kick(): void {
-    if (this.wake || this.stopping) return;
-    this.wake = new Promise<void>((resolve) => setTimeout(resolve, this.options.coalesceMs ?? 50)).then(() => {
-      this.wake = undefined;
-      this.dispatch();
+  /** Dispatches a lane's pending work after the coalescing wait (unless a wait is already under way). */
+  private kick(lane: Lane): void {
+    if (lane.wake || this.stopping) return;
+    lane.wake = new Promise<void>((resolve) => setTimeout(resolve, this.options.coalesceMs ?? 50)).then(() => {
+      lane.wake = undefined;
+      this.dispatch(lane);
     });
   }
 
   /**
-   * Starts what may start now: a full run once nothing else runs (targeted runs wait for it), else
-   * targeted runs of pending paths not already in one, up to TARGETED_RUNS at once.
+   * Starts what may start now in a lane: a full run once nothing else runs in it (targeted runs
+   * wait for it), else targeted runs of pending paths not already in one, up to TARGETED_RUNS at once.
    */
-  private dispatch(): void {
-    if (this.stopping || this.fullRunning) return;
-    if (this.pendingFull !== undefined) {
-      if (this.active.size > 0) return; // the last one to finish kicks again
-      const full = this.pendingFull;
-      this.pendingFull = undefined;
-      this.overflowWaiting = false;
-      const lanes = this.lanes.filter((l) => !full.lanes || full.lanes.has(l.name));
-      // Paths of the lanes left out stay pending: they run after it, as targeted runs.
-      if (!full.lanes) this.pendingTargets.clear();
-      this.fullRunning = true;
-      this.track(this.runFull(full.reason, lanes).finally(() => (this.fullRunning = false)));
+  private dispatch(lane: Lane): void {
+    if (this.stopping || lane.fullRunning) return;
+    if (lane.pendingFull !== undefined) {
+      if (lane.active.size > 0) return; // the last one to finish kicks again
+      const full = lane.pendingFull;
+      lane.pendingFull = undefined;
+      lane.overflowWaiting = false;
+      lane.pendingTargets.clear();
+      lane.fullRunning = true;
+      this.track(lane, this.runFull(lane, full).finally(() => (lane.fullRunning = false)));
       return;
     }
-    while (this.active.size < TARGETED_RUNS) {
+    while (lane.active.size < TARGETED_RUNS) {
       // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
       const targets: SecretChangeTarget[] = [];
       const keys: string[] = [];
       const origins = new Set<string>();
-      for (const [key, { target, origin }] of this.pendingTargets) {
+      for (const [key, { target, origin }] of lane.pendingTargets) {
         if (targets.length >= TARGETED_BATCH) break;
-        if (this.inFlight.has(key)) continue;
+        if (lane.inFlight.has(key)) continue;
         targets.push(target);
         keys.push(key);
         origins.add(origin);
-        this.pendingTargets.delete(key);
+        lane.pendingTargets.delete(key);
       }
       // Nothing startable (emptied by the pending cap, or every path already in a run).
       if (targets.length === 0) return;
-      for (const key of keys) this.inFlight.add(key);
-      this.track(this.runTargeted([...origins].sort().join(", "), targets).finally(() => keys.forEach((key) => this.inFlight.delete(key))));
+      for (const key of keys) lane.inFlight.add(key);
+      this.track(lane, this.runTargeted(lane, [...origins].sort().join(", "), targets).finally(() => keys.forEach((key) => lane.inFlight.delete(key))));
     }
   }
 
-  private track(run: Promise<void>): void {
+  private track(lane: Lane, run: Promise<void>): void {
     const tracked: Promise<void> = run.finally(() => {
-      this.active.delete(tracked);
-      if (!this.stopping && (this.pendingFull !== undefined || this.pendingTargets.size > 0)) this.kick();
+      lane.active.delete(tracked);
+      if (!this.stopping && (lane.pendingFull !== undefined || lane.pendingTargets.size > 0)) this.kick(lane);
     });
-    this.active.add(tracked);
+    lane.active.add(tracked);
   }
 
-  /** A full run of these lanes, at once; then readiness and the retry of the lanes that stopped. */
-  private async runFull(trigger: string, lanes: Lane[]): Promise<void> {
+  private async runFull(lane: Lane, trigger: string): Promise<void> {
     this.meters.runStarted();
     try {
-      await Promise.all(lanes.map((lane) => this.runLane(lane, "full", trigger)));
+      await this.runLane(lane, "full", trigger);
     } finally {
       this.meters.runFinished();
     }
-    this.afterFull(lanes);
+    this.afterFull(lane);
   }
 
-  /** A targeted run: each lane whose mappings cover some of the paths syncs those, at once. */
-  private async runTargeted(trigger: string, targets: SecretChangeTarget[]): Promise<void> {
-    const work = this.lanes.flatMap((lane) => {
-      const mine = targets.filter((t) => lane.wiring.mappings.some(({ mapping }) => mapping.source.mount === t.mount && mapping.inScope(t.path)));
-      return mine.length ? [{ lane, mine }] : [];
-    });
+  private async runTargeted(lane: Lane, trigger: string, targets: SecretChangeTarget[]): Promise<void> {
     this.meters.runStarted();
     try {
-      await Promise.all(work.map(({ lane, mine }) => this.runLane(lane, "targeted", trigger, mine)));
+      await this.runLane(lane, "targeted", trigger, targets);
     } finally {
       this.meters.runFinished();
     }
@@ -622,10 +646,7 @@ export class SyncService implements ServiceControl {
   /** A lane's readiness and held deletions follow each of its full runs. */
   private laneAfterFull(lane: Lane, status: RunStatus, report: RunReport): void {
     lane.lastFull = status;
-    if (status.fatal) {
-      if (this.multi) this.options.logger.warn({ target: lane.name, errorClass: status.fatal.errorClass }, "target's full sync stopped");
-      return;
-    }
+    if (status.fatal) return;
     lane.lastGoodFullAt = status.finishedAt;
     this.meters.fullSyncSucceeded(Date.parse(status.finishedAt), lane.name);
     const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
@@ -635,28 +656,25 @@ export class SyncService implements ServiceControl {
       : undefined;
   }
 
-  /** After a full run: the lanes that stopped are retried with backoff until a full sync of each succeeds (readiness is 503 meanwhile). */
-  private afterFull(lanes: Lane[]): void {
-    const stopped = lanes.filter((l) => l.lastFull?.fatal);
-    if (stopped.length > 0) {
-      const delay = this.retryDelay;
-      this.retryDelay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5 * 60_000);
-      const who = this.multi ? { targets: stopped.map((l) => l.name) } : { errorClass: stopped[0]?.lastFull?.fatal?.errorClass };
-      this.options.logger.warn({ ...who, retryInMs: delay }, "full sync stopped; retrying");
-      clearTimeout(this.retryTimer);
-      this.retryAt = Date.now() + delay;
-      const names = stopped.map((l) => l.name);
-      this.retryTimer = setTimeout(() => {
-        this.retryAt = undefined;
-        this.requestFull("retry after a failed full sync", names);
+  /** After a lane's full run: one that stopped is retried with backoff until a full sync succeeds (readiness is 503 meanwhile). */
+  private afterFull(lane: Lane): void {
+    const fatal = lane.lastFull?.fatal;
+    if (fatal) {
+      const delay = lane.retryDelay;
+      lane.retryDelay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5 * 60_000);
+      this.options.logger.warn({ ...(this.multi ? { target: lane.name } : {}), errorClass: fatal.errorClass, retryInMs: delay }, "full sync stopped; retrying");
+      clearTimeout(lane.retryTimer);
+      lane.retryAt = Date.now() + delay;
+      lane.retryTimer = setTimeout(() => {
+        lane.retryAt = undefined;
+        this.requestFullOf("retry after a failed full sync", [lane]);
       }, delay);
-      this.retryTimer.unref();
-    } else if (!this.lanes.some((l) => l.lastFull?.fatal)) {
-      clearTimeout(this.retryTimer);
-      this.retryAt = undefined;
-      this.retryDelay = this.options.retryDelayMs ?? 1000;
+      lane.retryTimer.unref();
+      return;
     }
-    if (stopped.length === lanes.length) return;
+    clearTimeout(lane.retryTimer);
+    lane.retryAt = undefined;
+    lane.retryDelay = this.options.retryDelayMs ?? 1000;
     this.everSucceeded = true;
     if (this.mountsUndetected && this.audit) {
       const audit = this.audit;
@@ -680,7 +698,7 @@ export class SyncService implements ServiceControl {
   /** Stops taking work, lets the running sync finish, closes listeners and the store. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.retryTimer);
+    for (const lane of this.lanes) clearTimeout(lane.retryTimer);
     clearTimeout(this.reconnectTimer);
     this.schedule?.stop();
     await this.audit?.stop();
