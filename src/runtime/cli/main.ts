@@ -493,16 +493,18 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .action(cutoverCommand("adopt"));
 
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
+    .addOption(targetOption())
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")
     .action(async (opts: CommonOptions) => {
       const logger = loggerFor(opts, "serve");
       const config = await loadConfigFile(opts.config, { secretIdFileMayComeLater: true });
       const recorder = context.recorder ?? new ApiCallRecorder();
-      const wiring = await wire(config, { env, recorder, logger, deferLogin: true });
+      // Every target (or those --target names) on one source connection, each with its own destination client.
+      const wired = await wireTargets(config, pickTargets(resolveTargets(config, env), opts.target), { env, recorder, logger, deferLogin: true });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
       const audit = config.service.auditListen?.split(/:(?=\d+$)/);
       const service = new SyncService({
-        wiring,
+        ...(config.targets ? { targets: wired.targets } : { wiring: wired.targets[0] as Wiring }),
         logger,
         recorder,
         listen: { host, port: Number(port) },
@@ -539,7 +541,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         context.stopSignal?.addEventListener("abort", stop);
       });
       await service.stop();
-      await wiring.close();
+      await wired.close();
     });
 
   program
