@@ -127,7 +127,7 @@ export async function inventories(deps: RunDependencies, mappings: MappingSource
 
 /**
  * Push triggers: the changed paths each mapping covers, from their own reads (one data read,
- * which the write then uses, where the source can; else a metadata read) and one describe each at the same time,
+ * which the write then uses, where the source can; else a metadata read) and one describe each,
  * never from a full listing. An invalid path is refused here, before any request; a path no
  * mapping covers is not this sync's business.
  */
@@ -142,17 +142,17 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
       inputs.push({ mapping, source: { secrets: [], problems, method: "list-and-metadata" }, destination: { secrets: [] } });
       continue;
     }
-    // The destination is described while the source is read, not after: a pushed change waits
-    // for one round trip instead of two. A path the source turns out not to have (deleted, or
-    // forged) costs one DescribeSecret more, from the cheapest quota; its answer is dropped, so
-    // the plan sees what the source has and nothing else.
-    const [sourceInventory, described] = await Promise.all([
-      inventoryWithValues(source, paths, mapping.label, prefetched),
-      mapping.granularity === "key" ? deps.destination.inventory(mapping.prefix) : deps.destination.describe(paths.map((p) => mapping.nameFor(p))),
-    ]);
+    const sourceInventory = await inventoryWithValues(source, paths, mapping.label, prefetched);
     sourceInventory.problems.push(...problems);
-    const found = new Set(sourceInventory.secrets.map((s) => mapping.nameFor(s.path)));
-    const destination = mapping.granularity === "key" ? described : { secrets: described.secrets.filter((s) => found.has(s.name)) };
+    // Only paths the source has are looked up in the destination: a forged or deleted path costs
+    // one metadata read, nothing more.
+    const found = sourceInventory.secrets.map((s) => s.path);
+    const destination =
+      mapping.granularity === "key"
+        ? await deps.destination.inventory(mapping.prefix)
+        : found.length > 0
+          ? await deps.destination.describe(found.map((p) => mapping.nameFor(p)))
+          : { secrets: [] };
     inputs.push({ mapping, source: sourceInventory, destination });
   }
   timings.inventoryMs = Math.round(performance.now() - started);
