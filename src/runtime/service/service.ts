@@ -78,11 +78,16 @@ export interface ServiceOptions {
 /** Paths one targeted run syncs at most. */
 const TARGETED_BATCH = 500;
 /**
- * Targeted runs at once. One run at a time made every change wait for the run in progress and
- * then its own (the lag doubled under a steady stream); each run's writes are already
- * `concurrency` wide, and the destination's rate limiter bounds them all together.
+ * Targeted runs at once: always up to TARGETED_RUNS, and up to MAX_TARGETED_RUNS while the paths
+ * in runs are fewer than TARGETED_RUNS runs of `concurrency` writes would hold. One run at a time
+ * made every change wait for the run in progress and then its own (the lag doubled under a steady
+ * stream). When calls are slow, runs last longer and stay small (a run takes what arrived during
+ * one coalescing wait), so a fixed four left changes waiting for a free run while little was in
+ * flight; the bound on paths keeps what is in flight where four full runs would have it. The
+ * destination's rate limiter bounds all their writes together.
  */
 const TARGETED_RUNS = 4;
+const MAX_TARGETED_RUNS = 16;
 
 export class SyncService implements ServiceControl {
   private server: Server | undefined;
@@ -392,7 +397,7 @@ export class SyncService implements ServiceControl {
 
   /**
    * Starts what may start now: a full run once nothing else runs (targeted runs wait for it), else
-   * targeted runs of pending paths not already in one, up to TARGETED_RUNS at once.
+   * targeted runs of pending paths not already in one, as many at once as `mayStartTargeted` allows.
    */
   private dispatch(): void {
     if (this.stopping || this.fullRunning) return;
@@ -406,7 +411,7 @@ export class SyncService implements ServiceControl {
       this.track(this.run("full", full).finally(() => (this.fullRunning = false)));
       return;
     }
-    while (this.active.size < TARGETED_RUNS) {
+    while (this.mayStartTargeted()) {
       // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
       const targets: SecretChangeTarget[] = [];
       const keys: string[] = [];
@@ -426,6 +431,15 @@ export class SyncService implements ServiceControl {
     }
   }
 
+  private mayStartTargeted(): boolean {
+    if (this.active.size < TARGETED_RUNS) return true;
+    return this.active.size < MAX_TARGETED_RUNS && this.inFlight.size < TARGETED_RUNS * this.concurrency;
+  }
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? 8;
+  }
+
   private track(run: Promise<void>): void {
     const tracked: Promise<void> = run.finally(() => {
       this.active.delete(tracked);
@@ -443,7 +457,7 @@ export class SyncService implements ServiceControl {
       report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
         mode: "sync",
         target: wiring.resolved.target,
-        concurrency: this.options.concurrency ?? 8,
+        concurrency: this.concurrency,
         ...(targets ? { targets } : {}),
         ...(approved ? { approvedDeletions: approved.names } : {}),
         ...(this.store ? { forceDeleted: this.store.forceDeleted() } : {}),
