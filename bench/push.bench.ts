@@ -206,6 +206,10 @@ async function benchSize(n: number): Promise<string[]> {
       const start = performance.now();
       const load0 = loadavg()[0] ?? 0;
       const cpu0 = childCpu();
+      // Runs in flight and pending paths, scraped every 500 ms while driving: whether the bound on
+      // runs in flight is what holds changes back.
+      const gauges: { running: number; pending: number }[] = [];
+      const sampler = setInterval(() => void scrape(url).then((m) => gauges.push({ running: m.running, pending: m.pending }), () => undefined), 500);
       for (let i = 0; i < total; i++) {
         await new Promise((r) => setTimeout(r, Math.max(0, start + (i * 1000) / rate - performance.now())));
         const path = paths[i % n] as string;
@@ -230,6 +234,7 @@ async function benchSize(n: number): Promise<string[]> {
         );
       }
       const driveSeconds = (performance.now() - start) / 1000;
+      clearInterval(sampler);
       const cpu = [...childCpu()].map(([name, s]) => `${name} ${(((s - (cpu0.get(name) ?? 0)) / driveSeconds) * 100).toFixed(0)} %`).join(", ");
       await Promise.all(reads);
       await waitFor("the service to drain", async () => {
@@ -249,12 +254,15 @@ async function benchSize(n: number): Promise<string[]> {
       };
       const durations = runs.map((r) => r.durationMs).sort((a, b) => a - b);
       const perRun = runs.map((r) => r.targeted).sort((a, b) => a - b);
+      const running = gauges.map((g) => g.running).sort((a, b) => a - b);
+      const pendingPaths = gauges.map((g) => g.pending).sort((a, b) => a - b);
       lines.push(
         [
           `${n} secrets, ${rate}/s for ${driveSeconds.toFixed(0)} s (${total} changes), aws +${AWS_MS} ms, vault +${VAULT_MS} ms, load ${load0.toFixed(1)} -> ${(loadavg()[0] ?? 0).toFixed(1)}`,
           `  histogram  ${writes} writes; within 0.1 s ${within(lag, 0.1)}, 0.25 s ${within(lag, 0.25)}, 0.5 s ${within(lag, 0.5)}, 1 s ${within(lag, 1)}; p50 <= ${bucketPercentile(lag, 50)} s, p99 <= ${bucketPercentile(lag, 99)} s`,
           `  read-back  ${sorted.length} sampled (${lost} not seen in 60 s): p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms, max ${sorted.at(-1) ?? NaN} ms`,
           `  runs       ${runs.length} targeted; paths per run p50/p99 ${percentile(perRun, 50)}/${percentile(perRun, 99)}; duration p50/p99 ${percentile(durations, 50)}/${percentile(durations, 99)} ms; inventory ${phase("inventoryMs")} ms, plan ${phase("planMs")} ms, apply ${phase("applyMs")} ms`,
+          `  in flight  runs p50/max ${percentile(running, 50)}/${running.at(-1) ?? NaN}, pending paths p50/max ${percentile(pendingPaths, 50)}/${pendingPaths.at(-1) ?? NaN} (every 500 ms while driving)`,
           `  CPU        ${cpu} of one core while driving`,
           `  calls      ${(writes ? calls.map(([op, c]) => `${op} ${(c / writes).toFixed(2)}`) : []).join(", ")} per write`,
         ].join("\n"),

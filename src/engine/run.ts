@@ -145,7 +145,9 @@ async function targetedInventories(deps: RunDependencies, mappings: MappingSourc
     const sourceInventory = await inventoryWithValues(source, paths, mapping.label, prefetched);
     sourceInventory.problems.push(...problems);
     // Only paths the source has are looked up in the destination: a forged or deleted path costs
-    // one metadata read, nothing more.
+    // one metadata read, nothing more. The describe follows the read, never beside it: one taken
+    // before a slow read answers can miss a newer version another writer put meanwhile, and the
+    // order guard would then let the older version overwrite it.
     const found = sourceInventory.secrets.map((s) => s.path);
     const destination =
       mapping.granularity === "key"

@@ -107,6 +107,77 @@ describe("targeted runs under a steady stream of changes", () => {
   });
 });
 
+/** A destination whose writes to any of `held` wait until `release()`; `entered(name)` resolves when one of them is waiting. */
+class ManyGatedDestination extends MemoryDestination {
+  readonly held = new Set<string>();
+  readonly done: string[] = [];
+  private readonly gate = deferred();
+  private readonly waiting = new Map<string, ReturnType<typeof deferred>>();
+
+  release(): void {
+    this.gate.resolve();
+  }
+
+  entered(name: string): Promise<void> {
+    return this.arrival(name).promise;
+  }
+
+  private arrival(name: string): ReturnType<typeof deferred> {
+    const known = this.waiting.get(name) ?? deferred();
+    this.waiting.set(name, known);
+    return known;
+  }
+
+  override async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+    if (this.held.has(action.destinationName)) {
+      this.arrival(action.destinationName).resolve();
+      await this.gate.promise;
+    }
+    await super.apply(action, value);
+    this.done.push(action.destinationName);
+  }
+}
+
+describe("runs in flight when calls are slow", () => {
+  test("four runs of one path each held open: a change to a fifth path is written beside them, not after them", async () => {
+    const source = new MemorySource({ mount: "kv" });
+    const slow = ["a", "b", "c", "d"];
+    for (const p of [...slow, "e"]) source.put(`team/${p}`, { v: `${p}1` });
+    const destination = new ManyGatedDestination();
+    const svc = service(source, destination);
+    await svc.start();
+    try {
+      await svc.idle(); // the startup full sync
+      destination.done.length = 0;
+      for (const p of slow) {
+        destination.held.add(`p/team/${p}`);
+        source.put(`team/${p}`, { v: `${p}2` });
+        svc.push([{ mount: "kv", path: `team/${p}` }], "audit");
+        await destination.entered(`p/team/${p}`); // its own run, held open
+      }
+      source.put("team/e", { v: "e2" });
+      svc.push([{ mount: "kv", path: "team/e" }], "audit");
+      // Bounded only so that a service that waits for a held run fails instead of hanging.
+      const outcome = await Promise.race([
+        (async () => {
+          while (!destination.done.includes("p/team/e")) await new Promise((r) => setTimeout(r, 5));
+          return "e written";
+        })(),
+        new Promise((r) => setTimeout(r, 3_000).unref()).then(() => "e waited for the held runs"),
+      ]);
+      assert.equal(outcome, "e written");
+      assert.equal(destination.value("p/team/e"), JSON.stringify({ v: "e2" }));
+      assert.deepEqual(destination.done, ["p/team/e"], "none of the held writes finished before it");
+      destination.release();
+      await svc.idle();
+      assert.deepEqual(slow.map((p) => destination.value(`p/team/${p}`)), slow.map((p) => JSON.stringify({ v: `${p}2` })));
+    } finally {
+      destination.release();
+      await svc.stop();
+    }
+  });
+});
+
 /** A source whose next inventory of pushed paths is held after it was read, until `release()`. */
 class HeldSource extends MemorySource {
   hold = false;

@@ -89,11 +89,16 @@ export interface ServiceSettings {
 /** Paths one targeted run syncs at most. */
 const TARGETED_BATCH = 500;
 /**
- * Targeted runs at once. One run at a time made every change wait for the run in progress and
- * then its own (the lag doubled under a steady stream); each run's writes are already
- * `concurrency` wide, and the destination's rate limiter bounds them all together.
+ * Targeted runs at once: always up to TARGETED_RUNS, and up to MAX_TARGETED_RUNS while the paths
+ * in runs are fewer than TARGETED_RUNS runs of `concurrency` writes would hold. One run at a time
+ * made every change wait for the run in progress and then its own (the lag doubled under a steady
+ * stream). When calls are slow, runs last longer and stay small (a run takes what arrived during
+ * one coalescing wait), so a fixed four left changes waiting for a free run while little was in
+ * flight; the bound on paths keeps what is in flight where four full runs would have it. The
+ * destination's rate limiter bounds all their writes together.
  */
 const TARGETED_RUNS = 4;
+const MAX_TARGETED_RUNS = 16;
 
 /** One target and what the service knows of it. */
 interface Lane {
@@ -531,7 +536,8 @@ export class SyncService implements ServiceControl {
 
   /**
    * Starts what may start now in a lane: a full run once nothing else runs in it (targeted runs
-   * wait for it), else targeted runs of pending paths not already in one, up to TARGETED_RUNS at once.
+   * wait for it), else targeted runs of pending paths not already in one, as many at once as
+   * `mayStartTargeted` allows.
    */
   private dispatch(lane: Lane): void {
     if (this.stopping || lane.fullRunning) return;
@@ -545,7 +551,7 @@ export class SyncService implements ServiceControl {
       this.track(lane, this.runFull(lane, full).finally(() => (lane.fullRunning = false)));
       return;
     }
-    while (lane.active.size < TARGETED_RUNS) {
+    while (this.mayStartTargeted(lane)) {
       // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
       const targets: SecretChangeTarget[] = [];
       const keys: string[] = [];
@@ -563,6 +569,15 @@ export class SyncService implements ServiceControl {
       for (const key of keys) lane.inFlight.add(key);
       this.track(lane, this.runTargeted(lane, [...origins].sort().join(", "), targets).finally(() => keys.forEach((key) => lane.inFlight.delete(key))));
     }
+  }
+
+  private mayStartTargeted(lane: Lane): boolean {
+    if (lane.active.size < TARGETED_RUNS) return true;
+    return lane.active.size < MAX_TARGETED_RUNS && lane.inFlight.size < TARGETED_RUNS * this.concurrency;
+  }
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? 8;
   }
 
   private track(lane: Lane, run: Promise<void>): void {
@@ -602,7 +617,7 @@ export class SyncService implements ServiceControl {
       report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
         mode: "sync",
         target: wiring.resolved.target,
-        concurrency: this.options.concurrency ?? 8,
+        concurrency: this.concurrency,
         ...(targets ? { targets } : {}),
         ...(approved ? { approvedDeletions: approved.names } : {}),
         ...(this.store ? { forceDeleted: this.store.forceDeleted(lane.key) } : {}),
