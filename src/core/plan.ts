@@ -13,9 +13,10 @@ import { proveOwnership, type Proof, type TokenCandidate } from "./ownership.js"
 import { displayPath, pathProblem } from "./paths.js";
 import type { LifecyclePolicies } from "./policies.js";
 import type { DestinationProfile } from "./profile.js";
-import { driftRepairTokenFor, kv1RequestTokenFor, requestTokenFor } from "./request-token.js";
-import { changedTagKeys, DEFAULT_SOURCE_ID, isOurTagKey, MANAGED_BY_VALUE, ownershipOf, recordedTagKeys, TAG, tagKeysRecord, versionTagValue } from "./tags.js";
+import { driftRepairTokenFor } from "./request-token.js";
+import { changedTagKeys, isOurTagKey, ownershipOf, recordedTagKeys, TAG } from "./tags.js";
 import { renderValue, secretStringFingerprint } from "./value.js";
+import { basisOf, tagPlan, writeTokenFor, type TagPlan, type WriteSubject } from "./writes.js";
 
 export type { Fact } from "./model.js";
 
@@ -447,64 +448,22 @@ function trustOf(dest: DestinationSecretMeta, proof: Proof | undefined): Trust {
   return { recorded: recordedTagKeys(dest.tags), removable: new Set() };
 }
 
-interface TagPlan {
-  tags: Record<string, string>;
-  /** The record of other tag keys in `tags` (`secretbridge:tag-keys`). */
-  record: string;
-  warnings: string[];
+/**
+ * Keys of static tags and copied custom_metadata that someone else set on the destination (not in
+ * the record we can trust): never overwritten, never recorded. With the value they set.
+ */
+function theirsOn(dest: DestinationSecretMeta | undefined, trust: Trust): (key: string) => { value: string } | undefined {
+  const recorded = trust.recorded;
+  if (dest === undefined || recorded === undefined) return () => undefined;
+  return (key) => (!recorded.has(key) && Object.hasOwn(dest.tags, key) ? { value: dest.tags[key] ?? "" } : undefined);
 }
 
-/**
- * The tags a secret of this mapping must carry: ours (ownership, provenance, version), then the
- * static tags and copied custom_metadata, and the record of those other keys. A key someone else
- * set on the destination (not in the record we can trust) is theirs: never overwritten, never recorded.
- */
-function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSecretMeta | undefined, trust: Trust): TagPlan {
-  const m = c.input.mapping;
-  const s = c.secret;
-  const version = versionTagValue(s.version);
-  const own: Record<string, string> = {
-    [TAG.managedBy]: MANAGED_BY_VALUE,
-    [TAG.sync]: m.syncName,
-    ...(m.source.id !== DEFAULT_SOURCE_ID ? { [TAG.sourceId]: m.source.id } : {}),
-    [TAG.source]: m.source.address,
-    ...(m.source.namespace ? { [TAG.namespace]: m.source.namespace } : {}),
-    [TAG.mount]: m.source.mount,
-    [TAG.path]: s.path,
-    ...(c.key !== undefined ? { [TAG.key]: c.key } : {}),
-    [TAG.sourceVersion]: version,
-    ...(s.versionCreatedTime ? { [TAG.sourceCreated]: s.versionCreatedTime } : {}),
-    ...profile.settingTags(m.destinationOptions),
-    [TAG.legacyVersion]: version,
-  };
-  const recorded = trust.recorded;
-  const theirs = (key: string) => dest !== undefined && recorded !== undefined && !recorded.has(key) && Object.hasOwn(dest.tags, key);
-  const warnings: string[] = [];
-  // No prototype: a custom_metadata key named __proto__ is a key like any other.
-  const other = Object.create(null) as Record<string, string>;
-  for (const [key, value] of Object.entries(m.staticTags)) {
-    if (theirs(key)) {
-      if (dest?.tags[key] !== value) warnings.push(`${c.name}: tag ${key} was set by someone else; left as is (not ${JSON.stringify(value)})`);
-      continue;
-    }
-    other[key] = value;
-  }
-  if (m.copyCustomMetadata && s.customMetadata) {
-    const dropped: string[] = [];
-    for (const [key, value] of Object.entries(s.customMetadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (Object.hasOwn(own, key) || Object.hasOwn(other, key) || theirs(key)) continue;
-      // +1: the record of our tag keys takes a place too.
-      if (isOurTagKey(key) || profile.tagProblems({ [key]: String(value) }).length > 0 || Object.keys(own).length + Object.keys(other).length + 1 >= profile.maxTags) {
-        dropped.push(key);
-        continue;
-      }
-      other[key] = String(value);
-    }
-    if (dropped.length) warnings.push(`${s.path}: custom_metadata not copied to tags (${profile.kind} tag limits or reserved prefixes): ${dropped.join(", ")}`);
-  }
-  const record = tagKeysRecord(Object.keys(other), profile.maxTagValueLength);
-  if (record.unrecorded.length) warnings.push(`${c.name}: tag keys ${record.unrecorded.join(", ")} could not be recorded (a space, or the record is full); secretbridge will never remove them`);
-  return { tags: { ...other, ...own, [TAG.tagKeys]: record.value }, record: record.value, warnings };
+/** A subject's tags, and the basis a write of them keeps in the plan instead (`writeFieldsOf`). */
+function tagsFor(subject: WriteSubject, profile: DestinationProfile, dest: DestinationSecretMeta | undefined, trust: Trust): TagPlan & { theirs: string[] } {
+  const theirs = theirsOn(dest, trust);
+  const m = subject.mapping;
+  const candidates = [...Object.keys(m.staticTags), ...(m.copyCustomMetadata && subject.secret.customMetadata ? Object.keys(subject.secret.customMetadata) : [])];
+  return { ...tagPlan(subject, profile, theirs), theirs: [...new Set(candidates.filter((k) => theirs(k) !== undefined))] };
 }
 
 /**
@@ -538,30 +497,19 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   if (badName) return skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
   const dest = byName(c.input.destination).get(name);
   const valueShape = c.key !== undefined ? ({ type: "key", key: c.key } as const) : m.valueShape;
-  const tokenFor = (record: string): string =>
-    secret.version === null
-      ? kv1RequestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: secret.path, destinationName: name, tagKeys: record })
-      : requestTokenFor({
-          syncName: m.syncName,
-          source: m.source,
-          sourcePath: secret.path,
-          version: secret.version,
-          destinationName: name,
-          ...(secret.versionCreatedTime ? { versionCreatedTime: secret.versionCreatedTime } : {}),
-          tagKeys: record,
-        });
+  const subject: WriteSubject = { mapping: m, secret, ...(c.key !== undefined ? { key: c.key } : {}), name };
+  const tokenFor = (record: string): string => writeTokenFor(subject, record);
 
   if (!dest) {
-    const tagging = tagPlan(c, profile, undefined, NO_TRUST);
+    const tagging = tagsFor(subject, profile, undefined, NO_TRUST);
     const badTags = profile.tagProblems(tagging.tags);
     if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
     return {
       ...base,
-      tags: tagging.tags,
       valueShape,
-      requestToken: tokenFor(tagging.record),
+      basis: basisOf(subject, tagging.theirs, undefined),
       ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}),
-      ...providerData(profile.createData(m.destinationOptions)),
+      ...createDataOf(m, profile),
       type: "create",
       reason: "not in the destination yet",
     };
@@ -575,17 +523,17 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
     if (claim) return claim;
   }
   let trust = trustOf(dest, standing.kind === "ours" ? standing.proof : undefined);
-  let tagging = tagPlan(c, profile, dest, trust);
+  let tagging = tagsFor(subject, profile, dest, trust);
   // Not proven current from its tags: maybe by the token this plan derives (a run that stopped
   // between the value and the tags, or tags edited by hand).
   if (standing.kind === "unproven" || (standing.kind === "ours" && !standing.proof.current)) {
     // The record such a write bound is the one its tags show, if any: the token checks it.
-    const recorded = standing.kind === "unproven" ? tagPlan(c, profile, dest, { recorded: recordedTagKeys(dest.tags), removable: new Set() }).record : tagging.record;
+    const recorded = standing.kind === "unproven" ? tagPlan(subject, profile, theirsOn(dest, { recorded: recordedTagKeys(dest.tags), removable: new Set() })).record : tagging.record;
     const again = standingOf(m, dest, profile, otherProducer, [{ token: tokenFor(recorded), record: recorded }]);
     if (again.kind === "ours" && (standing.kind === "unproven" || again.proof.current)) {
       standing = again;
       trust = trustOf(dest, again.proof);
-      tagging = tagPlan(c, profile, dest, trust);
+      tagging = tagsFor(subject, profile, dest, trust);
     }
   }
   const badTags = profile.tagProblems(tagging.tags);
@@ -593,13 +541,13 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(dest.arn ? { arn: dest.arn } : {}), ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const current = profile.writtenVersions(dest).current;
-  // Derived only for a write (an unchanged secret needs none). A write on an existing KV v1 secret
-  // replaces the version that is current, so its token derives from it.
+  // A write on an existing KV v1 secret replaces the version that is current, so its token
+  // derives from it. The plan keeps the basis; the tags and token are derived again when applied.
+  const kv1Replaces = secret.version === null ? current : undefined;
   let derived: string | undefined;
-  const token = (): string => (derived ??= secret.version === null && current !== undefined ? driftRepairTokenFor(tokenFor(tagging.record), current) : tokenFor(tagging.record));
-  const write = () => ({ tags: tagging.tags, valueShape, requestToken: token(), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
-  const replacing = (): Partial<ValueWriteFields> =>
-    secret.version === null && current !== undefined ? { restoreVersionId: token(), currentVersionId: current, tags: { ...tagging.tags, [TAG.replacedVersion]: current } } : {};
+  const token = (): string => (derived ??= tokenFor(tagging.record));
+  const write = () => ({ valueShape, basis: basisOf(subject, tagging.theirs, kv1Replaces), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
+  const replacing = (): Partial<ValueWriteFields> => (kv1Replaces !== undefined ? { currentVersionId: kv1Replaces } : {});
 
   if (dest.deletedDate) {
     if (standing.kind === "ours") {
@@ -640,12 +588,20 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
 
 interface OursContext {
   withDest: Omit<ActionBase, "reason">;
-  /** The fields of any write: tags, value shape, request token. */
-  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Pick<ActionBase, "warnings">;
+  /** The fields of any write: value shape and the basis its tags and token derive from. */
+  write: () => Pick<ValueWriteFields, "valueShape" | "basis"> & Pick<ActionBase, "warnings">;
   /** KV v1: the fields of a write that replaces the current version. */
   replacing: () => Partial<ValueWriteFields>;
   token: () => string;
   sameValue: boolean;
+}
+
+/** A mapping's create options, made once per mapping and shared by its creates (100,000 of them in an initial sync). */
+const createData = new WeakMap<ResolvedMapping, { provider?: ProviderData }>();
+function createDataOf(m: ResolvedMapping, profile: DestinationProfile): { provider?: ProviderData } {
+  let data = createData.get(m);
+  if (!data) createData.set(m, (data = providerData(profile.createData(m.destinationOptions))));
+  return data;
 }
 
 /** Provider data on an action only when there is some. */
@@ -712,11 +668,12 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     const current = profile.writtenVersions(dest).current ?? "";
     const drift = { ...withDest, currentVersionId: current, restoreVersionId: driftRepairTokenFor(token(), current) };
     if (m.policies.drift === "overwrite") {
+      // The repair's token and the replaced-version tag derive from `currentVersionId` (writeFieldsOf).
       return {
-        ...drift,
+        ...withDest,
+        currentVersionId: current,
         ...write(),
         ...withWarnings,
-        tags: { ...tags, [TAG.replacedVersion]: current },
         type: "update",
         reason: `drift: the current version is ${current}, not the version secretbridge wrote; restoring`,
         changes: ["value", "tags"],
@@ -772,7 +729,7 @@ function planNotProven(
   dest: DestinationSecretMeta,
   kind: "unmanaged" | "unproven",
   withDest: Omit<ActionBase, "reason">,
-  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Partial<ValueWriteFields> & Pick<ActionBase, "warnings">,
+  write: () => Pick<ValueWriteFields, "valueShape" | "basis"> & Partial<ValueWriteFields> & Pick<ActionBase, "warnings">,
   sameValue: boolean,
 ): PlannedAction {
   const m = c.input.mapping;

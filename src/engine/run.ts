@@ -9,6 +9,7 @@ import { isWrite, type ActionResult, type DestinationInventory, type Destination
 import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, planStep, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory, type PlanOptions } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
+import { appliedWrite } from "../core/writes.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
 import type { Logger } from "../util/logger.js";
@@ -288,7 +289,9 @@ async function applyAction(action: WriteAction, deps: RunDependencies, bySource:
     return rendered;
   };
   try {
-    await deps.destination.apply(action, readValue);
+    const entry = bySource.get(action.mapping);
+    if (!entry) throw new SyncError("config-invalid", `no mapping ${action.mapping}`, action.sourcePath);
+    await deps.destination.apply(appliedWrite(action, entry.mapping, deps.destination.profile), readValue);
     log.info({ path: action.sourcePath, destinationName: action.destinationName, version: action.sourceVersion, action: action.type }, PAST[action.type] ?? action.type);
     return { action, outcome: "done" };
   } catch (error) {

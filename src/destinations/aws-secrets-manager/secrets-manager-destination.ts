@@ -26,7 +26,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
+import type { AppliedValueWrite, AppliedWrite, DestinationInventory, DestinationRef, DestinationSecretMeta } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -207,7 +207,7 @@ export class SecretsManagerDestination implements SecretDestination {
    * we stop in between, the stale version tag makes the next run repeat the put with the same
    * token, which AWS treats as a no-op.
    */
-  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: AppliedWrite, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     // A plan made from a listing carries the ARN of every existing secret; an action built
     // without one (by hand) goes by its name.
@@ -474,7 +474,7 @@ function listingData(entry: SecretListEntry): { provider?: SecretsManagerListing
  * The request token a value write carries: the one its plan derived, which is what proves the
  * version ours later. A random one would write a version no later run could prove, so none is made up.
  */
-function tokenOf(action: ValueWriteAction): string {
+function tokenOf(action: AppliedValueWrite): string {
   if (!action.requestToken) throw new SyncError("config-invalid", `${action.destinationName}: a value write needs the request token its plan derives`, action.destinationName);
   return action.requestToken;
 }

@@ -11,7 +11,7 @@ import type { PolicyDocument } from "../../destinations/aws-common/iam.js";
 import { iamPolicy, type IamScope } from "../../destinations/aws-secrets-manager/iam-policy.js";
 import { runMappings } from "../../engine/run.js";
 import { verify } from "../../engine/verify.js";
-import type { RunMode } from "../../engine/report.js";
+import { withWriteFields, type RunMode } from "../../engine/report.js";
 import { bootstrapVault, readCaCert, vaultAddress, vaultCaCertFile, vaultNamespace } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
@@ -149,7 +149,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       // A run that could not start is a setup error like any other: one line on stderr (and the
       // JSON error object), not a report of zero actions.
       if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
-      if (opts.json) output.out(renderJson(report, known));
+      if (opts.json) output.out(renderJson(withWriteFields(report, wiring.mappings.map((m) => m.mapping), wiring.destination.profile), known));
       else output.out(`${renderActions(report, Boolean(opts.all))}\n${renderSummary(report)}`);
       exitCode = report.exitCode;
     } finally {

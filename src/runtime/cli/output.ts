@@ -1,7 +1,7 @@
 // Renders plans and reports for people (tables) and machines (JSON). Values are never part of a
 // report, so nothing here can print one; this is the only module allowed to write to stdout.
 import type { PlannedAction } from "../../core/model.js";
-import type { Failure, RunReport } from "../../engine/report.js";
+import type { Failure, PrintedReport, RunReport } from "../../engine/report.js";
 import type { VerifyReport } from "../../engine/verify.js";
 import type { RunTarget } from "../wire.js";
 
@@ -83,8 +83,8 @@ export function renderError(error: { class: string; message: string }, exitCode:
   return JSON.stringify({ error, exitCode, ...(target ? { target } : {}) }, null, 2);
 }
 
-/** JSON for machines: the report as is (it holds no values), with the run's target first. */
-export function renderJson(report: RunReport, target: RunTarget): string {
+/** JSON for machines: the report (it holds no values) with its writes' tags and tokens, the run's target first. */
+export function renderJson(report: PrintedReport, target: RunTarget): string {
   return JSON.stringify({ target, ...report }, null, 2);
 }
 
