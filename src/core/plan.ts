@@ -245,7 +245,10 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
         keys = (fact ? fact.ok.keys : existing.map((d) => d.tags[TAG.key] ?? "")).slice().sort();
       }
       for (const key of keys) {
-        const name = m.nameFor(secret.path, key);
+        // The listed secret's own copy of the name when there is one: a plan of 100,000 secrets
+        // holds one string per name, not two.
+        const computed = m.nameFor(secret.path, key);
+        const name = byName(input.destination).get(computed)?.name ?? computed;
         present.add(name);
         candidates.push({ input, secret, ...(key !== undefined ? { key } : {}), name });
       }

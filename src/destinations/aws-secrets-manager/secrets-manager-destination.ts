@@ -39,6 +39,7 @@ import { awsErrorCode } from "../aws-common/errors.js";
 import { batchEntryError, classifySecretsManagerError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
 import { listPartitioned, listSequential, type ListingMode, type ListingOutcome } from "./inventory.js";
+import { stringInterner } from "../../util/intern.js";
 
 export interface SecretsManagerDestinationOptions {
   /**
@@ -159,11 +160,13 @@ export class SecretsManagerDestination implements SecretDestination {
 
   async inventory(prefix: string): Promise<DestinationInventory> {
     const namePrefix = `${prefix}/`;
+    const intern = stringInterner();
+    const map = (entry: SecretListEntry) => toMeta(entry, intern);
     try {
       const { entries, outcome } =
         this.listing === "sequential"
-          ? await listSequential(this.client, namePrefix, toMeta)
-          : await listPartitioned(this.client, namePrefix, toMeta, this.listConcurrency);
+          ? await listSequential(this.client, namePrefix, map)
+          : await listPartitioned(this.client, namePrefix, map, this.listConcurrency);
       this.lastListing = outcome;
       return { secrets: entries };
     } catch (error) {
@@ -450,14 +453,16 @@ export class SecretsManagerDestination implements SecretDestination {
   }
 }
 
-function toMeta(entry: SecretListEntry): DestinationSecretMeta {
-  const current = Object.entries(entry.SecretVersionsToStages ?? {}).find(([, stages]) => stages.includes("AWSCURRENT"))?.[0];
+/** A listed secret as the planner reads it; `intern` shares the strings that repeat from entry to entry (tag values, version labels). */
+function toMeta(entry: SecretListEntry, intern: (value: string) => string = (value) => value): DestinationSecretMeta {
+  const stages = entry.SecretVersionsToStages && Object.fromEntries(Object.entries(entry.SecretVersionsToStages).map(([id, labels]) => [id, labels.map(intern)]));
+  const current = Object.entries(stages ?? {}).find(([, labels]) => labels.includes("AWSCURRENT"))?.[0];
   return {
     ...(current ? { currentVersionId: current } : {}),
-    ...(entry.SecretVersionsToStages ? { versionStages: entry.SecretVersionsToStages } : {}),
+    ...(stages ? { versionStages: stages } : {}),
     name: entry.Name ?? "",
     ...(entry.ARN ? { arn: entry.ARN } : {}),
-    tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])),
+    tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", intern(t.Value ?? "")])),
     ...(entry.LastChangedDate ? { lastChangedDate: entry.LastChangedDate } : {}),
     ...(entry.DeletedDate ? { deletedDate: entry.DeletedDate } : {}),
     ...listingData(entry),
