@@ -17,7 +17,7 @@ import {
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import pLimit from "p-limit";
 import { SyncError } from "../../src/core/errors.js";
-import type { ActionType, WriteAction } from "../../src/core/model.js";
+import type { ActionType, AppliedWrite } from "../../src/core/model.js";
 import { handBuilt, type AnyAction } from "../helpers/actions.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import {
@@ -73,7 +73,7 @@ function assertNoCanary(error: unknown, canaries: string[]): void {
 }
 
 /** A planned action as the planner would hand it to `apply`: only the fields a test sets beyond the required ones. */
-function action(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): WriteAction {
+function action(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): AppliedWrite {
   return handBuilt(type, { mapping: "source", sourcePath: destinationName, destinationName, sourceVersion: 1, reason: "test" }, fields);
 }
 /** The value thunk `apply` takes, rendering this string. */

@@ -27,7 +27,7 @@ import { STSClient } from "@aws-sdk/client-sts";
 import { targetOf } from "../aws-common/clients.js";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
+import type { AppliedValueWrite, AppliedWrite, DestinationInventory, DestinationRef, DestinationSecretMeta } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -40,6 +40,7 @@ import { awsErrorCode } from "../aws-common/errors.js";
 import { batchEntryError, classifySecretsManagerError } from "./errors.js";
 import { instrumentClient } from "./middleware.js";
 import { listPartitioned, listSequential, type ListingMode, type ListingOutcome } from "./inventory.js";
+import { stringInterner } from "../../util/intern.js";
 
 export interface SecretsManagerDestinationOptions {
   /**
@@ -157,11 +158,13 @@ export class SecretsManagerDestination implements SecretDestination {
 
   async inventory(prefix: string): Promise<DestinationInventory> {
     const namePrefix = `${prefix}/`;
+    const intern = stringInterner();
+    const map = (entry: SecretListEntry) => toMeta(entry, intern);
     try {
       const { entries, outcome } =
         this.listing === "sequential"
-          ? await listSequential(this.client, namePrefix, toMeta)
-          : await listPartitioned(this.client, namePrefix, toMeta, this.listConcurrency);
+          ? await listSequential(this.client, namePrefix, map)
+          : await listPartitioned(this.client, namePrefix, map, this.listConcurrency);
       this.lastListing = outcome;
       return { secrets: entries };
     } catch (error) {
@@ -205,7 +208,7 @@ export class SecretsManagerDestination implements SecretDestination {
    * we stop in between, the stale version tag makes the next run repeat the put with the same
    * token, which AWS treats as a no-op.
    */
-  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: AppliedWrite, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     // A plan made from a listing carries the ARN of every existing secret; an action built
     // without one (by hand) goes by its name.
@@ -454,14 +457,16 @@ export class SecretsManagerDestination implements SecretDestination {
   }
 }
 
-function toMeta(entry: SecretListEntry): DestinationSecretMeta {
-  const current = Object.entries(entry.SecretVersionsToStages ?? {}).find(([, stages]) => stages.includes("AWSCURRENT"))?.[0];
+/** A listed secret as the planner reads it; `intern` shares the strings that repeat from entry to entry (tag values, version labels). */
+function toMeta(entry: SecretListEntry, intern: (value: string) => string = (value) => value): DestinationSecretMeta {
+  const stages = entry.SecretVersionsToStages && Object.fromEntries(Object.entries(entry.SecretVersionsToStages).map(([id, labels]) => [id, labels.map(intern)]));
+  const current = Object.entries(stages ?? {}).find(([, labels]) => labels.includes("AWSCURRENT"))?.[0];
   return {
     ...(current ? { currentVersionId: current } : {}),
-    ...(entry.SecretVersionsToStages ? { versionStages: entry.SecretVersionsToStages } : {}),
+    ...(stages ? { versionStages: stages } : {}),
     name: entry.Name ?? "",
     ...(entry.ARN ? { arn: entry.ARN } : {}),
-    tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])),
+    tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", intern(t.Value ?? "")])),
     ...(entry.LastChangedDate ? { lastChangedDate: entry.LastChangedDate } : {}),
     ...(entry.DeletedDate ? { deletedDate: entry.DeletedDate } : {}),
     ...listingData(entry),
@@ -478,7 +483,7 @@ function listingData(entry: SecretListEntry): { provider?: SecretsManagerListing
  * The request token a value write carries: the one its plan derived, which is what proves the
  * version ours later. A random one would write a version no later run could prove, so none is made up.
  */
-function tokenOf(action: ValueWriteAction): string {
+function tokenOf(action: AppliedValueWrite): string {
   if (!action.requestToken) throw new SyncError("config-invalid", `${action.destinationName}: a value write needs the request token its plan derives`, action.destinationName);
   return action.requestToken;
 }
