@@ -59,7 +59,6 @@ export interface DestinationSecretMeta {
   name: string;
   arn?: string;
   tags: Record<string, string>;
-  lastChangedDate?: Date;
   /** Set when the secret is scheduled for deletion. */
   deletedDate?: Date;
   /**
@@ -72,6 +71,7 @@ export interface DestinationSecretMeta {
   /**
    * The destination's labelled versions as listed: version id -> its labels. The destination's
    * profile reads them (`writtenVersions`): they prove, or not, that secretbridge wrote the secret.
+   * A listing may leave them out when the only labelled version is the current one.
    */
   versionStages?: Record<string, string[]>;
 }

@@ -6,7 +6,9 @@
  * A function that returns the first copy it saw of an equal string. It forgets everything after
  * `limit` distinct strings, so values that never repeat (paths, timestamps) cannot grow it.
  */
-export function stringInterner(limit = 4096): (value: string) => string {
+export type Interner = (value: string) => string;
+
+export function stringInterner(limit = 4096): Interner {
   let seen = new Map<string, string>();
   return (value) => {
     const known = seen.get(value);

@@ -570,7 +570,6 @@ function toMeta(secret: StoredSecret): DestinationSecretMeta {
     name: secret.name,
     arn: secret.arn,
     tags: { ...secret.tags },
-    lastChangedDate: secret.lastChangedDate,
     ...(secret.deletedDate ? { deletedDate: secret.deletedDate } : {}),
     ...(secret.rotationEnabled || secret.owningService
       ? { provider: { ...(secret.rotationEnabled ? { rotationEnabled: true } : {}), ...(secret.owningService ? { owningService: secret.owningService } : {}) } }

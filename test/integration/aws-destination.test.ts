@@ -11,6 +11,7 @@ import {
   ListSecretsCommand,
   InvalidRequestException,
   ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
   ResourceExistsException,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
@@ -106,13 +107,22 @@ describe("SecretsManagerDestination against moto", () => {
     for (const s of inv.secrets) {
       assert.deepEqual(s.tags, { i: String(Number(s.name.slice(5))), team: "a" });
       assert.match(s.arn ?? "", new RegExp(`^arn:aws:secretsmanager:us-east-1:\\d{12}:secret:${s.name}-[A-Za-z0-9]{6}$`));
-      assert.ok(s.lastChangedDate instanceof Date);
+      // Only what planning reads: no dates or other listing fields, and a single current version
+      // by its id alone (an object keyed by a version id is a hidden class per secret).
+      assert.deepEqual(Object.keys(s).sort(), ["arn", "currentVersionId", "name", "tags"]);
       assert.equal(s.deletedDate, undefined);
       assert.equal(s.provider, undefined);
       assert.match(s.currentVersionId ?? "", /^[0-9a-f-]{36}$/);
     }
     // Metadata only: no Describe, no value read.
     assert.deepEqual(recorder.snapshot(), { "aws ListSecrets 200": 3 });
+
+    // A second value: the listing keeps both labelled versions, so the previous one can still prove the secret.
+    const first = inv.secrets.find((s) => s.name === "app/s000")?.currentVersionId ?? "";
+    const second = await raw.send(new PutSecretValueCommand({ SecretId: "app/s000", SecretString: canary() }));
+    const again = (await destination(new ApiCallRecorder()).inventory("app")).secrets.find((s) => s.name === "app/s000");
+    assert.equal(again?.currentVersionId, second.VersionId);
+    assert.deepEqual(again?.versionStages, { [first]: ["AWSPREVIOUS"], [second.VersionId ?? ""]: ["AWSCURRENT"] });
   });
 
   test("validate makes one cheap ListSecrets call", async () => {

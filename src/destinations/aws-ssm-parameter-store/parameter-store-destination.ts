@@ -180,7 +180,6 @@ export class ParameterStoreDestination implements SecretDestination {
             tags,
             currentVersionId,
             ...(record && !current ? { versionStages: { [record.token]: [PREVIOUS] } } : {}),
-            ...(p.LastModifiedDate !== undefined ? { lastChangedDate: new Date(p.LastModifiedDate * 1000) } : {}),
           };
         }),
       ),
