@@ -6,7 +6,7 @@
 //   npm run bench -- --n 1000 [--destination secrets-manager|ssm] [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8] [--moto plain|indexed] [--profile]
 //   npm run bench:scale  (100,000 secrets, writes capped at AWS's 50/s quota; takes about an hour)
 //   npm run bench -- --n 10000 --listing vault --vault-latency-ms 5 --source-concurrency 8,32,64 --runs 3 --no-change-only
-//   npm run bench -- --n 100000 --unlimited --concurrency 16 --moto indexed --max-old-space-mb 160
+//   npm run bench -- --n 100000 --unlimited --concurrency 16 --moto indexed --max-old-space-mb 150
 // --aws-latency-ms / --vault-latency-ms put a proxy before moto / OpenBao that adds that many ms
 // to every answer (scripts/lib/latency-proxy.ts); --source-concurrency is the config's
 // `source.concurrency` (a list runs the no-change sync at each); --aws-listing picks the
