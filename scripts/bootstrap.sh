@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a fresh clone runnable: installs npm packages from the lockfile when they are missing or
-# older than the lockfile, then the pinned test peers. Both README commands start with it.
+# were installed from another lockfile, then the pinned test peers. Both README commands start with it.
 # `--browser` (npm test passes it) also installs what only the tests use, from Debian's packages:
 # Chromium for the status page test, and promtool (package prometheus) for the alert rules' tests.
 # The sandbox and the benchmarks need neither and do not ask for them.
@@ -13,9 +13,13 @@ for arg in "$@"; do
   esac
 done
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+# Installed packages are matched to the lockfile by its content, not its mtime: a fresh checkout or
+# worktree gives the lockfile a new mtime, and `npm ci` would then wipe packages that are current.
+lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [[ ! -f node_modules/.package-lock.json || "$(cat node_modules/.installed-lock.sha256 2>/dev/null)" != "$lock_sum" ]]; then
   echo "bootstrap: installing npm packages (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.installed-lock.sha256
 fi
 bash scripts/install-peers.sh
 

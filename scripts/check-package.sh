@@ -21,7 +21,7 @@ echo "check-package: npm pack" >&2
 tarball=$(npm pack --silent --pack-destination "$tmp" | tail -n 1)
 [[ -f "$tmp/$tarball" ]] || fail "npm pack produced no tarball ($tarball)"
 contents=$(tar -tzf "$tmp/$tarball")
-for f in package/LICENSE package/README.md package/package.json package/bin/secretbridge.js package/dist/src/runtime/cli/main.js; do
+for f in package/LICENSE package/README.md package/docs/configuration.md package/package.json package/bin/secretbridge.js package/dist/src/runtime/cli/main.js; do
   grep -qx "$f" <<<"$contents" || fail "$tarball lacks $f"
 done
 if grep -E '^package/(test|src|dist/test|dist/scripts|dist/bench|dist/lambda)/' <<<"$contents" | head -n 1 | grep -q .; then

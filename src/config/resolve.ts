@@ -53,7 +53,7 @@ function inheritPolicies(top: Config["policies"], own: MappingConfig["policies"]
 }
 
 /**
- * A config of one target: what the runtimes that run one (serve, the Lambda, `iam-policy -c`, the
+ * A config of one target: what the runtimes that run one (a Lambda worker, `iam-policy -c`, the
  * stack) take. A config listing several is refused here, naming them.
  */
 export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
@@ -61,7 +61,7 @@ export function resolveConfig(config: Config, env: NodeJS.ProcessEnv = process.e
   if (targets.length !== 1 || !targets[0]) {
     throw new SyncError(
       "config-invalid",
-      `this config lists ${targets.length} targets (${targets.map((t) => t.target).join(", ")}); this command runs one: the CLI's plan, sync, verify and validate run several (with --target NAME to pick)`,
+      `this config lists ${targets.length} targets (${targets.map((t) => t.target).join(", ")}); this command runs one: the CLI's plan, sync, verify, validate and serve run several (with --target NAME to pick)`,
     );
   }
   return targets[0];

@@ -1,5 +1,6 @@
-// The configuration file's schema. Every key is documented in the README's config reference;
-// unknown keys are errors, so a typo never silently falls back to a default.
+// The configuration file's schema. Every key carries its description (`.describe()`), from which
+// `npm run docs:config` writes the reference in docs/configuration.md; unknown keys are errors, so
+// a typo never silently falls back to a default.
 import { z } from "zod";
 import { nameShapeProblem, templateProblem } from "../core/naming.js";
 import { mountProblem, pathProblem } from "../core/paths.js";
@@ -78,13 +79,19 @@ const nameTemplateSchema = z.string().superRefine((t, ctx) => {
 });
 
 const valueShapeFields = {
-  /** secret: one destination secret per source secret (default); key: one per key. */
-  granularity: z.enum(["secret", "key"], { error: "must be secret or key" }).optional(),
-  /** json: the KV map as JSON; string: one key as a plain string; binary: one key's base64 as SecretBinary. */
-  valueShape: z.enum(["json", "string", "binary"], { error: "must be json, string or binary" }).optional(),
-  /** The key used by the string and binary shapes. */
-  valueKey: z.string().min(1).optional(),
+  granularity: z
+    .enum(["secret", "key"], { error: "must be secret or key" })
+    .optional()
+    .meta({ description: "secret: one destination secret per source secret; key: one per key of each source secret.", documentedDefault: "`secret`" }),
+  valueShape: z
+    .enum(["json", "string", "binary"], { error: "must be json, string or binary" })
+    .optional()
+    .meta({ description: "json: the KV map as JSON (keys sorted); string: valueKey's value as a plain string; binary: valueKey's base64 as SecretBinary.", documentedDefault: "`json`" }),
+  valueKey: z.string().min(1).optional().describe("The key the string and binary shapes write; required with them."),
 };
+
+/** A mapping's copy of a destination key: its description, and the destination's value as default. */
+const fromDestination = <T extends z.ZodType>(schema: T, key: string) => schema.meta({ documentedDefault: `\`destination.${key}\`` });
 
 const SELECT_HINT = 'custom_metadata values are strings: quote numbers (wave: "3"), or list several (wave: ["3", "4"])';
 /** custom_metadata key -> accepted value(s): which source secrets a mapping takes. */
@@ -95,60 +102,81 @@ const selectSchema = z
   .refine((select) => Object.keys(select).length > 0, "list at least one custom_metadata key, or remove select");
 
 export const sourceSchema = z.strictObject({
-  /** Only the secrets whose custom_metadata matches (every key, one of its values); default: all. */
-  select: selectSchema.optional(),
-  type: z.literal("vault").default("vault"),
-  /**
-   * A stable name for this source server, used in request tokens and ownership instead of its
-   * address, so moving or respelling the address rewrites nothing. Default "default".
-   */
-  id: z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . : / = + @ -").default("default"),
-  /** Default: $BAO_ADDR, then $VAULT_ADDR. */
-  address: httpUrl(SOURCE_CREDENTIALS_GO).optional(),
-  /** Prefer tokenFile or $BAO_TOKEN / $VAULT_TOKEN: a token in a config file is easy to leak. */
-  token: z.string().min(1).optional(),
-  /** Read again when it changes or a request is refused, so a Vault Agent sink's new tokens are used. */
-  tokenFile: z.string().min(1).optional(),
-  /** Default: $BAO_NAMESPACE, then $VAULT_NAMESPACE; none is the root namespace. */
-  namespace: z.string().min(1).optional(),
-  /** Log in instead of using a static token. */
+  select: selectSchema
+    .optional()
+    .meta({
+      description:
+        'Only the secrets whose custom_metadata matches: custom_metadata key to a value or a list of values (quote numbers: wave: "3"); a secret is taken when every key has one of its values. Leaving a selection never deletes a secret (see docs/migrating.md).',
+      documentedDefault: "none: every secret in scope",
+    }),
+  type: z.literal("vault").default("vault").describe("The source system: Vault or OpenBao (the only type)."),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:/=+@-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . : / = + @ -")
+    .default("default")
+    .describe("1-64 characters of A-Z a-z 0-9 _ . : / = + @ -. The source's stable name, used by request tokens and ownership instead of its address, so moving the address rewrites nothing (see docs/upgrading.md)."),
+  address: httpUrl(SOURCE_CREDENTIALS_GO)
+    .optional()
+    .meta({ description: "http:// or https:// URL of Vault or OpenBao, without user:pass@ (refused, here and in the variables). In tags only as the informational secretbridge:source.", documentedDefault: "$BAO_ADDR, then $VAULT_ADDR" }),
+  token: z.string().min(1).optional().describe("A token in the file itself; taken before tokenFile. Discouraged: a token in a config file is easy to leak."),
+  tokenFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("File holding the token; read again when it changes or a request is refused (a Vault Agent file sink works). Without token, tokenFile or auth: $BAO_TOKEN, $VAULT_TOKEN, then ~/.vault-token."),
+  namespace: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "Vault Enterprise / OpenBao namespace (X-Vault-Namespace header).", documentedDefault: "$BAO_NAMESPACE, then $VAULT_NAMESPACE (none: the root namespace)" }),
   auth: z
     .discriminatedUnion("method", [
       z.strictObject({
-        method: z.literal("approle"),
-        roleId: z.string().min(1),
-        /** File holding the secret id; default $VAULT_SECRET_ID. */
-        secretIdFile: z.string().min(1).optional(),
-        mountPath: z.string().min(1).default("approle"),
+        method: z.literal("approle").describe("How to log in: approle (AppRole) or aws (Vault's AWS IAM auth, signing sts:GetCallerIdentity with the AWS SDK's default credentials). Omit auth for a token."),
+        roleId: z.string().min(1).describe("The AppRole role id."),
+        secretIdFile: z.string().min(1).optional().meta({ description: "File holding the AppRole secret id.", documentedDefault: "$VAULT_SECRET_ID" }),
+        mountPath: z.string().min(1).default("approle").describe("Where the AppRole auth method is mounted."),
       }),
       z.strictObject({
         method: z.literal("aws"),
-        role: z.string().min(1),
-        mountPath: z.string().min(1).default("aws"),
-        serverIdHeader: z.string().min(1).optional(),
-        stsEndpoint: withoutUserinfo(z.url(), "AWS credentials come from the AWS SDK's credential chain").optional(),
-        stsRegion: z.string().min(1).optional(),
+        role: z.string().min(1).describe("The Vault role to log in as."),
+        mountPath: z.string().min(1).default("aws").describe("Where the AWS auth method is mounted."),
+        serverIdHeader: z.string().min(1).optional().describe("Vault's iam_server_id_header_value, if it sets one."),
+        stsEndpoint: withoutUserinfo(z.url(), "AWS credentials come from the AWS SDK's credential chain")
+          .optional()
+          .meta({ description: "The STS URL the login request is signed for (no user:pass@).", documentedDefault: "`https://sts.amazonaws.com/`" }),
+        stsRegion: z.string().min(1).optional().meta({ description: "The Region the login request is signed for.", documentedDefault: "`us-east-1`" }),
       }),
     ], { error: "auth.method must be approle or aws (omit auth for a token)" })
-    .optional(),
-  /** Required unless `mappings` lists the mounts. */
-  mount: mountSchema.optional(),
-  path: pathSchema.default(""),
-  /** Globs over the path relative to the mount (picomatch syntax); default: everything. */
-  include: z.array(z.string().min(1)).default([]),
-  exclude: z.array(z.string().min(1)).default([]),
-  kvVersion: z.union([z.literal(1), z.literal(2), z.literal("auto")], { error: "must be 1, 2 or auto" }).default("auto"),
+    .optional()
+    .describe("Log in instead of using a static token; the token is renewed at half its TTL."),
+  mount: mountSchema
+    .optional()
+    .describe('The KV mount; required unless mappings lists the mounts. No empty, . or .. segments, control characters, ? # % \\ " * or white space (they change a request URL or a policy).'),
+  path: pathSchema.default("").describe('Sub-path under the mount ("": the whole mount); destination names stay relative to the mount.'),
+  include: z.array(z.string().min(1)).default([]).describe("picomatch globs over the path relative to the mount; empty: everything."),
+  exclude: z.array(z.string().min(1)).default([]).describe('Globs of paths left out: never written, and never deleted as "missing".'),
+  kvVersion: z
+    .union([z.literal(1), z.literal(2), z.literal("auto")], { error: "must be 1, 2 or auto" })
+    .default("auto")
+    .describe("The KV engine version; auto detects it per mount. Applies to every mapping."),
   tls: z
     .strictObject({
-      /** Default: $BAO_CACERT, then $VAULT_CACERT. */
-      caCertFile: z.string().min(1).optional(),
-      insecureSkipVerify: z.boolean().default(false),
-      serverName: z.string().min(1).optional(),
+      caCertFile: z
+        .string()
+        .min(1)
+        .optional()
+        .meta({ description: "PEM file of the CA to trust (a relative path in the variables is from the working directory).", documentedDefault: "$BAO_CACERT, then $VAULT_CACERT" }),
+      insecureSkipVerify: z.boolean().default(false).describe("Skip verifying the server's certificate."),
+      serverName: z.string().min(1).optional().describe("The TLS server name to verify."),
     })
-    .optional(),
-  concurrency: positiveInt(256).default(16),
-  timeoutSeconds: z.number().positive().max(600).default(10),
-  maxAttempts: positiveInt(20).default(4),
+    .optional()
+    .describe("TLS to the source."),
+  concurrency: positiveInt(256)
+    .default(16)
+    .describe("Parallel LIST, metadata and value reads. On Vault (no OpenBao scan: one metadata read per secret) start at 32 (docs/performance.md)."),
+  timeoutSeconds: z.number().positive().max(600).default(10).describe("Timeout of each source request."),
+  maxAttempts: positiveInt(20).default(4).describe("Attempts per request, with exponential backoff and jitter, on network errors, 429 and 5xx."),
 });
 
 
@@ -198,18 +226,30 @@ const immutableTags = z
 
 /** What every destination has: where names go and how values and tags are shaped. */
 const destinationCommonFields = {
-  prefix: prefixSchema.default("hybrid-aws-secrets"),
-  tags: staticTags.default({}),
-  /** Destination names; placeholders {prefix} {mount} {path} {dir} {name}. */
-  nameTemplate: nameTemplateSchema.optional(),
+  prefix: prefixSchema
+    .default("hybrid-aws-secrets")
+    .describe("Where replicated secrets go: 1-256 characters of A-Z a-z 0-9 / _ + = . @ -, no trailing /, no empty, . or .. segment."),
+  tags: staticTags
+    .default({})
+    .describe("Static tags on every replicated secret: keys 1-127 characters, not aws: or secretbridge:; values up to 255 characters."),
+  nameTemplate: nameTemplateSchema
+    .optional()
+    .meta({
+      description: "Destination names, from the placeholders {prefix} {mount} {path} {dir} {name} {key} (see docs/mappings.md).",
+      documentedDefault: "`{prefix}/{path}`, or `{prefix}/{path}/{key}` with granularity key",
+    }),
   ...valueShapeFields,
-  /** Copy each source secret's custom_metadata into tags (within the destination's limits; overflow reported). */
-  copyCustomMetadata: z.boolean().default(false),
-  /** ABAC tags each secret must carry; a mapping's own are added (its key wins). */
-  requiredTags: requiredTags.default({}),
-  onMissingTag: onMissingTag.default("fail"),
-  /** Set on create, never rewritten; a mapping's own are added. */
-  immutableTags: immutableTags.default([]),
+  copyCustomMetadata: z
+    .boolean()
+    .default(false)
+    .describe("Copy each source secret's custom_metadata into tags, within the destination's limits (50 tags, 127/255 characters); what does not fit is reported."),
+  requiredTags: requiredTags
+    .default({})
+    .describe("ABAC tags every secret must carry: tag key to { fromMetadata: <custom_metadata key> } or { value: <text> }. They win over tags and copyCustomMetadata on the same key."),
+  onMissingTag: onMissingTag
+    .default("fail")
+    .describe("fail: a secret lacking a required tag is not written (class missing-tag); warn: it is written without the tag, with a warning."),
+  immutableTags: immutableTags.default([]).describe("Tag keys set on create and never rewritten or removed afterwards."),
 };
 
 /**
@@ -217,7 +257,11 @@ const destinationCommonFields = {
  * is the default provider's, as every config was before there were several.
  */
 function variantOf(provider: (typeof DESTINATION_PROVIDERS)[number]) {
-  return z.strictObject({ type: z.literal(provider.type), ...destinationCommonFields, ...provider.configFields });
+  const type = z.literal(provider.type).meta({
+    description: `Selects the destination provider and the keys it takes (rows marked with a type). A config without type writes to ${DEFAULT_DESTINATION_TYPE}; an unknown type is refused, naming the registered ones.`,
+    documentedDefault: `\`${DEFAULT_DESTINATION_TYPE}\``,
+  });
+  return z.strictObject({ type, ...destinationCommonFields, ...provider.configFields });
 }
 type DestinationVariant = ReturnType<typeof variantOf>;
 const destinationUnion = z.discriminatedUnion("type", DESTINATION_PROVIDERS.map(variantOf) as [DestinationVariant, ...DestinationVariant[]], {
@@ -235,23 +279,32 @@ export const destinationSchema = z.preprocess(
 );
 
 export const notificationsSchema = z.strictObject({
-  sns: z.strictObject({ topicArn: z.string().regex(/^arn:[a-z-]+:sns:/, "an SNS topic ARN") }).optional(),
+  sns: z
+    .strictObject({ topicArn: z.string().regex(/^arn:[a-z-]+:sns:/, "an SNS topic ARN").describe("The topic's ARN; published in the topic's Region.") })
+    .optional()
+    .describe("Publish failure notices to an SNS topic."),
   webhook: z
     .strictObject({
-      url: httpUrl("name an environment variable in notifications.webhook.headersFromEnv (e.g. Authorization: Basic ...) instead"),
-      /** Headers sent as written; a credential header here is refused for the Lambda and warned about elsewhere (config/credentials.ts). */
-      headers: z.record(z.string(), z.string()).default({}),
-      /** Headers whose values are read from environment variables (header name: variable name), so credentials stay out of the file. */
-      headersFromEnv: z.record(z.string(), notificationEnvVar).default({}),
-      /** Query parameters added to the URL from environment variables (parameter: variable name), for receivers that take a key only in the URL. */
-      queryFromEnv: z.record(z.string().min(1), notificationEnvVar).default({}),
-      timeoutSeconds: z.number().positive().max(120).default(10),
-      /**
-       * Name of the environment variable holding the HMAC key that signs each notification
-       * (x-secretbridge-timestamp / x-secretbridge-signature, as incoming webhooks). The key itself
-       * never goes in the config file. Default: sign with $SECRETBRIDGE_NOTIFY_SECRET when it is set.
-       */
-      signingSecretEnv: envVarName.optional(),
+      url: httpUrl("name an environment variable in notifications.webhook.headersFromEnv (e.g. Authorization: Basic ...) instead").describe(
+        "http:// or https://, no user:pass@ (refused). A credential in the query string (see Credentials in the config file) is warned about, and refused by cdk synth.",
+      ),
+      headers: z.record(z.string(), z.string()).default({}).describe("Headers sent as written; a credential header here is warned about, and refused by cdk synth."),
+      headersFromEnv: z
+        .record(z.string(), notificationEnvVar)
+        .default({})
+        .describe(
+          "Header name to the environment variable holding its whole value (e.g. \"Bearer ...\"). A variable named here must be set, or the config is refused; a header may not also be in headers; secretbridge's own credential variables (VAULT_TOKEN, BAO_TOKEN, VAULT_SECRET_ID, AWS_*_KEY*, AWS_SESSION_TOKEN, SECRETBRIDGE_*) are refused.",
+        ),
+      queryFromEnv: z
+        .record(z.string().min(1), notificationEnvVar)
+        .default({})
+        .describe("Query parameter added to url to the environment variable holding its value, for receivers that take a key only in the URL. Must be set; not also in url; the same variables are refused."),
+      timeoutSeconds: z.number().positive().max(120).default(10).describe("Timeout of each notification request."),
+      signingSecretEnv: envVarName.optional().meta({
+        description:
+          "The environment variable holding the HMAC key that signs each notice (x-secretbridge-timestamp / x-secretbridge-signature, as /webhook); a variable named here must be set, or the config is refused. The key never goes in the file.",
+        documentedDefault: "none: $SECRETBRIDGE_NOTIFY_SECRET signs when it is set",
+      }),
     })
     .superRefine((hook, ctx) => {
       const written = new Set(Object.keys(hook.headers).map((h) => h.toLowerCase()));
@@ -264,9 +317,13 @@ export const notificationsSchema = z.strictObject({
         if (inUrl?.has(name)) ctx.addIssue({ code: "custom", path: ["queryFromEnv", name], message: "the url already has this parameter; remove it from the url" });
       }
     })
-    .optional(),
-  /** `serve` only: an identical failure set (paths and error classes) is re-sent after this long at the earliest. */
-  repeatAfterMinutes: z.number().min(0).default(60),
+    .optional()
+    .describe("POST failure notices to a URL."),
+  repeatAfterMinutes: z
+    .number()
+    .min(0)
+    .default(60)
+    .describe("serve only: the same failure set (paths and error classes) is not sent again within this window; 0 sends every failing run."),
 });
 
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
@@ -311,60 +368,98 @@ const policyFields = {
     .max(100, "at most 100 placeholder values"),
 };
 
+const POLICY_TEXT = {
+  deletion: "What happens to a destination secret whose source secret is gone (see docs/lifecycle-and-safety.md).",
+  strategy: "retain: report it only; tag: mark it orphaned (secretbridge:orphaned-at); delete: the destination's deletion (a recovery window, or at once).",
+  blastRadius: "The guard that stops a run from deleting too much at once.",
+  maxShare: "At most this share of the secrets a run sees may be deleted (0.1: 10%).",
+  maxCount: "At most this many deletions per run.",
+  minCount: "At most this many deletions never trip the guard, whatever their share.",
+  window: "A number and s, m, h or d. This sync's deletions within this long before a run count with the run's (0s: only this run's).",
+  drift: "A destination secret edited by hand: overwrite it with the source value, report it, or skip it.",
+  onConflict:
+    "A name held by a secret secretbridge did not write: fail (leave it, report a conflict), adopt it, adopt-if-equal (only when the values are equal) or adopt-if-placeholder (only when it holds one of placeholderValues, or no value).",
+  placeholderValues: 'With adopt-if-placeholder: the values of a "shell" secret that may be adopted and filled (up to 100).',
+};
+/** A mapping's policy key: the top-level policy's text, with that policy as its default. */
+const overrides = <T extends z.ZodType>(schema: T, key: string, text: string) => schema.meta({ description: text, documentedDefault: `\`policies.${key}\`` });
+
 export const policiesSchema = z.strictObject({
-  deletion: z.strictObject({ strategy: policyFields.strategy.default("retain"), ...providerFields.deletion }).default({ strategy: "retain" }),
+  deletion: z
+    .strictObject({ strategy: policyFields.strategy.default("retain").describe(POLICY_TEXT.strategy), ...providerFields.deletion })
+    .default({ strategy: "retain" })
+    .describe(POLICY_TEXT.deletion),
   blastRadius: z
     .strictObject({
-      maxShare: policyFields.maxShare.default(0.1),
-      maxCount: policyFields.maxCount.optional(),
-      minCount: policyFields.minCount.default(2),
-      window: policyFields.window.default("24h"),
+      maxShare: policyFields.maxShare.default(0.1).describe(POLICY_TEXT.maxShare),
+      maxCount: policyFields.maxCount.optional().meta({ description: POLICY_TEXT.maxCount, documentedDefault: "none" }),
+      minCount: policyFields.minCount.default(2).describe(POLICY_TEXT.minCount),
+      window: policyFields.window.default("24h").describe(POLICY_TEXT.window),
     })
-    .default({ maxShare: 0.1, minCount: 2, window: "24h" }),
-  drift: policyFields.drift.default("overwrite"),
-  onConflict: policyFields.onConflict.default("fail"),
-  placeholderValues: policyFields.placeholderValues.default(["", "{}"]),
-});
+    .default({ maxShare: 0.1, minCount: 2, window: "24h" })
+    .describe(POLICY_TEXT.blastRadius),
+  drift: policyFields.drift.default("overwrite").describe(POLICY_TEXT.drift),
+  onConflict: policyFields.onConflict.default("fail").describe(POLICY_TEXT.onConflict),
+  placeholderValues: policyFields.placeholderValues.default(["", "{}"]).describe(POLICY_TEXT.placeholderValues),
+}).describe("What each value means: docs/lifecycle-and-safety.md. Everything they do shows up in plan first.");
+
+/** The providers' deletion settings as a mapping sees them: unset, the top-level policy's value. */
+const mappingDeletionFields = Object.fromEntries(
+  Object.entries(providerFields.deletion).map(([key, field]) => [key, (field as z.ZodType).meta({ documentedDefault: `\`policies.deletion.${key}\`` })]),
+) as typeof providerFields.deletion;
 
 /** A mapping's policies: only what it overrides; every key left out is the top-level `policies` value. */
 export const mappingPoliciesSchema = z.strictObject({
-  deletion: z.strictObject({ strategy: policyFields.strategy.optional(), ...providerFields.deletion }).optional(),
+  deletion: z
+    .strictObject({ strategy: overrides(policyFields.strategy.optional(), "deletion.strategy", POLICY_TEXT.strategy), ...mappingDeletionFields })
+    .optional()
+    .describe(POLICY_TEXT.deletion),
   blastRadius: z
-    .strictObject({ maxShare: policyFields.maxShare.optional(), maxCount: policyFields.maxCount.optional(), minCount: policyFields.minCount.optional(), window: policyFields.window.optional() })
-    .optional(),
-  drift: policyFields.drift.optional(),
-  onConflict: policyFields.onConflict.optional(),
-  placeholderValues: policyFields.placeholderValues.optional(),
+    .strictObject({
+      maxShare: overrides(policyFields.maxShare.optional(), "blastRadius.maxShare", POLICY_TEXT.maxShare),
+      maxCount: overrides(policyFields.maxCount.optional(), "blastRadius.maxCount", POLICY_TEXT.maxCount),
+      minCount: overrides(policyFields.minCount.optional(), "blastRadius.minCount", POLICY_TEXT.minCount),
+      window: overrides(policyFields.window.optional(), "blastRadius.window", POLICY_TEXT.window),
+    })
+    .optional()
+    .describe(POLICY_TEXT.blastRadius),
+  drift: overrides(policyFields.drift.optional(), "drift", POLICY_TEXT.drift),
+  onConflict: overrides(policyFields.onConflict.optional(), "onConflict", POLICY_TEXT.onConflict),
+  placeholderValues: overrides(policyFields.placeholderValues.optional(), "placeholderValues", POLICY_TEXT.placeholderValues),
 });
 
 /** One source mount / sub-path to one destination prefix; unset keys inherit from source / destination / policies. */
 export const mappingSchema = z.strictObject({
-  mount: mountSchema,
-  path: pathSchema.default(""),
-  include: z.array(z.string().min(1)).optional(),
-  exclude: z.array(z.string().min(1)).optional(),
-  prefix: prefixSchema.optional(),
-  nameTemplate: nameTemplateSchema.optional(),
-  ...valueShapeFields,
-  tags: staticTags.optional(),
-  copyCustomMetadata: z.boolean().optional(),
-  /** Only the source secrets whose custom_metadata matches (a wave, an application); default: source.select. */
-  select: selectSchema.optional(),
-  requiredTags: requiredTags.optional(),
-  onMissingTag: onMissingTag.optional(),
-  immutableTags: immutableTags.optional(),
+  mount: mountSchema.describe("The KV mount."),
+  path: pathSchema.default("").describe('Sub-path under the mount ("": the whole mount).'),
+  include: z.array(z.string().min(1)).optional().meta({ description: "picomatch globs over the path relative to the mount.", documentedDefault: "`source.include`" }),
+  exclude: z.array(z.string().min(1)).optional().meta({ description: "Globs of paths left out.", documentedDefault: "`source.exclude`" }),
+  prefix: fromDestination(prefixSchema.optional().describe("Where this mapping's secrets go."), "prefix"),
+  nameTemplate: nameTemplateSchema
+    .optional()
+    .meta({ description: "Destination names (see docs/mappings.md).", documentedDefault: "`destination.nameTemplate`, else the granularity's default" }),
+  granularity: fromDestination(valueShapeFields.granularity, "granularity"),
+  valueShape: fromDestination(valueShapeFields.valueShape, "valueShape"),
+  valueKey: fromDestination(valueShapeFields.valueKey, "valueKey"),
+  tags: staticTags.optional().describe("Added to destination.tags (the mapping's value wins on the same key)."),
+  copyCustomMetadata: fromDestination(z.boolean().optional().describe("Copy each source secret's custom_metadata into tags."), "copyCustomMetadata"),
+  select: selectSchema
+    .optional()
+    .meta({ description: "Only the source secrets whose custom_metadata matches (a wave, an application), as source.select.", documentedDefault: "`source.select`" }),
+  requiredTags: requiredTags.optional().describe("Added to destination.requiredTags (the mapping's value wins on the same key)."),
+  onMissingTag: fromDestination(onMissingTag.optional().describe("fail or warn, as destination.onMissingTag."), "onMissingTag"),
+  immutableTags: immutableTags.optional().describe("Added to destination.immutableTags."),
   ...providerFields.mapping,
-  policies: mappingPoliciesSchema.optional(),
+  policies: mappingPoliciesSchema
+    .optional()
+    .meta({ description: "This mapping's policies: each key set here overrides that key of the top-level policies only.", documentedDefault: "the top-level `policies`" }),
 });
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, "host:port, e.g. 127.0.0.1:8080");
 
 export const serviceSchema = z.strictObject({
-  /** HTTP: /healthz, /readyz, /metrics, /api/status, /api/sync, /webhook. Loopback by default. */
-  listen: hostPort.default("127.0.0.1:8080"),
-  /** TCP listener for a Vault / OpenBao socket audit device (push trigger); off when unset. */
-  auditListen: hostPort.optional(),
-  /** Peers that may connect to the audit listener: IP addresses or CIDRs. Loopback by default. */
+  listen: hostPort.default("127.0.0.1:8080").describe("host:port of the HTTP server: /healthz, /readyz, /metrics, the status page and API, /webhook (see docs/service.md)."),
+  auditListen: hostPort.optional().meta({ description: "host:port of the TCP listener for a Vault / OpenBao socket audit device (the push trigger).", documentedDefault: "off" }),
   auditAllowFrom: z
     .array(
       z.string().superRefine((entry, ctx) => {
@@ -373,40 +468,73 @@ export const serviceSchema = z.strictObject({
       }),
     )
     .min(1, "list at least one address, or remove the key for loopback only")
-    .default([...DEFAULT_AUDIT_ALLOW_FROM]),
-  /** Audit connections served at once (a server uses one per socket device); more are refused. */
-  auditMaxConnections: positiveInt(1024).default(DEFAULT_AUDIT_MAX_CONNECTIONS),
-  /** Longest audit line kept, in bytes; a longer one is dropped and its connection closed (a full sync follows the reconnect). */
-  auditMaxLineBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(DEFAULT_AUDIT_MAX_LINE_BYTES),
-  /** An audit connection silent this long is closed; the server reconnects on its next write. */
-  auditIdleTimeoutSeconds: positiveInt(7 * 24 * 3600).default(DEFAULT_AUDIT_IDLE_TIMEOUT_MS / 1000),
-  /** Changed paths waiting for a targeted sync at most; more collapse into one full sync. */
-  maxPendingPaths: positiveInt(1_000_000).default(10_000),
-  /** At most one full sync triggered by audit reconnects (and deletes) per this many seconds. */
-  fullSyncMinIntervalSeconds: z.number().int().min(0).max(24 * 3600).default(60),
-  /** Full syncs, the safety net: 5-field cron or EventBridge cron(...). */
+    .default([...DEFAULT_AUDIT_ALLOW_FROM])
+    .describe("IP addresses or CIDRs that may connect to auditListen (loopback only by default); a server on another host needs its address here."),
+  auditMaxConnections: positiveInt(1024)
+    .default(DEFAULT_AUDIT_MAX_CONNECTIONS)
+    .describe("Audit connections served at once (a server uses one per socket device); more are refused."),
+  auditMaxLineBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .max(64 * 1024 * 1024)
+    .default(DEFAULT_AUDIT_MAX_LINE_BYTES)
+    .describe("Longest audit line kept, in bytes (1 MiB by default); a longer one is dropped and its connection closed (a full sync follows the reconnect)."),
+  auditIdleTimeoutSeconds: positiveInt(7 * 24 * 3600)
+    .default(DEFAULT_AUDIT_IDLE_TIMEOUT_MS / 1000)
+    .describe("A silent audit connection is closed after this long; the server reconnects on its next write."),
+  maxPendingPaths: positiveInt(1_000_000)
+    .default(10_000)
+    .describe("Changed paths waiting for a targeted sync; one more drops them for one full sync instead."),
+  fullSyncMinIntervalSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 3600)
+    .default(60)
+    .describe("At most one full sync per this many seconds for audit (re)connections, deletes and the pending-path cap; the rest are folded into it."),
   schedule: z
     .string()
     .superRefine((expr, ctx) => {
       const problem = scheduleProblem(expr);
       if (problem) ctx.addIssue({ code: "custom", message: `is not a valid schedule: ${problem}` });
     })
-    .default("*/30 * * * *"),
-  /** Milliseconds to wait after a trigger so a burst becomes one targeted sync. */
-  coalesceMs: z.number().int().min(0).max(60_000).default(50),
-  /** Directory where run history, per-secret state and held deletions survive restarts (created 0700); in memory when unset. */
-  stateDir: z.string().min(1).optional(),
+    .default("*/30 * * * *")
+    .describe("Full syncs, the safety net: 5-field cron or EventBridge cron(...)."),
+  coalesceMs: z.number().int().min(0).max(60_000).default(50).describe("Milliseconds to wait after a trigger so a burst becomes one targeted sync."),
+  stateDir: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description: "Run history, per-secret state and held deletions, in LevelDB under <stateDir>/leveldb (created 0700); one process per directory.",
+      documentedDefault: "none: in memory, empty after a restart",
+    }),
 });
 
 /** `secretbridge discover`: the rules behind its suggested strategy (retire, retain, relocate). */
 export const discoverSchema = z.strictObject({
-  /** Not updated for at least this many days suggests retire. */
-  retireAfterDays: z.number().int().min(1).max(36_500).default(365),
-  /** A custom_metadata key with this value (trimmed, case-insensitive) means retain; replaces the default as a whole. */
-  retainWhen: z.record(z.string().min(1), z.string()).default({ migrate: "no" }),
+  retireAfterDays: z.number().int().min(1).max(36_500).default(365).describe("A secret not updated for at least this many days is suggested for retire."),
+  retainWhen: z
+    .record(z.string().min(1), z.string())
+    .default({ migrate: "no" })
+    .describe("A custom_metadata key with this value (trimmed, any case) means retain; setting it replaces the default as a whole."),
 });
 
 export const targetNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A named migration wave: the source secrets whose custom_metadata matches, for `release`, `adopt` and `discover` `--wave NAME`. */
+export const waveSchema = z.strictObject({
+  /** No "=": `--wave KEY=VALUE` selects by custom_metadata without a name. */
+  name: z
+    .string()
+    .regex(targetNamePattern, "1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit (--wave KEY=VALUE selects by custom_metadata without a name)")
+    .describe("The wave's name, as `--wave NAME` gives it; no `=`."),
+  /** Values as lists, as a mapping's select resolves. */
+  select: selectSchema
+    .transform((select) => Object.fromEntries(Object.entries(select).map(([key, v]) => [key, typeof v === "string" ? [v] : v])))
+    .describe("The wave's secrets by custom_metadata, as a mapping's `select`: every key must match one of its values."),
+});
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
 
@@ -439,11 +567,19 @@ function mergeTargetDestinations(raw: unknown): unknown {
 
 /** One destination (account, Region, prefix) of a sync: its `destination` merged over the top-level one. */
 export const targetSchema = z.strictObject({
-  /** Names the target in reports, JSON, notifications and `--target`. */
-  name: z.string().regex(targetNamePattern, "1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit"),
-  destination: destinationSchema,
-  /** Default: the top-level mappings. */
-  mappings: z.array(mappingSchema).min(1, "list at least one mapping, or remove the key for the top-level mappings").optional(),
+  name: z
+    .string()
+    .regex(targetNamePattern, "1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit")
+    .describe("Unique; 1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit. Names the target in output, JSON, notices, metrics and --target."),
+  destination: destinationSchema.meta({
+    description: "Merged over the top-level destination: each key set here replaces that key whole (an assumeRole of its own does not keep the top-level externalId); a target of another type inherits only the keys that type takes.",
+    documentedDefault: "the top-level `destination`",
+  }),
+  mappings: z
+    .array(mappingSchema)
+    .min(1, "list at least one mapping, or remove the key for the top-level mappings")
+    .optional()
+    .meta({ description: "This target's own mappings.", documentedDefault: "the top-level `mappings`" }),
 });
 
 /** Where a destination and the mappings it receives sit in the config, for the checks that relate them. */
@@ -455,24 +591,39 @@ interface DestinationUnit {
 }
 
 const configObject = z.strictObject({
-  /** Identifies this sync in ownership tags, so two syncs never modify each other's secrets. */
-  name: z.string().regex(syncNamePattern, "1-128 characters of A-Z a-z 0-9 _ . : / = + @ -"),
-  source: sourceSchema,
-  destination: destinationSchema.default(destinationSchema.parse({})),
+  name: z
+    .string()
+    .regex(syncNamePattern, "1-128 characters of A-Z a-z 0-9 _ . : / = + @ -")
+    .describe("1-128 characters of A-Z a-z 0-9 _ . : / = + @ -. Identifies this sync in ownership tags: two syncs never touch each other's secrets."),
+  source: sourceSchema.describe("Where secrets are read: a Vault or OpenBao KV mount."),
+  destination: destinationSchema.default(destinationSchema.parse({})).describe("Where secrets are written, and how they are named, shaped and tagged."),
   sync: z
     .strictObject({
-      /** Secrets processed at once (value read + write). */
-      concurrency: positiveInt(256).default(8),
+      concurrency: positiveInt(256).default(8).describe("Secrets processed at once (value read + write)."),
     })
-    .default({ concurrency: 8 }),
-  notifications: notificationsSchema.default(notificationsSchema.parse({})),
+    .default({ concurrency: 8 })
+    .describe("How a run works through its secrets."),
+  notifications: notificationsSchema
+    .default(notificationsSchema.parse({}))
+    .describe("Sent when a sync run has failures: paths, error classes, messages; never values (serve: see docs/service.md)."),
   policies: policiesSchema.default(policiesSchema.parse({})),
-  service: serviceSchema.default(serviceSchema.parse({})),
-  discover: discoverSchema.default(discoverSchema.parse({})),
-  /** Several mounts / prefixes in one sync; default: one mapping from source.mount and destination.prefix. */
-  mappings: z.array(mappingSchema).min(1, "list at least one mapping, or remove the key").optional(),
-  /** Several destinations (accounts, Regions, prefixes), each run on its own; default: one, the top-level destination. */
-  targets: z.array(targetSchema).min(1, "list at least one target, or remove the key").optional(),
+  service: serviceSchema.default(serviceSchema.parse({})).describe("secretbridge serve only (see docs/service.md)."),
+  discover: discoverSchema.default(discoverSchema.parse({})).describe("secretbridge discover only (see docs/migrating.md)."),
+  mappings: z
+    .array(mappingSchema)
+    .min(1, "list at least one mapping, or remove the key")
+    .optional()
+    .meta({ description: "Several mounts / prefixes in one sync (see docs/mappings.md).", documentedDefault: "one mapping from `source.mount` and `destination.prefix`" }),
+  targets: z
+    .array(targetSchema)
+    .min(1, "list at least one target, or remove the key")
+    .optional()
+    .meta({ description: "Several destinations (accounts, Regions, prefixes) in one sync, each run on its own (see docs/mappings.md).", documentedDefault: "one: the top-level `destination`" }),
+  waves: z
+    .array(waveSchema, { error: 'a list of { name, select }, e.g. waves: [{ name: wave-3, select: { wave: "3" } }]' })
+    .min(1, "list at least one wave, or remove the key")
+    .optional()
+    .describe("Named migration waves, picked with `--wave NAME` by release, adopt and discover (see docs/migrating.md)."),
 }).superRefine((config, ctx) => {
   if (!config.mappings && !config.source.mount && (config.targets ?? [{ mappings: undefined }]).some((t) => !t.mappings)) {
     ctx.addIssue({ code: "custom", path: ["source", "mount"], message: "is required (or list the mounts under mappings)" });
@@ -498,6 +649,12 @@ const configObject = z.strictObject({
     const first = seen.get(t.name);
     if (first !== undefined) issue(["targets", i, "name"], `"${t.name}" is also the name of targets[${first}]; target names are unique`);
     else seen.set(t.name, i);
+  }
+  const waves = new Map<string, number>();
+  for (const [i, w] of (config.waves ?? []).entries()) {
+    const first = waves.get(w.name);
+    if (first !== undefined) issue(["waves", i, "name"], `"${w.name}" is also the name of waves[${first}]; wave names are unique`);
+    else waves.set(w.name, i);
   }
   for (const unit of units) checkDestinationUnit(unit, config.policies, issue);
 });

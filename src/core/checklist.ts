@@ -6,9 +6,9 @@
 import { selectedPaths, type CutoverSelection } from "./cutover.js";
 import { stateOf, type DestinationState } from "./discover.js";
 import type { DestinationSecretMeta, Plan, PlannedAction } from "./model.js";
-import { createTags, type MappingInventory } from "./plan.js";
-import type { DestinationProfile } from "./profile.js";
-import { isOurTagKey, TAG, versionTagValue } from "./tags.js";
+import type { MappingInventory } from "./plan.js";
+import { ruleTagsOf } from "./tag-rules.js";
+import { TAG, versionTagValue } from "./tags.js";
 
 export interface ChecklistRow {
   mapping: string;
@@ -20,9 +20,9 @@ export interface ChecklistRow {
   state: DestinationState;
   /** Every tag the destination secret carries now (what access rules are evaluated on). */
   tags: Record<string, string>;
-  /** The tags it must carry before applications move: those the mapping sets (static and copied custom_metadata). */
+  /** The ABAC tags it must carry before applications move, with their values (the mapping's tag rules). */
   requiredTags: Record<string, string>;
-  /** Required tags that are absent or have another value on the destination. */
+  /** Required tag keys that are absent or have another value on the destination, or that the source gives no value. */
   missingTags: string[];
   sourceVersion: string;
   /** The source version the destination records; null when it records none (absent, unmanaged, released). */
@@ -31,18 +31,16 @@ export interface ChecklistRow {
 }
 
 /**
- * The tags a secret must carry at cutover. Today: the tags the mapping would set on create; the
- * hook where per-mapping `requiredTags` rules take over when they exist.
+ * The tags a secret must carry at cutover, and the required keys nothing gives a value: the tag
+ * rules as the planner applies them (`ruleTagsOf`), an immutable tag as the destination keeps it.
  */
-export function requiredTagsOf(input: MappingInventory, secret: MappingInventory["source"]["secrets"][number], profile: DestinationProfile, key?: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const tags = createTags(input.mapping, secret, profile, key);
-  for (const k of Object.keys(tags).sort()) if (!isOurTagKey(k)) out[k] = tags[k] ?? "";
-  return out;
+export function requiredTagsOf(input: MappingInventory, secret: MappingInventory["source"]["secrets"][number], existing: Readonly<Record<string, string>> | undefined): { tags: Record<string, string>; unset: string[] } {
+  const rule = ruleTagsOf(input.mapping.tagRules, secret.customMetadata, existing);
+  return { tags: { ...rule.tags }, unset: rule.missing.map((x) => x.key) };
 }
 
 /** One row per destination secret of each selected source secret that the source lists as present, in path order. */
-export function checklistRows(inputs: MappingInventory[], plan: Plan, profile: DestinationProfile, selection: CutoverSelection): ChecklistRow[] {
+export function checklistRows(inputs: MappingInventory[], plan: Plan, selection: CutoverSelection): ChecklistRow[] {
   const actions = new Map<string, PlannedAction>();
   for (const a of plan.actions) if (a.destinationName) actions.set(`${a.mapping}\u0000${a.destinationName}`, a);
   const rows: ChecklistRow[] = [];
@@ -58,7 +56,8 @@ export function checklistRows(inputs: MappingInventory[], plan: Plan, profile: D
         const d = names.get(name);
         const exists = d !== undefined && d.deletedDate === undefined;
         const action = actions.get(`${m.label}\u0000${name}`);
-        const requiredTags = requiredTagsOf(input, secret, profile, key);
+        const required = requiredTagsOf(input, secret, exists ? d.tags : undefined);
+        const requiredTags = required.tags;
         const replicatedVersion = exists ? (d.tags[TAG.sourceVersion] ?? null) : null;
         const sourceVersion = versionTagValue(secret.version);
         rows.push({
@@ -70,7 +69,8 @@ export function checklistRows(inputs: MappingInventory[], plan: Plan, profile: D
           tags: exists ? { ...d.tags } : {},
           state: action ? stateOf(action) : "absent",
           requiredTags,
-          missingTags: Object.keys(requiredTags).filter((k) => !exists || d.tags[k] !== requiredTags[k]),
+          // A required key the source gives no value is still met by a value someone set on the secret (a shell's own tags).
+          missingTags: [...Object.keys(requiredTags).filter((k) => !exists || d.tags[k] !== requiredTags[k]), ...required.unset.filter((k) => !exists || !d.tags[k])].sort(),
           sourceVersion,
           replicatedVersion,
           versionMatches: replicatedVersion === sourceVersion,

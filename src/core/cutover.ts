@@ -2,24 +2,45 @@
 // stops managing it: its own tags go, the value, versions and every other tag stay), `adopt` takes a
 // released one back. Pure: which secrets a selection names, and what may be done to each, decided on
 // the same standing (`standingOf`) as every other action, so only a secret proven ours is released.
+import { matchesSelect } from "./mapping.js";
 import type { DestinationSecretMeta, Plan, PlannedAction } from "./model.js";
 import { standingOf, type MappingInventory } from "./plan.js";
 import type { DestinationProfile } from "./profile.js";
 import { isOurTagKey, TAG } from "./tags.js";
 
-/** Which source secrets a cutover command acts on: named paths, or those whose custom_metadata has a key set to a value. */
+/** A custom_metadata selection: key -> accepted values (every key must have one of its values). */
+export type WaveSelect = Readonly<Record<string, readonly string[]>>;
+
+/** Which source secrets a cutover command acts on: named paths, and those whose custom_metadata a wave selects. */
 export interface CutoverSelection {
   paths: readonly string[];
-  wave?: { key: string; value: string };
+  wave?: WaveSelect;
 }
 
 export type CutoverCommand = "release" | "adopt";
 
-/** `KEY=VALUE` from the command line, or why not. */
-export function parseWave(text: string): { key: string; value: string } | { problem: string } {
+/** A named wave of the config (`waves:`). */
+export interface NamedWave {
+  name: string;
+  select: WaveSelect;
+}
+
+/**
+ * What `--wave` selects: a wave of the config by name, or `KEY=VALUE` (one custom_metadata key
+ * and value; a wave name has no "="), or why not, naming the config's waves.
+ */
+export function waveSelection(text: string, waves: readonly NamedWave[] | undefined): { name: string | null; select: WaveSelect } | { problem: string } {
   const at = text.indexOf("=");
-  if (at <= 0) return { problem: `--wave ${JSON.stringify(text)} is not KEY=VALUE (a custom_metadata key and its value, e.g. wave=3)` };
-  return { key: text.slice(0, at), value: text.slice(at + 1) };
+  if (at > 0) return { name: null, select: { [text.slice(0, at)]: [text.slice(at + 1)] } };
+  if (at === 0) return { problem: `--wave ${JSON.stringify(text)} is neither a wave name of this config nor KEY=VALUE (a custom_metadata key and its value, e.g. wave=3)` };
+  const wave = waves?.find((w) => w.name === text);
+  if (wave) return { name: wave.name, select: wave.select };
+  return {
+    problem:
+      waves && waves.length > 0
+        ? `unknown wave ${JSON.stringify(text)}: this config's waves are ${waves.map((w) => w.name).join(", ")} (or select by custom_metadata with --wave KEY=VALUE)`
+        : `unknown wave ${JSON.stringify(text)}: this config lists no waves (add waves: [{ name: ${JSON.stringify(text)}, select: { KEY: VALUE } }], or select by custom_metadata with --wave KEY=VALUE)`,
+  };
 }
 
 /** The source paths of one mapping a selection names: listed ones that match, and named paths in scope even when the source no longer has them. */
@@ -29,8 +50,7 @@ export function selectedPaths(input: MappingInventory, selection: CutoverSelecti
   const out = new Set<string>();
   for (const s of input.source.secrets) {
     if (!m.inScope(s.path)) continue;
-    const wave = selection.wave;
-    if (named.has(s.path) || (wave !== undefined && s.customMetadata !== undefined && Object.hasOwn(s.customMetadata, wave.key) && s.customMetadata[wave.key] === wave.value)) out.add(s.path);
+    if (named.has(s.path) || (selection.wave !== undefined && matchesSelect(selection.wave, s.customMetadata))) out.add(s.path);
   }
   for (const path of named) if (m.inScope(path)) out.add(path);
   return [...out].sort();

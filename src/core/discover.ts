@@ -2,12 +2,22 @@
 // maps to and how that destination secret stands today, the tags it would get, and a suggested
 // strategy (retire, retain, relocate) with its reason. Pure: names, ownership and state come from
 // the planner's actions (the one place that decides them), never from a second reading of tags.
-import type { ResolvedMapping } from "./mapping.js";
-import type { InventoryProblem, Plan, PlannedAction, SourceSecretMeta } from "./model.js";
+import type { WaveSelect } from "./cutover.js";
+import { matchesSelect, type ResolvedMapping } from "./mapping.js";
+import { isValueWrite, type DestinationSecretMeta, type InventoryProblem, type Plan, type PlannedAction, type SourceSecretMeta } from "./model.js";
 import { displayPath } from "./paths.js";
 import { createTags } from "./plan.js";
 import type { DestinationProfile } from "./profile.js";
+import { ruleTagsOf } from "./tag-rules.js";
 import { isOurTagKey } from "./tags.js";
+import { writeFieldsOf } from "./writes.js";
+
+/** The tags a planned action sets: a value write's derived from its basis, a mark's as planned. */
+function plannedTags(action: PlannedAction | undefined, m: ResolvedMapping, profile: DestinationProfile): Record<string, string> | undefined {
+  if (action === undefined) return undefined;
+  if (isValueWrite(action)) return writeFieldsOf(action, m, profile).tags;
+  return "tags" in action ? action.tags : undefined;
+}
 
 /**
  * How the destination secret a source secret maps to stands today. replicated: ours, at the
@@ -55,6 +65,11 @@ export interface DiscoverRow {
   stateReason: string;
   /** The tags other than secretbridge's own that a create would set (static tags, copied custom_metadata). */
   tags: Record<string, string>;
+  /**
+   * The required (ABAC) tag keys it would not get: the custom_metadata key a tag comes from is
+   * absent or empty (an immutable tag the destination secret already carries is not missing).
+   */
+  missingTags: string[];
   strategy: Strategy;
   strategyReason: string;
   /** `--with-sizes` only: bytes of the value as the mapping would write it; null when it cannot be rendered. */
@@ -124,6 +139,8 @@ const SEVERITY: readonly DestinationState[] = ["conflict", "other-sync", "unmana
 export interface MappingListing {
   mapping: ResolvedMapping;
   secrets: readonly SourceSecretMeta[];
+  /** The destination secrets listed for this mapping: an immutable tag one carries is kept, not missing. */
+  destination?: readonly DestinationSecretMeta[];
 }
 
 /**
@@ -138,6 +155,7 @@ export function discoverRows(
   rules: DiscoverRules,
   now: Date,
   sizes?: ReadonlyMap<string, number | null>,
+  wave?: WaveSelect,
 ): DiscoverRow[] {
   const actionsOf = new Map<string, PlannedAction[]>();
   for (const action of plan.actions) {
@@ -147,17 +165,22 @@ export function discoverRows(
     else actionsOf.set(key, [action]);
   }
   const rows: DiscoverRow[] = [];
-  for (const { mapping: m, secrets } of listings) {
+  for (const { mapping: m, secrets, destination = [] } of listings) {
+    const tagsByName = new Map(destination.map((d) => [d.name, d.tags]));
+    const present = new Set<string>();
     for (const secret of secrets) {
       // The planner names an unusable path as shown (escaped), any other by the path itself.
       const actions = actionsOf.get(rowKey(m.label, secret.path)) ?? actionsOf.get(rowKey(m.label, displayPath(secret.path))) ?? [];
       const invalid = actions.find((a) => a.failure?.errorClass === "invalid-path");
       if (!invalid && (secret.state !== "present" || !m.inScope(secret.path))) continue;
+      if (wave && !matchesSelect(wave, secret.customMetadata)) continue;
       const action = actions.reduce<PlannedAction | undefined>((worst, a) => (worst === undefined || SEVERITY.indexOf(stateOf(a)) < SEVERITY.indexOf(stateOf(worst)) ? a : worst), undefined);
       const key = m.granularity === "key" ? "{key}" : undefined;
       const { strategy, reason } = classify(secret, rules, now);
-      const tags = invalid ? {} : otherTags("tags" in (action ?? {}) ? (action as { tags: Record<string, string> }).tags : createTags(m, secret, profile, key));
+      const tags = invalid ? {} : otherTags(plannedTags(action, m, profile) ?? createTags(m, secret, profile, key));
       const size = sizes?.get(rowKey(m.label, secret.path));
+      present.add(secret.path);
+      const destinationName = invalid ? "" : key !== undefined ? m.nameFor(secret.path, key) : (action?.destinationName ?? m.nameFor(secret.path));
       rows.push({
         mapping: m.label,
         mount: m.source.mount,
@@ -168,14 +191,39 @@ export function discoverRows(
         updatedTime: secret.updatedTime ?? null,
         ageDays: ageInDays(secret.updatedTime, now),
         customMetadataKeys: Object.keys(secret.customMetadata ?? {}).sort(),
-        destinationName: invalid ? "" : key !== undefined ? m.nameFor(secret.path, key) : (action?.destinationName ?? m.nameFor(secret.path)),
+        destinationName,
         // A key-granularity secret whose keys are not known yet (nothing written, no value read) has no action: absent.
         state: action ? stateOf(action) : "absent",
         stateReason: action ? (action.failure?.message ?? action.reason) : "not in the destination yet",
         tags,
+        missingTags: ruleTagsOf(m.tagRules, secret.customMetadata, tagsByName.get(destinationName)).missing.map((x) => x.key),
         strategy,
         strategyReason: reason,
         ...(sizes ? { sizeBytes: size ?? null } : {}),
+      });
+    }
+    // A released secret whose source path is gone: the planner reports it, and so does the
+    // inventory, so that a finished migration stays visible (not in a wave: no metadata selects it).
+    for (const a of wave ? [] : plan.actions) {
+      if (a.type !== "released" || a.mapping !== m.label || present.has(a.sourcePath)) continue;
+      rows.push({
+        mapping: m.label,
+        mount: m.source.mount,
+        path: a.sourcePath,
+        currentVersion: null,
+        versionCount: null,
+        createdTime: null,
+        updatedTime: null,
+        ageDays: null,
+        customMetadataKeys: [],
+        destinationName: a.destinationName,
+        state: "released",
+        stateReason: a.reason,
+        tags: otherTags(tagsByName.get(a.destinationName) ?? {}),
+        missingTags: [],
+        strategy: "relocate",
+        strategyReason: "relocated: released to its consumers, and its source path no longer exists",
+        ...(sizes ? { sizeBytes: null } : {}),
       });
     }
   }
@@ -200,12 +248,16 @@ export interface DiscoverReport {
   generatedAt: string;
   /** The time ages are counted to (`--as-of`, default now). */
   asOf: string;
+  /** `--wave` as given: the rows are that wave's secrets only; null for the whole inventory. */
+  wave: string | null;
   rules: DiscoverRules;
   withSizes: boolean;
   summary: {
     total: number;
     byStrategy: Record<Strategy, number>;
     byState: Record<DestinationState, number>;
+    /** Rows lacking each required tag key (every key the tag rules require, 0 when none lacks it). */
+    byMissingTag: Record<string, number>;
   };
   rows: DiscoverRow[];
   /** Paths or subtrees that could not be listed: the inventory is incomplete (exit code 1). */
@@ -218,12 +270,17 @@ export interface DiscoverReport {
   exitCode: 0 | 1;
 }
 
-export function summarise(rows: readonly DiscoverRow[]): DiscoverReport["summary"] {
+/** Counts per strategy, state and missing tag; `requiredKeys` (the tag rules' keys) are counted even at 0. */
+export function summarise(rows: readonly DiscoverRow[], requiredKeys: readonly string[] = []): DiscoverReport["summary"] {
   const byStrategy = Object.fromEntries(STRATEGIES.map((s) => [s, 0])) as Record<Strategy, number>;
   const byState = Object.fromEntries(DESTINATION_STATES.map((s) => [s, 0])) as Record<DestinationState, number>;
+  const missing = new Map<string, number>(requiredKeys.map((k) => [k, 0]));
   for (const row of rows) {
     byStrategy[row.strategy] += 1;
     byState[row.state] += 1;
+    for (const key of row.missingTags) missing.set(key, (missing.get(key) ?? 0) + 1);
   }
-  return { total: rows.length, byStrategy, byState };
+  // fromEntries defines own properties: a tag key named __proto__ is a key like any other.
+  const byMissingTag = Object.fromEntries([...missing.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { total: rows.length, byStrategy, byState, byMissingTag };
 }

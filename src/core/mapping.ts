@@ -78,7 +78,6 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
   const nameFor = (path: string, key?: string) => expandTemplate(template, spec.prefix, spec.source.mount, path, key ?? "");
   const sourceScope = `${spec.source.mount}${spec.subPath ? `/${spec.subPath}` : ""}`;
   const select = spec.select ?? {};
-  const selection = Object.entries(select);
   return {
     ...spec,
     select,
@@ -86,8 +85,7 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
     sourceScope,
     describe: `${sourceScope} -> ${spec.prefix}/`,
     inScope,
-    selects: ({ customMetadata }) =>
-      selection.every(([key, values]) => customMetadata !== undefined && Object.hasOwn(customMetadata, key) && values.includes(customMetadata[key] as string)),
+    selects: ({ customMetadata }) => matchesSelect(select, customMetadata),
     nameFor,
     produced(secret) {
       const known = producedMemo.get(secret);
@@ -112,6 +110,14 @@ export function createMapping(spec: MappingSpec): ResolvedMapping {
     if ((spec.granularity === "key") !== (key !== undefined)) return false;
     return nameFor(path, key) === secret.name;
   }
+}
+
+/**
+ * Whether custom_metadata matches a selection (custom_metadata key -> accepted values): every key
+ * present with one of its values. The one rule for a mapping's `select` and a cutover wave.
+ */
+export function matchesSelect(select: Readonly<Record<string, readonly string[]>>, customMetadata: Readonly<Record<string, string>> | undefined): boolean {
+  return Object.entries(select).every(([key, values]) => customMetadata !== undefined && Object.hasOwn(customMetadata, key) && values.includes(customMetadata[key] as string));
 }
 
 /** True when two mappings could write the same destination names. */

@@ -4,7 +4,8 @@
 // each source value is read, measured and dropped at once: only its size in bytes leaves here.
 import { FATAL_CLASSES, SyncError } from "../core/errors.js";
 import { checklistRows, type ChecklistRow } from "../core/checklist.js";
-import type { CutoverSelection } from "../core/cutover.js";
+import type { CutoverSelection, WaveSelect } from "../core/cutover.js";
+import { matchesSelect } from "../core/mapping.js";
 import { discoverRows, rowKey, summarise, type DiscoverReport, type DiscoverRules, type MappingListing } from "../core/discover.js";
 import type { InventoryProblem } from "../core/model.js";
 import type { MappingInventory } from "../core/plan.js";
@@ -22,6 +23,8 @@ export interface DiscoverOptions {
   /** Read each value to report its size (and nothing else). */
   withSizes: boolean;
   concurrency: number;
+  /** Only the secrets of this wave (`--wave`, as given and as it selects). */
+  wave?: { text: string; select: WaveSelect };
 }
 
 export async function discover(deps: { destination: SecretDestination; logger: Logger }, mappings: MappingSource[], options: DiscoverOptions): Promise<DiscoverReport> {
@@ -47,10 +50,11 @@ export async function discover(deps: { destination: SecretDestination; logger: L
   if (listed.length > 0) inputs = await inventories({ destination: deps.destination, logger: log }, listed, { mode: "plan", concurrency: options.concurrency }, log, timings);
   const bySource = new Map(listed.map((m) => [m.mapping.label, m]));
   const plan = await planWithFacts(deps.destination, inputs, bySource, options.concurrency, timings, { now: options.asOf }, "metadata");
-  const listings: MappingListing[] = inputs.map((i) => ({ mapping: i.mapping, secrets: i.source.secrets }));
-  const sizes = options.withSizes ? await valueSizes(listed, inputs, deps.destination.profile, options.concurrency) : undefined;
+  const listings: MappingListing[] = inputs.map((i) => ({ mapping: i.mapping, secrets: i.source.secrets, destination: i.destination.secrets }));
+  const wave = options.wave?.select;
+  const sizes = options.withSizes ? await valueSizes(listed, inputs, deps.destination.profile, options.concurrency, wave) : undefined;
   const t = performance.now();
-  const rows = discoverRows(listings, plan, deps.destination.profile, options.rules, options.asOf, sizes?.sizes);
+  const rows = discoverRows(listings, plan, deps.destination.profile, options.rules, options.asOf, sizes?.sizes, wave);
   const rowsMs = Math.round(performance.now() - t);
   const allProblems = [...problems, ...plan.problems];
   log.info({ rows: rows.length, problems: allProblems.length, timings }, "discover finished");
@@ -59,9 +63,10 @@ export async function discover(deps: { destination: SecretDestination; logger: L
     syncName,
     generatedAt: new Date().toISOString(),
     asOf: options.asOf.toISOString(),
+    wave: options.wave?.text ?? null,
     rules: options.rules,
     withSizes: options.withSizes,
-    summary: summarise(rows),
+    summary: summarise(rows, [...new Set(listed.flatMap((m) => Object.keys(m.mapping.tagRules.required)))]),
     rows,
     problems: allProblems,
     // Action warnings too: a custom_metadata key that cannot become a tag is a tag ABAC will miss.
@@ -76,13 +81,13 @@ export async function discover(deps: { destination: SecretDestination; logger: L
  * as JSON). The value is read, measured and dropped in one step; a read that fails is that
  * secret's warning (class only), a fatal class stops the report.
  */
-async function valueSizes(listed: MappingSource[], inputs: MappingInventory[], profile: DestinationProfile, concurrency: number): Promise<{ sizes: Map<string, number | null>; warnings: string[] }> {
+async function valueSizes(listed: MappingSource[], inputs: MappingInventory[], profile: DestinationProfile, concurrency: number, wave: WaveSelect | undefined): Promise<{ sizes: Map<string, number | null>; warnings: string[] }> {
   const sizes = new Map<string, number | null>();
   const warnings: string[] = [];
   const tasks: (() => Promise<void>)[] = [];
   for (const [i, { mapping, source }] of listed.entries()) {
     for (const secret of inputs[i]?.source.secrets ?? []) {
-      if (secret.state !== "present" || !mapping.inScope(secret.path)) continue;
+      if (secret.state !== "present" || !mapping.inScope(secret.path) || (wave && !matchesSelect(wave, secret.customMetadata))) continue;
       tasks.push(async () => {
         const key = rowKey(mapping.label, secret.path);
         try {
@@ -119,5 +124,5 @@ export async function checklist(deps: { destination: SecretDestination; logger: 
   const inputs = await inventories({ destination: deps.destination, logger: log }, mappings, { mode: "plan", concurrency }, log, timings);
   const bySource = new Map(mappings.map((m) => [m.mapping.label, m]));
   const plan = await planWithFacts(deps.destination, inputs, bySource, concurrency, timings, {}, "metadata");
-  return { rows: checklistRows(inputs, plan, deps.destination.profile, selection), problems: plan.problems };
+  return { rows: checklistRows(inputs, plan, selection), problems: plan.problems };
 }

@@ -28,7 +28,7 @@ after(async () => {
 
 type Dom = { __violations: string[]; document: { addEventListener(type: string, fn: (e: { violatedDirective: string; blockedURI: string }) => void): void } };
 
-test("the HTML report shows summary counts, sorts and filters its rows, and runs under its CSP with hostile paths and metadata", async () => {
+test("the HTML report shows summary counts (per strategy, state and missing ABAC tag), sorts and filters its rows, and runs under its CSP with hostile paths and metadata", async () => {
   const s = await peers.scenario();
   const hostile = `app/<img src=x onerror=alert(1)>"'`;
   await s.put(hostile, { v: peers.secret("hostile") });
@@ -43,7 +43,7 @@ test("the HTML report shows summary counts, sorts and filters its rows, and runs
   await peers.sm().send(new CreateSecretCommand({ Name: `${s.prefix}/payments/api`, SecretString: peers.secret("aws") }));
   const token = await s.readOnlyToken();
   const file = join(mkdtempSync(join(tmpdir(), "sb-discover-")), "report.html");
-  const run = await s.cli(["discover", "-c", s.writeConfig({ yaml: "  copyCustomMetadata: true" }), "--html", file], token);
+  const run = await s.cli(["discover", "-c", s.writeConfig({ yaml: "  copyCustomMetadata: true\n  requiredTags:\n    team: { fromMetadata: team }\n    env: { value: test }\n  onMissingTag: warn" }), "--html", file], token);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   const html = readFileSync(file, "utf8");
   assertNoCanary([html, run.stdout, run.stderr, run.logs], peers.canaries);
@@ -63,8 +63,8 @@ test("the HTML report shows summary counts, sorts and filters its rows, and runs
   await page.goto(pathToFileURL(file).href);
   await page.waitForSelector("#shown:has-text('5 of 5 secrets shown')");
 
-  const counts = await page.$$eval("#by-strategy tr, #by-state tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "").join("=")));
-  assert.deepEqual(counts, ["retire=0", "retain=1", "relocate=4", "replicated=0", "stale=0", "absent=1", "unmanaged=1", "other-sync=0", "conflict=3", "released=0"]);
+  const counts = await page.$$eval("#by-strategy tr, #by-state tr, #by-missing tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "").join("=")));
+  assert.deepEqual(counts, ["retire=0", "retain=1", "relocate=4", "replicated=0", "stale=0", "absent=1", "unmanaged=1", "other-sync=0", "conflict=3", "released=0", "env=0", "team=4"]);
 
   const column = (i: number) => page.$$eval(`#rows tbody tr:not([hidden]) td:nth-child(${i})`, (tds) => tds.map((td) => td.textContent ?? ""));
   assert.deepEqual(await column(1), ["=cmd|' /C calc'!A0", hostile, "legacy/db", "payments/api", "unicode/ключ-🔑"], "in path order as generated, hostile text shown as text");
@@ -96,6 +96,19 @@ test("the HTML report shows summary counts, sorts and filters its rows, and runs
   assert.deepEqual((await column(1)).sort(), ["=cmd|' /C calc'!A0", hostile, "unicode/ключ-🔑"].sort());
   assert.equal(await page.inputValue("#filter-state"), "conflict");
   await page.selectOption("#filter-state", "");
+
+  // Counts per missing ABAC tag filter like the others; the column names the tag.
+  await page.click("[data-set-missing='team']");
+  assert.deepEqual(await column(1), ["=cmd|' /C calc'!A0", hostile, "legacy/db", "unicode/ключ-🔑"].sort((a, b) => a.localeCompare(b)));
+  assert.equal(await page.inputValue("#filter-missing"), "team");
+  assert.equal(await page.inputValue("#filter-state"), "");
+  assert.equal(await page.textContent("#shown"), "4 of 5 secrets shown");
+  const missingColumn = 1 + (await page.$$eval("#rows thead th", (ths) => ths.findIndex((th) => th.textContent === "Missing tags")));
+  assert.deepEqual(await column(missingColumn), ["team", "team", "team", "team"]);
+  await page.selectOption("#filter-missing", "env");
+  assert.equal(await page.textContent("#shown"), "0 of 5 secrets shown");
+  await page.selectOption("#filter-missing", "");
+  assert.equal(await page.textContent("#shown"), "5 of 5 secrets shown");
 
   // The metadata key that cannot be a tag is said, as text.
   assert.match((await page.textContent("#warnings")) ?? "", /legacy\/db: custom_metadata not copied to tags \(aws-secrets-manager tag limits or reserved prefixes\): <script>alert\(1\)<\/script>/);

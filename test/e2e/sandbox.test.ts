@@ -98,7 +98,7 @@ test("--destination ssm: the same walkthrough into Parameter Store, and its comm
   await sandboxAndItsCommands(["--destination", "ssm"], (sandboxOutput, outputOf) => {
     assert.match(sandboxOutput, /^Destination: AWS Systems Manager Parameter Store, account 123456789012, Region us-east-1, prefix hybrid-aws-secrets\/$/m);
     assert.match(sandboxOutput, /^Sync sandbox: 2 created, 0 updated, 0 unchanged/m);
-    assert.match(sandboxOutput, /^Sync sandbox: 0 created, 0 updated, 2 unchanged, .*\nAPI calls: ssm:DescribeParameters=2 vault:/m);
+    assert.match(sandboxOutput, /^Sync sandbox: 0 created, 0 updated, 2 unchanged, .*\nAPI calls: ssm:DescribeParameters=3 vault:/m);
     assert.match(sandboxOutput, /^Sync sandbox: 0 created, 1 updated, 1 unchanged/m);
     assert.match(outputOf("describe_parameters"), /^\/hybrid-aws-secrets\/first-secret-for-replication Standard \{.*'secretbridge:source-version': '2'/m);
     assert.match(outputOf("describe_parameters"), /^\/hybrid-aws-secrets\/second-secret-for-replication Standard \{.*'secretbridge:source-version': '1'/m);

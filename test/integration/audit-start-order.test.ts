@@ -1,4 +1,4 @@
-// The operator recipe in the README ("Audit device start order") against a real OpenBao: a socket
+// The operator recipe in docs/service.md ("Audit device start order") against a real OpenBao: a socket
 // audit device the server creates sends a test message, and with nothing listening the server does
 // not come up (a dev server exits, a fresh real server fails `init`). Started the other way round,
 // secretbridge first, everything comes up; secretbridge can go away and come back (OpenBao keeps
@@ -212,7 +212,7 @@ async function startService(bao: Bao, mount: string, auditPort: number) {
   const config = parseConfigText(`name: order\nsource:\n  address: ${bao.url}\n  mount: ${mount}\n  maxAttempts: 2\n  timeoutSeconds: 2\ndestination:\n  prefix: ${PREFIX}\n`);
   const recorder = new ApiCallRecorder();
   // A static token is only read here, not checked, so the service starts without OpenBao. (With
-  // source.auth, wire() logs in first and cannot: see the README's start-order section.)
+  // source.auth, wire() logs in first and cannot: see the start-order section of docs/service.md.)
   const wiring: Wiring = await wire(config, { env: { ...moto.awsEnv, VAULT_TOKEN: bao.token || "not-yet", PATH: process.env.PATH ?? "" }, recorder, logger });
   const service = new SyncService({
     wiring,

@@ -125,6 +125,10 @@ describe("SecretsManagerDestination against moto", () => {
     assert.deepEqual(again?.versionStages, { [first]: ["AWSPREVIOUS"], [second.VersionId ?? ""]: ["AWSCURRENT"] });
   });
 
+  test("without the identity client the runtime's factory builds, target() asks no account (no STS client made up on the side)", async () => {
+    assert.deepEqual(await destination().target(), { service: "AWS Secrets Manager", account: null, accountUnknown: "not asked", region: "us-east-1" });
+  });
+
   test("validate makes one cheap ListSecrets call", async () => {
     const recorder = new ApiCallRecorder();
     await destination(recorder).validate();

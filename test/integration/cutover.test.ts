@@ -7,19 +7,20 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
 import type { RunReport } from "../../src/engine/report.js";
+import type { DiscoverReport } from "../../src/core/discover.js";
 import type { ChecklistReport } from "../../src/runtime/cli/discover-output.js";
 import { awsWrites, peersForThisFile, type Scenario } from "../helpers/harness.js";
 
 const peers = peersForThisFile();
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-async function seeded(policyYaml = ""): Promise<{ s: Scenario; token: string; config: string }> {
+async function seeded(policyYaml = "", destinationYaml = ""): Promise<{ s: Scenario; token: string; config: string }> {
   const s = await peers.scenario();
   for (const i of [0, 1, 2, 3]) await s.put(`app/s${i}`, { v: peers.secret(`s${i}`) });
   const marked = await peers.bao.api("POST", `${s.mount}/metadata/app/s1`, { custom_metadata: { wave: "3", owner: "team-a" } });
   assert.equal(marked.status, 204);
   const token = await s.readOnlyToken();
-  const config = s.writeConfig({ yaml: `  copyCustomMetadata: true\n  tags:\n    env: test\npolicies:\n  deletion:\n    strategy: delete\n    recoveryWindowDays: 7\n  blastRadius:\n    maxShare: 1\n${policyYaml}` });
+  const config = s.writeConfig({ yaml: `  copyCustomMetadata: true\n  tags:\n    env: test\n${destinationYaml}policies:\n  deletion:\n    strategy: delete\n    recoveryWindowDays: 7\n  blastRadius:\n    maxShare: 1\n${policyYaml}` });
   const first = await s.cli(["sync", "-c", config], token);
   assert.equal(first.code, 0, first.stdout);
   return { s, token, config };
@@ -118,6 +119,37 @@ describe("release", () => {
   });
 });
 
+describe("waves from the config", () => {
+  test("release, discover --checklist and discover pick a wave by name; --wave KEY=VALUE still selects by custom_metadata", async () => {
+    const { s, token } = await seeded();
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s2`, { custom_metadata: { wave: "4", owner: "team-a" } })).status, 204);
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s3`, { custom_metadata: { wave: "4", owner: "team-b" } })).status, 204);
+    const waves = 'waves:\n  - name: wave-3\n    select: { wave: "3" }\n  - name: team-a-late\n    select: { wave: ["4", "5"], owner: team-a }\n';
+    const config = s.writeConfig({ yaml: `  copyCustomMetadata: true\n  tags:\n    env: test\n${waves}` });
+
+    const inventory = await s.cli(["discover", "-c", config, "--wave", "team-a-late", "--json"], token);
+    assert.equal(inventory.code, 0, inventory.stdout + inventory.stderr);
+    const report = JSON.parse(inventory.stdout) as DiscoverReport;
+    assert.deepEqual([report.wave, report.rows.map((r) => r.path), report.summary.total], ["team-a-late", ["app/s2"], 1]);
+    const table = await s.cli(["discover", "-c", config, "--wave", "wave=4"], token);
+    assert.match(table.stdout, /\nDiscover it \(wave wave=4\): 2 secrets;/);
+
+    const checklist = await s.cli(["discover", "-c", config, "--checklist", "--wave", "team-a-late", "--json"], token);
+    const listed = JSON.parse(checklist.stdout) as ChecklistReport;
+    assert.deepEqual([listed.selection.wave, listed.rows.map((r) => r.path)], ["team-a-late", ["app/s2"]]);
+
+    const release = await s.cli(["release", "-c", config, "--wave", "wave-3", "--json"], token);
+    assert.equal(release.code, 0, release.stdout + release.stderr);
+    assert.deepEqual(rows(release), [["release", "app/s1", "done"]]);
+    const byValue = await s.cli(["release", "-c", config, "--wave", "owner=team-b", "--dry-run", "--json"], token);
+    assert.deepEqual(rows(byValue), [["release", "app/s3", "planned"]]);
+
+    const unknown = await s.cli(["release", "-c", config, "--wave", "wave-9"], token);
+    assert.deepEqual([unknown.code, unknown.stderr], [2, 'secretbridge: [config-invalid] unknown wave "wave-9": this config\'s waves are wave-3, team-a-late (or select by custom_metadata with --wave KEY=VALUE)\n']);
+    assert.deepEqual(unknown.recorder.byOperation(), {}, "refused before either side is asked");
+  });
+});
+
 describe("adopt", () => {
   test("takes a released secret back: the next sync proves it ours by the version it wrote, or writes the equal value once with its token", async () => {
     const { s, token, config } = await seeded();
@@ -188,12 +220,16 @@ describe("a forged release mark", () => {
 
 describe("discover --checklist", () => {
   test("per secret of a wave: exists with the required tags, at the source's version, readers by ABAC, CloudTrail queries; exit 1 until all are ready", async () => {
-    const { s, token, config } = await seeded();
-    // app/s2 joins the wave after its sync (its tags lack it) and gets a new version; app/s5 was never synced.
-    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s2`, { custom_metadata: { wave: "3" } })).status, 204);
+    // The required (ABAC) tags are the tag rules: env static, owner and wave from custom_metadata.
+    const rules = "  requiredTags:\n    env: { value: test }\n    owner: { fromMetadata: owner }\n    wave: { fromMetadata: wave }\n  onMissingTag: warn\n";
+    const { s, token, config } = await seeded("", rules);
+    // app/s2 joins the wave after its sync (its tags lack it) and gets a new version; app/s5 was
+    // never synced; app/s3 joins the wave with no owner, which no sync can give it.
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s2`, { custom_metadata: { wave: "3", owner: "team-b" } })).status, 204);
     await s.put("app/s2", { v: peers.secret("s2-new") });
     await s.put("app/s5", { v: peers.secret("s5") });
-    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s5`, { custom_metadata: { wave: "3" } })).status, 204);
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s5`, { custom_metadata: { wave: "3", owner: "team-a" } })).status, 204);
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s3`, { custom_metadata: { wave: "3" } })).status, 204);
     const policy = join(s.dir, "abac.json");
     const allow = (condition: Record<string, Record<string, string>>) => ({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*", Condition: condition }] });
     writeFileSync(
@@ -217,8 +253,9 @@ describe("discover --checklist", () => {
       report.rows.map((r) => [r.path, r.destinationName, r.exists, r.state, r.requiredTags, r.missingTags, r.sourceVersion, r.replicatedVersion, r.versionMatches, r.readers, r.readersUnknown, r.ready]),
       [
         ["app/s1", `${s.prefix}/app/s1`, true, "replicated", { env: "test", owner: "team-a", wave: "3" }, [], "1", "1", true, ["payments-app", "test-readers"], unknown, true],
-        ["app/s2", `${s.prefix}/app/s2`, true, "stale", { env: "test", wave: "3" }, ["wave"], "2", "1", false, ["test-readers"], unknown, false],
-        ["app/s5", `${s.prefix}/app/s5`, false, "absent", { env: "test", wave: "3" }, ["env", "wave"], "1", null, false, [], [], false],
+        ["app/s2", `${s.prefix}/app/s2`, true, "stale", { env: "test", owner: "team-b", wave: "3" }, ["owner", "wave"], "2", "1", false, ["test-readers"], unknown, false],
+        ["app/s3", `${s.prefix}/app/s3`, true, "stale", { env: "test", wave: "3" }, ["owner", "wave"], "1", "1", true, ["test-readers"], unknown, false],
+        ["app/s5", `${s.prefix}/app/s5`, false, "absent", { env: "test", owner: "team-a", wave: "3" }, ["env", "owner", "wave"], "1", null, false, [], [], false],
       ],
     );
     const arn = (await describeSecret(s, "app/s1")).ARN ?? "";
@@ -228,16 +265,23 @@ describe("discover --checklist", () => {
         "SELECT eventTime, eventName, userIdentity.arn, sourceIPAddress FROM <event-data-store-id> WHERE eventSource = 'secretsmanager.amazonaws.com' AND eventName = 'GetSecretValue' " +
         `AND (element_at(requestParameters, 'secretId') = '${arn}' OR element_at(requestParameters, 'secretId') = '${s.prefix}/app/s1') ORDER BY eventTime DESC`,
     });
-    assert.equal(report.rows[2]?.cloudTrail, null);
+    assert.equal(report.rows[3]?.cloudTrail, null);
 
-    // The same wave by paths, as a table; after a sync every row is ready and the exit code 0.
+    // The same wave by paths, as a table; after a sync every row is ready but app/s3, which still
+    // lacks its owner (exit 1); once the source gives it one and a sync sets it, exit 0.
     const synced = await s.cli(["sync", "-c", config], token);
     assert.equal(synced.code, 0, synced.stdout);
-    const table = await s.cli(["discover", "-c", config, "--checklist", "app/s1", "app/s2", "app/s5"], token);
+    const lacking = await s.cli(["discover", "-c", config, "--checklist", "app/s1", "app/s2", "app/s3", "app/s5"], token);
+    assert.equal(lacking.code, 1, lacking.stdout + lacking.stderr);
+    assert.match(lacking.stdout, /\nno +app\/s3 +\S+\/app\/s3 +yes +replicated +missing owner +ok \(1\)\n/);
+    assert.match(lacking.stdout, /\nChecklist it: 3 of 4 ready\n/);
+    assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/app/s3`, { custom_metadata: { wave: "3", owner: "team-c" } })).status, 204);
+    assert.equal((await s.cli(["sync", "-c", config], token)).code, 0);
+    const table = await s.cli(["discover", "-c", config, "--checklist", "app/s1", "app/s2", "app/s3", "app/s5"], token);
     assert.equal(table.code, 0, table.stdout + table.stderr);
     assert.match(table.stdout, /^READY +PATH +DESTINATION +EXISTS +STATE +TAGS +VERSION\n/);
     assert.match(table.stdout, /\nyes +app\/s2 +\S+\/app\/s2 +yes +replicated +ok +ok \(2\)\n/);
-    assert.match(table.stdout, /\nChecklist it: 3 of 3 ready\n/);
+    assert.match(table.stdout, /\nChecklist it: 4 of 4 ready\n/);
     assert.match(table.stdout, /\n {2}\S+\/app\/s5: aws cloudtrail lookup-events --region us-east-1 --lookup-attributes AttributeKey=ResourceName,AttributeValue=arn:aws:secretsmanager:us-east-1:\d+:secret:\S+\/app\/s5-\w{6}\n/);
   });
 });

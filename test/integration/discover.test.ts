@@ -98,6 +98,7 @@ describe("discover", () => {
       total: 8,
       byStrategy: { retire: 3, retain: 1, relocate: 4 },
       byState: { replicated: 2, stale: 1, absent: 2, unmanaged: 1, "other-sync": 1, conflict: 1, released: 0 },
+      byMissingTag: {},
     });
     assert.deepEqual([report.format, report.asOf, report.withSizes, report.problems, report.exitCode], ["secretbridge-discover/1", asOf, false, [], 0]);
     assert.equal(report.apiCalls?.["vault read-data"], undefined);
@@ -106,8 +107,8 @@ describe("discover", () => {
     // Same rows as a table and as CSV; still no value read.
     const table = await s.cli(["discover", "-c", config, "--as-of", asOf], token);
     assert.equal(table.code, 0);
-    assert.match(table.stdout, /^STRATEGY +STATE +PATH +VERSION +UPDATED +AGE +METADATA KEYS +DESTINATION +TAGS +WHY\n/);
-    assert.match(table.stdout, /\nretain +replicated +legacy\/db +1 \(1 kept\) +\d{4}-\d\d-\d\d +365d +migrate,owner +\S+\/legacy\/db +env=test; migrate=no; owner=team-a +custom_metadata migrate is "no"\n/);
+    assert.match(table.stdout, /^STRATEGY +STATE +PATH +VERSION +UPDATED +AGE +METADATA KEYS +DESTINATION +TAGS +MISSING TAGS +WHY\n/);
+    assert.match(table.stdout, /\nretain +replicated +legacy\/db +1 \(1 kept\) +\d{4}-\d\d-\d\d +365d +migrate,owner +\S+\/legacy\/db +env=test; migrate=no; owner=team-a +- +custom_metadata migrate is "no"\n/);
     assert.match(table.stdout, /\nDiscover it: 8 secrets; strategy: 3 retire, 1 retain, 4 relocate; destination: 2 replicated, 1 stale, 2 absent, 1 unmanaged, 1 other-sync, 1 conflict, 0 released\n/);
     const csv = await s.cli(["discover", "-c", config, "--csv", "--as-of", asOf], token);
     assert.equal(csv.code, 0);
@@ -123,6 +124,49 @@ describe("discover", () => {
       paths.map((p) => [p, Buffer.byteLength(canonicalJson(values[p] ?? {}))]),
     );
     peers.emitted.push(readFileSync(html, "utf8"));
+    peers.assertNoLeaks();
+  });
+
+  test("the ABAC tags each secret lacks, counted per tag; a released secret whose source is gone keeps its row", async () => {
+    const s = await peers.scenario();
+    await s.put("app/full", { v: peers.secret("full") });
+    await s.put("app/half", { v: peers.secret("half") });
+    await s.put("app/bare", { v: peers.secret("bare") });
+    await s.put("app/moved", { v: peers.secret("moved") });
+    for (const [path, customMetadata] of [["app/full", { owner: "team-a", app: "pay" }], ["app/half", { owner: "team-a" }], ["app/moved", { owner: "team-b", app: "pay" }]] as const) {
+      assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/${path}`, { custom_metadata: customMetadata })).status, 204);
+    }
+    const token = await s.readOnlyToken();
+    const config = s.writeConfig({ yaml: "  requiredTags:\n    owner: { fromMetadata: owner }\n    app: { fromMetadata: app }\n    environment: { value: prod }\n  onMissingTag: warn\n" });
+    assert.equal((await s.cli(["sync", "-c", config], token)).code, 0);
+    assert.equal((await s.cli(["release", "-c", config, "app/moved"], token)).code, 0);
+    assert.equal((await peers.bao.api("DELETE", `${s.mount}/metadata/app/moved`)).status, 204);
+
+    const run = await s.cli(["discover", "-c", config, "--json"], token);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const report = JSON.parse(run.stdout) as DiscoverReport;
+    assert.deepEqual(
+      report.rows.map((r) => [r.path, r.state, r.missingTags]),
+      [
+        ["app/bare", "replicated", ["app", "owner"]],
+        ["app/full", "replicated", []],
+        ["app/half", "replicated", ["app"]],
+        ["app/moved", "released", []],
+      ],
+    );
+    const moved = report.rows.find((r) => r.path === "app/moved");
+    assert.match(moved?.stateReason ?? "", /^the source secret is gone; released at \d{4}-\d\d-\d\dT[\d:.]+Z: secretbridge no longer manages it/);
+    assert.deepEqual([moved?.destinationName, moved?.currentVersion, { ...moved?.tags }], [`${s.prefix}/app/moved`, null, { app: "pay", environment: "prod", owner: "team-b" }]);
+    assert.deepEqual(report.summary.byMissingTag, { app: 2, environment: 0, owner: 1 });
+    assert.deepEqual(report.summary.byState.released, 1);
+
+    const table = await s.cli(["discover", "-c", config], token);
+    assert.match(table.stdout, /\nrelocate +replicated +app\/bare +1 \(1 kept\) +\S+ +0d +- +\S+\/app\/bare +environment=prod +app,owner +updated 0 days ago, no retain mark\n/);
+    assert.match(table.stdout, /; missing tags: 2 app, 0 environment, 1 owner\n/);
+    assert.match(table.stdout, /\nrelocate +released +app\/moved +gone +- +- +- +\S+\/app\/moved +app=pay; environment=prod; owner=team-b +- +relocated: released to its consumers, and its source path no longer exists\n/);
+    const csv = await s.cli(["discover", "-c", config, "--csv"], token);
+    assert.match(csv.stdout, /^mapping,mount,path,current_version,version_count,created_time,updated_time,age_days,custom_metadata_keys,destination,state,state_reason,tags,missing_tags,strategy,strategy_reason\r\n/);
+    assert.match(csv.stdout, /\r\nsource,\S+,app\/bare,1,1,[^,]+,[^,]+,0,,\S+\/app\/bare,replicated,up to date,environment=prod,app; owner,relocate,/);
     peers.assertNoLeaks();
   });
 

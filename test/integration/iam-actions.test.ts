@@ -16,9 +16,10 @@ import { runMappings } from "../../src/engine/run.js";
 import { verify } from "../../src/engine/verify.js";
 import { iamPolicyForConfig } from "../../src/runtime/iam-policy.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
-import { silentLogger } from "../../src/util/logger.js";
 import { MemorySource } from "../fakes/memory-source.js";
+import { assertNoCanary, canaryBook } from "../helpers/harness.js";
 import { evaluate } from "../helpers/iam-evaluator.js";
+import { captureLogger } from "../helpers/logs.js";
 import { startMoto, type MotoPeer } from "../helpers/peers.js";
 
 const ACCOUNT = "123456789012";
@@ -101,22 +102,26 @@ for (const provider of PROVIDERS) {
           destination: { type: provider.type, region: REGION, prefix: "hybrid-aws-secrets", tags },
           policies: { deletion: { strategy: "delete" }, blastRadius: { maxShare: 1 } },
         });
+      const book = canaryBook();
+      const log = captureLogger();
       const source = new MemorySource({ mount: "hybrid-aws-secrets" });
-      source.put("first-secret-for-replication", { secrets: "manager" });
-      source.put("second-secret-for-replication", { a: "1" });
+      source.put("first-secret-for-replication", { secrets: book.secret("first") });
+      source.put("second-secret-for-replication", { a: book.secret("second") });
 
       const syncRecorder = new ApiCallRecorder();
       const built = provider.build(syncRecorder);
       const run = async (tags: Record<string, string>) => {
         const mappings = resolveConfig(config(tags), {}).mappings.map((mapping) => ({ mapping, source }));
-        return runMappings({ destination: built.destination, logger: silentLogger() }, mappings, { mode: "sync", concurrency: 4 });
+        const report = await runMappings({ destination: built.destination, logger: log.logger }, mappings, { mode: "sync", concurrency: 4 });
+        book.emitted.push(JSON.stringify(report));
+        return report;
       };
       try {
         assert.equal((await run({ team: "a" })).counts.create, 2);
-        source.put("first-secret-for-replication", { secrets: "manager-2" });
+        source.put("first-secret-for-replication", { secrets: book.secret("first-2") });
         assert.equal((await run({ team: "a" })).counts.update, 1);
         await run({ owner: "b" });
-        await provider.editByHand("hybrid-aws-secrets/first-secret-for-replication", "by hand");
+        await provider.editByHand("hybrid-aws-secrets/first-secret-for-replication", book.secret("by-hand"));
         await run({ owner: "b" });
         source.remove("second-secret-for-replication");
         assert.equal((await run({ owner: "b" })).counts.delete, 1);
@@ -126,6 +131,7 @@ for (const provider of PROVIDERS) {
         try {
           const resolved = resolveConfig(config({ owner: "b" }), {});
           const verified = await verify(resolved.mappings.map((mapping) => ({ mapping, source })), checker.destination);
+          book.emitted.push(JSON.stringify(verified));
           assert.equal(verified.exitCode, 0);
         } finally {
           checker.close();
@@ -145,6 +151,7 @@ for (const provider of PROVIDERS) {
         assert.deepEqual(denied(syncRecorder, syncPolicy), [], `sync calls ${JSON.stringify(syncRecorder.byOperation())}`);
         const verifyPolicy = iamPolicyForConfig(resolved, { account: ACCOUNT, region: REGION, verify: true });
         assert.deepEqual(denied(verifyRecorder, verifyPolicy), [], `verify calls ${JSON.stringify(verifyRecorder.byOperation())}`);
+        assertNoCanary([...book.emitted, log.logs()], book.canaries);
       } finally {
         built.close();
       }

@@ -17,8 +17,9 @@ import { ParameterStoreDestination, SdkSsmApi, SsmServiceError, type SsmApi } fr
 import type { SsmOperation, SsmOperations } from "../../src/destinations/aws-ssm-parameter-store/ssm-api.js";
 import { runMappings } from "../../src/engine/run.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
-import { silentLogger } from "../../src/util/logger.js";
 import { MemorySource } from "../fakes/memory-source.js";
+import { assertNoCanary, canaryBook } from "../helpers/harness.js";
+import { captureLogger } from "../helpers/logs.js";
 import { startMoto, type MotoPeer } from "../helpers/peers.js";
 
 let moto: MotoPeer;
@@ -30,12 +31,19 @@ before(async () => {
 after(async () => {
   ssm.destroy();
   await moto.stop();
+  // Killed runs report failures and log them: none of it may carry a value.
+  assertNoCanary([...book.emitted, log.logs()], book.canaries);
 });
 beforeEach(async () => {
   await moto.reset();
 });
 
 const PREFIX = "crash";
+const book = canaryBook();
+const log = captureLogger();
+/** In every value written here, the source's and the hand edit's alike. */
+const SECRET = book.secret("parameter-store-crash");
+const valueOf = (label: string) => ({ c: SECRET, v: label });
 const FAST = { write: 1000, read: 1000, list: 1000, tag: 1000, delete: 1000 };
 const WRITES: ReadonlySet<SsmOperation> = new Set<SsmOperation>(["PutParameter", "AddTagsToResource", "RemoveTagsFromResource", "DeleteParameter", "LabelParameterVersion"]);
 
@@ -94,33 +102,33 @@ interface Stage {
 const ROUNDS: Stage[] = [
   {
     apply: async (s) => {
-      for (const p of ["a", "b", "deep/c", "d"]) s.put(p, { v: `${p}-1` });
+      for (const p of ["a", "b", "deep/c", "d"]) s.put(p, valueOf(`${p}-1`));
     },
   },
   {
     apply: async (s) => {
-      s.put("a", { v: "a-2" });
-      s.put("deep/c", { v: "deep/c-2" });
+      s.put("a", valueOf("a-2"));
+      s.put("deep/c", valueOf("deep/c-2"));
       s.remove("d");
-      s.put("e", { v: "e-1" });
+      s.put("e", valueOf("e-1"));
     },
   },
   {
     apply: async () => {
       // As `aws ssm put-parameter --overwrite` does: the description (our record) is kept.
-      await ssm.call("PutParameter", { Name: `/${PREFIX}/b`, Value: "by hand", Type: "SecureString", Overwrite: true });
+      await ssm.call("PutParameter", { Name: `/${PREFIX}/b`, Value: `by hand ${SECRET}`, Type: "SecureString", Overwrite: true });
     },
   },
   {
     apply: async (s) => {
-      s.put("b", { v: "b-2" });
+      s.put("b", valueOf("b-2"));
     },
   },
 ];
 
 /**
  * Per path present after each round: the source version it holds (its value is
- * `<path>-<version>`) and the Parameter Store version it must be at: one per source version, one
+ * `{c: SECRET, v: "<path>-<version>"}`) and the Parameter Store version it must be at: one per source version, one
  * per hand edit and one per repair of it, never more.
  */
 const AFTER_ROUND: ReadonlyArray<Record<string, [source: number, parameter: number]>> = [
@@ -131,7 +139,7 @@ const AFTER_ROUND: ReadonlyArray<Record<string, [source: number, parameter: numb
 ];
 
 function expected(round: number): Map<string, { value: string; version: number; sourceVersion: number }> {
-  return new Map(Object.entries(AFTER_ROUND[round] ?? {}).map(([p, [sourceVersion, version]]) => [p, { value: JSON.stringify({ v: `${p}-${sourceVersion}` }), version, sourceVersion }]));
+  return new Map(Object.entries(AFTER_ROUND[round] ?? {}).map(([p, [sourceVersion, version]]) => [p, { value: JSON.stringify(valueOf(`${p}-${sourceVersion}`)), version, sourceVersion }]));
 }
 
 function runner(source: MemorySource, tags: Record<string, string>) {
@@ -150,7 +158,10 @@ function runner(source: MemorySource, tags: Record<string, string>) {
       applying?.(action);
       return apply(action, value);
     };
-    return runMappings({ destination, logger: silentLogger() }, mappings, { mode: "sync", concurrency: 1 });
+    return runMappings({ destination, logger: log.logger }, mappings, { mode: "sync", concurrency: 1 }).then((report) => {
+      book.emitted.push(JSON.stringify(report));
+      return report;
+    });
   };
 }
 

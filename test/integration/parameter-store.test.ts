@@ -84,8 +84,9 @@ describe("Parameter Store walkthrough on moto", () => {
     assert.equal(quiet.exitCode, 0);
     assert.equal(quiet.counts.unchanged, 2);
     assert.deepEqual(source.reads, []);
-    // One listing to prove the destination answers (validate), one for the inventory: nothing per parameter.
-    assert.deepEqual(recorder.byOperation(), { "ssm DescribeParameters": 2 });
+    // One listing to prove the destination answers (validate), one for the inventory and one for
+    // release marks (which only real tags hold): nothing per parameter.
+    assert.deepEqual(recorder.byOperation(), { "ssm DescribeParameters": 3 });
     assert.ok(!JSON.stringify([created, updated, quiet]).includes(first));
   });
 
@@ -100,7 +101,7 @@ describe("Parameter Store walkthrough on moto", () => {
     const seen = await report.run();
     assert.equal(seen.counts.drift, 1);
     assert.deepEqual(seen.failures.map((f) => [f.path, f.errorClass]), [["app", "drift"]]);
-    assert.deepEqual(report.recorder.byOperation(), { "ssm DescribeParameters": 2 });
+    assert.deepEqual(report.recorder.byOperation(), { "ssm DescribeParameters": 3 });
     assert.equal((await parameter("/hybrid-aws-secrets/app")).value, "by hand");
 
     const repair = build(source, { policies: { drift: "overwrite" } });
@@ -121,7 +122,7 @@ describe("Parameter Store walkthrough on moto", () => {
     recorder.reset();
     const seen = await run();
     assert.deepEqual(seen.failures.map((f) => [f.path, f.errorClass]), [["app", "drift"]]);
-    assert.deepEqual(recorder.byOperation(), { "ssm DescribeParameters": 2, "ssm ListTagsForResource": 1, "ssm GetParameterHistory": 1 });
+    assert.deepEqual(recorder.byOperation(), { "ssm DescribeParameters": 3, "ssm ListTagsForResource": 1, "ssm GetParameterHistory": 1 });
   });
 
   test("a parameter under the prefix that is not ours is a conflict and is never written", async () => {
@@ -187,7 +188,7 @@ describe("Parameter Store: tags too long for the record", () => {
     first.recorder.reset();
     const quiet = await first.run();
     assert.equal(quiet.counts.unchanged, 1);
-    assert.deepEqual(first.recorder.byOperation(), { "ssm DescribeParameters": 2, "ssm ListTagsForResource": 1 });
+    assert.deepEqual(first.recorder.byOperation(), { "ssm DescribeParameters": 3, "ssm ListTagsForResource": 1 });
 
     const changed = build(source, { destination: { prefix: "hybrid-aws-secrets", tags: { ...tags, team: long("z") } } });
     const retagged = await changed.run();

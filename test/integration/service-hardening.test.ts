@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { parseConfigText } from "../../src/config/load.js";
 import type { Page, RunStatus, SecretStatus } from "../../src/runtime/service/control.js";
-import { SyncService, type ServiceOptions } from "../../src/runtime/service/service.js";
+import { SyncService, type ServiceSettings } from "../../src/runtime/service/service.js";
 import { signWebhook } from "../../src/runtime/webhook.js";
 import { wire } from "../../src/runtime/wire.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
@@ -115,7 +115,7 @@ interface Running {
  * Builds the service as `serve` does (wire(parseConfigText(yaml)), new SyncService) with small
  * intervals. `yaml` is the whole config; `awsEndpoint` puts a proxy between the service and moto.
  */
-async function startService(yaml: string, options: Partial<Omit<ServiceOptions, "wiring" | "logger" | "recorder" | "listen" | "audit">> & { audit?: boolean; awsEndpoint?: string; waitIdle?: boolean } = {}): Promise<Running> {
+async function startService(yaml: string, options: Partial<Omit<ServiceSettings, "logger" | "recorder" | "listen" | "audit">> & { audit?: boolean; awsEndpoint?: string; waitIdle?: boolean } = {}): Promise<Running> {
   const { logger, logs } = captureLogger();
   const recorder = new ApiCallRecorder();
   const env = { ...moto.awsEnv, ...(options.awsEndpoint ? { AWS_ENDPOINT_URL: options.awsEndpoint } : {}), VAULT_TOKEN: bao.rootToken, PATH: process.env.PATH ?? "" };

@@ -11,7 +11,7 @@ import { createTags, emptyFacts, planStep } from "../../src/core/plan.js";
 import { requestTokenFor } from "../../src/core/request-token.js";
 import { TAG } from "../../src/core/tags.js";
 import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
-import { csvCell, printable, renderDiscoverCsv, renderDiscoverJson, renderDiscoverTable } from "../../src/runtime/cli/discover-output.js";
+import { csvCell, printable, renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable } from "../../src/runtime/cli/discover-output.js";
 import { DISCOVER_HTML_CSP, escapeHtml, renderDiscoverHtml } from "../../src/runtime/cli/discover-html.js";
 import { main } from "../../src/runtime/cli/main.js";
 import { mappingSpec } from "../helpers/mapping-spec.js";
@@ -56,7 +56,7 @@ const ours = (m: ResolvedMapping, secret: SourceSecretMeta, version: number): De
 function rowsOf(secrets: SourceSecretMeta[], destination: DestinationSecretMeta[], m = m0, sizes?: Map<string, number | null>): DiscoverRow[] {
   const inputs = [{ mapping: m, source: { secrets, problems: [], method: "detailed-metadata-scan" as const }, destination: { secrets: destination } }];
   const { plan } = planStep(inputs, emptyFacts(), profile, { now: NOW });
-  return discoverRows([{ mapping: m, secrets }], plan, profile, DEFAULT_DISCOVER_RULES, NOW, sizes);
+  return discoverRows([{ mapping: m, secrets, destination }], plan, profile, DEFAULT_DISCOVER_RULES, NOW, sizes);
 }
 
 describe("discoverRows", () => {
@@ -106,6 +106,7 @@ describe("discoverRows", () => {
       state: "replicated",
       stateReason: "up to date",
       tags: { owner: "team-a", team: "payments" },
+      missingTags: [],
       strategy: "relocate",
       strategyReason: "updated 10 days ago, no retain mark",
     });
@@ -117,7 +118,99 @@ describe("discoverRows", () => {
       total: 6,
       byStrategy: { retire: 1, retain: 1, relocate: 4 },
       byState: { replicated: 1, stale: 1, absent: 1, unmanaged: 1, "other-sync": 1, conflict: 1, released: 0 },
+      byMissingTag: {},
     });
+  });
+
+  test("missing tags: the required tag keys a secret would not get (custom_metadata key absent or empty), from the tag rules; an immutable tag the destination keeps is not missing", () => {
+    const tagRules = { required: { owner: { fromMetadata: "owner" }, app: { fromMetadata: "app" }, environment: { value: "prod" } }, onMissing: "warn" as const, immutable: ["owner"] };
+    const m = createMapping(mappingSpec({ tagRules }));
+    const kept = src("app/kept", 1, { customMetadata: { owner: "team-a", app: "pay" } });
+    const secrets = [
+      src("app/full", 1, { customMetadata: { owner: "team-a", app: "pay" } }),
+      src("app/empty", 1, { customMetadata: { owner: "", app: "pay" } }),
+      src("app/none", 1),
+      // Written when its owner was team-a; the source has since lost the key: the destination keeps it.
+      { ...kept, customMetadata: { app: "pay" } },
+    ];
+    const rows = rowsOf(secrets, [ours(m, kept, 1)], m);
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.missingTags]),
+      [
+        ["app/empty", ["owner"]],
+        ["app/full", []],
+        ["app/kept", []],
+        ["app/none", ["app", "owner"]],
+      ],
+    );
+    assert.deepEqual(summarise(rows, ["app", "environment", "owner"]).byMissingTag, { app: 1, environment: 0, owner: 2 });
+    const report = { ...hostileReport(), rows, summary: summarise(rows, ["app", "environment", "owner"]) };
+    assert.match(renderDiscoverTable(report), /^STRATEGY +STATE +PATH +VERSION +UPDATED +AGE +METADATA KEYS +DESTINATION +TAGS +MISSING TAGS +WHY\n/);
+    assert.match(renderDiscoverTable(report), /\nrelocate +absent +app\/none +1 +\S+ +10d +- +hybrid-aws-secrets\/app\/none +environment=prod +app,owner +updated 10 days ago/);
+    assert.match(renderDiscoverSummary(report), /; missing tags: 1 app, 0 environment, 2 owner$/m);
+    const csv = renderDiscoverCsv(report).split("\r\n");
+    assert.equal(csv.find((l) => l.startsWith("source,hybrid-aws-secrets,app/none,")), "source,hybrid-aws-secrets,app/none,1,,,"+daysBefore(10)+",10,,hybrid-aws-secrets/app/none,absent,not in the destination yet,environment=prod,app; owner,relocate,\"updated 10 days ago, no retain mark\"");
+  });
+
+  test("a stale secret's tags are those its update writes: an immutable tag keeps the value set on create", () => {
+    const tagRules = { required: { owner: { fromMetadata: "owner" } }, onMissing: "warn" as const, immutable: ["owner"] };
+    const m = createMapping(mappingSpec({ staticTags: { team: "payments" }, tagRules }));
+    const written = src("app/db", 1, { customMetadata: { owner: "team-a" } });
+    const rows = rowsOf([{ ...written, version: 2, customMetadata: { owner: "team-b" } }], [ours(m, written, 1)], m);
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.state, { ...r.tags }]),
+      [["app/db", "stale", { owner: "team-a", team: "payments" }]],
+    );
+  });
+
+  test("a released secret whose source path is gone has a row: released, saying the source no longer exists", () => {
+    const released: DestinationSecretMeta = {
+      name: "hybrid-aws-secrets/app/moved",
+      tags: { team: "payments", [TAG.releasedAt]: "2027-01-01T00:00:00.000Z", [TAG.releasedBy]: "prod", [TAG.releasedFrom]: "app/moved" },
+    };
+    const rows = rowsOf([src("app/here", 1)], [released]);
+    assert.deepEqual(
+      rows.map((r) => ({ ...r, tags: { ...r.tags } })),
+      [
+        {
+          mapping: "source",
+          mount: "hybrid-aws-secrets",
+          path: "app/here",
+          currentVersion: 1,
+          versionCount: null,
+          createdTime: null,
+          updatedTime: daysBefore(10),
+          ageDays: 10,
+          customMetadataKeys: [],
+          destinationName: "hybrid-aws-secrets/app/here",
+          state: "absent",
+          stateReason: "not in the destination yet",
+          tags: { team: "payments" },
+          missingTags: [],
+          strategy: "relocate",
+          strategyReason: "updated 10 days ago, no retain mark",
+        },
+        {
+          mapping: "source",
+          mount: "hybrid-aws-secrets",
+          path: "app/moved",
+          currentVersion: null,
+          versionCount: null,
+          createdTime: null,
+          updatedTime: null,
+          ageDays: null,
+          customMetadataKeys: [],
+          destinationName: "hybrid-aws-secrets/app/moved",
+          state: "released",
+          stateReason: "the source secret is gone; released at 2027-01-01T00:00:00.000Z: secretbridge no longer manages it (run secretbridge adopt to take it back)",
+          tags: { team: "payments" },
+          missingTags: [],
+          strategy: "relocate",
+          strategyReason: "relocated: released to its consumers, and its source path no longer exists",
+        },
+      ],
+    );
+    assert.equal(summarise(rows).byState.released, 1);
   });
 
   test("an unusable source path is a conflict row, shown escaped, with no name or tags", () => {
@@ -175,6 +268,7 @@ function hostileReport(): DiscoverReport {
     state: "conflict",
     stateReason: `<b>bold</b> "quoted", with comma`,
     tags: { "-x": "@y", owner: HOSTILE.tagValue },
+    missingTags: [],
     strategy: "retire",
     strategyReason: "not updated for 395 days (retireAfterDays: 365)",
   };
@@ -185,6 +279,7 @@ function hostileReport(): DiscoverReport {
     syncName: `<sync "x">`,
     generatedAt: "2027-01-31T00:00:00.000Z",
     asOf: "2027-01-31T00:00:00.000Z",
+    wave: null,
     rules: DEFAULT_DISCOVER_RULES,
     withSizes: false,
     summary: summarise(rows),
@@ -213,7 +308,7 @@ describe("CSV", () => {
 
   test("a hostile row renders as exactly one record per row, every column in its place", () => {
     const csv = renderDiscoverCsv(hostileReport());
-    const header = "mapping,mount,path,current_version,version_count,created_time,updated_time,age_days,custom_metadata_keys,destination,state,state_reason,tags,strategy,strategy_reason";
+    const header = "mapping,mount,path,current_version,version_count,created_time,updated_time,age_days,custom_metadata_keys,destination,state,state_reason,tags,missing_tags,strategy,strategy_reason";
     const hostile = [
       "source",
       "kv",
@@ -228,10 +323,11 @@ describe("CSV", () => {
       "conflict",
       `"<b>bold</b> ""quoted"", with comma"`,
       `"'-x=@y; owner=<img src=x onerror=alert(1)>\r\n=1+1"`,
+      "",
       "retire",
       "not updated for 395 days (retireAfterDays: 365)",
     ].join(",");
-    const plain = "source,kv,plain,1,1,2026-01-01T00:00:00.123Z,2026-01-01T00:00:00.123Z,3,,kv/plain,absent,not in the destination yet,,relocate,updated 3 days ago";
+    const plain = "source,kv,plain,1,1,2026-01-01T00:00:00.123Z,2026-01-01T00:00:00.123Z,3,,kv/plain,absent,not in the destination yet,,,relocate,updated 3 days ago";
     assert.equal(csv, `${header}\r\n${hostile}\r\n${plain}\r\n`);
     // A tags cell starting with "-" is neutralised too.
     const tagsOnly = renderDiscoverCsv({ ...hostileReport(), rows: [{ ...hostileReport().rows[1], tags: { "-x": "1" } } as DiscoverRow] }).split("\r\n")[1] ?? "";
@@ -252,7 +348,7 @@ describe("terminal table and JSON", () => {
     const json = JSON.parse(renderDiscoverJson(hostileReport())) as DiscoverReport;
     assert.equal(json.format, "secretbridge-discover/1");
     assert.deepEqual(Object.keys(json.rows[0] ?? {}), [
-      "mapping", "mount", "path", "currentVersion", "versionCount", "createdTime", "updatedTime", "ageDays", "customMetadataKeys", "destinationName", "state", "stateReason", "tags", "strategy", "strategyReason",
+      "mapping", "mount", "path", "currentVersion", "versionCount", "createdTime", "updatedTime", "ageDays", "customMetadataKeys", "destinationName", "state", "stateReason", "tags", "missingTags", "strategy", "strategyReason",
     ]);
   });
 });
@@ -277,7 +373,10 @@ describe("HTML report", () => {
     assert.doesNotMatch(html, /<[^>]*\s(?:src|href)=/, "no external reference of any kind");
     assert.doesNotMatch(html, / style=/, "no inline style attribute (the CSP would refuse it)");
   });
-  test("summary counts per strategy and per destination state", () => {
+  test("summary counts per strategy, per destination state and per missing tag", () => {
+    const missing = renderDiscoverHtml({ ...hostileReport(), summary: { ...hostileReport().summary, byMissingTag: { owner: 2, "<x>": 0 } } });
+    assert.ok(missing.includes(`<td><button type="button" data-set-missing="owner">owner</button></td><td class="count" id="count-missing-owner">2</td>`), missing);
+    assert.ok(missing.includes(`<button type="button" data-set-missing="&lt;x&gt;">&lt;x&gt;</button>`));
     assert.ok(html.includes(`<td class="count" id="count-strategy-retire">1</td>`));
     assert.ok(html.includes(`<td class="count" id="count-strategy-relocate">1</td>`));
     assert.ok(html.includes(`<td class="count" id="count-state-conflict">1</td>`));

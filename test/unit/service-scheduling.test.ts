@@ -1,11 +1,12 @@
 // How `serve` schedules pushed paths: a change does not wait for a targeted run of other paths
 // that is in flight (runs of disjoint paths overlap), a path is never in two runs at once (its
 // next change waits for the run that has it, then syncs the newest version), and a full run never
-// writes beside a targeted one. In-memory source and destination; a write held open by a gate.
+// writes beside a targeted one; with targets, a target whose run hangs holds back no other.
+// In-memory source and destination; a write held open by a gate.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
-import { resolveConfig } from "../../src/config/resolve.js";
+import { resolveConfig, resolveTargets } from "../../src/config/resolve.js";
 import { TAG } from "../../src/core/tags.js";
 import type { AppliedWrite } from "../../src/core/model.js";
 import type { RenderedValue } from "../../src/core/value.js";
@@ -17,6 +18,7 @@ import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { MemoryDestination } from "../fakes/memory-destination.js";
 import { MemorySource } from "../fakes/memory-source.js";
+import { memoryWiring } from "../helpers/memory-wiring.js";
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve = () => undefined as void;
@@ -150,5 +152,81 @@ describe("order per secret under reordering", () => {
     );
     assert.equal(destination.value("p/team/a"), JSON.stringify({ v: "a3" }));
     assert.equal(destination.tags("p/team/a")?.[TAG.sourceVersion], "3");
+  });
+});
+
+/** A destination whose `validate()` (the first call of a full run) hangs while `hung`. */
+class HangingDestination extends MemoryDestination {
+  hung = false;
+  readonly entered = deferred();
+  private readonly gate = deferred();
+
+  release(): void {
+    this.gate.resolve();
+  }
+
+  override async validate(): Promise<void> {
+    if (this.hung) {
+      this.entered.resolve();
+      await this.gate.promise;
+    }
+    return super.validate();
+  }
+}
+
+describe("targets are scheduled apart", () => {
+  test("a target whose full sync hangs holds back no other: pushes and full syncs of the other target go on, and it catches up when released", async () => {
+    const source = new MemorySource({ mount: "kv" });
+    source.put("team/a", { v: "a1" });
+    const config = parseConfig({
+      name: "t",
+      source: { address: "http://127.0.0.1:8200", mount: "kv" },
+      destination: { prefix: "p" },
+      targets: [
+        { name: "stuck", destination: { region: "eu-west-1" } },
+        { name: "fine", destination: { region: "us-east-1" } },
+      ],
+    });
+    const stuck = new HangingDestination();
+    const fine = new MemoryDestination();
+    const destinations: Record<string, MemoryDestination> = { stuck, fine };
+    const wirings = resolveTargets(config, {}).map((r) => memoryWiring(r, source, destinations[r.target] as MemoryDestination));
+    const svc = new SyncService({ targets: wirings, logger: silentLogger(), recorder: new ApiCallRecorder(), listen: { host: "127.0.0.1", port: 0 }, coalesceMs: 1 });
+    await svc.start();
+    try {
+      await svc.idle(); // the startup full sync of both
+      stuck.hung = true;
+      svc.requestFull("api");
+      await stuck.entered.promise;
+      // Bounded only so that a service that waits for the hung target fails instead of hanging.
+      const until = async (check: () => boolean) => {
+        for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+        return check();
+      };
+      // While the stuck target's full sync hangs: the other's full sync ends, then a pushed change reaches it.
+      assert.equal(await until(() => svc.runs(10, "full", "fine").length === 2), true, "the other target's full sync ended");
+      source.put("team/a", { v: "a2" });
+      svc.push([{ mount: "kv", path: "team/a" }], "webhook");
+      assert.equal(await until(() => fine.value("p/team/a") === JSON.stringify({ v: "a2" })), true, "the pushed change reached the other target");
+      assert.equal(stuck.value("p/team/a"), JSON.stringify({ v: "a1" }));
+      assert.equal(await until(() => svc.runs(10, "targeted", "fine").length === 1), true, "the other target's targeted run recorded");
+      assert.deepEqual(svc.runs(10, undefined, "fine").map((r) => [r.kind, r.trigger]), [
+        ["targeted", "webhook"],
+        ["full", "api"],
+        ["full", "startup"],
+      ]);
+      assert.deepEqual(svc.runs(10, undefined, "stuck").map((r) => [r.kind, r.trigger]), [["full", "startup"]]);
+      // The stuck target's full sync runs on; the pushed path waits for it in that target only.
+      assert.deepEqual(svc.summary(), { ready: true, reason: "ready", running: true, pending: { full: false, paths: 1 }, targets: ["stuck", "fine"] });
+
+      stuck.release();
+      await svc.idle();
+      // Its full sync, then the pushed change it waited for (as a targeted run after the full one).
+      assert.equal(stuck.value("p/team/a"), JSON.stringify({ v: "a2" }));
+      assert.equal(svc.runs(10, "full", "stuck")[0]?.trigger, "api");
+    } finally {
+      stuck.release();
+      await svc.stop();
+    }
   });
 });

@@ -189,6 +189,78 @@ for (const where of ["memory", "disk"] as const) {
   });
 }
 
+const NO_SECRETS: Record<SecretState, number> = { "in-sync": 0, pending: 0, failed: 0, drifted: 0, conflict: 0, held: 0 };
+
+describe("state store with targets", () => {
+  test("the same name in two targets is two rows: counts, pages, replacement, removal, held sets and deletions are per target", async () => {
+    const store = await StateStore.open(undefined);
+    await store.upsertSecrets([secret("app/a", "in-sync", { target: "eu" }), secret("app/b", "failed", { target: "eu", errorClass: "throttled", message: "rate exceeded" })], "eu");
+    await store.upsertSecrets([secret("app/a", "pending", { target: "us", version: "2" })], "us");
+    assert.deepEqual([store.counts("eu"), store.counts("us"), store.counts()], [
+      { ...NO_SECRETS, "in-sync": 1, failed: 1 },
+      { ...NO_SECRETS, pending: 1 },
+      { ...NO_SECRETS, "in-sync": 1, failed: 1, pending: 1 },
+    ]);
+    const all = await store.secrets({ page: 1, pageSize: 10 });
+    assert.deepEqual(all.items.map((r) => [r.target, r.name, r.state]), [["eu", "app/a", "in-sync"], ["eu", "app/b", "failed"], ["us", "app/a", "pending"]]);
+    assert.deepEqual((await store.secrets({ page: 1, pageSize: 10, target: "us" })), { items: [secret("app/a", "pending", { target: "us", version: "2" })], total: 1, page: 1, pageSize: 10 });
+    assert.deepEqual((await store.secrets({ page: 1, pageSize: 10, target: "eu", filter: "app/a" })).items.map((r) => r.target), ["eu"]);
+    // A complete full run of one target replaces that target's rows only.
+    await store.replaceSecrets([secret("app/c", "in-sync", { target: "us" })], "us");
+    assert.deepEqual((await store.secrets({ page: 1, pageSize: 10 })).items.map((r) => `${r.target}:${r.name}`), ["eu:app/a", "eu:app/b", "us:app/c"]);
+    await store.removeSecrets(["app/a"], "eu");
+    assert.deepEqual((await store.secrets({ page: 1, pageSize: 10 })).items.map((r) => `${r.target}:${r.name}`), ["eu:app/b", "us:app/c"]);
+    assert.deepEqual([store.counts("eu"), store.counts("us")], [{ ...NO_SECRETS, failed: 1 }, { ...NO_SECRETS, "in-sync": 1 }]);
+
+    const held: HeldDeletions = { target: "us", id: "h-us", names: ["app/x"], reason: "over the limit", heldAt: "2030-01-01T00:00:00.000Z" };
+    await store.setHeld(held, "us");
+    assert.deepEqual([store.held("eu"), store.held("us")], [undefined, held]);
+    await store.recordForceDeleted([{ name: "app/z", mapping: "source", at: "2030-01-01T00:00:00.000Z" }], 86_400_000, new Date("2030-01-01T01:00:00.000Z"), "eu");
+    assert.deepEqual([[...store.forceDeleted("eu").keys()], [...store.forceDeleted("us").keys()]], [["source"], []]);
+    // Runs: of one target when asked.
+    await store.recordRun(run(1, { target: "eu" }));
+    await store.recordRun(run(2, { target: "us" }));
+    assert.deepEqual([store.runs(10).map((r) => r.runId), store.runs(10, "full", "eu").map((r) => r.runId)], [["run-2", "run-1"], ["run-1"]]);
+    await store.close();
+  });
+
+  test("a directory in format 1 (before targets) is the default target's: rows, counts, runs, held set and deletions, rewritten once", async () => {
+    const dir = freshDir();
+    const held: HeldDeletions = { id: "h1", names: ["app/gone"], reason: "1 of 2 secrets (50%) over the 10% limit", heldAt: "2030-01-01T00:00:00.000Z" };
+    const old = new ClassicLevel<string, string>(join(dir, STORE_SUBDIR), { keyEncoding: "utf8", valueEncoding: "utf8" });
+    await old.batch([
+      { type: "put", key: "f", value: "1" },
+      ...Array.from({ length: 2500 }, (_, i) => ({ type: "put" as const, key: `s!app/s${String(i).padStart(4, "0")}`, value: JSON.stringify(secret(`app/s${String(i).padStart(4, "0")}`, i === 7 ? "failed" : "in-sync")) })),
+      { type: "put", key: "r!0000000000000001", value: JSON.stringify(run(1)) },
+      { type: "put", key: "h", value: JSON.stringify(held) },
+      { type: "put", key: "x!app/forced", value: JSON.stringify({ mapping: "source", at: "2030-01-01T00:00:00.000Z" }) },
+    ]);
+    await old.close();
+
+    const store = await StateStore.open(dir);
+    assert.deepEqual([store.counts(), store.counts("default")], [{ ...NO_SECRETS, "in-sync": 2499, failed: 1 }, { ...NO_SECRETS, "in-sync": 2499, failed: 1 }]);
+    const page = await store.secrets({ page: 1, pageSize: 2, target: "default" });
+    assert.deepEqual([page.total, page.items], [2500, [secret("app/s0000"), secret("app/s0001")]]);
+    assert.deepEqual(store.runs(10).map((r) => r.runId), ["run-1"]);
+    assert.deepEqual(store.held(), held);
+    assert.deepEqual([...store.forceDeleted()].map(([m, list]) => [m, list.map((d) => d.name)]), [["source", ["app/forced"]]]);
+    // The default target's rows are the ones a full run replaces: no second copy under another key.
+    await store.replaceSecrets([secret("app/s0000")]);
+    assert.equal((await store.secrets({ page: 1, pageSize: 10 })).total, 1);
+    await store.close();
+
+    const db = new ClassicLevel<string, string>(join(dir, STORE_SUBDIR), { keyEncoding: "utf8", valueEncoding: "utf8" });
+    assert.deepEqual([await db.get("f"), await db.get("h"), await db.keys({ gte: "s!", lt: 's"' }).all(), await db.keys({ gte: "x!", lt: 'x"' }).all(), await db.keys({ gte: "h!", lt: 'h"' }).all()], [
+      "2",
+      undefined,
+      ["s!default\u0000app/s0000"],
+      ["x!default\u0000app/forced"],
+      ["h!default"],
+    ]);
+    await db.close();
+  });
+});
+
 describe("state store on disk across restarts", () => {
   test("rows, counts, runs and the held set are there after a restart; the run cap holds across restarts", async () => {
     const dir = freshDir();

@@ -2,7 +2,9 @@
 // store and metrics) over in-memory source and destination, at 0, 100 and 10,000 secrets: the
 // overview at a glance, the kind filter digging the full run out from under twenty no-op targeted
 // runs, the lag chart drawn from the service's own lag of a known delay, held deletions approved
-// only after the confirmation, JSON answers that stay small, no value anywhere, no CSP violation.
+// only after the confirmation, JSON answers that stay small, no value anywhere, no CSP violation;
+// and a config with two targets: a table of targets, each row's target, a target filter, each
+// target's held set approved by its name.
 // Screenshots go to a temporary folder (paths printed) for a person to look at.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -12,7 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { parseConfig } from "../../src/config/load.js";
-import { resolveConfig } from "../../src/config/resolve.js";
+import { resolveConfig, resolveTargets } from "../../src/config/resolve.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import { ApiCallRecorder } from "../../src/util/api-calls.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -173,4 +175,121 @@ describe("the status page as a dashboard, against the service", () => {
       }
     });
   }
+
+  test("two targets: the targets table, a target column and filter, the same name in both kept apart, each target's held set approved by name", async () => {
+    const source = new MemorySource({ mount: "kv" });
+    const n = 20;
+    for (let i = 0; i < n; i++) source.put(`team/s${String(i).padStart(2, "0")}`, { password: `${CANARY}-${i}` });
+    const config = parseConfig({
+      name: "dash-targets",
+      source: { address: "https://bao.example:8200", mount: "kv" },
+      destination: { prefix: "app" },
+      policies: { deletion: { strategy: "delete" } },
+      targets: [
+        { name: "eu", destination: { region: "eu-west-1" } },
+        { name: "us", destination: { region: "us-east-1" } },
+      ],
+    });
+    const destinations = { eu: new MemoryDestination(), us: new MemoryDestination() };
+    const wirings = resolveTargets(config, {}).map((resolved) => {
+      const destination = destinations[resolved.target as "eu" | "us"];
+      destination.target = async () => ({ service: "in-memory Secrets Manager", account: resolved.target === "eu" ? "111111111111" : "222222222222", region: resolved.config.destination.region ?? null });
+      return memoryWiring(resolved, source, destination);
+    });
+    const service = new SyncService({ targets: wirings, logger: silentLogger(), recorder: new ApiCallRecorder(), listen: { host: "127.0.0.1", port: 0 }, apiToken: TOKEN, coalesceMs: 1 });
+    const { httpPort } = await service.start();
+    const url = `http://127.0.0.1:${httpPort}/`;
+    try {
+      await service.idle();
+      // Three of twenty gone from the source: over the 10% blast radius in each target, so each holds its set.
+      for (const path of ["team/s00", "team/s01", "team/s02"]) source.remove(path);
+      service.requestFull("test");
+      await service.idle();
+      const overview = await service.overview();
+      assert.deepEqual(
+        overview.targets?.map((t) => [t.name, t.ready, t.held?.names]),
+        [
+          ["eu", true, ["app/team/s00", "app/team/s01", "app/team/s02"]],
+          ["us", true, ["app/team/s00", "app/team/s01", "app/team/s02"]],
+        ],
+      );
+
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+      page.on("pageerror", (e) => problems.push(e.message));
+      await page.goto(url);
+      await page.fill("#token", TOKEN);
+      await page.click("text=Show status");
+      await page.waitForSelector("#targets tbody tr");
+      await page.waitForSelector("#page-info:not(:empty)");
+
+      const cells = (selector: string) => page.$$eval(selector, (rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent)));
+      const targets = await cells("#targets tbody tr");
+      assert.deepEqual(
+        targets.map((r) => [r[0], r[1], r[3], r[4], r[5], r[7], r[8]]),
+        [
+          ["eu", "ready", "111111111111", "eu-west-1", "app/", "20 (3 held)", "3 held"],
+          ["us", "ready", "222222222222", "us-east-1", "app/", "20 (3 held)", "3 held"],
+        ],
+      );
+      assert.equal(await page.isVisible("#targets"), true);
+      assert.equal(await page.$("#card-destination"), null, "no single destination card: the targets table says where each writes");
+      // The same destination name in both targets, each its own row.
+      const secrets = await cells("#secrets tbody tr");
+      assert.equal(secrets.length, 40);
+      assert.deepEqual(
+        secrets.filter((r) => r[1] === "app/team/s05").map((r) => [r[0], r[3]]),
+        [
+          ["eu", "in-sync"],
+          ["us", "in-sync"],
+        ],
+      );
+      await page.selectOption("#target-filter", "us");
+      await page.waitForSelector("#page-info:has-text('1–20 of 20')");
+      assert.deepEqual([...new Set((await cells("#secrets tbody tr")).map((r) => r[0]))], ["us"]);
+      // Runs name their target: the last full run is one per target.
+      const runs = await cells("#runs tbody tr");
+      assert.deepEqual(runs.slice(0, 2).map((r) => [r[0], r[1], r[2]]).sort(), [
+        ["eu", "full", "test"],
+        ["us", "full", "test"],
+      ]);
+      assert.deepEqual((await cells("#mappings tbody tr")).map((r) => [r[0], r[1]]), [
+        ["eu", "source"],
+        ["us", "source"],
+      ]);
+      await page.screenshot({ path: join(shots, "dashboard-targets.png"), fullPage: true });
+
+      // Each target holds its own set: an approval names its target.
+      const approve = async (body: unknown) => {
+        const res = await fetch(`${url}api/deletions/approve`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+        return [res.status, ((await res.json()) as { error?: string }).error];
+      };
+      const euId = overview.targets?.[0]?.held?.id;
+      assert.deepEqual(await approve({ id: euId }), [400, 'this service runs several targets: expected {"id": "<the held set\'s id>", "target": "<its target>"}']);
+      assert.deepEqual(await approve({ id: euId, target: "mars" }), [404, 'no target "mars"; the targets are eu, us']);
+      assert.deepEqual(await approve({ id: "0000000000000000", target: "eu" }), [409, "a different set of deletions is held now; review it and approve its id"]);
+
+      // The first target's held set, named; approving it deletes in that target only.
+      assert.equal(await page.textContent("#held-target"), "Target eu: ");
+      await page.click("#approve");
+      await page.waitForSelector("#confirm[open]");
+      assert.equal(await page.textContent("#confirm-text"), `Delete 3 secrets from target eu at the next full sync? Set ${overview.targets?.[0]?.held?.id}: ${overview.targets?.[0]?.held?.reason}`);
+      await page.click("#confirm-ok");
+      await page.waitForSelector("#notice:has-text('deletions approved: they run with the next full sync')");
+      await service.idle();
+      const scheduled = (d: MemoryDestination) => d.names().filter((name) => d.details(name)?.deletedDate).sort();
+      assert.deepEqual([scheduled(destinations.eu), scheduled(destinations.us)], [["app/team/s00", "app/team/s01", "app/team/s02"], []]);
+      // The other target's set is next.
+      await page.click("#sync-now");
+      await page.waitForSelector("#held-target:has-text('Target us: ')");
+
+      assertNoCanary([await page.content(), await api(url, "api/status"), await api(url, "api/secrets?pageSize=500")], [CANARY]);
+      assert.deepEqual(problems, [], "no script errors and no CSP violations");
+      await context.close();
+    } finally {
+      await service.stop();
+    }
+  });
 });

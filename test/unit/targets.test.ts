@@ -187,7 +187,7 @@ describe("targets: validation", () => {
       (error: unknown) =>
         error instanceof SyncError &&
         error.errorClass === "config-invalid" &&
-        error.message === "this config lists 2 targets (prod, staging); this command runs one: the CLI's plan, sync, verify and validate run several (with --target NAME to pick)",
+        error.message === "this config lists 2 targets (prod, staging); this command runs one: the CLI's plan, sync, verify, validate and serve run several (with --target NAME to pick)",
     );
   });
 });

@@ -117,7 +117,7 @@ function classify(error: unknown, code: string, raw: string, status: number | un
   const { scope } = options;
   if (AUTH_CODES.has(code) || /credential/i.test(code)) {
     return scope === "destination"
-      ? { errorClass: "destination-auth", hint: ": check the AWS credentials and the IAM policy (README, IAM policy)", retryable: false }
+      ? { errorClass: "destination-auth", hint: ": check the AWS credentials and the IAM policy (docs/iam.md)", retryable: false }
       : { errorClass: "permission-denied", hint: ": the IAM policy does not allow this secret", retryable: false };
   }
   if (NETWORK_CODES.has(code) || /ECONNREFUSED|ENOTFOUND|socket hang up/i.test(raw)) {

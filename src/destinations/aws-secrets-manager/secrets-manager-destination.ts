@@ -23,7 +23,7 @@ import {
   type DescribeSecretResponse,
   type SecretListEntry,
 } from "@aws-sdk/client-secrets-manager";
-import { STSClient } from "@aws-sdk/client-sts";
+import type { STSClient } from "@aws-sdk/client-sts";
 import { targetOf } from "../aws-common/clients.js";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
@@ -140,12 +140,10 @@ export class SecretsManagerDestination implements SecretDestination {
     } catch {
       // No Region configured: shown as unknown here; the run itself says what to set.
     }
-    const sts = this.identity ?? new STSClient({ region: this.client.config.region, credentials: this.client.config.credentials, maxAttempts: 2 });
-    try {
-      return await targetOf("AWS Secrets Manager", region, sts);
-    } finally {
-      if (!this.identity) sts.destroy();
-    }
+    // Every AWS client comes from the runtime's one factory: without the identity client it built,
+    // the account is not asked (as for Parameter Store), not asked with a client made up here.
+    if (!this.identity) return { service: "AWS Secrets Manager", account: null, accountUnknown: "not asked", region };
+    return targetOf("AWS Secrets Manager", region, this.identity);
   }
 
   async validate(): Promise<void> {

@@ -121,16 +121,45 @@ export class ParameterStoreDestination implements SecretDestination {
       for (const p of page.Parameters ?? []) if (p.Name?.startsWith(`${path}/`)) listed.push(p);
       NextToken = page.NextToken;
     } while (NextToken);
-    return { secrets: await this.toMetas(listed) };
+    const released = await this.released({ Key: "Path", Option: "Recursive", Values: [path] }, `under ${path}/`);
+    return { secrets: await this.toMetas(listed, released) };
+  }
+
+  /**
+   * The parameters that carry a release mark. A release only retags (it writes no value, so the
+   * description keeps the record of the last write, tags included): these parameters' real tags
+   * are listed, since the record's are no longer theirs. One paged listing, filtered by the tag
+   * secretbridge release writes (an ISO 8601 time, so it starts with a digit).
+   */
+  private async released(scope: { Key: string; Option: string; Values: string[] }, what: string): Promise<Set<string>> {
+    const names = new Set<string>();
+    let NextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.call("DescribeParameters", {
+          ParameterFilters: [scope, { Key: `tag:${TAG.releasedAt}`, Option: "BeginsWith", Values: RELEASE_TIME_STARTS }],
+          MaxResults: 50,
+          ...(NextToken ? { NextToken } : {}),
+        });
+      } catch (error) {
+        throw classifyAwsError(error, { what: `DescribeParameters (released) ${what}`, scope: "destination" });
+      }
+      for (const p of page.Parameters ?? []) if (p.Name !== undefined) names.add(p.Name);
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return names;
   }
 
   async describe(names: string[]): Promise<DestinationInventory> {
     const listed: ParameterMetadata[] = [];
+    const released = new Set<string>();
     for (let i = 0; i < names.length; i += DESCRIBE_BATCH) {
       const chunk = names.slice(i, i + DESCRIBE_BATCH).map(parameterNameOf);
       listed.push(...(await this.listNames(chunk, "destination")));
+      for (const name of await this.released({ Key: "Name", Option: "Equals", Values: chunk }, chunk[0] ?? "")) released.add(name);
     }
-    return { secrets: await this.toMetas(listed) };
+    return { secrets: await this.toMetas(listed, released) };
   }
 
   /**
@@ -157,19 +186,19 @@ export class ParameterStoreDestination implements SecretDestination {
     }
   }
 
-  /** Listing entries to inventory entries; tags are listed per parameter only where no record holds them. */
-  private async toMetas(listed: ParameterMetadata[]): Promise<DestinationSecretMeta[]> {
+  /** Listing entries to inventory entries; tags are listed per parameter only where no record holds them (or a release changed them since). */
+  private async toMetas(listed: ParameterMetadata[], released: ReadonlySet<string>): Promise<DestinationSecretMeta[]> {
     const limit = pLimit(this.concurrency);
     return Promise.all(
       listed.map((p) =>
         limit(async () => {
           const parameterName = p.Name ?? "";
           const listed = decodeRecord(p.Description);
-          const realTags = listed?.tags ? undefined : await this.listTags(parameterName);
+          const realTags = listed?.tags && !released.has(parameterName) ? undefined : await this.listTags(parameterName);
           // A hand write that replaced the description too: the history still holds our last
           // write's record (one call, only for a parameter whose tags say it is ours).
           const record = listed ?? (realTags?.[TAG.managedBy] !== undefined ? await this.lastRecord(parameterName) : undefined);
-          const tags = listed?.tags ?? realTags ?? {};
+          const tags = realTags ?? listed?.tags ?? {};
           // Proven current only when the record was written with the version that is current now.
           // A later version written by hand (which keeps the description) leaves the record naming
           // an earlier version of ours: Parameter Store keeps it in the history, like AWSPREVIOUS.
@@ -239,8 +268,9 @@ export class ParameterStoreDestination implements SecretDestination {
       case "adopt":
         return this.write(action, parameterName, value);
       case "release":
+        return this.retag(name, parameterName, action.tags, action.untag);
       case "reclaim":
-        return this.retag(name, parameterName, action.type === "release" ? action.tags : {}, action.untag);
+        return this.reclaim(name, parameterName, action.untag);
       default:
         throw new SyncError("config-invalid", `${name}: a ${action.type} action writes nothing in Parameter Store`, name);
     }
@@ -324,6 +354,26 @@ export class ParameterStoreDestination implements SecretDestination {
     }
   }
 
+  /**
+   * Takes a released parameter back. Where the record of the last write holds its tags (what the
+   * inventory reads once the release mark is gone), the real tags are put back to those, the
+   * release tags removed with the mark: the record and the real tags agree again, as before the
+   * release. Where it holds none, the real tags are the inventory's and only the mark goes (the
+   * next write removes the rest, as on any destination).
+   */
+  private async reclaim(name: string, parameterName: string, untag: string[]): Promise<void> {
+    const [current] = await this.listNames([parameterName], "secret");
+    const recorded = current && decodeRecord(current.Description)?.tags;
+    if (recorded === undefined) return this.retag(name, parameterName, {}, untag);
+    const now = await this.listTags(parameterName);
+    const stale = Object.keys(now).filter((k) => !Object.hasOwn(recorded, k) && (untag.includes(k) || k === TAG.releasedBy || k === TAG.releasedFrom));
+    // The mark goes last: a reclaim that stops in between is still released, and is run again.
+    await this.tagParameter(name, parameterName, recorded);
+    const marks = stale.filter((k) => k !== TAG.releasedAt);
+    if (marks.length) await this.untagParameter(name, parameterName, marks);
+    if (stale.includes(TAG.releasedAt)) await this.untagParameter(name, parameterName, [TAG.releasedAt]);
+  }
+
   private async retag(name: string, parameterName: string, tags: Record<string, string>, untag: string[]): Promise<void> {
     await this.tagParameter(name, parameterName, tags);
     const remove = untag.filter((k) => !Object.hasOwn(tags, k));
@@ -374,6 +424,9 @@ export class ParameterStoreDestination implements SecretDestination {
     this.client.destroy();
   }
 }
+
+/** What an ISO 8601 release time starts with (the values of one `BeginsWith` tag filter). */
+const RELEASE_TIME_STARTS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 function sameTags(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
   if (a === undefined) return false;

@@ -120,7 +120,7 @@ export function parameterStoreProfile(tier: Tier = "standard"): DestinationProfi
     settingUpdates: () => [],
     // No orphan mark: the listing carries no tags, so a mark could not be seen or undone cheaply.
     deletionStrategies: ["retain", "delete"],
-    // Every deletion is at once: Parameter Store has no recovery window (README says so loudly).
+    // Every deletion is at once: Parameter Store has no recovery window (docs/parameter-store.md says so loudly).
     deletionOf: () => ({ describe: "deleted at once (Parameter Store has no recovery window)", immediate: true, provider: {} }),
   };
 }

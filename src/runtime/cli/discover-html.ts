@@ -38,6 +38,8 @@ h2 { font-size: 1.05rem; margin: 1.25rem 0 .5rem; }
 .s-retire { background: #ffebe9; color: #a40e26; } .s-retain { background: #fff8c5; color: #7d4e00; } .s-relocate { background: #dafbe1; color: #116329; }
 .d-replicated { background: #dafbe1; color: #116329; } .d-stale { background: #fff8c5; color: #7d4e00; } .d-absent { background: #ddf4ff; color: #0550ae; }
 .d-unmanaged, .d-other-sync { background: #fbefff; color: #6f42c1; } .d-conflict { background: #ffebe9; color: #a40e26; }
+.d-released { background: #eaeef2; color: #424a53; }
+.missing { color: #a40e26; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
 .problems { border-left: 4px solid #cf222e; padding: .25rem .75rem; }
 `;
 
@@ -49,13 +51,15 @@ const SCRIPT = `
   const text = document.getElementById("filter-text");
   const strategy = document.getElementById("filter-strategy");
   const state = document.getElementById("filter-state");
+  const missing = document.getElementById("filter-missing");
   const shown = document.getElementById("shown");
   const haystack = new Map(rows.map((r) => [r, r.textContent.toLowerCase()]));
   function apply() {
     const needle = text.value.trim().toLowerCase();
     let n = 0;
     for (const r of rows) {
-      const ok = (!strategy.value || r.dataset.strategy === strategy.value) && (!state.value || r.dataset.state === state.value) && (!needle || haystack.get(r).includes(needle));
+      const lacks = !missing.value || (r.dataset.missing !== "" && r.dataset.missing.split("\\n").includes(missing.value));
+      const ok = (!strategy.value || r.dataset.strategy === strategy.value) && (!state.value || r.dataset.state === state.value) && lacks && (!needle || haystack.get(r).includes(needle));
       r.hidden = !ok;
       if (ok) n++;
     }
@@ -87,11 +91,14 @@ const SCRIPT = `
       body.append(...sorted);
     });
   }
-  for (const b of document.querySelectorAll("[data-set-strategy]")) b.addEventListener("click", () => { strategy.value = b.dataset.setStrategy; state.value = ""; apply(); });
-  for (const b of document.querySelectorAll("[data-set-state]")) b.addEventListener("click", () => { state.value = b.dataset.setState; strategy.value = ""; apply(); });
+  const only = (select, value) => { for (const s of [strategy, state, missing]) s.value = s === select ? value : ""; apply(); };
+  for (const b of document.querySelectorAll("[data-set-strategy]")) b.addEventListener("click", () => only(strategy, b.dataset.setStrategy));
+  for (const b of document.querySelectorAll("[data-set-state]")) b.addEventListener("click", () => only(state, b.dataset.setState));
+  for (const b of document.querySelectorAll("[data-set-missing]")) b.addEventListener("click", () => only(missing, b.dataset.setMissing));
   text.addEventListener("input", apply);
   strategy.addEventListener("change", apply);
   state.addEventListener("change", apply);
+  missing.addEventListener("change", apply);
   apply();
 })();
 `;
@@ -110,7 +117,7 @@ function columns(withSizes: boolean, mounts: number): Column[] {
   return [
     { title: "Path", cell: (r) => ({ text: r.path, cls: "path" }) },
     ...(mounts > 1 ? [{ title: "Mount", cell: (r: DiscoverRow) => ({ text: r.mount, cls: "path" }) }] : []),
-    { title: "Version", type: "number", cell: (r) => ({ text: r.currentVersion === null ? "kv1" : String(r.currentVersion), value: r.currentVersion, cls: "num" }) },
+    { title: "Version", type: "number", cell: (r) => ({ text: r.currentVersion === null ? (r.state === "released" ? "gone" : "kv1") : String(r.currentVersion), value: r.currentVersion, cls: "num" }) },
     { title: "Kept", type: "number", cell: (r) => ({ text: r.versionCount === null ? "" : String(r.versionCount), value: r.versionCount, cls: "num" }) },
     { title: "Created", cell: (r) => day(r.createdTime) },
     { title: "Updated", cell: (r) => day(r.updatedTime) },
@@ -119,6 +126,7 @@ function columns(withSizes: boolean, mounts: number): Column[] {
     { title: "Destination", cell: (r) => ({ text: r.destinationName, cls: "name" }) },
     { title: "State", cell: (r) => ({ text: r.state, value: r.state }) },
     { title: "Tags", cell: (r) => ({ text: Object.entries(r.tags).map(([k, v]) => `${k}=${v}`).join("\n"), cls: "tags" }) },
+    { title: "Missing tags", cell: (r) => ({ text: r.missingTags.join("\n"), cls: "missing" }) },
     ...(withSizes ? [{ title: "Size (bytes)", type: "number" as const, cell: (r: DiscoverRow) => ({ text: r.sizeBytes == null ? "" : String(r.sizeBytes), value: r.sizeBytes ?? null, cls: "num" }) }] : []),
     { title: "Strategy", cell: (r) => ({ text: r.strategy, value: r.strategy }) },
   ];
@@ -137,7 +145,7 @@ export function renderDiscoverHtml(report: DiscoverReport): string {
   const mounts = [...new Set(report.rows.map((r) => r.mount))];
   const cols = columns(report.withSizes, mounts.length);
   const s = report.summary;
-  const summaryRows = (names: readonly string[], counts: Record<string, number>, kind: "strategy" | "state") =>
+  const summaryRows = (names: readonly string[], counts: Record<string, number>, kind: "strategy" | "state" | "missing") =>
     names
       .map((n) => `<tr><td><button type="button" data-set-${kind}="${escapeHtml(n)}">${escapeHtml(n)}</button></td><td class="count" id="count-${kind}-${escapeHtml(n)}">${counts[n] ?? 0}</td></tr>`)
       .join("\n");
@@ -148,7 +156,12 @@ export function renderDiscoverHtml(report: DiscoverReport): string {
       ? `<section class="problems" id="problems"><h2>Not listed: this inventory is incomplete</h2><ul>${report.problems.map((p) => `<li>[${escapeHtml(p.errorClass)}] ${escapeHtml(p.message)}</li>`).join("")}</ul></section>`
       : "";
   const warnings = report.warnings.length > 0 ? `<section id="warnings"><h2>Warnings</h2><ul>${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")}</ul></section>` : "";
-  const body = report.rows.map((r) => `<tr data-strategy="${escapeHtml(r.strategy)}" data-state="${escapeHtml(r.state)}">${cols.map((c) => td(c, r)).join("")}</tr>`).join("\n");
+  const missingKeys = Object.keys(s.byMissingTag);
+  const missingCard =
+    missingKeys.length > 0
+      ? `<div class="card"><h2>By missing ABAC tag</h2><table id="by-missing">${summaryRows(missingKeys, s.byMissingTag, "missing")}</table></div>`
+      : "";
+  const body = report.rows.map((r) => `<tr data-strategy="${escapeHtml(r.strategy)}" data-state="${escapeHtml(r.state)}" data-missing="${escapeHtml(r.missingTags.join("\n"))}">${cols.map((c) => td(c, r)).join("")}</tr>`).join("\n");
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -161,16 +174,18 @@ export function renderDiscoverHtml(report: DiscoverReport): string {
 </head>
 <body>
 <h1>Migration inventory: <span id="sync-name">${escapeHtml(report.syncName)}</span></h1>
-<p class="meta">${s.total} source secrets${mounts.length === 1 ? ` in mount <code>${escapeHtml(mounts[0] ?? "")}</code>` : ""}, ages as of ${escapeHtml(report.asOf)}. Suggested strategy: <b>retain</b> when custom_metadata ${escapeHtml(retain)}; else <b>retire</b> when not updated for ${report.rules.retireAfterDays} days; else <b>relocate</b>. Generated ${escapeHtml(report.generatedAt)} by secretbridge discover${report.withSizes ? " --with-sizes" : ""}: metadata only${report.withSizes ? ", values read for their size" : ", no value read"}.</p>
+<p class="meta">${s.total} source secrets${report.wave === null ? "" : ` of wave <code id="wave">${escapeHtml(report.wave)}</code>`}${mounts.length === 1 ? ` in mount <code>${escapeHtml(mounts[0] ?? "")}</code>` : ""}, ages as of ${escapeHtml(report.asOf)}. Suggested strategy: <b>retain</b> when custom_metadata ${escapeHtml(retain)}; else <b>retire</b> when not updated for ${report.rules.retireAfterDays} days; else <b>relocate</b>. Generated ${escapeHtml(report.generatedAt)} by secretbridge discover${report.withSizes ? " --with-sizes" : ""}: metadata only${report.withSizes ? ", values read for their size" : ", no value read"}.</p>
 ${problems}
 <div class="cards">
 <div class="card"><h2>By suggested strategy</h2><table id="by-strategy">${summaryRows(STRATEGIES, s.byStrategy, "strategy")}</table></div>
 <div class="card"><h2>By destination state</h2><table id="by-state">${summaryRows(DESTINATION_STATES, s.byState, "state")}</table></div>
+${missingCard}
 </div>
 <div class="bar">
 <input id="filter-text" type="search" placeholder="filter: path, destination, tag, reason" aria-label="filter by text">
 <select id="filter-strategy" aria-label="filter by strategy">${options(STRATEGIES, "all strategies")}</select>
 <select id="filter-state" aria-label="filter by destination state">${options(DESTINATION_STATES, "all states")}</select>
+<select id="filter-missing" aria-label="filter by missing tag"${missingKeys.length > 0 ? "" : " hidden"}>${options(missingKeys, "missing tag: any")}</select>
 <span id="shown" role="status">${report.rows.length} of ${report.rows.length} secrets shown</span>
 </div>
 <table id="rows">

@@ -23,7 +23,8 @@ export function tagsText(tags: Record<string, string>): string {
 }
 
 function versionText(row: DiscoverRow): string {
-  if (row.currentVersion === null) return "kv1";
+  // A released secret whose source is gone has no source version left.
+  if (row.currentVersion === null) return row.state === "released" ? "gone" : "kv1";
   return row.versionCount === null ? String(row.currentVersion) : `${row.currentVersion} (${row.versionCount} kept)`;
 }
 
@@ -31,7 +32,7 @@ const dateOf = (time: string | null) => (time ? time.slice(0, 10) : "-");
 
 export function renderDiscoverTable(report: DiscoverReport): string {
   const sizes = report.withSizes;
-  const head = ["STRATEGY", "STATE", "PATH", "VERSION", "UPDATED", "AGE", "METADATA KEYS", "DESTINATION", "TAGS", ...(sizes ? ["SIZE"] : []), "WHY"];
+  const head = ["STRATEGY", "STATE", "PATH", "VERSION", "UPDATED", "AGE", "METADATA KEYS", "DESTINATION", "TAGS", "MISSING TAGS", ...(sizes ? ["SIZE"] : []), "WHY"];
   const rows = [head];
   for (const r of report.rows) {
     rows.push(
@@ -45,6 +46,7 @@ export function renderDiscoverTable(report: DiscoverReport): string {
         r.customMetadataKeys.join(",") || "-",
         r.destinationName || "-",
         tagsText(r.tags) || "-",
+        r.missingTags.join(",") || "-",
         ...(sizes ? [r.sizeBytes == null ? "-" : `${r.sizeBytes} B`] : []),
         r.strategyReason,
       ].map(printable),
@@ -56,7 +58,10 @@ export function renderDiscoverTable(report: DiscoverReport): string {
 export function renderDiscoverSummary(report: DiscoverReport): string {
   const s = report.summary;
   const counts = (names: readonly string[], of: Record<string, number>) => names.map((n) => `${of[n] ?? 0} ${n}`).join(", ");
-  const lines = [`Discover ${report.syncName}: ${s.total} secrets; strategy: ${counts(STRATEGIES, s.byStrategy)}; destination: ${counts(DESTINATION_STATES, s.byState)}`];
+  const missing = Object.keys(s.byMissingTag);
+  const lines = [
+    `Discover ${report.syncName}${report.wave === null ? "" : printable(` (wave ${report.wave})`)}: ${s.total} secrets; strategy: ${counts(STRATEGIES, s.byStrategy)}; destination: ${counts(DESTINATION_STATES, s.byState)}${missing.length > 0 ? printable(`; missing tags: ${counts(missing, s.byMissingTag)}`) : ""}`,
+  ];
   const unsettled = report.rows.filter((r) => r.state === "conflict" || r.state === "unmanaged" || r.state === "other-sync");
   if (unsettled.length > 0) {
     lines.push("Destination names not free to write:");
@@ -91,6 +96,7 @@ export const CSV_COLUMNS = [
   "state",
   "state_reason",
   "tags",
+  "missing_tags",
   "strategy",
   "strategy_reason",
 ] as const;
@@ -124,6 +130,7 @@ export function renderDiscoverCsv(report: DiscoverReport): string {
       r.state,
       r.stateReason,
       tagsText(r.tags),
+      r.missingTags.join("; "),
       r.strategy,
       r.strategyReason,
       ...(report.withSizes ? [r.sizeBytes] : []),

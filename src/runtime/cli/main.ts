@@ -15,7 +15,7 @@ import { runMappings } from "../../engine/run.js";
 import { checklist, discover } from "../../engine/discover.js";
 import { abacVerdicts, cloudTrailQueries, parseAbacPolicy, type AbacPrincipal } from "../../destinations/aws-secrets-manager/checklist.js";
 import { cutover } from "../../engine/cutover.js";
-import { parseWave, type CutoverCommand } from "../../core/cutover.js";
+import { waveSelection, type CutoverCommand, type NamedWave, type WaveSelect } from "../../core/cutover.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { renderChecklistTable, renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable, type ChecklistEntry, type ChecklistReport } from "./discover-output.js";
 import { renderDiscoverHtml } from "./discover-html.js";
@@ -98,6 +98,14 @@ function defaultConfigPath(env: NodeJS.ProcessEnv): string {
 /** An error as the one line and the JSON error object show it: its class and message. */
 function failureOf(error: unknown): { class: string; message: string } {
   return isSyncError(error) ? { class: error.errorClass, message: error.message } : { class: "unexpected", message: error instanceof Error ? error.message : String(error) };
+}
+
+/** What `--wave` selects in this config, or a usage error (exit 2) naming its waves. */
+function pickWave(text: string | undefined, waves: readonly NamedWave[] | undefined): WaveSelect | undefined {
+  if (text === undefined) return undefined;
+  const wave = waveSelection(text, waves);
+  if ("problem" in wave) throw new SyncError("config-invalid", wave.problem);
+  return wave.select;
 }
 
 export async function main(argv: string[], context: CliContext = {}): Promise<number> {
@@ -349,7 +357,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   withCommon(program.command("discover").description("inventory for a migration: every source secret in scope, its destination state and a suggested strategy (metadata only; reads no value)"))
     .argument("[paths...]", "with --checklist: the source paths of the wave (relative to the mount)")
     .option("--checklist", "cutover checklist of a wave (the paths, or --wave): exists with the required tags, at the source's version, readable by whom (--abac-policy), CloudTrail queries")
-    .option("--wave <KEY=VALUE>", "with --checklist: every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--wave <NAME|KEY=VALUE>", "only the secrets of a wave: one the config's waves name, or every source secret whose custom_metadata has KEY set to VALUE")
     .option("--abac-policy <file>", "with --checklist: an IAM policy (or {principals: {NAME: {tags, policy}}}) whose aws:ResourceTag conditions are evaluated on each secret's tags")
     .option("--json", "print the report as JSON")
     .option("--csv", "print the report as CSV (RFC 4180)")
@@ -358,8 +366,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     .option("--as-of <time>", "count ages up to this ISO 8601 time instead of now (e.g. a planned cutover date)")
     .action(async (paths: string[], opts: CommonOptions & { csv?: boolean; html?: string; withSizes?: boolean; asOf?: string; checklist?: boolean; wave?: string; abacPolicy?: string }) => {
       if (opts.checklist) return checklistCommand(paths, opts);
-      if (paths.length > 0 || opts.wave !== undefined || opts.abacPolicy !== undefined) {
-        throw new SyncError("config-invalid", "paths, --wave and --abac-policy select a wave for --checklist; add --checklist, or drop them for the whole inventory");
+      if (paths.length > 0 || opts.abacPolicy !== undefined) {
+        throw new SyncError("config-invalid", "paths and --abac-policy are for --checklist; add --checklist, or drop them for the whole inventory (--wave selects a wave of it)");
       }
       if (opts.json && opts.csv) throw new SyncError("config-invalid", "--json and --csv cannot be combined: pick one for stdout");
       const asOf = opts.asOf === undefined ? new Date() : new Date(opts.asOf);
@@ -368,6 +376,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       }
       const logger = loggerFor({ ...opts, json: opts.json || opts.csv }, "run");
       const config = await loadConfigFile(opts.config);
+      const wave = pickWave(opts.wave, config.waves);
       const recorder = context.recorder ?? new ApiCallRecorder();
       const wiring = await wire(config, { env, logger, recorder });
       try {
@@ -376,6 +385,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
           asOf,
           withSizes: Boolean(opts.withSizes),
           concurrency: config.sync.concurrency,
+          ...(wave ? { wave: { text: opts.wave ?? "", select: wave } } : {}),
         });
         report.apiCalls = recorder.byOperation();
         if (opts.html) {
@@ -398,9 +408,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
   /** `discover --checklist`: one row per secret of the wave, ready or not; exit 1 when one is not. */
   const checklistCommand = async (paths: string[], opts: CommonOptions & { wave?: string; abacPolicy?: string; csv?: boolean; html?: string; withSizes?: boolean }) => {
     if (opts.csv || opts.html || opts.withSizes) throw new SyncError("config-invalid", "--checklist prints a table or --json; --csv, --html and --with-sizes are for the inventory");
-    const wave = opts.wave === undefined ? undefined : parseWave(opts.wave);
-    if (wave && "problem" in wave) throw new SyncError("config-invalid", wave.problem);
-    if (paths.length === 0 && !wave) throw new SyncError("config-invalid", "--checklist: name the source paths of the wave, or select them with --wave KEY=VALUE");
+    if (paths.length === 0 && opts.wave === undefined) throw new SyncError("config-invalid", "--checklist: name the source paths of the wave, or select them with --wave NAME or --wave KEY=VALUE");
     let principals: AbacPrincipal[] | undefined;
     if (opts.abacPolicy !== undefined) {
       const file = opts.abacPolicy;
@@ -411,6 +419,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     }
     const logger = loggerFor(opts, "run");
     const config = await loadConfigFile(opts.config);
+    const wave = pickWave(opts.wave, config.waves);
     const wiring = await wire(config, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
     try {
       const selection = { paths, ...(wave ? { wave } : {}) };
@@ -443,11 +452,12 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
    * --target names). Exit 0: all done; 1: some secret refused or failed (each untouched); 2: could not start.
    */
   const cutoverCommand = (command: CutoverCommand) => async (paths: string[], opts: CommonOptions & { wave?: string; dryRun?: boolean }) => {
-    const wave = opts.wave === undefined ? undefined : parseWave(opts.wave);
-    if (wave && "problem" in wave) throw new SyncError("config-invalid", wave.problem);
-    if (paths.length === 0 && !wave) throw new SyncError("config-invalid", `${command}: name the source paths to ${command} (relative to the mount, as plan shows them), or select them with --wave KEY=VALUE`);
+    if (paths.length === 0 && opts.wave === undefined) {
+      throw new SyncError("config-invalid", `${command}: name the source paths to ${command} (relative to the mount, as plan shows them), or select them with --wave NAME (a wave of the config) or --wave KEY=VALUE`);
+    }
     const logger = loggerFor(opts, "run");
     const config = await loadConfigFile(opts.config);
+    const wave = pickWave(opts.wave, config.waves);
     const targets = pickTargets(resolveTargets(config, env), opts.target);
     const wired = await wireTargets(config, targets, { env, logger, ...(context.recorder ? { recorder: context.recorder } : {}) });
     try {
@@ -474,7 +484,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
 
   withCommon(program.command("release").description("cutover: stop managing these secrets (removes secretbridge's own tags, records secretbridge:released-at; keeps the value, versions and every other tag)"))
     .argument("[paths...]", "source paths, relative to the mount (as plan shows them)")
-    .option("--wave <KEY=VALUE>", "also every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--wave <NAME|KEY=VALUE>", "also the secrets of a wave: one the config's waves name, or every source secret whose custom_metadata has KEY set to VALUE")
     .option("--dry-run", "print what would be released; write nothing")
     .option("--json", "print the report as JSON")
     .addOption(targetOption())
@@ -482,23 +492,25 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
 
   withCommon(program.command("adopt").description("take released secrets back: removes secretbridge:released-at; the next sync makes each provably secretbridge's again"))
     .argument("[paths...]", "source paths, relative to the mount (as plan shows them)")
-    .option("--wave <KEY=VALUE>", "also every source secret whose custom_metadata has KEY set to VALUE")
+    .option("--wave <NAME|KEY=VALUE>", "also the secrets of a wave: one the config's waves name, or every source secret whose custom_metadata has KEY set to VALUE")
     .option("--dry-run", "print what would be taken back; write nothing")
     .option("--json", "print the report as JSON")
     .addOption(targetOption())
     .action(cutoverCommand("adopt"));
 
   withCommon(program.command("serve").description("long-running service: scheduled full syncs, push triggers (audit stream, webhook), health, metrics, status API"))
+    .addOption(targetOption())
     .addHelpText("after", "\nSecrets come from the environment: $SECRETBRIDGE_API_TOKEN (bearer token for /api/*), $SECRETBRIDGE_WEBHOOK_SECRET (HMAC key for /webhook), $SECRETBRIDGE_NOTIFY_SECRET (HMAC key signing outgoing webhook notices, unless notifications.webhook.signingSecretEnv names another variable).")
     .action(async (opts: CommonOptions) => {
       const logger = loggerFor(opts, "serve");
       const config = await loadConfigFile(opts.config, { secretIdFileMayComeLater: true });
       const recorder = context.recorder ?? new ApiCallRecorder();
-      const wiring = await wire(config, { env, recorder, logger, deferLogin: true });
+      // Every target (or those --target names) on one source connection, each with its own destination client.
+      const wired = await wireTargets(config, pickTargets(resolveTargets(config, env), opts.target), { env, recorder, logger, deferLogin: true });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
       const audit = config.service.auditListen?.split(/:(?=\d+$)/);
       const service = new SyncService({
-        wiring,
+        ...(config.targets ? { targets: wired.targets } : { wiring: wired.targets[0] as Wiring }),
         logger,
         recorder,
         listen: { host, port: Number(port) },
@@ -535,7 +547,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
         context.stopSignal?.addEventListener("abort", stop);
       });
       await service.stop();
-      await wiring.close();
+      await wired.close();
     });
 
   program

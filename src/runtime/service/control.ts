@@ -16,6 +16,8 @@ export interface SecretStatus {
   path: string;
   /** The mapping's config label (`source`, `mappings[1]`). */
   mapping: string;
+  /** The config's target, for a config with `targets` (the same name may be in several). */
+  target?: string;
   state: SecretState;
   /** Source version the destination holds (or is pending). */
   version?: string;
@@ -31,6 +33,8 @@ export type RunKind = "full" | "targeted";
 export interface RunStatus {
   runId: string;
   kind: RunKind;
+  /** The config's target this run wrote to, for a config with `targets` (one run per target). */
+  target?: string;
   /** What asked for it: `schedule`, `startup`, `api`, `audit`, `webhook`... (runs stored before it was kept have none). */
   trigger?: string;
   startedAt: string;
@@ -53,6 +57,8 @@ export interface SecretQuery {
   /** Case-insensitive substring of the destination name or the path. */
   filter?: string;
   state?: SecretState;
+  /** One target's secrets only. */
+  target?: string;
 }
 
 export interface Page<T> {
@@ -64,6 +70,8 @@ export interface Page<T> {
 
 /** Deletions the blast-radius guard held back, waiting for an operator's approval. */
 export interface HeldDeletions {
+  /** The config's target whose deletions these are, for a config with `targets`. */
+  target?: string;
   /** Stable id of exactly this set (a hash of the sorted names): approving it approves these names only. */
   id: string;
   names: string[];
@@ -108,19 +116,54 @@ export interface Overview {
   audit?: { connected: boolean; connections: number; changes: number };
   /** Absent without a token the service keeps (renews or logs in for). */
   token?: { method: string; usable: boolean; expiresAt?: string };
-  held?: Omit<HeldDeletions, "names"> & { names: string[]; count: number };
-  mappings: { label: string; mount: string; path: string; prefix: string }[];
+  held?: HeldView;
+  mappings: MappingView[];
+  /**
+   * For a config with `targets`, one entry each (the top level then sums the secrets and has no
+   * `target`, `lastGoodFullAt` or `held` of its own).
+   */
+  targets?: TargetOverview[];
+  /** For a config with `targets`: the source every target reads (no credentials), once a target's identity was asked. */
+  source?: RunTarget["source"];
+}
+
+/** A held set as the overview shows it: the first HELD_NAMES_SHOWN names and how many there are. */
+export type HeldView = Omit<HeldDeletions, "names"> & { names: string[]; count: number };
+
+export interface MappingView {
+  label: string;
+  mount: string;
+  path: string;
+  prefix: string;
+  /** For a config with `targets`. */
+  target?: string;
+}
+
+/** One target of a config with `targets`, as the overview shows it. */
+export interface TargetOverview {
+  name: string;
+  ready: boolean;
+  reason: string;
+  /** Where it writes (no credentials); absent until the destination's identity was asked. */
+  destination?: RunTarget["destination"];
+  lastGoodFullAt?: string;
+  secrets: Record<SecretState, number>;
+  held?: HeldView;
 }
 
 export interface ServiceControl {
   readonly syncName: string;
-  mappings(): { label: string; mount: string; path: string; prefix: string }[];
+  mappings(): MappingView[];
   /** /readyz: ready after a successful full sync while source and destination are usable; else why not. */
   readiness(): { ready: boolean; reason: string };
   metrics(): Promise<{ contentType: string; body: string }>;
-  summary(): { ready: boolean; reason: string; running: boolean; pending: { full: boolean; paths: number }; held?: HeldDeletions };
-  /** The newest runs first, of one kind when asked. */
-  runs(limit: number, kind?: RunKind): RunStatus[];
+  /**
+   * `held`: the held set of `target` (for a config without `targets`, its only one). `targets`:
+   * the config's target names, for a config with `targets`.
+   */
+  summary(target?: string): { ready: boolean; reason: string; running: boolean; pending: { full: boolean; paths: number }; held?: HeldDeletions; targets?: string[] };
+  /** The newest runs first, of one kind and one target (of a config with `targets`) when asked. */
+  runs(limit: number, kind?: RunKind, target?: string): RunStatus[];
   overview(): Promise<Overview>;
   /** The propagation lag of the last hour, by minute. */
   lag(): LagMinute[];
@@ -129,6 +172,6 @@ export interface ServiceControl {
   requestFull(reason: string): void;
   /** Changes from a push (webhook, audit stream), validated before anything is queued. */
   push(changes: { mount: string; path: string }[], origin: "webhook" | "audit"): PushResult;
-  /** Approves exactly the held set with this id for the next run; false when no such set is held. */
-  approveDeletions(id: string): boolean;
+  /** Approves exactly the held set with this id (of this target) for the next run; false when no such set is held. */
+  approveDeletions(id: string, target?: string): boolean;
 }

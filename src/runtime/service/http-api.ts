@@ -3,6 +3,7 @@
 // handling with bounded bodies; request content never reaches a log (method, route, status only).
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { targetNamePattern } from "../../config/schema.js";
 import type { Logger } from "../../util/logger.js";
 import { type RunKind, type SecretQuery, type SecretState, type ServiceControl } from "./control.js";
 import { STATUS_PAGE_CSP } from "./status-page.js";
@@ -30,6 +31,7 @@ const BODY_TIMEOUT_MS = 10_000;
 // Record, not array: adding a state to SecretState fails to compile until it is accepted here.
 const SECRET_STATES: Record<SecretState, true> = { "in-sync": true, pending: true, failed: true, drifted: true, conflict: true, held: true };
 const RUN_KINDS: Record<RunKind, true> = { full: true, targeted: true };
+const TARGET_PROBLEM = "must be a target name (1-64 characters of A-Z a-z 0-9 _ . -)";
 
 // Origin-form only (RFC 9112 3.2.1): absolute URLs, `*` and `//host` are what URL parsers read as a
 // host, so they are refused instead of parsed. Characters are RFC 3986 pchar, escapes well formed.
@@ -67,7 +69,7 @@ function integer(params: URLSearchParams, name: string, min: number, max: number
   return n >= min && n <= max ? { ok: true, value: n } : { ok: false, parameter: name, problem: `must be an integer from ${min} to ${max}` };
 }
 
-/** /api/secrets query: page 1-1,000,000 (1), pageSize 1-500 (100), filter ≤ 200 characters, state a SecretState. Unknown parameters are ignored. */
+/** /api/secrets query: page 1-1,000,000 (1), pageSize 1-500 (100), filter ≤ 200 characters, state a SecretState, target a target name. Unknown parameters are ignored. */
 export function parseSecretQuery(params: URLSearchParams): Parsed<SecretQuery> {
   const page = integer(params, "page", 1, 1_000_000, 1);
   if (!page.ok) return page;
@@ -79,9 +81,18 @@ export function parseSecretQuery(params: URLSearchParams): Parsed<SecretQuery> {
   const state = single(params, "state");
   if (!state.ok) return state;
   if (state.value !== undefined && !Object.hasOwn(SECRET_STATES, state.value)) return { ok: false, parameter: "state", problem: `must be one of ${Object.keys(SECRET_STATES).join(", ")}` };
+  const target = single(params, "target");
+  if (!target.ok) return target;
+  if (target.value !== undefined && !targetNamePattern.test(target.value)) return { ok: false, parameter: "target", problem: TARGET_PROBLEM };
   return {
     ok: true,
-    value: { page: page.value, pageSize: pageSize.value, ...(filter.value ? { filter: filter.value } : {}), ...(state.value ? { state: state.value as SecretState } : {}) },
+    value: {
+      page: page.value,
+      pageSize: pageSize.value,
+      ...(filter.value ? { filter: filter.value } : {}),
+      ...(state.value ? { state: state.value as SecretState } : {}),
+      ...(target.value ? { target: target.value } : {}),
+    },
   };
 }
 
@@ -248,14 +259,17 @@ async function secrets(control: ServiceControl, params: URLSearchParams): Promis
   return query.ok ? { status: 200, body: await control.secrets(query.value) } : badParameter(query);
 }
 
-/** /api/runs: limit 1-200 (20), kind `full` or `targeted` (both when absent). */
+/** /api/runs: limit 1-200 (20), kind `full` or `targeted` (both when absent), target a target name (every target when absent). */
 function runs(control: ServiceControl, params: URLSearchParams): Reply {
   const limit = integer(params, "limit", 1, 200, 20);
   if (!limit.ok) return badParameter(limit);
   const kind = single(params, "kind");
   if (!kind.ok) return badParameter(kind);
   if (kind.value !== undefined && !Object.hasOwn(RUN_KINDS, kind.value)) return badParameter({ parameter: "kind", problem: `must be one of ${Object.keys(RUN_KINDS).join(", ")}` });
-  return { status: 200, body: control.runs(limit.value, kind.value as RunKind | undefined) };
+  const target = single(params, "target");
+  if (!target.ok) return badParameter(target);
+  if (target.value !== undefined && !targetNamePattern.test(target.value)) return badParameter({ parameter: "target", problem: TARGET_PROBLEM });
+  return { status: 200, body: control.runs(limit.value, kind.value as RunKind | undefined, ...(target.value !== undefined ? [target.value] : [])) };
 }
 
 function sync(control: ServiceControl): Reply {
@@ -263,13 +277,19 @@ function sync(control: ServiceControl): Reply {
   return { status: 202, body: { accepted: true } };
 }
 
+/** Approves a held set by its id; with `targets`, the body names the target too (each target holds its own set). */
 function approve(control: ServiceControl, body: string): Reply {
   const json = parseJson(body);
-  const id = json.ok && typeof json.value === "object" && json.value !== null ? (json.value as { id?: unknown }).id : undefined;
+  const fields = json.ok && typeof json.value === "object" && json.value !== null ? (json.value as { id?: unknown; target?: unknown }) : {};
+  const { id, target } = fields;
   if (typeof id !== "string" || !/^[\w.:-]{1,128}$/.test(id)) return refusal(400, 'expected {"id": "<the held set\'s id from /api/status>"}');
-  if (control.approveDeletions(id)) return { status: 200, body: { approved: true } };
+  if (target !== undefined && (typeof target !== "string" || !targetNamePattern.test(target))) return refusal(400, "target must be a target name from /api/status");
+  const known = control.summary().targets;
+  if (known && target === undefined) return refusal(400, 'this service runs several targets: expected {"id": "<the held set\'s id>", "target": "<its target>"}');
+  if (known && !known.includes(target as string)) return refusal(404, `no target ${JSON.stringify(target)}; the targets are ${known.join(", ")}`);
+  if (control.approveDeletions(id, target as string | undefined)) return { status: 200, body: { approved: true } };
   // 409 rather than 404 when another set is held: it changed since the operator looked, so review it again.
-  return control.summary().held ? refusal(409, "a different set of deletions is held now; review it and approve its id") : refusal(404, "no deletions are held");
+  return control.summary(target as string | undefined).held ? refusal(409, "a different set of deletions is held now; review it and approve its id") : refusal(404, "no deletions are held");
 }
 
 function badParameter(p: { parameter: string; problem: string }): Reply {

@@ -33,9 +33,9 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
   private readonly seenCalls = new Map<string, number>();
-  private readonly lastFullSuccess = new Gauge({ name: "secretbridge_last_successful_full_sync_timestamp_seconds", help: "When the last full sync without a fatal error finished", registers: [this.registry] });
+  private readonly lastFullSuccess = new Gauge({ name: "secretbridge_last_successful_full_sync_timestamp_seconds", help: "When the target's last full sync without a fatal error finished", labelNames: ["target"], registers: [this.registry] });
   private readonly inProgress = new Gauge({ name: "secretbridge_runs_in_progress", help: "Sync runs running now (a full run runs alone; targeted runs of disjoint paths overlap)", registers: [this.registry] });
-  private readonly secretStates = new Gauge({ name: "secretbridge_secrets", help: "Destination secrets by last known state", labelNames: ["state"], registers: [this.registry] });
+  private readonly secretStates = new Gauge({ name: "secretbridge_secrets", help: "Destination secrets by last known state and target", labelNames: ["state", "target"], registers: [this.registry] });
   private readonly notifications = new Counter({ name: "secretbridge_notifications_total", help: "Failure notices by outcome: sent, recovered, suppressed (same failures within the repeat window)", labelNames: ["outcome"], registers: [this.registry] });
   private readonly coalesced = new Counter({ name: "secretbridge_full_syncs_coalesced_total", help: "Full syncs asked for by audit (re)connections or deletes that were folded into another one", registers: [this.registry] });
   private readonly overflow = new Counter({ name: "secretbridge_pending_overflow_total", help: "Times the pending-path cap was reached and a full sync was asked for instead", registers: [this.registry] });
@@ -124,9 +124,9 @@ export class ServiceMetrics {
     this.inProgress.dec();
   }
 
-  /** When it finished (ms): now, or the stored run's time after a restart. */
-  fullSyncSucceeded(atMs: number): void {
-    this.lastFullSuccess.set(atMs / 1000);
+  /** When a target's full sync finished (ms): now, or the stored run's time after a restart. */
+  fullSyncSucceeded(atMs: number, target: string): void {
+    this.lastFullSuccess.set({ target }, atMs / 1000);
   }
 
   notification(outcome: "sent" | "recovered" | "suppressed"): void {
@@ -141,8 +141,8 @@ export class ServiceMetrics {
     this.overflow.inc();
   }
 
-  setSecretStates(counts: Record<string, number>): void {
-    for (const [state, n] of Object.entries(counts)) this.secretStates.set({ state }, n);
+  setSecretStates(counts: Record<string, number>, target: string): void {
+    for (const [state, n] of Object.entries(counts)) this.secretStates.set({ state, target }, n);
   }
 
   setAuditCounters(counters: Record<string, number>): void {

@@ -6,8 +6,14 @@
 // full sync), reconnect-triggered full syncs (one per interval), the first full sync retried
 // with backoff until it succeeds. Health, readiness, metrics and the status API are served by
 // http-api.ts through the ServiceControl interface.
+//
+// A config with `targets` runs each target as a lane: its own destination client (and rate
+// limits), plan, report, notice gate, held deletions, state rows and scheduling (the rules above
+// hold per lane), on one source connection. A full sync is asked of every lane at once; a lane
+// that stops, or hangs, delays no other; a pushed path goes to every lane whose mappings cover it.
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import { DEFAULT_TARGET } from "../../core/model.js";
 import { screenPush } from "../../core/push.js";
 import { isValueWrite } from "../../core/model.js";
 import { versionTagValue } from "../../core/tags.js";
@@ -24,6 +30,8 @@ import {
   HELD_NAMES_SHOWN,
   MAX_CHANGES_PER_PUSH,
   type HeldDeletions,
+  type HeldView,
+  type MappingView,
   type Overview,
   type Page,
   type PushResult,
@@ -32,6 +40,7 @@ import {
   type SecretQuery,
   type SecretStatus,
   type ServiceControl,
+  type TargetOverview,
 } from "./control.js";
 import { createHttpHandler } from "./http-api.js";
 import type { LagMinute } from "./lag-history.js";
@@ -40,8 +49,10 @@ import { startSchedule } from "./schedule.js";
 import { RUNS_KEPT, StateStore } from "./state-store.js";
 import { STATUS_PAGE } from "./status-page.js";
 
-export interface ServiceOptions {
-  wiring: Wiring;
+/** One target (a config without `targets` is one: `wiring`), or every target of a config with `targets`. */
+export type ServiceOptions = ({ wiring: Wiring; targets?: never } | { targets: Wiring[]; wiring?: never }) & ServiceSettings;
+
+export interface ServiceSettings {
   logger: Logger;
   recorder: ApiCallRecorder;
   listen: { host: string; port: number };
@@ -85,55 +96,107 @@ const TARGETED_BATCH = 500;
  */
 const TARGETED_RUNS = 4;
 
+/** One target and what the service knows of it. */
+interface Lane {
+  wiring: Wiring;
+  /** The config's target name. */
+  name: string;
+  /** Its key in the state store: DEFAULT_TARGET for a config without `targets`, as releases before targets kept it. */
+  key: string;
+  gate: NotificationGate;
+  lastFull?: RunStatus;
+  /** When its last full sync that did not stop finished (ISO); from the stored runs after a restart. */
+  lastGoodFullAt?: string;
+  held?: HeldDeletions;
+  approved?: { id: string; names: Set<string> };
+  /** The destination's identity, asked once (again after a minute when it could not be read). */
+  identity?: { at: number; value: Promise<RunTarget> };
+  // ---- its scheduling ----
+  /** Why a full run of it was asked for, until it starts. */
+  pendingFull: string | undefined;
+  pendingTargets: Map<string, { target: SecretChangeTarget; origin: "webhook" | "audit" }>;
+  /** Its runs in flight; a full run is alone in it. */
+  active: Set<Promise<void>>;
+  fullRunning: boolean;
+  /** Paths (mount NUL path) in a targeted run now: a change to one waits for that run to end. */
+  inFlight: Set<string>;
+  /** The coalescing wait before its next dispatch. */
+  wake: Promise<void> | undefined;
+  /** The pending cap gave way to a full sync that has not started yet: pushes wait for it. */
+  overflowWaiting: boolean;
+  retryTimer: NodeJS.Timeout | undefined;
+  /** When the retry after a failed full sync is due (ms). */
+  retryAt: number | undefined;
+  retryDelay: number;
+}
+
 export class SyncService implements ServiceControl {
   private server: Server | undefined;
   private audit: AuditStreamListener | undefined;
   private schedule: { stop(): void; next(): Date | null } | undefined;
   private store: StateStore | undefined;
   private readonly meters: ServiceMetrics;
-  private readonly gate: NotificationGate;
-  private pendingFull: string | undefined;
-  private readonly pendingTargets = new Map<string, { target: SecretChangeTarget; origin: "webhook" | "audit" }>();
-  /** Runs in flight; a full run is alone in it. */
-  private readonly active = new Set<Promise<void>>();
-  private fullRunning = false;
-  /** Paths (mount NUL path) in a targeted run now: a change to one waits for that run to end. */
-  private readonly inFlight = new Set<string>();
-  /** The coalescing wait before the next dispatch. */
-  private wake: Promise<void> | undefined;
+  /** Every target; a config without `targets` has one. */
+  private readonly lanes: Lane[];
+  /** The config has `targets`: rows, runs, held sets and the overview name their target. */
+  private readonly multi: boolean;
+  /** The shared source connection and settings (every lane's wiring has the same). */
+  private readonly source: Wiring;
   private stopping = false;
-  private lastFull: RunStatus | undefined;
   private everSucceeded = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  /** When the retry after a failed full sync is due (ms). */
-  private retryAt: number | undefined;
-  /** When the last full sync that did not stop finished (ISO); from the stored runs after a restart. */
-  private lastGoodFullAt: string | undefined;
-  /** The destination's identity, asked once (again after a minute when it could not be read). */
-  private target: { at: number; value: Promise<RunTarget> } | undefined;
-  private retryDelay: number;
   private lastReconnectFull = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private held: HeldDeletions | undefined;
+  /** The lanes the throttled full sync waiting on `reconnectTimer` is for. */
+  private throttledLanes = new Set<Lane>();
   private mountsUndetected = false;
-  /** The pending cap gave way to a full sync that has not started yet: pushes wait for it. */
-  private overflowWaiting = false;
-  private approved: { id: string; names: Set<string> } | undefined;
 
   constructor(private readonly options: ServiceOptions) {
-    this.retryDelay = options.retryDelayMs ?? 1000;
-    this.gate = new NotificationGate({ repeatAfterMs: options.notifyRepeatAfterMs ?? 60 * 60_000 });
-    const auth = options.wiring.sourceHealth().auth;
+    this.multi = options.targets !== undefined;
+    const wirings = options.targets ?? [options.wiring];
+    const [first] = wirings;
+    if (!first) throw new Error("the service needs at least one target");
+    this.source = first;
+    this.lanes = wirings.map((wiring) => ({
+      wiring,
+      name: wiring.resolved.target,
+      key: this.multi ? wiring.resolved.target : DEFAULT_TARGET,
+      gate: new NotificationGate({ repeatAfterMs: options.notifyRepeatAfterMs ?? 60 * 60_000 }),
+      pendingFull: undefined,
+      pendingTargets: new Map(),
+      active: new Set(),
+      fullRunning: false,
+      inFlight: new Set(),
+      wake: undefined,
+      overflowWaiting: false,
+      retryTimer: undefined,
+      retryAt: undefined,
+      retryDelay: options.retryDelayMs ?? 1000,
+    }));
+    const auth = first.sourceHealth().auth;
     this.meters = new ServiceMetrics({
       ready: () => this.readiness().ready,
-      pendingPaths: () => this.pendingTargets.size,
+      pendingPaths: () => this.pendingPaths(),
       ...(options.audit ? { auditConnected: () => (this.audit?.openConnections ?? 0) > 0 } : {}),
-      ...(auth ? { tokenExpiresAt: () => this.options.wiring.sourceHealth().auth?.expiresAt } : {}),
+      ...(auth ? { tokenExpiresAt: () => this.source.sourceHealth().auth?.expiresAt } : {}),
     });
   }
 
   get syncName(): string {
-    return this.options.wiring.resolved.syncName;
+    return this.source.resolved.syncName;
+  }
+
+  /** Changed paths queued, summed over the lanes (a path two lanes wait for counts twice). */
+  private pendingPaths(): number {
+    return this.lanes.reduce((n, l) => n + l.pendingTargets.size, 0);
+  }
+
+  private activity(): { running: boolean; pending: { full: boolean; paths: number } } {
+    return { running: this.lanes.some((l) => l.active.size > 0), pending: { full: this.lanes.some((l) => l.pendingFull !== undefined), paths: this.pendingPaths() } };
+  }
+
+  /** Every lane's mappings, for screening pushes and watching mounts. */
+  private allMappings(): Wiring["mappings"] {
+    return this.lanes.flatMap((l) => l.wiring.mappings);
   }
 
   async start(): Promise<{ httpPort: number; auditPort?: number }> {
@@ -149,9 +212,14 @@ export class SyncService implements ServiceControl {
 
   private async listen(): Promise<{ httpPort: number; auditPort?: number }> {
     const { logger } = this.options;
-    this.held = this.store?.held();
-    this.lastGoodFullAt = this.store?.runs(RUNS_KEPT, "full").find((r) => !r.fatal)?.finishedAt;
-    if (this.lastGoodFullAt) this.meters.fullSyncSucceeded(Date.parse(this.lastGoodFullAt));
+    for (const lane of this.lanes) {
+      const held = this.store?.held(lane.key);
+      if (held) lane.held = held;
+      const good = this.store?.runs(RUNS_KEPT, "full", this.multi ? lane.key : undefined).find((r) => !r.fatal)?.finishedAt;
+      if (!good) continue;
+      lane.lastGoodFullAt = good;
+      this.meters.fullSyncSucceeded(Date.parse(good), lane.name);
+    }
     if (!this.options.apiToken) logger.warn("SECRETBRIDGE_API_TOKEN is not set: /api/* answers 401 to everyone and the status page cannot show anything");
     const handler = createHttpHandler(this, {
       ...(this.options.apiToken ? { apiToken: this.options.apiToken } : {}),
@@ -197,11 +265,11 @@ export class SyncService implements ServiceControl {
    * when the versions are detected again (`mountsUndetected`).
    */
   private async auditMounts(): Promise<{ mount: string; kvVersion: 1 | 2; namespace?: string }[]> {
-    const { kvVersion: configured } = this.options.wiring.resolved.config.source;
-    const namespace = this.options.wiring.resolved.sourceNamespace;
+    const { kvVersion: configured } = this.source.resolved.config.source;
+    const namespace = this.source.resolved.sourceNamespace;
     const byMount = new Map<string, 1 | 2>();
     this.mountsUndetected = false;
-    for (const { mapping, source } of this.options.wiring.mappings) {
+    for (const { mapping, source } of this.allMappings()) {
       if (byMount.has(mapping.source.mount)) continue;
       if (configured !== "auto") {
         byMount.set(mapping.source.mount, configured);
@@ -219,33 +287,59 @@ export class SyncService implements ServiceControl {
 
   // ---- ServiceControl -----------------------------------------------------------------------
 
-  mappings(): { label: string; mount: string; path: string; prefix: string }[] {
-    return this.options.wiring.mappings.map(({ mapping: m }) => ({ label: m.label, mount: m.source.mount, path: m.subPath, prefix: m.prefix }));
+  mappings(): MappingView[] {
+    return this.lanes.flatMap((lane) =>
+      lane.wiring.mappings.map(({ mapping: m }) => ({ label: m.label, mount: m.source.mount, path: m.subPath, prefix: m.prefix, ...(this.multi ? { target: lane.name } : {}) })),
+    );
   }
 
   readiness(): { ready: boolean; reason: string } {
-    const source = this.options.wiring.sourceHealth();
+    const source = this.source.sourceHealth();
     if (source && !source.usable) return { ready: false, reason: `source not usable: ${source.reason ?? "unknown"}` };
-    if (!this.lastFull) return { ready: false, reason: this.fullRunning ? "first full sync running" : "no full sync yet" };
-    if (this.lastFull.fatal) return { ready: false, reason: `last full sync stopped: [${this.lastFull.fatal.errorClass}] ${this.lastFull.fatal.message}` };
+    if (!this.multi) return this.laneReadiness(this.lanes[0] as Lane);
+    const notReady = this.lanes.flatMap((lane) => {
+      const r = this.laneReadiness(lane);
+      return r.ready ? [] : [`target ${lane.name}: ${r.reason}`];
+    });
+    return notReady.length ? { ready: false, reason: notReady.join("; ") } : { ready: true, reason: "ready" };
+  }
+
+  private laneReadiness(lane: Lane): { ready: boolean; reason: string } {
+    if (!lane.lastFull) return { ready: false, reason: lane.fullRunning ? "first full sync running" : "no full sync yet" };
+    if (lane.lastFull.fatal) return { ready: false, reason: `last full sync stopped: [${lane.lastFull.fatal.errorClass}] ${lane.lastFull.fatal.message}` };
     return { ready: true, reason: "ready" };
   }
 
   async metrics(): Promise<{ contentType: string; body: string }> {
     this.meters.syncApiCalls(this.options.recorder);
-    if (this.store) this.meters.setSecretStates(await this.store.counts());
+    const store = this.store;
+    if (store) for (const lane of this.lanes) this.meters.setSecretStates(store.counts(lane.key), lane.name);
     if (this.audit) this.meters.setAuditCounters({ ...this.audit.counters() });
     return { contentType: this.meters.registry.contentType, body: await this.meters.registry.metrics() };
   }
 
-  summary() {
+  summary(target?: string) {
     const { ready, reason } = this.readiness();
-    return { ready, reason, running: this.active.size > 0, pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size }, ...(this.held ? { held: this.held } : {}) };
+    const held = this.laneNamed(target)?.held;
+    return {
+      ready,
+      reason,
+      ...this.activity(),
+      ...(held ? { held } : {}),
+      ...(this.multi ? { targets: this.lanes.map((l) => l.name) } : {}),
+    };
   }
 
-  /** The last runs, newest first (the store keeps 200 of each kind, across restarts with a state directory). */
-  runs(limit = 50, kind?: RunKind): RunStatus[] {
-    return this.store?.runs(limit, kind) ?? [];
+  /** The lane a request names: for a config without `targets` its only one, whatever is named. */
+  private laneNamed(target: string | undefined): Lane | undefined {
+    return this.multi ? this.lanes.find((l) => l.name === target) : this.lanes[0];
+  }
+
+  /** The last runs, newest first, of one target when asked (the store keeps 200 of each kind per target, across restarts with a state directory). */
+  runs(limit = 50, kind?: RunKind, target?: string): RunStatus[] {
+    const lane = target === undefined ? undefined : this.laneNamed(target);
+    if (target !== undefined && !lane) return [];
+    return this.store?.runs(limit, kind, lane && this.multi ? lane.key : undefined) ?? [];
   }
 
   lag(): LagMinute[] {
@@ -254,89 +348,131 @@ export class SyncService implements ServiceControl {
 
   async overview(): Promise<Overview> {
     const { ready, reason } = this.readiness();
-    const auth = this.options.wiring.sourceHealth().auth;
-    const next = [this.schedule?.next()?.getTime(), this.retryAt].filter((t): t is number => t !== undefined && t !== null);
-    const held = this.held;
-    return {
+    const auth = this.source.sourceHealth().auth;
+    const next = [this.schedule?.next()?.getTime(), ...this.lanes.map((l) => l.retryAt)].filter((t): t is number => t !== undefined && t !== null);
+    const common = {
       syncName: this.syncName,
       version: packageVersion(),
       ready,
       reason,
-      running: this.active.size > 0,
-      pending: { full: this.pendingFull !== undefined, paths: this.pendingTargets.size },
-      ...(await this.runTarget()),
-      ...(this.lastGoodFullAt ? { lastGoodFullAt: this.lastGoodFullAt } : {}),
+      ...this.activity(),
+    };
+    const rest = {
       ...(next.length ? { nextFullAt: new Date(Math.min(...next)).toISOString() } : {}),
-      secrets: this.store ? this.store.counts() : { "in-sync": 0, pending: 0, failed: 0, drifted: 0, conflict: 0, held: 0 },
+      secrets: this.store ? this.store.counts() : emptyCounts(),
       ...(this.audit ? { audit: { connected: this.audit.openConnections > 0, connections: this.audit.openConnections, changes: this.audit.counters().changes } } : {}),
       ...(auth ? { token: { method: auth.method, usable: auth.usable, ...(auth.expiresAt ? { expiresAt: auth.expiresAt } : {}) } } : {}),
-      ...(held ? { held: { ...held, names: held.names.slice(0, HELD_NAMES_SHOWN), count: held.names.length } } : {}),
-      mappings: this.mappings(),
     };
+    if (!this.multi) {
+      const lane = this.lanes[0] as Lane;
+      return {
+        ...common,
+        ...(await this.identity(lane)),
+        ...(lane.lastGoodFullAt ? { lastGoodFullAt: lane.lastGoodFullAt } : {}),
+        ...rest,
+        ...(lane.held ? { held: heldView(lane.held) } : {}),
+        mappings: this.mappings(),
+      };
+    }
+    const known = await Promise.all(this.lanes.map((lane) => this.identity(lane)));
+    const sources = known.flatMap(({ target }) => (target ? [target.source] : []));
+    const source = sources[0] ? { ...sources[0], mounts: [...new Set(sources.flatMap((s) => s.mounts))] } : undefined;
+    const targets = this.lanes.map((lane, i): TargetOverview => {
+      const r = this.laneReadiness(lane);
+      const target = known[i]?.target;
+      return {
+        name: lane.name,
+        ready: r.ready,
+        reason: r.reason,
+        ...(target ? { destination: target.destination } : {}),
+        ...(lane.lastGoodFullAt ? { lastGoodFullAt: lane.lastGoodFullAt } : {}),
+        secrets: this.store ? this.store.counts(lane.key) : emptyCounts(),
+        ...(lane.held ? { held: heldView(lane.held) } : {}),
+      };
+    });
+    return { ...common, ...(source ? { source } : {}), ...rest, mappings: this.mappings(), targets };
   }
 
-  /** The run target, asked of the destination once; an unknown account is asked again after a minute. */
-  private async runTarget(): Promise<{ target?: RunTarget }> {
-    if (!this.target || Date.now() - this.target.at > 60_000) {
-      const value = this.options.wiring.target();
-      this.target = { at: Date.now(), value };
+  /** A lane's run target, asked of its destination once; an unknown account is asked again after a minute. */
+  private async identity(lane: Lane): Promise<{ target?: RunTarget }> {
+    if (!lane.identity || Date.now() - lane.identity.at > 60_000) {
+      const value = lane.wiring.target();
+      lane.identity = { at: Date.now(), value };
       // Known for good once the account is: no identity call per page refresh.
-      void value.then((t) => t.destination.account !== null && this.target?.value === value && (this.target.at = Infinity), () => undefined);
+      void value.then((t) => t.destination.account !== null && lane.identity?.value === value && (lane.identity.at = Infinity), () => undefined);
     }
     try {
-      return { target: await this.target.value };
+      return { target: await lane.identity.value };
     } catch {
       return {};
     }
   }
 
   async secrets(query: SecretQuery): Promise<Page<SecretStatus>> {
-    return this.store ? this.store.secrets(query) : { items: [], total: 0, page: query.page, pageSize: query.pageSize };
+    const lane = query.target === undefined ? undefined : this.laneNamed(query.target);
+    if (query.target !== undefined && !lane) return { items: [], total: 0, page: query.page, pageSize: query.pageSize };
+    const scoped: SecretQuery = { ...query, ...(lane ? { target: lane.key } : {}) };
+    return this.store ? this.store.secrets(scoped) : { items: [], total: 0, page: query.page, pageSize: query.pageSize };
   }
 
-  requestFull(reason: string): void {
+  /** A full sync of every target, or of the targets named (a retry, an approval). */
+  requestFull(reason: string, targets?: string[]): void {
+    this.requestFullOf(reason, targets ? this.lanes.filter((l) => targets.includes(l.name)) : this.lanes);
+  }
+
+  private requestFullOf(reason: string, lanes: Lane[]): void {
     if (this.stopping) return;
-    this.options.logger.debug({ reason }, "full sync requested");
-    this.pendingFull ??= reason;
-    this.pendingTargets.clear(); // the full run covers them
-    this.kick();
+    this.options.logger.debug({ reason, ...(this.multi && lanes.length < this.lanes.length ? { targets: lanes.map((l) => l.name) } : {}) }, "full sync requested");
+    for (const lane of lanes) {
+      lane.pendingFull ??= reason;
+      lane.pendingTargets.clear(); // the full run covers them
+      this.kick(lane);
+    }
   }
 
   push(changes: { mount: string; path: string }[], origin: "webhook" | "audit"): PushResult {
     const screen = screenPush(
-      this.options.wiring.mappings.map((m) => m.mapping),
+      this.allMappings().map((m) => m.mapping),
       changes.slice(0, MAX_CHANGES_PER_PUSH),
     );
     const result: PushResult = { accepted: 0, unknownMounts: screen.unknownMounts, invalidPaths: screen.invalidPaths };
     // Refused as a whole: nothing of a push with an invalid path or an unknown mount is queued.
     if (result.invalidPaths.length || result.unknownMounts.length) return result;
+    const kicked = new Set<Lane>();
     for (const c of screen.targets) {
       result.accepted += 1;
-      // A coming full run covers it: one asked for, or one the pending cap is waiting for. (A
-      // throttled reconnect full sync does not hold pushes back: they still go out at once.)
-      if (this.pendingFull !== undefined || this.overflowWaiting) continue;
-      if (this.pendingTargets.size >= (this.options.maxPendingPaths ?? 10_000) && !this.pendingTargets.has(`${c.mount}\u0000${c.path}`)) {
-        this.meters.pendingOverflow();
-        this.options.logger.warn({ pending: this.pendingTargets.size }, "too many pending paths: one full sync instead");
-        this.pendingTargets.clear();
-        this.overflowWaiting = true;
-        this.requestThrottledFull("pending paths overflow");
-        continue;
+      // Each lane whose mappings cover the path syncs it.
+      for (const lane of this.lanes) {
+        if (!lane.wiring.mappings.some(({ mapping }) => mapping.source.mount === c.mount && mapping.inScope(c.path))) continue;
+        // A coming full run covers it: one asked for, or one the pending cap is waiting for. (A
+        // throttled reconnect full sync does not hold pushes back: they still go out at once.)
+        if (lane.pendingFull !== undefined || lane.overflowWaiting) continue;
+        const key = `${c.mount}\u0000${c.path}`;
+        if (lane.pendingTargets.size >= (this.options.maxPendingPaths ?? 10_000) && !lane.pendingTargets.has(key)) {
+          this.meters.pendingOverflow();
+          this.options.logger.warn({ pending: lane.pendingTargets.size, ...(this.multi ? { target: lane.name } : {}) }, "too many pending paths: one full sync instead");
+          lane.pendingTargets.clear();
+          lane.overflowWaiting = true;
+          this.requestThrottledFull("pending paths overflow", [lane]);
+          continue;
+        }
+        lane.pendingTargets.set(key, { target: { mount: c.mount, path: c.path }, origin });
+        kicked.add(lane);
       }
-      this.pendingTargets.set(`${c.mount}\u0000${c.path}`, { target: { mount: c.mount, path: c.path }, origin });
     }
     if (result.accepted > 0) {
       this.options.logger.debug({ changes: result.accepted, origin }, "targeted sync requested");
-      this.kick();
+      for (const lane of kicked) this.kick(lane);
     }
     return result;
   }
 
-  approveDeletions(id: string): boolean {
-    if (!this.held || this.held.id !== id) return false;
-    this.approved = { id, names: new Set(this.held.names) };
-    this.options.logger.info({ deletions: this.held.names.length, id }, "held deletions approved for the next full sync");
-    this.requestFull("deletions approved");
+  approveDeletions(id: string, target?: string): boolean {
+    const lane = this.laneNamed(target);
+    if (!lane?.held || lane.held.id !== id) return false;
+    lane.approved = { id, names: new Set(lane.held.names) };
+    this.options.logger.info({ deletions: lane.held.names.length, id, ...(this.multi ? { target: lane.name } : {}) }, "held deletions approved for the next full sync");
+    this.requestFullOf("deletions approved", [lane]);
     return true;
   }
 
@@ -352,94 +488,117 @@ export class SyncService implements ServiceControl {
    * A full sync asked for by something a client controls (an audit (re)connection, a delete, the
    * pending-path cap): at most one per interval; the rest are coalesced and counted.
    */
-  private requestThrottledFull(reason: string): void {
+  private requestThrottledFull(reason: string, lanes: Lane[] = this.lanes): void {
     const interval = this.options.fullSyncMinIntervalMs ?? 60_000;
     const wait = this.lastReconnectFull + interval - Date.now();
-    if (this.pendingFull || this.reconnectTimer) {
+    if (this.reconnectTimer || lanes.every((l) => l.pendingFull !== undefined)) {
+      for (const lane of this.reconnectTimer ? lanes : []) this.throttledLanes.add(lane);
       this.meters.fullSyncCoalesced();
       return;
     }
     if (wait <= 0) {
       this.lastReconnectFull = Date.now();
-      this.requestFull(reason);
+      this.requestFullOf(reason, lanes);
       return;
     }
     this.meters.fullSyncCoalesced();
+    this.throttledLanes = new Set(lanes);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.lastReconnectFull = Date.now();
-      this.requestFull(reason);
+      this.requestFullOf(reason, [...this.throttledLanes]);
     }, wait);
     this.reconnectTimer.unref();
   }
 
-  /** Resolves when nothing is pending or running (tests, graceful shutdown). */
+  /** Resolves when nothing is pending or running in any lane (tests, graceful shutdown). */
   async idle(): Promise<void> {
     for (;;) {
-      if (this.active.size > 0) await Promise.all(this.active);
-      else if (this.wake) await this.wake;
-      else return;
+      const busy = this.lanes.find((l) => l.active.size > 0 || l.wake);
+      if (!busy) return;
+      if (busy.active.size > 0) await Promise.all(busy.active);
+      else await busy.wake;
     }
   }
 
-  /** Dispatches pending work after the coalescing wait (unless a wait is already under way). */
-  private kick(): void {
-    if (this.wake || this.stopping) return;
-    this.wake = new Promise<void>((resolve) => setTimeout(resolve, this.options.coalesceMs ?? 50)).then(() => {
-      this.wake = undefined;
-      this.dispatch();
+  /** Dispatches a lane's pending work after the coalescing wait (unless a wait is already under way). */
+  private kick(lane: Lane): void {
+    if (lane.wake || this.stopping) return;
+    lane.wake = new Promise<void>((resolve) => setTimeout(resolve, this.options.coalesceMs ?? 50)).then(() => {
+      lane.wake = undefined;
+      this.dispatch(lane);
     });
   }
 
   /**
-   * Starts what may start now: a full run once nothing else runs (targeted runs wait for it), else
-   * targeted runs of pending paths not already in one, up to TARGETED_RUNS at once.
+   * Starts what may start now in a lane: a full run once nothing else runs in it (targeted runs
+   * wait for it), else targeted runs of pending paths not already in one, up to TARGETED_RUNS at once.
    */
-  private dispatch(): void {
-    if (this.stopping || this.fullRunning) return;
-    if (this.pendingFull !== undefined) {
-      if (this.active.size > 0) return; // the last one to finish kicks again
-      const full = this.pendingFull;
-      this.pendingFull = undefined;
-      this.overflowWaiting = false;
-      this.pendingTargets.clear();
-      this.fullRunning = true;
-      this.track(this.run("full", full).finally(() => (this.fullRunning = false)));
+  private dispatch(lane: Lane): void {
+    if (this.stopping || lane.fullRunning) return;
+    if (lane.pendingFull !== undefined) {
+      if (lane.active.size > 0) return; // the last one to finish kicks again
+      const full = lane.pendingFull;
+      lane.pendingFull = undefined;
+      lane.overflowWaiting = false;
+      lane.pendingTargets.clear();
+      lane.fullRunning = true;
+      this.track(lane, this.runFull(lane, full).finally(() => (lane.fullRunning = false)));
       return;
     }
-    while (this.active.size < TARGETED_RUNS) {
+    while (lane.active.size < TARGETED_RUNS) {
       // At most a batch per targeted run: a flood of paths is many bounded runs, not one huge one.
       const targets: SecretChangeTarget[] = [];
       const keys: string[] = [];
       const origins = new Set<string>();
-      for (const [key, { target, origin }] of this.pendingTargets) {
+      for (const [key, { target, origin }] of lane.pendingTargets) {
         if (targets.length >= TARGETED_BATCH) break;
-        if (this.inFlight.has(key)) continue;
+        if (lane.inFlight.has(key)) continue;
         targets.push(target);
         keys.push(key);
         origins.add(origin);
-        this.pendingTargets.delete(key);
+        lane.pendingTargets.delete(key);
       }
       // Nothing startable (emptied by the pending cap, or every path already in a run).
       if (targets.length === 0) return;
-      for (const key of keys) this.inFlight.add(key);
-      this.track(this.run("targeted", [...origins].sort().join(", "), targets).finally(() => keys.forEach((key) => this.inFlight.delete(key))));
+      for (const key of keys) lane.inFlight.add(key);
+      this.track(lane, this.runTargeted(lane, [...origins].sort().join(", "), targets).finally(() => keys.forEach((key) => lane.inFlight.delete(key))));
     }
   }
 
-  private track(run: Promise<void>): void {
+  private track(lane: Lane, run: Promise<void>): void {
     const tracked: Promise<void> = run.finally(() => {
-      this.active.delete(tracked);
-      if (!this.stopping && (this.pendingFull !== undefined || this.pendingTargets.size > 0)) this.kick();
+      lane.active.delete(tracked);
+      if (!this.stopping && (lane.pendingFull !== undefined || lane.pendingTargets.size > 0)) this.kick(lane);
     });
-    this.active.add(tracked);
+    lane.active.add(tracked);
   }
 
-  private async run(kind: RunKind, trigger: string, targets?: SecretChangeTarget[]): Promise<void> {
-    const { wiring, logger } = this.options;
-    let report: RunReport;
+  private async runFull(lane: Lane, trigger: string): Promise<void> {
     this.meters.runStarted();
-    const approved = kind === "full" ? this.approved : undefined;
+    try {
+      await this.runLane(lane, "full", trigger);
+    } finally {
+      this.meters.runFinished();
+    }
+    this.afterFull(lane);
+  }
+
+  private async runTargeted(lane: Lane, trigger: string, targets: SecretChangeTarget[]): Promise<void> {
+    this.meters.runStarted();
+    try {
+      await this.runLane(lane, "targeted", trigger, targets);
+    } finally {
+      this.meters.runFinished();
+    }
+  }
+
+  /** One lane's part of a run: the engine, its notice, metrics and state rows. Never rejects. */
+  private async runLane(lane: Lane, kind: RunKind, trigger: string, targets?: SecretChangeTarget[]): Promise<void> {
+    const { logger } = this.options;
+    const { wiring } = lane;
+    let report: RunReport;
+    const approved = kind === "full" ? lane.approved : undefined;
     try {
       report = await runMappings({ destination: wiring.destination, logger }, wiring.mappings, {
         mode: "sync",
@@ -447,95 +606,100 @@ export class SyncService implements ServiceControl {
         concurrency: this.options.concurrency ?? 8,
         ...(targets ? { targets } : {}),
         ...(approved ? { approvedDeletions: approved.names } : {}),
-        ...(this.store ? { forceDeleted: this.store.forceDeleted() } : {}),
+        ...(this.store ? { forceDeleted: this.store.forceDeleted(lane.key) } : {}),
       });
     } catch (error) {
-      logger.error({ kind, err: { message: (error as Error).message } }, "sync failed unexpectedly");
+      logger.error({ kind, ...(this.multi ? { target: lane.name } : {}), err: { message: (error as Error).message } }, "sync failed unexpectedly");
       return;
-    } finally {
-      this.meters.runFinished();
     }
-    if (approved && !report.fatal) this.approved = undefined; // used once, by a run that got to plan
-    await this.notify(report, targets);
-    const status = runStatus(kind, trigger, report, targets);
+    if (approved && !report.fatal) lane.approved = undefined; // used once, by a run that got to plan
+    await this.notify(lane, report, targets);
+    const status = runStatus(kind, trigger, report, targets, this.multi ? lane.name : undefined);
     this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, (isValueWrite(r.action) ? r.action.basis.versionCreatedTime : undefined) ?? ""])));
-    if (kind === "full") this.afterFull(status, report);
-    await this.remember(kind, status, report);
+    if (kind === "full") this.laneAfterFull(lane, status, report);
+    await this.remember(lane, kind, status, report);
   }
 
   /** Writes the run and its secrets to the store; a store failure is logged, never ends the worker. */
-  private async remember(kind: "full" | "targeted", status: RunStatus, report: RunReport): Promise<void> {
+  private async remember(lane: Lane, kind: "full" | "targeted", status: RunStatus, report: RunReport): Promise<void> {
     const store = this.store;
     if (!store) return;
     try {
       await store.recordRun(status);
-      const rows = secretRows(report);
-      // A complete full run knows every secret: rows it did not mention (a removed mapping or
-      // prefix) go. A targeted or incomplete run only updates what it saw.
-      if (kind === "full" && !report.fatal && report.problems.length === 0) await store.replaceSecrets(rows);
-      else await store.upsertSecrets(rows);
+      const rows = secretRows(report, this.multi ? lane.name : undefined);
+      // A complete full run knows every secret of its target: rows it did not mention (a removed
+      // mapping or prefix) go. A targeted or incomplete run only updates what it saw.
+      if (kind === "full" && !report.fatal && report.problems.length === 0) await store.replaceSecrets(rows, lane.key);
+      else await store.upsertSecrets(rows, lane.key);
       const removed = report.results.filter((r) => r.action.type === "delete" && r.outcome === "done");
-      if (removed.length) await store.removeSecrets(removed.map((r) => r.action.destinationName));
+      if (removed.length) await store.removeSecrets(removed.map((r) => r.action.destinationName), lane.key);
       // Deleted without a recovery window: gone from the destination's listing, so remembered here
       // for the blast-radius window (the longest any mapping uses).
       const forced = removed.filter((r) => r.action.type === "delete" && r.action.immediate).map((r) => ({ name: r.action.destinationName, mapping: r.action.mapping, at: status.finishedAt }));
-      const keepMs = Math.max(0, ...this.options.wiring.mappings.map((m) => m.mapping.policies.blastRadius.window));
-      await store.recordForceDeleted(forced, keepMs, new Date());
-      await store.setHeld(kind === "full" && !report.fatal ? this.held : store.held());
+      const keepMs = Math.max(0, ...lane.wiring.mappings.map((m) => m.mapping.policies.blastRadius.window));
+      await store.recordForceDeleted(forced, keepMs, new Date(), lane.key);
+      await store.setHeld(kind === "full" && !report.fatal ? lane.held : store.held(lane.key), lane.key);
     } catch (error) {
-      this.options.logger.error({ err: { message: (error as Error).message } }, "state store write failed; run history may be incomplete");
+      this.options.logger.error({ ...(this.multi ? { target: lane.name } : {}), err: { message: (error as Error).message } }, "state store write failed; run history may be incomplete");
     }
   }
 
-  /** Readiness, retries and held deletions follow each full run. */
-  private afterFull(status: RunStatus, report: RunReport): void {
-    this.lastFull = status;
-    if (status.fatal) {
-      // Retried with backoff until a full sync succeeds (a later fatal run too: readiness is 503 meanwhile).
-      const delay = this.retryDelay;
-      this.retryDelay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5 * 60_000);
-      this.options.logger.warn({ errorClass: status.fatal.errorClass, retryInMs: delay }, "full sync stopped; retrying");
-      clearTimeout(this.retryTimer);
-      this.retryAt = Date.now() + delay;
-      this.retryTimer = setTimeout(() => {
-        this.retryAt = undefined;
-        this.requestFull("retry after a failed full sync");
+  /** A lane's readiness and held deletions follow each of its full runs. */
+  private laneAfterFull(lane: Lane, status: RunStatus, report: RunReport): void {
+    lane.lastFull = status;
+    if (status.fatal) return;
+    lane.lastGoodFullAt = status.finishedAt;
+    this.meters.fullSyncSucceeded(Date.parse(status.finishedAt), lane.name);
+    const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
+    const reason = report.results.find((r) => r.action.failure?.errorClass === "blast-radius")?.action.failure?.message.replace(/^[^:]*: /, "") ?? "";
+    lane.held = heldNames.length
+      ? { ...(this.multi ? { target: lane.name } : {}), id: createHash("sha256").update(heldNames.join("\n")).digest("hex").slice(0, 16), names: heldNames, reason, heldAt: status.finishedAt }
+      : undefined;
+  }
+
+  /** After a lane's full run: one that stopped is retried with backoff until a full sync succeeds (readiness is 503 meanwhile). */
+  private afterFull(lane: Lane): void {
+    const fatal = lane.lastFull?.fatal;
+    if (fatal) {
+      const delay = lane.retryDelay;
+      lane.retryDelay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5 * 60_000);
+      this.options.logger.warn({ ...(this.multi ? { target: lane.name } : {}), errorClass: fatal.errorClass, retryInMs: delay }, "full sync stopped; retrying");
+      clearTimeout(lane.retryTimer);
+      lane.retryAt = Date.now() + delay;
+      lane.retryTimer = setTimeout(() => {
+        lane.retryAt = undefined;
+        this.requestFullOf("retry after a failed full sync", [lane]);
       }, delay);
-      this.retryTimer.unref();
+      lane.retryTimer.unref();
       return;
     }
+    clearTimeout(lane.retryTimer);
+    lane.retryAt = undefined;
+    lane.retryDelay = this.options.retryDelayMs ?? 1000;
     this.everSucceeded = true;
-    this.lastGoodFullAt = status.finishedAt;
-    clearTimeout(this.retryTimer);
-    this.retryAt = undefined;
-    this.retryDelay = this.options.retryDelayMs ?? 1000;
     if (this.mountsUndetected && this.audit) {
       const audit = this.audit;
       void this.auditMounts().then((mounts) => audit.setMounts(mounts), () => undefined);
     }
-    this.meters.fullSyncSucceeded(Date.parse(status.finishedAt));
-    const heldNames = report.results.filter((r) => r.action.failure?.errorClass === "blast-radius").map((r) => r.action.destinationName).sort();
-    const reason = report.results.find((r) => r.action.failure?.errorClass === "blast-radius")?.action.failure?.message.replace(/^[^:]*: /, "") ?? "";
-    this.held = heldNames.length ? { id: createHash("sha256").update(heldNames.join("\n")).digest("hex").slice(0, 16), names: heldNames, reason, heldAt: status.finishedAt } : undefined;
   }
 
-  private async notify(report: RunReport, targets?: SecretChangeTarget[]): Promise<void> {
+  private async notify(lane: Lane, report: RunReport, targets?: SecretChangeTarget[]): Promise<void> {
     // A targeted run only speaks for its own paths: failures elsewhere stay open.
-    const decision = this.gate.decide(report, targets);
+    const decision = lane.gate.decide(report, targets);
     if (decision.kind === "suppress") {
       this.meters.notification("suppressed");
       return;
     }
     if (decision.kind === "none") return;
-    report.notifications = await notifyAll(this.options.wiring.notifiers, decision.notice, this.options.logger);
-    if (report.notifications.sent.length === 0) this.gate.undelivered(); // not sent: the window must not silence it
+    report.notifications = await notifyAll(lane.wiring.notifiers, decision.notice, this.options.logger);
+    if (report.notifications.sent.length === 0) lane.gate.undelivered(); // not sent: the window must not silence it
     else this.meters.notification(decision.kind === "recovered" ? "recovered" : "sent");
   }
 
   /** Stops taking work, lets the running sync finish, closes listeners and the store. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.retryTimer);
+    for (const lane of this.lanes) clearTimeout(lane.retryTimer);
     clearTimeout(this.reconnectTimer);
     this.schedule?.stop();
     await this.audit?.stop();
@@ -550,10 +714,11 @@ export class SyncService implements ServiceControl {
   }
 }
 
-function runStatus(kind: RunKind, trigger: string, report: RunReport, targets?: SecretChangeTarget[]): RunStatus {
+function runStatus(kind: RunKind, trigger: string, report: RunReport, targets: SecretChangeTarget[] | undefined, target: string | undefined): RunStatus {
   return {
     runId: report.runId,
     kind,
+    ...(target !== undefined ? { target } : {}),
     trigger,
     startedAt: report.startedAt,
     finishedAt: report.finishedAt,
@@ -566,7 +731,7 @@ function runStatus(kind: RunKind, trigger: string, report: RunReport, targets?: 
 }
 
 /** One row per destination secret a run decided about; names come from the plan (the resolved mapping). */
-function secretRows(report: RunReport): SecretStatus[] {
+function secretRows(report: RunReport, target: string | undefined): SecretStatus[] {
   const now = report.finishedAt;
   const rows: SecretStatus[] = [];
   for (const r of report.results) {
@@ -581,6 +746,7 @@ function secretRows(report: RunReport): SecretStatus[] {
       name: a.destinationName,
       path: a.sourcePath,
       mapping: a.mapping,
+      ...(target !== undefined ? { target } : {}),
       state,
       ...(version !== undefined ? { version } : {}),
       ...(error ? { errorClass: error.errorClass, message: error.message } : {}),
@@ -588,4 +754,12 @@ function secretRows(report: RunReport): SecretStatus[] {
     });
   }
   return rows;
+}
+
+function emptyCounts(): Overview["secrets"] {
+  return { "in-sync": 0, pending: 0, failed: 0, drifted: 0, conflict: 0, held: 0 };
+}
+
+function heldView(held: HeldDeletions): HeldView {
+  return { ...held, names: held.names.slice(0, HELD_NAMES_SHOWN), count: held.names.length };
 }

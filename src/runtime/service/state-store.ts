@@ -1,7 +1,7 @@
 // What `secretbridge serve` remembers across restarts: the last runs, each secret's state, the
-// held deletions and the recent deletions without a recovery window, in an embedded LevelDB under `service.stateDir` (in memory when unset). Pages and
-// filters are computed here by streaming over the store, so a query holds one page, never a copy
-// of every secret.
+// held deletions and the recent deletions without a recovery window, each per target, in an
+// embedded LevelDB under `service.stateDir` (in memory when unset). Pages and filters are computed
+// here by streaming over the store, so a query holds one page, never a copy of every secret.
 //
 // Why classic-level (LevelDB, from the Level project): its npm tarball carries N-API prebuilds
 // (linux x64 glibc and musl among them), so `npm install` needs neither GitHub nor a compiler, even
@@ -16,6 +16,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { ClassicLevel } from "classic-level";
 import { SyncError } from "../../core/errors.js";
+import { DEFAULT_TARGET } from "../../core/model.js";
 import type { HeldDeletions, Page, RunKind, RunStatus, SecretQuery, SecretState, SecretStatus } from "./control.js";
 
 /**
@@ -27,18 +28,35 @@ export const RUNS_KEPT = 200;
 export const RUN_FAILURES_KEPT = 50;
 /** The LevelDB directory inside `service.stateDir`. */
 export const STORE_SUBDIR = "leveldb";
-const FORMAT = "1";
+/**
+ * Format 2 keys secrets, held sets and deletions by (target, name); format 1 (releases before
+ * targets in `serve`) by name alone. A format 1 store is rewritten as the default target's on open.
+ */
+const FORMAT = "2";
+const FORMAT_BY_NAME = "1";
 
-// Keys: `s!<name>` a SecretStatus, `r!<16-digit sequence>` a RunStatus, `h` the held set, `f` the
-// format, `x!<name>` a deletion without a recovery window ({mapping, at}).
-const secretKey = (name: string) => `s!${name}`;
-const forcedKey = (name: string) => `x!${name}`;
+// Keys: `s!<target>NUL<name>` a SecretStatus, `r!<16-digit sequence>` a RunStatus, `h!<target>` a
+// held set, `f` the format, `x!<target>NUL<name>` a deletion without a recovery window ({mapping,
+// at}). No target or destination name holds NUL, so the target ends where NUL is.
+const SEP = "\u0000";
+const secretKey = (target: string, name: string) => `s!${target}${SEP}${name}`;
+const forcedKey = (target: string, name: string) => `x!${target}${SEP}${name}`;
+const heldKey = (target: string) => `h!${target}`;
 const runKey = (seq: number) => `r!${String(seq).padStart(16, "0")}`;
-// '"' is the character after '!': [x!, x") is every key of that kind, whatever the name holds.
+/** The target and the name of a secret or deletion key. */
+const splitKey = (key: string): [target: string, name: string] => {
+  const at = key.indexOf(SEP);
+  return [key.slice(2, at), key.slice(at + 1)];
+};
+// '"' is the character after '!' and \u0001 the one after NUL: [x!, x") is every key of that kind,
+// whatever the name holds, and [s!<target>NUL, s!<target>\u0001) every secret of one target.
 const SECRETS = { gte: "s!", lt: 's"' };
+const secretsOf = (target: string | undefined) => (target === undefined ? SECRETS : { gte: `s!${target}${SEP}`, lt: `s!${target}\u0001` });
 const RUNS = { gte: "r!", lt: 'r"' };
 const FORCED = { gte: "x!", lt: 'x"' };
-const HELD = "h";
+const HELD = { gte: "h!", lt: 'h"' };
+/** Format 1's one held set (the default target's). */
+const HELD_BY_NAME = "h";
 const FORMAT_KEY = "f";
 
 const STATES: readonly SecretState[] = ["in-sync", "pending", "failed", "drifted", "conflict", "held"];
@@ -46,21 +64,21 @@ const STATES: readonly SecretState[] = ["in-sync", "pending", "failed", "drifted
 export class StateStore {
   private readonly lock = new ReadWriteLock();
   private readonly recent: { seq: number; run: RunStatus }[];
-  private heldSet: HeldDeletions | undefined;
   private closed = false;
 
   private constructor(
     private readonly kv: Kv,
     /** The state directory, for messages; undefined in memory. */
     readonly dir: string | undefined,
-    private readonly tally: Record<SecretState, number>,
+    /** Secrets in each state, by target. */
+    private readonly tally: Map<string, Record<SecretState, number>>,
     recent: { seq: number; run: RunStatus }[],
-    held: HeldDeletions | undefined,
-    /** Deletions without a recovery window, by name: the destination lists them no more. */
-    private readonly forced: Map<string, ForceDeleted>,
+    /** Held sets by target. */
+    private readonly heldSets: Map<string, HeldDeletions>,
+    /** Deletions without a recovery window, by target and name: the destination lists them no more. */
+    private readonly forced: Map<string, Map<string, ForceDeleted>>,
   ) {
     this.recent = recent;
-    this.heldSet = held;
   }
 
   /**
@@ -88,14 +106,16 @@ export class StateStore {
     }
   }
 
-  /** Reads the format, the counts (a full scan, which also finds corruption now rather than in a query), the runs and the held set. */
+  /** Reads the format, the counts (a full scan, which also finds corruption now rather than in a query), the runs and the held sets. */
   private static async load(kv: Kv, dir: string | undefined): Promise<StateStore> {
-    const [format, heldText] = await kv.get([FORMAT_KEY, HELD]);
-    const tally = emptyCounts();
+    const [format] = await kv.get([FORMAT_KEY]);
+    if (format !== undefined && format !== FORMAT && format !== FORMAT_BY_NAME) throw new StoreFormatError(`it is in format ${format}, this secretbridge reads format ${FORMAT} (written by a newer release?)`);
+    if (format === FORMAT_BY_NAME) await migrateByName(kv);
+    const tally = new Map<string, Record<SecretState, number>>();
     let any = false;
     for await (const chunk of kv.chunks(SECRETS, true)) {
-      for (const [, raw] of chunk) {
-        tally[parseSecret(raw).state]++;
+      for (const [key, raw] of chunk) {
+        countOf(tally, splitKey(key)[0])[parseSecret(raw).state]++;
         any = true;
       }
     }
@@ -105,60 +125,68 @@ export class StateStore {
     for await (const chunk of kv.chunks({ ...RUNS, reverse: true }, true)) {
       for (const [key, raw] of chunk) {
         const run = parseJson(raw, "run") as RunStatus;
-        const seen = perKind.get(run.kind) ?? 0;
-        perKind.set(run.kind, seen + 1);
+        const seen = perKind.get(runGroup(run)) ?? 0;
+        perKind.set(runGroup(run), seen + 1);
         if (seen < RUNS_KEPT) runs.push({ seq: Number(key.slice(2)), run });
         else stale.push({ type: "del", key });
       }
     }
-    if (format === undefined && (any || runs.length > 0 || heldText !== undefined)) throw new StoreFormatError("it holds data but no secretbridge format marker: not a secretbridge state store");
-    if (format !== undefined && format !== FORMAT) throw new StoreFormatError(`it is in format ${format}, this secretbridge reads format ${FORMAT} (written by a newer release?)`);
-    const fixes: KvOp[] = [...stale, ...(format === undefined ? [{ type: "put" as const, key: FORMAT_KEY, value: FORMAT }] : [])];
-    if (fixes.length > 0) await kv.write(fixes);
-    const held = heldText === undefined ? undefined : (parseJson(heldText, "held deletions") as HeldDeletions);
-    const forced = new Map<string, ForceDeleted>();
-    for await (const chunk of kv.chunks(FORCED, true)) {
-      for (const [key, raw] of chunk) forced.set(key.slice(2), parseJson(raw, "deletion") as ForceDeleted);
+    const heldSets = new Map<string, HeldDeletions>();
+    for await (const chunk of kv.chunks(HELD, true)) {
+      for (const [key, raw] of chunk) heldSets.set(key.slice(2), parseJson(raw, "held deletions") as HeldDeletions);
     }
-    return new StateStore(kv, dir, tally, runs, held, forced);
+    if (format === undefined && (any || runs.length > 0 || heldSets.size > 0)) throw new StoreFormatError("it holds data but no secretbridge format marker: not a secretbridge state store");
+    const fixes: KvOp[] = [...stale, ...(format !== FORMAT ? [{ type: "put" as const, key: FORMAT_KEY, value: FORMAT }] : [])];
+    if (fixes.length > 0) await kv.write(fixes);
+    const forced = new Map<string, Map<string, ForceDeleted>>();
+    for await (const chunk of kv.chunks(FORCED, true)) {
+      for (const [key, raw] of chunk) {
+        const [target, name] = splitKey(key);
+        forced.set(target, (forced.get(target) ?? new Map()).set(name, parseJson(raw, "deletion") as ForceDeleted));
+      }
+    }
+    return new StateStore(kv, dir, tally, runs, heldSets, forced);
   }
 
   /**
-   * Remembers deletions made without a recovery window (the destination no longer lists them, so
-   * the blast-radius guard cannot see them there), and forgets those older than `keepMs`.
+   * Remembers a target's deletions made without a recovery window (the destination no longer lists
+   * them, so the blast-radius guard cannot see them there), and forgets those older than `keepMs`.
    */
-  async recordForceDeleted(deleted: { name: string; mapping: string; at: string }[], keepMs: number, now: Date): Promise<void> {
+  async recordForceDeleted(deleted: { name: string; mapping: string; at: string }[], keepMs: number, now: Date, target = DEFAULT_TARGET): Promise<void> {
     await this.lock.exclusive(async () => {
       this.assertOpen();
       const ops: KvOp[] = [];
-      for (const [name, d] of this.forced) {
+      const mine = this.forced.get(target) ?? new Map<string, ForceDeleted>();
+      for (const [name, d] of mine) {
         if (now.getTime() - Date.parse(d.at) >= keepMs) {
-          ops.push({ type: "del", key: forcedKey(name) });
-          this.forced.delete(name);
+          ops.push({ type: "del", key: forcedKey(target, name) });
+          mine.delete(name);
         }
       }
       for (const { name, mapping, at } of deleted) {
-        ops.push({ type: "put", key: forcedKey(name), value: JSON.stringify({ mapping, at }) });
-        this.forced.set(name, { mapping, at });
+        ops.push({ type: "put", key: forcedKey(target, name), value: JSON.stringify({ mapping, at }) });
+        mine.set(name, { mapping, at });
       }
+      if (mine.size > 0) this.forced.set(target, mine);
+      else this.forced.delete(target);
       if (ops.length > 0) await this.kv.write(ops);
     });
   }
 
-  /** The remembered deletions without a recovery window, by mapping label. */
-  forceDeleted(): Map<string, { name: string; at: Date }[]> {
+  /** A target's remembered deletions without a recovery window, by mapping label. */
+  forceDeleted(target = DEFAULT_TARGET): Map<string, { name: string; at: Date }[]> {
     const out = new Map<string, { name: string; at: Date }[]>();
-    for (const [name, { mapping, at }] of this.forced) out.set(mapping, [...(out.get(mapping) ?? []), { name, at: new Date(at) }]);
+    for (const [name, { mapping, at }] of this.forced.get(target) ?? []) out.set(mapping, [...(out.get(mapping) ?? []), { name, at: new Date(at) }]);
     return out;
   }
 
-  /** Adds a run as the newest; the oldest of its kind beyond RUNS_KEPT is deleted in the same batch. */
+  /** Adds a run as the newest; the oldest of its kind and target beyond RUNS_KEPT is deleted in the same batch. */
   async recordRun(run: RunStatus): Promise<void> {
     const stored: RunStatus = { ...run, failures: run.failures.slice(0, RUN_FAILURES_KEPT) };
     await this.lock.exclusive(async () => {
       this.assertOpen();
       const seq = (this.recent[0]?.seq ?? 0) + 1;
-      const dropped = new Set(this.recent.filter((r) => r.run.kind === run.kind).slice(RUNS_KEPT - 1));
+      const dropped = new Set(this.recent.filter((r) => runGroup(r.run) === runGroup(run)).slice(RUNS_KEPT - 1));
       await this.kv.write([{ type: "put", key: runKey(seq), value: JSON.stringify(stored) }, ...[...dropped].map((d) => ({ type: "del" as const, key: runKey(d.seq) }))]);
       if (dropped.size > 0) this.recent.splice(0, this.recent.length, ...this.recent.filter((r) => !dropped.has(r)));
       this.recent.unshift({ seq, run: stored });
@@ -166,77 +194,79 @@ export class StateStore {
   }
 
   /**
-   * Writes these rows in one atomic batch (the last row wins for a name given twice). A row equal
-   * to the stored one but for `updatedAt` is left alone: `updatedAt` says when the row last changed,
-   * and a full sync that changed nothing writes nothing.
+   * Writes these rows of a target in one atomic batch (the last row wins for a name given twice).
+   * A row equal to the stored one but for `updatedAt` is left alone: `updatedAt` says when the row
+   * last changed, and a full sync that changed nothing writes nothing.
    */
-  async upsertSecrets(rows: SecretStatus[]): Promise<void> {
-    await this.writeRows(rows, false);
+  async upsertSecrets(rows: SecretStatus[], target = DEFAULT_TARGET): Promise<void> {
+    await this.writeRows(rows, target, false);
   }
 
   /**
-   * Like upsertSecrets, and every stored row not among these goes in the same batch: for a full run
-   * that saw every secret of the current mappings (no fatal error, no inventory problem), so names
-   * from a renamed prefix or a removed mapping do not linger as phantom rows.
+   * Like upsertSecrets for one target's rows, and every stored row of that target not among these
+   * goes in the same batch: for a full run that saw every secret of the target's current mappings
+   * (no fatal error, no inventory problem), so names from a renamed prefix or a removed mapping do
+   * not linger as phantom rows. Other targets' rows are not touched.
    */
-  async replaceSecrets(rows: SecretStatus[]): Promise<void> {
-    await this.writeRows(rows, true);
+  async replaceSecrets(rows: SecretStatus[], target = DEFAULT_TARGET): Promise<void> {
+    await this.writeRows(rows, target, true);
   }
 
-  private async writeRows(rows: SecretStatus[], replace: boolean): Promise<void> {
-    const byName = new Map(rows.map((r) => [r.name, JSON.stringify(plainRow(r))]));
-    if (byName.size === 0 && !replace) return;
+  private async writeRows(rows: SecretStatus[], target: string, replace: boolean): Promise<void> {
+    const byKey = new Map(rows.map((r) => [secretKey(target, r.name), JSON.stringify(plainRow(r))]));
+    if (byKey.size === 0 && !replace) return;
     await this.lock.exclusive(async () => {
       this.assertOpen();
       const delta = emptyCounts();
       const ops: KvOp[] = [];
       if (replace) {
-        for await (const chunk of this.kv.chunks(SECRETS, true)) {
+        for await (const chunk of this.kv.chunks(secretsOf(target), true)) {
           for (const [key, raw] of chunk) {
-            if (byName.has(key.slice(2))) continue;
+            if (byKey.has(key)) continue;
             delta[parseSecret(raw).state]--;
             ops.push({ type: "del", key });
           }
         }
       }
-      const names = [...byName.keys()];
-      const before = await this.kv.get(names.map(secretKey));
-      names.forEach((name, i) => {
-        const raw = byName.get(name) as string;
+      const keys = [...byKey.keys()];
+      const before = await this.kv.get(keys);
+      keys.forEach((key, i) => {
+        const raw = byKey.get(key) as string;
         const old = before[i] === undefined ? undefined : parseSecret(before[i]);
         const row = JSON.parse(raw) as SecretStatus;
         if (old && sameExceptTime(old, row)) return;
         if (old) delta[old.state]--;
         delta[row.state]++;
-        ops.push({ type: "put", key: secretKey(name), value: raw });
+        ops.push({ type: "put", key, value: raw });
       });
       if (ops.length > 0) await this.kv.write(ops);
-      for (const s of STATES) this.tally[s] += delta[s];
+      this.addCounts(target, delta);
     });
   }
 
-  /** Forgets these names (deleted at the destination, or no longer in any mapping). */
-  async removeSecrets(names: string[]): Promise<void> {
-    const unique = [...new Set(names)];
-    if (unique.length === 0) return;
+  /** Forgets these names of a target (deleted at the destination, or no longer in any mapping). */
+  async removeSecrets(names: string[], target = DEFAULT_TARGET): Promise<void> {
+    const keys = [...new Set(names)].map((name) => secretKey(target, name));
+    if (keys.length === 0) return;
     await this.lock.exclusive(async () => {
       this.assertOpen();
-      const before = await this.kv.get(unique.map(secretKey));
+      const before = await this.kv.get(keys);
       const delta = emptyCounts();
       const ops: KvOp[] = [];
-      unique.forEach((name, i) => {
+      keys.forEach((key, i) => {
         if (before[i] === undefined) return;
         delta[parseSecret(before[i]).state]--;
-        ops.push({ type: "del", key: secretKey(name) });
+        ops.push({ type: "del", key });
       });
       if (ops.length > 0) await this.kv.write(ops);
-      for (const s of STATES) this.tally[s] += delta[s];
+      this.addCounts(target, delta);
     });
   }
 
   /**
-   * One page of secrets ordered by name: `filter` is a case-insensitive substring of the name or the
-   * path, `state` an exact state. Memory holds the page only; a filtered query reads every row once.
+   * One page of secrets ordered by target, then name: `target` one target's only, `filter` a
+   * case-insensitive substring of the name or the path, `state` an exact state. Memory holds the
+   * page only; a filtered query reads every row (of the target) once.
    */
   async secrets(query: SecretQuery): Promise<Page<SecretStatus>> {
     const page = Number.isFinite(query.page) ? Math.max(1, Math.floor(query.page)) : 1;
@@ -244,13 +274,14 @@ export class StateStore {
     const offset = (page - 1) * pageSize;
     const needle = (query.filter ?? "").toLowerCase();
     const state = query.state;
+    const range = secretsOf(query.target);
     return this.lock.shared(async () => {
       this.assertOpen();
       if (needle === "" && state === undefined) {
         // No predicate: the total is known, and rows before the page are skipped by key alone.
         const keys: string[] = [];
         let seen = 0;
-        outer: for await (const chunk of this.kv.chunks(SECRETS, false)) {
+        outer: for await (const chunk of this.kv.chunks(range, false)) {
           for (const [key] of chunk) {
             if (seen++ < offset) continue;
             keys.push(key);
@@ -258,7 +289,7 @@ export class StateStore {
           }
         }
         const items = (await this.kv.get(keys)).flatMap((raw) => (raw === undefined ? [] : [parseSecret(raw)]));
-        return { items, total: this.total(), page, pageSize };
+        return { items, total: this.total(query.target), page, pageSize };
       }
       // Cheap tests on the stored text first, the exact test on the parsed row after. The text test
       // may only be used where it cannot miss: JSON escapes nothing in printable ASCII but " and \.
@@ -266,7 +297,7 @@ export class StateStore {
       const textNeedle = /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(needle) ? needle : undefined;
       const items: SecretStatus[] = [];
       let total = 0;
-      for await (const chunk of this.kv.chunks(SECRETS, true)) {
+      for await (const chunk of this.kv.chunks(range, true)) {
         for (const [, raw] of chunk) {
           if (stateText !== undefined && !raw.includes(stateText)) continue;
           if (textNeedle !== undefined && !raw.toLowerCase().includes(textNeedle)) continue;
@@ -281,28 +312,34 @@ export class StateStore {
     });
   }
 
-  /** How many secrets are in each state (kept as rows change, no query). */
-  counts(): Record<SecretState, number> {
-    return { ...this.tally };
+  /** How many secrets are in each state, of one target or of all (kept as rows change, no query). */
+  counts(target?: string): Record<SecretState, number> {
+    const sum = emptyCounts();
+    for (const [t, counts] of this.tally) {
+      if (target !== undefined && t !== target) continue;
+      for (const s of STATES) sum[s] += counts[s];
+    }
+    return sum;
   }
 
-  /** The last `limit` runs, newest first, of one kind when asked (at most RUNS_KEPT of each). */
-  runs(limit: number, kind?: RunKind): RunStatus[] {
-    const runs = kind ? this.recent.filter((r) => r.run.kind === kind) : this.recent;
+  /** The last `limit` runs, newest first, of one kind and one target when asked (at most RUNS_KEPT of each kind per target). */
+  runs(limit: number, kind?: RunKind, target?: string): RunStatus[] {
+    const runs = this.recent.filter((r) => (!kind || r.run.kind === kind) && (target === undefined || targetOf(r.run) === target));
     return runs.slice(0, Math.max(0, limit)).map((r) => r.run);
   }
 
-  /** Replaces the held set (undefined: nothing is held). */
-  async setHeld(held: HeldDeletions | undefined): Promise<void> {
+  /** Replaces a target's held set (undefined: nothing is held). */
+  async setHeld(held: HeldDeletions | undefined, target = DEFAULT_TARGET): Promise<void> {
     await this.lock.exclusive(async () => {
       this.assertOpen();
-      await this.kv.write([held ? { type: "put", key: HELD, value: JSON.stringify(held) } : { type: "del", key: HELD }]);
-      this.heldSet = held;
+      await this.kv.write([held ? { type: "put", key: heldKey(target), value: JSON.stringify(held) } : { type: "del", key: heldKey(target) }]);
+      if (held) this.heldSets.set(target, held);
+      else this.heldSets.delete(target);
     });
   }
 
-  held(): HeldDeletions | undefined {
-    return this.heldSet;
+  held(target = DEFAULT_TARGET): HeldDeletions | undefined {
+    return this.heldSets.get(target);
   }
 
   /** Waits for queries and writes under way, then closes; later calls reject. */
@@ -314,13 +351,63 @@ export class StateStore {
     });
   }
 
-  private total(): number {
-    return STATES.reduce((n, s) => n + this.tally[s], 0);
+  private addCounts(target: string, delta: Record<SecretState, number>): void {
+    const counts = countOf(this.tally, target);
+    for (const s of STATES) counts[s] += delta[s];
+  }
+
+  private total(target?: string): number {
+    const counts = this.counts(target);
+    return STATES.reduce((n, s) => n + counts[s], 0);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new Error("the state store is closed");
   }
+}
+
+/** The target a run belongs to: runs of a config without targets name none. */
+function targetOf(run: RunStatus): string {
+  return run.target ?? DEFAULT_TARGET;
+}
+
+/** Runs are kept per kind and target, so a busy target never pushes another's runs out. */
+function runGroup(run: RunStatus): string {
+  return `${run.kind}${SEP}${targetOf(run)}`;
+}
+
+function countOf(tally: Map<string, Record<SecretState, number>>, target: string): Record<SecretState, number> {
+  let counts = tally.get(target);
+  if (!counts) tally.set(target, (counts = emptyCounts()));
+  return counts;
+}
+
+/**
+ * Rewrites a format 1 store (keyed by name) as the default target's, in batches of CHUNK keys; the
+ * format marker is written after the last one. A batch that did not happen is done on the next
+ * open: only keys without a target are rewritten.
+ */
+async function migrateByName(kv: Kv): Promise<void> {
+  for (const [range, keyOf] of [
+    [SECRETS, (name: string) => secretKey(DEFAULT_TARGET, name)],
+    [FORCED, (name: string) => forcedKey(DEFAULT_TARGET, name)],
+  ] as const) {
+    let ops: KvOp[] = [];
+    // The iterator reads a snapshot: the keys written meanwhile are not met again.
+    for await (const chunk of kv.chunks(range, true)) {
+      for (const [key, raw] of chunk) {
+        if (key.includes(SEP)) continue;
+        ops.push({ type: "del", key }, { type: "put", key: keyOf(key.slice(2)), value: raw });
+      }
+      if (ops.length >= 2 * CHUNK) {
+        await kv.write(ops);
+        ops = [];
+      }
+    }
+    if (ops.length > 0) await kv.write(ops);
+  }
+  const [held] = await kv.get([HELD_BY_NAME]);
+  if (held !== undefined) await kv.write([{ type: "put", key: heldKey(DEFAULT_TARGET), value: held }, { type: "del", key: HELD_BY_NAME }]);
 }
 
 interface ForceDeleted {
@@ -338,6 +425,7 @@ function plainRow(r: SecretStatus): SecretStatus {
     name: r.name,
     path: r.path,
     mapping: r.mapping,
+    ...(r.target !== undefined ? { target: r.target } : {}),
     state: r.state,
     ...(r.version !== undefined ? { version: r.version } : {}),
     ...(r.errorClass !== undefined ? { errorClass: r.errorClass } : {}),

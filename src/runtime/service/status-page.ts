@@ -4,7 +4,9 @@
 // /api/lag and the secrets one page at a time from /api/secrets, so it sits behind the same auth as
 // the API and stays small with 100,000 secrets. Everything it shows is inserted as text
 // (textContent) or as SVG attributes it computes, never as HTML. Its one script and one style
-// sheet are allowed by their hashes (STATUS_PAGE_CSP): no inline code but these runs.
+// sheet are allowed by their hashes (STATUS_PAGE_CSP): no inline code but these runs. For a config
+// with `targets` it adds a table of targets, a target column to runs, mappings and secrets, a
+// target filter, and shows each target's held set with its name.
 import { createHash } from "node:crypto";
 
 const STYLE = `
@@ -34,6 +36,7 @@ const STYLE = `
   #confirm::backdrop { background: rgb(0 0 0 / 35%); }
   #lag-chart { width: 100%; max-width: 60rem; height: auto; display: block; }
   #error { color: #cf222e; }
+  .multi-only { display: none; } body.multi .multi-only { display: revert; }
 `;
 
 const SCRIPT = `
@@ -45,7 +48,9 @@ const SCRIPT = `
   let token = sessionStorage.getItem("secretbridge-token") || "";
   let held = null;
   let shown = false;
-  const view = { page: 1, filter: "", state: "", runKind: "" };
+  // The config's targets (null without \`targets\`): the tables then name each row's target.
+  let targets = null;
+  const view = { page: 1, filter: "", state: "", runKind: "", target: "" };
   // Only the newest request of each kind may paint: a slow answer to an older filter is dropped.
   let secretsRequest = 0;
   let runsRequest = 0;
@@ -149,7 +154,7 @@ const SCRIPT = `
     const pending = s.pending || {};
     const activity = [s.running ? "sync running" : "", pending.full ? "full sync queued" : "", pending.paths ? pending.paths + " changed paths queued" : ""].filter(Boolean).join(", ");
     const t = s.target || {};
-    const src = t.source || {};
+    const src = s.source || t.source || {};
     const dst = t.destination || {};
     const counts = s.secrets || {};
     const total = STATES.reduce((n, k) => n + (counts[k] || 0), 0);
@@ -158,8 +163,8 @@ const SCRIPT = `
     $("glance").replaceChildren(
       card("card-health", "Health", s.ready ? "ready" : "not ready", s.ready ? "good" : "bad", [["why", s.ready ? "a full sync succeeded; source and destination usable" : s.reason], ["now", activity || "idle"]]),
       card("card-source", "Source", src.address || "(not known yet)", null, [["mounts", (src.mounts || []).join(", ")], ...(src.namespace ? [["namespace", src.namespace]] : [])]),
-      card("card-destination", "Destination", dst.service || "(not known yet)", null, [["account", dst.account == null ? "unknown" + (dst.accountUnknown ? ": " + dst.accountUnknown : "") : dst.account], ["Region", dst.region || "default"], ["prefixes", (dst.prefixes || []).join(", ")]]),
-      card("card-full", "Full syncs", null, null, [["last good", when(s.lastGoodFullAt)], ["next", s.nextFullAt ? when(s.nextFullAt) : el("span", pending.full ? "queued" : "no schedule", "muted")]]),
+      ...(s.targets ? [] : [card("card-destination", "Destination", dst.service || "(not known yet)", null, [["account", account(dst)], ["Region", dst.region || "default"], ["prefixes", (dst.prefixes || []).join(", ")]])]),
+      card("card-full", "Full syncs", null, null, [...(s.targets ? [] : [["last good", when(s.lastGoodFullAt)]]), ["next", s.nextFullAt ? when(s.nextFullAt) : el("span", pending.full ? "queued" : "no schedule", "muted")]]),
       card("card-secrets", "Secrets", total, null, STATES.filter((k) => counts[k]).map((k) => [k, counts[k]]).concat([["pending paths", pending.paths || 0]])),
       card("card-audit", "Audit stream", audit ? (audit.connected ? "connected" : "not connected") : "not configured", audit ? (audit.connected ? "good" : "bad") : "muted", audit ? [["connections", audit.connections], ["changes seen", audit.changes]] : []),
       card("card-token", "Source token", tok ? (tok.usable ? "usable" : "expired") : "not kept by the service", tok ? (tok.usable ? "good" : "bad") : "muted", tok ? [["method", tok.method], ["expires", tok.expiresAt ? when(tok.expiresAt) : "never"]] : []),
@@ -167,10 +172,33 @@ const SCRIPT = `
     );
   }
 
+  const account = (dst) => (dst.account == null ? "unknown" + (dst.accountUnknown ? ": " + dst.accountUnknown : "") : dst.account);
+  function renderTargets(list) {
+    fill("targets", list.map((t) => {
+      const dst = t.destination || {};
+      const counts = t.secrets || {};
+      const total = STATES.reduce((n, k) => n + (counts[k] || 0), 0);
+      const problems = STATES.filter((k) => k !== "in-sync" && counts[k]).map((k) => counts[k] + " " + k).join(", ");
+      return row(
+        [t.name, t.ready ? "ready" : t.reason, dst.service || "(not known yet)", account(dst), dst.region || "default", (dst.prefixes || []).join(", "), when(t.lastGoodFullAt), total + (problems ? " (" + problems + ")" : ""), t.held ? t.held.count + " held" : ""],
+        [null, t.ready ? "good" : "bad", null, null, null, null, null, "num", t.held ? "state-held" : null],
+      );
+    }));
+    const names = list.map((t) => t.name);
+    const select = $("target-filter");
+    if (select.options.length !== names.length + 1 || names.some((n, i) => select.options[i + 1].value !== n)) {
+      const all = el("option", "all targets");
+      all.value = "";
+      select.replaceChildren(all, ...names.map((n) => { const o = el("option", n); o.value = n; return o; }));
+      select.value = names.includes(view.target) ? view.target : "";
+    }
+  }
+
   function renderHeld(h) {
     held = h || null;
     $("held").hidden = !held;
     if (!held) return;
+    $("held-target").textContent = held.target ? "Target " + held.target + ": " : "";
     $("held-reason").textContent = held.reason;
     $("held-at").replaceChildren(when(held.heldAt));
     $("held-id").textContent = held.id;
@@ -235,9 +263,13 @@ const SCRIPT = `
     shown = true;
     $("sync-name").textContent = status.syncName || "";
     $("version").textContent = status.version ? "v" + status.version : "";
+    targets = status.targets || null;
+    document.body.classList.toggle("multi", Boolean(targets));
     renderGlance(status);
-    fill("mappings", (status.mappings || []).map((m) => row([m.label, m.mount, m.path || "(whole mount)", m.prefix + "/"])));
-    renderHeld(status.held);
+    if (targets) renderTargets(targets);
+    fill("mappings", (status.mappings || []).map((m) => row([...(targets ? [m.target] : []), m.label, m.mount, m.path || "(whole mount)", m.prefix + "/"])));
+    // Each target holds its own set; the first is shown (approving it shows the next).
+    renderHeld(targets ? (targets.find((t) => t.held) || {}).held : status.held);
   }
 
   async function loadLag() {
@@ -256,8 +288,8 @@ const SCRIPT = `
     const runs = await res.json();
     if (mine !== runsRequest) return;
     fill("runs", runs.map((r) => row(
-      [r.kind, r.trigger || "", when(r.finishedAt), duration(r.startedAt, r.finishedAt), r.exitCode, r.paths == null ? "" : r.paths, r.counts.create, r.counts.update, r.counts.unchanged, r.counts.delete, r.counts.failed, whyCell(r)],
-      [null, null, null, "num", "num", "num", "num", "num", "num", "num", "num"],
+      [...(targets ? [r.target || ""] : []), r.kind, r.trigger || "", when(r.finishedAt), duration(r.startedAt, r.finishedAt), r.exitCode, r.paths == null ? "" : r.paths, r.counts.create, r.counts.update, r.counts.unchanged, r.counts.delete, r.counts.failed, whyCell(r)],
+      [...(targets ? [null] : []), null, null, null, "num", "num", "num", "num", "num", "num", "num", "num"],
     )));
     $("runs-info").textContent = runs.length === 0 ? (view.runKind ? "no " + view.runKind + " runs yet" : "no runs yet") : "the last " + runs.length + (view.runKind ? " " + view.runKind : "") + (runs.length === 1 ? " run" : " runs");
   }
@@ -267,6 +299,7 @@ const SCRIPT = `
     const query = new URLSearchParams({ page: String(view.page), pageSize: String(PAGE_SIZE) });
     if (view.filter) query.set("filter", view.filter);
     if (view.state) query.set("state", view.state);
+    if (targets && view.target) query.set("target", view.target);
     const res = await api("/api/secrets?" + query);
     if (mine !== secretsRequest) return;
     if (!res.ok) { $("page-info").textContent = "cannot list secrets: " + (await reason(res)); return; }
@@ -275,8 +308,8 @@ const SCRIPT = `
     const last = Math.max(1, Math.ceil(page.total / page.pageSize));
     if (page.items.length === 0 && view.page > last) { view.page = last; return loadSecrets(); }
     fill("secrets", page.items.map((s) => row(
-      [s.name, s.path, s.state, s.version, s.errorClass, s.message, s.mapping, when(s.updatedAt)],
-      [null, null, "state-" + s.state, null, "error-class"],
+      [...(targets ? [s.target] : []), s.name, s.path, s.state, s.version, s.errorClass, s.message, s.mapping, when(s.updatedAt)],
+      [...(targets ? [null] : []), null, null, "state-" + s.state, null, "error-class"],
     )));
     const from = (page.page - 1) * page.pageSize + 1;
     $("page-info").textContent = page.total === 0
@@ -306,6 +339,7 @@ const SCRIPT = `
     debounce = setTimeout(() => { view.filter = $("filter").value.trim(); view.page = 1; reloadSecrets(); }, 300);
   });
   $("state-filter").addEventListener("change", () => { view.state = $("state-filter").value; view.page = 1; reloadSecrets(); });
+  $("target-filter").addEventListener("change", () => { view.target = $("target-filter").value; view.page = 1; reloadSecrets(); });
   $("run-kind").addEventListener("change", () => { view.runKind = $("run-kind").value; loadRuns().catch(failed); });
   $("prev").addEventListener("click", () => { view.page = Math.max(1, view.page - 1); reloadSecrets(); });
   $("next").addEventListener("click", () => { view.page += 1; reloadSecrets(); });
@@ -324,7 +358,7 @@ const SCRIPT = `
     if (!held) return;
     confirming = held;
     const count = held.count == null ? held.names.length : held.count;
-    $("confirm-text").textContent = "Delete " + count + (count === 1 ? " secret" : " secrets") + " from the destination at the next full sync? Set " + held.id + ": " + held.reason;
+    $("confirm-text").textContent = "Delete " + count + (count === 1 ? " secret" : " secrets") + " from " + (held.target ? "target " + held.target : "the destination") + " at the next full sync? Set " + held.id + ": " + held.reason;
     $("confirm").showModal();
   });
   $("confirm-cancel").addEventListener("click", () => { confirming = null; $("confirm").close(); });
@@ -336,7 +370,7 @@ const SCRIPT = `
     if (!set) return;
     $("approve").disabled = true;
     try {
-      const res = await api("/api/deletions/approve", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: set.id }) });
+      const res = await api("/api/deletions/approve", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(set.target ? { id: set.id, target: set.target } : { id: set.id }) });
       // Said in the top bar: the panel goes away once the set is approved.
       $("notice").textContent = res.ok ? "deletions approved: they run with the next full sync" : "deletions not approved: " + (await reason(res));
       await refresh();
@@ -371,9 +405,13 @@ export const STATUS_PAGE = `<!doctype html>
 <section id="status" hidden>
   <div class="bar"><button id="sync-now" type="button">Sync now</button><span id="notice" role="status"></span></div>
   <div id="glance" class="cards"></div>
+  <section class="multi-only">
+    <h2>Targets</h2>
+    <table id="targets"><thead><tr><th>Target</th><th>Health</th><th>Destination</th><th>Account</th><th>Region</th><th>Prefixes</th><th>Last good full sync</th><th class="num">Secrets</th><th>Held</th></tr></thead><tbody></tbody></table>
+  </section>
   <section id="held" hidden>
     <h2>Deletions held back</h2>
-    <p id="held-reason"></p>
+    <p><strong id="held-target"></strong><span id="held-reason"></span></p>
     <p>Held since <span id="held-at"></span> (set <span id="held-id"></span>, <span id="held-count"></span>). Approving deletes exactly these secrets at the next full sync.</p>
     <ul id="held-names"></ul>
     <div class="bar"><button id="approve" type="button">Approve these deletions…</button></div>
@@ -393,20 +431,21 @@ export const STATUS_PAGE = `<!doctype html>
     </select>
     <span id="runs-info" class="muted"></span>
   </div>
-  <table id="runs"><thead><tr><th>Kind</th><th>Trigger</th><th>Finished</th><th class="num">Took</th><th class="num">Exit</th><th class="num">Paths</th><th class="num">Created</th><th class="num">Updated</th><th class="num">Unchanged</th><th class="num">Deleted</th><th class="num">Failed</th><th>Why it failed</th></tr></thead><tbody></tbody></table>
+  <table id="runs"><thead><tr><th class="multi-only">Target</th><th>Kind</th><th>Trigger</th><th>Finished</th><th class="num">Took</th><th class="num">Exit</th><th class="num">Paths</th><th class="num">Created</th><th class="num">Updated</th><th class="num">Unchanged</th><th class="num">Deleted</th><th class="num">Failed</th><th>Why it failed</th></tr></thead><tbody></tbody></table>
   <h2>Mappings</h2>
-  <table id="mappings"><thead><tr><th>Mapping</th><th>Source mount</th><th>Path</th><th>Destination prefix</th></tr></thead><tbody></tbody></table>
+  <table id="mappings"><thead><tr><th class="multi-only">Target</th><th>Mapping</th><th>Source mount</th><th>Path</th><th>Destination prefix</th></tr></thead><tbody></tbody></table>
   <h2>Secrets</h2>
   <div class="bar">
     <input id="filter" placeholder="filter by name or path" aria-label="filter by name or path">
     <select id="state-filter" aria-label="filter by state">
       <option value="">all states</option><option>in-sync</option><option>pending</option><option>failed</option><option>drifted</option><option>conflict</option><option>held</option>
     </select>
+    <select id="target-filter" class="multi-only" aria-label="filter by target"><option value="">all targets</option></select>
     <button id="prev" type="button" disabled>Previous</button>
     <span id="page-info"></span>
     <button id="next" type="button" disabled>Next</button>
   </div>
-  <table id="secrets"><thead><tr><th>Destination</th><th>Source path</th><th>State</th><th>Version</th><th>Error class</th><th>Message</th><th>Mapping</th><th>Updated</th></tr></thead><tbody></tbody></table>
+  <table id="secrets"><thead><tr><th class="multi-only">Target</th><th>Destination</th><th>Source path</th><th>State</th><th>Version</th><th>Error class</th><th>Message</th><th>Mapping</th><th>Updated</th></tr></thead><tbody></tbody></table>
 </section>
 <script>${SCRIPT}</script>
 </body>

@@ -37,7 +37,7 @@ export interface BootstrapResult {
  * needs no default policy). With `scan`, OpenBao's recursive scan of detailed-metadata (one call
  * for the whole tree). No `list_scan_response_keys_filter_path`: a filtered scan would drop a
  * secret silently when it becomes unreadable, which replication would take for a deletion. The
- * README's "Vault policy" section shows this text for the default mount, verbatim.
+ * Vault policy page (docs/vault-policy.md) shows this text for the default mount, verbatim.
  */
 export function readOnlyPolicy(mount: string, options: { scan?: boolean } = {}): string {
   const lines = [
