@@ -4,12 +4,20 @@
 // the planner's actions (the one place that decides them), never from a second reading of tags.
 import type { WaveSelect } from "./cutover.js";
 import { matchesSelect, type ResolvedMapping } from "./mapping.js";
-import type { DestinationSecretMeta, InventoryProblem, Plan, PlannedAction, SourceSecretMeta } from "./model.js";
+import { isValueWrite, type DestinationSecretMeta, type InventoryProblem, type Plan, type PlannedAction, type SourceSecretMeta } from "./model.js";
 import { displayPath } from "./paths.js";
 import { createTags } from "./plan.js";
 import type { DestinationProfile } from "./profile.js";
 import { ruleTagsOf } from "./tag-rules.js";
 import { isOurTagKey } from "./tags.js";
+import { writeFieldsOf } from "./writes.js";
+
+/** The tags a planned action sets: a value write's derived from its basis, a mark's as planned. */
+function plannedTags(action: PlannedAction | undefined, m: ResolvedMapping, profile: DestinationProfile): Record<string, string> | undefined {
+  if (action === undefined) return undefined;
+  if (isValueWrite(action)) return writeFieldsOf(action, m, profile).tags;
+  return "tags" in action ? action.tags : undefined;
+}
 
 /**
  * How the destination secret a source secret maps to stands today. replicated: ours, at the
@@ -169,7 +177,7 @@ export function discoverRows(
       const action = actions.reduce<PlannedAction | undefined>((worst, a) => (worst === undefined || SEVERITY.indexOf(stateOf(a)) < SEVERITY.indexOf(stateOf(worst)) ? a : worst), undefined);
       const key = m.granularity === "key" ? "{key}" : undefined;
       const { strategy, reason } = classify(secret, rules, now);
-      const tags = invalid ? {} : otherTags("tags" in (action ?? {}) ? (action as { tags: Record<string, string> }).tags : createTags(m, secret, profile, key));
+      const tags = invalid ? {} : otherTags(plannedTags(action, m, profile) ?? createTags(m, secret, profile, key));
       const size = sizes?.get(rowKey(m.label, secret.path));
       present.add(secret.path);
       const destinationName = invalid ? "" : key !== undefined ? m.nameFor(secret.path, key) : (action?.destinationName ?? m.nameFor(secret.path));

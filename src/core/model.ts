@@ -59,7 +59,6 @@ export interface DestinationSecretMeta {
   name: string;
   arn?: string;
   tags: Record<string, string>;
-  lastChangedDate?: Date;
   /** Set when the secret is scheduled for deletion. */
   deletedDate?: Date;
   /**
@@ -72,6 +71,7 @@ export interface DestinationSecretMeta {
   /**
    * The destination's labelled versions as listed: version id -> its labels. The destination's
    * profile reads them (`writtenVersions`): they prove, or not, that secretbridge wrote the secret.
+   * A listing may leave them out when the only labelled version is the current one.
    */
   versionStages?: Record<string, string[]>;
 }
@@ -125,26 +125,59 @@ export type ProviderData = Readonly<Record<string, unknown>>;
 /** What an update brings up to date: the value, the tags, or a provider setting its profile names. A tags-only update reads no value. */
 export type WriteChange = "value" | "tags" | (string & {});
 
-/** The fields of an action that writes the source value and tags (create, update, restore, adopt). */
+/**
+ * What a planned value write's tag set and request token are derived from when they are needed
+ * (applying it, printing it: `writeFieldsOf` in core/writes.ts), instead of a full tag set and a
+ * token held for every action of a run: a few references to strings the inventory holds anyway.
+ */
+/**
+ * Which of an existing secret's tag keys secretbridge trusts as its own (`trustedKeysOf` in
+ * core/writes.ts): a record a proven version binds, or the record its tags show (a proof that
+ * bound none). Neither: none (a secret not proven ours, or a create).
+ */
+export interface WriteTrust {
+  boundRecord?: string;
+  listedRecord?: true;
+}
+
+export interface WriteBasis extends WriteTrust {
+  /** The source version's creation time (a tag, and an input of the token). */
+  versionCreatedTime?: string;
+  /** The source secret's custom_metadata (the listed object, not a copy): copied tags and tag rules read it. */
+  customMetadata?: Record<string, string>;
+  /** The existing destination secret's tags (the listed object): immutable and someone else's tags are kept. */
+  destinationTags?: Readonly<Record<string, string>>;
+  /** KV v1 on an existing secret: the current version id the token derives from, so each write is a new version. */
+  replaces?: string;
+}
+
+/** The fields of a planned action that writes the source value and tags (create, update, restore, adopt). */
 export interface ValueWriteFields {
-  /** The complete tag set the write must leave on the destination secret. */
-  tags: Record<string, string>;
   /** The value as this action writes it: the mapping's shape, or one key's value (granularity key). */
   valueShape: ValueShape;
-  /** `ClientRequestToken` for the write: same source identity and version, same token. */
-  requestToken: string;
+  /** What the tag set and request token derive from (`writeFieldsOf`). */
+  basis: WriteBasis;
   /** What is out of date (a create writes everything). */
   changes?: WriteChange[];
   /** Tag keys to remove (e.g. the orphan mark when a source comes back). */
   untag?: string[];
   /**
-   * A write that replaces a version someone else made current (drift repair, KV v1): the token
-   * of the repairing write (derived, so a retry is a no-op) and the version id it replaces.
+   * A write that replaces a version someone else made current (drift repair, KV v1): the version
+   * id it replaces. Its token derives from ours and this id, so a retry is a no-op.
    */
-  restoreVersionId?: string;
   currentVersionId?: string;
   /** The provider's own write options (create: all of them; update: those of the changed settings). */
   provider?: ProviderData;
+}
+
+/** What a value write sets, derived from its basis when it is applied or printed. */
+export interface DerivedWriteFields {
+  /** The complete tag set the write must leave on the destination secret. */
+  tags: Record<string, string>;
+  /** `ClientRequestToken` for the write: same source identity and version, same token. */
+  requestToken: string;
+  /** With `currentVersionId`: the token of the repairing write, derived from ours and the version it replaces. */
+  restoreVersionId?: string;
 }
 
 export interface CreateAction extends ActionBase, ValueWriteFields {
@@ -206,18 +239,30 @@ export interface NoWriteAction extends ActionBase {
   restoreVersionId?: string;
 }
 
-/** An action that writes to the destination: what `apply` takes. */
+/** A planned action that writes to the destination. */
 export type WriteAction = CreateAction | UpdateAction | RestoreAction | AdoptAction | DeleteAction | OrphanAction | ReleaseAction | ReclaimAction;
 export type ValueWriteAction = CreateAction | UpdateAction | RestoreAction | AdoptAction;
+
+type WithDerived<T> = T extends ValueWriteAction ? Omit<T, "basis"> & DerivedWriteFields : never;
+/** A value write as a destination applies it: its tags and request token derived. */
+export type AppliedValueWrite = WithDerived<ValueWriteAction>;
+/** What `apply` takes: a planned write, with a value write's tags and token derived. */
+export type AppliedWrite = AppliedValueWrite | DeleteAction | OrphanAction | ReleaseAction | ReclaimAction;
 
 /** One planned action: each type carries only its own fields. */
 export type PlannedAction = WriteAction | DriftAction | NoWriteAction;
 
 const WRITE_TYPES: ReadonlySet<ActionType> = new Set<ActionType>(["create", "update", "restore", "adopt", "delete", "orphan", "release", "reclaim"]);
+const VALUE_WRITE_TYPES: ReadonlySet<ActionType> = new Set<ActionType>(["create", "update", "restore", "adopt"]);
 
 /** Whether this action writes to the destination. */
 export function isWrite(action: PlannedAction): action is WriteAction {
   return WRITE_TYPES.has(action.type);
+}
+
+/** Whether this action writes the source value and tags (its tags and token derive from its basis). */
+export function isValueWrite(action: PlannedAction): action is ValueWriteAction {
+  return VALUE_WRITE_TYPES.has(action.type);
 }
 
 export interface Plan {

@@ -7,17 +7,17 @@
 // action on an existing secret goes through `standingOf` (writable? ours by a version id?), and a
 // deletion or an overwrite of a name another path may claim waits for the source to confirm.
 import type { ResolvedMapping } from "./mapping.js";
-import type { ActionBase, DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta, ProviderData, UpdateAction, ValueWriteFields, WriteChange } from "./model.js";
+import type { ActionBase, DestinationInventory, DestinationRef, DestinationSecretMeta, Fact, Plan, PlannedAction, SourceInventory, SourceSecretMeta, ProviderData, UpdateAction, ValueWriteFields, WriteChange, WriteTrust } from "./model.js";
 import { isWrite } from "./model.js";
 import { nameShapeProblem } from "./naming.js";
 import { proveOwnership, type Proof, type TokenCandidate } from "./ownership.js";
 import { displayPath, pathProblem } from "./paths.js";
 import type { LifecyclePolicies } from "./policies.js";
 import type { DestinationProfile } from "./profile.js";
-import { driftRepairTokenFor, kv1RequestTokenFor, requestTokenFor } from "./request-token.js";
-import { missingTagsText, ruleTagsOf } from "./tag-rules.js";
-import { changedTagKeys, DEFAULT_SOURCE_ID, isOurTagKey, MANAGED_BY_VALUE, ownershipOf, recordedTagKeys, TAG, tagKeysRecord, versionTagValue } from "./tags.js";
+import { driftRepairTokenFor } from "./request-token.js";
+import { changedTagKeys, isOurTagKey, ownershipOf, TAG } from "./tags.js";
 import { renderValue, secretStringFingerprint } from "./value.js";
+import { basisOf, tagPlan, trustedKeysOf, writeTokenFor, type TagPlan, type WriteSubject } from "./writes.js";
 
 export type { Fact } from "./model.js";
 
@@ -263,7 +263,10 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
         keys = (fact ? fact.ok.keys : existing.map((d) => d.tags[TAG.key] ?? "")).slice().sort();
       }
       for (const key of keys) {
-        const name = m.nameFor(secret.path, key);
+        // The listed secret's own copy of the name when there is one: a plan of 100,000 secrets
+        // holds one string per name, not two.
+        const computed = m.nameFor(secret.path, key);
+        const name = byName(input.destination).get(computed)?.name ?? computed;
         present.add(name);
         candidates.push({ input, secret, ...(key !== undefined ? { key } : {}), name });
       }
@@ -476,9 +479,11 @@ interface Trust {
   recorded: Set<string> | undefined;
   /** Keys it may remove: only those in a record that a proven version binds. */
   removable: Set<string>;
+  /** What a write's basis keeps of this trust, to derive the same tags when it is applied (`trustedKeysOf`). */
+  basis: WriteTrust;
 }
 
-const NO_TRUST: Trust = { recorded: new Set(), removable: new Set() };
+const NO_TRUST: Trust = { recorded: trustedKeysOf({}, undefined), removable: new Set(), basis: {} };
 
 /** Trust from a bound record, by its text: the same few records come up for every secret of a run. */
 const boundTrust = new Map<string, Trust>();
@@ -488,116 +493,27 @@ function trustOf(dest: DestinationSecretMeta, proof: Proof | undefined): Trust {
   if (proof.record !== undefined) {
     let trust = boundTrust.get(proof.record);
     if (!trust) {
-      const keys = recordedTagKeys({ [TAG.tagKeys]: proof.record }) ?? new Set<string>();
-      trust = { recorded: keys, removable: keys };
+      const basis: WriteTrust = { boundRecord: proof.record };
+      const keys = trustedKeysOf(basis, dest.tags) ?? new Set<string>();
+      trust = { recorded: keys, removable: keys, basis };
       if (boundTrust.size < 1000) boundTrust.set(proof.record, trust);
     }
     return trust;
   }
   // Written by a release that bound no record: its record is taken as it stands for what to
   // write, but proves nothing, so nothing outside our prefix is removed on its word.
-  return { recorded: recordedTagKeys(dest.tags), removable: new Set() };
+  return listedTrust(dest);
 }
 
-interface TagPlan {
-  tags: Record<string, string>;
-  /** The record of other tag keys in `tags` (`secretbridge:tag-keys`). */
-  record: string;
-  warnings: string[];
-  /** With onMissingTag fail: why the secret must not be written (required tags without a value). */
-  refused?: string;
-  /** Said once, when it becomes true: immutable tags kept although the source now differs. */
-  note?: string;
+/** The record the secret's tags show, taken as it stands: nothing is removable on its word. */
+function listedTrust(dest: DestinationSecretMeta): Trust {
+  const basis: WriteTrust = { listedRecord: true };
+  return { recorded: trustedKeysOf(basis, dest.tags), removable: new Set(), basis };
 }
 
-/**
- * The tags a secret of this mapping must carry: ours (ownership, provenance, version), then the
- * static tags and copied custom_metadata, and the record of those other keys. A key someone else
- * set on the destination (not in the record we can trust) is theirs: never overwritten, never recorded.
- */
-function tagPlan(c: Candidate, profile: DestinationProfile, dest: DestinationSecretMeta | undefined, trust: Trust): TagPlan {
-  const m = c.input.mapping;
-  const s = c.secret;
-  const version = versionTagValue(s.version);
-  const own: Record<string, string> = {
-    [TAG.managedBy]: MANAGED_BY_VALUE,
-    [TAG.sync]: m.syncName,
-    ...(m.source.id !== DEFAULT_SOURCE_ID ? { [TAG.sourceId]: m.source.id } : {}),
-    [TAG.source]: m.source.address,
-    ...(m.source.namespace ? { [TAG.namespace]: m.source.namespace } : {}),
-    [TAG.mount]: m.source.mount,
-    [TAG.path]: s.path,
-    ...(c.key !== undefined ? { [TAG.key]: c.key } : {}),
-    [TAG.sourceVersion]: version,
-    ...(s.versionCreatedTime ? { [TAG.sourceCreated]: s.versionCreatedTime } : {}),
-    ...profile.settingTags(m.destinationOptions),
-    [TAG.legacyVersion]: version,
-  };
-  const recorded = trust.recorded;
-  const rules = m.tagRules;
-  const immutable = new Set(rules.immutable);
-  // An immutable tag the secret has keeps its value: set on create, never rewritten or removed.
-  const held = (key: string) => dest !== undefined && immutable.has(key) && Object.hasOwn(dest.tags, key);
-  const theirs = (key: string) => dest !== undefined && recorded !== undefined && !recorded.has(key) && Object.hasOwn(dest.tags, key);
-  const warnings: string[] = [];
-  const rule = ruleTagsOf(rules, s.customMetadata, dest?.tags);
-  // No prototype: a custom_metadata key named __proto__ is a key like any other.
-  const other = Object.create(null) as Record<string, string>;
-  const wanted = Object.create(null) as Record<string, string>;
-  for (const [key, value] of Object.entries(m.staticTags)) {
-    if (Object.hasOwn(rules.required, key)) continue;
-    if (held(key)) {
-      wanted[key] = value;
-      continue;
-    }
-    if (theirs(key)) {
-      if (dest?.tags[key] !== value) warnings.push(`${c.name}: tag ${key} was set by someone else; left as is (not ${JSON.stringify(value)})`);
-      continue;
-    }
-    other[key] = value;
-  }
-  // Required and kept immutable tags before copied custom_metadata, which gets what room is left.
-  // A required key someone else set on the secret (a shell's own tags) satisfies the rule.
-  const missing = rule.missing.filter((x) => !theirs(x.key));
-  for (const [key, value] of Object.entries(rule.tags)) if (held(key) || !theirs(key)) other[key] = value;
-  for (const key of immutable) if (held(key) && !Object.hasOwn(rules.required, key)) other[key] = dest?.tags[key] ?? "";
-  if (m.copyCustomMetadata && s.customMetadata) {
-    const dropped: string[] = [];
-    for (const [key, value] of Object.entries(s.customMetadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (Object.hasOwn(own, key) || Object.hasOwn(rules.required, key) || Object.hasOwn(wanted, key)) continue;
-      if (held(key)) {
-        wanted[key] = String(value);
-        continue;
-      }
-      if (Object.hasOwn(other, key) || theirs(key)) continue;
-      // +1: the record of our tag keys takes a place too.
-      if (isOurTagKey(key) || profile.tagProblems({ [key]: String(value) }).length > 0 || Object.keys(own).length + Object.keys(other).length + 1 >= profile.maxTags) {
-        dropped.push(key);
-        continue;
-      }
-      other[key] = String(value);
-    }
-    if (dropped.length) warnings.push(`${s.path}: custom_metadata not copied to tags (${profile.kind} tag limits or reserved prefixes): ${dropped.join(", ")}`);
-  }
-  const kept = rule.kept.map((k) => k.key);
-  for (const key of immutable) if (held(key) && !Object.hasOwn(rules.required, key) && Object.hasOwn(wanted, key) && wanted[key] !== other[key]) kept.push(key);
-  let refused: string | undefined;
-  if (missing.length > 0) {
-    if (rules.onMissing === "fail") refused = `${s.path}: ${missingTagsText(missing)}; not written (onMissingTag: fail)`;
-    else warnings.push(`${s.path}: ${missingTagsText(missing)}; written without them (onMissingTag: warn)`);
-  }
-  const keptValue = kept.sort().join(" ");
-  const note = keptValue !== "" && dest?.tags[TAG.immutableKept] !== keptValue ? `immutable tags kept as set on create: ${kept.join(", ")} (the value they would get now differs; secretbridge never rewrites them)` : undefined;
-  // Immutable keys stay out of the record: a key in it is one secretbridge may remove later.
-  const record = tagKeysRecord(Object.keys(other).filter((k) => !immutable.has(k)), profile.maxTagValueLength);
-  if (record.unrecorded.length) warnings.push(`${c.name}: tag keys ${record.unrecorded.join(", ")} could not be recorded (a space, or the record is full); secretbridge will never remove them`);
-  return {
-    tags: { ...other, ...own, ...(keptValue !== "" ? { [TAG.immutableKept]: keptValue } : {}), [TAG.tagKeys]: record.value },
-    record: record.value,
-    warnings,
-    ...(refused !== undefined ? { refused } : {}),
-    ...(note !== undefined ? { note } : {}),
-  };
+/** A subject's tags on this destination secret (none: a create), trusting the keys `trust` names. */
+function tagsFor(subject: WriteSubject, profile: DestinationProfile, dest: DestinationSecretMeta | undefined, trust: Trust): TagPlan {
+  return tagPlan(subject, profile, dest?.tags, trust.recorded);
 }
 
 /**
@@ -631,31 +547,20 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   if (badName) return skip("invalid destination name", { errorClass: "invalid-name", message: `${secret.path}: ${badName}` });
   const dest = byName(c.input.destination).get(name);
   const valueShape = c.key !== undefined ? ({ type: "key", key: c.key } as const) : m.valueShape;
-  const tokenFor = (record: string): string =>
-    secret.version === null
-      ? kv1RequestTokenFor({ syncName: m.syncName, source: m.source, sourcePath: secret.path, destinationName: name, tagKeys: record })
-      : requestTokenFor({
-          syncName: m.syncName,
-          source: m.source,
-          sourcePath: secret.path,
-          version: secret.version,
-          destinationName: name,
-          ...(secret.versionCreatedTime ? { versionCreatedTime: secret.versionCreatedTime } : {}),
-          tagKeys: record,
-        });
+  const subject: WriteSubject = { mapping: m, secret, ...(c.key !== undefined ? { key: c.key } : {}), name };
+  const tokenFor = (record: string): string => writeTokenFor(subject, record);
 
   if (!dest) {
-    const tagging = tagPlan(c, profile, undefined, NO_TRUST);
+    const tagging = tagsFor(subject, profile, undefined, NO_TRUST);
     const badTags = profile.tagProblems(tagging.tags);
     if (badTags.length > 0) return skip("tags the destination would reject", { errorClass: "invalid-tags", message: `${secret.path}: ${badTags.join("; ")}` });
     if (tagging.refused !== undefined) return skip("required tags missing", { errorClass: "missing-tag", message: tagging.refused });
     return {
       ...base,
-      tags: tagging.tags,
       valueShape,
-      requestToken: tokenFor(tagging.record),
+      basis: basisOf(subject, undefined, NO_TRUST.basis, undefined),
       ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}),
-      ...providerData(profile.createData(m.destinationOptions)),
+      ...createDataOf(m, profile),
       type: "create",
       reason: "not in the destination yet",
     };
@@ -672,18 +577,18 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
     if (claim) return claim;
   }
   let trust = trustOf(dest, standing.kind === "ours" ? standing.proof : undefined);
-  let tagging = tagPlan(c, profile, dest, trust);
+  let tagging = tagsFor(subject, profile, dest, trust);
   // Not proven current from its tags: maybe by the token this plan derives (a run that stopped
   // between the value and the tags, or tags edited by hand).
   // A secret taken back by `adopt` still holds the version secretbridge wrote, unless it changed since.
   if (standing.kind === "unproven" || (standing.kind === "unmanaged" && reclaimed(m, dest)) || (standing.kind === "ours" && !standing.proof.current)) {
     // The record such a write bound is the one its tags show, if any: the token checks it.
-    const recorded = standing.kind !== "ours" ? tagPlan(c, profile, dest, { recorded: recordedTagKeys(dest.tags), removable: new Set() }).record : tagging.record;
+    const recorded = standing.kind !== "ours" ? tagsFor(subject, profile, dest, listedTrust(dest)).record : tagging.record;
     const again = standingOf(m, dest, profile, otherProducer, [{ token: tokenFor(recorded), record: recorded }]);
     if (again.kind === "ours" && (standing.kind !== "ours" || again.proof.current)) {
       standing = again;
       trust = trustOf(dest, again.proof);
-      tagging = tagPlan(c, profile, dest, trust);
+      tagging = tagsFor(subject, profile, dest, trust);
     }
   }
   const badTags = profile.tagProblems(tagging.tags);
@@ -694,13 +599,13 @@ function planOne(c: Candidate, facts: Facts, profile: DestinationProfile, otherP
   const destinationVersion = dest.tags[TAG.sourceVersion];
   const withDest = { ...base, ...(dest.arn ? { arn: dest.arn } : {}), ...(destinationVersion !== undefined ? { destinationVersion } : {}) };
   const current = profile.writtenVersions(dest).current;
-  // Derived only for a write (an unchanged secret needs none). A write on an existing KV v1 secret
-  // replaces the version that is current, so its token derives from it.
+  // A write on an existing KV v1 secret replaces the version that is current, so its token
+  // derives from it. The plan keeps the basis; the tags and token are derived again when applied.
+  const kv1Replaces = secret.version === null ? current : undefined;
   let derived: string | undefined;
-  const token = (): string => (derived ??= secret.version === null && current !== undefined ? driftRepairTokenFor(tokenFor(tagging.record), current) : tokenFor(tagging.record));
-  const write = () => ({ tags: tagging.tags, valueShape, requestToken: token(), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
-  const replacing = (): Partial<ValueWriteFields> =>
-    secret.version === null && current !== undefined ? { restoreVersionId: token(), currentVersionId: current, tags: { ...tagging.tags, [TAG.replacedVersion]: current } } : {};
+  const token = (): string => (derived ??= tokenFor(tagging.record));
+  const write = () => ({ valueShape, basis: basisOf(subject, dest.tags, trust.basis, kv1Replaces), ...(tagging.warnings.length ? { warnings: tagging.warnings } : {}) });
+  const replacing = (): Partial<ValueWriteFields> => (kv1Replaces !== undefined ? { currentVersionId: kv1Replaces } : {});
 
   if (dest.deletedDate) {
     if (standing.kind === "ours") {
@@ -759,12 +664,20 @@ function newerThanSource(secret: SourceSecretMeta, dest: DestinationSecretMeta):
 
 interface OursContext {
   withDest: Omit<ActionBase, "reason">;
-  /** The fields of any write: tags, value shape, request token. */
-  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Pick<ActionBase, "warnings">;
+  /** The fields of any write: value shape and the basis its tags and token derive from. */
+  write: () => Pick<ValueWriteFields, "valueShape" | "basis"> & Pick<ActionBase, "warnings">;
   /** KV v1: the fields of a write that replaces the current version. */
   replacing: () => Partial<ValueWriteFields>;
   token: () => string;
   sameValue: boolean;
+}
+
+/** A mapping's create options, made once per mapping and shared by its creates (100,000 of them in an initial sync). */
+const createData = new WeakMap<ResolvedMapping, { provider?: ProviderData }>();
+function createDataOf(m: ResolvedMapping, profile: DestinationProfile): { provider?: ProviderData } {
+  let data = createData.get(m);
+  if (!data) createData.set(m, (data = providerData(profile.createData(m.destinationOptions))));
+  return data;
 }
 
 /** Provider data on an action only when there is some. */
@@ -835,11 +748,12 @@ function planOurs(c: Candidate, dest: DestinationSecretMeta, proof: Proof, trust
     const current = profile.writtenVersions(dest).current ?? "";
     const drift = { ...withDest, currentVersionId: current, restoreVersionId: driftRepairTokenFor(token(), current) };
     if (m.policies.drift === "overwrite") {
+      // The repair's token and the replaced-version tag derive from `currentVersionId` (writeFieldsOf).
       return {
-        ...drift,
+        ...withDest,
+        currentVersionId: current,
         ...write(),
         ...withWarnings,
-        tags: { ...tags, [TAG.replacedVersion]: current },
         type: "update",
         reason: `drift: the current version is ${current}, not the version secretbridge wrote; restoring`,
         changes: ["value", "tags"],
@@ -898,7 +812,7 @@ function planNotProven(
   dest: DestinationSecretMeta,
   kind: "unmanaged" | "unproven",
   withDest: Omit<ActionBase, "reason">,
-  write: () => Pick<ValueWriteFields, "tags" | "requestToken" | "valueShape"> & Partial<ValueWriteFields> & Pick<ActionBase, "warnings">,
+  write: () => Pick<ValueWriteFields, "valueShape" | "basis"> & Partial<ValueWriteFields> & Pick<ActionBase, "warnings">,
   value: { sameValue: boolean; placeholder: boolean },
 ): PlannedAction {
   const m = c.input.mapping;
@@ -1148,6 +1062,5 @@ export function countActions(plan: Plan): Record<string, number> {
  * them: what `discover` shows as the tags a secret would get, whatever its state today.
  */
 export function createTags(m: ResolvedMapping, secret: SourceSecretMeta, profile: DestinationProfile, key?: string): Record<string, string> {
-  const c: Candidate = { input: { mapping: m, source: { secrets: [], problems: [], method: "list-and-metadata" }, destination: { secrets: [] } }, secret, ...(key !== undefined ? { key } : {}), name: m.nameFor(secret.path, key) };
-  return tagPlan(c, profile, undefined, NO_TRUST).tags;
+  return tagsFor({ mapping: m, secret, ...(key !== undefined ? { key } : {}), name: m.nameFor(secret.path, key) }, profile, undefined, NO_TRUST).tags;
 }

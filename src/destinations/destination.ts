@@ -3,7 +3,7 @@
 // What to write, and whether a secret is ours, is decided by the core planner from the inventory
 // and the destination's profile; a destination never decides policy.
 import type { SyncError } from "../core/errors.js";
-import type { DestinationInventory, DestinationRef, WriteAction } from "../core/model.js";
+import type { AppliedWrite, DestinationInventory, DestinationRef } from "../core/model.js";
 import type { DestinationProfile } from "../core/profile.js";
 import type { RenderedValue } from "../core/value.js";
 
@@ -48,7 +48,7 @@ export interface SecretDestination {
    * action writes a value. Retried or repeated with the same action, the result is the same
    * (request tokens make value writes exactly-once). Throws SyncError naming the secret.
    */
-  apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void>;
+  apply(action: AppliedWrite, value: () => Promise<RenderedValue>): Promise<void>;
   /** Where this destination writes. Never throws: what could not be found out is part of the answer. */
   target(): Promise<DestinationTarget>;
   close(): Promise<void>;

@@ -1,7 +1,10 @@
 // The run report: what every runtime (CLI, service, Lambda) prints, returns or notifies.
 // Built from names, versions, classes and messages only.
 import type { ErrorClass } from "../core/errors.js";
-import type { ActionResult, InventoryProblem, SourceListingMethod } from "../core/model.js";
+import type { ResolvedMapping } from "../core/mapping.js";
+import { isValueWrite, type ActionResult, type AppliedWrite, type InventoryProblem, type PlannedAction, type SourceListingMethod } from "../core/model.js";
+import type { DestinationProfile } from "../core/profile.js";
+import { appliedWrite } from "../core/writes.js";
 
 export type RunMode = "plan" | "sync";
 
@@ -70,4 +73,22 @@ export function collectFailures(results: ActionResult[], problems: InventoryProb
     failures.push({ path: r.action.sourcePath, destinationName: r.action.destinationName, errorClass: error.errorClass, message: error.message });
   }
   return failures;
+}
+
+/** A report as printed for machines: each value write with the tags and request token it writes. */
+export type PrintedReport = Omit<RunReport, "results"> & { results: (Omit<ActionResult, "action"> & { action: PlannedAction | AppliedWrite })[] };
+
+/**
+ * The report with each value write's tags and request token derived (the plan keeps only what
+ * they derive from): what `--json` prints, the same fields a plan held before.
+ */
+export function withWriteFields(report: RunReport, mappings: readonly ResolvedMapping[], profile: DestinationProfile): PrintedReport {
+  const byLabel = new Map(mappings.map((m) => [m.label, m]));
+  return {
+    ...report,
+    results: report.results.map((r) => {
+      const mapping = byLabel.get(r.action.mapping);
+      return isValueWrite(r.action) && mapping ? { ...r, action: appliedWrite(r.action, mapping, profile) } : r;
+    }),
+  };
 }

@@ -10,6 +10,7 @@ import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, planStep, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory, type PlanOptions } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
 import type { DestinationProfile } from "../core/profile.js";
+import { appliedWrite } from "../core/writes.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
 import type { Logger } from "../util/logger.js";
@@ -378,7 +379,9 @@ async function applyAction(action: WriteAction, deps: RunDependencies, bySource:
     return value.rendered;
   };
   try {
-    await deps.destination.apply(action, readValue);
+    const entry = bySource.get(action.mapping);
+    if (!entry) throw new SyncError("config-invalid", `no mapping ${action.mapping}`, action.sourcePath);
+    await deps.destination.apply(appliedWrite(action, entry.mapping, deps.destination.profile), readValue);
     // Taken here, not when the run ends: the lag a write had is the lag when it landed.
     const acceptedAt = Date.now();
     log.info({ path: action.sourcePath, destinationName: action.destinationName, version: action.sourceVersion, action: action.type }, PAST[action.type] ?? action.type);

@@ -3,7 +3,7 @@
 // deletion, tag merging) and hooks to seed secrets as an outsider would, inject failures and count calls.
 import { randomBytes, randomUUID } from "node:crypto";
 import { FATAL_CLASSES, SyncError, type ErrorClass } from "../../src/core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, WriteAction } from "../../src/core/model.js";
+import type { AppliedWrite, DestinationInventory, DestinationRef, DestinationSecretMeta } from "../../src/core/model.js";
 import { writeDataOf, type SecretsManagerWriteData } from "../../src/destinations/aws-secrets-manager/settings.js";
 import type { DestinationProfile } from "../../src/core/profile.js";
 import { TAG } from "../../src/core/tags.js";
@@ -296,7 +296,7 @@ export class MemoryDestination implements SecretDestination {
     return out;
   }
 
-  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: AppliedWrite, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     const t: Target = { name, ...(action.arn ? { arn: action.arn } : {}) };
     const tags = "tags" in action ? action.tags : {};
@@ -570,7 +570,6 @@ function toMeta(secret: StoredSecret): DestinationSecretMeta {
     name: secret.name,
     arn: secret.arn,
     tags: { ...secret.tags },
-    lastChangedDate: secret.lastChangedDate,
     ...(secret.deletedDate ? { deletedDate: secret.deletedDate } : {}),
     ...(secret.rotationEnabled || secret.owningService
       ? { provider: { ...(secret.rotationEnabled ? { rotationEnabled: true } : {}), ...(secret.owningService ? { owningService: secret.owningService } : {}) } }

@@ -11,13 +11,14 @@ import {
   ListSecretsCommand,
   InvalidRequestException,
   ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
   ResourceExistsException,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import pLimit from "p-limit";
 import { SyncError } from "../../src/core/errors.js";
-import type { ActionType, WriteAction } from "../../src/core/model.js";
+import type { ActionType, AppliedWrite } from "../../src/core/model.js";
 import { handBuilt, type AnyAction } from "../helpers/actions.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import {
@@ -73,7 +74,7 @@ function assertNoCanary(error: unknown, canaries: string[]): void {
 }
 
 /** A planned action as the planner would hand it to `apply`: only the fields a test sets beyond the required ones. */
-function action(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): WriteAction {
+function action(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): AppliedWrite {
   return handBuilt(type, { mapping: "source", sourcePath: destinationName, destinationName, sourceVersion: 1, reason: "test" }, fields);
 }
 /** The value thunk `apply` takes, rendering this string. */
@@ -106,13 +107,22 @@ describe("SecretsManagerDestination against moto", () => {
     for (const s of inv.secrets) {
       assert.deepEqual(s.tags, { i: String(Number(s.name.slice(5))), team: "a" });
       assert.match(s.arn ?? "", new RegExp(`^arn:aws:secretsmanager:us-east-1:\\d{12}:secret:${s.name}-[A-Za-z0-9]{6}$`));
-      assert.ok(s.lastChangedDate instanceof Date);
+      // Only what planning reads: no dates or other listing fields, and a single current version
+      // by its id alone (an object keyed by a version id is a hidden class per secret).
+      assert.deepEqual(Object.keys(s).sort(), ["arn", "currentVersionId", "name", "tags"]);
       assert.equal(s.deletedDate, undefined);
       assert.equal(s.provider, undefined);
       assert.match(s.currentVersionId ?? "", /^[0-9a-f-]{36}$/);
     }
     // Metadata only: no Describe, no value read.
     assert.deepEqual(recorder.snapshot(), { "aws ListSecrets 200": 3 });
+
+    // A second value: the listing keeps both labelled versions, so the previous one can still prove the secret.
+    const first = inv.secrets.find((s) => s.name === "app/s000")?.currentVersionId ?? "";
+    const second = await raw.send(new PutSecretValueCommand({ SecretId: "app/s000", SecretString: canary() }));
+    const again = (await destination(new ApiCallRecorder()).inventory("app")).secrets.find((s) => s.name === "app/s000");
+    assert.equal(again?.currentVersionId, second.VersionId);
+    assert.deepEqual(again?.versionStages, { [first]: ["AWSPREVIOUS"], [second.VersionId ?? ""]: ["AWSCURRENT"] });
   });
 
   test("without the identity client the runtime's factory builds, target() asks no account (no STS client made up on the side)", async () => {

@@ -15,7 +15,7 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { CreateSecretCommand, ListSecretVersionIdsCommand, ListSecretsCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
-import type { ActionType, DestinationRef, WriteAction } from "../../src/core/model.js";
+import type { ActionType, DestinationRef, AppliedWrite } from "../../src/core/model.js";
 import type { DestinationProfile } from "../../src/core/profile.js";
 import { TAG } from "../../src/core/tags.js";
 import type { RenderedValue } from "../../src/core/value.js";
@@ -95,7 +95,7 @@ const AWS_TEST_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing
 /** Client-side rate limits out of the way: moto has no quota. */
 const FAST = { write: 1000, read: 1000, list: 1000, tag: 1000, delete: 1000 };
 
-function planned(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): WriteAction {
+function planned(type: ActionType, destinationName: string, fields: Partial<AnyAction> = {}): AppliedWrite {
   return handBuilt(type, { mapping: "source", sourcePath: destinationName.split("/").slice(1).join("/"), destinationName, sourceVersion: 1, reason: "contract test" }, fields);
 }
 
@@ -141,7 +141,7 @@ function contract(name: string, declared: Declared, makeDestination: () => Promi
     }
 
     /** A delete as the profile plans it: a 7-day recovery window (or forced), where there is one at all. */
-    function deletion(name: string, fields: Partial<AnyAction> = {}, forceDeleteWithoutRecovery = false): WriteAction {
+    function deletion(name: string, fields: Partial<AnyAction> = {}, forceDeleteWithoutRecovery = false): AppliedWrite {
       const how = profile.deletionOf({ strategy: "delete", settings: { recoveryWindowDays: 7, forceDeleteWithoutRecovery } });
       return planned("delete", name, { immediate: how.immediate, provider: how.provider, ...fields });
     }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
-import type { WriteAction } from "../../src/core/model.js";
+import type { AppliedWrite } from "../../src/core/model.js";
 import { TAG } from "../../src/core/tags.js";
 import { ParameterStoreDestination, SdkSsmApi, SsmServiceError, type SsmApi } from "../../src/destinations/aws-ssm-parameter-store/index.js";
 import type { SsmOperation, SsmOperations } from "../../src/destinations/aws-ssm-parameter-store/ssm-api.js";
@@ -151,7 +151,7 @@ function runner(source: MemorySource, tags: Record<string, string>) {
   });
   const mappings = resolveConfig(config, {}).mappings.map((mapping) => ({ mapping, source }));
   /** A run; `applying` hears of each write action as it starts (one at a time). */
-  return (client: SsmApi, recorder = new ApiCallRecorder(), applying?: (action: WriteAction) => void) => {
+  return (client: SsmApi, recorder = new ApiCallRecorder(), applying?: (action: AppliedWrite) => void) => {
     const destination = new ParameterStoreDestination({ client, recorder, rateLimits: FAST });
     const apply = destination.apply.bind(destination);
     destination.apply = (action, value) => {
@@ -206,7 +206,7 @@ async function everyWrite(round: number, afterApplied: boolean, tags: Record<str
     await ROUNDS[round]?.apply(source);
 
     const killed = new KilledAt(ssm, at, afterApplied);
-    let inFlight: WriteAction | undefined;
+    let inFlight: AppliedWrite | undefined;
     // One action at a time: the last one started before the kill is the one it hit.
     const crashed = await run(killed, undefined, (action) => {
       if (killed.killed === undefined) inFlight = action;

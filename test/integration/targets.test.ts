@@ -46,6 +46,7 @@ interface TargetEntry {
   exitCode: number;
   counts?: { create: number };
   error?: { class: string; message: string };
+  results?: { action: { type: string; destinationName: string; tags?: Record<string, string>; requestToken?: string; basis?: unknown } }[];
 }
 
 describe("targets", () => {
@@ -76,6 +77,16 @@ describe("targets", () => {
     );
     // Each target's own writes: two creates in each account, no more.
     assert.equal(run.recorder.count("aws", "CreateSecret"), 4);
+    // Each create printed with the tags and request token it wrote (derived for printing, the plan holds neither).
+    for (const t of doc.targets) {
+      assert.deepEqual(
+        t.results?.map((r) => [r.action.type, r.action.destinationName, r.action.tags?.["secretbridge:path"], /^[0-9a-f-]{36}$/.test(r.action.requestToken ?? ""), r.action.basis]),
+        [
+          ["create", `${s.prefix}/app/db`, "app/db", true, undefined],
+          ["create", `${s.prefix}/web`, "web", true, undefined],
+        ],
+      );
+    }
 
     const again = await s.cli(["sync", "-c", twoAccounts(s)], token);
     assert.equal(again.code, 0, again.stdout + again.stderr);

@@ -152,6 +152,17 @@ describe("discoverRows", () => {
     assert.equal(csv.find((l) => l.startsWith("source,hybrid-aws-secrets,app/none,")), "source,hybrid-aws-secrets,app/none,1,,,"+daysBefore(10)+",10,,hybrid-aws-secrets/app/none,absent,not in the destination yet,environment=prod,app; owner,relocate,\"updated 10 days ago, no retain mark\"");
   });
 
+  test("a stale secret's tags are those its update writes: an immutable tag keeps the value set on create", () => {
+    const tagRules = { required: { owner: { fromMetadata: "owner" } }, onMissing: "warn" as const, immutable: ["owner"] };
+    const m = createMapping(mappingSpec({ staticTags: { team: "payments" }, tagRules }));
+    const written = src("app/db", 1, { customMetadata: { owner: "team-a" } });
+    const rows = rowsOf([{ ...written, version: 2, customMetadata: { owner: "team-b" } }], [ours(m, written, 1)], m);
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.state, { ...r.tags }]),
+      [["app/db", "stale", { owner: "team-a", team: "payments" }]],
+    );
+  });
+
   test("a released secret whose source path is gone has a row: released, saying the source no longer exists", () => {
     const released: DestinationSecretMeta = {
       name: "hybrid-aws-secrets/app/moved",

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { createMapping, type MappingSpec, type ResolvedMapping } from "../../src/core/mapping.js";
 import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/model.js";
 import { countActions, emptyFacts, factsNeeded, planRun as planRunStrict, planStep, sourceFactKey, type Facts, type PlanOptions } from "../../src/core/plan.js";
-import { loose } from "../helpers/actions.js";
+import { applied } from "../helpers/actions.js";
 import { DEFAULT_POLICIES, type LifecyclePolicies } from "../../src/core/policies.js";
 import type { DestinationProfile } from "../../src/core/profile.js";
 import { mappingSpec } from "../helpers/mapping-spec.js";
@@ -13,7 +13,7 @@ import { secretStringFingerprint } from "../../src/core/value.js";
 import { awsSecretsManagerProfile as profile } from "../../src/destinations/aws-secrets-manager/profile.js";
 
 /** Plans whose actions the assertions read field by field, whatever their type. */
-const planRun = (...args: Parameters<typeof planRunStrict>) => loose(planRunStrict(...args));
+const planRun = (...args: Parameters<typeof planRunStrict>) => applied(planRunStrict(...args), args[0].map((i) => i.mapping), args[2]);
 
 const spec: MappingSpec = mappingSpec();
 const mapping = (overrides: Partial<MappingSpec> = {}): ResolvedMapping => createMapping({ ...spec, ...overrides });
@@ -45,7 +45,7 @@ const plan = (source: SourceSecretMeta[], dest: DestinationSecretMeta[], m = m0,
   for (;;) {
     const step = planStep(inputs, facts, destinationProfile, options);
     const unanswered = step.needed.presence.filter((n) => !facts.presence.has(sourceFactKey(n.mapping, n.path)));
-    if (unanswered.length === 0) return loose(step.plan);
+    if (unanswered.length === 0) return applied(step.plan, [m], destinationProfile);
     for (const n of unanswered) facts.presence.set(sourceFactKey(n.mapping, n.path), { ok: null });
   }
 };

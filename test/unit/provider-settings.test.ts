@@ -6,12 +6,12 @@ import { emptyFacts, planRun } from "../../src/core/plan.js";
 import type { DestinationProfile } from "../../src/core/profile.js";
 import { awsSecretsManagerProfile } from "../../src/destinations/aws-secrets-manager/profile.js";
 import { policyHash } from "../../src/destinations/aws-secrets-manager/settings.js";
-import { loose } from "../helpers/actions.js";
+import { applied } from "../helpers/actions.js";
 import { mappingSpec } from "../helpers/mapping-spec.js";
 
 const src = (version: number): SourceSecretMeta => ({ path: "db", version, state: "present" });
 const plan = (m: ResolvedMapping, version: number, dest: DestinationSecretMeta[], profile: DestinationProfile) =>
-  loose(planRun([{ mapping: m, source: { secrets: [src(version)], problems: [], method: "detailed-metadata-scan" }, destination: { secrets: dest } }], emptyFacts(), profile)).actions[0];
+  applied(planRun([{ mapping: m, source: { secrets: [src(version)], problems: [], method: "detailed-metadata-scan" }, destination: { secrets: dest } }], emptyFacts(), profile), [m], profile).actions[0];
 /** The secret a create of this mapping leaves: its tags, and the request token as its current version. */
 function written(m: ResolvedMapping, version: number, profile: DestinationProfile): DestinationSecretMeta {
   const create = plan(m, version, [], profile);

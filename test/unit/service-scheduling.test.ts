@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig, resolveTargets } from "../../src/config/resolve.js";
 import { TAG } from "../../src/core/tags.js";
-import type { WriteAction } from "../../src/core/model.js";
+import type { AppliedWrite } from "../../src/core/model.js";
 import type { RenderedValue } from "../../src/core/value.js";
 import type { SourceInventory } from "../../src/core/model.js";
 import { runMappings } from "../../src/engine/run.js";
@@ -38,7 +38,7 @@ class GatedDestination extends MemoryDestination {
     this.gate.resolve();
   }
 
-  override async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+  override async apply(action: AppliedWrite, value: () => Promise<RenderedValue>): Promise<void> {
     this.events.push(`start ${action.destinationName} v${action.sourceVersion ?? "-"}`);
     if (action.destinationName === this.held) {
       this.entered.resolve();
@@ -213,7 +213,8 @@ describe("order per secret under reordering", () => {
     await source.read.promise;
     source.put("team/a", { v: "a3" }, { createdTime: "2030-01-01T00:00:03.000000001Z" });
     const fresh = await run();
-    assert.deepEqual(fresh.results.map((r) => [r.action.type, "tags" in r.action ? r.action.tags?.[TAG.sourceVersion] : undefined]), [["update", "3"]]);
+    assert.deepEqual(fresh.results.map((r) => [r.action.type, r.action.sourceVersion]), [["update", 3]]);
+    assert.equal(destination.tags("p/team/a")?.[TAG.sourceVersion], "3");
     source.release();
     const late = await stale;
     assert.deepEqual(

@@ -79,10 +79,12 @@ function notWritable(secret: DestinationSecretMeta): string | undefined {
  * last write is still there to prove the secret is ours (older versions lose their labels).
  */
 function writtenVersions(secret: DestinationSecretMeta): { current?: string; previous: string[] } {
+  // A listing that shows only the current version (nearly every secret) gives just its id.
+  if (secret.versionStages === undefined) return { ...(secret.currentVersionId !== undefined ? { current: secret.currentVersionId } : {}), previous: [] };
   // Asked several times per secret and run (planner, proofs): answered once per listed entry.
   const known = labelled.get(secret);
   if (known) return known;
-  let current = secret.versionStages === undefined ? secret.currentVersionId : undefined;
+  let current: string | undefined;
   const previous: string[] = [];
   for (const id in secret.versionStages) {
     const stages = secret.versionStages[id] ?? [];

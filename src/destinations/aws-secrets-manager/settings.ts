@@ -2,7 +2,7 @@
 // resolved from the config, recorded in tags so a change is seen from the listing alone, and
 // handed to this provider's apply as opaque provider data. Core and engine never read them.
 import { createHash } from "node:crypto";
-import type { ProviderData, WriteAction } from "../../core/model.js";
+import type { AppliedWrite, ProviderData } from "../../core/model.js";
 import type { SettingUpdate } from "../../core/profile.js";
 
 export type SecretsManagerOptions = {
@@ -47,7 +47,7 @@ export function optionsOf(options: ProviderData | undefined): SecretsManagerOpti
 }
 
 /** The provider data of an action, as this provider wrote it. */
-export function writeDataOf(action: WriteAction): SecretsManagerWriteData {
+export function writeDataOf(action: AppliedWrite): SecretsManagerWriteData {
   return ("provider" in action ? (action.provider as SecretsManagerWriteData | undefined) : undefined) ?? {};
 }
 

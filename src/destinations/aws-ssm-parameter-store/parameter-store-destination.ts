@@ -8,7 +8,7 @@ import type { STSClient } from "@aws-sdk/client-sts";
 import { targetOf } from "../aws-common/clients.js";
 import pLimit from "p-limit";
 import { FATAL_CLASSES, SyncError } from "../../core/errors.js";
-import type { DestinationInventory, DestinationRef, DestinationSecretMeta, ValueWriteAction, WriteAction } from "../../core/model.js";
+import type { AppliedValueWrite, AppliedWrite, DestinationInventory, DestinationRef, DestinationSecretMeta } from "../../core/model.js";
 import type { DestinationProfile } from "../../core/profile.js";
 import { TAG } from "../../core/tags.js";
 import type { RenderedValue } from "../../core/value.js";
@@ -209,7 +209,6 @@ export class ParameterStoreDestination implements SecretDestination {
             tags,
             currentVersionId,
             ...(record && !current ? { versionStages: { [record.token]: [PREVIOUS] } } : {}),
-            ...(p.LastModifiedDate !== undefined ? { lastChangedDate: new Date(p.LastModifiedDate * 1000) } : {}),
           };
         }),
       ),
@@ -250,7 +249,7 @@ export class ParameterStoreDestination implements SecretDestination {
    * at once. Parameter Store has no recovery window, so `restore` is an update, and the
    * `tag` deletion strategy (a mark the listing cannot show) is not offered.
    */
-  async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+  async apply(action: AppliedWrite, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     const parameterName = parameterNameOf(name);
     switch (action.type) {
@@ -277,7 +276,7 @@ export class ParameterStoreDestination implements SecretDestination {
     }
   }
 
-  private async write(action: ValueWriteAction, parameterName: string, value: () => Promise<RenderedValue>): Promise<void> {
+  private async write(action: AppliedValueWrite, parameterName: string, value: () => Promise<RenderedValue>): Promise<void> {
     const name = action.destinationName;
     const token = action.restoreVersionId ?? action.requestToken;
     if (token === undefined) throw new SyncError("config-invalid", `${name}: a Parameter Store write needs the token its plan derives`, name);

@@ -20,7 +20,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { renderChecklistTable, renderDiscoverCsv, renderDiscoverJson, renderDiscoverSummary, renderDiscoverTable, type ChecklistEntry, type ChecklistReport } from "./discover-output.js";
 import { renderDiscoverHtml } from "./discover-html.js";
 import { verify } from "../../engine/verify.js";
-import type { RunMode } from "../../engine/report.js";
+import { withWriteFields, type PrintedReport, type RunMode } from "../../engine/report.js";
 import { bootstrapVault, readCaCert, vaultAddress, vaultCaCertFile, vaultNamespace } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
 import { SyncService } from "../service/service.js";
@@ -257,7 +257,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       // A run that could not start is a setup error like any other: one line on stderr (and the
       // JSON error object), not a report of zero actions.
       if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
-      if (opts.json) output.out(renderJson(report, known));
+      if (opts.json) output.out(renderJson(withWriteFields(report, wiring.mappings.map((m) => m.mapping), wiring.destination.profile), known));
       else output.out(`${renderActions(report, Boolean(opts.all))}\n${renderSummary(report)}`);
       exitCode = report.exitCode;
     } finally {
@@ -293,7 +293,13 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       }),
     );
     for (const o of outcomes) if ("error" in o) sayTargetFailed(o.target.name, o.error);
-    if (opts.json) output.out(renderTargetsJson(wirings[0]?.resolved.syncName ?? "", mode, outcomes));
+    if (opts.json) {
+      const printed = outcomes.map((o, i): TargetOutcome<PrintedReport> => {
+        const wiring = wirings[i];
+        return "report" in o && wiring ? { ...o, report: withWriteFields(o.report, wiring.mappings.map((m) => m.mapping), wiring.destination.profile) } : o;
+      });
+      output.out(renderTargetsJson(wirings[0]?.resolved.syncName ?? "", mode, printed));
+    }
     else output.out([...outcomes.map((o) => renderTargetBlock(o, Boolean(opts.all))), renderTargetsOutcome(outcomes)].join("\n\n"));
     exitCode = worstExitCode(outcomes);
   };

@@ -1,7 +1,7 @@
 // Renders plans and reports for people (tables) and machines (JSON). Values are never part of a
 // report, so nothing here can print one; this is the only module allowed to write to stdout.
 import type { PlannedAction } from "../../core/model.js";
-import type { Failure, RunReport } from "../../engine/report.js";
+import type { Failure, PrintedReport, RunReport } from "../../engine/report.js";
 import type { VerifyReport } from "../../engine/verify.js";
 import type { RunTarget } from "../wire.js";
 
@@ -87,22 +87,22 @@ export function renderError(error: { class: string; message: string }, exitCode:
   return JSON.stringify({ error, exitCode, ...(target ? { target } : {}) }, null, 2);
 }
 
-/** The report as is (it holds no values), with the run's target first: its name is the target's. */
-function reportDocument(report: RunReport, target: RunTarget): object {
+/** The report (it holds no values) with its writes' tags and tokens, the run's target first: its name is the target's. */
+function reportDocument(report: PrintedReport, target: RunTarget): object {
   const { target: _name, ...rest } = report;
   return { target, ...rest };
 }
 
-/** JSON for machines: the report, with the run's target (name, source, destination) first. */
-export function renderJson(report: RunReport, target: RunTarget): string {
+/** JSON for machines: the report with its writes' tags and tokens (`withWriteFields`), the run's target (name, source, destination) first. */
+export function renderJson(report: PrintedReport, target: RunTarget): string {
   return JSON.stringify(reportDocument(report, target), null, 2);
 }
 
 /** How one target of a config with `targets` ended: its report, or why it could not run. */
-export type TargetOutcome = { target: RunTarget; report: RunReport } | { target: RunTarget; error: { class: string; message: string } };
+export type TargetOutcome<R extends RunReport | PrintedReport = RunReport> = { target: RunTarget; report: R } | { target: RunTarget; error: { class: string; message: string } };
 
 /** The worst exit code of the targets: each one's report, 2 for one that could not run. */
-export function worstExitCode(outcomes: TargetOutcome[]): number {
+export function worstExitCode(outcomes: TargetOutcome<RunReport | PrintedReport>[]): number {
   return Math.max(0, ...outcomes.map((o) => ("report" in o ? o.report.exitCode : 2)));
 }
 
@@ -110,7 +110,7 @@ export function worstExitCode(outcomes: TargetOutcome[]): number {
  * JSON for a config with `targets`: one document, each target's entry shaped as a one-target run's
  * document (its report, or its error object), and the exit code that covers them all.
  */
-export function renderTargetsJson(syncName: string, mode: string, outcomes: TargetOutcome[]): string {
+export function renderTargetsJson(syncName: string, mode: string, outcomes: TargetOutcome<PrintedReport>[]): string {
   const entries = outcomes.map((o) => ("report" in o ? reportDocument(o.report, o.target) : { target: o.target, error: o.error, exitCode: 2 }));
   return JSON.stringify({ syncName, mode, exitCode: worstExitCode(outcomes), targets: entries }, null, 2);
 }

@@ -15,7 +15,8 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { DEFAULT_TARGET } from "../../core/model.js";
 import { screenPush } from "../../core/push.js";
-import { TAG } from "../../core/tags.js";
+import { isValueWrite } from "../../core/model.js";
+import { versionTagValue } from "../../core/tags.js";
 import { runMappings, type SecretChangeTarget } from "../../engine/run.js";
 import type { RunReport } from "../../engine/report.js";
 import { notifyAll, NotificationGate } from "../../notify/index.js";
@@ -629,7 +630,7 @@ export class SyncService implements ServiceControl {
     if (approved && !report.fatal) lane.approved = undefined; // used once, by a run that got to plan
     await this.notify(lane, report, targets);
     const status = runStatus(kind, trigger, report, targets, this.multi ? lane.name : undefined);
-    this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, ("tags" in r.action ? r.action.tags[TAG.sourceCreated] : undefined) ?? ""])));
+    this.meters.recordRun(kind, report, new Map(report.results.map((r) => [r.action.destinationName, (isValueWrite(r.action) ? r.action.basis.versionCreatedTime : undefined) ?? ""])));
     if (kind === "full") this.laneAfterFull(lane, status, report);
     await this.remember(lane, kind, status, report);
   }
@@ -754,7 +755,8 @@ function secretRows(report: RunReport, target: string | undefined): SecretStatus
     const error = r.error ?? a.failure;
     const state: SecretStatus["state"] =
       error?.errorClass === "blast-radius" ? "held" : a.type === "drift" ? "drifted" : a.type === "conflict" ? "conflict" : error ? "failed" : r.outcome === "deferred" ? "pending" : "in-sync";
-    const version = ("tags" in a ? a.tags[TAG.sourceVersion] : undefined) ?? a.destinationVersion;
+    // A write records the source version it wrote (its version tag); anything else, the destination's.
+    const version = isValueWrite(a) ? versionTagValue(a.sourceVersion) : a.destinationVersion;
     rows.push({
       name: a.destinationName,
       path: a.sourcePath,

@@ -608,16 +608,20 @@ function metaOf(path: string, info: unknown): SourceSecretMeta | InventoryProble
   if (version === 0) state = "deleted";
   else if (destroyed) state = "destroyed";
   else if (deletion && Date.parse(deletion) <= Date.now()) state = "deleted";
-  return {
-    path,
-    version,
-    state,
-    ...(info.updated_time ? { updatedTime: info.updated_time } : {}),
-    ...(created ? { versionCreatedTime: created } : {}),
-    ...(info.created_time ? { createdTime: info.created_time } : {}),
-    versionCount: Object.keys(versions).length,
-    ...(custom ? { customMetadata: custom as Record<string, string> } : {}),
-  };
+  // Held for every listed secret of a run: assigned field by field, and the times that are equal
+  // (a secret's update is its current version's creation) kept as one string, not two or three.
+  // One literal for the usual case: objects given their fields one by one after a busy listing
+  // (each listed version id is a new property name) ended up with a hidden class of their own.
+  const versionCount = Object.keys(versions).length;
+  const updatedTime = info.updated_time === created ? created : info.updated_time;
+  const createdTime = info.created_time === created ? created : info.created_time;
+  const meta: SourceSecretMeta =
+    created && updatedTime && createdTime ? { path, version, state, versionCreatedTime: created, updatedTime, createdTime, versionCount } : { path, version, state, versionCount };
+  if (created && !meta.versionCreatedTime) meta.versionCreatedTime = created;
+  if (updatedTime && !meta.updatedTime) meta.updatedTime = updatedTime;
+  if (createdTime && !meta.createdTime) meta.createdTime = createdTime;
+  if (custom) meta.customMetadata = custom as Record<string, string>;
+  return meta;
 }
 
 /**
