@@ -8,9 +8,8 @@ import { describe, test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
 import { resolveConfig, resolveTargets } from "../../src/config/resolve.js";
 import { TAG } from "../../src/core/tags.js";
-import type { AppliedWrite } from "../../src/core/model.js";
+import type { AppliedWrite, SourceInventory } from "../../src/core/model.js";
 import type { RenderedValue } from "../../src/core/value.js";
-import type { SourceInventory } from "../../src/core/model.js";
 import { runMappings } from "../../src/engine/run.js";
 import { SyncService } from "../../src/runtime/service/service.js";
 import type { Wiring } from "../../src/runtime/wire.js";
@@ -128,7 +127,7 @@ class ManyGatedDestination extends MemoryDestination {
     return known;
   }
 
-  override async apply(action: WriteAction, value: () => Promise<RenderedValue>): Promise<void> {
+  override async apply(action: AppliedWrite, value: () => Promise<RenderedValue>): Promise<void> {
     if (this.held.has(action.destinationName)) {
       this.arrival(action.destinationName).resolve();
       await this.gate.promise;
