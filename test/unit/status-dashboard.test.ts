@@ -57,6 +57,19 @@ async function dashboard(n: number) {
   return { source, destination, service, url: `http://127.0.0.1:${httpPort}/` };
 }
 
+/** The status page in a fresh browser context, signed in with the API token; `problems` collects script errors and CSP violations. */
+async function signedIn(browser: Browser, url: string, options: { timezoneId?: string } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  page.on("pageerror", (e) => problems.push(e.message));
+  await page.goto(url);
+  await page.fill("#token", TOKEN);
+  await page.click("text=Show status");
+  return { context, page, problems };
+}
+
 const api = async (url: string, path: string) => {
   const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(res.status, 200, path);
@@ -91,14 +104,7 @@ describe("the status page as a dashboard, against the service", () => {
         const overview = await service.overview();
         assert.equal(overview.held?.count, n > 0 ? removed : undefined);
 
-        const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Berlin" });
-        const page = await context.newPage();
-        const problems: string[] = [];
-        page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-        page.on("pageerror", (e) => problems.push(e.message));
-        await page.goto(url);
-        await page.fill("#token", TOKEN);
-        await page.click("text=Show status");
+        const { context, page, problems } = await signedIn(browser, url, { timezoneId: "Europe/Berlin" });
         await page.waitForSelector("#glance .card");
         await page.waitForSelector("#lag-summary:not(:empty)");
         await page.waitForSelector("#runs-info:not(:empty)");
@@ -214,14 +220,7 @@ describe("the status page as a dashboard, against the service", () => {
         ],
       );
 
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-      page.on("pageerror", (e) => problems.push(e.message));
-      await page.goto(url);
-      await page.fill("#token", TOKEN);
-      await page.click("text=Show status");
+      const { context, page, problems } = await signedIn(browser, url);
       await page.waitForSelector("#targets tbody tr");
       await page.waitForSelector("#page-info:not(:empty)");
 
