@@ -5,38 +5,17 @@
 // moto's gaps: it enforces neither the 4 KB standard-tier limit nor the 15 levels (the profile
 // does, see parameter-store.test.ts), and pages DescribeParameters 10 at a time.
 import assert from "node:assert/strict";
-import { GetParameterHistoryCommand, GetParametersCommand, ListTagsForResourceCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { describe, test } from "node:test";
 import { TAG } from "../../src/core/tags.js";
 import { peersForThisFile, type Scenario } from "../helpers/harness.js";
+import { readParameter, SSM_TYPE, ssmClient, ssmEnv as ssmEnvAt, ssmWrites } from "../helpers/parameter-store.js";
 
 const peers = peersForThisFile();
 
-const SSM_TYPE = "  type: aws-ssm-parameter-store\n";
-
-function ssm(): SSMClient {
-  return new SSMClient({ endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 2 });
-}
-
-async function parameter(name: string) {
-  const client = ssm();
-  try {
-    const { Parameters } = await client.send(new GetParametersCommand({ Names: [name], WithDecryption: true }));
-    const p = Parameters?.[0];
-    if (!p) return undefined;
-    const history = await client.send(new GetParameterHistoryCommand({ Name: name }));
-    const { TagList } = await client.send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: name }));
-    return { value: p.Value, type: p.Type, version: p.Version, versions: history.Parameters?.length ?? 0, tags: Object.fromEntries((TagList ?? []).map((t) => [t.Key, t.Value])) };
-  } finally {
-    client.destroy();
-  }
-}
-
-/** Only the SSM endpoint points at moto: the run must not need any other AWS endpoint for its writes. */
-const ssmEnv = () => ({ AWS_ENDPOINT_URL: "", AWS_ENDPOINT_URL_SSM: peers.moto.url, AWS_ENDPOINT_URL_STS: peers.moto.url });
-
-const valueWrites = (r: { recorder: { count(p: string, o?: string): number } }) =>
-  ["PutParameter", "AddTagsToResource", "RemoveTagsFromResource", "DeleteParameter", "LabelParameterVersion"].reduce((n, op) => n + r.recorder.count("ssm", op), 0);
+const parameter = (name: string) => readParameter(peers.moto.url, name);
+const ssm = () => ssmClient(peers.moto.url);
+const ssmEnv = () => ssmEnvAt(peers.moto.url);
+const valueWrites = ssmWrites;
 
 async function seeded(s: Scenario, n: number): Promise<string[]> {
   const paths = Array.from({ length: n }, (_, i) => `app/secret-${i}`);

@@ -2,33 +2,17 @@
 // cutover (release, then sync writes nothing to released parameters; adopt takes one back) and
 // the ABAC tag rules (required tags fail and warn; immutable tags survive a custom_metadata change).
 import assert from "node:assert/strict";
-import { GetParameterHistoryCommand, GetParametersCommand, ListTagsForResourceCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { describe, test } from "node:test";
 import type { RunReport } from "../../src/engine/report.js";
 import { peersForThisFile, type Scenario } from "../helpers/harness.js";
+import { readParameter, SSM_TYPE, ssmEnv as ssmEnvAt, ssmWrites } from "../helpers/parameter-store.js";
 
 const peers = peersForThisFile();
 
-const SSM_TYPE = "  type: aws-ssm-parameter-store\n";
-/** Only the SSM endpoint points at moto: the run must not need any other AWS endpoint for its writes. */
-const ssmEnv = () => ({ AWS_ENDPOINT_URL: "", AWS_ENDPOINT_URL_SSM: peers.moto.url, AWS_ENDPOINT_URL_STS: peers.moto.url });
-const WRITES = ["PutParameter", "AddTagsToResource", "RemoveTagsFromResource", "DeleteParameter", "LabelParameterVersion"];
-const ssmWrites = (r: { recorder: { count(p: string, o?: string): number } }) => WRITES.reduce((n, op) => n + r.recorder.count("ssm", op), 0);
+const ssmEnv = () => ssmEnvAt(peers.moto.url);
 const rows = (run: { stdout: string }) => (JSON.parse(run.stdout) as RunReport).results.map((r) => [r.action.type, r.action.sourcePath, r.outcome]);
 
-async function parameter(name: string) {
-  const client = new SSMClient({ endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" }, maxAttempts: 2 });
-  try {
-    const { Parameters } = await client.send(new GetParametersCommand({ Names: [name], WithDecryption: true }));
-    const p = Parameters?.[0];
-    if (!p) return undefined;
-    const history = await client.send(new GetParameterHistoryCommand({ Name: name }));
-    const { TagList } = await client.send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: name }));
-    return { value: p.Value, version: p.Version, versions: history.Parameters?.length ?? 0, tags: Object.fromEntries((TagList ?? []).map((t) => [t.Key ?? "", t.Value ?? ""])) };
-  } finally {
-    client.destroy();
-  }
-}
+const parameter = (name: string) => readParameter(peers.moto.url, name);
 
 async function setMetadata(s: Scenario, path: string, customMetadata: Record<string, string>): Promise<void> {
   assert.equal((await peers.bao.api("POST", `${s.mount}/metadata/${path}`, { custom_metadata: customMetadata })).status, 204);
