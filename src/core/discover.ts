@@ -10,7 +10,7 @@ import { createTags } from "./plan.js";
 import type { DestinationProfile } from "./profile.js";
 import { ruleTagsOf } from "./tag-rules.js";
 import { isOurTagKey } from "./tags.js";
-import { writeFieldsOf } from "./writes.js";
+import { tagPlanOfWrite, writeFieldsOf } from "./writes.js";
 
 /** The tags a planned action sets: a value write's derived from its basis, a mark's as planned. */
 function plannedTags(action: PlannedAction | undefined, m: ResolvedMapping, profile: DestinationProfile): Record<string, string> | undefined {
@@ -196,7 +196,8 @@ export function discoverRows(
         state: action ? stateOf(action) : "absent",
         stateReason: action ? (action.failure?.message ?? action.reason) : "not in the destination yet",
         tags,
-        missingTags: ruleTagsOf(m.tagRules, secret.customMetadata, tagsByName.get(destinationName)).missing.map((x) => x.key),
+        // A planned write's own tag plan (a required key a shell already carries satisfies it); else the rules alone.
+        missingTags: action && isValueWrite(action) ? tagPlanOfWrite(action, m, profile).missing : ruleTagsOf(m.tagRules, secret.customMetadata, tagsByName.get(destinationName)).missing.map((x) => x.key),
         strategy,
         strategyReason: reason,
         ...(sizes ? { sizeBytes: size ?? null } : {}),

@@ -23,6 +23,8 @@ export interface TagPlan {
   /** The record of other tag keys in `tags` (`secretbridge:tag-keys`). */
   record: string;
   warnings: string[];
+  /** Required tag keys the secret goes without: no value from the source, none kept, none someone else set. */
+  missing: string[];
   /** With onMissingTag fail: why the secret must not be written (required tags without a value). */
   refused?: string;
   /** Said once, when it becomes true: immutable tags kept although the source now differs. */
@@ -125,6 +127,7 @@ export function tagPlan(subject: WriteSubject, profile: DestinationProfile, dest
   return {
     tags: { ...other, ...own, ...(keptValue !== "" ? { [TAG.immutableKept]: keptValue } : {}), [TAG.tagKeys]: record.value },
     record: record.value,
+    missing: missing.map((x) => x.key),
     warnings,
     ...(refused !== undefined ? { refused } : {}),
     ...(note !== undefined ? { note } : {}),
@@ -151,15 +154,25 @@ export function writeTokenFor(subject: WriteSubject, record: string): string {
  * The tags and request token of a planned value write, derived from its basis exactly as the
  * planner derived them: `mapping` is the resolved mapping the action names (`action.mapping`).
  */
-export function writeFieldsOf(action: ValueWriteAction, mapping: ResolvedMapping, profile: DestinationProfile): DerivedWriteFields {
-  const { basis } = action;
-  const subject: WriteSubject = {
+function writeSubjectOf(action: ValueWriteAction, mapping: ResolvedMapping): WriteSubject {
+  return {
     mapping,
-    secret: { path: action.sourcePath, version: action.sourceVersion, ...secretFieldsOf(basis) },
+    secret: { path: action.sourcePath, version: action.sourceVersion, ...secretFieldsOf(action.basis) },
     ...(action.key !== undefined ? { key: action.key } : {}),
     name: action.destinationName,
   };
-  const tagging = tagPlan(subject, profile, basis.destinationTags, trustedKeysOf(basis, basis.destinationTags));
+}
+
+/** The tag plan of a planned value write, from its basis: what the planner decided the tags on. */
+export function tagPlanOfWrite(action: ValueWriteAction, mapping: ResolvedMapping, profile: DestinationProfile): TagPlan {
+  const { basis } = action;
+  return tagPlan(writeSubjectOf(action, mapping), profile, basis.destinationTags, trustedKeysOf(basis, basis.destinationTags));
+}
+
+export function writeFieldsOf(action: ValueWriteAction, mapping: ResolvedMapping, profile: DestinationProfile): DerivedWriteFields {
+  const { basis } = action;
+  const subject = writeSubjectOf(action, mapping);
+  const tagging = tagPlanOfWrite(action, mapping, profile);
   const ours = writeTokenFor(subject, tagging.record);
   const requestToken = basis.replaces !== undefined ? driftRepairTokenFor(ours, basis.replaces) : ours;
   if (action.currentVersionId === undefined) return { tags: tagging.tags, requestToken };

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { classify, DEFAULT_DISCOVER_RULES, discoverRows, summarise, type DiscoverReport, type DiscoverRow } from "../../src/core/discover.js";
 import { createMapping, type ResolvedMapping } from "../../src/core/mapping.js";
+import { DEFAULT_POLICIES } from "../../src/core/policies.js";
 import type { DestinationSecretMeta, SourceSecretMeta } from "../../src/core/model.js";
 import { createTags, emptyFacts, planStep } from "../../src/core/plan.js";
 import { requestTokenFor } from "../../src/core/request-token.js";
@@ -150,6 +151,21 @@ describe("discoverRows", () => {
     assert.match(renderDiscoverSummary(report), /; missing tags: 1 app, 0 environment, 2 owner$/m);
     const csv = renderDiscoverCsv(report).split("\r\n");
     assert.equal(csv.find((l) => l.startsWith("source,hybrid-aws-secrets,app/none,")), "source,hybrid-aws-secrets,app/none,1,,,"+daysBefore(10)+",10,,hybrid-aws-secrets/app/none,absent,not in the destination yet,environment=prod,app; owner,relocate,\"updated 10 days ago, no retain mark\"");
+  });
+
+  test("missing tags are the planned write's: a required tag a shell already carries (set by someone else) is not missing, as the sync adopting it accepts it", () => {
+    const tagRules = { required: { owner: { fromMetadata: "owner" } }, onMissing: "warn" as const, immutable: [] };
+    const m = createMapping(mappingSpec({ tagRules, policies: { ...DEFAULT_POLICIES, onConflict: "adopt-if-placeholder" } }));
+    // A shell created by infrastructure code with its owner tag and no value yet: a placeholder by its listing alone.
+    const shell: DestinationSecretMeta = { name: "hybrid-aws-secrets/app/shell", tags: { owner: "infra" } };
+    const rows = rowsOf([src("app/shell", 1), src("app/bare", 1)], [shell], m);
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.state, r.missingTags]),
+      [
+        ["app/bare", "absent", ["owner"]],
+        ["app/shell", "unmanaged", []],
+      ],
+    );
   });
 
   test("a stale secret's tags are those its update writes: an immutable tag keeps the value set on create", () => {
