@@ -75,6 +75,18 @@ export interface SecretBridgeSettings {
   demoKeyName?: string;
 }
 
+/**
+ * The worker's Node options. The heap is bounded to half the function's memory: unless
+ * NODE_OPTIONS sets it, the Lambda runtime gives V8's old space most of the function's memory, and
+ * a large run's heap grows toward that bound before V8 collects the planner's short-lived garbage
+ * (docs/performance.md, "Memory at 100,000": 594 MB peak unbounded, 239 MB bounded to 150 MB, for
+ * 100,000 secrets). Half leaves room for Node, the AWS SDK and buffers outside the heap; a run
+ * holds about 1 MB of live data per 1,000 secrets.
+ */
+export function workerNodeOptions(memoryMb: number): string {
+  return `--enable-source-maps --max-old-space-size=${Math.max(64, Math.floor(memoryMb / 2))}`;
+}
+
 export const DEFAULT_SETTINGS: SecretBridgeSettings = {
   secretsPrefix: "hybrid-aws-secrets",
   notificationEmail: "",
@@ -290,7 +302,7 @@ export class SecretBridgeStack extends Stack {
           ...(target !== undefined ? { [LAMBDA_ENV.target]: target } : {}),
           // The demo server's address, until its first boot writes it into the connection secret.
           ...(demo ? { VAULT_ADDR: demo.address } : {}),
-          NODE_OPTIONS: "--enable-source-maps",
+          NODE_OPTIONS: workerNodeOptions(settings.memoryMb),
         },
         ...vpcConfig,
       });

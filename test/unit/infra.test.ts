@@ -212,7 +212,12 @@ describe("CDK stack (defaults = the reference sample's cdk.json)", () => {
     t.hasResourceProperties("AWS::Lambda::Function", {
       Runtime: "nodejs22.x",
       ReservedConcurrentExecutions: 1,
-      Environment: { Variables: { CONNECTION_SECRET_NAME: "hybrid-aws-secrets/vault-connection-secret", NODE_OPTIONS: "--enable-source-maps" } },
+      // The heap bounded to half the function's memory (512 MB by default).
+      Environment: { Variables: { CONNECTION_SECRET_NAME: "hybrid-aws-secrets/vault-connection-secret", NODE_OPTIONS: "--enable-source-maps --max-old-space-size=256" } },
+    });
+    synth({ memoryMb: 2048 }).hasResourceProperties("AWS::Lambda::Function", {
+      MemorySize: 2048,
+      Environment: { Variables: { NODE_OPTIONS: "--enable-source-maps --max-old-space-size=1024" } },
     });
     t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 });
     t.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
