@@ -462,8 +462,8 @@ export class SecretsManagerDestination implements SecretDestination {
  * object spread together holds about 250 bytes more than one with the same fields assigned.
  */
 function toMeta(entry: SecretListEntry, intern: Interner = stringInterner()): DestinationSecretMeta {
-  const tags: Record<string, string> = {};
-  for (const t of entry.Tags ?? []) tags[t.Key ?? ""] = intern(t.Value ?? "");
+  // Own properties whatever the key: assigning a tag named __proto__ would set the prototype.
+  const tags: Record<string, string> = Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? "", intern(t.Value ?? "")]));
   const name = entry.Name ?? "";
   const listed = entry.SecretVersionsToStages ?? {};
   const ids = Object.keys(listed);
