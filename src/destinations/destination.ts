@@ -31,7 +31,10 @@ export interface SecretDestination {
    * Throws SyncError with class destination-unavailable / destination-auth.
    */
   validate(): Promise<void>;
-  /** Every secret whose name starts with `prefix/`, with tags; paginated, no per-secret calls. */
+  /**
+   * Every secret whose name starts with `prefix/`, with tags; paginated, no per-secret calls. The
+   * objects are the run's: it may replace a tag value by an equal string (one copy in memory).
+   */
   inventory(prefix: string): Promise<DestinationInventory>;
   /** Metadata of just these names (push triggers); names that do not exist are left out. */
   describe(names: string[]): Promise<DestinationInventory>;

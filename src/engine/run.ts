@@ -10,6 +10,7 @@ import { displayPath, pathProblem } from "../core/paths.js";
 import { emptyFacts, planStep, sourceFactKey, valueFactsOf, type Facts, type FactsNeeded, type MappingInventory, type PlanOptions } from "../core/plan.js";
 import { renderValue, secretStringFingerprint, valueLeaves, type RenderedValue } from "../core/value.js";
 import type { DestinationProfile } from "../core/profile.js";
+import { TAG } from "../core/tags.js";
 import { appliedWrite } from "../core/writes.js";
 import type { SecretDestination } from "../destinations/destination.js";
 import type { SecretData, SecretSource } from "../sources/source.js";
@@ -118,12 +119,31 @@ export async function inventories(deps: RunDependencies, mappings: MappingSource
   return mappings.map(({ mapping }, i) => {
     const source = sources[i] as SourceInventory;
     const destination = byPrefix.get(mapping.prefix) ?? { secrets: [] };
+    shareListedStrings(source, destination);
     log.info(
       { mapping: mapping.label, mount: mapping.source.mount, sourceSecrets: source.secrets.length, destinationSecrets: destination.secrets.length, method: source.method, problems: source.problems.length },
       "inventories listed",
     );
     return { mapping, source, destination };
   });
+}
+
+/**
+ * The two listings of one secret each hold its path and its version's creation time, the
+ * destination in its tags: one copy of each is kept, the source's (10 MB of a 100,000-secret
+ * run's live data). Only a tag value equal to the source's string is replaced, by that string:
+ * every comparison gives what it gave.
+ */
+function shareListedStrings(source: SourceInventory, destination: DestinationInventory): void {
+  if (source.secrets.length === 0 || destination.secrets.length === 0) return;
+  const byPath = new Map(source.secrets.map((s) => [s.path, s]));
+  for (const { tags } of destination.secrets) {
+    const path = tags[TAG.path];
+    const listed = path === undefined ? undefined : byPath.get(path);
+    if (!listed) continue;
+    tags[TAG.path] = listed.path;
+    if (listed.versionCreatedTime !== undefined && tags[TAG.sourceCreated] === listed.versionCreatedTime) tags[TAG.sourceCreated] = listed.versionCreatedTime;
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { assertNoCanary, Peers } from "../helpers/harness.js";
+import { HEAP_TRACE_FLAGS, heapGrowthFactors } from "../helpers/heap-trace.js";
 import { canary, repoRoot } from "../helpers/peers.js";
 
 const run = promisify(execFile);
@@ -80,6 +81,18 @@ describe("secretbridge CLI (built binary)", () => {
     const missing = await cli(["iam-policy", "--region", "eu-west-1"]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /required option '--account <id>' not specified/);
+  });
+
+  test("the bin bounds V8's heap growth to 1.2 times the live data, unless node is given its own", async () => {
+    // Without it V8 lets the old generation grow 4-fold between full collections on this machine.
+    const factors = async (flags: string[]) => {
+      const { stdout } = await run(process.execPath, [...HEAP_TRACE_FLAGS, ...flags, bin, "--version"], { env: { PATH: process.env.PATH ?? "" }, maxBuffer: 64 * 1024 * 1024 });
+      return heapGrowthFactors(stdout);
+    };
+    const ours = await factors([]);
+    assert.ok(ours.length >= 2, `V8 set ${ours.length} limits`);
+    assert.equal(ours.at(-1), "1.2", `limits set with factors ${ours.join(", ")}`);
+    assert.equal((await factors(["--heap-growing-percent=50"])).at(-1), "1.5");
   });
 
   test("a missing config file and an unknown command exit 2", async () => {

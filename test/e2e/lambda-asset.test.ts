@@ -15,6 +15,7 @@ import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { signWebhook } from "../../src/runtime/webhook.js";
 import { peersForThisFile } from "../helpers/harness.js";
+import { HEAP_TRACE_FLAGS, heapGrowthFactors } from "../helpers/heap-trace.js";
 import { repoRoot } from "../helpers/peers.js";
 
 const run = promisify(execFile);
@@ -90,6 +91,14 @@ describe("the synthesized Lambda asset, alone, on Node 22", () => {
     cpSync(join(out, assetPath), taskRoot, { recursive: true });
     assert.deepEqual(readdirSync(taskRoot).sort(), ["index.mjs", "index.mjs.map", "secretbridge.yaml"]);
     writeFileSync(join(taskRoot, "invoke.mjs"), INVOKER);
+
+    // Loaded as on a cold start, the bundle bounds V8's heap growth (src/runtime/heap.ts), as V8 reports it.
+    const traced = await run(NODE22, [...HEAP_TRACE_FLAGS, "--input-type=module", "-e", `await import("./index.mjs"); globalThis.kept = Array.from({ length: 100000 }, (_, i) => ({ i }));`], {
+      cwd: taskRoot,
+      env: { PATH: "/usr/bin:/bin" },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    assert.equal(heapGrowthFactors(traced.stdout).at(-1), "1.2", `factors: ${heapGrowthFactors(traced.stdout).join(", ")}`);
 
     // What the stack would create, in moto: the run queue, the connection secret, the signing key.
     const sqs = new SQSClient({ endpoint: peers.moto.url, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });

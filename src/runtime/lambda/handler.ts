@@ -7,9 +7,13 @@
 import type { Context, LambdaFunctionURLEvent, SQSEvent } from "aws-lambda";
 import { screenPush, type PushedChange } from "../../core/push.js";
 import { createLogger } from "../../util/logger.js";
+import { boundHeapGrowth } from "../heap.js";
 import { handlePush, isFunctionUrlEvent, type FunctionUrlResult } from "./push.js";
 import { runForBatch } from "./queue.js";
 import { LAMBDA_ENV, lambdaConfig, lambdaTarget, runLambda, type HandlerDependencies, type LambdaSummary } from "./run.js";
+
+// On a cold start, before any run: a 100,000-secret sync's heap stays near its live data.
+boundHeapGrowth();
 
 export { CONTINUED_MESSAGE, DEADLINE_MARGIN_MS, LAMBDA_ENV, LAMBDA_SUMMARY_MESSAGE, runLambda, type HandlerDependencies, type LambdaSummary, type LambdaTrigger } from "./run.js";
 export { handlePush, resetPushState, type FunctionUrlResult } from "./push.js";
