@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { emptyCounts, type RunReport } from "../../src/engine/report.js";
 import { main } from "../../src/runtime/cli/main.js";
-import { renderSummary, renderTarget } from "../../src/runtime/cli/output.js";
+import { renderActions, renderSummary, renderTarget } from "../../src/runtime/cli/output.js";
+import type { ActionResult } from "../../src/core/model.js";
 import { withoutUserinfo } from "../../src/util/url.js";
 
 function report(overrides: Partial<RunReport>): RunReport {
@@ -27,6 +28,23 @@ function report(overrides: Partial<RunReport>): RunReport {
     ...overrides,
   };
 }
+
+describe("renderActions", () => {
+  test("a table of 150,000 written secrets is printed: column widths are not taken by spreading every row into one call", () => {
+    // Found printing an initial sync of 100,000: spreading 125,000 or more cells into Math.max
+    // overflows the stack, after every write was made.
+    const results: ActionResult[] = Array.from({ length: 150_000 }, (_, i) => ({
+      action: { type: "create", mapping: "m", sourcePath: `app/s-${i}`, destinationName: `p/app/s-${i}`, sourceVersion: 1, reason: "not in the destination yet", valueShape: { type: "json" }, basis: {} },
+      outcome: "done",
+    }));
+    const text = renderActions(report({ results, counts: { ...emptyCounts(), create: results.length } }), false);
+    const lines = text.split("\n");
+    assert.equal(lines.length, 150_001);
+    assert.equal(lines[0], "ACTION  SOURCE PATH   DESTINATION     VERSION  RESULT  REASON");
+    assert.equal(lines[1], "create  app/s-0       p/app/s-0       1        done    not in the destination yet");
+    assert.equal(lines[150_000], "create  app/s-149999  p/app/s-149999  1        done    not in the destination yet");
+  });
+});
 
 describe("renderSummary", () => {
   test("every failure line names its secret: the path is added to a message that names neither path nor destination", () => {

@@ -4,6 +4,7 @@
 // quotes per RFC 4180 and neutralises cells a spreadsheet would run as a formula.
 import type { ChecklistRow } from "../../core/checklist.js";
 import { DESTINATION_STATES, STRATEGIES, type DiscoverReport, type DiscoverRow } from "../../core/discover.js";
+import { table } from "./output.js";
 
 /** Control characters (C0, DEL, C1) as \uXXXX: what a terminal would otherwise act on. */
 export function printable(text: string): string {
@@ -11,10 +12,6 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? "")].length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(Math.max(0, (widths[i] ?? 0) - [...cell].length)))).join("  ").trimEnd()).join("\n");
-}
 
 export function tagsText(tags: Record<string, string>): string {
   return Object.entries(tags)

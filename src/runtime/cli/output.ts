@@ -15,11 +15,21 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
 };
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd())
-    .join("\n");
+/**
+ * Rows as aligned columns (the last column unpadded), widths in code points. Widths are taken in
+ * a loop: spreading every row's cell into one Math.max call overflows the stack from about
+ * 125,000 rows (an initial sync of that many secrets prints one row each).
+ */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, codePoints(cell))));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(Math.max(0, (widths[i] ?? 0) - codePoints(cell))))).join("  ").trimEnd()).join("\n");
+}
+
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
 }
 
 function versionCell(a: PlannedAction): string {
