@@ -9,8 +9,12 @@ import { parseConfig } from "../src/config/load.js";
 import { resolveConfig } from "../src/config/resolve.js";
 import { runMappings } from "../src/engine/run.js";
 import { VaultKvSource } from "../src/sources/vault/index.js";
+import { boundHeapGrowth } from "../src/runtime/heap.js";
 import { ApiCallRecorder } from "../src/util/api-calls.js";
 import { silentLogger } from "../src/util/logger.js";
+
+// As the CLI's bin and the Lambda bundle do, unless the bench passes node its own growth.
+boundHeapGrowth();
 
 const input = JSON.parse(process.argv[2] ?? "{}") as {
   baoUrl: string;

@@ -6,7 +6,7 @@
 //   npm run bench -- --n 1000 [--destination secrets-manager|ssm] [--unlimited | --write-rate 50] [--listing scan|list|vault] [--concurrency 8] [--moto plain|indexed] [--profile]
 //   npm run bench:scale  (100,000 secrets, writes capped at AWS's 50/s quota; takes about an hour)
 //   npm run bench -- --n 10000 --listing vault --vault-latency-ms 5 --source-concurrency 8,32,64 --runs 3 --no-change-only
-//   npm run bench -- --n 100000 --unlimited --concurrency 16 --moto indexed --max-old-space-mb 150
+//   npm run bench -- --n 100000 --unlimited --concurrency 16 --moto indexed [--node-flags "--heap-growing-percent=0"]
 // --aws-latency-ms / --vault-latency-ms put a proxy before moto / OpenBao that adds that many ms
 // to every answer (scripts/lib/latency-proxy.ts); --source-concurrency is the config's
 // `source.concurrency` (a list runs the no-change sync at each); --aws-listing picks the
@@ -46,9 +46,11 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1" },
     // Stop after the no-change syncs (skip the 1% changed and deletion runs).
     "no-change-only": { type: "boolean", default: false },
-    // Bound each sync's V8 old generation (node --max-old-space-size), to see its peak RSS when
-    // the garbage collector may not let the heap grow far past the live data.
+    // Bound each sync's V8 old generation (node --max-old-space-size).
     "max-old-space-mb": { type: "string" },
+    // More node flags for each sync process, space-separated: "--heap-growing-percent=0" shows
+    // V8's own heap growth instead of the bound every entry point sets (src/runtime/heap.ts).
+    "node-flags": { type: "string" },
   },
 });
 const sourceConcurrencies = (values["source-concurrency"] ?? "16").split(",").map(Number);
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
     const once = async (label: string, policies?: Record<string, unknown>, sourceConcurrency?: number): Promise<ChildResult> => {
       const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "sb-cpu-")) : undefined;
       const childArg = JSON.stringify({ ...(JSON.parse(arg) as object), ...(policies ? { policies } : {}), ...(sourceConcurrency ? { sourceConcurrency } : {}) });
-      const heapBound = values["max-old-space-mb"] ? [`--max-old-space-size=${values["max-old-space-mb"]}`] : [];
+      const heapBound = [...(values["max-old-space-mb"] ? [`--max-old-space-size=${values["max-old-space-mb"]}`] : []), ...(values["node-flags"]?.split(" ").filter(Boolean) ?? [])];
       const { stdout } = await run(process.execPath, [...heapBound, ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []), child, childArg], {
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
         maxBuffer: 16 * 1024 * 1024,
