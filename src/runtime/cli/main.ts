@@ -23,7 +23,6 @@ import { verify } from "../../engine/verify.js";
 import { withWriteFields, type PrintedReport, type RunMode } from "../../engine/report.js";
 import { bootstrapVault, readCaCert, vaultAddress, vaultCaCertFile, vaultNamespace } from "../../sources/vault/index.js";
 import { ApiCallRecorder } from "../../util/api-calls.js";
-import { SyncService } from "../service/service.js";
 import { createLogger, routeStrayOutput, type Logger } from "../../util/logger.js";
 import { createTerminalLogger } from "./terminal-logger.js";
 import { composeIamPolicy, iamPolicyForConfig, memberRoleTemplate, type RuntimeIamInput } from "../iam-policy.js";
@@ -509,6 +508,9 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       const wired = await wireTargets(config, pickTargets(resolveTargets(config, env), opts.target), { env, recorder, logger, deferLogin: true });
       const [host = "127.0.0.1", port = "8080"] = config.service.listen.split(/:(?=\d+$)/);
       const audit = config.service.auditListen?.split(/:(?=\d+$)/);
+      // Loaded by serve alone: the metrics registry, the state store and the HTTP server stay out
+      // of every other command's memory.
+      const { SyncService } = await import("../service/service.js");
       const service = new SyncService({
         ...(config.targets ? { targets: wired.targets } : { wiring: wired.targets[0] as Wiring }),
         logger,
