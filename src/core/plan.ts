@@ -307,7 +307,8 @@ export function planStep(inputs: MappingInventory[], facts: Facts, profile: Dest
         ...planAbsences(input, presentByMapping.get(input) ?? new Set(), deselectedByMapping.get(input) ?? new Map(), deleted, facts, profile, options, needs),
         ...releasedAbsences(input, presentByMapping.get(input) ?? new Set()),
       ]);
-  actions.push(...absences);
+  // One by one: spreading 125,000 absences or more into push overflows the stack.
+  for (const action of absences) actions.push(action);
   // A secret deleted in the source is reported once: by its absence action when there is one.
   const covered = new Set(absences.map((a) => a.destinationName));
   for (const { input, secret } of deleted) {

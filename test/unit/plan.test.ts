@@ -183,6 +183,14 @@ describe("planRun", () => {
     assert.deepEqual(needed.destination, [{ name: m0.nameFor("v1-secret"), arn: arnOf("v1-secret") }]);
   });
 
+  test("130,000 secrets gone from the source are each planned: the absences are not spread into one push call", () => {
+    // Spreading 125,000 actions or more into push overflows the stack: the whole plan failed.
+    const gone = Array.from({ length: 130_000 }, (_, i) => ours(`gone-${i}`, 1));
+    const p = plan([src("kept")], [ours("kept", 1), ...gone]);
+    assert.equal(p.actions.length, 130_001);
+    assert.equal(p.actions.filter((a) => a.sourcePath.startsWith("gone-")).length, 130_000);
+  });
+
   test("a secret of ours pending deletion whose source is back is restored, with its value and tags", () => {
     const p = plan([src("back", 3)], [ours("back", 2, { deletedDate: new Date() })]);
     assert.deepEqual([p.actions[0]?.type, p.actions[0]?.changes, p.actions[0]?.tags?.version], ["restore", ["value", "tags"], "3"]);

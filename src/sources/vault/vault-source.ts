@@ -364,7 +364,8 @@ export class VaultKvSource implements SecretSource {
         problems.push({ path: folder, errorClass: "permission-denied", message: `${folder}: listing denied by the token's policy; secrets below it are not replicated` });
         return;
       }
-      out.push(...listed.secrets);
+      // One by one: spreading a scan answer of 125,000 secrets or more into push overflows the stack.
+      for (const secret of listed.secrets) out.push(secret);
       await Promise.all(listed.folders.map((f) => visit(f)));
     };
     await visit(root);
