@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { emptyCounts, type RunReport } from "../../src/engine/report.js";
 import { main } from "../../src/runtime/cli/main.js";
-import { renderActions, renderSummary, renderTarget } from "../../src/runtime/cli/output.js";
+import { renderActions, renderActionsChunks, renderSummary, renderTarget } from "../../src/runtime/cli/output.js";
 import type { ActionResult } from "../../src/core/model.js";
 import { withoutUserinfo } from "../../src/util/url.js";
 
@@ -43,6 +43,10 @@ describe("renderActions", () => {
     assert.equal(lines[0], "ACTION  SOURCE PATH   DESTINATION     VERSION  RESULT  REASON");
     assert.equal(lines[1], "create  app/s-0       p/app/s-0       1        done    not in the destination yet");
     assert.equal(lines[150_000], "create  app/s-149999  p/app/s-149999  1        done    not in the destination yet");
+    // What sync prints: the same lines in pieces of 1,000, never one 20 MB string.
+    const pieces = [...renderActionsChunks(report({ results, counts: { ...emptyCounts(), create: results.length } }), false)];
+    assert.equal(pieces.length, 151);
+    assert.equal(pieces.join("\n"), text);
   });
 });
 

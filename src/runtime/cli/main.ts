@@ -30,6 +30,7 @@ import { identifyTargets, wire, wireTargets, type RunTarget, type Wiring } from 
 import {
   processOutput,
   renderActions,
+  renderActionsChunks,
   renderError,
   renderJson,
   renderSummary,
@@ -257,7 +258,11 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       // JSON error object), not a report of zero actions.
       if (report.fatal) throw new SyncError(report.fatal.errorClass, report.fatal.message);
       if (opts.json) output.out(renderJson(withWriteFields(report, wiring.mappings.map((m) => m.mapping), wiring.destination.profile), known));
-      else output.out(`${renderActions(report, Boolean(opts.all))}\n${renderSummary(report)}`);
+      else {
+        // In pieces: the table of an initial sync of 100,000 secrets is 100,000 lines.
+        for (const piece of renderActionsChunks(report, Boolean(opts.all))) output.out(piece);
+        output.out(renderSummary(report));
+      }
       exitCode = report.exitCode;
     } finally {
       bar?.stop();

@@ -16,14 +16,29 @@ export const processOutput: Output = {
 };
 
 /**
- * Rows as aligned columns (the last column unpadded), widths in code points. Widths are taken in
- * a loop: spreading every row's cell into one Math.max call overflows the stack from about
- * 125,000 rows (an initial sync of that many secrets prints one row each).
+ * Rows as aligned columns (the last column unpadded), widths in code points, in pieces of at most
+ * `linesPerPiece` lines: an initial sync of 100,000 secrets prints 100,000 rows, and one string of
+ * them (13 MB, and its copy on the way to stdout) was the peak of that run's memory. `rows` is
+ * called twice: once for the widths, taken in a loop (spreading every cell into one Math.max call
+ * overflows the stack from about 125,000 rows), once for the lines.
  */
-export function table(rows: string[][]): string {
+export function* tableChunks(rows: () => Iterable<string[]>, linesPerPiece = 1000): Generator<string> {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, codePoints(cell))));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(Math.max(0, (widths[i] ?? 0) - codePoints(cell))))).join("  ").trimEnd()).join("\n");
+  for (const row of rows()) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, codePoints(cell))));
+  let lines: string[] = [];
+  for (const r of rows()) {
+    lines.push(r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(Math.max(0, (widths[i] ?? 0) - codePoints(cell))))).join("  ").trimEnd());
+    if (lines.length === linesPerPiece) {
+      yield lines.join("\n");
+      lines = [];
+    }
+  }
+  if (lines.length > 0) yield lines.join("\n");
+}
+
+/** A small table as one string (see `tableChunks`). */
+export function table(rows: string[][]): string {
+  return [...tableChunks(() => rows)].join("\n");
 }
 
 function codePoints(text: string): number {
@@ -39,15 +54,26 @@ function versionCell(a: PlannedAction): string {
   return to;
 }
 
-export function renderActions(report: RunReport, includeUnchanged: boolean): string {
-  const rows = [["ACTION", "SOURCE PATH", "DESTINATION", "VERSION", "RESULT", "REASON"]];
+function* actionRows(report: RunReport, includeUnchanged: boolean): Generator<string[]> {
+  yield ["ACTION", "SOURCE PATH", "DESTINATION", "VERSION", "RESULT", "REASON"];
   for (const r of report.results) {
     if (!includeUnchanged && r.action.type === "unchanged") continue;
-    rows.push([r.action.type, r.action.sourcePath, r.action.destinationName, versionCell(r.action), r.outcome, r.action.reason]);
+    yield [r.action.type, r.action.sourcePath, r.action.destinationName, versionCell(r.action), r.outcome, r.action.reason];
   }
-  if (rows.length > 1) return table(rows);
+}
+
+/** The table of a run's actions, in pieces of lines (`tableChunks`): what `plan` and `sync` print. */
+export function* renderActionsChunks(report: RunReport, includeUnchanged: boolean): Generator<string> {
+  if (report.results.some((r) => includeUnchanged || r.action.type !== "unchanged")) {
+    yield* tableChunks(() => actionRows(report, includeUnchanged));
+    return;
+  }
   const unchanged = report.counts.unchanged;
-  return unchanged > 0 ? `(nothing to do: ${unchanged} unchanged; --all lists them)` : "(no secrets in scope)";
+  yield unchanged > 0 ? `(nothing to do: ${unchanged} unchanged; --all lists them)` : "(no secrets in scope)";
+}
+
+export function renderActions(report: RunReport, includeUnchanged: boolean): string {
+  return [...renderActionsChunks(report, includeUnchanged)].join("\n");
 }
 
 /** A failure's message, which names its secret (path or destination name); prefixed with the path when it does not. */
