@@ -76,12 +76,11 @@ export interface SecretBridgeSettings {
 }
 
 /**
- * The worker's Node options. The heap is bounded to half the function's memory: unless
- * NODE_OPTIONS sets it, the Lambda runtime gives V8's old space most of the function's memory, and
- * a large run's heap grows toward that bound before V8 collects the planner's short-lived garbage
- * (docs/performance.md, "Memory at 100,000": 594 MB peak unbounded, 239 MB bounded to 150 MB, for
- * 100,000 secrets). Half leaves room for Node, the AWS SDK and buffers outside the heap; a run
- * holds about 1 MB of live data per 1,000 secrets.
+ * The worker's Node options. The heap is bounded to half the function's memory, so that a run
+ * too large for the function ends with V8's out-of-memory error rather than the function's
+ * memory limit; half leaves room for Node, the AWS SDK and buffers outside the heap. A run holds
+ * about 1 MB of live data per 1,000 secrets, and the bundle keeps the heap within a fifth of its
+ * live data (src/runtime/heap.ts; docs/performance.md, "Memory at 100,000").
  */
 export function workerNodeOptions(memoryMb: number): string {
   return `--enable-source-maps --max-old-space-size=${Math.max(64, Math.floor(memoryMb / 2))}`;
