@@ -35,7 +35,7 @@ import {
   renderJson,
   renderSummary,
   renderTarget,
-  renderTargetBlock,
+  renderTargetBlockChunks,
   renderTargetFailure,
   renderTargetsJson,
   renderTargetsOutcome,
@@ -304,7 +304,14 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       });
       output.out(renderTargetsJson(wirings[0]?.resolved.syncName ?? "", mode, printed));
     }
-    else output.out([...outcomes.map((o) => renderTargetBlock(o, Boolean(opts.all))), renderTargetsOutcome(outcomes)].join("\n\n"));
+    else {
+      // Block after block, each in pieces of lines, an empty line between them.
+      for (const outcome of outcomes) {
+        for (const piece of renderTargetBlockChunks(outcome, Boolean(opts.all))) output.out(piece);
+        output.out("");
+      }
+      output.out(renderTargetsOutcome(outcomes));
+    }
     exitCode = worstExitCode(outcomes);
   };
 

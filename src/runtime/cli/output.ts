@@ -156,12 +156,20 @@ export function renderTargetFailure(name: string, error: { class: string; messag
   return `Target ${name} could not run: [${error.class}] ${error.message}`;
 }
 
-/** One target's block for people: its name, where it reads and writes, then its table and summary or its error. */
-export function renderTargetBlock(outcome: TargetOutcome, includeUnchanged: boolean): string {
-  const head = `Target ${outcome.target.name}\n${renderTarget(outcome.target)}`;
-  if ("error" in outcome) return `${head}\n${renderTargetFailure(outcome.target.name, outcome.error)}`;
-  return `${head}\n${renderActions(outcome.report, includeUnchanged)}\n${renderSummary(outcome.report, true)}`;
+/**
+ * One target's block for people, in pieces of lines: its name, where it reads and writes, then its
+ * table (`renderActionsChunks`) and summary, or its error.
+ */
+export function* renderTargetBlockChunks(outcome: TargetOutcome, includeUnchanged: boolean): Generator<string> {
+  yield `Target ${outcome.target.name}\n${renderTarget(outcome.target)}`;
+  if ("error" in outcome) {
+    yield renderTargetFailure(outcome.target.name, outcome.error);
+    return;
+  }
+  yield* renderActionsChunks(outcome.report, includeUnchanged);
+  yield renderSummary(outcome.report, true);
 }
+
 
 /** The last line of a run over targets: each target's exit code, and the class of one that could not run. */
 export function renderTargetsOutcome(outcomes: TargetOutcome[]): string {
