@@ -12,7 +12,6 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-
 export function tagsText(tags: Record<string, string>): string {
   return Object.entries(tags)
     .map(([k, v]) => `${k}=${v}`)

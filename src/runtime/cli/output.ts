@@ -170,7 +170,6 @@ export function* renderTargetBlockChunks(outcome: TargetOutcome, includeUnchange
   yield renderSummary(outcome.report, true);
 }
 
-
 /** The last line of a run over targets: each target's exit code, and the class of one that could not run. */
 export function renderTargetsOutcome(outcomes: TargetOutcome[]): string {
   const each = outcomes.map((o) => ("error" in o ? `${o.target.name} exit 2 [${o.error.class}]` : `${o.target.name} exit ${o.report.exitCode}`));
